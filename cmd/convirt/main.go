@@ -1,0 +1,98 @@
+// Command convirt is the one CLI of the project: it runs recipes, serves the
+// built-in plugins (`convirt plugin serve NAME`), writes the synthetic corpus,
+// benchmarks, and manages plugins and runs. Each area registers its commands
+// from its own file through register.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one `convirt NAME ...` subcommand. Nested groups ("plugins list")
+// are registered with a space in Name.
+type command struct {
+	Name  string
+	Usage string // one line: arguments and flags
+	Short string // one line: what it does
+	Run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]*command{}
+
+// register adds a command; it is called from init functions of this package.
+func register(c *command) {
+	if _, dup := commands[c.Name]; dup {
+		panic("convirt: duplicate command " + c.Name) // programming error, caught by any test run
+	}
+	commands[c.Name] = c
+}
+
+// errUsage marks an error whose message is a usage hint; it exits with code 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches args to the longest matching command name and returns the
+// process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for n := min(len(args), 3); n >= 1; n-- {
+		c, ok := commands[strings.Join(args[:n], " ")]
+		if !ok {
+			continue
+		}
+		err := c.Run(ctx, args[n:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "convirt %s: %v\nusage: convirt %s %s\n", c.Name, err, c.Name, c.Usage)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "convirt %s: %v\n", c.Name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "convirt: unknown command %q (see convirt help)\n", strings.Join(args, " "))
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "convirt: ConVIRT pretraining and evaluation with plugin encoders, losses, datasets and evaluators")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].Short)
+	}
+}
+
+// newFlags returns a FlagSet for a command that reports errors instead of
+// exiting, printing its defaults to stderr on -h.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("convirt "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
