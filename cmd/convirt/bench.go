@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/convirt/convirt/plugins/models/bert"
+	"github.com/convirt/convirt/plugins/models/resnet"
+	"github.com/convirt/convirt/plugins/models/smallcnn"
+	"github.com/convirt/convirt/plugins/models/torchrt"
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+)
+
+func init() {
+	register(&command{
+		Name:  "bench model",
+		Usage: "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--json]",
+		Short: "time full training steps (forward, backward, Adam) of a model on random input",
+		Run:   runBenchModel,
+	})
+}
+
+// benchResult is the JSON record printed by bench model; the PyTorch script
+// in plugins/models/benchcompare prints the same fields.
+type benchResult struct {
+	Impl        string  `json:"impl"`
+	Arch        string  `json:"arch"`
+	Batch       int     `json:"batch"`
+	Size        int     `json:"size,omitempty"`
+	TextLen     int     `json:"text_len,omitempty"`
+	Steps       int     `json:"steps"`
+	Warmup      int     `json:"warmup"`
+	Threads     int     `json:"threads"`
+	Params      int64   `json:"params"`
+	SecPerStep  float64 `json:"sec_per_step"`
+	ItemsPerSec float64 `json:"items_per_sec"`
+	RSSStartMB  float64 `json:"rss_start_mb"`
+	RSSEndMB    float64 `json:"rss_end_mb"`
+	RSSPeakMB   float64 `json:"rss_peak_mb"`
+	FirstLoss   float64 `json:"first_loss"`
+	LastLoss    float64 `json:"last_loss"`
+}
+
+// benchModel is one forward pass from a fresh random batch to pooled features.
+type benchModel func(train bool) (*ts.Tensor, error)
+
+func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench model", stderr)
+	arch := fs.String("arch", "resnet50", "resnet50, resnet18, bert-base, bert-tiny or smallcnn")
+	size := fs.Int("size", 224, "image side in pixels (image models)")
+	batch := fs.Int("batch", 8, "items per step")
+	textLen := fs.Int("text-len", 128, "tokens per text (BERT)")
+	steps := fs.Int("steps", 5, "timed steps")
+	warmup := fs.Int("warmup", 1, "untimed steps first")
+	threads := fs.Int("threads", 0, "libtorch intra-op threads (0: libtorch's default)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 || *batch <= 0 || *steps <= 0 || *warmup < 0 || *size <= 0 || *textLen < 2 || *threads < 0 {
+		return fmt.Errorf("%w: bad arguments", errUsage)
+	}
+	if *threads > 0 {
+		if err := torchrt.SetNumThreads(*threads); err != nil {
+			return err
+		}
+	}
+	res := benchResult{Impl: "gotch", Arch: *arch, Batch: *batch, Steps: *steps, Warmup: *warmup, Threads: torchrt.NumThreads()}
+	err := torchrt.Pin(func() error {
+		torchrt.ManualSeed(0)
+		vs := nn.NewVarStore(gotch.CPU)
+		model, err := buildBenchModel(vs, *arch, *batch, *size, *textLen, &res)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs.TrainableVariables() {
+			res.Params += int64(v.Numel())
+		}
+		opt, err := nn.DefaultAdamConfig().Build(vs, 1e-4)
+		if err != nil {
+			return fmt.Errorf("adam: %w", err)
+		}
+		var start time.Time
+		for i := 0; i < *warmup+*steps; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if i == *warmup {
+				runtime.GC()
+				res.RSSStartMB, _ = rssMB()
+				start = time.Now()
+			}
+			loss, err := benchStep(model, opt)
+			if err != nil {
+				return fmt.Errorf("step %d: %w", i, err)
+			}
+			if i == *warmup {
+				res.FirstLoss = loss
+			}
+			res.LastLoss = loss
+		}
+		res.SecPerStep = time.Since(start).Seconds() / float64(*steps)
+		res.ItemsPerSec = float64(*batch) / res.SecPerStep
+		res.RSSEndMB, res.RSSPeakMB = rssMB()
+		runtime.KeepAlive(vs)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bench %s: %w", *arch, err)
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	_, err = fmt.Fprintf(stdout, "%s batch %d: %.3f s/step, %.1f items/s, %d threads, RSS %.0f -> %.0f MB (peak %.0f), loss %.4g -> %.4g\n",
+		res.Arch, res.Batch, res.SecPerStep, res.ItemsPerSec, res.Threads, res.RSSStartMB, res.RSSEndMB, res.RSSPeakMB, res.FirstLoss, res.LastLoss)
+	return err
+}
+
+// benchStep runs forward, loss = mean(features^2), backward and an Adam
+// step, dropping every tensor it made.
+func benchStep(model benchModel, opt *nn.Optimizer) (float64, error) {
+	f, err := model(true)
+	if err != nil {
+		return 0, err
+	}
+	loss, err := f.Square(true)
+	if err != nil {
+		return 0, err
+	}
+	if loss, err = loss.Mean(gotch.Float, true); err != nil {
+		return 0, err
+	}
+	defer loss.MustDrop()
+	if err := opt.ZeroGrad(); err != nil {
+		return 0, err
+	}
+	if err := loss.Backward(); err != nil {
+		return 0, fmt.Errorf("backward: %w", err)
+	}
+	if err := opt.Step(); err != nil {
+		return 0, err
+	}
+	v, err := loss.Float64Value([]int64{})
+	if err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+func buildBenchModel(vs *nn.VarStore, arch string, batch, size, textLen int, res *benchResult) (benchModel, error) {
+	b, s := int64(batch), int64(size)
+	image := func(in int64, fwd func(*ts.Tensor, bool) (*ts.Tensor, error)) benchModel {
+		res.Size = size
+		return func(train bool) (*ts.Tensor, error) {
+			x, err := ts.Randn([]int64{b, in, s, s}, gotch.Float, gotch.CPU)
+			if err != nil {
+				return nil, err
+			}
+			defer x.MustDrop()
+			return fwd(x, train)
+		}
+	}
+	switch arch {
+	case "resnet18", "resnet50":
+		m, err := resnet.New(vs.Root(), resnet.Config{Arch: resnet.Arch(arch)})
+		if err != nil {
+			return nil, err
+		}
+		return image(3, m.Forward), nil
+	case "smallcnn":
+		m, err := smallcnn.New(vs.Root(), smallcnn.Config{InChannels: 1})
+		if err != nil {
+			return nil, err
+		}
+		return image(1, m.Forward), nil
+	case "bert-base", "bert-tiny":
+		cfg := bert.Base()
+		if arch == "bert-tiny" {
+			cfg = bert.Tiny(30522)
+		}
+		if int64(textLen) > cfg.MaxPositions {
+			return nil, fmt.Errorf("%w: --text-len %d exceeds %d positions", errUsage, textLen, cfg.MaxPositions)
+		}
+		m, err := bert.New(vs.Root(), cfg)
+		if err != nil {
+			return nil, err
+		}
+		res.TextLen = textLen
+		shape := []int64{b, int64(textLen)}
+		return func(train bool) (*ts.Tensor, error) {
+			ids, err := ts.Randint(cfg.VocabSize, shape, gotch.Int64, gotch.CPU)
+			if err != nil {
+				return nil, err
+			}
+			defer ids.MustDrop()
+			mask, err := ts.Ones(shape, gotch.Int64, gotch.CPU)
+			if err != nil {
+				return nil, err
+			}
+			defer mask.MustDrop()
+			return m.Forward(ids, mask, train)
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown --arch %q", errUsage, arch)
+}
+
+// rssMB reads the current and peak resident set size from /proc.
+func rssMB() (cur, peak float64) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		if k == "VmRSS" {
+			cur = kb / 1024
+		} else {
+			peak = kb / 1024
+		}
+	}
+	return cur, peak
+}

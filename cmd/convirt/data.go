@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/convirt/convirt/plugins/datasets/catalog"
+	"github.com/convirt/convirt/plugins/datasets/loader"
+	"github.com/convirt/convirt/plugins/datasets/source"
+)
+
+func init() {
+	register(&command{
+		Name:  "data inspect",
+		Usage: "--dataset NAME --root DIR [--split S] [--images] [--json]",
+		Short: "count a dataset's samples and labels and list every problem found",
+		Run:   runDataInspect,
+	})
+}
+
+// inspection is what `data inspect` reports for one split.
+type inspection struct {
+	Dataset   string           `json:"dataset"`
+	Split     string           `json:"split"`
+	Task      source.Task      `json:"task"`
+	Examples  int              `json:"examples"`
+	Positives map[string]int   `json:"positives"`
+	Ignored   map[string]int   `json:"ignored"`
+	Sizes     map[string]int   `json:"image_sizes,omitempty"`
+	Problems  []source.Problem `json:"problems"`
+}
+
+func runDataInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("data inspect", stderr)
+	name := fs.String("dataset", "", "dataset name (see below)")
+	root := fs.String("root", "", "dataset root directory")
+	split := fs.String("split", "", "split (default: every split of the dataset)")
+	images := fs.Bool("images", false, "decode every image (slower) to find unreadable ones")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" || *root == "" {
+		var names []string
+		for _, d := range catalog.All() {
+			names = append(names, d.Name)
+		}
+		return fmt.Errorf("%w: --dataset and --root are required (datasets: %v)", errUsage, names)
+	}
+	splits := []string{*split}
+	if *split == "" {
+		splits = nil
+		for _, d := range catalog.All() {
+			if d.Name == *name {
+				splits = d.Splits
+			}
+		}
+		if splits == nil {
+			splits = []string{""}
+		}
+	}
+	var all []inspection
+	for _, sp := range splits {
+		src, err := catalog.Open(*name, *root, sp)
+		if err != nil {
+			if len(splits) > 1 {
+				all = append(all, inspection{Dataset: *name, Split: sp, Problems: []source.Problem{{Path: *root, Msg: err.Error()}}})
+				continue
+			}
+			return err
+		}
+		in, err := inspect(ctx, *name, sp, src, *images)
+		if err != nil {
+			return err
+		}
+		all = append(all, in)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(all)
+	}
+	for _, in := range all {
+		printInspection(stdout, in)
+	}
+	return nil
+}
+
+func inspect(ctx context.Context, name, split string, src source.Source, images bool) (inspection, error) {
+	in := inspection{Dataset: name, Split: split, Task: src.Task(), Examples: src.Len(),
+		Positives: map[string]int{}, Ignored: map[string]int{}, Sizes: map[string]int{},
+		Problems: append([]source.Problem(nil), src.Problems()...)}
+	for i := range src.Len() {
+		if err := ctx.Err(); err != nil {
+			return in, err
+		}
+		ex, err := src.Example(i)
+		if err != nil {
+			in.Problems = append(in.Problems, source.Problem{Path: ex.ImagePath, Msg: err.Error()})
+			continue
+		}
+		for j, v := range ex.Labels {
+			switch {
+			case math.IsNaN(float64(v)):
+				in.Ignored[src.LabelNames()[j]]++
+			case v == 1:
+				in.Positives[src.LabelNames()[j]]++
+			}
+		}
+		if images && ex.ImagePath != "" {
+			g, err := loader.DecodeFile(ex.ImagePath)
+			if err != nil {
+				in.Problems = append(in.Problems, source.Problem{Path: ex.ImagePath, Msg: err.Error()})
+				continue
+			}
+			in.Sizes[fmt.Sprintf("%dx%d", g.W, g.H)]++
+		}
+	}
+	return in, nil
+}
+
+func printInspection(w io.Writer, in inspection) {
+	fmt.Fprintf(w, "%s split %q (%s): %d examples, %d problems\n", in.Dataset, in.Split, in.Task, in.Examples, len(in.Problems))
+	names := make([]string, 0, len(in.Positives))
+	for n := range in.Positives {
+		names = append(names, n)
+	}
+	for n := range in.Ignored {
+		if _, ok := in.Positives[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-28s positive %6d (%5.1f%%)  ignored %d\n", n, in.Positives[n],
+			100*float64(in.Positives[n])/math.Max(1, float64(in.Examples)), in.Ignored[n])
+	}
+	for s, c := range in.Sizes {
+		fmt.Fprintf(w, "  image size %s: %d\n", s, c)
+	}
+	for i, p := range in.Problems {
+		if i == 50 {
+			fmt.Fprintf(w, "  ... %d more problems (use --json for all)\n", len(in.Problems)-50)
+			break
+		}
+		fmt.Fprintf(w, "  problem: %s\n", p.Error())
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/convirt/convirt/core/recipe"
+)
+
+func init() {
+	register(&command{
+		Name:  "recipe validate",
+		Usage: "FILE [--set key.path=value]...",
+		Short: "check a recipe strictly and list every problem",
+		Run:   recipeValidate,
+	})
+	register(&command{
+		Name:  "recipe show",
+		Usage: "FILE [--set key.path=value]... [--origins]",
+		Short: "print the fully resolved recipe (with --origins: where each value came from)",
+		Run:   recipeShow,
+	})
+	register(&command{
+		Name:  "recipe expand",
+		Usage: "FILE [--set key.path=value]...",
+		Short: "list the child runs of a recipe's sweep and each evaluation's cells",
+		Run:   recipeExpand,
+	})
+	register(&command{
+		Name:  "recipe docs",
+		Usage: "[-o docs/recipes.md]",
+		Short: "write the recipe reference generated from the schema",
+		Run:   recipeDocs,
+	})
+}
+
+// setFlags collects repeated --set arguments.
+type setFlags []string
+
+func (s *setFlags) String() string { return strings.Join(*s, " ") }
+
+func (s *setFlags) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// loadRecipeArgs parses FILE and --set flags (plus any extra flags fs holds)
+// and loads the recipe.
+func loadRecipeArgs(fs *flag.FlagSet, args []string) (*recipe.Recipe, string, error) {
+	var sets setFlags
+	fs.Var(&sets, "set", "override `key.path=value` (repeatable)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(pos) != 1 {
+		return nil, "", fmt.Errorf("%w: want one recipe FILE, got %d arguments", errUsage, len(pos))
+	}
+	r, err := recipe.Load(pos[0], recipe.Options{Sets: sets})
+	return r, pos[0], err
+}
+
+// reportDiagnostics prints a Diagnostics error one per line and returns a
+// short summary error; other errors pass through.
+func reportDiagnostics(err error, stderr io.Writer) error {
+	var ds recipe.Diagnostics
+	if !errors.As(err, &ds) {
+		return err
+	}
+	for _, d := range ds {
+		fmt.Fprintln(stderr, d.String())
+	}
+	return fmt.Errorf("%d problem(s)", len(ds))
+}
+
+func recipeValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	r, file, err := loadRecipeArgs(newFlags("recipe validate", stderr), args)
+	if err != nil {
+		return reportDiagnostics(err, stderr)
+	}
+	children, err := r.Expand(nil)
+	if err != nil {
+		return reportDiagnostics(err, stderr)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d run(s); plugin configs checked structurally)\n", file, len(children))
+	return nil
+}
+
+func recipeShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("recipe show", stderr)
+	origins := fs.Bool("origins", false, "annotate each value with the file:line, --set or default it came from")
+	r, _, err := loadRecipeArgs(fs, args)
+	if r == nil {
+		return reportDiagnostics(err, stderr)
+	}
+	y, yerr := r.YAML(*origins)
+	if yerr != nil {
+		return yerr
+	}
+	if _, werr := stdout.Write(y); werr != nil {
+		return werr
+	}
+	return reportDiagnostics(err, stderr)
+}
+
+func recipeExpand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	r, _, err := loadRecipeArgs(newFlags("recipe expand", stderr), args)
+	if err != nil {
+		return reportDiagnostics(err, stderr)
+	}
+	children, err := r.Expand(nil)
+	if err != nil {
+		return reportDiagnostics(err, stderr)
+	}
+	for i, c := range children {
+		label := c.Label
+		if label == "" {
+			label = "(no sweep)"
+		}
+		fmt.Fprintf(stdout, "run %d: %s\n", i+1, label)
+		for _, e := range c.Recipe.Evaluate {
+			cells := e.Grid()
+			fmt.Fprintf(stdout, "  evaluate %s (%s): %d cell(s)\n", e.Name, e.Protocol, len(cells))
+			for _, cell := range cells {
+				fmt.Fprintf(stdout, "    %s\n", cell.Label())
+			}
+		}
+	}
+	return nil
+}
+
+func recipeDocs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("recipe docs", stderr)
+	out := fs.String("o", filepath.Join("docs", "recipes.md"), "output file (- for stdout)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	doc := recipe.Markdown()
+	if *out == "-" {
+		_, err := io.WriteString(stdout, doc)
+		return err
+	}
+	if err := os.WriteFile(*out, []byte(doc), 0o644); err != nil {
+		return fmt.Errorf("write recipe reference: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", *out)
+	return nil
+}

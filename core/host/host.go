@@ -1,0 +1,169 @@
+// Package host starts and supervises plugin processes. Start launches a
+// built-in plugin (`convirt plugin serve NAME`) or an external executable,
+// completes go-plugin's gRPC handshake with AutoMTLS and explicit message
+// limits, checks the plugin's identity and protocol version, and returns a
+// client implementing the plugin's sdk interface. A plugin that dies is
+// reported at once, by name, with its last stderr lines; no plugin outlives
+// the host (Pdeathsig on Linux); plugin logs go to the writer the caller gives.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/core/shm"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// DefaultStartTimeout bounds the handshake when Spec.StartTimeout is zero.
+const DefaultStartTimeout = 30 * time.Second
+
+// Spec says which plugin to start and how.
+type Spec struct {
+	Name string   // the plugin's name; Info must report the same
+	Kind sdk.Kind // expected kind; empty accepts whatever the plugin is
+
+	BuiltIn bool   // serve the built-in Name from Exe
+	Exe     string // executable that serves built-ins; default os.Executable()
+
+	Path   string   // external plugin executable (when not BuiltIn)
+	Args   []string // arguments for Path
+	SHA256 string   // expected hex sha256 of Path; empty skips the check
+
+	// Log receives the plugin's logs and the supervisor's, as hclog text
+	// lines; nil discards them. LogLevel defaults to Info.
+	Log      io.Writer
+	LogLevel hclog.Level
+
+	StartTimeout time.Duration   // default DefaultStartTimeout
+	Wire         sdk.WireOptions // message limit and shared-memory threshold
+	Env          []string        // extra environment entries
+
+	// CheckConfig, when set, validates every config against the plugin's
+	// schema before Configure sends it (e.g. built on schema.Schema.Check).
+	CheckConfig func(s schema.Schema, cfg map[string]any) error
+}
+
+// label names the plugin in messages.
+func (s Spec) label() string {
+	if s.Name != "" {
+		return fmt.Sprintf("plugin %q", s.Name)
+	}
+	return fmt.Sprintf("plugin %s", s.Path)
+}
+
+// command builds the plugin's command line.
+func (s Spec) command() (*exec.Cmd, error) {
+	var cmd *exec.Cmd
+	switch {
+	case s.BuiltIn:
+		if _, ok := builtin.Lookup(s.Name); !ok && s.Exe == "" {
+			return nil, fmt.Errorf("no built-in plugin %q is compiled into this binary", s.Name)
+		}
+		exe := s.Exe
+		if exe == "" {
+			var err error
+			if exe, err = os.Executable(); err != nil {
+				return nil, fmt.Errorf("finding the convirt executable: %w", err)
+			}
+		}
+		cmd = exec.Command(exe, builtin.Args(s.Name)...)
+	case s.Path != "":
+		if err := verifyChecksum(s.Path, s.SHA256); err != nil {
+			return nil, err
+		}
+		cmd = exec.Command(s.Path, s.Args...)
+	default:
+		return nil, errors.New("spec names neither a built-in nor a path")
+	}
+	// The host's environment first, so that ours wins (go-plugin is told to
+	// skip adding it again).
+	cmd.Env = append(os.Environ(), s.Env...)
+	cmd.Env = append(append(cmd.Env, s.Wire.Env()...), shm.EnvDir+"="+shm.Dir())
+	bindToHost(cmd)
+	return cmd, nil
+}
+
+// Client is a started plugin: one of *Encoder, *Loss, *Dataset and
+// *Evaluator, which implement the sdk interface of their kind. Close asks
+// the plugin to release its resources and stops the process.
+type Client interface {
+	sdk.Plugin
+	// Process is the supervised plugin process.
+	Process() *Process
+	// Kill stops the process at once.
+	Kill()
+}
+
+// Start launches the plugin spec describes and returns its client once the
+// handshake and the identity check have passed. Cancelling ctx aborts the
+// start; it does not stop a plugin that started.
+func Start(ctx context.Context, spec Spec) (Client, error) {
+	if spec.Kind != "" && !spec.Kind.Valid() {
+		return nil, fmt.Errorf("%s: unknown kind %q", spec.label(), spec.Kind)
+	}
+	cmd, err := spec.command()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.label(), err)
+	}
+	p := newProcess(spec, cmd)
+	if err := p.start(ctx); err != nil {
+		return nil, err
+	}
+	c, err := p.dispense(ctx)
+	if err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return c, nil
+}
+
+// newProcess prepares the go-plugin client for cmd.
+func newProcess(spec Spec, cmd *exec.Cmd) *Process {
+	p := &Process{spec: spec, label: spec.label(), done: make(chan struct{}), stop: make(chan struct{})}
+	out := spec.Log
+	if out == nil {
+		out = io.Discard
+	}
+	lvl := spec.LogLevel
+	if lvl == hclog.NoLevel {
+		lvl = hclog.Info
+	}
+	name := spec.Name
+	if name == "" {
+		name = "plugin"
+	}
+	logger := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: name, Output: out, Level: lvl})
+	logger.RegisterSink(&p.exit)
+	timeout := spec.StartTimeout
+	if timeout <= 0 {
+		timeout = DefaultStartTimeout
+	}
+	p.timeout = timeout
+	dial := append(sdk.GRPCDialOptions(spec.Wire), grpc.WithChainUnaryInterceptor(p.intercept))
+	p.client = plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		Plugins:          sdk.ClientPlugins(spec.Name, spec.Wire),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		Logger:           logger,
+		Stderr:           p.tail.writer("stderr"),
+		SyncStdout:       &logLines{log: logger.Named("stdout"), stream: "stdout", tail: p.tail.writer("stdout")},
+		SyncStderr:       &logLines{log: logger.Named("stderr"), stream: "stderr", tail: p.tail.writer("stdio")},
+		StartTimeout:     timeout,
+		GRPCDialOptions:  dial,
+	})
+	return p
+}

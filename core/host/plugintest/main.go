@@ -1,0 +1,124 @@
+package plugintest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/convirt/convirt/core/host"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// EnvMode selects what a re-run test binary serves (see Modes).
+const EnvMode = "CONVIRT_PLUGINTEST_MODE"
+
+// envHost makes a re-run test binary act as a host (HostMain).
+const envHost = "CONVIRT_PLUGINTEST_HOST"
+
+// Modes a test binary can be re-run in as a plugin.
+const (
+	ModeScale      = "scale"       // the Scale encoder
+	ModeDot        = "dot"         // the Dot loss
+	ModeStdout     = "stdout"      // prints to stdout, then serves Scale
+	ModeBadVersion = "bad-version" // speaks protocol version 99
+	ModeBadCookie  = "bad-cookie"  // expects another magic cookie
+	ModeSlow       = "slow"        // sleeps before the handshake
+)
+
+// Main turns the test binary into a plugin or a host when it was started as
+// one, and returns otherwise. Call it first in TestMain.
+func Main() {
+	if os.Getenv(envHost) != "" {
+		os.Exit(hostMain())
+	}
+	if os.Getenv(sdk.Handshake.MagicCookieKey) == "" {
+		return
+	}
+	var err error
+	if len(os.Args) == 4 && strings.Join(os.Args[1:3], " ") == "plugin serve" {
+		err = builtin.Serve(os.Args[3])
+	} else {
+		err = serve(os.Getenv(EnvMode))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// serve serves one mode.
+func serve(mode string) error {
+	switch mode {
+	case ModeScale, "":
+		return sdk.Serve(sdk.ServeConfig{Encoder: &Scale{}})
+	case ModeDot:
+		return sdk.Serve(sdk.ServeConfig{Loss: Dot{}})
+	case ModeStdout:
+		fmt.Println("hello from a chatty plugin")
+		return sdk.Serve(sdk.ServeConfig{Encoder: &Scale{}})
+	case ModeSlow:
+		time.Sleep(time.Minute)
+		return sdk.Serve(sdk.ServeConfig{Encoder: &Scale{}})
+	case ModeBadVersion, ModeBadCookie:
+		hs := sdk.Handshake
+		if mode == ModeBadVersion {
+			hs.ProtocolVersion = 99
+		} else {
+			hs.MagicCookieValue = "someone-else"
+		}
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig: hs,
+			Plugins:         plugin.PluginSet{string(sdk.KindEncoder): emptyPlugin{}},
+			GRPCServer:      plugin.DefaultGRPCServer,
+		})
+		return nil
+	}
+	return fmt.Errorf("plugintest: unknown mode %q", mode)
+}
+
+// Spec returns a host.Spec that starts this test binary as the plugin of
+// mode (named after the plugin it serves).
+func Spec(mode string) host.Spec {
+	name := "scale"
+	if mode == ModeDot {
+		name = "dot"
+	}
+	return host.Spec{Name: name, Path: os.Args[0], Env: []string{EnvMode + "=" + mode}}
+}
+
+// HostEnv is the environment entry that makes a re-run test binary act as a
+// host: it starts the Scale plugin, prints "pid N" (the plugin's pid) and
+// waits for its stdin to close.
+const HostEnv = envHost + "=1"
+
+// hostMain is the body of a re-run host.
+func hostMain() int {
+	c, err := host.Start(context.Background(), Spec(ModeScale))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("pid %d\n", c.Process().PID())
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	_ = c.Close()
+	return 0
+}
+
+// emptyPlugin serves nothing: the modes that use it fail the handshake.
+type emptyPlugin struct{ plugin.NetRPCUnsupportedPlugin }
+
+// GRPCServer implements plugin.GRPCPlugin.
+func (emptyPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return nil }
+
+// GRPCClient implements plugin.GRPCPlugin.
+func (emptyPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("plugintest: empty plugin has no client")
+}

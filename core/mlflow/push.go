@@ -1,0 +1,111 @@
+package mlflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/convirt/convirt/core/runs"
+)
+
+// PushOptions configure Push.
+type PushOptions struct {
+	Experiment string // MLflow experiment; default: the local run's experiment
+	AllowText  bool   // send params/tags marked as patient text verbatim
+	Force      bool   // push again although the directory records an MLflow run
+}
+
+// Push uploads a finished local run directory to MLflow as a new run:
+// params, tags (with the reserved mlflow.* tags filled from meta.json),
+// every metric value, the files under plots/ and artifacts/ and report.html,
+// and the final status. The new run's id is recorded in runDir/mlflow.json;
+// a directory that already has one is refused unless opts.Force is set.
+func Push(ctx context.Context, runDir string, c *Client, opts PushOptions) (RunInfo, error) {
+	r, err := runs.Open(runDir)
+	if err != nil {
+		return RunInfo{}, err
+	}
+	meta := r.Meta()
+	if meta.Status == runs.Running {
+		return RunInfo{}, fmt.Errorf("push %s: run is still running (or its process died; finish it first)", runDir)
+	}
+	if id := RunIDOf(runDir); id != "" && !opts.Force {
+		return RunInfo{}, fmt.Errorf("push %s: already recorded as MLflow run %s (use force to push a copy)", runDir, id)
+	}
+	metrics, err := runs.ReadMetrics(runDir)
+	if err != nil {
+		return RunInfo{}, err
+	}
+	exp := opts.Experiment
+	if exp == "" {
+		exp = meta.Experiment
+	}
+	expID, err := c.EnsureExperiment(ctx, exp)
+	if err != nil {
+		return RunInfo{}, fmt.Errorf("push %s: %w", runDir, err)
+	}
+	tags := runs.RedactText(r.Tags(), opts.AllowText)
+	for k, v := range map[string]string{TagRunName: meta.Name, TagUser: meta.Env.User, TagGitCommit: meta.Env.GitCommit,
+		"convirt.run_id": meta.ID, TagParentRun: RunIDOf(filepath.Join(filepath.Dir(runDir), meta.ParentID))} {
+		if v != "" && (k != TagParentRun || meta.ParentID != "") {
+			tags[k] = v
+		}
+	}
+	info, err := c.CreateRun(ctx, expID, meta.Name, meta.StartTime, sortedKV(tags))
+	if err != nil {
+		return info, fmt.Errorf("push %s: %w", runDir, err)
+	}
+	ms := make([]Metric, len(metrics))
+	for i, m := range metrics {
+		ms[i] = FromRunMetric(m)
+	}
+	params := runs.RedactText(r.Params(), opts.AllowText)
+	if err := c.LogBatch(ctx, info.RunID, ms, sortedKV(params), nil); err != nil {
+		return info, fmt.Errorf("push %s: %w", runDir, err)
+	}
+	if err := uploadTree(ctx, c, info.ArtifactURI, runDir); err != nil {
+		return info, fmt.Errorf("push %s: %w", runDir, err)
+	}
+	if err := c.UpdateRun(ctx, info.RunID, StatusOf(meta.Status), meta.EndTime); err != nil {
+		return info, fmt.Errorf("push %s: %w", runDir, err)
+	}
+	st := state{RunID: info.RunID, ExperimentID: expID, ArtifactURI: info.ArtifactURI, TrackingURI: c.URI()}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	return info, runs.WriteFileAtomic(filepath.Join(runDir, StateFile), append(b, '\n'), 0o644)
+}
+
+// uploadTree uploads report.html and the files under plots/ and
+// artifacts/, keeping their relative paths.
+func uploadTree(ctx context.Context, c *Client, artifactURI, runDir string) error {
+	if _, err := os.Stat(filepath.Join(runDir, "report.html")); err == nil {
+		if err := c.UploadArtifact(ctx, artifactURI, "report.html", filepath.Join(runDir, "report.html")); err != nil {
+			return err
+		}
+	}
+	for _, sub := range []string{runs.PlotsDir, runs.ArtifactsDir} {
+		root := filepath.Join(runDir, sub)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) && p == root {
+					return fs.SkipDir
+				}
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			rel, _ := filepath.Rel(runDir, p)
+			if sub == runs.ArtifactsDir {
+				rel, _ = filepath.Rel(root, p)
+			}
+			return c.UploadArtifact(ctx, artifactURI, filepath.ToSlash(rel), p)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+package mlflow
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/convirt/convirt/core/runs"
+)
+
+// Files the Tracker keeps in its directory (the local run directory).
+const (
+	StateFile = "mlflow.json"        // the MLflow run this directory is recorded as
+	SpoolFile = "mlflow-spool.jsonl" // operations waiting for the server
+)
+
+// TrackerOptions configure a Tracker.
+type TrackerOptions struct {
+	Experiment  string            // MLflow experiment name (created when missing)
+	RunName     string            // mlflow.runName
+	ParentRunID string            // MLflow id of the parent run (mlflow.parentRunId)
+	User        string            // mlflow.user
+	GitCommit   string            // mlflow.source.git.commit
+	Tags        map[string]string // more tags at creation
+	Dir         string            // where StateFile and SpoolFile live; required
+	AllowText   bool              // send params/tags marked runs.TextPrefix verbatim
+	// QueueSize is how many operations wait in memory before further ones
+	// go to the disk spool; default 1024.
+	QueueSize int
+	// RetryMin and RetryMax bound the wait between attempts while the
+	// server is unreachable; defaults 1s and 60s.
+	RetryMin, RetryMax time.Duration
+	// FlushTimeout is how long Finish waits for the queue to drain; what
+	// is left stays in the spool for a later Resume; default 30s.
+	FlushTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+type state struct {
+	RunID        string `json:"run_id"`
+	ExperimentID string `json:"experiment_id"`
+	ArtifactURI  string `json:"artifact_uri"`
+	TrackingURI  string `json:"tracking_uri"`
+}
+
+// Tracker records a run on an MLflow server asynchronously and implements
+// runs.Tracker. Its methods never block on the network and never fail
+// because the server is down: operations go to a bounded in-memory queue,
+// and to a spool file while the server is unreachable or the queue is full;
+// a background sender replays them in order, with backoff, when the
+// server answers again.
+type Tracker struct {
+	c    *Client
+	opts TrackerOptions
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	mem      []op
+	sp       spool
+	st       state
+	down     bool
+	disabled bool // a permanent failure to create the run: ops are discarded
+	finished bool
+
+	wake, quit, done chan struct{}
+}
+
+var _ runs.Tracker = (*Tracker)(nil)
+
+// Start begins tracking. If opts.Dir already holds a StateFile (the
+// directory was tracked before), the same MLflow run is resumed and any
+// spooled operations are replayed first. Start itself does no network I/O.
+func Start(c *Client, opts TrackerOptions) (*Tracker, error) {
+	if opts.Experiment == "" || opts.Dir == "" {
+		return nil, errors.New("mlflow tracker: Experiment and Dir are required")
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 1024
+	}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = time.Second
+	}
+	if opts.RetryMax < opts.RetryMin {
+		opts.RetryMax = max(60*time.Second, opts.RetryMin)
+	}
+	if opts.FlushTimeout <= 0 {
+		opts.FlushTimeout = 30 * time.Second
+	}
+	t := &Tracker{c: c, opts: opts, log: c.log, sp: spool{path: filepath.Join(opts.Dir, SpoolFile)},
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	if opts.Logger != nil {
+		t.log = opts.Logger
+	}
+	if b, err := os.ReadFile(filepath.Join(opts.Dir, StateFile)); err == nil {
+		if err := json.Unmarshal(b, &t.st); err != nil {
+			return nil, fmt.Errorf("mlflow tracker: %s: %w", filepath.Join(opts.Dir, StateFile), err)
+		}
+	}
+	if err := t.sp.load(); err != nil {
+		return nil, err
+	}
+	go t.loop()
+	return t, nil
+}
+
+// RunIDOf returns the MLflow run id recorded in a tracked directory, "" if
+// it has none yet.
+func RunIDOf(dir string) string {
+	var st state
+	if b, err := os.ReadFile(filepath.Join(dir, StateFile)); err == nil {
+		json.Unmarshal(b, &st)
+	}
+	return st.RunID
+}
+
+// RunID is the MLflow run id, "" until the server has created the run.
+func (t *Tracker) RunID() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st.RunID
+}
+
+// LogParams implements runs.Tracker.
+func (t *Tracker) LogParams(p map[string]string) error {
+	return t.enqueueBatches(nil, t.c.fitParams(sortedKV(runs.RedactText(p, t.opts.AllowText))), nil)
+}
+
+// SetTags implements runs.Tracker.
+func (t *Tracker) SetTags(tags map[string]string) error {
+	return t.enqueueBatches(nil, nil, t.c.fitTags(sortedKV(runs.RedactText(tags, t.opts.AllowText))))
+}
+
+// LogMetrics implements runs.Tracker.
+func (t *Tracker) LogMetrics(ms []runs.Metric) error {
+	out := make([]Metric, len(ms))
+	for i, m := range ms {
+		out[i] = FromRunMetric(m)
+	}
+	return t.enqueueBatches(t.c.fitMetrics(out), nil, nil)
+}
+
+// LogArtifact implements runs.Tracker: src is uploaded as name. The file
+// must stay in place until it is sent (use a file inside the run dir).
+func (t *Tracker) LogArtifact(name, src string) error {
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return fmt.Errorf("mlflow tracker: artifact %s: %w", name, err)
+	}
+	return t.enqueue(op{Kind: "artifact", Name: name, Src: abs})
+}
+
+// Finish implements runs.Tracker: it queues the final status and waits up
+// to FlushTimeout for everything to reach the server. Operations still
+// unsent are kept in the spool file, and the error says so.
+func (t *Tracker) Finish(status runs.Status) error {
+	if err := t.enqueue(op{Kind: "finish", Status: StatusOf(status), EndTime: time.Now().UnixMilli()}); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.finished = true
+	t.mu.Unlock()
+	t.signal()
+	select {
+	case <-t.done:
+	case <-time.After(t.opts.FlushTimeout):
+		close(t.quit)
+		<-t.done
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	left := len(t.mem) + t.sp.count
+	err := t.persistLocked()
+	if left > 0 && !t.disabled {
+		return errors.Join(fmt.Errorf("mlflow tracker: server %s unreachable: %d operations kept in %s", t.c.URI(), left, t.sp.path), err)
+	}
+	return err
+}
+
+func (t *Tracker) enqueueBatches(ms []Metric, params, tags []KV) error {
+	for _, b := range Split(ms, params, tags) {
+		if err := t.enqueue(op{Kind: "batch", Batch: b}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tracker) enqueue(o op) error {
+	t.mu.Lock()
+	defer t.signal()
+	defer t.mu.Unlock()
+	switch {
+	case t.finished:
+		return errors.New("mlflow tracker: already finished")
+	case t.disabled:
+		return nil
+	case t.down || t.sp.count > 0 || len(t.mem) >= t.opts.QueueSize:
+		if err := t.sp.append(o); err != nil {
+			t.log.Error("mlflow tracker: cannot spool; operation dropped", "kind", o.Kind, "err", err)
+		}
+	default:
+		t.mem = append(t.mem, o)
+	}
+	return nil
+}
+
+func (t *Tracker) signal() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// persistLocked writes what is still queued in memory in front of the
+// spool's unsent part, so a later Start on the same directory replays all.
+func (t *Tracker) persistLocked() error {
+	if len(t.mem) == 0 && t.sp.read == 0 {
+		return t.sp.close()
+	}
+	var buf []byte
+	for _, o := range t.mem {
+		b, _ := json.Marshal(o)
+		buf = append(append(buf, b...), '\n')
+	}
+	if t.sp.count > 0 {
+		data, err := os.ReadFile(t.sp.path)
+		if err != nil {
+			return fmt.Errorf("mlflow tracker: %w", err)
+		}
+		buf = append(buf, data[t.sp.read:t.sp.size]...)
+	}
+	t.sp.close()
+	t.mem = nil
+	return runs.WriteFileAtomic(t.sp.path, buf, 0o600)
+}
+
+func sortedKV(m map[string]string) []KV {
+	out := make([]KV, 0, len(m))
+	for k, v := range m {
+		out = append(out, KV{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

@@ -1,0 +1,203 @@
+package mlflow
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/convirt/convirt/core/runs"
+)
+
+func startTracker(t *testing.T, c *Client, dir string, mod func(*TrackerOptions)) *Tracker {
+	t.Helper()
+	o := TrackerOptions{Experiment: "convirt", RunName: "demo", User: "alice", GitCommit: "abc123", ParentRunID: "parent1",
+		Dir: dir, RetryMin: 2 * time.Millisecond, RetryMax: 20 * time.Millisecond, FlushTimeout: 5 * time.Second}
+	if mod != nil {
+		mod(&o)
+	}
+	tr, err := Start(c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func steps(t *testing.T, r *fakeRun, key string) []int64 {
+	t.Helper()
+	var s []int64
+	for _, m := range r.metrics {
+		if m.Key == key {
+			s = append(s, m.Step)
+		}
+	}
+	return s
+}
+
+func checkInOrder(t *testing.T, s []int64, n int) {
+	t.Helper()
+	if len(s) != n {
+		t.Fatalf("server has %d values, want %d", len(s), n)
+	}
+	for i, v := range s {
+		if v != int64(i) {
+			t.Fatalf("value %d has step %d: out of order or duplicated", i, v)
+		}
+	}
+}
+
+func TestTrackerRecordsRun(t *testing.T) {
+	f := newFake(t)
+	dir := t.TempDir()
+	tr := startTracker(t, testClient(t, f.URL, nil), dir, nil)
+	tr.LogParams(map[string]string{"lr": "0.001", runs.Text("sample_report"): "Small left effusion."})
+	tr.SetTags(map[string]string{"device": "cpu"})
+	ms := make([]runs.Metric, 2500)
+	for i := range ms {
+		ms[i] = runs.Metric{Key: "loss", Value: 1 / float64(i+1), Step: int64(i)}
+	}
+	tr.LogMetrics(ms)
+	art := filepath.Join(dir, "report.html")
+	os.WriteFile(art, []byte("<html></html>"), 0o644)
+	tr.LogArtifact("report.html", art)
+	if err := tr.Finish(runs.Finished); err != nil {
+		t.Fatal(err)
+	}
+	r := f.onlyRun(t)
+	checkInOrder(t, steps(t, r, "loss"), 2500)
+	want := map[string]string{TagRunName: "demo", TagUser: "alice", TagGitCommit: "abc123", TagParentRun: "parent1", "device": "cpu"}
+	for k, v := range want {
+		if r.tags[k] != v {
+			t.Errorf("tag %s = %q, want %q", k, r.tags[k], v)
+		}
+	}
+	if r.params["lr"] != "0.001" || r.params["text:sample_report"] != runs.Redacted {
+		t.Errorf("params %v", r.params)
+	}
+	if r.info.Status != StatusFinished {
+		t.Errorf("status %s", r.info.Status)
+	}
+	if len(f.artifacts) != 1 {
+		t.Errorf("artifacts %v", f.artifacts)
+	}
+	if n := f.count("runs/log-batch"); n < 3 || n > 5 {
+		t.Errorf("%d log-batch calls for 2500 metrics, 2 params, 1 tag", n)
+	}
+	f.mu.Lock()
+	for _, b := range f.bodies {
+		if strings.Contains(b, "effusion") {
+			t.Error("patient text sent to MLflow")
+		}
+	}
+	f.mu.Unlock()
+	if RunIDOf(dir) != r.info.RunID {
+		t.Errorf("state file run id %q", RunIDOf(dir))
+	}
+}
+
+func TestTrackerBuffersDuringOutageAndReplaysInOrder(t *testing.T) {
+	f := newFake(t)
+	var down atomic.Bool
+	var failed atomic.Int32
+	f.setInject(func(r *http.Request) int {
+		if !down.Load() {
+			return 0
+		}
+		if failed.Add(1)%2 == 0 {
+			return -1
+		}
+		return 503
+	})
+	dir := t.TempDir()
+	c := testClient(t, f.URL, nil)
+	tr := startTracker(t, c, dir, func(o *TrackerOptions) { o.QueueSize = 8 })
+	log := func(from, to int) {
+		for i := from; i < to; i++ {
+			start := time.Now()
+			tr.LogMetrics([]runs.Metric{{Key: "loss", Value: float64(i), Step: int64(i)}})
+			if d := time.Since(start); d > 100*time.Millisecond {
+				t.Fatalf("LogMetrics blocked for %v", d)
+			}
+		}
+	}
+	log(0, 100)
+	down.Store(true)
+	log(100, 300)
+	deadline := time.Now().Add(5 * time.Second)
+	for failed.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st, err := os.Stat(filepath.Join(dir, SpoolFile)); err != nil || st.Size() == 0 {
+		t.Fatalf("nothing spooled during the outage: %v", err)
+	}
+	log(300, 400)
+	down.Store(false)
+	log(400, 500)
+	if err := tr.Finish(runs.Finished); err != nil {
+		t.Fatal(err)
+	}
+	r := f.onlyRun(t)
+	checkInOrder(t, steps(t, r, "loss"), 500)
+	if r.info.Status != StatusFinished {
+		t.Errorf("status %s", r.info.Status)
+	}
+	if st, err := os.Stat(filepath.Join(dir, SpoolFile)); err == nil && st.Size() != 0 {
+		t.Errorf("spool not emptied: %d bytes", st.Size())
+	}
+}
+
+func TestDeadServerNeverStopsTraining(t *testing.T) {
+	f := newFake(t)
+	f.setInject(func(*http.Request) int { return -1 })
+	dir := t.TempDir()
+	c := testClient(t, f.URL, nil)
+	tr := startTracker(t, c, dir, func(o *TrackerOptions) { o.FlushTimeout = 100 * time.Millisecond; o.QueueSize = 16 })
+	start := time.Now()
+	for i := range 2000 {
+		if err := tr.LogMetrics([]runs.Metric{{Key: "loss", Value: 1, Step: int64(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("2000 steps took %v against a dead server", d)
+	}
+	err := tr.Finish(runs.Finished)
+	if err == nil || !strings.Contains(err.Error(), "kept in") {
+		t.Fatalf("Finish: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Finish took too long: %v", d)
+	}
+	// The server comes back: a tracker started on the same directory
+	// replays the spool, in order, including the final status.
+	f.setInject(nil)
+	tr2 := startTracker(t, c, dir, nil)
+	if err := tr2.Finish(runs.Finished); err != nil {
+		t.Fatal(err)
+	}
+	r := f.onlyRun(t)
+	checkInOrder(t, steps(t, r, "loss"), 2000)
+	if r.info.Status != StatusFinished {
+		t.Errorf("status %s", r.info.Status)
+	}
+}
+
+func TestTrackerPermanentFailureDisables(t *testing.T) {
+	f := newFake(t)
+	f.setInject(func(*http.Request) int { return 403 })
+	tr := startTracker(t, testClient(t, f.URL, nil), t.TempDir(), nil)
+	for i := range 100 {
+		if err := tr.LogMetrics([]runs.Metric{{Key: "loss", Step: int64(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Finish(runs.Failed); err != nil {
+		t.Errorf("Finish after a refused run: %v", err)
+	}
+	if err := tr.Finish(runs.Failed); err == nil {
+		t.Error("second Finish succeeded")
+	}
+}

@@ -1,0 +1,118 @@
+package report
+
+import (
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/convirt/convirt/core/runs"
+)
+
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() != Width || b.Dy() != Height {
+		t.Errorf("%s: %dx%d, want %dx%d", path, b.Dx(), b.Dy(), Width, Height)
+	}
+}
+
+func TestPlots(t *testing.T) {
+	dir := t.TempDir()
+	steps := []float64{0, 1, 2, 3, 4}
+	if err := Loss(filepath.Join(dir, "loss.png"), []Series{
+		{Name: "train", X: steps, Y: []float64{2, 1.5, 1.2, math.NaN(), 1}},
+		{Name: "val", X: steps, Y: []float64{2.1, 1.7, 1.4, 1.3, 1.25}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, filepath.Join(dir, "loss.png"))
+	if err := ROC(filepath.Join(dir, "roc.png"), []Curve{
+		{Name: "effusion", FPR: []float64{0, 0.1, 0.5, 1}, TPR: []float64{0, 0.7, 0.9, 1}, AUC: math.NaN()},
+		{Name: "nodule", FPR: []float64{0, 1}, TPR: []float64{0, 1}, AUC: 0.5},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, filepath.Join(dir, "roc.png"))
+	fr := []float64{0.01, 0.1, 1}
+	if err := LabelEfficiency(filepath.Join(dir, "le.png"), []Series{
+		{Name: "ConVIRT", X: fr, Y: []float64{0.91, 0.96, 0.97}, Err: []float64{0.01, 0.005, 0.002}},
+		{Name: "random", X: fr, Y: []float64{0.62, 0.8, 0.9}, Err: []float64{0.03, 0.02, 0.01}},
+	}, "mean AUC"); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, filepath.Join(dir, "le.png"))
+	if err := LabelEfficiency(filepath.Join(dir, "bad.png"), []Series{{Name: "x", X: []float64{0}, Y: []float64{1}}}, "m"); err == nil {
+		t.Error("zero fraction on a log axis accepted")
+	}
+	if err := Loss(filepath.Join(dir, "bad.png"), []Series{{Name: "x", X: []float64{1, 2}, Y: []float64{1}}}); err == nil {
+		t.Error("mismatched series accepted")
+	}
+}
+
+func TestAUC(t *testing.T) {
+	if a := AUC([]float64{0, 0.5, 1}, []float64{0, 1, 1}); math.Abs(a-0.75) > 1e-12 {
+		t.Errorf("AUC %v", a)
+	}
+}
+
+func TestWriteHTMLSelfContained(t *testing.T) {
+	root := t.TempDir()
+	r, err := runs.Create(root, "e", runs.Options{Name: "demo <run>", EnvExtra: map[string]string{"libtorch": "1.13.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.LogParams(map[string]string{"lr": "0.001", "note": `<script>alert(1)</script>`})
+	for i := range 10 {
+		r.LogMetric("loss", 1/float64(i+1), int64(i))
+	}
+	r.Sync()
+	ms, _ := runs.ReadMetrics(r.Dir())
+	if err := Loss(r.Path(runs.PlotsDir, "loss.png"), MetricSeries(ms, "loss")); err != nil {
+		t.Fatal(err)
+	}
+	r.Finish(runs.Finished)
+	p, err := FromRun(r.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := ParseMarkdownTable("Linear probe AUC", "| init | 1% | 10% |\n|---|--:|---|\n| ConVIRT | 0.91 | 0.96 |\n| random | 0.62 | 0.80 |")
+	if err != nil || len(tb.Rows) != 2 || tb.Header[1] != "1%" {
+		t.Fatalf("table %+v %v", tb, err)
+	}
+	p.Tables = append(p.Tables, tb)
+	if err := WriteHTML(r.Dir(), p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(r.Path("report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, want := range []string{"demo &lt;run&gt;", "Linear probe AUC", "ConVIRT", "0.1000", "libtorch", "1.13.1", "data:image/png;base64,"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "<script>") {
+		t.Error("unescaped script in report")
+	}
+	ext := regexp.MustCompile(`(?i)(src|href)\s*=\s*"(https?:|//|[^d"#])|<link|<script|url\(`)
+	if m := ext.FindString(html); m != "" {
+		t.Errorf("external reference %q", m)
+	}
+	if _, err := ParseMarkdownTable("bad", "| a | b |\n|---|---|\n| 1 |"); err == nil {
+		t.Error("ragged table accepted")
+	}
+}

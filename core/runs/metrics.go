@@ -1,0 +1,161 @@
+package runs
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Metric is one logged value of a metric: a line of metrics.jsonl.
+type Metric struct {
+	Key   string    `json:"key"`
+	Value float64   `json:"value"`
+	Step  int64     `json:"step"`
+	Time  time.Time `json:"time"`
+}
+
+type metricJSON struct {
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
+	Step  int64           `json:"step"`
+	Time  time.Time       `json:"time"`
+}
+
+// MarshalJSON writes NaN and infinities as the strings "NaN", "Infinity" and
+// "-Infinity" (the protobuf JSON spelling MLflow accepts), since JSON numbers
+// cannot hold them and a diverging loss must still be recorded.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	return json.Marshal(metricJSON{Key: m.Key, Value: FormatFloat(m.Value), Step: m.Step, Time: m.Time})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (m *Metric) UnmarshalJSON(b []byte) error {
+	var j metricJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	v, err := ParseFloat(j.Value)
+	if err != nil {
+		return fmt.Errorf("metric %q: %w", j.Key, err)
+	}
+	*m = Metric{Key: j.Key, Value: v, Step: j.Step, Time: j.Time}
+	return nil
+}
+
+// FormatFloat encodes v as a JSON number, or as a JSON string for NaN and
+// the infinities.
+func FormatFloat(v float64) json.RawMessage {
+	switch {
+	case math.IsNaN(v):
+		return json.RawMessage(`"NaN"`)
+	case math.IsInf(v, 1):
+		return json.RawMessage(`"Infinity"`)
+	case math.IsInf(v, -1):
+		return json.RawMessage(`"-Infinity"`)
+	}
+	return json.RawMessage(strconv.FormatFloat(v, 'g', -1, 64))
+}
+
+// ParseFloat decodes what FormatFloat encodes.
+func ParseFloat(raw json.RawMessage) (float64, error) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "NaN":
+			return math.NaN(), nil
+		case "Infinity", "+Infinity", "inf":
+			return math.Inf(1), nil
+		case "-Infinity", "-inf":
+			return math.Inf(-1), nil
+		}
+		return 0, fmt.Errorf("bad float %q", s)
+	}
+	var v float64
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0, fmt.Errorf("bad float %s: %w", raw, err)
+	}
+	return v, nil
+}
+
+// ReadMetrics reads dir/metrics.jsonl in logged order. A final line cut
+// short by a crash is skipped; a malformed line elsewhere is an error naming
+// its line number.
+func ReadMetrics(dir string) ([]Metric, error) {
+	path := filepath.Join(dir, MetricsFile)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	defer f.Close()
+	rd := bufio.NewReader(f)
+	var out []Metric
+	for line := 1; ; line++ {
+		b, err := rd.ReadBytes('\n')
+		if err == io.EOF {
+			// No trailing newline: the write of this line never completed.
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("read metrics %s: %w", path, err)
+		}
+		b = bytes.TrimSpace(b)
+		if len(b) == 0 {
+			continue
+		}
+		var m Metric
+		if err := json.Unmarshal(b, &m); err != nil {
+			return out, fmt.Errorf("read metrics %s:%d: %w", path, line, err)
+		}
+		out = append(out, m)
+	}
+}
+
+// Final returns the last value of each metric: the one with the highest
+// step, the later one among equal steps.
+func Final(ms []Metric) map[string]Metric {
+	last := map[string]Metric{}
+	for _, m := range ms {
+		if p, ok := last[m.Key]; !ok || m.Step >= p.Step {
+			last[m.Key] = m
+		}
+	}
+	return last
+}
+
+// History returns the values of one metric ordered by step.
+func History(ms []Metric, key string) []Metric {
+	var out []Metric
+	for _, m := range ms {
+		if m.Key == key {
+			out = append(out, m)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Step < out[j].Step })
+	return out
+}
+
+// Keys returns the distinct metric keys in sorted order.
+func Keys(ms []Metric) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range ms {
+		if !seen[m.Key] {
+			seen[m.Key] = true
+			keys = append(keys, m.Key)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,226 @@
+package train
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk"
+	"golang.org/x/sync/errgroup"
+)
+
+// step runs one ConVIRT step on b and returns the loss.
+func (l *loop) step(ctx context.Context, b *sdk.Batch) (float64, error) {
+	if l.cfg.GradCacheChunk > 0 {
+		return l.gradCacheStep(ctx, b)
+	}
+	v, u, err := l.forwardBoth(ctx, b, true)
+	if err != nil {
+		return 0, err
+	}
+	res, err := l.p.Loss.Compute(ctx, v, u)
+	if err != nil {
+		return 0, fmt.Errorf("loss: %w", err)
+	}
+	if err := l.backwardBoth(ctx, res.GradV, res.GradU); err != nil {
+		return 0, err
+	}
+	return res.Loss, l.stepAll(ctx)
+}
+
+// forwardBoth runs the image and text encoders in parallel.
+func (l *loop) forwardBoth(ctx context.Context, b *sdk.Batch, graph bool) (v, u *tensor.Tensor, err error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		v, err = l.p.Image.Forward(gctx, sdk.ForwardRequest{Batch: imagesOnly(b), Train: true, Graph: graph})
+		if err != nil {
+			return fmt.Errorf("image encoder forward: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		var err error
+		u, err = l.p.Text.Forward(gctx, sdk.ForwardRequest{Batch: textsOnly(b), Train: true, Graph: graph})
+		if err != nil {
+			return fmt.Errorf("text encoder forward: %w", err)
+		}
+		return nil
+	})
+	return v, u, g.Wait()
+}
+
+func (l *loop) backwardBoth(ctx context.Context, gv, gu *tensor.Tensor) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := l.p.Image.Backward(gctx, gv); err != nil {
+			return fmt.Errorf("image encoder backward: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := l.p.Text.Backward(gctx, gu); err != nil {
+			return fmt.Errorf("text encoder backward: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// stepAll applies every optimiser; a pending validation loss goes to the
+// encoders' plateau schedules with the first step after it.
+func (l *loop) stepAll(ctx context.Context) error {
+	req := sdk.StepRequest{ValLoss: l.st.PendingVal}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := l.p.Image.Step(gctx, req); err != nil {
+			return fmt.Errorf("image encoder step: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := l.p.Text.Step(gctx, req); err != nil {
+			return fmt.Errorf("text encoder step: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := l.p.Loss.Step(gctx); err != nil {
+			return fmt.Errorf("loss step: %w", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	l.st.PendingVal = nil
+	return nil
+}
+
+// gradCacheStep computes all embeddings without a graph, the loss and its
+// gradients on the whole batch, then lets each encoder recompute chunks with
+// a graph and back-propagate the matching gradient rows. Gradients equal the
+// plain step's whenever the forward is deterministic per sample.
+func (l *loop) gradCacheStep(ctx context.Context, b *sdk.Batch) (float64, error) {
+	v, u, err := l.forwardBoth(ctx, b, false)
+	if err != nil {
+		return 0, err
+	}
+	res, err := l.p.Loss.Compute(ctx, v, u)
+	if err != nil {
+		return 0, fmt.Errorf("loss: %w", err)
+	}
+	n := len(b.IDs)
+	if b.Images != nil && len(b.Images.Shape) > 0 {
+		n = int(b.Images.Shape[0])
+	}
+	for lo := 0; lo < n; lo += l.cfg.GradCacheChunk {
+		hi := min(lo+l.cfg.GradCacheChunk, n)
+		cb, err := sliceBatch(b, lo, hi)
+		if err != nil {
+			return 0, err
+		}
+		gv, err := sliceRows(res.GradV, lo, hi)
+		if err != nil {
+			return 0, err
+		}
+		gu, err := sliceRows(res.GradU, lo, hi)
+		if err != nil {
+			return 0, err
+		}
+		if _, _, err := l.forwardBoth(ctx, cb, true); err != nil {
+			return 0, err
+		}
+		if err := l.backwardBoth(ctx, gv, gu); err != nil {
+			return 0, err
+		}
+	}
+	return res.Loss, l.stepAll(ctx)
+}
+
+// validate computes the mean loss on the validation split (no graph, no
+// optimiser step) and updates early stopping.
+func (l *loop) validate(ctx context.Context) error {
+	if l.cfg.ValSplit == "" {
+		return nil
+	}
+	info, err := l.p.Data.Describe(ctx, l.cfg.ValSplit)
+	if err != nil {
+		return fmt.Errorf("describe split %q: %w", l.cfg.ValSplit, err)
+	}
+	batches := info.Len / l.cfg.BatchSize
+	if l.cfg.ValMaxBatches > 0 {
+		batches = min(batches, l.cfg.ValMaxBatches)
+	}
+	if batches == 0 {
+		return nil
+	}
+	total := 0.0
+	for i := range batches {
+		idx := make([]int, l.cfg.BatchSize)
+		for j := range idx {
+			idx[j] = i*l.cfg.BatchSize + j
+		}
+		b, err := l.p.Data.Batch(ctx, sdk.BatchRequest{Split: l.cfg.ValSplit, Indices: idx, Seed: l.cfg.Seed})
+		if err != nil {
+			return fmt.Errorf("validation batch %d: %w", i, err)
+		}
+		v, err := l.p.Image.Forward(ctx, sdk.ForwardRequest{Batch: imagesOnly(b)})
+		if err != nil {
+			return fmt.Errorf("validation: image encoder forward: %w", err)
+		}
+		u, err := l.p.Text.Forward(ctx, sdk.ForwardRequest{Batch: textsOnly(b)})
+		if err != nil {
+			return fmt.Errorf("validation: text encoder forward: %w", err)
+		}
+		res, err := l.p.Loss.Compute(ctx, v, u)
+		if err != nil {
+			return fmt.Errorf("validation loss: %w", err)
+		}
+		total += res.Loss
+	}
+	val := total / float64(batches)
+	l.record("val/loss", val)
+	l.st.PendingVal = &val
+	if !l.st.HasBest || val < l.st.BestVal-l.cfg.EarlyStopMinDelta {
+		l.st.BestVal, l.st.HasBest = val, true
+		l.st.BadVals = 0
+	} else {
+		l.st.BadVals++
+	}
+	return nil
+}
+
+func imagesOnly(b *sdk.Batch) *sdk.Batch { return &sdk.Batch{IDs: b.IDs, Images: b.Images} }
+func textsOnly(b *sdk.Batch) *sdk.Batch  { return &sdk.Batch{IDs: b.IDs, Texts: b.Texts} }
+
+// sliceRows returns rows [lo,hi) of a tensor along its first axis.
+func sliceRows(t *tensor.Tensor, lo, hi int) (*tensor.Tensor, error) {
+	if t == nil {
+		return nil, nil
+	}
+	if len(t.Shape) == 0 || int64(hi) > t.Shape[0] || lo < 0 || lo > hi {
+		return nil, fmt.Errorf("slice rows [%d,%d) of a %v tensor", lo, hi, t.Shape)
+	}
+	row := int(tensor.Numel(t.Shape[1:])) * t.DType.Size()
+	shape := append([]int64{int64(hi - lo)}, t.Shape[1:]...)
+	return &tensor.Tensor{DType: t.DType, Shape: shape, Data: t.Data[lo*row : hi*row]}, nil
+}
+
+func sliceBatch(b *sdk.Batch, lo, hi int) (*sdk.Batch, error) {
+	out := &sdk.Batch{LabelNames: b.LabelNames}
+	if len(b.IDs) >= hi {
+		out.IDs = b.IDs[lo:hi]
+	}
+	if len(b.Texts) >= hi {
+		out.Texts = b.Texts[lo:hi]
+	}
+	var err error
+	if out.Images, err = sliceRows(b.Images, lo, hi); err != nil {
+		return nil, err
+	}
+	if out.Labels, err = sliceRows(b.Labels, lo, hi); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

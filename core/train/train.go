@@ -1,0 +1,276 @@
+// Package train is the host's ConVIRT pretraining loop. It drives encoder,
+// loss and dataset plugins through the split training step of
+// docs/architecture.md: batch from the dataset (prefetched), both encoder
+// forwards in parallel, the loss and its gradients, both backwards and
+// optimiser steps in parallel. Only embeddings and their gradients cross
+// between encoders and the loss, so by the chain rule the step equals the one
+// a single process would take.
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+// Encoder is what the loop needs of an encoder plugin.
+type Encoder interface {
+	Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error)
+	Backward(ctx context.Context, grad *tensor.Tensor) error
+	Step(ctx context.Context, req sdk.StepRequest) error
+	State(ctx context.Context) ([]byte, error)
+	SetState(ctx context.Context, state []byte) error
+}
+
+// Loss is what the loop needs of a loss plugin.
+type Loss interface {
+	Compute(ctx context.Context, v, u *tensor.Tensor) (sdk.LossResult, error)
+	Step(ctx context.Context) error
+	State(ctx context.Context) ([]byte, error)
+	SetState(ctx context.Context, state []byte) error
+}
+
+// Dataset is what the loop needs of a paired dataset plugin.
+type Dataset interface {
+	Describe(ctx context.Context, split string) (sdk.SplitInfo, error)
+	Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, error)
+}
+
+// Recorder receives per-step metrics (the run store, MLflow).
+type Recorder interface {
+	LogMetric(key string, value float64, step int64) error
+}
+
+// Progress shows the loop's progress on a terminal.
+type Progress interface {
+	Add(n int)
+	Describe(text string)
+}
+
+// Config is the optimisation schedule of one pretraining run.
+type Config struct {
+	BatchSize     int           // pairs per step
+	Epochs        int           // passes over the train split; 0 means unbounded
+	MaxSteps      int           // stop after this many steps; 0 means unbounded
+	MaxDuration   time.Duration // stop after this much training time; 0 means unbounded
+	Seed          int64         // data order and augmentation
+	TrainSplit    string        // default "train"
+	ValSplit      string        // "" disables validation
+	ValMaxBatches int           // cap on validation batches per evaluation; 0 means all
+	Augment       bool          // ask the dataset for augmented samples
+	Prefetch      int           // batches fetched ahead; default 2
+	// GradCacheChunk > 0 enables GradCache: embeddings are computed without a
+	// graph, then each encoder recomputes chunks of this size with a graph
+	// and back-propagates the cached gradient slices.
+	GradCacheChunk int
+	// EarlyStopPatience stops after this many validations without an
+	// improvement of at least EarlyStopMinDelta; 0 disables.
+	EarlyStopPatience int
+	EarlyStopMinDelta float64
+	// CheckpointEvery writes a checkpoint every N steps; 0 writes only at the end.
+	CheckpointEvery int
+	// CheckpointDir holds the checkpoints; "" disables them.
+	CheckpointDir string
+	// Resume continues from the newest valid checkpoint in CheckpointDir.
+	Resume bool
+}
+
+func (c *Config) defaults() error {
+	if c.BatchSize <= 0 {
+		return fmt.Errorf("train: batch size must be positive, got %d", c.BatchSize)
+	}
+	if c.Epochs <= 0 && c.MaxSteps <= 0 && c.MaxDuration <= 0 {
+		return errors.New("train: set epochs, max_steps or max_minutes, or the run never ends")
+	}
+	if c.TrainSplit == "" {
+		c.TrainSplit = "train"
+	}
+	if c.Prefetch <= 0 {
+		c.Prefetch = 2
+	}
+	if c.GradCacheChunk < 0 {
+		return fmt.Errorf("train: grad_cache.chunk must be >= 0, got %d", c.GradCacheChunk)
+	}
+	return nil
+}
+
+// Parts are the plugins one run trains.
+type Parts struct {
+	Image, Text Encoder
+	Loss        Loss
+	Data        Dataset
+	Recorder    Recorder // may be nil
+	Progress    Progress // may be nil
+}
+
+// Result summarises a finished run.
+type Result struct {
+	Steps       int
+	Epochs      int
+	LastLoss    float64
+	BestValLoss float64 // NaN without validation
+	StopReason  string
+	Elapsed     time.Duration
+	ItemsPerSec float64
+}
+
+// Run trains until the schedule ends, early stopping triggers or ctx is
+// cancelled, writing checkpoints as configured. On cancellation it writes a
+// final checkpoint (when checkpoints are on) and returns ctx's error.
+func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return Result{}, err
+	}
+	info, err := p.Data.Describe(ctx, cfg.TrainSplit)
+	if err != nil {
+		return Result{}, fmt.Errorf("describe split %q: %w", cfg.TrainSplit, err)
+	}
+	stepsPerEpoch := info.Len / cfg.BatchSize
+	if stepsPerEpoch == 0 {
+		return Result{}, fmt.Errorf("train: split %q has %d pairs, fewer than one batch of %d", cfg.TrainSplit, info.Len, cfg.BatchSize)
+	}
+	st := state{}
+	if cfg.Resume && cfg.CheckpointDir != "" {
+		ck, err := LoadLatest(cfg.CheckpointDir)
+		switch {
+		case errors.Is(err, ErrNoCheckpoint):
+		case err != nil:
+			return Result{}, err
+		default:
+			if err := restore(ctx, p, ck); err != nil {
+				return Result{}, err
+			}
+			st = ck.State
+		}
+	}
+	l := &loop{cfg: cfg, p: p, st: st, n: info.Len, perEpoch: stepsPerEpoch}
+	return l.run(ctx)
+}
+
+// state is the loop's own resumable position.
+type state struct {
+	Step       int      `json:"step"`
+	Epoch      int      `json:"epoch"`
+	Pos        int      `json:"pos"` // batches done in the current epoch
+	BestVal    float64  `json:"best_val"`
+	HasBest    bool     `json:"has_best"`
+	BadVals    int      `json:"bad_vals"`
+	LastLoss   float64  `json:"last_loss"`
+	PendingVal *float64 `json:"pending_val,omitempty"`
+}
+
+type loop struct {
+	cfg      Config
+	p        Parts
+	st       state
+	n        int
+	perEpoch int
+}
+
+func (l *loop) done(start time.Time) string {
+	switch {
+	case l.cfg.MaxSteps > 0 && l.st.Step >= l.cfg.MaxSteps:
+		return "max_steps"
+	case l.cfg.Epochs > 0 && l.st.Epoch >= l.cfg.Epochs:
+		return "epochs"
+	case l.cfg.MaxDuration > 0 && time.Since(start) >= l.cfg.MaxDuration:
+		return "max_minutes"
+	case l.cfg.EarlyStopPatience > 0 && l.st.BadVals >= l.cfg.EarlyStopPatience:
+		return "early_stopping"
+	}
+	return ""
+}
+
+func (l *loop) run(ctx context.Context) (Result, error) {
+	start := time.Now()
+	startStep := l.st.Step
+	res := Result{BestValLoss: math.NaN()}
+	pf := newPrefetcher(ctx, l.p.Data, l.cfg, l.n, l.perEpoch, l.st.Epoch, l.st.Pos)
+	defer pf.stop()
+	for {
+		if reason := l.done(start); reason != "" {
+			res.StopReason = reason
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			l.checkpoint(ctx, true)
+			return l.result(res, start, startStep), err
+		}
+		b, err := pf.next()
+		if err != nil {
+			return l.result(res, start, startStep), err
+		}
+		loss, err := l.step(ctx, b)
+		if err != nil {
+			return l.result(res, start, startStep), fmt.Errorf("step %d: %w", l.st.Step+1, err)
+		}
+		l.st.Step++
+		l.st.Pos++
+		l.st.LastLoss = loss
+		l.record("train/loss", loss)
+		if l.p.Progress != nil {
+			l.p.Progress.Add(1)
+			l.p.Progress.Describe(fmt.Sprintf("epoch %d loss %.4f", l.st.Epoch+1, loss))
+		}
+		if l.st.Pos == l.perEpoch {
+			l.st.Epoch++
+			l.st.Pos = 0
+			if err := l.validate(ctx); err != nil {
+				return l.result(res, start, startStep), err
+			}
+		}
+		if l.cfg.CheckpointEvery > 0 && l.st.Step%l.cfg.CheckpointEvery == 0 {
+			if err := l.checkpoint(ctx, false); err != nil {
+				return l.result(res, start, startStep), err
+			}
+		}
+	}
+	if err := l.checkpoint(ctx, true); err != nil {
+		return l.result(res, start, startStep), err
+	}
+	return l.result(res, start, startStep), nil
+}
+
+func (l *loop) result(r Result, start time.Time, startStep int) Result {
+	r.Steps = l.st.Step
+	r.Epochs = l.st.Epoch
+	r.LastLoss = l.st.LastLoss
+	if l.st.HasBest {
+		r.BestValLoss = l.st.BestVal
+	}
+	r.Elapsed = time.Since(start)
+	if s := r.Elapsed.Seconds(); s > 0 {
+		r.ItemsPerSec = float64((l.st.Step-startStep)*l.cfg.BatchSize) / s
+	}
+	return r
+}
+
+func (l *loop) record(key string, v float64) {
+	if l.p.Recorder != nil {
+		// Tracking must never fail the training step; the recorder buffers.
+		_ = l.p.Recorder.LogMetric(key, v, int64(l.st.Step))
+	}
+}
+
+func (l *loop) checkpoint(ctx context.Context, final bool) error {
+	if l.cfg.CheckpointDir == "" {
+		return nil
+	}
+	// A cancelled ctx must not stop the final save.
+	if final {
+		ctx = context.WithoutCancel(ctx)
+	}
+	ck, err := capture(ctx, l.p, l.st)
+	if err != nil {
+		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
+	}
+	if err := Save(l.cfg.CheckpointDir, ck); err != nil {
+		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
+	}
+	return nil
+}

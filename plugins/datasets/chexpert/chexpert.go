@@ -1,0 +1,172 @@
+// Package chexpert reads CheXpert-v1.0 (and -small): train.csv or valid.csv
+// with the 14 observation columns, mapping uncertain (-1) labels by a
+// per-label policy (ones, zeros or ignore) and blank labels to 0.
+package chexpert
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/convirt/convirt/plugins/datasets/csvfile"
+	"github.com/convirt/convirt/plugins/datasets/source"
+)
+
+// Uncertainty policies.
+const (
+	Ones   = "ones"
+	Zeros  = "zeros"
+	Ignore = "ignore"
+)
+
+// Columns are CheXpert's 14 observations in file order.
+var Columns = []string{"No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly",
+	"Lung Opacity", "Lung Lesion", "Edema", "Consolidation", "Pneumonia", "Atelectasis",
+	"Pneumothorax", "Pleural Effusion", "Pleural Other", "Fracture", "Support Devices"}
+
+// Competition are the five labels the paper reports (mean AUC).
+var Competition = []string{"Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Pleural Effusion"}
+
+// DefaultPolicy is the usual per-label choice: U-Ones for Atelectasis, Edema
+// and Pleural Effusion, U-Zeros for everything else.
+func DefaultPolicy() map[string]string {
+	return map[string]string{"Atelectasis": Ones, "Edema": Ones, "Pleural Effusion": Ones}
+}
+
+// Config selects the split and label handling.
+type Config struct {
+	Split string `json:"split" yaml:"split"` // "train" or "valid"
+	// Labels to return, in order (default Competition).
+	Labels []string `json:"labels" yaml:"labels"`
+	// Policy maps a label to ones|zeros|ignore for -1 values; labels not
+	// listed use Default (default DefaultPolicy, then zeros).
+	Policy  map[string]string `json:"policy" yaml:"policy"`
+	Default string            `json:"default_policy" yaml:"default_policy"`
+	// FrontalOnly drops lateral views (default for evaluation recipes).
+	FrontalOnly bool `json:"frontal_only" yaml:"frontal_only"`
+	// CSV overrides the index file (e.g. a retrieval candidate list);
+	// relative to root.
+	CSV string `json:"csv" yaml:"csv"`
+	// ParentRoot, when set, resolves each path as written against this
+	// directory (the one above the dataset folder) instead of replacing
+	// the path's first element by root.
+	ParentRoot string `json:"parent_root" yaml:"parent_root"`
+}
+
+// Open reads root/{split}.csv. Image paths in the file start with the
+// dataset folder name, which is replaced by root.
+func Open(root string, c Config) (*source.Slice, error) {
+	if c.Split == "" {
+		c.Split = "train"
+	}
+	if len(c.Labels) == 0 {
+		c.Labels = Competition
+	}
+	if c.Policy == nil {
+		c.Policy = DefaultPolicy()
+	}
+	if c.Default == "" {
+		c.Default = Zeros
+	}
+	for l, p := range c.Policy {
+		if p != Ones && p != Zeros && p != Ignore {
+			return nil, fmt.Errorf("chexpert: policy %q for %s: want ones, zeros or ignore", p, l)
+		}
+	}
+	csvPath := c.CSV
+	if csvPath == "" {
+		csvPath = c.Split + ".csv"
+	}
+	f, err := csvfile.Read(filepath.Join(root, csvPath), csvfile.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("chexpert: %w", err)
+	}
+	return FromFile(root, f, c)
+}
+
+// FromFile builds the source from a parsed CheXpert-format CSV.
+func FromFile(root string, f *csvfile.File, c Config) (*source.Slice, error) {
+	if c.Default == "" {
+		c.Default = Zeros
+	}
+	pathCol, err := f.Col("Path")
+	if err != nil {
+		return nil, fmt.Errorf("chexpert: %w", err)
+	}
+	labCols, err := f.Cols(c.Labels...)
+	if err != nil {
+		return nil, fmt.Errorf("chexpert: %w", err)
+	}
+	viewCol, _ := f.Col("Frontal/Lateral")
+	s := &source.Slice{Names: c.Labels, Kind: source.Multilabel, Issues: f.Problems}
+	for _, r := range f.Rows {
+		if c.FrontalOnly && viewCol > 0 && r.Fields[viewCol] == "Lateral" {
+			continue
+		}
+		rel := r.Fields[pathCol]
+		p, err := source.Resolve(root, source.StripFirst(rel))
+		if c.ParentRoot != "" {
+			p, err = source.Resolve(c.ParentRoot, rel)
+		}
+		if err != nil {
+			s.Issues = append(s.Issues, f.Problem(r, "%v", err))
+			continue
+		}
+		labels := make([]float32, len(labCols))
+		ok := true
+		for i, col := range labCols {
+			v, err := Value(r.Fields[col], policy(c, c.Labels[i]))
+			if err != nil {
+				s.Issues = append(s.Issues, f.Problem(r, "column %q: %v", c.Labels[i], err))
+				ok = false
+				break
+			}
+			labels[i] = v
+		}
+		if !ok {
+			continue
+		}
+		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+			s.Issues = append(s.Issues, f.Problem(r, "image %s missing or empty", rel))
+			continue
+		}
+		group := strings.Join(strings.Split(rel, "/")[:min(3, strings.Count(rel, "/"))], "/")
+		s.Examples = append(s.Examples, source.Example{ID: rel, ImagePath: p, Labels: labels, Group: group})
+	}
+	return s, nil
+}
+
+func policy(c Config, label string) string {
+	if p, ok := c.Policy[label]; ok {
+		return p
+	}
+	return c.Default
+}
+
+// Value maps one CheXpert cell: "1.0"/"0.0" as is, "" to 0, "-1.0" by the
+// policy.
+func Value(cell, policy string) (float32, error) {
+	cell = strings.TrimSpace(cell)
+	if cell == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(cell, 32)
+	if err != nil {
+		return 0, fmt.Errorf("label %q is not a number", cell)
+	}
+	switch v {
+	case 1, 0:
+		return float32(v), nil
+	case -1:
+		switch policy {
+		case Ones:
+			return 1, nil
+		case Ignore:
+			return source.NaN, nil
+		}
+		return 0, nil
+	}
+	return 0, fmt.Errorf("label %q is not 1, 0, -1 or empty", cell)
+}

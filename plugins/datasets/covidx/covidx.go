@@ -1,0 +1,113 @@
+// Package covidx reads COVIDx train.txt / test.txt (space separated:
+// patient_id filename label [source]) in every label variant: three classes
+// (normal, pneumonia, COVID-19) or binary (positive, negative).
+package covidx
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/convirt/convirt/plugins/datasets/csvfile"
+	"github.com/convirt/convirt/plugins/datasets/source"
+)
+
+// Label variants.
+const (
+	Auto       = "auto"        // three classes if any such label appears, else binary
+	ThreeClass = "three-class" // normal, pneumonia, COVID-19
+	Binary     = "binary"      // COVID-19 / positive vs everything else
+)
+
+// Classes of the three-class variant, in label order.
+var Classes = []string{"normal", "pneumonia", "COVID-19"}
+
+// Config selects the split and variant.
+type Config struct {
+	Split   string `json:"split" yaml:"split"`     // train or test
+	Variant string `json:"variant" yaml:"variant"` // auto, three-class or binary
+	// File overrides {split}.txt (e.g. train_COVIDx9A.txt), relative to root.
+	File string `json:"file" yaml:"file"`
+}
+
+// Open reads root/{split}.txt with images under root/{split}/.
+func Open(root string, c Config) (*source.Slice, error) {
+	if c.Split == "" {
+		c.Split = "train"
+	}
+	if c.Variant == "" {
+		c.Variant = Auto
+	}
+	name := c.File
+	if name == "" {
+		name = c.Split + ".txt"
+	}
+	f, err := csvfile.Read(filepath.Join(root, name), csvfile.Options{NoHeader: true, Comma: ' '})
+	if err != nil {
+		return nil, fmt.Errorf("covidx: %w", err)
+	}
+	s := &source.Slice{Issues: f.Problems}
+	type row struct {
+		r           csvfile.Row
+		file, label string
+	}
+	var rows []row
+	three := c.Variant == ThreeClass
+	for _, r := range f.Rows {
+		fl := r.Fields
+		if len(fl) < 3 {
+			s.Issues = append(s.Issues, f.Problem(r, "%d fields, want patient_id filename label [source]", len(fl)))
+			continue
+		}
+		li := len(fl) - 1
+		if len(fl) >= 4 {
+			li = len(fl) - 2
+		}
+		label := fl[li]
+		switch strings.ToLower(label) {
+		case "normal", "pneumonia", "covid-19":
+			if c.Variant == Auto {
+				three = true
+			}
+		case "positive", "negative":
+		default:
+			s.Issues = append(s.Issues, f.Problem(r, "unknown label %q", label))
+			continue
+		}
+		rows = append(rows, row{r, strings.Join(fl[1:li], " "), strings.ToLower(label)})
+	}
+	if three {
+		s.Kind, s.Names = source.Multiclass, Classes
+	} else {
+		s.Kind, s.Names = source.Binary, []string{"COVID-19"}
+	}
+	for _, r := range rows {
+		var labels []float32
+		if three {
+			labels = make([]float32, 3)
+			switch r.label {
+			case "normal":
+				labels[0] = 1
+			case "pneumonia":
+				labels[1] = 1
+			case "covid-19":
+				labels[2] = 1
+			default:
+				s.Issues = append(s.Issues, f.Problem(r.r, "binary label %q in a three-class file", r.label))
+				continue
+			}
+		} else {
+			labels = []float32{0}
+			if r.label == "positive" || r.label == "covid-19" {
+				labels[0] = 1
+			}
+		}
+		p, err := source.Resolve(root, c.Split+"/"+r.file)
+		if err != nil {
+			s.Issues = append(s.Issues, f.Problem(r.r, "%v", err))
+			continue
+		}
+		s.Examples = append(s.Examples, source.Example{ID: r.file, ImagePath: p, Labels: labels, Group: r.r.Fields[0]})
+	}
+	return s, nil
+}

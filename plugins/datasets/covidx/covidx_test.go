@@ -1,0 +1,31 @@
+package covidx
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestVariants(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "train.txt"), []byte("1 a.jpg normal src\n2 b c.png COVID-19 src\n3 d.jpg pneumonia\n4 e.jpg weird src\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "test.txt"), []byte("1 a.jpg positive src\n2 b.jpg negative src\n3 ../../x.jpg positive src\n"), 0o644)
+	s, err := Open(root, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Task() != "multiclass" || s.Len() != 3 || len(s.Problems()) != 1 {
+		t.Fatalf("%s %d %v", s.Task(), s.Len(), s.Problems())
+	}
+	if ex, _ := s.Example(1); ex.Labels[2] != 1 || filepath.Base(ex.ImagePath) != "b c.png" {
+		t.Fatalf("%+v", ex)
+	}
+	b, _ := Open(root, Config{Variant: Binary})
+	if b.Task() != "binary" || b.Examples[1].Labels[0] != 1 || b.Examples[0].Labels[0] != 0 {
+		t.Fatalf("binary on a three-class file: %+v", b.Examples)
+	}
+	tb, _ := Open(root, Config{Split: "test"})
+	if tb.Task() != "binary" || tb.Len() != 2 || len(tb.Problems()) != 1 {
+		t.Fatalf("binary file: %s %d %v", tb.Task(), tb.Len(), tb.Problems())
+	}
+}

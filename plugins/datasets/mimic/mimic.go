@@ -1,0 +1,174 @@
+// Package mimic reads MIMIC-CXR-JPG with the MIMIC-CXR reports as
+// image-report pairs: each image of a kept view (AP and PA by default) with
+// the Findings and Impression sentences of its study's report, the official
+// split, and optionally the study's CheXpert labels.
+package mimic
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/convirt/convirt/plugins/datasets/chexpert"
+	"github.com/convirt/convirt/plugins/datasets/csvfile"
+	"github.com/convirt/convirt/plugins/datasets/report"
+	"github.com/convirt/convirt/plugins/datasets/source"
+)
+
+// Config selects what to read.
+type Config struct {
+	Split string `json:"split" yaml:"split"` // train, validate or test
+	// Views kept by ViewPosition (default AP, PA); empty strings match
+	// images without a view.
+	Views []string `json:"views" yaml:"views"`
+	// SplitFile and MetadataFile override the gzipped CSVs (relative to root).
+	SplitFile    string `json:"split_file" yaml:"split_file"`
+	MetadataFile string `json:"metadata_file" yaml:"metadata_file"`
+	// ReportRoot holds files/pXX/pN/sN.txt (default root).
+	ReportRoot string `json:"report_root" yaml:"report_root"`
+	// Labels from mimic-cxr-2.0.0-chexpert.csv.gz, if set (uncertain values
+	// per Policy, as in chexpert.Config).
+	Labels []string          `json:"labels" yaml:"labels"`
+	Policy map[string]string `json:"policy" yaml:"policy"`
+}
+
+// Open indexes root.
+func Open(root string, c Config) (*source.Slice, error) {
+	if c.Split == "" {
+		c.Split = "train"
+	}
+	if c.Views == nil {
+		c.Views = []string{"AP", "PA"}
+	}
+	if c.SplitFile == "" {
+		c.SplitFile = "mimic-cxr-2.0.0-split.csv.gz"
+	}
+	if c.MetadataFile == "" {
+		c.MetadataFile = "mimic-cxr-2.0.0-metadata.csv.gz"
+	}
+	if c.ReportRoot == "" {
+		c.ReportRoot = root
+	}
+	s := &source.Slice{Kind: source.Paired, Names: c.Labels}
+	meta, err := csvfile.Read(filepath.Join(root, c.MetadataFile), csvfile.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("mimic: %w", err)
+	}
+	mc, err := meta.Cols("dicom_id", "ViewPosition")
+	if err != nil {
+		return nil, fmt.Errorf("mimic: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, r := range meta.Rows {
+		for _, v := range c.Views {
+			if r.Fields[mc[1]] == v {
+				keep[r.Fields[mc[0]]] = true
+			}
+		}
+	}
+	labels := map[string][]float32{}
+	if len(c.Labels) > 0 {
+		if labels, err = readLabels(root, c, s); err != nil {
+			return nil, err
+		}
+	}
+	sp, err := csvfile.Read(filepath.Join(root, c.SplitFile), csvfile.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("mimic: %w", err)
+	}
+	cols, err := sp.Cols("dicom_id", "study_id", "subject_id", "split")
+	if err != nil {
+		return nil, fmt.Errorf("mimic: %w", err)
+	}
+	s.Issues = append(append(s.Issues, meta.Problems...), sp.Problems...)
+	for _, r := range sp.Rows {
+		dicomID, study, subject := r.Fields[cols[0]], r.Fields[cols[1]], r.Fields[cols[2]]
+		if r.Fields[cols[3]] != c.Split || !keep[dicomID] {
+			continue
+		}
+		if _, err := strconv.Atoi(subject); err != nil || len(subject) < 2 {
+			s.Issues = append(s.Issues, sp.Problem(r, "bad subject_id %q", subject))
+			continue
+		}
+		dir := filepath.Join("files", "p"+subject[:2], "p"+subject)
+		img, err := source.Resolve(root, filepath.ToSlash(filepath.Join(dir, "s"+study, dicomID+".jpg")))
+		if err != nil {
+			s.Issues = append(s.Issues, sp.Problem(r, "%v", err))
+			continue
+		}
+		rep, _ := source.Resolve(c.ReportRoot, filepath.ToSlash(filepath.Join(dir, "s"+study+".txt")))
+		ex := source.Example{ID: dicomID, ImagePath: img, Report: rep, Group: subject}
+		if len(c.Labels) > 0 {
+			l, ok := labels[study]
+			if !ok {
+				l = make([]float32, len(c.Labels))
+				for i := range l {
+					l[i] = source.NaN
+				}
+			}
+			ex.Labels = l
+		}
+		s.Examples = append(s.Examples, ex)
+	}
+	s.Check = checkReport
+	return s, nil
+}
+
+// checkReport reads the report file (Example.Report holds its path at
+// index time) and fills Report and Texts; bad reports make bad samples.
+func checkReport(ex source.Example) (source.Example, error) {
+	b, err := os.ReadFile(ex.Report)
+	if err != nil {
+		return ex, fmt.Errorf("report of %s: %w", ex.ID, err)
+	}
+	if !utf8.Valid(b) {
+		return ex, fmt.Errorf("%s: %w", ex.Report, report.ErrNotUTF8)
+	}
+	text, err := report.FindingsImpression(string(b))
+	if err != nil {
+		return ex, fmt.Errorf("%s: %w", ex.Report, err)
+	}
+	ex.Texts = report.Sentences(text)
+	if len(ex.Texts) == 0 {
+		return ex, fmt.Errorf("%s: %w", ex.Report, report.ErrEmpty)
+	}
+	ex.Report = text
+	return ex, nil
+}
+
+func readLabels(root string, c Config, s *source.Slice) (map[string][]float32, error) {
+	f, err := csvfile.Read(filepath.Join(root, "mimic-cxr-2.0.0-chexpert.csv.gz"), csvfile.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("mimic: %w", err)
+	}
+	study, err := f.Col("study_id")
+	if err != nil {
+		return nil, fmt.Errorf("mimic: %w", err)
+	}
+	cols, err := f.Cols(c.Labels...)
+	if err != nil {
+		return nil, fmt.Errorf("mimic: %w", err)
+	}
+	pol := c.Policy
+	if pol == nil {
+		pol = chexpert.DefaultPolicy()
+	}
+	out := map[string][]float32{}
+	s.Issues = append(s.Issues, f.Problems...)
+	for _, r := range f.Rows {
+		l := make([]float32, len(cols))
+		for i, col := range cols {
+			p := pol[c.Labels[i]]
+			if p == "" {
+				p = chexpert.Zeros
+			}
+			if l[i], err = chexpert.Value(r.Fields[col], p); err != nil {
+				s.Issues = append(s.Issues, f.Problem(r, "%s: %v", c.Labels[i], err))
+			}
+		}
+		out[r.Fields[study]] = l
+	}
+	return out, nil
+}

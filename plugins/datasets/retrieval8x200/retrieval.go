@@ -1,0 +1,99 @@
+// Package retrieval8x200 reads the CheXpert 8x200 retrieval sets of the
+// ConVIRT authors (image-retrieval/ and text-retrieval/, each with
+// candidate.csv and query.csv), resolving image paths against the directory
+// that holds the CheXpert download. Categories are taken from the query
+// file, so the synthetic 6-category set reads the same way.
+package retrieval8x200
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/convirt/convirt/plugins/datasets/chexpert"
+	"github.com/convirt/convirt/plugins/datasets/csvfile"
+	"github.com/convirt/convirt/plugins/datasets/source"
+)
+
+// Config selects the protocol and the file.
+type Config struct {
+	// Dir holds image-retrieval/ and text-retrieval/ (default
+	// root/convirt-retrieval).
+	Dir string `json:"dir" yaml:"dir"`
+	// Protocol is "image" (image queries) or "text" (text queries).
+	Protocol string `json:"protocol" yaml:"protocol"`
+	// Set is "candidate" or "query".
+	Set string `json:"set" yaml:"set"`
+}
+
+// Open reads one file. Candidates carry a label per category (1 when the
+// CheXpert label is 1, else 0); queries carry a one-hot category and either
+// an image path or a text.
+func Open(root string, c Config) (*source.Slice, error) {
+	if c.Dir == "" {
+		c.Dir = filepath.Join(root, "convirt-retrieval")
+	}
+	if c.Protocol != "image" && c.Protocol != "text" {
+		return nil, fmt.Errorf("retrieval8x200: protocol %q: want image or text", c.Protocol)
+	}
+	dir := filepath.Join(c.Dir, c.Protocol+"-retrieval")
+	q, err := csvfile.Read(filepath.Join(dir, "query.csv"), csvfile.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("retrieval8x200: %w", err)
+	}
+	vc, err := q.Col("Variable")
+	if err != nil {
+		return nil, fmt.Errorf("retrieval8x200: %w", err)
+	}
+	var cats []string
+	index := map[string]int{}
+	for _, r := range q.Rows {
+		if _, ok := index[r.Fields[vc]]; !ok {
+			index[r.Fields[vc]] = len(cats)
+			cats = append(cats, r.Fields[vc])
+		}
+	}
+	switch c.Set {
+	case "candidate":
+		f, err := csvfile.Read(filepath.Join(dir, "candidate.csv"), csvfile.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("retrieval8x200: %w", err)
+		}
+		// Only 1.0 counts as a positive: uncertain and blank are 0.
+		s, err := chexpert.FromFile(root, f, chexpert.Config{Labels: cats, Policy: map[string]string{},
+			Default: chexpert.Zeros, ParentRoot: root})
+		if err != nil {
+			return nil, fmt.Errorf("retrieval8x200: %w", err)
+		}
+		s.Kind = source.Multilabel
+		return s, nil
+	case "query":
+	default:
+		return nil, fmt.Errorf("retrieval8x200: set %q: want candidate or query", c.Set)
+	}
+	s := &source.Slice{Names: cats, Kind: source.Multiclass, Issues: q.Problems}
+	col := "Path"
+	if c.Protocol == "text" {
+		col = "Text"
+	}
+	xc, err := q.Col(col)
+	if err != nil {
+		return nil, fmt.Errorf("retrieval8x200: %w", err)
+	}
+	for _, r := range q.Rows {
+		lab := make([]float32, len(cats))
+		lab[index[r.Fields[vc]]] = 1
+		ex := source.Example{ID: fmt.Sprintf("%s:%d", q.Path, r.Line), Labels: lab}
+		if c.Protocol == "text" {
+			ex.Texts, ex.Report = []string{r.Fields[xc]}, r.Fields[xc]
+		} else {
+			p, err := source.Resolve(root, r.Fields[xc])
+			if err != nil {
+				s.Issues = append(s.Issues, q.Problem(r, "%v", err))
+				continue
+			}
+			ex.ImagePath, ex.ID = p, r.Fields[xc]
+		}
+		s.Examples = append(s.Examples, ex)
+	}
+	return s, nil
+}

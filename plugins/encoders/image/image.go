@@ -1,0 +1,118 @@
+// Package image is the built-in image encoder plugin "image": ResNet-50,
+// ResNet-18 (torchvision's networks and parameter names) or the small demo
+// CNN, followed by ConVIRT's projection head.
+package image
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/encoders/torchenc"
+	"github.com/convirt/convirt/plugins/models/resnet"
+	"github.com/convirt/convirt/plugins/models/smallcnn"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Name is the plugin's registered name.
+const Name = "image"
+
+// Version is the plugin's version.
+const Version = "0.1.0"
+
+// Config is the plugin's configuration.
+type Config struct {
+	torchenc.Common
+	Arch          string `json:"arch"`
+	InChannels    int64  `json:"in_channels"`
+	Weights       string `json:"weights"`
+	WeightsPrefix string `json:"weights_prefix"`
+}
+
+func init() {
+	builtin.RegisterEncoder(Name, func() sdk.Encoder { return New() })
+}
+
+// Info describes the plugin and its config schema.
+func Info() sdk.Info {
+	fields := append([]schema.Field{
+		{Name: "arch", Type: schema.String, Default: "resnet50", Enum: []string{"resnet50", "resnet18", "smallcnn"}, Doc: "network"},
+		{Name: "in_channels", Type: schema.Int, Default: 3, Min: schema.Ptr(1), Max: schema.Ptr(4), Doc: "image channels (3 for ImageNet weights, 1 for grayscale)"},
+		{Name: "weights", Type: schema.String, Default: "", Doc: "optional .safetensors file with torchvision-named weights (e.g. ImageNet)"},
+		{Name: "weights_prefix", Type: schema.String, Default: "", Doc: "prefix to strip from the names in weights"},
+	}, torchenc.CommonFields()...)
+	return sdk.Info{Name: Name, Kind: sdk.KindEncoder, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
+		Description: "image encoder: ResNet-50/18 or a small CNN, with the ConVIRT projection head", Schema: schema.Schema{Fields: fields}}
+}
+
+// New returns the unconfigured plugin.
+func New() *torchenc.Plugin { return torchenc.NewPlugin(Info(), setup) }
+
+type features interface {
+	Forward(x *ts.Tensor, train bool) (*ts.Tensor, error)
+	FeatureDim() int64
+}
+
+type net struct{ m features }
+
+func (n net) FeatureDim() int64 { return n.m.FeatureDim() }
+
+func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, error) {
+	if b.Images == nil {
+		return nil, errors.New("image encoder: batch has no images")
+	}
+	x, err := torchenc.ToTorch(b.Images, dev)
+	if err != nil {
+		return nil, err
+	}
+	defer x.MustDrop()
+	return n.m.Forward(x, train)
+}
+
+func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
+	cfg := Config{Common: torchenc.Defaults(), Arch: "resnet50", InChannels: 3}
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+		return cfg.Common, nil, err
+	}
+	build := func(vs *nn.VarStore, p *nn.Path) (torchenc.Net, error) {
+		var m features
+		var err error
+		switch cfg.Arch {
+		case "resnet50", "resnet18":
+			m, err = resnet.New(p, resnet.Config{Arch: resnet.Arch(cfg.Arch), InChannels: cfg.InChannels})
+		case "smallcnn":
+			m, err = smallcnn.New(p, smallcnn.Config{InChannels: cfg.InChannels})
+		default:
+			err = fmt.Errorf("arch %q: want resnet50, resnet18 or smallcnn", cfg.Arch)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return net{m}, nil
+	}
+	if cfg.Weights != "" {
+		build = withWeights(build, cfg.Weights, cfg.WeightsPrefix)
+	}
+	return cfg.Common, build, nil
+}
+
+// withWeights loads torchvision-named weights into the network after it is
+// built; a classifier (fc.*) in the file is ignored.
+func withWeights(build torchenc.Builder, path, strip string) torchenc.Builder {
+	return func(vs *nn.VarStore, p *nn.Path) (torchenc.Net, error) {
+		n, err := build(vs, p)
+		if err != nil {
+			return nil, err
+		}
+		ignore := func(name string) bool { return strings.HasPrefix(name, "fc.") }
+		if err := torchenc.LoadWeights(vs, path, "net.", strip, nil, ignore); err != nil {
+			return nil, err
+		}
+		return n, nil
+	}
+}

@@ -1,0 +1,162 @@
+// Package text is the built-in text encoder plugin "text": BERT with Hugging
+// Face's parameter names (BERT-base for ClinicalBERT weights, or a tiny
+// configuration for CPU demos), a WordPiece tokenizer with dynamic padding,
+// max or CLS pooling, frozen embeddings and first layers, and ConVIRT's
+// projection head.
+package text
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/encoders/torchenc"
+	"github.com/convirt/convirt/plugins/models/bert"
+	"github.com/convirt/convirt/plugins/models/wordpiece"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Name is the plugin's registered name.
+const Name = "text"
+
+// Version is the plugin's version.
+const Version = "0.1.0"
+
+// Config is the plugin's configuration.
+type Config struct {
+	torchenc.Common
+	Vocab            string `json:"vocab"`
+	Lowercase        bool   `json:"lowercase"`
+	Size             string `json:"size"`
+	Layers           int64  `json:"layers"`
+	Hidden           int64  `json:"hidden"`
+	Heads            int64  `json:"heads"`
+	MaxLen           int    `json:"max_len"`
+	Pooling          string `json:"pooling"`
+	FreezeEmbeddings bool   `json:"freeze_embeddings"`
+	FreezeLayers     int    `json:"freeze_layers"`
+	Weights          string `json:"weights"`
+	WeightsPrefix    string `json:"weights_prefix"`
+}
+
+func init() {
+	builtin.RegisterEncoder(Name, func() sdk.Encoder { return New() })
+}
+
+// Info describes the plugin and its config schema.
+func Info() sdk.Info {
+	fields := append([]schema.Field{
+		{Name: "vocab", Type: schema.String, Required: true, Doc: "WordPiece vocab.txt (ClinicalBERT's, or the synthetic corpus's)"},
+		{Name: "lowercase", Type: schema.Bool, Default: true, Doc: "lower-case and strip accents before WordPiece (uncased models)"},
+		{Name: "size", Type: schema.String, Default: "base", Enum: []string{"base", "tiny"}, Doc: "BERT-base (768/12/12) or tiny (128/2/2)"},
+		{Name: "layers", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "override the number of layers; 0 keeps the size's"},
+		{Name: "hidden", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "override the hidden size; 0 keeps the size's"},
+		{Name: "heads", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "override the attention heads; 0 keeps the size's"},
+		{Name: "max_len", Type: schema.Int, Default: 128, Min: schema.Ptr(2), Max: schema.Ptr(512), Doc: "maximum tokens per text, [CLS] and [SEP] included"},
+		{Name: "pooling", Type: schema.String, Default: "max", Enum: []string{"max", "cls"}, Doc: "max over tokens (ConVIRT) or the [CLS] output"},
+		{Name: "freeze_embeddings", Type: schema.Bool, Default: true, Doc: "freeze the embeddings (the paper does)"},
+		{Name: "freeze_layers", Type: schema.Int, Default: 6, Min: schema.Ptr(0), Doc: "freeze the first N transformer layers (the paper: 6)"},
+		{Name: "weights", Type: schema.String, Default: "", Doc: "optional .safetensors with Hugging Face BERT names (e.g. ClinicalBERT)"},
+		{Name: "weights_prefix", Type: schema.String, Default: "bert.", Doc: "prefix to strip from the names in weights"},
+	}, torchenc.CommonFields()...)
+	return sdk.Info{Name: Name, Kind: sdk.KindEncoder, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
+		Description: "text encoder: BERT with WordPiece tokenisation and the ConVIRT projection head", Schema: schema.Schema{Fields: fields}}
+}
+
+// New returns the unconfigured plugin.
+func New() *torchenc.Plugin { return torchenc.NewPlugin(Info(), setup) }
+
+type net struct {
+	m      *bert.Model
+	tok    *wordpiece.Tokenizer
+	maxLen int
+}
+
+func (n net) FeatureDim() int64 { return n.m.FeatureDim() }
+
+func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, error) {
+	if len(b.Texts) == 0 {
+		return nil, errors.New("text encoder: batch has no texts")
+	}
+	enc, err := n.tok.Encode(b.Texts, n.maxLen)
+	if err != nil {
+		return nil, err
+	}
+	shape := []int64{int64(enc.N), int64(enc.L)}
+	ids, err := ts.NewTensorFromData(enc.IDs, shape)
+	if err != nil {
+		return nil, err
+	}
+	defer ids.MustDrop()
+	mask, err := ts.NewTensorFromData(enc.Mask, shape)
+	if err != nil {
+		return nil, err
+	}
+	defer mask.MustDrop()
+	if dev != gotch.CPU {
+		ids2, mask2 := ids.MustTo(dev, false), mask.MustTo(dev, false)
+		defer ids2.MustDrop()
+		defer mask2.MustDrop()
+		ids, mask = ids2, mask2
+	}
+	return n.m.Forward(ids, mask, train)
+}
+
+func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
+	cfg := Config{Common: torchenc.Defaults(), Lowercase: true, Size: "base", MaxLen: 128, Pooling: "max", FreezeEmbeddings: true, FreezeLayers: 6, WeightsPrefix: "bert."}
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+		return cfg.Common, nil, err
+	}
+	if cfg.Vocab == "" {
+		return cfg.Common, nil, errors.New("text encoder: config key vocab is required")
+	}
+	tok, err := wordpiece.Load(cfg.Vocab, wordpiece.Options{Lowercase: cfg.Lowercase})
+	if err != nil {
+		return cfg.Common, nil, err
+	}
+	var bc bert.Config
+	switch cfg.Size {
+	case "base":
+		bc = bert.Base()
+		bc.VocabSize = int64(tok.VocabSize())
+	case "tiny":
+		bc = bert.Tiny(int64(tok.VocabSize()))
+	default:
+		return cfg.Common, nil, fmt.Errorf("text encoder: size %q: want base or tiny", cfg.Size)
+	}
+	if cfg.Layers > 0 {
+		bc.Layers = cfg.Layers
+	}
+	if cfg.Hidden > 0 {
+		bc.Hidden = cfg.Hidden
+	}
+	if cfg.Heads > 0 {
+		bc.Heads = cfg.Heads
+	}
+	bc.Pooling = bert.Pooling(cfg.Pooling)
+	bc.FreezeEmbeddings = cfg.FreezeEmbeddings
+	bc.FreezeLayers = min(cfg.FreezeLayers, int(bc.Layers))
+	build := func(vs *nn.VarStore, p *nn.Path) (torchenc.Net, error) {
+		m, err := bert.New(p, bc)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Weights != "" {
+			// A BertModel checkpoint carries a pooler and maybe MLM heads the
+			// encoder does not use.
+			ignore := func(name string) bool {
+				return strings.HasPrefix(name, "pooler.") || strings.HasPrefix(name, "cls.") || strings.HasSuffix(name, "position_ids")
+			}
+			if err := torchenc.LoadWeights(vs, cfg.Weights, "net.", cfg.WeightsPrefix, nil, ignore); err != nil {
+				return nil, err
+			}
+		}
+		return net{m: m, tok: tok, maxLen: cfg.MaxLen}, nil
+	}
+	return cfg.Common, build, nil
+}

@@ -1,0 +1,114 @@
+package torchenc
+
+import (
+	"context"
+	"errors"
+
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+// Setup turns a validated plugin config into the common settings and the
+// network builder.
+type Setup func(cfg map[string]any) (Common, Builder, error)
+
+// Plugin is an sdk.Encoder whose model is built by Configure. The image and
+// text encoder plugins are a Plugin with their own Info and Setup.
+type Plugin struct {
+	info  sdk.Info
+	setup Setup
+	enc   *Encoder
+}
+
+// NewPlugin returns an unconfigured encoder plugin.
+func NewPlugin(info sdk.Info, setup Setup) *Plugin { return &Plugin{info: info, setup: setup} }
+
+var errNotConfigured = errors.New("encoder is not configured: call Configure first")
+
+// Info implements sdk.Plugin.
+func (p *Plugin) Info(context.Context) (sdk.Info, error) { return p.info, nil }
+
+// Configure implements sdk.Plugin: it builds the model, head and optimiser.
+func (p *Plugin) Configure(_ context.Context, cfg map[string]any) error {
+	common, build, err := p.setup(cfg)
+	if err != nil {
+		return err
+	}
+	if p.enc != nil {
+		p.enc.Close()
+	}
+	p.enc, err = New(common, build)
+	return err
+}
+
+// Encoder returns the configured encoder, or nil before Configure.
+func (p *Plugin) Encoder() *Encoder { return p.enc }
+
+// Close implements sdk.Plugin.
+func (p *Plugin) Close() error {
+	if p.enc == nil {
+		return nil
+	}
+	return p.enc.Close()
+}
+
+// Forward implements sdk.Encoder.
+func (p *Plugin) Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error) {
+	if p.enc == nil {
+		return nil, errNotConfigured
+	}
+	return p.enc.Forward(ctx, req)
+}
+
+// Backward implements sdk.Encoder.
+func (p *Plugin) Backward(ctx context.Context, g *tensor.Tensor) error {
+	if p.enc == nil {
+		return errNotConfigured
+	}
+	return p.enc.Backward(ctx, g)
+}
+
+// Step implements sdk.Encoder.
+func (p *Plugin) Step(ctx context.Context, req sdk.StepRequest) error {
+	if p.enc == nil {
+		return errNotConfigured
+	}
+	return p.enc.Step(ctx, req)
+}
+
+// State implements sdk.Encoder.
+func (p *Plugin) State(ctx context.Context) ([]byte, error) {
+	if p.enc == nil {
+		return nil, errNotConfigured
+	}
+	return p.enc.State(ctx)
+}
+
+// SetState implements sdk.Encoder.
+func (p *Plugin) SetState(ctx context.Context, b []byte) error {
+	if p.enc == nil {
+		return errNotConfigured
+	}
+	return p.enc.SetState(ctx, b)
+}
+
+// CommonFields is the schema of the settings every torch encoder shares.
+func CommonFields() []schema.Field {
+	d := Defaults()
+	return []schema.Field{
+		{Name: "device", Type: schema.String, Default: d.Device, Doc: "cpu, cuda or cuda:N"},
+		{Name: "seed", Type: schema.Int, Default: 0, Doc: "initialisation and dropout seed"},
+		{Name: "proj_dim", Type: schema.Int, Default: d.ProjDim, Min: schema.Ptr(1), Doc: "projection head output size (the paper: 512)"},
+		{Name: "proj_hidden", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "projection hidden size; 0 uses the feature size"},
+		{Name: "optimizer", Type: schema.String, Default: d.Optimizer, Enum: []string{"adam", "adamw", "sgd"}, Doc: "optimiser"},
+		{Name: "lr", Type: schema.Float, Default: d.LR, Min: schema.Ptr(0), Doc: "learning rate"},
+		{Name: "weight_decay", Type: schema.Float, Default: d.WeightDecay, Min: schema.Ptr(0), Doc: "weight decay"},
+		{Name: "schedule", Type: schema.String, Default: d.Schedule, Enum: []string{"none", "plateau", "cosine"}, Doc: "learning-rate schedule"},
+		{Name: "factor", Type: schema.Float, Default: d.Factor, Min: schema.Ptr(0), Max: schema.Ptr(1), Doc: "plateau: lr factor"},
+		{Name: "patience", Type: schema.Int, Default: d.Patience, Min: schema.Ptr(0), Doc: "plateau: validations without improvement"},
+		{Name: "warmup_steps", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "cosine: warm-up steps"},
+		{Name: "total_steps", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "cosine: decay length"},
+		{Name: "threads", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "libtorch intra-op threads; 0 keeps the default"},
+	}
+}

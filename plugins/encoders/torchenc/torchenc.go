@@ -1,0 +1,256 @@
+// Package torchenc turns a gotch network into an sdk.Encoder: it owns the
+// VarStore, the ConVIRT projection head, the optimiser and its schedule, the
+// device and the mode, and runs every libtorch call on one OS thread (see
+// plugins/models/torchrt for why). The image and text encoder plugins supply
+// only the network that maps a batch to features.
+package torchenc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/encoders/optim"
+	"github.com/convirt/convirt/plugins/models/heads"
+	"github.com/convirt/convirt/plugins/models/torchrt"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Net maps a batch to features (N x FeatureDim) on device.
+type Net interface {
+	Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, error)
+	FeatureDim() int64
+}
+
+// Builder creates the network under p from the plugin's config.
+type Builder func(vs *nn.VarStore, p *nn.Path) (Net, error)
+
+// Common is the configuration every torch encoder shares.
+type Common struct {
+	Device      string  `json:"device"`       // cpu, cuda, cuda:N
+	Seed        int64   `json:"seed"`         // initialisation and dropout
+	ProjDim     int64   `json:"proj_dim"`     // projection output (512)
+	ProjHidden  int64   `json:"proj_hidden"`  // projection hidden size; 0 = feature size
+	Optimizer   string  `json:"optimizer"`    // adam, adamw, sgd
+	LR          float64 `json:"lr"`           // learning rate
+	WeightDecay float64 `json:"weight_decay"` // L2 (adam) or decoupled (adamw)
+	Schedule    string  `json:"schedule"`     // none, plateau, cosine
+	Factor      float64 `json:"factor"`       // plateau factor
+	Patience    int     `json:"patience"`     // plateau patience
+	Warmup      int     `json:"warmup_steps"` // cosine warm-up
+	TotalSteps  int     `json:"total_steps"`  // cosine length
+	Threads     int     `json:"threads"`      // libtorch intra-op threads; 0 keeps the default
+}
+
+// Defaults are the paper's values (shared/REFERENCE.md, section 1).
+func Defaults() Common {
+	return Common{Device: "cpu", ProjDim: 512, Optimizer: "adam", LR: 1e-4, WeightDecay: 1e-6, Schedule: "plateau", Factor: 0.5, Patience: 5}
+}
+
+// Encoder is a configured torch encoder. Its methods are safe for
+// concurrent use: calls are serialised onto one OS thread.
+type Encoder struct {
+	cfg   Common
+	dev   gotch.Device
+	vs    *nn.VarStore
+	net   Net
+	head  *heads.Projection
+	opt   *optim.Optimizer
+	sched *optim.Schedule
+	out   []*ts.Tensor // outputs of Graph forwards awaiting Backward
+	steps int64
+
+	calls chan func()
+	done  chan struct{}
+}
+
+// New builds an encoder: the network from build, the projection head, the
+// optimiser and the schedule, initialised from cfg.Seed.
+func New(cfg Common, build Builder) (*Encoder, error) {
+	dev, err := ParseDevice(cfg.Device)
+	if err != nil {
+		return nil, err
+	}
+	e := &Encoder{cfg: cfg, dev: dev, calls: make(chan func()), done: make(chan struct{})}
+	go e.loop()
+	err = e.do(func() error {
+		if cfg.Threads > 0 {
+			if err := torchrt.SetNumThreads(cfg.Threads); err != nil {
+				return err
+			}
+		}
+		torchrt.ManualSeed(cfg.Seed)
+		e.vs = nn.NewVarStore(dev)
+		root := e.vs.Root()
+		if e.net, err = build(e.vs, root.Sub("net")); err != nil {
+			return err
+		}
+		if e.head, err = heads.New(root.Sub("head"), heads.Config{In: e.net.FeatureDim(), Hidden: cfg.ProjHidden, Out: cfg.ProjDim}); err != nil {
+			return fmt.Errorf("projection head: %w", err)
+		}
+		if e.opt, err = optim.New(e.vs, optim.Config{Name: cfg.Optimizer, LR: cfg.LR, WeightDecay: cfg.WeightDecay}); err != nil {
+			return err
+		}
+		e.sched, err = optim.NewSchedule(optim.ScheduleConfig{Kind: cfg.Schedule, Factor: cfg.Factor, Patience: cfg.Patience, WarmupSteps: cfg.Warmup, TotalSteps: cfg.TotalSteps}, cfg.LR)
+		return err
+	})
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// ParseDevice reads "cpu", "cuda" or "cuda:N"; CUDA must be available.
+func ParseDevice(s string) (gotch.Device, error) {
+	switch {
+	case s == "" || s == "cpu":
+		return gotch.CPU, nil
+	case s == "cuda" || len(s) > 5 && s[:5] == "cuda:":
+		idx := 0
+		if s != "cuda" {
+			if _, err := fmt.Sscanf(s[5:], "%d", &idx); err != nil || idx < 0 {
+				return gotch.CPU, fmt.Errorf("device %q: want cuda:N", s)
+			}
+		}
+		if !gotch.CUDA.IsAvailable() {
+			return gotch.CPU, fmt.Errorf("device %q requested but this libtorch has no usable CUDA (CPU build or no GPU)", s)
+		}
+		if n := gotch.CUDA.DeviceCount(); int64(idx) >= n {
+			return gotch.CPU, fmt.Errorf("device %q requested but only %d CUDA device(s) exist", s, n)
+		}
+		return gotch.CudaBuilder(uint(idx)), nil
+	}
+	return gotch.CPU, fmt.Errorf("device %q: want cpu, cuda or cuda:N", s)
+}
+
+func (e *Encoder) loop() {
+	runtime.LockOSThread()
+	defer close(e.done)
+	if _, err := torchrt.SetGradEnabled(true); err != nil {
+		_ = err // grad mode stays at libtorch's default (enabled)
+	}
+	for f := range e.calls {
+		f()
+	}
+}
+
+// do runs f on the encoder's OS thread, turning a panic of gotch's Must*
+// functions into an error so it never crosses the plugin boundary.
+func (e *Encoder) do(f func() error) (err error) {
+	res := make(chan error, 1)
+	e.calls <- func() {
+		defer func() {
+			if r := recover(); r != nil {
+				res <- fmt.Errorf("libtorch: %v", r)
+			}
+		}()
+		res <- f()
+	}
+	return <-res
+}
+
+// VarStore exposes the parameters (for weight loading and tests).
+func (e *Encoder) VarStore() *nn.VarStore { return e.vs }
+
+// Do runs f on the encoder's libtorch thread.
+func (e *Encoder) Do(f func() error) error { return e.do(f) }
+
+// Forward implements sdk.Encoder.
+func (e *Encoder) Forward(_ context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error) {
+	if req.Batch == nil {
+		return nil, errors.New("forward: no batch")
+	}
+	var out *tensor.Tensor
+	err := e.do(func() error {
+		prev, err := torchrt.SetGradEnabled(req.Graph)
+		if err != nil {
+			return err
+		}
+		defer torchrt.SetGradEnabled(prev) //nolint:errcheck
+		y, err := e.forward(req.Batch, req.Train, req.Output)
+		if err != nil {
+			return err
+		}
+		out, err = FromTorch(y)
+		if req.Graph && err == nil {
+			e.out = append(e.out, y)
+		} else {
+			y.MustDrop()
+		}
+		return err
+	})
+	return out, err
+}
+
+// forward maps a batch to projections (or features). It runs on the
+// encoder's thread under the caller's grad mode.
+func (e *Encoder) forward(b *sdk.Batch, train bool, output string) (*ts.Tensor, error) {
+	if train {
+		// Dropout draws depend only on (seed, step), so a resumed run
+		// draws exactly what an uninterrupted one would.
+		torchrt.ManualSeed(e.cfg.Seed*1_000_003 + e.steps)
+	}
+	feats, err := e.net.Features(b, train, e.dev)
+	if err != nil || output == sdk.OutputFeatures {
+		return feats, err
+	}
+	y, err := e.head.Forward(feats)
+	feats.MustDrop()
+	return y, err
+}
+
+// Backward implements sdk.Encoder: it back-propagates grad through the
+// oldest pending Graph forward.
+func (e *Encoder) Backward(_ context.Context, grad *tensor.Tensor) error {
+	return e.do(func() error {
+		if len(e.out) == 0 {
+			return errors.New("backward: no forward with graph is pending")
+		}
+		y := e.out[0]
+		e.out = e.out[1:]
+		defer y.MustDrop()
+		if got, want := fmt.Sprint(grad.Shape), fmt.Sprint(y.MustSize()); got != want {
+			return fmt.Errorf("backward: gradient shape %s, output shape %s", got, want)
+		}
+		g, err := ToTorch(grad, e.dev)
+		if err != nil {
+			return err
+		}
+		defer g.MustDrop()
+		prod := y.MustMul(g, false)
+		s := prod.MustSum(gotch.Float, false)
+		prod.MustDrop()
+		defer s.MustDrop()
+		return s.Backward()
+	})
+}
+
+// Step implements sdk.Encoder.
+func (e *Encoder) Step(_ context.Context, req sdk.StepRequest) error {
+	return e.do(func() error {
+		e.sched.Apply(e.opt, req.ValLoss)
+		for _, y := range e.out {
+			y.MustDrop()
+		}
+		e.out = nil
+		e.steps++
+		return e.opt.Step()
+	})
+}
+
+// Close releases the encoder's thread; tensors go with the process.
+func (e *Encoder) Close() error {
+	select {
+	case <-e.done:
+	default:
+		close(e.calls)
+		<-e.done
+	}
+	return nil
+}

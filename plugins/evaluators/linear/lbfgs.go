@@ -1,0 +1,127 @@
+package linear
+
+import (
+	"context"
+	"math"
+)
+
+// lbfgs minimises f with limited-memory BFGS and a backtracking (Armijo)
+// line search. After every iteration it calls visit with the iteration
+// number and the current point; visit returns true to stop. It returns the
+// number of iterations run.
+type lbfgs struct {
+	history int     // pairs (s, y) kept
+	maxIter int     // iteration cap
+	gtol    float64 // stop when max |g_i| < gtol
+	ftol    float64 // stop when the relative decrease of f < ftol
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x []float64, visit func(iter int, x []float64) bool) (int, error) {
+	n := len(x)
+	g := make([]float64, n)
+	gNew := make([]float64, n)
+	xNew := make([]float64, n)
+	d := make([]float64, n)
+	var ss, ys [][]float64
+	var rhos []float64
+	alpha := make([]float64, l.history)
+	fx := f(x, g)
+	for iter := 1; iter <= l.maxIter; iter++ {
+		if err := ctx.Err(); err != nil {
+			return iter - 1, err
+		}
+		if maxAbs(g) < l.gtol {
+			return iter - 1, nil
+		}
+		// Two-loop recursion: d = -H g.
+		copy(d, g)
+		for i := len(ss) - 1; i >= 0; i-- {
+			alpha[i] = rhos[i] * dot(ss[i], d)
+			axpy(-alpha[i], ys[i], d)
+		}
+		gamma := 1.0
+		if k := len(ss); k > 0 {
+			gamma = dot(ss[k-1], ys[k-1]) / dot(ys[k-1], ys[k-1])
+		} else {
+			gamma = 1 / math.Max(1, math.Sqrt(dot(g, g)))
+		}
+		for i := range d {
+			d[i] *= gamma
+		}
+		for i := range ss {
+			beta := rhos[i] * dot(ys[i], d)
+			axpy(alpha[i]-beta, ss[i], d)
+		}
+		for i := range d {
+			d[i] = -d[i]
+		}
+		slope := dot(g, d)
+		if !(slope < 0) { // not a descent direction: restart from steepest descent
+			ss, ys, rhos = nil, nil, nil
+			for i := range d {
+				d[i] = -g[i] / math.Max(1, math.Sqrt(dot(g, g)))
+			}
+			slope = dot(g, d)
+		}
+		t, fNew, ok := 1.0, 0.0, false
+		for ls := 0; ls < 40; ls++ {
+			for i := range x {
+				xNew[i] = x[i] + t*d[i]
+			}
+			fNew = f(xNew, gNew)
+			if fNew <= fx+1e-4*t*slope {
+				ok = true
+				break
+			}
+			t /= 2
+		}
+		if !ok { // no decrease along d: converged to numerical precision
+			return iter - 1, nil
+		}
+		s := make([]float64, n)
+		y := make([]float64, n)
+		for i := range s {
+			s[i] = xNew[i] - x[i]
+			y[i] = gNew[i] - g[i]
+		}
+		if sy := dot(s, y); sy > 1e-10*dot(y, y) {
+			if len(ss) == l.history {
+				ss, ys, rhos = ss[1:], ys[1:], rhos[1:]
+			}
+			ss, ys, rhos = append(ss, s), append(ys, y), append(rhos, 1/sy)
+		}
+		decrease := fx - fNew
+		copy(x, xNew)
+		copy(g, gNew)
+		fx = fNew
+		if visit(iter, x) {
+			return iter, nil
+		}
+		if decrease <= l.ftol*math.Max(1, math.Abs(fx)) {
+			return iter, nil
+		}
+	}
+	return l.maxIter, nil
+}
+
+func axpy(a float64, x, y []float64) {
+	for i := range x {
+		y[i] += a * x[i]
+	}
+}
+
+func maxAbs(x []float64) float64 {
+	var m float64
+	for _, v := range x {
+		m = math.Max(m, math.Abs(v))
+	}
+	return m
+}

@@ -1,0 +1,95 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// Interval is a confidence interval.
+type Interval struct {
+	Lo, Hi float64
+}
+
+// BootstrapConfig sets a percentile bootstrap.
+type BootstrapConfig struct {
+	// Resamples is the number of bootstrap resamples (default 1000).
+	Resamples int
+	// Level is the confidence level (default 0.95).
+	Level float64
+	// Seed makes the resampling repeatable.
+	Seed uint64
+}
+
+func (c BootstrapConfig) withDefaults() (BootstrapConfig, error) {
+	if c.Resamples == 0 {
+		c.Resamples = 1000
+	}
+	if c.Level == 0 {
+		c.Level = 0.95
+	}
+	if c.Resamples < 10 {
+		return c, fmt.Errorf("metrics: bootstrap needs at least 10 resamples, got %d", c.Resamples)
+	}
+	if !(c.Level > 0 && c.Level < 1) {
+		return c, fmt.Errorf("metrics: bootstrap level must be in (0, 1), got %v", c.Level)
+	}
+	return c, nil
+}
+
+// Bootstrap returns a percentile bootstrap interval for a metric over n test
+// examples. metric is called with the indices of each resample (drawn with
+// replacement, n of them) and may be called with the same index several
+// times. Resamples on which the metric returns ErrOneClass (a resample with
+// one class only) are skipped; if more than half of them are, or the metric
+// fails otherwise, Bootstrap returns the error.
+func Bootstrap(ctx context.Context, n int, metric func(idx []int) (float64, error), cfg BootstrapConfig) (Interval, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Interval{}, err
+	}
+	if n <= 0 {
+		return Interval{}, fmt.Errorf("metrics: bootstrap over %d examples", n)
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
+	idx := make([]int, n)
+	vals := make([]float64, 0, cfg.Resamples)
+	skipped := 0
+	for b := 0; b < cfg.Resamples; b++ {
+		if b%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Interval{}, err
+			}
+		}
+		for i := range idx {
+			idx[i] = r.IntN(n)
+		}
+		v, err := metric(idx)
+		if errors.Is(err, ErrOneClass) {
+			skipped++
+			continue
+		}
+		if err != nil {
+			return Interval{}, fmt.Errorf("metrics: bootstrap resample %d: %w", b, err)
+		}
+		vals = append(vals, v)
+	}
+	if 2*skipped > cfg.Resamples {
+		return Interval{}, fmt.Errorf("metrics: bootstrap: %d of %d resamples had one class: %w", skipped, cfg.Resamples, ErrOneClass)
+	}
+	sort.Float64s(vals)
+	alpha := (1 - cfg.Level) / 2
+	return Interval{Lo: quantile(vals, alpha), Hi: quantile(vals, 1-alpha)}, nil
+}
+
+// quantile interpolates linearly between order statistics of sorted xs
+// (NumPy's default method).
+func quantile(xs []float64, q float64) float64 {
+	pos := q * float64(len(xs)-1)
+	lo := int(math.Floor(pos))
+	hi := int(math.Ceil(pos))
+	return xs[lo] + (pos-float64(lo))*(xs[hi]-xs[lo])
+}

@@ -1,0 +1,116 @@
+package results
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Column is one column of a Table 1 layout: a task's metric at one label
+// fraction.
+type Column struct {
+	Task     string
+	Metric   string
+	Fraction float64
+}
+
+// Table1 renders the entries of one protocol as the paper's Table 1: one row
+// per init (in the given order), one column per task x fraction, cells
+// "mean ± std" in percent with one decimal; "–" where no entry exists.
+func Table1(entries []Entry, protocol string, inits []string, cols []Column) string {
+	idx := map[string]Entry{}
+	for _, e := range entries {
+		if e.Protocol == protocol {
+			idx[key(e.Task, e.Init, e.Metric, e.Fraction)] = e
+		}
+	}
+	var b strings.Builder
+	b.WriteString("| init |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %s %s %s |", c.Task, c.Metric, pct(c.Fraction))
+	}
+	b.WriteString("\n|---|")
+	b.WriteString(strings.Repeat("---|", len(cols)))
+	b.WriteString("\n")
+	for _, init := range inits {
+		fmt.Fprintf(&b, "| %s |", init)
+		for _, c := range cols {
+			if e, ok := idx[key(c.Task, init, c.Metric, c.Fraction)]; ok {
+				fmt.Fprintf(&b, " %.1f ± %.1f |", 100*e.Mean, 100*e.Std)
+			} else {
+				b.WriteString(" – |")
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// Columns lists the task x metric x fraction columns present in entries of a
+// protocol, sorted by task, metric and fraction.
+func Columns(entries []Entry, protocol string) []Column {
+	seen := map[Column]bool{}
+	var cols []Column
+	for _, e := range entries {
+		c := Column{e.Task, e.Metric, e.Fraction}
+		if e.Protocol == protocol && !seen[c] {
+			seen[c] = true
+			cols = append(cols, c)
+		}
+	}
+	sort.Slice(cols, func(i, j int) bool {
+		a, b := cols[i], cols[j]
+		if a.Task != b.Task {
+			return a.Task < b.Task
+		}
+		if a.Metric != b.Metric {
+			return a.Metric < b.Metric
+		}
+		return a.Fraction < b.Fraction
+	})
+	return cols
+}
+
+// RetrievalTable renders retrieval entries (protocols named in protocols,
+// e.g. "retrieval-image" and "retrieval-text"; metrics "p@5", "p@10",
+// "p@50") as one row per init x protocol and one column per metric, cells
+// "mean ± std" in percent.
+func RetrievalTable(entries []Entry, protocols, inits, metrics []string) string {
+	idx := map[string]Entry{}
+	for _, e := range entries {
+		idx[e.Protocol+"\x00"+e.Init+"\x00"+e.Metric] = e
+	}
+	var b strings.Builder
+	b.WriteString("| init | protocol |")
+	for _, m := range metrics {
+		fmt.Fprintf(&b, " %s |", m)
+	}
+	b.WriteString("\n|---|---|")
+	b.WriteString(strings.Repeat("---|", len(metrics)))
+	b.WriteString("\n")
+	for _, init := range inits {
+		for _, p := range protocols {
+			row := fmt.Sprintf("| %s | %s |", init, p)
+			any := false
+			for _, m := range metrics {
+				if e, ok := idx[p+"\x00"+init+"\x00"+m]; ok {
+					row += fmt.Sprintf(" %.1f ± %.1f |", 100*e.Mean, 100*e.Std)
+					any = true
+				} else {
+					row += " – |"
+				}
+			}
+			if any {
+				b.WriteString(row + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+func key(task, init, metric string, fraction float64) string {
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%g", task, init, metric, fraction)
+}
+
+// pct formats a label fraction as the paper does: 0.01 -> "1%".
+func pct(f float64) string { return fmt.Sprintf("%.4g%%", 100*f) }

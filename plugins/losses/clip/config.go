@@ -1,0 +1,73 @@
+package clip
+
+import (
+	"fmt"
+	"math"
+)
+
+// Optimizer names accepted in Config.Optimizer.
+const (
+	OptimizerAdam = "adam"
+	OptimizerSGD  = "sgd"
+)
+
+// Config holds the loss's hyper-parameters and its optimiser settings.
+type Config struct {
+	// Lambda weighs the image-to-text direction, 1 - Lambda the other; CLIP
+	// uses 0.5. In [0, 1].
+	Lambda float64 `json:"lambda" yaml:"lambda" koanf:"lambda"`
+	// InitLogScale is the initial s; CLIP's is log(1/0.07).
+	InitLogScale float64 `json:"init_logit_scale" yaml:"init_logit_scale" koanf:"init_logit_scale"`
+	// MaxLogScale caps s (log(100) in CLIP); s is also kept >= 0.
+	MaxLogScale float64 `json:"max_logit_scale" yaml:"max_logit_scale" koanf:"max_logit_scale"`
+	// Learnable turns the updates of s on; when false s stays fixed.
+	Learnable bool `json:"learnable" yaml:"learnable" koanf:"learnable"`
+	// Optimizer is "adam" or "sgd".
+	Optimizer string `json:"optimizer" yaml:"optimizer" koanf:"optimizer"`
+	// LR is the learning rate of s; >= 0.
+	LR float64 `json:"lr" yaml:"lr" koanf:"lr"`
+	// Beta1, Beta2 and Eps are Adam's constants.
+	Beta1 float64 `json:"beta1" yaml:"beta1" koanf:"beta1"`
+	Beta2 float64 `json:"beta2" yaml:"beta2" koanf:"beta2"`
+	Eps   float64 `json:"eps" yaml:"eps" koanf:"eps"`
+}
+
+// DefaultConfig returns CLIP's settings: symmetric loss, learnable scale
+// starting at 1/0.07 and capped at 100, Adam with lr 1e-4.
+func DefaultConfig() Config {
+	return Config{
+		Lambda:       0.5,
+		InitLogScale: math.Log(1 / 0.07),
+		MaxLogScale:  math.Log(100),
+		Learnable:    true,
+		Optimizer:    OptimizerAdam,
+		LR:           1e-4,
+		Beta1:        0.9,
+		Beta2:        0.999,
+		Eps:          1e-8,
+	}
+}
+
+// Validate checks the ranges of the fields, naming the one at fault.
+func (c Config) Validate() error {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	switch {
+	case !(c.Lambda >= 0 && c.Lambda <= 1):
+		return fmt.Errorf("clip: lambda must be in [0, 1], got %v", c.Lambda)
+	case !finite(c.MaxLogScale) || c.MaxLogScale < 0:
+		return fmt.Errorf("clip: max_logit_scale must be finite and >= 0, got %v", c.MaxLogScale)
+	case !finite(c.InitLogScale):
+		return fmt.Errorf("clip: init_logit_scale must be finite, got %v", c.InitLogScale)
+	case c.Optimizer != OptimizerAdam && c.Optimizer != OptimizerSGD:
+		return fmt.Errorf("clip: optimizer must be %q or %q, got %q", OptimizerAdam, OptimizerSGD, c.Optimizer)
+	case !finite(c.LR) || c.LR < 0:
+		return fmt.Errorf("clip: lr must be finite and >= 0, got %v", c.LR)
+	case c.Optimizer == OptimizerAdam && !(c.Beta1 >= 0 && c.Beta1 < 1):
+		return fmt.Errorf("clip: beta1 must be in [0, 1), got %v", c.Beta1)
+	case c.Optimizer == OptimizerAdam && !(c.Beta2 >= 0 && c.Beta2 < 1):
+		return fmt.Errorf("clip: beta2 must be in [0, 1), got %v", c.Beta2)
+	case c.Optimizer == OptimizerAdam && !(c.Eps > 0):
+		return fmt.Errorf("clip: eps must be > 0, got %v", c.Eps)
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package clip
+
+import (
+	"context"
+	"errors"
+
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+)
+
+// PluginName is the name the built-in loss plugin is registered under.
+const PluginName = "clip"
+
+// Version is the plugin's version.
+const Version = "0.1.0"
+
+func init() {
+	builtin.RegisterLoss(PluginName, func() sdk.Loss { return &Plugin{} })
+}
+
+// Plugin serves CLIP's symmetric loss with a learnable temperature as an
+// sdk.Loss.
+type Plugin struct{ loss *Loss }
+
+// Info implements sdk.Plugin.
+func (p *Plugin) Info(context.Context) (sdk.Info, error) {
+	d := DefaultConfig()
+	return sdk.Info{Name: PluginName, Kind: sdk.KindLoss, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
+		Description: "CLIP's symmetric InfoNCE with a learnable temperature",
+		Schema: schema.Schema{Fields: []schema.Field{
+			{Name: "lambda", Type: schema.Float, Default: d.Lambda, Min: schema.Ptr(0), Max: schema.Ptr(1), Doc: "weight of the image-to-text direction"},
+			{Name: "init_logit_scale", Type: schema.Float, Default: d.InitLogScale, Doc: "initial log of 1/temperature"},
+			{Name: "max_logit_scale", Type: schema.Float, Default: d.MaxLogScale, Doc: "cap on the log scale"},
+			{Name: "learnable", Type: schema.Bool, Default: d.Learnable, Doc: "learn the temperature"},
+			{Name: "optimizer", Type: schema.String, Default: d.Optimizer, Enum: []string{"adam", "sgd"}, Doc: "optimiser of the temperature"},
+			{Name: "lr", Type: schema.Float, Default: d.LR, Min: schema.Ptr(0), Doc: "learning rate of the temperature"},
+			{Name: "beta1", Type: schema.Float, Default: d.Beta1, Doc: "Adam beta1"},
+			{Name: "beta2", Type: schema.Float, Default: d.Beta2, Doc: "Adam beta2"},
+			{Name: "eps", Type: schema.Float, Default: d.Eps, Doc: "Adam epsilon"},
+		}}}, nil
+}
+
+// Configure implements sdk.Plugin.
+func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
+	cfg := DefaultConfig()
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+		return err
+	}
+	l, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	p.loss = l
+	return nil
+}
+
+// Close implements sdk.Plugin.
+func (p *Plugin) Close() error { return nil }
+
+var errNotConfigured = errors.New("clip loss: not configured")
+
+// Compute implements sdk.Loss.
+func (p *Plugin) Compute(_ context.Context, v, u *tensor.Tensor) (sdk.LossResult, error) {
+	if p.loss == nil {
+		return sdk.LossResult{}, errNotConfigured
+	}
+	r, err := p.loss.Compute(v, u)
+	if err != nil {
+		return sdk.LossResult{}, err
+	}
+	m := map[string]float64{"logit_scale": p.loss.LogScale()}
+	for k, x := range r.Metrics {
+		m[k] = x
+	}
+	return sdk.LossResult{Loss: r.Loss, GradV: r.GradV, GradU: r.GradU, Metrics: m}, nil
+}
+
+// Step implements sdk.Loss: it updates the temperature.
+func (p *Plugin) Step(context.Context) error {
+	if p.loss == nil {
+		return errNotConfigured
+	}
+	return p.loss.Step()
+}
+
+// State implements sdk.Stateful.
+func (p *Plugin) State(context.Context) ([]byte, error) {
+	if p.loss == nil {
+		return nil, errNotConfigured
+	}
+	return p.loss.State()
+}
+
+// SetState implements sdk.Stateful.
+func (p *Plugin) SetState(_ context.Context, b []byte) error {
+	if p.loss == nil {
+		return errNotConfigured
+	}
+	return p.loss.SetState(b)
+}

@@ -1,0 +1,64 @@
+package clip
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// stateVersion is the version of the State encoding.
+const stateVersion = 1
+
+// state is everything Step changes: the parameter, its pending gradient and
+// Adam's moments.
+type state struct {
+	Version  int     `json:"version"`
+	LogScale float64 `json:"logit_scale"`
+	Grad     float64 `json:"grad"`
+	Pending  bool    `json:"pending"`
+	M        float64 `json:"adam_m"`
+	V        float64 `json:"adam_v"`
+	Steps    int64   `json:"steps"`
+}
+
+// State returns the loss's trainable state (s, its pending gradient and the
+// optimiser's moments) as JSON, for checkpoints.
+func (l *Loss) State() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.st
+	st.Version, st.Pending = stateVersion, l.pending
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("clip: encode state: %w", err)
+	}
+	return b, nil
+}
+
+// SetState restores a state written by State.
+func (l *Loss) SetState(b []byte) error {
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("clip: decode state: %w", err)
+	}
+	if st.Version != stateVersion {
+		return fmt.Errorf("clip: state version %d, want %d", st.Version, stateVersion)
+	}
+	for name, x := range map[string]float64{"logit_scale": st.LogScale, "grad": st.Grad, "adam_m": st.M, "adam_v": st.V} {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("clip: state field %s is %v", name, x)
+		}
+	}
+	if st.V < 0 || st.Steps < 0 {
+		return fmt.Errorf("clip: state has adam_v %v and steps %d; both must be >= 0", st.V, st.Steps)
+	}
+	if st.LogScale < 0 || st.LogScale > l.cfg.MaxLogScale {
+		return fmt.Errorf("clip: state logit_scale %v is outside [0, %v]", st.LogScale, l.cfg.MaxLogScale)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = st.Pending
+	st.Pending = false
+	l.st = st
+	return nil
+}

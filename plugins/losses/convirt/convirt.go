@@ -1,0 +1,118 @@
+// Package convirt implements ConVIRT's bidirectional contrastive (InfoNCE)
+// loss on libtorch. Given image projections v and text projections u (N x d),
+// both are L2-normalised, S = v u^T / tau, and
+//
+//	L = mean_i [ lambda * CE(S[i,:], i) + (1 - lambda) * CE(S[:,i], i) ].
+//
+// Compute returns L with its gradients with respect to v and u, so the loss
+// can run in its own process and hand the gradients back to the encoders.
+package convirt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/losses/internal/infonce"
+	"github.com/convirt/convirt/plugins/losses/internal/torchx"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Config holds the loss's hyper-parameters.
+type Config struct {
+	// Tau is the temperature dividing the cosine similarities; > 0.
+	Tau float64 `json:"tau" yaml:"tau" koanf:"tau"`
+	// Lambda weighs the image-to-text direction; 1 - Lambda the
+	// text-to-image one. In [0, 1].
+	Lambda float64 `json:"lambda" yaml:"lambda" koanf:"lambda"`
+}
+
+// DefaultConfig returns the paper's settings: tau 0.1, lambda 0.75.
+func DefaultConfig() Config { return Config{Tau: 0.1, Lambda: 0.75} }
+
+// Validate checks the ranges of the fields, naming the one at fault.
+func (c Config) Validate() error {
+	if !(c.Tau > 0) || math.IsInf(c.Tau, 0) {
+		return fmt.Errorf("convirt: tau must be a finite number > 0, got %v", c.Tau)
+	}
+	if !(c.Lambda >= 0 && c.Lambda <= 1) {
+		return fmt.Errorf("convirt: lambda must be in [0, 1], got %v", c.Lambda)
+	}
+	return nil
+}
+
+// Metric names reported in Result.Metrics.
+const (
+	MetricLossImageToText = infonce.MetricLossImageToText // mean of l_i(v->u)
+	MetricLossTextToImage = infonce.MetricLossTextToImage // mean of l_i(u->v)
+	MetricAccImageToText  = infonce.MetricAccImageToText  // top-1 accuracy of S's rows
+	MetricAccTextToImage  = infonce.MetricAccTextToImage  // top-1 accuracy of S's columns
+)
+
+// Result is one evaluation of the loss.
+type Result struct {
+	// Loss is L.
+	Loss float64
+	// GradV and GradU are dL/dv and dL/du, with v's shape and dtype.
+	GradV, GradU *tensor.Tensor
+	// Metrics holds the per-direction losses and top-1 accuracies.
+	Metrics map[string]float64
+}
+
+// Loss is ConVIRT's loss. It holds no state beyond its configuration and is
+// safe for concurrent use.
+type Loss struct {
+	cfg Config
+}
+
+// New validates cfg and returns the loss.
+func New(cfg Config) (*Loss, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Loss{cfg: cfg}, nil
+}
+
+// Config returns the loss's configuration.
+func (l *Loss) Config() Config { return l.cfg }
+
+// Compute evaluates the loss and its gradients for image projections v and
+// text projections u: two N x d float32 or float64 tensors of the same dtype,
+// where row i of v is paired with row i of u.
+func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
+	n, err := infonce.CheckPair(v, u)
+	if err != nil {
+		return nil, fmt.Errorf("convirt: %w", err)
+	}
+	var res *Result
+	err = torchx.WithGrad(func() error {
+		var s torchx.Scope
+		defer s.Free()
+		vt, err := s.FromCore(v, true)
+		if err != nil {
+			return err
+		}
+		ut, err := s.FromCore(u, true)
+		if err != nil {
+			return err
+		}
+		scale, err := s.FromCore(torchx.Scalar1(v.DType, 1/l.cfg.Tau), false)
+		if err != nil {
+			return err
+		}
+		loss, logits, lvu, luv, err := infonce.Forward(&s, vt, ut, scale, l.cfg.Lambda)
+		if err != nil {
+			return err
+		}
+		value, grads, metrics, err := infonce.Finish(&s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut}, v.DType, int(n))
+		if err != nil {
+			return err
+		}
+		res = &Result{Loss: value, GradV: grads[0], GradU: grads[1], Metrics: metrics}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("convirt: %w", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,60 @@
+package infonce
+
+import (
+	"fmt"
+
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/losses/internal/torchx"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Metric names reported by Finish.
+const (
+	MetricLossImageToText = "loss_i2t" // mean of l_i(v->u)
+	MetricLossTextToImage = "loss_t2i" // mean of l_i(u->v)
+	MetricAccImageToText  = "acc_i2t"  // top-1 accuracy of the logits' rows
+	MetricAccTextToImage  = "acc_t2i"  // top-1 accuracy of the logits' columns
+)
+
+// Finish back-propagates loss (as returned by Forward) and reads the loss
+// value, the gradients of the given leaves as core tensors of dtype dt, and
+// the per-direction losses and accuracies.
+func Finish(s *torchx.Scope, loss, logits, lvu, luv *ts.Tensor, leaves []*ts.Tensor, dt tensor.DType, n int) (float64, []*tensor.Tensor, map[string]float64, error) {
+	if err := loss.Backward(); err != nil {
+		return 0, nil, nil, fmt.Errorf("backward: %w", err)
+	}
+	value, err := torchx.Float64(loss)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("read loss: %w", err)
+	}
+	grads := make([]*tensor.Tensor, len(leaves))
+	for i, leaf := range leaves {
+		g, err := s.Keep(leaf.Grad(false))
+		if err != nil {
+			return 0, nil, nil, fmt.Errorf("read gradient %d: %w", i, err)
+		}
+		if grads[i], err = s.ToCore(g, dt); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	lg, err := s.ToCore(logits, tensor.Float64)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	lv, err := torchx.Float64s(lg)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	metrics := map[string]float64{}
+	metrics[MetricAccImageToText], metrics[MetricAccTextToImage] = Accuracies(lv, n)
+	for name, t := range map[string]*ts.Tensor{MetricLossImageToText: lvu, MetricLossTextToImage: luv} {
+		m, err := s.Keep(t.Mean(t.DType(), false))
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		if metrics[name], err = torchx.Float64(m); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	return value, grads, metrics, nil
+}

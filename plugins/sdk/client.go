@@ -1,0 +1,278 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk/internal/pb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// closeTimeout bounds a plugin's Close.
+const closeTimeout = 10 * time.Second
+
+// baseClient calls the Plugin service of the plugin called name.
+type baseClient struct {
+	name string
+	wire WireOptions
+	c    pb.PluginClient
+}
+
+// fail turns an RPC error into one that names the plugin and the method and
+// keeps what the plugin said, without gRPC's framing.
+func (b *baseClient) fail(method string, err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("plugin %q: %s: %w", b.name, method, err)
+	}
+	switch st.Code() {
+	case codes.ResourceExhausted:
+		return fmt.Errorf("plugin %q: %s: %w (%s); tensors of at least the shared-memory threshold (%d bytes) travel outside gRPC",
+			b.name, method, ErrMessageTooLarge, st.Message(), b.wire.ShmThreshold)
+	case codes.Unknown:
+		return fmt.Errorf("plugin %q: %s: %s", b.name, method, st.Message())
+	case codes.Canceled:
+		return fmt.Errorf("plugin %q: %s: %w", b.name, method, context.Canceled)
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("plugin %q: %s: %w", b.name, method, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("plugin %q: %s: %s: %s", b.name, method, st.Code(), st.Message())
+}
+
+// Info implements Plugin.
+func (b *baseClient) Info(ctx context.Context) (Info, error) {
+	r, err := b.c.Info(ctx, &pb.Empty{})
+	if err != nil {
+		return Info{}, b.fail("Info", err)
+	}
+	info := Info{Name: r.Name, Kind: Kind(r.Kind), Version: r.Version, ProtocolVersion: int(r.ProtocolVersion), Description: r.Description}
+	if len(r.SchemaJson) > 0 {
+		var s schema.Schema
+		if err := json.Unmarshal(r.SchemaJson, &s); err != nil {
+			return info, fmt.Errorf("plugin %q: Info: config schema: %w", b.name, err)
+		}
+		info.Schema = s
+	}
+	return info, nil
+}
+
+// Configure implements Plugin.
+func (b *baseClient) Configure(ctx context.Context, cfg map[string]any) error {
+	j, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("plugin %q: Configure: encoding config: %w", b.name, err)
+	}
+	if _, err := b.c.Configure(ctx, &pb.ConfigureRequest{ConfigJson: j}); err != nil {
+		return b.fail("Configure", err)
+	}
+	return nil
+}
+
+// State implements Stateful.
+func (b *baseClient) State(ctx context.Context) ([]byte, error) {
+	r, err := b.c.State(ctx, &pb.Empty{})
+	if err != nil {
+		return nil, b.fail("State", err)
+	}
+	s, err := fromBlob(r)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: State: %w", b.name, err)
+	}
+	return s, nil
+}
+
+// SetState implements Stateful.
+func (b *baseClient) SetState(ctx context.Context, state []byte) error {
+	out := &outbox{opts: b.wire}
+	defer out.done()
+	m, err := out.blob(state)
+	if err != nil {
+		return fmt.Errorf("plugin %q: SetState: %w", b.name, err)
+	}
+	if _, err := b.c.SetState(ctx, m); err != nil {
+		return b.fail("SetState", err)
+	}
+	return nil
+}
+
+// Close asks the plugin to release its resources; it does not stop the
+// process (core/host does).
+func (b *baseClient) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if _, err := b.c.Close(ctx, &pb.Empty{}); err != nil {
+		return b.fail("Close", err)
+	}
+	return nil
+}
+
+// encoderClient is an Encoder across the process boundary.
+type encoderClient struct {
+	baseClient
+	e pb.EncoderClient
+}
+
+func (c *encoderClient) Forward(ctx context.Context, req ForwardRequest) (*tensor.Tensor, error) {
+	out := &outbox{opts: c.wire}
+	defer out.done()
+	b, err := out.batch(req.Batch)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: Forward: %w", c.name, err)
+	}
+	r, err := c.e.Forward(ctx, &pb.ForwardRequest{Batch: b, Train: req.Train, Graph: req.Graph, Output: req.Output})
+	if err != nil {
+		return nil, c.fail("Forward", err)
+	}
+	t, err := fromTensor(r.Tensor)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: Forward: output: %w", c.name, err)
+	}
+	return t, nil
+}
+
+func (c *encoderClient) Backward(ctx context.Context, grad *tensor.Tensor) error {
+	out := &outbox{opts: c.wire}
+	defer out.done()
+	g, err := out.tensor(grad)
+	if err != nil {
+		return fmt.Errorf("plugin %q: Backward: gradient: %w", c.name, err)
+	}
+	if _, err := c.e.Backward(ctx, &pb.TensorMessage{Tensor: g}); err != nil {
+		return c.fail("Backward", err)
+	}
+	return nil
+}
+
+func (c *encoderClient) Step(ctx context.Context, req StepRequest) error {
+	if _, err := c.e.Step(ctx, &pb.StepRequest{ValLoss: req.ValLoss}); err != nil {
+		return c.fail("Step", err)
+	}
+	return nil
+}
+
+// lossClient is a Loss across the process boundary.
+type lossClient struct {
+	baseClient
+	l pb.LossClient
+}
+
+func (c *lossClient) Compute(ctx context.Context, v, u *tensor.Tensor) (LossResult, error) {
+	out := &outbox{opts: c.wire}
+	defer out.done()
+	vm, err := out.tensor(v)
+	if err != nil {
+		return LossResult{}, fmt.Errorf("plugin %q: Compute: v: %w", c.name, err)
+	}
+	um, err := out.tensor(u)
+	if err != nil {
+		return LossResult{}, fmt.Errorf("plugin %q: Compute: u: %w", c.name, err)
+	}
+	r, err := c.l.Compute(ctx, &pb.ComputeRequest{V: vm, U: um})
+	if err != nil {
+		return LossResult{}, c.fail("Compute", err)
+	}
+	res := LossResult{Loss: r.Loss, Metrics: r.Metrics}
+	if res.GradV, err = fromTensor(r.GradV); err != nil {
+		return res, fmt.Errorf("plugin %q: Compute: grad v: %w", c.name, err)
+	}
+	if res.GradU, err = fromTensor(r.GradU); err != nil {
+		return res, fmt.Errorf("plugin %q: Compute: grad u: %w", c.name, err)
+	}
+	return res, nil
+}
+
+func (c *lossClient) Step(ctx context.Context) error {
+	if _, err := c.l.Step(ctx, &pb.Empty{}); err != nil {
+		return c.fail("Step", err)
+	}
+	return nil
+}
+
+// datasetClient is a Dataset across the process boundary.
+type datasetClient struct {
+	baseClient
+	d pb.DatasetClient
+}
+
+func (c *datasetClient) Splits(ctx context.Context) ([]string, error) {
+	r, err := c.d.Splits(ctx, &pb.Empty{})
+	if err != nil {
+		return nil, c.fail("Splits", err)
+	}
+	return r.Splits, nil
+}
+
+func (c *datasetClient) Describe(ctx context.Context, split string) (SplitInfo, error) {
+	r, err := c.d.Describe(ctx, &pb.DescribeRequest{Split: split})
+	if err != nil {
+		return SplitInfo{}, c.fail("Describe", err)
+	}
+	return SplitInfo{Name: r.Name, Len: int(r.Len), LabelNames: r.LabelNames, Task: r.Task}, nil
+}
+
+func (c *datasetClient) Batch(ctx context.Context, req BatchRequest) (*Batch, error) {
+	idx := make([]int64, len(req.Indices))
+	for i, v := range req.Indices {
+		idx[i] = int64(v)
+	}
+	r, err := c.d.Batch(ctx, &pb.BatchRequest{Split: req.Split, Indices: idx, Augment: req.Augment, Seed: req.Seed, Epoch: int64(req.Epoch)})
+	if err != nil {
+		return nil, c.fail("Batch", err)
+	}
+	b, err := fromBatch(r)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: Batch: %w", c.name, err)
+	}
+	return b, nil
+}
+
+// evaluatorClient is an Evaluator across the process boundary.
+type evaluatorClient struct {
+	baseClient
+	v pb.EvaluatorClient
+}
+
+func (c *evaluatorClient) Evaluate(ctx context.Context, req EvalRequest) (EvalResult, error) {
+	out := &outbox{opts: c.wire}
+	defer out.done()
+	m, err := evalRequestToWire(out, req)
+	if err != nil {
+		return EvalResult{}, fmt.Errorf("plugin %q: Evaluate: %w", c.name, err)
+	}
+	r, err := c.v.Evaluate(ctx, m)
+	if err != nil {
+		return EvalResult{}, c.fail("Evaluate", err)
+	}
+	res, err := evalResultFromWire(r)
+	if err != nil {
+		return res, fmt.Errorf("plugin %q: Evaluate: %w", c.name, err)
+	}
+	return res, nil
+}
+
+func (c *evaluatorClient) Grad(ctx context.Context, features, labels *tensor.Tensor) (float64, *tensor.Tensor, error) {
+	out := &outbox{opts: c.wire}
+	defer out.done()
+	f, err := out.tensor(features)
+	if err != nil {
+		return 0, nil, fmt.Errorf("plugin %q: Grad: features: %w", c.name, err)
+	}
+	l, err := out.tensor(labels)
+	if err != nil {
+		return 0, nil, fmt.Errorf("plugin %q: Grad: labels: %w", c.name, err)
+	}
+	r, err := c.v.Grad(ctx, &pb.GradRequest{Features: f, Labels: l})
+	if err != nil {
+		return 0, nil, c.fail("Grad", err)
+	}
+	g, err := fromTensor(r.Grad)
+	if err != nil {
+		return 0, nil, fmt.Errorf("plugin %q: Grad: gradient: %w", c.name, err)
+	}
+	return r.Loss, g, nil
+}

@@ -1,0 +1,102 @@
+package sdk
+
+import "github.com/convirt/convirt/core/tensor"
+
+// Batch is a set of samples. Any part may be empty.
+type Batch struct {
+	IDs        []string
+	Images     *tensor.Tensor // (N,C,H,W) float32, or nil
+	Texts      []string       // raw text; tokenising belongs to the text encoder
+	Labels     *tensor.Tensor // (N,K) float32, or nil
+	LabelNames []string       // the K label columns
+}
+
+// Encoder outputs.
+const (
+	OutputProjection = "projection"
+	OutputFeatures   = "features"
+)
+
+// ForwardRequest asks an encoder for the embeddings of a batch.
+type ForwardRequest struct {
+	Batch  *Batch
+	Train  bool   // training mode (dropout, batch-norm statistics)
+	Graph  bool   // keep the autograd graph for a later Backward
+	Output string // OutputProjection (default when empty) or OutputFeatures
+}
+
+// StepRequest is an optimiser step.
+type StepRequest struct {
+	ValLoss *float64 // validation loss, for plateau schedules; nil when unknown
+}
+
+// LossResult is a loss value with its gradients.
+type LossResult struct {
+	Loss    float64
+	GradV   *tensor.Tensor
+	GradU   *tensor.Tensor
+	Metrics map[string]float64
+}
+
+// Dataset tasks.
+const (
+	TaskPaired     = "paired"
+	TaskBinary     = "binary"
+	TaskMultilabel = "multilabel"
+	TaskMulticlass = "multiclass"
+)
+
+// SplitInfo describes a dataset split.
+type SplitInfo struct {
+	Name       string
+	Len        int
+	LabelNames []string
+	Task       string // one of the Task constants
+}
+
+// BatchRequest asks a dataset for samples by index.
+type BatchRequest struct {
+	Split   string
+	Indices []int
+	Augment bool
+	Seed    int64 // with Epoch and the index, fixes the augmentation
+	Epoch   int
+}
+
+// FeatureSet is frozen features with labels, one per evaluation split.
+type FeatureSet struct {
+	Features   *tensor.Tensor // (N,D)
+	Labels     *tensor.Tensor // (N,K)
+	IDs        []string
+	LabelNames []string
+}
+
+// EvalRequest runs one evaluation protocol.
+type EvalRequest struct {
+	Protocol string                 // e.g. "linear-probe", "retrieval"
+	Splits   map[string]*FeatureSet // "train", "val", "test"
+	Params   map[string]any         // protocol parameters
+}
+
+// EvalResult is what an evaluation produced.
+type EvalResult struct {
+	Metrics     map[string]float64
+	Predictions *Predictions // may be nil
+	Curves      []Curve
+}
+
+// Predictions are per-sample scores.
+type Predictions struct {
+	IDs     []string
+	Scores  *tensor.Tensor // (N,K)
+	Targets *tensor.Tensor // (N,K), may be nil
+	Names   []string       // the K columns
+}
+
+// Curve is a named x/y series (ROC, precision-recall, learning curve).
+type Curve struct {
+	Name   string
+	XLabel string
+	YLabel string
+	X, Y   []float64
+}
