@@ -80,7 +80,7 @@ func configs(vocab string) (map[string]any, map[string]any) {
 	// SGD, not Adam: a conv bias before batch norm has a true gradient of
 	// zero, and Adam would scale its float rounding noise up to a full step.
 	common := map[string]any{"optimizer": "sgd", "lr": 0.05, "schedule": "none", "proj_dim": 8, "proj_hidden": 16, "weight_decay": 1e-6}
-	img := map[string]any{"arch": "smallcnn", "in_channels": 1, "seed": 3}
+	img := map[string]any{"in_channels": 1, "seed": 3}
 	txt := map[string]any{"vocab": vocab, "size": "tiny", "layers": 2, "hidden": 32, "heads": 2, "freeze_layers": 1, "max_len": 16, "seed": 5}
 	for k, v := range common {
 		img[k], txt[k] = v, v
@@ -140,8 +140,8 @@ func TestSplitStepEqualsOneProcess(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	img := start("image", sdk.KindEncoder).(*host.Encoder)
-	txt := start("text", sdk.KindEncoder).(*host.Encoder)
+	img := start("smallcnn", sdk.KindEncoder).(*host.Encoder)
+	txt := start("bert", sdk.KindEncoder).(*host.Encoder)
 	loss := start("convirt", sdk.KindLoss).(*host.Loss)
 	for _, c := range []struct {
 		p   sdk.Plugin
@@ -157,7 +157,7 @@ func TestSplitStepEqualsOneProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	refImg, refTxt := image.New(), text.New()
+	refImg, refTxt := image.New(image.SmallCNN), text.New()
 	defer refImg.Close()
 	defer refTxt.Close()
 	if err := refImg.Configure(ctx, imgCfg); err != nil {

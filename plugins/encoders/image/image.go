@@ -1,6 +1,7 @@
-// Package image is the built-in image encoder plugin "image": ResNet-50,
-// ResNet-18 (torchvision's networks and parameter names) or the small demo
-// CNN, followed by ConVIRT's projection head.
+// Package image holds the built-in image encoder plugins: "resnet"
+// (ResNet-50 or ResNet-18, torchvision's networks and parameter names) and
+// "smallcnn" (the CPU demo's 5-block CNN), each followed by ConVIRT's
+// projection head.
 package image
 
 import (
@@ -19,8 +20,11 @@ import (
 	"github.com/sugarme/gotch/ts"
 )
 
-// Name is the plugin's registered name.
-const Name = "image"
+// The registered plugin names.
+const (
+	ResNet   = "resnet"
+	SmallCNN = "smallcnn"
+)
 
 // Version is the plugin's version.
 const Version = "0.1.0"
@@ -35,23 +39,34 @@ type Config struct {
 }
 
 func init() {
-	builtin.RegisterEncoder(Name, func() sdk.Encoder { return New() })
+	builtin.RegisterEncoder(ResNet, func() sdk.Encoder { return New(ResNet) })
+	builtin.RegisterEncoder(SmallCNN, func() sdk.Encoder { return New(SmallCNN) })
 }
 
-// Info describes the plugin and its config schema.
-func Info() sdk.Info {
+// Info describes the plugin name (ResNet or SmallCNN) and its config schema.
+func Info(name string) sdk.Info {
+	arch := schema.Field{Name: "arch", Type: schema.String, Default: "resnet50", Enum: []string{"resnet50", "resnet18"}, Doc: "network depth"}
+	channels := 3
+	if name == SmallCNN {
+		arch = schema.Field{Name: "arch", Type: schema.String, Default: "smallcnn", Enum: []string{"smallcnn"}, Doc: "network"}
+		channels = 1
+	}
 	fields := append([]schema.Field{
-		{Name: "arch", Type: schema.String, Default: "resnet50", Enum: []string{"resnet50", "resnet18", "smallcnn"}, Doc: "network"},
-		{Name: "in_channels", Type: schema.Int, Default: 3, Min: schema.Ptr(1), Max: schema.Ptr(4), Doc: "image channels (3 for ImageNet weights, 1 for grayscale)"},
+		arch,
+		{Name: "in_channels", Type: schema.Int, Default: channels, Min: schema.Ptr(1), Max: schema.Ptr(4), Doc: "image channels (3 for ImageNet weights, 1 for grayscale)"},
 		{Name: "weights", Type: schema.String, Default: "", Doc: "optional .safetensors file with torchvision-named weights (e.g. ImageNet)"},
 		{Name: "weights_prefix", Type: schema.String, Default: "", Doc: "prefix to strip from the names in weights"},
 	}, torchenc.CommonFields()...)
-	return sdk.Info{Name: Name, Kind: sdk.KindEncoder, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
+	return sdk.Info{Name: name, Kind: sdk.KindEncoder, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: "image encoder: ResNet-50/18 or a small CNN, with the ConVIRT projection head", Schema: schema.Schema{Fields: fields}}
 }
 
-// New returns the unconfigured plugin.
-func New() *torchenc.Plugin { return torchenc.NewPlugin(Info(), setup) }
+// New returns the unconfigured plugin name (ResNet or SmallCNN).
+func New(name string) *torchenc.Plugin {
+	return torchenc.NewPlugin(Info(name), func(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
+		return setup(name, raw)
+	})
+}
 
 type features interface {
 	Forward(x *ts.Tensor, train bool) (*ts.Tensor, error)
@@ -74,8 +89,11 @@ func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, e
 	return n.m.Forward(x, train)
 }
 
-func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
+func setup(name string, raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
 	cfg := Config{Common: torchenc.Defaults(), Arch: "resnet50", InChannels: 3}
+	if name == SmallCNN {
+		cfg.Arch, cfg.InChannels = "smallcnn", 1
+	}
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return cfg.Common, nil, err
 	}

@@ -28,7 +28,7 @@ type Config struct {
 // Optimizer updates the trainable variables of a VarStore.
 type Optimizer struct {
 	cfg    Config
-	names  []string             // trainable parameters, sorted
+	names  []string              // trainable parameters, sorted
 	params map[string]*ts.Tensor // name -> parameter
 	m, v   map[string]*ts.Tensor // Adam moments or SGD momentum (m)
 	steps  int64

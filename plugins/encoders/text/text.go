@@ -1,4 +1,4 @@
-// Package text is the built-in text encoder plugin "text": BERT with Hugging
+// Package text is the built-in text encoder plugin "bert": BERT with Hugging
 // Face's parameter names (BERT-base for ClinicalBERT weights, or a tiny
 // configuration for CPU demos), a WordPiece tokenizer with dynamic padding,
 // max or CLS pooling, frozen embeddings and first layers, and ConVIRT's
@@ -22,7 +22,7 @@ import (
 )
 
 // Name is the plugin's registered name.
-const Name = "text"
+const Name = "bert"
 
 // Version is the plugin's version.
 const Version = "0.1.0"

@@ -1,0 +1,81 @@
+package dataset
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/convirt/convirt/plugins/datasets/synth"
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+func corpus(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := synth.DefaultConfig()
+	cfg.Studies, cfg.Size = 40, 32
+	if err := synth.Write(context.Background(), dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestMimicBatches(t *testing.T) {
+	ctx := context.Background()
+	p := New("mimic-cxr", "")
+	root := filepath.Join(corpus(t), "MIMIC-CXR")
+	if err := p.Configure(ctx, map[string]any{"root": root, "image_size": 32, "text_sampling": "sentence"}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := p.Describe(ctx, "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Len < 8 || info.Task != sdk.TaskPaired {
+		t.Fatalf("train split: %+v", info)
+	}
+	req := sdk.BatchRequest{Split: "train", Indices: []int{0, 1, 2, 3}, Augment: true, Seed: 7, Epoch: 1}
+	a, err := p.Batch(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Images.Shape; !reflect.DeepEqual(got, []int64{4, 1, 32, 32}) {
+		t.Fatalf("images shape %v", got)
+	}
+	if len(a.Texts) != 4 || len(a.IDs) != 4 {
+		t.Fatalf("%d texts, %d ids", len(a.Texts), len(a.IDs))
+	}
+	b, err := p.Batch(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Images.Data, b.Images.Data) || !reflect.DeepEqual(a.Texts, b.Texts) {
+		t.Fatal("the same request must give the same augmented batch")
+	}
+	plain, err := p.Batch(ctx, sdk.BatchRequest{Split: "train", Indices: []int{0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plain.Texts[0], a.Texts[0]) {
+		t.Errorf("sampled sentence %q is not part of the report %q", a.Texts[0], plain.Texts[0])
+	}
+	if _, err := p.Batch(ctx, sdk.BatchRequest{Split: "train", Indices: []int{info.Len}}); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("index past the end: err = %v", err)
+	}
+}
+
+func TestConfigureErrors(t *testing.T) {
+	ctx := context.Background()
+	p := New("chexpert", "")
+	if err := p.Configure(ctx, map[string]any{}); err == nil || !strings.Contains(err.Error(), "root") {
+		t.Errorf("missing root: err = %v", err)
+	}
+	if err := p.Configure(ctx, map[string]any{"root": "/x", "imagesize": 3}); err == nil || !strings.Contains(err.Error(), "imagesize") {
+		t.Errorf("unknown key: err = %v", err)
+	}
+	if _, err := p.Describe(ctx, "train"); err == nil {
+		t.Error("Describe before a successful Configure must fail")
+	}
+}
