@@ -180,4 +180,3 @@ func firstProblem(ps []source.Problem) string {
 	}
 	return fmt.Sprintf("%s: %s", ps[0].Path, ps[0].Msg)
 }
-
