@@ -145,6 +145,7 @@ func newProcess(spec Spec, cmd *exec.Cmd) *Process {
 	}
 	logger := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: name, Output: out, Level: lvl})
 	logger.RegisterSink(&p.exit)
+	p.log = logger
 	timeout := spec.StartTimeout
 	if timeout <= 0 {
 		timeout = DefaultStartTimeout

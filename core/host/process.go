@@ -12,6 +12,7 @@ import (
 
 	"github.com/convirt/convirt/core/shm"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -24,6 +25,7 @@ type Process struct {
 	label   string
 	timeout time.Duration
 	client  *plugin.Client
+	log     hclog.Logger
 	tail    tail
 	exit    exitSink
 	pid     int
@@ -146,6 +148,9 @@ func (p *Process) startError(err error) error {
 		m := versionRE.FindStringSubmatch(msg)
 		return fmt.Errorf("%s speaks plugin protocol version %s but this host speaks version %s: rebuild the plugin against a matching convirt SDK",
 			p.label, m[1], m[2])
+	case strings.Contains(msg, "Failed to read any lines from plugin's stdout"):
+		// stdout closed without a line: the process ended before the handshake.
+		p.exitedEarly(&b)
 	case unrecognizedRE.MatchString(msg):
 		line := unrecognizedRE.FindStringSubmatch(msg)[1]
 		return fmt.Errorf("%s wrote %q to stdout before the handshake; stdout belongs to the handshake, so a plugin must log to stderr and call sdk.Serve before printing anything",
@@ -153,16 +158,21 @@ func (p *Process) startError(err error) error {
 	case strings.Contains(msg, "timeout while waiting for plugin to start"):
 		fmt.Fprintf(&b, "%s did not complete the handshake within %s", p.label, p.timeout)
 	case strings.Contains(msg, "plugin exited before we could connect"):
-		p.waitExitStatus()
-		fmt.Fprintf(&b, "%s exited before the handshake", p.label)
-		if st := p.exit.get(); st != "" {
-			fmt.Fprintf(&b, " (%s)", st)
-		}
+		p.exitedEarly(&b)
 	default:
 		return fmt.Errorf("%s: start: %w", p.label, err)
 	}
 	writeTail(&b, p.tail.snapshot())
 	return errors.New(b.String())
+}
+
+// exitedEarly describes a process that ended before the handshake.
+func (p *Process) exitedEarly(b *strings.Builder) {
+	p.waitExitStatus()
+	fmt.Fprintf(b, "%s exited before the handshake", p.label)
+	if st := p.exit.get(); st != "" {
+		fmt.Fprintf(b, " (%s)", st)
+	}
 }
 
 // waitExitStatus gives go-plugin a moment to record the exit status.
@@ -181,7 +191,7 @@ func (p *Process) watch() {
 			p.waitExitStatus()
 			close(p.done)
 			if _, err := shm.Sweep(p.pid); err != nil {
-				fmt.Fprintf(os.Stderr, "%s: %v\n", p.label, err)
+				p.log.Warn("removing the plugin's shared-memory segments", "error", err)
 			}
 			return
 		}

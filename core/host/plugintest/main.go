@@ -26,6 +26,8 @@ const envHost = "CONVIRT_PLUGINTEST_HOST"
 const (
 	ModeScale      = "scale"       // the Scale encoder
 	ModeDot        = "dot"         // the Dot loss
+	ModeRamp       = "ramp"        // the Ramp dataset (64x64 images)
+	ModeEcho       = "echo"        // the Echo evaluator
 	ModeStdout     = "stdout"      // prints to stdout, then serves Scale
 	ModeBadVersion = "bad-version" // speaks protocol version 99
 	ModeBadCookie  = "bad-cookie"  // expects another magic cookie
@@ -35,10 +37,10 @@ const (
 // Main turns the test binary into a plugin or a host when it was started as
 // one, and returns otherwise. Call it first in TestMain.
 func Main() {
-	if os.Getenv(envHost) != "" {
-		os.Exit(hostMain())
-	}
 	if os.Getenv(sdk.Handshake.MagicCookieKey) == "" {
+		if os.Getenv(envHost) != "" {
+			os.Exit(hostMain())
+		}
 		return
 	}
 	var err error
@@ -61,6 +63,10 @@ func serve(mode string) error {
 		return sdk.Serve(sdk.ServeConfig{Encoder: &Scale{}})
 	case ModeDot:
 		return sdk.Serve(sdk.ServeConfig{Loss: Dot{}})
+	case ModeRamp:
+		return sdk.Serve(sdk.ServeConfig{Dataset: Ramp{H: 64, W: 64}})
+	case ModeEcho:
+		return sdk.Serve(sdk.ServeConfig{Evaluator: Echo{}})
 	case ModeStdout:
 		fmt.Println("hello from a chatty plugin")
 		return sdk.Serve(sdk.ServeConfig{Encoder: &Scale{}})
@@ -88,8 +94,9 @@ func serve(mode string) error {
 // mode (named after the plugin it serves).
 func Spec(mode string) host.Spec {
 	name := "scale"
-	if mode == ModeDot {
-		name = "dot"
+	switch mode {
+	case ModeDot, ModeRamp, ModeEcho:
+		name = mode
 	}
 	return host.Spec{Name: name, Path: os.Args[0], Env: []string{EnvMode + "=" + mode}}
 }

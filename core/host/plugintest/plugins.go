@@ -5,6 +5,7 @@
 package plugintest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,13 +19,15 @@ import (
 )
 
 func init() {
-	builtin.RegisterEncoder("scale", func() sdk.Encoder { return &Scale{} })
-	builtin.RegisterLoss("dot", func() sdk.Loss { return &Dot{} })
+	builtin.RegisterEncoder("builtin-scale", func() sdk.Encoder { return &Scale{Name: "builtin-scale"} })
+	builtin.RegisterLoss("builtin-dot", func() sdk.Loss { return &Dot{Name: "builtin-dot"} })
 }
 
 // Scale is an encoder with one parameter s: Forward returns s*images (same
 // shape); Backward accumulates dL/ds = sum(grad*images); Step does s -= lr*g.
 type Scale struct {
+	Name string // reported by Info; default "scale"
+
 	mu   sync.Mutex
 	cfg  ScaleConfig
 	s    float64
@@ -40,7 +43,7 @@ type ScaleConfig struct {
 
 // Info implements sdk.Plugin.
 func (e *Scale) Info(context.Context) (sdk.Info, error) {
-	return sdk.Info{Name: "scale", Version: "1.2.3", Description: "multiplies images by a learnable scalar",
+	return sdk.Info{Name: cmp.Or(e.Name, "scale"), Version: "1.2.3", Description: "multiplies images by a learnable scalar",
 		Schema: schema.Schema{Fields: []schema.Field{
 			{Name: "scale", Type: schema.Float, Doc: "initial scale", Default: 1.0},
 			{Name: "lr", Type: schema.Float, Doc: "learning rate", Default: 0.1, Min: schema.Ptr(0)},
@@ -132,11 +135,13 @@ func (e *Scale) SetState(_ context.Context, b []byte) error {
 func (e *Scale) Close() error { return nil }
 
 // Dot is a loss: L = sum(v*u), dL/dv = u, dL/du = v.
-type Dot struct{}
+type Dot struct {
+	Name string // reported by Info; default "dot"
+}
 
 // Info implements sdk.Plugin.
-func (Dot) Info(context.Context) (sdk.Info, error) {
-	return sdk.Info{Name: "dot", Version: "0.1.0"}, nil
+func (d Dot) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: cmp.Or(d.Name, "dot"), Version: "0.1.0"}, nil
 }
 
 // Configure implements sdk.Plugin.

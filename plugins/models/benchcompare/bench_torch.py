@@ -6,7 +6,7 @@ mean(features^2), backward, Adam lr 1e-4) on the same shapes and prints one
 JSON object with the same fields, so the two can be compared side by side:
 
     convirt bench model --arch resnet50 --batch 8 --size 224 --steps 3 --threads 1 --json
-    python3 plugins/models/benchcompare/bench_torch.py --arch resnet50 --batch 8 --size 224 --steps 3 --threads 1
+    /usr/bin/python3 plugins/models/benchcompare/bench_torch.py --arch resnet50 --batch 8 --size 224 --steps 3 --threads 1
 
 Needs Debian's python3-torch and python3-torchvision (libtorch 1.13, the
 same library the Go build links). bert-* uses a plain BERT built from

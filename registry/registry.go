@@ -1,0 +1,185 @@
+// Package registry finds, describes, installs and verifies plugin binaries.
+// Every installed plugin lives in its own directory under the plugin
+// directory ($CONVIRT_PLUGIN_DIR, default ~/.convirt/plugins):
+//
+//	<dir>/<name>/manifest.json   the Manifest
+//	<dir>/<name>/<name>          the executable
+//
+// The manifest records the binary's sha256 at install; the host refuses to
+// start a binary that no longer matches it. Built-in plugins (compiled into
+// convirt, see plugins/sdk/builtin) need no install and have no manifest file.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/convirt/convirt/core/host"
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+)
+
+// EnvDir overrides the plugin directory.
+const EnvDir = "CONVIRT_PLUGIN_DIR"
+
+// manifestFile is the manifest's file name inside a plugin's directory.
+const manifestFile = "manifest.json"
+
+// Manifest describes one plugin.
+type Manifest struct {
+	Name            string        `json:"name"`
+	Kind            sdk.Kind      `json:"kind"`
+	Version         string        `json:"version"`
+	ProtocolVersion int           `json:"protocol_version"`
+	SHA256          string        `json:"sha256,omitempty"` // of the installed binary; empty for built-ins
+	Binary          string        `json:"binary,omitempty"` // absolute path of the installed binary
+	Description     string        `json:"description,omitempty"`
+	Schema          schema.Schema `json:"schema"`
+	Source          string        `json:"source,omitempty"` // where it was installed from
+	InstalledAt     time.Time     `json:"installed_at,omitzero"`
+	BuiltIn         bool          `json:"builtin,omitempty"`
+}
+
+// fromInfo makes a manifest from a plugin's Info.
+func fromInfo(info sdk.Info) Manifest {
+	return Manifest{Name: info.Name, Kind: info.Kind, Version: info.Version, ProtocolVersion: info.ProtocolVersion,
+		Description: info.Description, Schema: info.Schema}
+}
+
+// Registry is a plugin directory.
+type Registry struct {
+	Dir string
+}
+
+// DefaultDir is $CONVIRT_PLUGIN_DIR, or ~/.convirt/plugins.
+func DefaultDir() (string, error) {
+	if d := os.Getenv(EnvDir); d != "" {
+		return d, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("registry: no plugin directory: set %s (%w)", EnvDir, err)
+	}
+	return filepath.Join(home, ".convirt", "plugins"), nil
+}
+
+// Open returns the registry in dir, or in DefaultDir when dir is empty. The
+// directory is created on the first install.
+func Open(dir string) (*Registry, error) {
+	if dir == "" {
+		var err error
+		if dir, err = DefaultDir(); err != nil {
+			return nil, err
+		}
+	}
+	return &Registry{Dir: dir}, nil
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Get returns the manifest of the installed plugin name.
+func (r *Registry) Get(name string) (Manifest, error) {
+	if !nameRE.MatchString(name) {
+		return Manifest{}, fmt.Errorf("registry: invalid plugin name %q", name)
+	}
+	p := filepath.Join(r.Dir, name, manifestFile)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Manifest{}, fmt.Errorf("registry: plugin %q is neither built in nor installed in %s", name, r.Dir)
+	}
+	if err != nil {
+		return Manifest{}, fmt.Errorf("registry: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Manifest{}, fmt.Errorf("registry: %s: %w", p, err)
+	}
+	if m.Name != name {
+		return Manifest{}, fmt.Errorf("registry: %s names plugin %q, expected %q", p, m.Name, name)
+	}
+	return m, nil
+}
+
+// List returns the manifests of every installed plugin, sorted by name.
+func (r *Registry) List() ([]Manifest, error) {
+	ents, err := os.ReadDir(r.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	var out []Manifest
+	for _, e := range ents {
+		if !e.IsDir() || !nameRE.MatchString(e.Name()) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(r.Dir, e.Name(), manifestFile)); err != nil {
+			continue
+		}
+		m, err := r.Get(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Builtins describes the plugins compiled into this binary, asking each a
+// fresh in-process instance for its Info.
+func Builtins(ctx context.Context) ([]Manifest, error) {
+	var out []Manifest
+	for _, e := range builtin.List() {
+		p := e.New()
+		info, err := p.Info(ctx)
+		_ = p.Close()
+		if err != nil {
+			return nil, fmt.Errorf("registry: built-in %q: Info: %w", e.Name, err)
+		}
+		m := fromInfo(info)
+		m.Name, m.Kind, m.ProtocolVersion, m.BuiltIn = e.Name, e.Kind, sdk.ProtocolVersion, true
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Describe returns the manifest of name: a built-in, else an installed one.
+func (r *Registry) Describe(ctx context.Context, name string) (Manifest, error) {
+	if _, ok := builtin.Lookup(name); ok {
+		all, err := Builtins(ctx)
+		if err != nil {
+			return Manifest{}, err
+		}
+		for _, m := range all {
+			if m.Name == name {
+				return m, nil
+			}
+		}
+	}
+	return r.Get(name)
+}
+
+// Spec returns how to start the plugin name: the built-in of that name if
+// there is one, else the installed binary with its recorded checksum (which
+// host.Start verifies).
+func (r *Registry) Spec(name string) (host.Spec, error) {
+	if e, ok := builtin.Lookup(name); ok {
+		return host.Spec{Name: name, Kind: e.Kind, BuiltIn: true}, nil
+	}
+	m, err := r.Get(name)
+	if err != nil {
+		return host.Spec{}, err
+	}
+	return host.Spec{Name: m.Name, Kind: m.Kind, Path: m.Binary, SHA256: m.SHA256}, nil
+}
