@@ -58,8 +58,8 @@ bench: build
 bench-compare: build
 	@dpkg -s python3-torch >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -qq python3-torch python3-torchvision >/dev/null; }
 	@for a in resnet18 resnet50; do \
-		$(BIN) bench model --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --json; \
-		python3 plugins/models/benchcompare/pytorch_step.py --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS); \
+		$(BIN) bench model --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1 --json; \
+		/usr/bin/python3 plugins/models/benchcompare/bench_torch.py --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1; \
 	done
 
 ## lint: gofmt, go vet and golangci-lint
