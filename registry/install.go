@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 )
@@ -60,49 +61,6 @@ func (r *Registry) Install(ctx context.Context, path string, log io.Writer) (Man
 	return m, nil
 }
 
-// copyExecutable copies src to dst atomically (temp file and rename).
-func copyExecutable(src, dst string) (err error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".install-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return fmt.Errorf("copying to %s: %w", dst, err)
-	}
-	if err = tmp.Chmod(0o755); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-// writeJSON writes v as indented JSON to path atomically.
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 // Check is the result of verifying one installed plugin.
 type Check struct {
 	Manifest Manifest
@@ -129,4 +87,26 @@ func (r *Registry) Verify() ([]Check, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// copyExecutable copies src to dst atomically.
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return atomicfile.WriteFunc(dst, 0o755, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+// writeJSON writes v as indented JSON to path atomically.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }

@@ -50,23 +50,6 @@ func (s *setFlags) Set(v string) error {
 	return nil
 }
 
-// parseInterleaved parses flags that may come before or after positional
-// arguments and returns the positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 // loadRecipeArgs parses FILE and --set flags (plus any extra flags fs holds)
 // and loads the recipe.
 func loadRecipeArgs(fs *flag.FlagSet, args []string) (*recipe.Recipe, string, error) {

@@ -28,28 +28,12 @@ func init() {
 	register(&command{Name: "runs report", Usage: "[--dir runs] ID", Short: "rebuild a run's loss plot and report.html", Run: runsReport})
 }
 
-// runsParseArgs parses flags that may come before or after the
-// positional arguments and returns the positional ones.
-func runsParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("runs list", stderr)
 	dir := fs.String("dir", "runs", "root of the local run store")
 	exp := fs.String("experiment", "", "only runs of this experiment")
 	parent := fs.String("parent", "", "only child runs of this parent run id")
-	pos, err := runsParseArgs(fs, args)
+	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
@@ -110,7 +94,7 @@ func dash(s string) string {
 }
 
 func findRuns(fs *flag.FlagSet, dir *string, args []string, min int) ([]runs.Meta, error) {
-	pos, err := runsParseArgs(fs, args)
+	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -74,7 +75,7 @@ func Push(ctx context.Context, runDir string, c *Client, opts PushOptions) (RunI
 	}
 	st := state{RunID: info.RunID, ExperimentID: expID, ArtifactURI: info.ArtifactURI, TrackingURI: c.URI()}
 	b, _ := json.MarshalIndent(st, "", "  ")
-	return info, runs.WriteFileAtomic(filepath.Join(runDir, StateFile), append(b, '\n'), 0o644)
+	return info, atomicfile.Write(filepath.Join(runDir, StateFile), append(b, '\n'), 0o644)
 }
 
 // uploadTree uploads report.html and the files under plots/ and

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -230,7 +231,7 @@ func (t *Tracker) createRun(ctx context.Context) error {
 	}
 	st := state{RunID: info.RunID, ExperimentID: expID, ArtifactURI: info.ArtifactURI, TrackingURI: t.c.URI()}
 	b, _ := json.MarshalIndent(st, "", "  ")
-	if err := runs.WriteFileAtomic(filepath.Join(t.opts.Dir, StateFile), append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(t.opts.Dir, StateFile), append(b, '\n'), 0o644); err != nil {
 		t.log.Warn("mlflow tracker: cannot record the run id", "err", err)
 	}
 	t.mu.Lock()

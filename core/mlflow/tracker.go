@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -237,7 +238,7 @@ func (t *Tracker) persistLocked() error {
 	}
 	t.sp.close()
 	t.mem = nil
-	return runs.WriteFileAtomic(t.sp.path, buf, 0o600)
+	return atomicfile.Write(t.sp.path, buf, 0o600)
 }
 
 func sortedKV(m map[string]string) []KV {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -143,7 +144,7 @@ func WriteHTML(runDir string, p Page) error {
 	if err := page.Execute(&buf, data); err != nil {
 		return fmt.Errorf("report %s: %w", runDir, err)
 	}
-	return runs.WriteFileAtomic(filepath.Join(runDir, "report.html"), buf.Bytes(), 0o644)
+	return atomicfile.Write(filepath.Join(runDir, "report.html"), buf.Bytes(), 0o644)
 }
 
 func formatMetric(v float64) string {

@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -212,7 +213,7 @@ func save(p *plot.Plot, path string) error {
 	if _, err := wt.WriteTo(&buf); err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	return runs.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	return atomicfile.Write(path, buf.Bytes(), 0o644)
 }
 
 // MetricSeries turns logged metrics into one Series per key (value against

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/google/uuid"
 )
 
@@ -139,7 +140,7 @@ func Create(root, experiment string, opts Options) (*Run, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("create run: %w", err)
 	}
-	if err := syncDir(expDir); err != nil {
+	if err := atomicfile.SyncDir(expDir); err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
 	r.meta.Dir = r.dir
@@ -214,13 +215,13 @@ func (r *Run) Params() map[string]string { r.mu.Lock(); defer r.mu.Unlock(); ret
 func (r *Run) Tags() map[string]string { r.mu.Lock(); defer r.mu.Unlock(); return clone(r.tags) }
 
 // WriteFileAtomic writes data to rel inside the run directory atomically
-// (see the package-level WriteFileAtomic). rel must stay inside the run.
+// (see core/atomicfile). rel must stay inside the run.
 func (r *Run) WriteFileAtomic(rel string, data []byte) error {
 	p, err := r.inside(rel)
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, data, 0o644)
+	return atomicfile.Write(p, data, 0o644)
 }
 
 func (r *Run) inside(rel string) (string, error) {
@@ -246,7 +247,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, append(b, '\n'), 0o644)
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }
 
 func readStringMap(path string) (map[string]string, error) {

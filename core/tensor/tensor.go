@@ -146,3 +146,44 @@ func (t *Tensor) Int64s() ([]int64, error) {
 	}
 	return v, nil
 }
+
+// FromFloat64s makes a tensor of dtype dt (Float32 or Float64) and the given
+// shape from vals, rounding to float32 where dt asks for it.
+func FromFloat64s(dt DType, shape []int64, vals []float64) (*Tensor, error) {
+	if dt != Float32 && dt != Float64 {
+		return nil, fmt.Errorf("%w: want float32 or float64, have %s", ErrDType, dt)
+	}
+	if int64(len(vals)) != Numel(shape) {
+		return nil, fmt.Errorf("tensor: shape %v needs %d values, got %d", shape, Numel(shape), len(vals))
+	}
+	t := &Tensor{DType: dt, Shape: append([]int64{}, shape...), Data: make([]byte, len(vals)*dt.Size())}
+	for i, x := range vals {
+		if dt == Float32 {
+			binary.LittleEndian.PutUint32(t.Data[4*i:], math.Float32bits(float32(x)))
+		} else {
+			binary.LittleEndian.PutUint64(t.Data[8*i:], math.Float64bits(x))
+		}
+	}
+	return t, nil
+}
+
+// Float64s returns the elements of a float32 or float64 tensor as float64s.
+func (t *Tensor) Float64s() ([]float64, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	out := make([]float64, t.Numel())
+	switch t.DType {
+	case Float32:
+		for i := range out {
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:])))
+		}
+	case Float64:
+		for i := range out {
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(t.Data[8*i:]))
+		}
+	default:
+		return nil, fmt.Errorf("%w: want float32 or float64, have %s", ErrDType, t.DType)
+	}
+	return out, nil
+}

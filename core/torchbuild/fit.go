@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/convirt/convirt/core/atomicfile"
 )
 
 // GotchModule and GotchVersion name the gotch release the project is fitted to.
@@ -88,7 +90,7 @@ func Fit(ctx context.Context, o Options) error {
 			return err
 		}
 		listText = []byte(FormatStubList(lt.Version, names))
-		if err := writeAtomic(listPath, listText); err != nil {
+		if err := atomicfile.Write(listPath, listText, 0o644); err != nil {
 			return fmt.Errorf("save stub list: %w", err)
 		}
 		fmt.Fprintf(o.Log, "wrote %s (%d ops)\n", listPath, len(names))
@@ -237,30 +239,7 @@ func writeGoWork(o Options) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == text {
 		return nil
 	}
-	return writeAtomic(path, []byte(text))
-}
-
-// writeAtomic writes a file through a temporary file and a rename, so readers
-// never see half of it.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, []byte(text), 0o644)
 }
 
 // goDirective returns the version on the go line of a go.mod file; go.work

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/convirt/convirt/core/atomicfile"
 )
 
 // Checkpoint is the full resumable state of a run: the loop's position and
@@ -21,6 +23,9 @@ import (
 type Checkpoint struct {
 	State state
 	Parts map[string][]byte // "image", "text", "loss"
+	// Skipped lists the newer checkpoints LoadLatest passed over because they
+	// failed to verify, each with the reason. It is not stored.
+	Skipped []string
 }
 
 // ErrNoCheckpoint is returned by LoadLatest when a directory has none.
@@ -141,37 +146,12 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 
 func ckName(step int) string { return fmt.Sprintf("step-%09d.ckpt", step) }
 
-// Save writes ck into dir atomically (a temporary file, fsync, rename, and a
-// directory fsync), then removes all but the newest checkpoints. A crash at
+// Save writes ck into dir atomically (core/atomicfile), then removes all but
+// the newest checkpoints. A crash at
 // any point leaves the previous checkpoint intact.
 func Save(dir string, ck *Checkpoint) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := atomicfile.WriteFunc(filepath.Join(dir, ckName(ck.State.Step)), 0o644, ck.Encode); err != nil {
 		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*.ckpt")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := ck.Encode(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	final := filepath.Join(dir, ckName(ck.State.Step))
-	if err := os.Rename(tmp, final); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	steps, err := listCheckpoints(dir)
 	if err != nil {
@@ -207,7 +187,7 @@ func listCheckpoints(dir string) ([]int, error) {
 }
 
 // LoadLatest returns the newest checkpoint in dir that verifies. A corrupt
-// newer one is skipped for the previous one; Skipped reports it.
+// newer one is skipped for the previous one and listed in Skipped.
 func LoadLatest(dir string) (*Checkpoint, error) {
 	steps, err := listCheckpoints(dir)
 	if err != nil {
@@ -220,9 +200,7 @@ func LoadLatest(dir string) (*Checkpoint, error) {
 		if err == nil {
 			var ck *Checkpoint
 			if ck, err = DecodeCheckpoint(data); err == nil {
-				if len(problems) > 0 {
-					fmt.Fprintf(os.Stderr, "convirt: skipped corrupt checkpoint(s): %s; using %s\n", strings.Join(problems, "; "), path)
-				}
+				ck.Skipped = problems
 				return ck, nil
 			}
 		}

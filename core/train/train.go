@@ -115,8 +115,10 @@ type Result struct {
 	LastLoss    float64
 	BestValLoss float64 // NaN without validation
 	StopReason  string
-	Elapsed     time.Duration
-	ItemsPerSec float64
+	// SkippedCheckpoints lists corrupt checkpoints passed over on resume.
+	SkippedCheckpoints []string
+	Elapsed            time.Duration
+	ItemsPerSec        float64
 }
 
 // Run trains until the schedule ends, early stopping triggers or ctx is
@@ -135,6 +137,7 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 		return Result{}, fmt.Errorf("train: split %q has %d pairs, fewer than one batch of %d", cfg.TrainSplit, info.Len, cfg.BatchSize)
 	}
 	st := state{}
+	var skipped []string
 	if cfg.Resume && cfg.CheckpointDir != "" {
 		ck, err := LoadLatest(cfg.CheckpointDir)
 		switch {
@@ -145,11 +148,13 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 			if err := restore(ctx, p, ck); err != nil {
 				return Result{}, err
 			}
-			st = ck.State
+			st, skipped = ck.State, ck.Skipped
 		}
 	}
 	l := &loop{cfg: cfg, p: p, st: st, n: info.Len, perEpoch: stepsPerEpoch}
-	return l.run(ctx)
+	res, err := l.run(ctx)
+	res.SkippedCheckpoints = skipped
+	return res, err
 }
 
 // state is the loop's own resumable position.

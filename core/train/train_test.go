@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -282,6 +283,9 @@ func TestCorruptCheckpointFallsBack(t *testing.T) {
 	}
 	if ck.State.Step != 2 {
 		t.Fatalf("fell back to step %d, want 2", ck.State.Step)
+	}
+	if len(ck.Skipped) != 1 || !strings.Contains(ck.Skipped[0], newest) {
+		t.Fatalf("Skipped = %v, want the corrupt %s", ck.Skipped, newest)
 	}
 	if _, err := DecodeCheckpoint(data[:len(data)-1]); err == nil {
 		t.Fatal("a truncated checkpoint must not decode")

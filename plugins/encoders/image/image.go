@@ -12,7 +12,9 @@ import (
 	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	"github.com/convirt/convirt/plugins/models/resnet"
+	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/models/smallcnn"
+	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/sugarme/gotch"
@@ -81,11 +83,12 @@ func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, e
 	if b.Images == nil {
 		return nil, errors.New("image encoder: batch has no images")
 	}
-	x, err := torchenc.ToTorch(b.Images, dev)
+	var s torchx.Scope
+	defer s.Free()
+	x, err := s.FromCoreOn(b.Images, dev, false)
 	if err != nil {
 		return nil, err
 	}
-	defer x.MustDrop()
 	return n.m.Forward(x, train)
 }
 
@@ -128,7 +131,8 @@ func withWeights(build torchenc.Builder, path, strip string) torchenc.Builder {
 			return nil, err
 		}
 		ignore := func(name string) bool { return strings.HasPrefix(name, "fc.") }
-		if err := torchenc.LoadWeights(vs, path, "net.", strip, nil, ignore); err != nil {
+		opts := safetensors.LoadOptions{StripPrefix: strip, VarPrefix: "net.", AllowUnexpected: ignore}
+		if err := safetensors.Load(vs, path, opts); err != nil {
 			return nil, err
 		}
 		return n, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	"github.com/convirt/convirt/plugins/models/bert"
+	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/models/wordpiece"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
@@ -152,7 +153,8 @@ func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
 			ignore := func(name string) bool {
 				return strings.HasPrefix(name, "pooler.") || strings.HasPrefix(name, "cls.") || strings.HasSuffix(name, "position_ids")
 			}
-			if err := torchenc.LoadWeights(vs, cfg.Weights, "net.", cfg.WeightsPrefix, nil, ignore); err != nil {
+			opts := safetensors.LoadOptions{StripPrefix: cfg.WeightsPrefix, VarPrefix: "net.", AllowUnexpected: ignore}
+			if err := safetensors.Load(vs, cfg.Weights, opts); err != nil {
 				return nil, err
 			}
 		}

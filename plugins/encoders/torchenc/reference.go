@@ -48,8 +48,7 @@ func ReferenceStep(img, txt *Encoder, b *sdk.Batch, loss LossFunc) (float64, err
 			return err
 		}
 		for _, e := range []*Encoder{img, txt} {
-			e.steps++
-			if err := e.opt.Step(); err != nil {
+			if err := e.step(nil); err != nil {
 				return err
 			}
 		}

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"sort"
 	"strings"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/sugarme/gotch/ts"
 )
@@ -20,34 +18,28 @@ import (
 // encoder steps). Dropout randomness is a function of (seed, step), so the
 // step count is the whole RNG state.
 
-const scalarsKey = "scalars"
-
-var stDType = map[tensor.DType]string{tensor.Float32: "F32", tensor.Int64: "I64"}
-var fromST = map[string]tensor.DType{"F32": tensor.Float32, "I64": tensor.Int64}
+const (
+	scalarsKey  = "scalars"
+	modelPrefix = "model/"
+	optimPrefix = "optim/"
+)
 
 // State implements sdk.Encoder.
 func (e *Encoder) State(context.Context) ([]byte, error) {
 	var out []byte
 	err := e.do(func() error {
-		defer runtime.KeepAlive(e.vs)
-		f := &safetensors.File{Tensors: map[string]safetensors.Tensor{}, Metadata: map[string]string{}}
-		add := func(name string, x *ts.Tensor) error {
-			t, err := FromTorch(x)
-			if err != nil {
-				return fmt.Errorf("state %s: %w", name, err)
-			}
-			f.Tensors[name] = safetensors.Tensor{DType: stDType[t.DType], Shape: t.Shape, Data: t.Data}
-			return nil
+		vars, err := safetensors.FromVarStore(e.vs)
+		if err != nil {
+			return fmt.Errorf("encoder state: %w", err)
 		}
-		for name, v := range e.vs.Variables() {
-			if err := add("model/"+name, &v); err != nil {
-				return err
-			}
+		f := &safetensors.File{Tensors: map[string]safetensors.Tensor{}, Metadata: map[string]string{}}
+		for name, t := range vars.Tensors {
+			f.Tensors[modelPrefix+name] = t
 		}
 		ot, scalars := e.opt.State()
 		for name, x := range ot {
-			if err := add("optim/"+name, x); err != nil {
-				return err
+			if f.Tensors[optimPrefix+name], err = safetensors.TensorOf(x); err != nil {
+				return fmt.Errorf("encoder state %s: %w", name, err)
 			}
 		}
 		for k, v := range e.sched.State() {
@@ -82,58 +74,26 @@ func (e *Encoder) SetState(_ context.Context, state []byte) error {
 	}
 	return e.do(func() error {
 		defer runtime.KeepAlive(e.vs)
-		vars := e.vs.Variables()
-		var problems []string
-		for name, v := range vars {
-			t, ok := f.Tensors["model/"+name]
-			switch {
-			case !ok:
-				problems = append(problems, "missing "+name)
-			case fmt.Sprint(t.Shape) != fmt.Sprint(v.MustSize()):
-				problems = append(problems, fmt.Sprintf("%s: state %v, model %v", name, t.Shape, v.MustSize()))
-			}
-		}
-		if len(problems) > 0 {
-			sort.Strings(problems)
-			return fmt.Errorf("encoder state does not fit this model: %s", strings.Join(problems, "; "))
-		}
-		load := func(name string) (*ts.Tensor, error) {
-			t := f.Tensors[name]
-			dt, ok := fromST[t.DType]
-			if !ok {
-				return nil, fmt.Errorf("state %s: dtype %s", name, t.DType)
-			}
-			return ToTorch(&tensor.Tensor{DType: dt, Shape: t.Shape, Data: t.Data}, e.dev)
-		}
-		var err error
-		ts.NoGrad(func() {
-			for name, v := range vars {
-				var x *ts.Tensor
-				if x, err = load("model/" + name); err != nil {
-					return
-				}
-				v.Copy_(x)
-				x.MustDrop()
-			}
-		})
-		if err != nil {
+		isOptim := func(name string) bool { return strings.HasPrefix(name, optimPrefix) }
+		opts := safetensors.LoadOptions{StripPrefix: modelPrefix, AllowUnexpected: isOptim}
+		if err := safetensors.LoadFile(e.vs, f, "encoder state", opts); err != nil {
 			return err
 		}
 		opt := map[string]*ts.Tensor{}
-		for name := range f.Tensors {
-			if rest, ok := strings.CutPrefix(name, "optim/"); ok {
-				x, err := load(name)
-				if err != nil {
-					return err
-				}
-				opt[rest] = x
-			}
-		}
 		defer func() {
 			for _, x := range opt {
 				x.MustDrop()
 			}
 		}()
+		for name, t := range f.Tensors {
+			if rest, ok := strings.CutPrefix(name, optimPrefix); ok {
+				x, err := t.Torch()
+				if err != nil {
+					return fmt.Errorf("encoder state %s: %w", name, err)
+				}
+				opt[rest] = x
+			}
+		}
 		if err := e.opt.SetState(opt, scalars); err != nil {
 			return err
 		}

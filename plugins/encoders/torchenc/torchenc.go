@@ -15,6 +15,7 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/optim"
 	"github.com/convirt/convirt/plugins/models/heads"
 	"github.com/convirt/convirt/plugins/models/torchrt"
+	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
@@ -155,12 +156,6 @@ func (e *Encoder) do(f func() error) (err error) {
 	return <-res
 }
 
-// VarStore exposes the parameters (for weight loading and tests).
-func (e *Encoder) VarStore() *nn.VarStore { return e.vs }
-
-// Do runs f on the encoder's libtorch thread.
-func (e *Encoder) Do(f func() error) error { return e.do(f) }
-
 // Forward implements sdk.Encoder.
 func (e *Encoder) Forward(_ context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error) {
 	if req.Batch == nil {
@@ -177,7 +172,9 @@ func (e *Encoder) Forward(_ context.Context, req sdk.ForwardRequest) (*tensor.Te
 		if err != nil {
 			return err
 		}
-		out, err = FromTorch(y)
+		var s torchx.Scope
+		defer s.Free()
+		out, err = s.ToCore(y, tensor.Float32)
 		if req.Graph && err == nil {
 			e.out = append(e.out, y)
 		} else {
@@ -218,30 +215,41 @@ func (e *Encoder) Backward(_ context.Context, grad *tensor.Tensor) error {
 		if got, want := fmt.Sprint(grad.Shape), fmt.Sprint(y.MustSize()); got != want {
 			return fmt.Errorf("backward: gradient shape %s, output shape %s", got, want)
 		}
-		g, err := ToTorch(grad, e.dev)
+		var s torchx.Scope
+		defer s.Free()
+		g, err := s.FromCoreOn(grad, e.dev, false)
 		if err != nil {
 			return err
 		}
-		defer g.MustDrop()
-		prod := y.MustMul(g, false)
-		s := prod.MustSum(gotch.Float, false)
-		prod.MustDrop()
-		defer s.MustDrop()
-		return s.Backward()
+		// d(sum(y * g))/dy = g: back-propagating this scalar applies g.
+		prod, err := s.Keep(y.Mul(g, false))
+		if err != nil {
+			return err
+		}
+		total, err := s.Keep(prod.Sum(gotch.Float, false))
+		if err != nil {
+			return err
+		}
+		return total.Backward()
 	})
 }
 
 // Step implements sdk.Encoder.
 func (e *Encoder) Step(_ context.Context, req sdk.StepRequest) error {
 	return e.do(func() error {
-		e.sched.Apply(e.opt, req.ValLoss)
 		for _, y := range e.out {
 			y.MustDrop()
 		}
 		e.out = nil
-		e.steps++
-		return e.opt.Step()
+		return e.step(req.ValLoss)
 	})
+}
+
+// step applies the schedule and one optimiser update, on the encoder's thread.
+func (e *Encoder) step(valLoss *float64) error {
+	e.sched.Apply(e.opt, valLoss)
+	e.steps++
+	return e.opt.Step()
 }
 
 // Close releases the encoder's thread; tensors go with the process.

@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
 )
 
@@ -85,7 +85,7 @@ func Write(path string, f *File) error {
 	if err != nil {
 		return fmt.Errorf("results: encode %s: %w", path, err)
 	}
-	return writeAtomic(path, append(b, '\n'))
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }
 
 // Read reads and validates a results.json.
@@ -107,27 +107,4 @@ func Read(path string) (*File, error) {
 		}
 	}
 	return &f, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	return nil
 }

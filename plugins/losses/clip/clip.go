@@ -17,7 +17,8 @@ import (
 
 	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/losses/internal/infonce"
-	"github.com/convirt/convirt/plugins/losses/internal/torchx"
+	"github.com/convirt/convirt/plugins/models/torchrt"
+	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -88,7 +89,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 	defer l.mu.Unlock()
 	logScale := l.st.LogScale
 	var res *Result
-	err = torchx.WithGrad(func() error {
+	err = torchrt.Pin(func() error {
 		var s torchx.Scope
 		defer s.Free()
 		vt, err := s.FromCore(v, true)
@@ -99,7 +100,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		st, err := s.FromCore(torchx.Scalar1(tensor.Float64, logScale), true)
+		st, err := s.Scalar1(tensor.Float64, logScale, true)
 		if err != nil {
 			return err
 		}
@@ -120,7 +121,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		gs, err := torchx.Float64s(grads[2])
+		gs, err := grads[2].Float64s()
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,8 @@ import (
 
 	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/losses/internal/infonce"
-	"github.com/convirt/convirt/plugins/losses/internal/torchx"
+	"github.com/convirt/convirt/plugins/models/torchrt"
+	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -85,7 +86,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 		return nil, fmt.Errorf("convirt: %w", err)
 	}
 	var res *Result
-	err = torchx.WithGrad(func() error {
+	err = torchrt.Pin(func() error {
 		var s torchx.Scope
 		defer s.Free()
 		vt, err := s.FromCore(v, true)
@@ -96,7 +97,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		scale, err := s.FromCore(torchx.Scalar1(v.DType, 1/l.cfg.Tau), false)
+		scale, err := s.Scalar1(v.DType, 1/l.cfg.Tau, false)
 		if err != nil {
 			return err
 		}

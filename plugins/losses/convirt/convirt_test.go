@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/convirt/convirt/core/tensor"
-	"github.com/convirt/convirt/plugins/losses/internal/torchx"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -15,12 +14,16 @@ func mat(t *testing.T, dt tensor.DType, rows, cols int, vals []float64) *tensor.
 	if len(vals) != rows*cols {
 		t.Fatalf("mat: %d values for %dx%d", len(vals), rows, cols)
 	}
-	return torchx.FromFloat64s(dt, []int64{int64(rows), int64(cols)}, vals)
+	m, err := tensor.FromFloat64s(dt, []int64{int64(rows), int64(cols)}, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func vals(t *testing.T, x *tensor.Tensor) []float64 {
 	t.Helper()
-	v, err := torchx.Float64s(x)
+	v, err := x.Float64s()
 	if err != nil {
 		t.Fatal(err)
 	}

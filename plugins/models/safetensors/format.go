@@ -14,8 +14,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/convirt/convirt/core/atomicfile"
 )
 
 // MaxHeaderSize bounds the JSON header, as the reference implementation does.
@@ -197,30 +198,10 @@ func Write(w io.Writer, f *File) error {
 	return nil
 }
 
-// WriteFile writes f to path atomically (a temporary file in the same
-// directory, synced, then renamed).
-func WriteFile(path string, f *File) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+// WriteFile writes f to path atomically (see core/atomicfile).
+func WriteFile(path string, f *File) error {
+	if err := atomicfile.WriteFunc(path, 0o644, func(w io.Writer) error { return Write(w, f) }); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = Write(tmp, f); err != nil {
-		return fmt.Errorf("safetensors %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("safetensors %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("safetensors %s: %w", path, err)
 	}
 	return nil
 }

@@ -41,6 +41,10 @@ type LoadOptions struct {
 	AllowMissing func(name string) bool
 	// AllowUnexpected, if set, reports file tensors that may be ignored.
 	AllowUnexpected func(name string) bool
+	// VarPrefix, if set, restricts loading to the VarStore variables whose
+	// names start with it, matched against the file without it: weights of
+	// a bare network loaded into "net." of a bigger model.
+	VarPrefix string
 }
 
 // MismatchError lists every problem found when matching a file against a
@@ -75,6 +79,12 @@ func Load(vs *nn.VarStore, path string, opts LoadOptions) error {
 	if err != nil {
 		return err
 	}
+	return LoadFile(vs, f, path, opts)
+}
+
+// LoadFile is Load for a file already in memory; path only names it in
+// errors.
+func LoadFile(vs *nn.VarStore, f *File, path string, opts LoadOptions) error {
 	file := make(map[string]Tensor, len(f.Tensors))
 	for name, t := range f.Tensors {
 		file[strings.TrimPrefix(name, opts.StripPrefix)] = t
@@ -82,7 +92,12 @@ func Load(vs *nn.VarStore, path string, opts LoadOptions) error {
 	// Variables returns struct copies: keep vs, whose finalizers would free
 	// the underlying C tensors, alive until the copies are no longer used.
 	defer runtime.KeepAlive(vs)
-	vars := vs.Variables()
+	vars := map[string]ts.Tensor{}
+	for name, v := range vs.Variables() {
+		if rest, ok := strings.CutPrefix(name, opts.VarPrefix); ok {
+			vars[rest] = v
+		}
+	}
 	mm := &MismatchError{Path: path}
 	for name, v := range vars {
 		t, ok := file[name]
@@ -118,7 +133,7 @@ func Load(vs *nn.VarStore, path string, opts LoadOptions) error {
 			if !ok {
 				continue
 			}
-			src, err := toTensor(t)
+			src, err := t.Torch()
 			if err != nil {
 				return fmt.Errorf("safetensors %s: tensor %q: %w", path, name, err)
 			}
@@ -144,8 +159,8 @@ func sameShape(a, b []int64) bool {
 	return true
 }
 
-// toTensor makes a CPU libtorch tensor holding a copy of t.
-func toTensor(t Tensor) (*ts.Tensor, error) {
+// Torch makes a CPU libtorch tensor holding a copy of t; the caller owns it.
+func (t Tensor) Torch() (*ts.Tensor, error) {
 	dt := toGotch[t.DType]
 	if t.Numel() == 0 {
 		return ts.Zeros(t.Shape, dt, gotch.CPU)
@@ -170,7 +185,7 @@ func FromVarStore(vs *nn.VarStore) (*File, error) {
 	defer runtime.KeepAlive(vs) // see Load
 	f := &File{Tensors: map[string]Tensor{}}
 	for name, v := range vs.Variables() {
-		t, err := fromTensor(&v)
+		t, err := TensorOf(&v)
 		if err != nil {
 			return nil, fmt.Errorf("variable %q: %w", name, err)
 		}
@@ -189,7 +204,8 @@ func Save(vs *nn.VarStore, path string, metadata map[string]string) error {
 	return WriteFile(path, f)
 }
 
-func fromTensor(x *ts.Tensor) (Tensor, error) {
+// TensorOf copies a libtorch tensor (on any device) into a Tensor.
+func TensorOf(x *ts.Tensor) (Tensor, error) {
 	name, ok := fromGotch(x.DType())
 	if !ok {
 		return Tensor{}, fmt.Errorf("dtype %v has no safetensors equivalent", x.DType())

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/core/tensor"
-	"github.com/convirt/convirt/plugins/losses/internal/torchx"
+	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -41,7 +41,7 @@ func Finish(s *torchx.Scope, loss, logits, lvu, luv *ts.Tensor, leaves []*ts.Ten
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	lv, err := torchx.Float64s(lg)
+	lv, err := lg.Float64s()
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"math"
 
 	"github.com/convirt/convirt/core/tensor"
-	"github.com/convirt/convirt/plugins/losses/internal/torchx"
+	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/sugarme/gotch/ts"
 )
 

@@ -1,7 +1,9 @@
 // Package torchx converts between the project's framework-neutral
 // core/tensor.Tensor and gotch (libtorch) tensors, and tracks the libtorch
-// tensors a computation creates so that they are freed together. It is
-// internal to the loss plugins.
+// tensors a computation creates so that they are freed together. The loss
+// and encoder plugins share it; run its calls inside torchrt.Pin (or on a
+// goroutine locked to its OS thread) so that libtorch's per-thread state
+// stays consistent.
 package torchx
 
 import (
@@ -66,6 +68,11 @@ func GoDType(d tensor.DType) (gotch.DType, error) {
 // FromCore copies t into a new CPU libtorch tensor owned by s. With
 // requiresGrad the result is a leaf whose gradient Backward fills in.
 func (s *Scope) FromCore(t *tensor.Tensor, requiresGrad bool) (*ts.Tensor, error) {
+	return s.FromCoreOn(t, gotch.CPU, requiresGrad)
+}
+
+// FromCoreOn copies t into a new libtorch tensor on dev, owned by s.
+func (s *Scope) FromCoreOn(t *tensor.Tensor, dev gotch.Device, requiresGrad bool) (*ts.Tensor, error) {
 	if t == nil {
 		return nil, fmt.Errorf("torchx: nil tensor")
 	}
@@ -86,6 +93,11 @@ func (s *Scope) FromCore(t *tensor.Tensor, requiresGrad bool) (*ts.Tensor, error
 	if err != nil {
 		return nil, fmt.Errorf("torchx: copy %v %s into libtorch: %w", t.Shape, t.DType, err)
 	}
+	if dev != gotch.CPU {
+		if x, err = s.Keep(x.To(dev, false)); err != nil {
+			return nil, fmt.Errorf("torchx: move %v to %v: %w", t.Shape, dev, err)
+		}
+	}
 	if !requiresGrad {
 		return x, nil
 	}
@@ -98,7 +110,8 @@ func (s *Scope) FromCore(t *tensor.Tensor, requiresGrad bool) (*ts.Tensor, error
 	return y, nil
 }
 
-// ToCore copies a float32 or float64 libtorch tensor into a new core tensor of
+// ToCore copies a float32 or float64 libtorch tensor, on any device and
+// contiguous or not (libtorch's copy handles both), into a new core tensor of
 // the given dtype (converting if the libtorch tensor has the other one).
 func (s *Scope) ToCore(x *ts.Tensor, want tensor.DType) (*tensor.Tensor, error) {
 	dt, err := GoDType(want)
@@ -138,19 +151,6 @@ func Float64(x *ts.Tensor) (float64, error) {
 	}
 	idx := make([]int64, len(shape))
 	return x.Float64Value(idx)
-}
-
-// WithGrad runs fn on a locked OS thread with libtorch's (thread-local)
-// gradient mode switched on, restoring the previous mode afterwards.
-func WithGrad(fn func() error) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	prev, err := ts.GradSetEnabled(true)
-	if err != nil {
-		return fmt.Errorf("torchx: enable grad mode: %w", err)
-	}
-	defer func() { _, _ = ts.GradSetEnabled(prev) }()
-	return fn()
 }
 
 func littleEndian() bool {

@@ -1,0 +1,162 @@
+package torchenc_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/encoders/image"
+	"github.com/convirt/convirt/plugins/encoders/torchenc"
+	"github.com/convirt/convirt/plugins/models/safetensors"
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+func batch(t *testing.T) *sdk.Batch {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	px := make([]float32, 4*32*32)
+	for i := range px {
+		px[i] = float32(r.NormFloat64())
+	}
+	img, err := tensor.FromFloat32([]int64{4, 1, 32, 32}, px)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sdk.Batch{IDs: []string{"a", "b", "c", "d"}, Images: img}
+}
+
+func configured(t *testing.T, cfg map[string]any) *torchenc.Plugin {
+	t.Helper()
+	p := image.New(image.SmallCNN)
+	t.Cleanup(func() { p.Close() })
+	if err := p.Configure(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func forward(t *testing.T, p *torchenc.Plugin, b *sdk.Batch, out string) []float32 {
+	t.Helper()
+	y, err := p.Forward(context.Background(), sdk.ForwardRequest{Batch: b, Output: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := y.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestStateRoundTrip trains one step, moves the state into an encoder built
+// from another seed, and checks that both then compute the same thing.
+func TestStateRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	b := batch(t)
+	a := configured(t, map[string]any{"seed": 1, "proj_dim": 8})
+	y, err := a.Forward(ctx, sdk.ForwardRequest{Batch: b, Train: true, Graph: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := make([]float32, y.Numel())
+	for i := range g {
+		g[i] = 0.1
+	}
+	gt, _ := tensor.FromFloat32(y.Shape, g)
+	if err := a.Backward(ctx, gt); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Step(ctx, sdk.StepRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	state, err := a.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Parse(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var optim int
+	for name := range f.Tensors {
+		if strings.HasPrefix(name, "optim/") {
+			optim++
+		}
+	}
+	if optim == 0 {
+		t.Fatal("state holds no optimiser tensors after a step")
+	}
+
+	c := configured(t, map[string]any{"seed": 2, "proj_dim": 8})
+	if reflect.DeepEqual(forward(t, a, b, ""), forward(t, c, b, "")) {
+		t.Fatal("encoders from different seeds agree before SetState; the test proves nothing")
+	}
+	if err := c.SetState(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(forward(t, a, b, ""), forward(t, c, b, "")) {
+		t.Fatal("after SetState the two encoders differ")
+	}
+	again, err := c.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, err := safetensors.Parse(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.Tensors, f2.Tensors) || f.Metadata["scalars"] != f2.Metadata["scalars"] {
+		t.Fatal("State after SetState differs from the state set")
+	}
+
+	other := configured(t, map[string]any{"seed": 1, "proj_dim": 16})
+	if err := other.SetState(ctx, state); err == nil || !strings.Contains(err.Error(), "head.linear2") {
+		t.Fatalf("state of another head size: err = %v, want one naming the mis-shaped head tensors", err)
+	}
+}
+
+// TestWeights loads torchvision-style names (no "net." prefix) into a fresh
+// encoder and checks the features, and that a file missing tensors is named.
+func TestWeights(t *testing.T) {
+	ctx := context.Background()
+	b := batch(t)
+	a := configured(t, map[string]any{"seed": 1})
+	state, err := a.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Parse(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := &safetensors.File{Tensors: map[string]safetensors.Tensor{}}
+	for name, x := range f.Tensors {
+		if rest, ok := strings.CutPrefix(name, "model/net."); ok {
+			net.Tensors[rest] = x
+		}
+	}
+	path := filepath.Join(t.TempDir(), "net.safetensors")
+	if err := safetensors.WriteFile(path, net); err != nil {
+		t.Fatal(err)
+	}
+	c := configured(t, map[string]any{"seed": 9, "weights": path})
+	if !reflect.DeepEqual(forward(t, a, b, sdk.OutputFeatures), forward(t, c, b, sdk.OutputFeatures)) {
+		t.Fatal("features differ after loading the same network weights")
+	}
+
+	delete(net.Tensors, "blocks.0.conv.weight")
+	bad := filepath.Join(t.TempDir(), "bad.safetensors")
+	if err := safetensors.WriteFile(bad, net); err != nil {
+		t.Fatal(err)
+	}
+	p := image.New(image.SmallCNN)
+	defer p.Close()
+	err = p.Configure(ctx, map[string]any{"weights": bad})
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "blocks.0.conv.weight") {
+		t.Fatalf("weights missing a tensor: err = %v, want one naming the file and the tensor", err)
+	}
+}

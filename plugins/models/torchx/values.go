@@ -1,0 +1,17 @@
+package torchx
+
+import (
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Scalar1 makes a one-element, 1-d libtorch tensor of dtype dt (float32 or
+// float64) holding x, owned by s; it broadcasts like a scalar in libtorch
+// ops, and with requiresGrad it is a leaf whose gradient Backward fills in.
+func (s *Scope) Scalar1(dt tensor.DType, x float64, requiresGrad bool) (*ts.Tensor, error) {
+	t, err := tensor.FromFloat64s(dt, []int64{1}, []float64{x})
+	if err != nil {
+		return nil, err
+	}
+	return s.FromCore(t, requiresGrad)
+}
