@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/schema"
 	"gopkg.in/yaml.v3"
 )
@@ -155,8 +156,8 @@ func (r *Recipe) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	head := fmt.Sprintf("# Resolved from %s; `convirt run --repeat DIR` runs it again.\n", r.Source)
-	if err := os.WriteFile(filepath.Join(dir, ResolvedFile), append([]byte(head), y...), 0o644); err != nil {
+	head := fmt.Sprintf("# Resolved from %s, with the overrides in %s.\n", r.Source, OverridesFile)
+	if err := atomicfile.Write(filepath.Join(dir, ResolvedFile), append([]byte(head), y...), 0o644); err != nil {
 		return fmt.Errorf("recipe: save: %w", err)
 	}
 	var b strings.Builder
@@ -166,7 +167,7 @@ func (r *Recipe) Save(dir string) error {
 		}
 		b.WriteString(s + "\n")
 	}
-	if err := os.WriteFile(filepath.Join(dir, OverridesFile), []byte(b.String()), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, OverridesFile), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("recipe: save: %w", err)
 	}
 	return nil

@@ -1,6 +1,6 @@
 // Package tensor is the project's framework-neutral tensor: a dtype, a shape
 // and little-endian bytes. It is what crosses process boundaries (see
-// docs/architecture.md, "Tensors on the wire") and what datasets, the host and
+// docs/plugins.md, "What crosses the wire") and what datasets, the host and
 // evaluators exchange without linking libtorch.
 package tensor
 
