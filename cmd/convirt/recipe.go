@@ -62,7 +62,11 @@ func loadRecipeArgs(fs *flag.FlagSet, args []string) (*recipe.Recipe, string, er
 	if len(pos) != 1 {
 		return nil, "", fmt.Errorf("%w: want one recipe FILE, got %d arguments", errUsage, len(pos))
 	}
-	r, err := recipe.Load(pos[0], recipe.Options{Sets: sets})
+	l, err := newLauncher("")
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := recipe.Load(pos[0], recipe.Options{Sets: sets, Plugins: l.Schema})
 	return r, pos[0], err
 }
 
@@ -88,7 +92,7 @@ func recipeValidate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return reportDiagnostics(err, stderr)
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d run(s); plugin configs checked structurally)\n", file, len(children))
+	fmt.Fprintf(stdout, "%s: ok (%d run(s); plugin configs checked against their schemas)\n", file, len(children))
 	return nil
 }
 

@@ -276,20 +276,8 @@ func runsReport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	for _, m := range ms {
-		metrics, err := runs.ReadMetrics(m.Dir)
-		if err != nil {
+		if err := report.LossFromRun(m.Dir); err != nil {
 			return err
-		}
-		var lossKeys []string
-		for _, k := range runs.Keys(metrics) {
-			if strings.Contains(k, "loss") {
-				lossKeys = append(lossKeys, k)
-			}
-		}
-		if s := report.MetricSeries(metrics, lossKeys...); len(s) > 0 {
-			if err := report.Loss(fmt.Sprintf("%s/%s/loss.png", m.Dir, runs.PlotsDir), s); err != nil {
-				return err
-			}
 		}
 		p, err := report.FromRun(m.Dir)
 		if err != nil {

@@ -73,7 +73,13 @@ func TestEvaluatorRoundTrip(t *testing.T) {
 	if res.Metrics["n"] != 300 || res.Metrics["k"] != 5 || len(res.Curves) != 1 || res.Curves[0].YLabel != "tpr" {
 		t.Fatalf("result = %+v", res)
 	}
-	if p := res.Predictions; p == nil || string(p.Scores.Data) != string(f.Data) || len(p.IDs) != 300 {
+	if len(res.Scores) != 1 || res.Scores[0].Metric != "auc" || res.Scores[0].CIHi != 0.8 || len(res.Scores[0].Values) != 2 {
+		t.Fatalf("scores = %+v", res.Scores)
+	}
+	if len(res.Predictions) != 1 || res.Predictions[0].Name != "seed-0" {
+		t.Fatalf("predictions = %+v", res.Predictions)
+	}
+	if p := res.Predictions[0]; string(p.Scores.Data) != string(f.Data) || len(p.IDs) != 300 {
 		t.Fatal("predictions changed on the wire")
 	}
 	g, _ := tensor.FromFloat32([]int64{2}, []float32{1, 2})

@@ -77,6 +77,7 @@ type Train struct {
 	CheckpointEvery int           `yaml:"checkpoint_every"`
 	GradCache       GradCache     `yaml:"grad_cache"`
 	TextSampling    string        `yaml:"text_sampling"`
+	ValBatches      int           `yaml:"val_batches"`
 	Prefetch        int           `yaml:"prefetch"`
 }
 
@@ -109,6 +110,8 @@ type Eval struct {
 	Seeds      Seeds     `yaml:"seeds"`
 	Inits      []string  `yaml:"inits"`
 	Checkpoint string    `yaml:"checkpoint"`
+	// Prompts are the zero-shot protocol's texts, per class.
+	Prompts map[string][]string `yaml:"prompts"`
 }
 
 // Tracking says where run records go besides the run directory.

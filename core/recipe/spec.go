@@ -72,6 +72,7 @@ var Schema = schema.Schema{Fields: []schema.Field{
 			{Name: "chunk", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "Pairs per recomputation chunk (0: off, the batch is one graph)."},
 		}},
 		{Name: "text_sampling", Type: schema.String, Default: "sentence", Enum: []string{"sentence", "report"}, Doc: "sentence: one sentence sampled from Findings + Impression per step (the paper); report: the whole text."},
+		{Name: "val_batches", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "Batches of the validation split scored after each epoch (0: all of it)."},
 		{Name: "prefetch", Type: schema.Int, Default: 2, Min: schema.Ptr(0), Max: schema.Ptr(64), Doc: "Batches the host requests ahead from the dataset plugin."},
 	}},
 	{Name: "evaluate", Type: schema.List, Elem: schema.Object, Doc: "Evaluations run after pretraining (or on their own); each entry is run for every fraction x init x seed.", Fields: []schema.Field{
@@ -82,6 +83,7 @@ var Schema = schema.Schema{Fields: []schema.Field{
 		{Name: "fractions", Type: schema.List, Elem: schema.Float, Default: []float64{0.01, 0.1, 1.0}, Min: schema.Ptr(1e-4), Max: schema.Ptr(1), Doc: "Fractions of the labelled training split used, each an independent random subset per seed."},
 		{Name: "seeds", Type: schema.Any, Default: 5, Doc: "Random subsets per fraction: a count n (seeds 0..n-1) or an explicit list of seeds."},
 		{Name: "inits", Type: schema.List, Elem: schema.String, Enum: Inits, Default: []string{"convirt"}, Doc: "Image-encoder initialisations compared."},
+		{Name: "prompts", Type: schema.Map, Doc: "zeroshot: class name -> list of prompt texts; a class's prompts are embedded by the text encoder and averaged."},
 		{Name: "checkpoint", Type: schema.String, Default: "", Doc: "Pretraining run directory (or encoder checkpoint) whose weights init convirt uses; empty: the encoders this run pretrained."},
 	}},
 	{Name: "sweep", Type: schema.Map, Doc: "Key path -> list of alternatives (`train.lr: [1e-4, 1e-3]`, `evaluate.0.fractions: [[0.01], [1.0]]`). The run expands into one child run per combination (cartesian product)."},

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"path/filepath"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -233,4 +235,25 @@ func MetricSeries(ms []runs.Metric, keys ...string) []Series {
 		out = append(out, s)
 	}
 	return out
+}
+
+// LossFromRun draws every metric of a run whose key mentions "loss" (train
+// and validation loss) into plots/loss.png; a run without such metrics gets
+// no plot.
+func LossFromRun(runDir string) error {
+	ms, err := runs.ReadMetrics(runDir)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for _, k := range runs.Keys(ms) {
+		if strings.Contains(k, "loss") {
+			keys = append(keys, k)
+		}
+	}
+	s := MetricSeries(ms, keys...)
+	if len(s) == 0 {
+		return nil
+	}
+	return Loss(filepath.Join(runDir, runs.PlotsDir, "loss.png"), s)
 }

@@ -59,16 +59,19 @@ func evalRequestFromWire(m *pb.EvaluateRequest) (EvalRequest, error) {
 // evalResultToWire converts an evaluation result.
 func evalResultToWire(out *outbox, r EvalResult) (*pb.EvaluateResponse, error) {
 	m := &pb.EvaluateResponse{Metrics: r.Metrics}
-	if p := r.Predictions; p != nil {
+	for _, p := range r.Predictions {
 		s, err := out.tensor(p.Scores)
 		if err != nil {
-			return nil, fmt.Errorf("prediction scores: %w", err)
+			return nil, fmt.Errorf("predictions %s scores: %w", p.Name, err)
 		}
 		t, err := out.tensor(p.Targets)
 		if err != nil {
-			return nil, fmt.Errorf("prediction targets: %w", err)
+			return nil, fmt.Errorf("predictions %s targets: %w", p.Name, err)
 		}
-		m.Predictions = &pb.Predictions{Ids: p.IDs, Scores: s, Targets: t, Names: p.Names}
+		m.Predictions = append(m.Predictions, &pb.Predictions{Name: p.Name, Ids: p.IDs, Scores: s, Targets: t, Names: p.Names})
+	}
+	for _, s := range r.Scores {
+		m.Scores = append(m.Scores, &pb.Score{Metric: s.Metric, Mean: s.Mean, Std: s.Std, CiLo: s.CILo, CiHi: s.CIHi, Seeds: s.Seeds, Values: s.Values})
 	}
 	for _, c := range r.Curves {
 		m.Curves = append(m.Curves, &pb.Curve{Name: c.Name, XLabel: c.XLabel, YLabel: c.YLabel, X: c.X, Y: c.Y})
@@ -79,16 +82,19 @@ func evalResultToWire(out *outbox, r EvalResult) (*pb.EvaluateResponse, error) {
 // evalResultFromWire decodes an evaluation result.
 func evalResultFromWire(m *pb.EvaluateResponse) (EvalResult, error) {
 	r := EvalResult{Metrics: m.Metrics}
-	if p := m.Predictions; p != nil {
+	for _, p := range m.Predictions {
 		s, err := fromTensor(p.Scores)
 		if err != nil {
-			return r, fmt.Errorf("prediction scores: %w", err)
+			return r, fmt.Errorf("predictions %s scores: %w", p.Name, err)
 		}
 		t, err := fromTensor(p.Targets)
 		if err != nil {
-			return r, fmt.Errorf("prediction targets: %w", err)
+			return r, fmt.Errorf("predictions %s targets: %w", p.Name, err)
 		}
-		r.Predictions = &Predictions{IDs: p.Ids, Scores: s, Targets: t, Names: p.Names}
+		r.Predictions = append(r.Predictions, Predictions{Name: p.Name, IDs: p.Ids, Scores: s, Targets: t, Names: p.Names})
+	}
+	for _, s := range m.Scores {
+		r.Scores = append(r.Scores, Score{Metric: s.Metric, Mean: s.Mean, Std: s.Std, CILo: s.CiLo, CIHi: s.CiHi, Seeds: s.Seeds, Values: s.Values})
 	}
 	for _, c := range m.Curves {
 		r.Curves = append(r.Curves, Curve{Name: c.Name, XLabel: c.XLabel, YLabel: c.YLabel, X: c.X, Y: c.Y})

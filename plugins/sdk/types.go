@@ -78,15 +78,29 @@ type EvalRequest struct {
 	Params   map[string]any         // protocol parameters
 }
 
-// EvalResult is what an evaluation produced.
+// EvalResult is what an evaluation produced: flat metrics, metrics
+// aggregated over seeds (Scores), per-probe predictions and curves.
 type EvalResult struct {
 	Metrics     map[string]float64
-	Predictions *Predictions // may be nil
+	Scores      []Score
+	Predictions []Predictions
 	Curves      []Curve
 }
 
-// Predictions are per-sample scores.
+// Score is one metric aggregated over the seeds of an evaluation: the
+// per-seed values, their mean and sample standard deviation, and a 95%
+// bootstrap interval for the mean (docs/results.md says how it is drawn).
+type Score struct {
+	Metric     string // "auc", "auc:Edema", "accuracy", "p@10", ...
+	Mean, Std  float64
+	CILo, CIHi float64
+	Seeds      []uint64
+	Values     []float64 // per seed, in the order of Seeds
+}
+
+// Predictions are one probe's per-sample scores.
 type Predictions struct {
+	Name    string // which probe, e.g. "seed-3"
 	IDs     []string
 	Scores  *tensor.Tensor // (N,K)
 	Targets *tensor.Tensor // (N,K), may be nil

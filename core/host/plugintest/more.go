@@ -75,7 +75,8 @@ func (Echo) Evaluate(_ context.Context, req sdk.EvalRequest) (sdk.EvalResult, er
 	}
 	return sdk.EvalResult{
 		Metrics:     map[string]float64{"n": float64(len(test.IDs)), "k": req.Params["k"].(float64)},
-		Predictions: &sdk.Predictions{IDs: test.IDs, Scores: test.Features, Targets: test.Labels, Names: test.LabelNames},
+		Scores:      []sdk.Score{{Metric: "auc", Mean: 0.75, Std: 0.05, CILo: 0.7, CIHi: 0.8, Seeds: []uint64{0, 1}, Values: []float64{0.7, 0.8}}},
+		Predictions: []sdk.Predictions{{Name: "seed-0", IDs: test.IDs, Scores: test.Features, Targets: test.Labels, Names: test.LabelNames}},
 		Curves:      []sdk.Curve{{Name: "roc", XLabel: "fpr", YLabel: "tpr", X: []float64{0, 1}, Y: []float64{0, 1}}},
 	}, nil
 }

@@ -118,7 +118,8 @@ func Transform(g augment.Gray, id string, o Options) []float32 {
 
 // Batch is a stacked set of loaded examples.
 type Batch struct {
-	// Images is N x C x Size x Size float32, N = len(Examples).
+	// Images is N x C x Size x Size float32, N = len(Examples); nil when
+	// every example is text only.
 	Images *tensor.Tensor
 	// Examples are the samples that loaded, in request order.
 	Examples []source.Example
@@ -152,7 +153,7 @@ func LoadBatch(ctx context.Context, src source.Source, idx []int, o Options, wor
 			defer wg.Done()
 			for j := range jobs {
 				ex, err := src.Example(idx[j])
-				if err == nil {
+				if err == nil && !textOnly(ex) {
 					res[j].pix, err = Load(ex, o)
 				}
 				res[j].ex, res[j].err = ex, err
@@ -180,7 +181,14 @@ feed:
 	b := &Batch{}
 	per := o.channels() * o.Size * o.Size
 	flat := make([]float32, 0, len(idx)*per)
+	withImages := false
+	for _, r := range res {
+		withImages = withImages || (r.err == nil && !textOnly(r.ex))
+	}
 	for j, r := range res {
+		if r.err == nil && withImages && textOnly(r.ex) {
+			r.err = fmt.Errorf("no image, in a batch of images")
+		}
 		if r.err != nil {
 			b.Bad = append(b.Bad, source.Problem{Path: r.ex.ImagePath, Msg: fmt.Sprintf("example %d: %v", idx[j], r.err)})
 			continue
@@ -189,6 +197,9 @@ feed:
 		b.Examples = append(b.Examples, r.ex)
 		b.Indices = append(b.Indices, idx[j])
 	}
+	if !withImages {
+		return b, nil // text queries: no images at all
+	}
 	t, err := tensor.FromFloat32([]int64{int64(len(b.Examples)), int64(o.channels()), int64(o.Size), int64(o.Size)}, flat)
 	if err != nil {
 		return nil, err
@@ -196,3 +207,7 @@ feed:
 	b.Images = t
 	return b, nil
 }
+
+// textOnly reports whether ex is a text sample without an image (a text
+// retrieval query).
+func textOnly(ex source.Example) bool { return ex.ImagePath == "" && len(ex.Texts) > 0 }

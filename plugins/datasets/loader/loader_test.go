@@ -93,3 +93,26 @@ func TestCancel(t *testing.T) {
 		t.Fatal("cancelled context ignored")
 	}
 }
+
+func TestTextOnlyExamples(t *testing.T) {
+	exs := writeImages(t)
+	q1 := source.Example{ID: "q1", Texts: []string{"Large left effusion."}}
+	q2 := source.Example{ID: "q2", Texts: []string{"No acute findings."}}
+	src := &source.Slice{Examples: append(exs, q1, q2)}
+	o := Options{Size: 8, Channels: 1}
+	b, err := LoadBatch(context.Background(), src, []int{6, 7}, o, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Images != nil || len(b.Examples) != 2 || len(b.Bad) != 0 {
+		t.Fatalf("text-only batch: images %v, %d examples, bad %v", b.Images, len(b.Examples), b.Bad)
+	}
+	// Mixed with images, a text-only sample is skipped and reported.
+	b, err = LoadBatch(context.Background(), src, []int{0, 6}, o, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Images == nil || len(b.Examples) != 1 || len(b.Bad) != 1 {
+		t.Fatalf("mixed batch: %d examples, bad %v", len(b.Examples), b.Bad)
+	}
+}

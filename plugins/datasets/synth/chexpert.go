@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+
+	"github.com/convirt/convirt/plugins/models/wordpiece"
 )
 
 // CheXpertHeader is the header of CheXpert's train.csv and valid.csv.
@@ -52,7 +54,7 @@ func chexRows(c Config, split string, n, first int, expert bool) []chexImage {
 	return out
 }
 
-func writeCheXpert(ctx context.Context, dir string, c Config) error {
+func writeCheXpert(ctx context.Context, dir string, c Config, vocab *wordpiece.VocabBuilder) error {
 	train := chexRows(c, "train", c.Studies, 0, false)
 	valid := chexRows(c, "valid", min(max(c.Studies/20, 20), 234), 64540, true)
 	all := append(append([]chexImage(nil), train...), valid...)
@@ -77,7 +79,7 @@ func writeCheXpert(ctx context.Context, dir string, c Config) error {
 			return err
 		}
 	}
-	return writeRetrieval(dir, c, train)
+	return writeRetrieval(dir, c, train, vocab)
 }
 
 // RetrievalCategories are the categories of the synthetic 8x200-style
@@ -97,7 +99,7 @@ var textQueries = map[string][]string{
 // authors' format: candidates with exactly one positive category (200 per
 // category where the corpus has them), 10 query images per category drawn
 // from other images, and 5 text queries per category.
-func writeRetrieval(dir string, c Config, train []chexImage) error {
+func writeRetrieval(dir string, c Config, train []chexImage, vocab *wordpiece.VocabBuilder) error {
 	by := map[string][]chexImage{}
 	for _, im := range train {
 		if !im.frontal {
@@ -131,6 +133,7 @@ func writeRetrieval(dir string, c Config, train []chexImage) error {
 		}
 		for _, q := range textQueries[cat] {
 			txtQ = append(txtQ, []string{cat, q})
+			vocab.Add(q)
 		}
 	}
 	base := filepath.Join(dir, "convirt-retrieval")

@@ -4,7 +4,8 @@
 // the dataset readers and the whole pipeline run end to end without real
 // data. Every image is drawn from a set of findings that its report
 // describes in varied sentences, so the findings are learnable from text.
-// Output is a function of the seed only.
+// A WordPiece vocab.txt of all the texts lets a text encoder be trained from
+// scratch on them. Output is a function of the seed only.
 package synth
 
 import "math/rand/v2"

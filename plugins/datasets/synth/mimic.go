@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/convirt/convirt/plugins/models/wordpiece"
 )
 
 type mimicStudy struct {
@@ -32,7 +34,7 @@ func hexID(r interface{ Uint32() uint32 }) string {
 	return fmt.Sprintf("%08x-%08x-%08x-%08x-%08x", r.Uint32(), r.Uint32(), r.Uint32(), r.Uint32(), r.Uint32())
 }
 
-func writeMIMIC(ctx context.Context, dir string, c Config) error {
+func writeMIMIC(ctx context.Context, dir string, c Config, vocab *wordpiece.VocabBuilder) error {
 	root := filepath.Join(dir, "MIMIC-CXR")
 	studies := make([]mimicStudy, c.Studies)
 	subject := 10000000
@@ -60,6 +62,7 @@ func writeMIMIC(ctx context.Context, dir string, c Config) error {
 			style = 3
 		}
 		s.report = MIMICReport(rng, t, view, style)
+		vocab.Add(s.report)
 		s.images = []mimicImage{{hexID(rng), view}}
 		if rng.Float64() < 0.3 {
 			s.images = append(s.images, mimicImage{hexID(rng), "LATERAL"})

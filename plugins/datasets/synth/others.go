@@ -11,13 +11,14 @@ import (
 	"strconv"
 
 	"github.com/convirt/convirt/plugins/datasets/dicom"
+	"github.com/convirt/convirt/plugins/models/wordpiece"
 )
 
 // writeRSNA writes stage_2_train_labels.csv, stage_2_detailed_class_info.csv
 // and one DICOM per patient, cycling through every transfer syntax,
 // MONOCHROME1/2 and 8/16-bit storage. Pneumonia is the consolidation
 // finding; its box is the opacity's bounding box.
-func writeRSNA(ctx context.Context, dir string, c Config) error {
+func writeRSNA(ctx context.Context, dir string, c Config, vocab *wordpiece.VocabBuilder) error {
 	root := filepath.Join(dir, "RSNA")
 	n := max(c.Studies/2, 10)
 	type patient struct {
@@ -81,6 +82,7 @@ func writeRSNA(ctx context.Context, dir string, c Config) error {
 			labels = append(labels, []string{p.id, "", "", "", "", "0"})
 		}
 		classes = append(classes, []string{p.id, cls})
+		vocab.Add(cls)
 	}
 	if err := writeCSV(filepath.Join(root, "stage_2_train_labels.csv"), labels); err != nil {
 		return err
@@ -93,7 +95,7 @@ func f1(v float64) string { return strconv.FormatFloat(math.Round(v), 'f', 1, 64
 // writeCOVIDx writes train.txt and test.txt (patient_id filename label
 // source) with normal, pneumonia (one consolidated zone) and COVID-19
 // (bilateral peripheral opacities) images.
-func writeCOVIDx(ctx context.Context, dir string, c Config) error {
+func writeCOVIDx(ctx context.Context, dir string, c Config, vocab *wordpiece.VocabBuilder) error {
 	root := filepath.Join(dir, "COVIDx")
 	n := max(c.Studies/2, 10)
 	type item struct {
@@ -136,6 +138,7 @@ func writeCOVIDx(ctx context.Context, dir string, c Config) error {
 	lines := map[string][]string{}
 	for i, it := range items {
 		lines[it.split] = append(lines[it.split], fmt.Sprintf("%d %s %s synthetic", 1000+i/2, it.file, it.label))
+		vocab.Add(it.label)
 	}
 	for split, ls := range lines {
 		if err := writeLines(filepath.Join(root, split+".txt"), ls); err != nil {
@@ -150,7 +153,7 @@ var MURABodyParts = []string{"XR_ELBOW", "XR_FINGER", "XR_FOREARM", "XR_HAND", "
 
 // writeMURA writes MURA-v1.1 with 1-3 PNG views per study; abnormal studies
 // show a fracture line or hardware.
-func writeMURA(ctx context.Context, dir string, c Config) error {
+func writeMURA(ctx context.Context, dir string, c Config, _ *wordpiece.VocabBuilder) error {
 	root := filepath.Join(dir, "MURA-v1.1")
 	n := max(c.Studies/4, 8)
 	type img struct {

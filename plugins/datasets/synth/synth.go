@@ -16,6 +16,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/convirt/convirt/plugins/models/wordpiece"
 )
 
 // Config sizes the corpus.
@@ -41,7 +43,14 @@ func DefaultConfig() Config {
 }
 
 // Write writes every dataset under dir: MIMIC-CXR, CheXpert-v1.0-small,
-// RSNA, COVIDx, MURA-v1.1 and convirt-retrieval.
+// RSNA, COVIDx, MURA-v1.1 and convirt-retrieval, then dir/vocab.txt
+// (VocabFile): the WordPiece vocabulary (wordpiece.BuildVocab's layout, for
+// a tokenizer with VocabOptions) of every text written (reports, text
+// queries, label and class names), for the "bert" text encoder's vocab key,
+// so a text encoder can be pretrained from scratch with no downloads.
+// Everything is byte-identical for a c.Seed whatever c.Workers. vocab.txt is
+// written atomically after the texts; errors name the dataset or the path
+// that failed.
 func Write(ctx context.Context, dir string, c Config) error {
 	if c.Studies < 10 || c.Size < 16 {
 		return fmt.Errorf("synth: need at least 10 studies and 16 px (have %d, %d)", c.Studies, c.Size)
@@ -49,15 +58,19 @@ func Write(ctx context.Context, dir string, c Config) error {
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
+	vocab := newVocab()
 	steps := []struct {
 		name string
-		fn   func(context.Context, string, Config) error
+		fn   func(context.Context, string, Config, *wordpiece.VocabBuilder) error
 	}{{"MIMIC-CXR", writeMIMIC}, {"CheXpert", writeCheXpert}, {"RSNA", writeRSNA},
 		{"COVIDx", writeCOVIDx}, {"MURA", writeMURA}}
 	for _, s := range steps {
-		if err := s.fn(ctx, dir, c); err != nil {
+		if err := s.fn(ctx, dir, c, vocab); err != nil {
 			return fmt.Errorf("synth: %s: %w", s.name, err)
 		}
+	}
+	if err := writeVocab(dir, vocab); err != nil {
+		return fmt.Errorf("synth: vocab: %w", err)
 	}
 	return nil
 }

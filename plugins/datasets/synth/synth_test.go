@@ -47,7 +47,7 @@ func TestWriteDeterministic(t *testing.T) {
 	}
 	for _, p := range []string{"MIMIC-CXR/mimic-cxr-2.0.0-split.csv.gz", "CheXpert-v1.0-small/train.csv",
 		"RSNA/stage_2_train_labels.csv", "COVIDx/train.txt", "MURA-v1.1/train_labeled_studies.csv",
-		"convirt-retrieval/text-retrieval/query.csv"} {
+		"convirt-retrieval/text-retrieval/query.csv", "vocab.txt"} {
 		if _, ok := ta[filepath.FromSlash(p)]; !ok {
 			t.Errorf("missing %s", p)
 		}

@@ -2,6 +2,7 @@ package linear
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
@@ -30,19 +31,28 @@ type SeedSummary struct {
 // RunSeeds trains one probe per seed on the training subset that subset
 // returns for it (the caller samples the seed-specific labelled fraction),
 // predicts the test split and aggregates metric over seeds, with a
-// bootstrap interval (boot.Seed fixes its resampling).
+// bootstrap interval (boot.Seed fixes its resampling). It is TrainSeeds
+// followed by Summarize.
 func RunSeeds(ctx context.Context, seeds []uint64, subset func(seed uint64) (Split, error), val, test Split, cfg Config, metric Metric, boot metrics.BootstrapConfig) (*SeedSummary, error) {
+	preds, err := TrainSeeds(ctx, seeds, subset, val, test, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return Summarize(ctx, seeds, preds, metric, boot)
+}
+
+// TrainSeeds trains one probe per seed on the training subset that subset
+// returns for it, stopping early on val, and returns each seed's test
+// predictions in the order of seeds. Callers that score several metrics
+// train once here and call Summarize per metric.
+func TrainSeeds(ctx context.Context, seeds []uint64, subset func(seed uint64) (Split, error), val, test Split, cfg Config) ([][][]float32, error) {
 	if len(seeds) == 0 {
 		return nil, fmt.Errorf("linear: no seeds")
 	}
 	if test.X.Rows == 0 {
 		return nil, fmt.Errorf("linear: empty test split")
 	}
-	sum := &SeedSummary{Seeds: append([]uint64(nil), seeds...)}
-	all := make([]int, test.X.Rows)
-	for i := range all {
-		all[i] = i
-	}
+	preds := make([][][]float32, 0, len(seeds))
 	for _, seed := range seeds {
 		train, err := subset(seed)
 		if err != nil {
@@ -56,27 +66,51 @@ func RunSeeds(ctx context.Context, seeds []uint64, subset func(seed uint64) (Spl
 		if err != nil {
 			return nil, fmt.Errorf("linear: seed %d: %w", seed, err)
 		}
+		preds = append(preds, pred)
+	}
+	return preds, nil
+}
+
+// Summarize scores each seed's test predictions (preds[i] belongs to
+// seeds[i]) with metric and aggregates over seeds: mean, sample standard
+// deviation and a bootstrap interval for the mean over resamples of the
+// test examples, each resample scoring every seed's predictions.
+func Summarize(ctx context.Context, seeds []uint64, preds [][][]float32, metric Metric, boot metrics.BootstrapConfig) (*SeedSummary, error) {
+	if len(seeds) == 0 || len(seeds) != len(preds) {
+		return nil, fmt.Errorf("linear: %d seeds but %d predictions", len(seeds), len(preds))
+	}
+	n := len(preds[0])
+	for i, p := range preds {
+		if len(p) != n || n == 0 {
+			return nil, fmt.Errorf("linear: seed %d has %d test predictions, seed %d has %d", seeds[i], len(p), seeds[0], n)
+		}
+	}
+	sum := &SeedSummary{Seeds: append([]uint64(nil), seeds...), Predictions: preds}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	for i, pred := range preds {
 		v, err := metric(pred, all)
 		if err != nil {
-			return nil, fmt.Errorf("linear: seed %d: test metric: %w", seed, err)
+			return nil, fmt.Errorf("linear: seed %d: test metric: %w", seeds[i], err)
 		}
 		sum.Values = append(sum.Values, v)
-		sum.Predictions = append(sum.Predictions, pred)
 	}
 	var err error
 	if sum.Mean, sum.Std, err = metrics.MeanStd(sum.Values); err != nil {
 		return nil, fmt.Errorf("linear: %w", err)
 	}
-	sum.CI, err = metrics.Bootstrap(ctx, test.X.Rows, func(idx []int) (float64, error) {
+	sum.CI, err = metrics.Bootstrap(ctx, n, func(idx []int) (float64, error) {
 		var s float64
-		for _, pred := range sum.Predictions {
+		for _, pred := range preds {
 			v, err := metric(pred, idx)
 			if err != nil {
 				return 0, err
 			}
 			s += v
 		}
-		return s / float64(len(sum.Predictions)), nil
+		return s / float64(len(preds)), nil
 	}, boot)
 	if err != nil {
 		return nil, fmt.Errorf("linear: bootstrap: %w", err)
@@ -84,21 +118,40 @@ func RunSeeds(ctx context.Context, seeds []uint64, subset func(seed uint64) (Spl
 	return sum, nil
 }
 
-// MeanAUC returns a Metric: the mean over label columns of the ROC AUC of
-// the predictions against the split's Y, skipping columns with one class in
-// the (resampled) examples; it returns metrics.ErrOneClass when all do.
+// LabelAUC returns a Metric: the ROC AUC of label column c of the
+// predictions against the split's Y (unknown labels skipped). It returns
+// metrics.ErrOneClass (wrapped) when the (resampled) examples hold one
+// class only.
+func LabelAUC(s Split, c int) Metric {
+	return func(pred [][]float32, idx []int) (float64, error) {
+		if c < 0 || c >= s.Y.Cols {
+			return 0, fmt.Errorf("label column %d outside [0, %d)", c, s.Y.Cols)
+		}
+		sc, lb := make([]float64, len(idx)), make([]float64, len(idx))
+		for k, i := range idx {
+			if i < 0 || i >= s.Y.Rows || c >= len(pred[i]) {
+				return 0, fmt.Errorf("example %d: no prediction or label for column %d", i, c)
+			}
+			sc[k], lb[k] = float64(pred[i][c]), float64(s.Y.Data[i*s.Y.Cols+c])
+		}
+		return metrics.AUC(sc, lb)
+	}
+}
+
+// MeanAUC returns a Metric: the mean over label columns of LabelAUC,
+// skipping columns with one class in the (resampled) examples; it returns
+// metrics.ErrOneClass when all do.
 func MeanAUC(s Split) Metric {
 	return func(pred [][]float32, idx []int) (float64, error) {
 		var total float64
 		var n int
 		for c := 0; c < s.Y.Cols; c++ {
-			sc, lb := make([]float64, len(idx)), make([]float64, len(idx))
-			for k, i := range idx {
-				sc[k], lb[k] = float64(pred[i][c]), float64(s.Y.Data[i*s.Y.Cols+c])
-			}
-			auc, err := metrics.AUC(sc, lb)
-			if err != nil {
+			auc, err := LabelAUC(s, c)(pred, idx)
+			if errors.Is(err, metrics.ErrOneClass) {
 				continue
+			}
+			if err != nil {
+				return 0, err
 			}
 			total += auc
 			n++

@@ -47,12 +47,36 @@ func (c BootstrapConfig) withDefaults() (BootstrapConfig, error) {
 // one class only) are skipped; if more than half of them are, or the metric
 // fails otherwise, Bootstrap returns the error.
 func Bootstrap(ctx context.Context, n int, metric func(idx []int) (float64, error), cfg BootstrapConfig) (Interval, error) {
+	if n <= 0 {
+		return Interval{}, fmt.Errorf("metrics: bootstrap over %d examples", n)
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	return StratifiedBootstrap(ctx, [][]int{all}, metric, cfg)
+}
+
+// StratifiedBootstrap is Bootstrap with the examples in strata (e.g. the
+// queries of each retrieval category): each resample draws, stratum by
+// stratum, as many indices as the stratum holds, with replacement from that
+// stratum, and passes them to metric concatenated in stratum order. Every
+// resample thus keeps the strata's sizes. With one stratum 0..n-1 it draws
+// exactly the resamples of Bootstrap.
+func StratifiedBootstrap(ctx context.Context, strata [][]int, metric func(idx []int) (float64, error), cfg BootstrapConfig) (Interval, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return Interval{}, err
 	}
-	if n <= 0 {
-		return Interval{}, fmt.Errorf("metrics: bootstrap over %d examples", n)
+	n := 0
+	for i, s := range strata {
+		if len(s) == 0 {
+			return Interval{}, fmt.Errorf("metrics: bootstrap stratum %d is empty", i)
+		}
+		n += len(s)
+	}
+	if n == 0 {
+		return Interval{}, fmt.Errorf("metrics: bootstrap over 0 examples")
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
 	idx := make([]int, n)
@@ -64,8 +88,12 @@ func Bootstrap(ctx context.Context, n int, metric func(idx []int) (float64, erro
 				return Interval{}, err
 			}
 		}
-		for i := range idx {
-			idx[i] = r.IntN(n)
+		k := 0
+		for _, s := range strata {
+			for range s {
+				idx[k] = s[r.IntN(len(s))]
+				k++
+			}
 		}
 		v, err := metric(idx)
 		if errors.Is(err, ErrOneClass) {

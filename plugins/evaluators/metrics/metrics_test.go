@@ -200,3 +200,46 @@ func TestBootstrap(t *testing.T) {
 		t.Error("cancelled context ignored")
 	}
 }
+
+func TestStratifiedBootstrap(t *testing.T) {
+	ctx := context.Background()
+	cfg := BootstrapConfig{Seed: 5, Resamples: 200}
+	x := []float64{0.1, 0.9, 0.3, 0.7, 0.5, 0.2, 0.8}
+	mean := func(idx []int) (float64, error) {
+		var s float64
+		for _, i := range idx {
+			s += x[i]
+		}
+		return s / float64(len(idx)), nil
+	}
+	plain, err := Bootstrap(ctx, len(x), mean, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := StratifiedBootstrap(ctx, [][]int{{0, 1, 2, 3, 4, 5, 6}}, mean, cfg)
+	if err != nil || one != plain {
+		t.Errorf("one stratum: %+v (err %v), Bootstrap %+v", one, err, plain)
+	}
+	// Each resample keeps the strata: the first 2 indices come from {5, 6},
+	// the next 3 from {0, 2, 4}.
+	strata := [][]int{{5, 6}, {0, 2, 4}}
+	calls := 0
+	_, err = StratifiedBootstrap(ctx, strata, func(idx []int) (float64, error) {
+		calls++
+		if len(idx) != 5 {
+			t.Fatalf("resample of %d", len(idx))
+		}
+		for k, i := range idx {
+			if (k < 2) != (i == 5 || i == 6) || (k >= 2 && i%2 != 0) {
+				t.Fatalf("resample %v breaks the strata", idx)
+			}
+		}
+		return 0, nil
+	}, cfg)
+	if err != nil || calls != 200 {
+		t.Errorf("err %v after %d calls", err, calls)
+	}
+	if _, err := StratifiedBootstrap(ctx, [][]int{{1}, {}}, mean, cfg); err == nil {
+		t.Error("empty stratum accepted")
+	}
+}

@@ -2,7 +2,8 @@
 // (cleaning, CJK spacing, optional lower-casing with accent stripping,
 // punctuation splitting) followed by greedy longest-match-first sub-word
 // splitting with "##" continuations, read from a vocab.txt of one token per
-// line (the line number is the id).
+// line (the line number is the id). BuildVocab and WriteVocab make such a
+// vocabulary from a corpus with the same basic tokenisation.
 package wordpiece
 
 import (

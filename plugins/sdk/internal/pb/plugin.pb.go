@@ -1256,6 +1256,7 @@ type Predictions struct {
 	Scores        *Tensor                `protobuf:"bytes,2,opt,name=scores,proto3" json:"scores,omitempty"`   // (N,K)
 	Targets       *Tensor                `protobuf:"bytes,3,opt,name=targets,proto3" json:"targets,omitempty"` // (N,K), may be absent
 	Names         []string               `protobuf:"bytes,4,rep,name=names,proto3" json:"names,omitempty"`     // the K column names
+	Name          string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`       // which probe, e.g. "convirt/0.01/seed-3"
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1318,6 +1319,106 @@ func (x *Predictions) GetNames() []string {
 	return nil
 }
 
+func (x *Predictions) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Score is one metric aggregated over the seeds of an evaluation.
+type Score struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metric        string                 `protobuf:"bytes,1,opt,name=metric,proto3" json:"metric,omitempty"` // e.g. "auc", "auc:Edema", "p@10"
+	Mean          float64                `protobuf:"fixed64,2,opt,name=mean,proto3" json:"mean,omitempty"`
+	Std           float64                `protobuf:"fixed64,3,opt,name=std,proto3" json:"std,omitempty"`               // sample standard deviation over seeds
+	CiLo          float64                `protobuf:"fixed64,4,opt,name=ci_lo,json=ciLo,proto3" json:"ci_lo,omitempty"` // 95% bootstrap interval for mean
+	CiHi          float64                `protobuf:"fixed64,5,opt,name=ci_hi,json=ciHi,proto3" json:"ci_hi,omitempty"`
+	Seeds         []uint64               `protobuf:"varint,6,rep,packed,name=seeds,proto3" json:"seeds,omitempty"`
+	Values        []float64              `protobuf:"fixed64,7,rep,packed,name=values,proto3" json:"values,omitempty"` // per seed, in the order of seeds
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Score) Reset() {
+	*x = Score{}
+	mi := &file_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Score) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Score) ProtoMessage() {}
+
+func (x *Score) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Score.ProtoReflect.Descriptor instead.
+func (*Score) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Score) GetMetric() string {
+	if x != nil {
+		return x.Metric
+	}
+	return ""
+}
+
+func (x *Score) GetMean() float64 {
+	if x != nil {
+		return x.Mean
+	}
+	return 0
+}
+
+func (x *Score) GetStd() float64 {
+	if x != nil {
+		return x.Std
+	}
+	return 0
+}
+
+func (x *Score) GetCiLo() float64 {
+	if x != nil {
+		return x.CiLo
+	}
+	return 0
+}
+
+func (x *Score) GetCiHi() float64 {
+	if x != nil {
+		return x.CiHi
+	}
+	return 0
+}
+
+func (x *Score) GetSeeds() []uint64 {
+	if x != nil {
+		return x.Seeds
+	}
+	return nil
+}
+
+func (x *Score) GetValues() []float64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 // Curve is a named x/y series (ROC, precision-recall, learning curve).
 type Curve struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1332,7 +1433,7 @@ type Curve struct {
 
 func (x *Curve) Reset() {
 	*x = Curve{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1445,7 @@ func (x *Curve) String() string {
 func (*Curve) ProtoMessage() {}
 
 func (x *Curve) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1458,7 @@ func (x *Curve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Curve.ProtoReflect.Descriptor instead.
 func (*Curve) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Curve) GetName() string {
@@ -1399,15 +1500,16 @@ func (x *Curve) GetY() []float64 {
 type EvaluateResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Metrics       map[string]float64     `protobuf:"bytes,1,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
-	Predictions   *Predictions           `protobuf:"bytes,2,opt,name=predictions,proto3" json:"predictions,omitempty"`
+	Predictions   []*Predictions         `protobuf:"bytes,2,rep,name=predictions,proto3" json:"predictions,omitempty"`
 	Curves        []*Curve               `protobuf:"bytes,3,rep,name=curves,proto3" json:"curves,omitempty"`
+	Scores        []*Score               `protobuf:"bytes,4,rep,name=scores,proto3" json:"scores,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EvaluateResponse) Reset() {
 	*x = EvaluateResponse{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1521,7 @@ func (x *EvaluateResponse) String() string {
 func (*EvaluateResponse) ProtoMessage() {}
 
 func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1534,7 @@ func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *EvaluateResponse) GetMetrics() map[string]float64 {
@@ -1442,7 +1544,7 @@ func (x *EvaluateResponse) GetMetrics() map[string]float64 {
 	return nil
 }
 
-func (x *EvaluateResponse) GetPredictions() *Predictions {
+func (x *EvaluateResponse) GetPredictions() []*Predictions {
 	if x != nil {
 		return x.Predictions
 	}
@@ -1452,6 +1554,13 @@ func (x *EvaluateResponse) GetPredictions() *Predictions {
 func (x *EvaluateResponse) GetCurves() []*Curve {
 	if x != nil {
 		return x.Curves
+	}
+	return nil
+}
+
+func (x *EvaluateResponse) GetScores() []*Score {
+	if x != nil {
+		return x.Scores
 	}
 	return nil
 }
@@ -1468,7 +1577,7 @@ type GradRequest struct {
 
 func (x *GradRequest) Reset() {
 	*x = GradRequest{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1589,7 @@ func (x *GradRequest) String() string {
 func (*GradRequest) ProtoMessage() {}
 
 func (x *GradRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1602,7 @@ func (x *GradRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GradRequest.ProtoReflect.Descriptor instead.
 func (*GradRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GradRequest) GetFeatures() *Tensor {
@@ -1521,7 +1630,7 @@ type GradResponse struct {
 
 func (x *GradResponse) Reset() {
 	*x = GradResponse{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1642,7 @@ func (x *GradResponse) String() string {
 func (*GradResponse) ProtoMessage() {}
 
 func (x *GradResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1655,7 @@ func (x *GradResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GradResponse.ProtoReflect.Descriptor instead.
 func (*GradResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GradResponse) GetLoss() float64 {
@@ -1651,22 +1760,32 @@ const file_plugin_proto_rawDesc = "" +
 	"paramsJson\x1aX\n" +
 	"\vSplitsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x123\n" +
-	"\x05value\x18\x02 \x01(\v2\x1d.convirt.plugin.v1.FeatureSetR\x05value:\x028\x01\"\x9d\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x1d.convirt.plugin.v1.FeatureSetR\x05value:\x028\x01\"\xb1\x01\n" +
 	"\vPredictions\x12\x10\n" +
 	"\x03ids\x18\x01 \x03(\tR\x03ids\x121\n" +
 	"\x06scores\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x06scores\x123\n" +
 	"\atargets\x18\x03 \x01(\v2\x19.convirt.plugin.v1.TensorR\atargets\x12\x14\n" +
-	"\x05names\x18\x04 \x03(\tR\x05names\"i\n" +
+	"\x05names\x18\x04 \x03(\tR\x05names\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\x9d\x01\n" +
+	"\x05Score\x12\x16\n" +
+	"\x06metric\x18\x01 \x01(\tR\x06metric\x12\x12\n" +
+	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12\x10\n" +
+	"\x03std\x18\x03 \x01(\x01R\x03std\x12\x13\n" +
+	"\x05ci_lo\x18\x04 \x01(\x01R\x04ciLo\x12\x13\n" +
+	"\x05ci_hi\x18\x05 \x01(\x01R\x04ciHi\x12\x14\n" +
+	"\x05seeds\x18\x06 \x03(\x04R\x05seeds\x12\x16\n" +
+	"\x06values\x18\a \x03(\x01R\x06values\"i\n" +
 	"\x05Curve\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\ax_label\x18\x02 \x01(\tR\x06xLabel\x12\x17\n" +
 	"\ay_label\x18\x03 \x01(\tR\x06yLabel\x12\f\n" +
 	"\x01x\x18\x04 \x03(\x01R\x01x\x12\f\n" +
-	"\x01y\x18\x05 \x03(\x01R\x01y\"\x8e\x02\n" +
+	"\x01y\x18\x05 \x03(\x01R\x01y\"\xc0\x02\n" +
 	"\x10EvaluateResponse\x12J\n" +
 	"\ametrics\x18\x01 \x03(\v20.convirt.plugin.v1.EvaluateResponse.MetricsEntryR\ametrics\x12@\n" +
-	"\vpredictions\x18\x02 \x01(\v2\x1e.convirt.plugin.v1.PredictionsR\vpredictions\x120\n" +
-	"\x06curves\x18\x03 \x03(\v2\x18.convirt.plugin.v1.CurveR\x06curves\x1a:\n" +
+	"\vpredictions\x18\x02 \x03(\v2\x1e.convirt.plugin.v1.PredictionsR\vpredictions\x120\n" +
+	"\x06curves\x18\x03 \x03(\v2\x18.convirt.plugin.v1.CurveR\x06curves\x120\n" +
+	"\x06scores\x18\x04 \x03(\v2\x18.convirt.plugin.v1.ScoreR\x06scores\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"w\n" +
@@ -1717,7 +1836,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_plugin_proto_goTypes = []any{
 	(DType)(0),               // 0: convirt.plugin.v1.DType
 	(*ShmRef)(nil),           // 1: convirt.plugin.v1.ShmRef
@@ -1739,13 +1858,14 @@ var file_plugin_proto_goTypes = []any{
 	(*FeatureSet)(nil),       // 17: convirt.plugin.v1.FeatureSet
 	(*EvaluateRequest)(nil),  // 18: convirt.plugin.v1.EvaluateRequest
 	(*Predictions)(nil),      // 19: convirt.plugin.v1.Predictions
-	(*Curve)(nil),            // 20: convirt.plugin.v1.Curve
-	(*EvaluateResponse)(nil), // 21: convirt.plugin.v1.EvaluateResponse
-	(*GradRequest)(nil),      // 22: convirt.plugin.v1.GradRequest
-	(*GradResponse)(nil),     // 23: convirt.plugin.v1.GradResponse
-	nil,                      // 24: convirt.plugin.v1.ComputeResponse.MetricsEntry
-	nil,                      // 25: convirt.plugin.v1.EvaluateRequest.SplitsEntry
-	nil,                      // 26: convirt.plugin.v1.EvaluateResponse.MetricsEntry
+	(*Score)(nil),            // 20: convirt.plugin.v1.Score
+	(*Curve)(nil),            // 21: convirt.plugin.v1.Curve
+	(*EvaluateResponse)(nil), // 22: convirt.plugin.v1.EvaluateResponse
+	(*GradRequest)(nil),      // 23: convirt.plugin.v1.GradRequest
+	(*GradResponse)(nil),     // 24: convirt.plugin.v1.GradResponse
+	nil,                      // 25: convirt.plugin.v1.ComputeResponse.MetricsEntry
+	nil,                      // 26: convirt.plugin.v1.EvaluateRequest.SplitsEntry
+	nil,                      // 27: convirt.plugin.v1.EvaluateResponse.MetricsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: convirt.plugin.v1.Tensor.dtype:type_name -> convirt.plugin.v1.DType
@@ -1759,54 +1879,55 @@ var file_plugin_proto_depIdxs = []int32{
 	2,  // 8: convirt.plugin.v1.ComputeRequest.u:type_name -> convirt.plugin.v1.Tensor
 	2,  // 9: convirt.plugin.v1.ComputeResponse.grad_v:type_name -> convirt.plugin.v1.Tensor
 	2,  // 10: convirt.plugin.v1.ComputeResponse.grad_u:type_name -> convirt.plugin.v1.Tensor
-	24, // 11: convirt.plugin.v1.ComputeResponse.metrics:type_name -> convirt.plugin.v1.ComputeResponse.MetricsEntry
+	25, // 11: convirt.plugin.v1.ComputeResponse.metrics:type_name -> convirt.plugin.v1.ComputeResponse.MetricsEntry
 	2,  // 12: convirt.plugin.v1.FeatureSet.features:type_name -> convirt.plugin.v1.Tensor
 	2,  // 13: convirt.plugin.v1.FeatureSet.labels:type_name -> convirt.plugin.v1.Tensor
-	25, // 14: convirt.plugin.v1.EvaluateRequest.splits:type_name -> convirt.plugin.v1.EvaluateRequest.SplitsEntry
+	26, // 14: convirt.plugin.v1.EvaluateRequest.splits:type_name -> convirt.plugin.v1.EvaluateRequest.SplitsEntry
 	2,  // 15: convirt.plugin.v1.Predictions.scores:type_name -> convirt.plugin.v1.Tensor
 	2,  // 16: convirt.plugin.v1.Predictions.targets:type_name -> convirt.plugin.v1.Tensor
-	26, // 17: convirt.plugin.v1.EvaluateResponse.metrics:type_name -> convirt.plugin.v1.EvaluateResponse.MetricsEntry
+	27, // 17: convirt.plugin.v1.EvaluateResponse.metrics:type_name -> convirt.plugin.v1.EvaluateResponse.MetricsEntry
 	19, // 18: convirt.plugin.v1.EvaluateResponse.predictions:type_name -> convirt.plugin.v1.Predictions
-	20, // 19: convirt.plugin.v1.EvaluateResponse.curves:type_name -> convirt.plugin.v1.Curve
-	2,  // 20: convirt.plugin.v1.GradRequest.features:type_name -> convirt.plugin.v1.Tensor
-	2,  // 21: convirt.plugin.v1.GradRequest.labels:type_name -> convirt.plugin.v1.Tensor
-	2,  // 22: convirt.plugin.v1.GradResponse.grad:type_name -> convirt.plugin.v1.Tensor
-	17, // 23: convirt.plugin.v1.EvaluateRequest.SplitsEntry.value:type_name -> convirt.plugin.v1.FeatureSet
-	5,  // 24: convirt.plugin.v1.Plugin.Info:input_type -> convirt.plugin.v1.Empty
-	7,  // 25: convirt.plugin.v1.Plugin.Configure:input_type -> convirt.plugin.v1.ConfigureRequest
-	5,  // 26: convirt.plugin.v1.Plugin.State:input_type -> convirt.plugin.v1.Empty
-	3,  // 27: convirt.plugin.v1.Plugin.SetState:input_type -> convirt.plugin.v1.Blob
-	5,  // 28: convirt.plugin.v1.Plugin.Close:input_type -> convirt.plugin.v1.Empty
-	9,  // 29: convirt.plugin.v1.Encoder.Forward:input_type -> convirt.plugin.v1.ForwardRequest
-	8,  // 30: convirt.plugin.v1.Encoder.Backward:input_type -> convirt.plugin.v1.TensorMessage
-	10, // 31: convirt.plugin.v1.Encoder.Step:input_type -> convirt.plugin.v1.StepRequest
-	11, // 32: convirt.plugin.v1.Loss.Compute:input_type -> convirt.plugin.v1.ComputeRequest
-	5,  // 33: convirt.plugin.v1.Loss.Step:input_type -> convirt.plugin.v1.Empty
-	5,  // 34: convirt.plugin.v1.Dataset.Splits:input_type -> convirt.plugin.v1.Empty
-	14, // 35: convirt.plugin.v1.Dataset.Describe:input_type -> convirt.plugin.v1.DescribeRequest
-	16, // 36: convirt.plugin.v1.Dataset.Batch:input_type -> convirt.plugin.v1.BatchRequest
-	18, // 37: convirt.plugin.v1.Evaluator.Evaluate:input_type -> convirt.plugin.v1.EvaluateRequest
-	22, // 38: convirt.plugin.v1.Evaluator.Grad:input_type -> convirt.plugin.v1.GradRequest
-	6,  // 39: convirt.plugin.v1.Plugin.Info:output_type -> convirt.plugin.v1.InfoResponse
-	5,  // 40: convirt.plugin.v1.Plugin.Configure:output_type -> convirt.plugin.v1.Empty
-	3,  // 41: convirt.plugin.v1.Plugin.State:output_type -> convirt.plugin.v1.Blob
-	5,  // 42: convirt.plugin.v1.Plugin.SetState:output_type -> convirt.plugin.v1.Empty
-	5,  // 43: convirt.plugin.v1.Plugin.Close:output_type -> convirt.plugin.v1.Empty
-	8,  // 44: convirt.plugin.v1.Encoder.Forward:output_type -> convirt.plugin.v1.TensorMessage
-	5,  // 45: convirt.plugin.v1.Encoder.Backward:output_type -> convirt.plugin.v1.Empty
-	5,  // 46: convirt.plugin.v1.Encoder.Step:output_type -> convirt.plugin.v1.Empty
-	12, // 47: convirt.plugin.v1.Loss.Compute:output_type -> convirt.plugin.v1.ComputeResponse
-	5,  // 48: convirt.plugin.v1.Loss.Step:output_type -> convirt.plugin.v1.Empty
-	13, // 49: convirt.plugin.v1.Dataset.Splits:output_type -> convirt.plugin.v1.SplitsResponse
-	15, // 50: convirt.plugin.v1.Dataset.Describe:output_type -> convirt.plugin.v1.SplitInfo
-	4,  // 51: convirt.plugin.v1.Dataset.Batch:output_type -> convirt.plugin.v1.Batch
-	21, // 52: convirt.plugin.v1.Evaluator.Evaluate:output_type -> convirt.plugin.v1.EvaluateResponse
-	23, // 53: convirt.plugin.v1.Evaluator.Grad:output_type -> convirt.plugin.v1.GradResponse
-	39, // [39:54] is the sub-list for method output_type
-	24, // [24:39] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	21, // 19: convirt.plugin.v1.EvaluateResponse.curves:type_name -> convirt.plugin.v1.Curve
+	20, // 20: convirt.plugin.v1.EvaluateResponse.scores:type_name -> convirt.plugin.v1.Score
+	2,  // 21: convirt.plugin.v1.GradRequest.features:type_name -> convirt.plugin.v1.Tensor
+	2,  // 22: convirt.plugin.v1.GradRequest.labels:type_name -> convirt.plugin.v1.Tensor
+	2,  // 23: convirt.plugin.v1.GradResponse.grad:type_name -> convirt.plugin.v1.Tensor
+	17, // 24: convirt.plugin.v1.EvaluateRequest.SplitsEntry.value:type_name -> convirt.plugin.v1.FeatureSet
+	5,  // 25: convirt.plugin.v1.Plugin.Info:input_type -> convirt.plugin.v1.Empty
+	7,  // 26: convirt.plugin.v1.Plugin.Configure:input_type -> convirt.plugin.v1.ConfigureRequest
+	5,  // 27: convirt.plugin.v1.Plugin.State:input_type -> convirt.plugin.v1.Empty
+	3,  // 28: convirt.plugin.v1.Plugin.SetState:input_type -> convirt.plugin.v1.Blob
+	5,  // 29: convirt.plugin.v1.Plugin.Close:input_type -> convirt.plugin.v1.Empty
+	9,  // 30: convirt.plugin.v1.Encoder.Forward:input_type -> convirt.plugin.v1.ForwardRequest
+	8,  // 31: convirt.plugin.v1.Encoder.Backward:input_type -> convirt.plugin.v1.TensorMessage
+	10, // 32: convirt.plugin.v1.Encoder.Step:input_type -> convirt.plugin.v1.StepRequest
+	11, // 33: convirt.plugin.v1.Loss.Compute:input_type -> convirt.plugin.v1.ComputeRequest
+	5,  // 34: convirt.plugin.v1.Loss.Step:input_type -> convirt.plugin.v1.Empty
+	5,  // 35: convirt.plugin.v1.Dataset.Splits:input_type -> convirt.plugin.v1.Empty
+	14, // 36: convirt.plugin.v1.Dataset.Describe:input_type -> convirt.plugin.v1.DescribeRequest
+	16, // 37: convirt.plugin.v1.Dataset.Batch:input_type -> convirt.plugin.v1.BatchRequest
+	18, // 38: convirt.plugin.v1.Evaluator.Evaluate:input_type -> convirt.plugin.v1.EvaluateRequest
+	23, // 39: convirt.plugin.v1.Evaluator.Grad:input_type -> convirt.plugin.v1.GradRequest
+	6,  // 40: convirt.plugin.v1.Plugin.Info:output_type -> convirt.plugin.v1.InfoResponse
+	5,  // 41: convirt.plugin.v1.Plugin.Configure:output_type -> convirt.plugin.v1.Empty
+	3,  // 42: convirt.plugin.v1.Plugin.State:output_type -> convirt.plugin.v1.Blob
+	5,  // 43: convirt.plugin.v1.Plugin.SetState:output_type -> convirt.plugin.v1.Empty
+	5,  // 44: convirt.plugin.v1.Plugin.Close:output_type -> convirt.plugin.v1.Empty
+	8,  // 45: convirt.plugin.v1.Encoder.Forward:output_type -> convirt.plugin.v1.TensorMessage
+	5,  // 46: convirt.plugin.v1.Encoder.Backward:output_type -> convirt.plugin.v1.Empty
+	5,  // 47: convirt.plugin.v1.Encoder.Step:output_type -> convirt.plugin.v1.Empty
+	12, // 48: convirt.plugin.v1.Loss.Compute:output_type -> convirt.plugin.v1.ComputeResponse
+	5,  // 49: convirt.plugin.v1.Loss.Step:output_type -> convirt.plugin.v1.Empty
+	13, // 50: convirt.plugin.v1.Dataset.Splits:output_type -> convirt.plugin.v1.SplitsResponse
+	15, // 51: convirt.plugin.v1.Dataset.Describe:output_type -> convirt.plugin.v1.SplitInfo
+	4,  // 52: convirt.plugin.v1.Dataset.Batch:output_type -> convirt.plugin.v1.Batch
+	22, // 53: convirt.plugin.v1.Evaluator.Evaluate:output_type -> convirt.plugin.v1.EvaluateResponse
+	24, // 54: convirt.plugin.v1.Evaluator.Grad:output_type -> convirt.plugin.v1.GradResponse
+	40, // [40:55] is the sub-list for method output_type
+	25, // [25:40] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1829,7 +1950,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

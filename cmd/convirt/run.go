@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/convirt/convirt/core/experiment"
+	"github.com/convirt/convirt/core/launch"
+	"github.com/convirt/convirt/core/recipe"
+	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/registry"
+)
+
+func init() {
+	register(&command{
+		Name:  "run",
+		Usage: "RECIPE [--set key.path=value]... [--dry-run] | --resume RUN_DIR | --repeat RUN_DIR",
+		Short: "run a recipe: synthetic data, pretraining, evaluations, report",
+		Run:   runRecipe,
+	})
+}
+
+// newLauncher returns a launcher for built-ins and the plugins installed in
+// dir ("" means the default plugin directory).
+func newLauncher(dir string) (*launch.Launcher, error) {
+	reg, err := registry.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &launch.Launcher{Registry: reg}, nil
+}
+
+func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	var sets setFlags
+	fs.Var(&sets, "set", "override `key.path=value` (repeatable)")
+	dry := fs.Bool("dry-run", false, "validate and print the runs a sweep expands to, then stop")
+	resume := fs.String("resume", "", "continue the run in `RUN_DIR` from its newest checkpoint")
+	repeat := fs.String("repeat", "", "run again the resolved recipe and overrides saved in `RUN_DIR`")
+	pluginDir := fs.String("plugins", "", "plugin directory (default $CONVIRT_PLUGIN_DIR or ~/.convirt/plugins)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	l, err := newLauncher(*pluginDir)
+	if err != nil {
+		return err
+	}
+	var r *recipe.Recipe
+	switch {
+	case *resume != "" || *repeat != "":
+		dir := *resume + *repeat
+		if len(pos) != 0 || len(sets) != 0 || (*resume != "" && *repeat != "") {
+			return fmt.Errorf("%w: --resume and --repeat take a run directory and nothing else", errUsage)
+		}
+		r, err = recipe.LoadRun(dir, l.Schema)
+	case len(pos) == 1:
+		r, err = recipe.Load(pos[0], recipe.Options{Sets: sets, Plugins: l.Schema})
+	default:
+		return fmt.Errorf("%w: want one RECIPE file", errUsage)
+	}
+	if err != nil {
+		return reportDiagnostics(err, stderr)
+	}
+	children, err := r.Expand(l.Schema)
+	if err != nil {
+		return reportDiagnostics(err, stderr)
+	}
+	if *dry {
+		for i, c := range children {
+			label := c.Label
+			if label == "" {
+				label = "(no sweep)"
+			}
+			fmt.Fprintf(stdout, "run %d: %s\n", i+1, label)
+		}
+		return nil
+	}
+	opt := experiment.Options{Launcher: l, Out: stdout, Progress: stderr, Resume: *resume}
+	if len(children) == 1 && children[0].Label == "" {
+		_, err := experiment.Run(ctx, children[0].Recipe, opt)
+		return err
+	}
+	if *resume != "" {
+		return errors.New("--resume continues one run; resume each child of a sweep by its own directory")
+	}
+	return runSweep(ctx, r, children, opt)
+}
+
+// runSweep records a parent run and runs each child under it, in order.
+func runSweep(ctx context.Context, r *recipe.Recipe, children []recipe.Child, opt experiment.Options) error {
+	parent, err := runs.Create(r.Output, r.Experiment, runs.Options{Name: r.Name + " (sweep)", Tags: map[string]string{"sweep.children": fmt.Sprint(len(children))}})
+	if err != nil {
+		return err
+	}
+	if err := r.Save(parent.Dir()); err != nil {
+		parent.Finish(runs.Failed)
+		return err
+	}
+	fmt.Fprintf(opt.Out, "sweep %s: %d runs\n", parent.Dir(), len(children))
+	var failed []error
+	for i, c := range children {
+		fmt.Fprintf(opt.Out, "\n== run %d/%d: %s\n", i+1, len(children), c.Label)
+		o := opt
+		o.ParentID, o.Label = parent.ID(), c.Label
+		if _, err := experiment.Run(ctx, c.Recipe, o); err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", c.Label, err))
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	status := runs.Finished
+	if len(failed) > 0 {
+		status = runs.Failed
+	}
+	if err := parent.Finish(status); err != nil {
+		failed = append(failed, err)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("sweep %s: %d of %d runs failed: %w", parent.Dir(), len(failed), len(children), errors.Join(failed...))
+	}
+	return nil
+}
+

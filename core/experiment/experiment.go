@@ -1,0 +1,256 @@
+// Package experiment runs a recipe end to end, as `convirt run` does: it
+// creates (or reopens) the run directory, writes the synthetic corpus when
+// the recipe asks for one, pretrains the encoders with the contrastive loss
+// through their plugin processes, runs every evaluation, and writes
+// results.json, the prediction CSVs, the plots, the paper-style tables and
+// report.html. Every plugin runs in its own process, started through
+// core/launch; every record also goes to MLflow when tracking is set.
+package experiment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/convirt/convirt/core/launch"
+	"github.com/convirt/convirt/core/mlflow"
+	"github.com/convirt/convirt/core/recipe"
+	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/core/train"
+	"github.com/convirt/convirt/plugins/evaluators/results"
+)
+
+// Options controls Run.
+type Options struct {
+	// Launcher starts the plugins; required.
+	Launcher *launch.Launcher
+	// Out receives the final table and the report's path; Progress the
+	// progress bars (drawn only on a terminal). nil discards.
+	Out, Progress io.Writer
+	// Resume is an existing run directory to continue: training restarts
+	// from its newest valid checkpoint, evaluations run again.
+	Resume string
+	// ParentID makes the run a child of a sweep's parent run.
+	ParentID string
+	// Label names a sweep child ("lr=0.001"); it is added to the run name.
+	Label string
+	// Env is extra run-environment information (libtorch version, ...).
+	Env map[string]string
+}
+
+// Outcome is what a finished run produced.
+type Outcome struct {
+	RunDir  string
+	RunID   string
+	Train   *train.Result // nil when the recipe does not pretrain
+	Results *results.File // nil when the recipe has no evaluations
+	Report  string        // path of report.html
+	Tables  string        // the Markdown tables printed at the end
+}
+
+// session is one run in progress.
+type session struct {
+	r       *recipe.Recipe
+	opt     Options
+	run     *runs.Run
+	tracker runs.Multi
+	log     *os.File
+	states  map[string][]byte // pretrained encoder states: "image", "text"
+}
+
+// Run executes the recipe r. On failure the run is marked failed and the
+// error names the stage and plugin at fault; what was recorded stays.
+func Run(ctx context.Context, r *recipe.Recipe, opt Options) (*Outcome, error) {
+	if opt.Launcher == nil {
+		return nil, errors.New("experiment: no launcher")
+	}
+	if opt.Out == nil {
+		opt.Out = io.Discard
+	}
+	if opt.Progress == nil {
+		opt.Progress = io.Discard
+	}
+	s := &session{r: r, opt: opt}
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	out := &Outcome{RunDir: s.run.Dir(), RunID: s.run.ID()}
+	err := s.execute(ctx, out)
+	status := runs.Finished
+	switch {
+	case err != nil && ctx.Err() != nil:
+		status = runs.Killed
+	case err != nil:
+		status = runs.Failed
+		fmt.Fprintf(s.log, "run failed: %v\n", err)
+	}
+	if ferr := s.close(status); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return out, fmt.Errorf("run %s: %w", s.run.Dir(), err)
+	}
+	return out, nil
+}
+
+// execute runs the stages.
+func (s *session) execute(ctx context.Context, out *Outcome) error {
+	if err := s.synth(ctx); err != nil {
+		return fmt.Errorf("synthetic corpus: %w", err)
+	}
+	if s.r.Data.Pretrain != nil {
+		res, err := s.pretrain(ctx)
+		if err != nil {
+			return fmt.Errorf("pretraining: %w", err)
+		}
+		out.Train = res
+	}
+	if len(s.r.Evaluate) > 0 {
+		f, err := s.evaluate(ctx)
+		if err != nil {
+			return fmt.Errorf("evaluation: %w", err)
+		}
+		out.Results = f
+	}
+	env := s.opt.Launcher.EnvEntries()
+	if len(env) > 0 {
+		if err := s.tracker.SetTags(env); err != nil {
+			return err
+		}
+	}
+	tables, report, err := s.report(out)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	out.Tables, out.Report = tables, report
+	return nil
+}
+
+// open creates the run directory (or reopens the one to resume), saves the
+// resolved recipe, logs the params and starts MLflow tracking.
+func (s *session) open() error {
+	var err error
+	if s.opt.Resume != "" {
+		if s.run, err = runs.Open(s.opt.Resume); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	} else {
+		name := s.r.Name
+		if s.opt.Label != "" {
+			name += " [" + s.opt.Label + "]"
+		}
+		extra := map[string]string{"device": s.r.Device}
+		for k, v := range s.opt.Env {
+			extra[k] = v
+		}
+		s.run, err = runs.Create(s.r.Output, s.r.Experiment, runs.Options{Name: name, ParentID: s.opt.ParentID,
+			EnvExtra: extra, AllowText: s.r.Tracking.LogText})
+		if err != nil {
+			return err
+		}
+		if err := s.r.Save(s.run.Dir()); err != nil {
+			return err
+		}
+	}
+	if s.log, err = os.OpenFile(s.run.Path(runs.LogsDir, "run.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+		return fmt.Errorf("run %s: log: %w", s.run.ID(), err)
+	}
+	fmt.Fprintf(s.log, "%s run %s of recipe %s\n", time.Now().UTC().Format(time.RFC3339), s.run.ID(), s.r.Source)
+	s.opt.Launcher.Log = s.log
+	s.tracker = runs.Multi{s.run}
+	if t, err := s.mlflow(); err != nil {
+		return err
+	} else if t != nil {
+		s.tracker = append(s.tracker, t)
+	}
+	if s.opt.Resume == "" {
+		if err := s.tracker.LogParams(flatten("", s.r.Tree())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mlflow starts the MLflow tracker when the recipe or the environment names
+// a server.
+func (s *session) mlflow() (runs.Tracker, error) {
+	cfg := mlflow.ConfigFromEnv()
+	if s.r.Tracking.MLflow.URI != "" {
+		cfg.URI = s.r.Tracking.MLflow.URI
+	}
+	if cfg.URI == "" {
+		return nil, nil
+	}
+	c, err := mlflow.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	exp := s.r.Tracking.MLflow.Experiment
+	if exp == "" {
+		exp = s.r.Experiment
+	}
+	m := s.run.Meta()
+	opts := mlflow.TrackerOptions{Experiment: exp, RunName: m.Name, GitCommit: m.Env.GitCommit, User: os.Getenv("USER"),
+		Dir: s.run.Dir(), AllowText: s.r.Tracking.LogText}
+	if m.ParentID != "" {
+		if pm, err := runs.Find(s.r.Output, m.ParentID); err == nil {
+			opts.ParentRunID = mlflow.RunIDOf(pm.Dir)
+		}
+	}
+	return mlflow.Start(c, opts)
+}
+
+// close finishes the run's records.
+func (s *session) close(status runs.Status) error {
+	err := s.tracker.Finish(status)
+	if s.log != nil {
+		fmt.Fprintf(s.log, "%s run %s %s\n", time.Now().UTC().Format(time.RFC3339), s.run.ID(), status)
+		s.log.Close()
+	}
+	return err
+}
+
+// LogMetric implements train.Recorder over every tracker.
+func (s *session) LogMetric(key string, value float64, step int64) error {
+	return s.tracker.LogMetrics([]runs.Metric{{Key: key, Value: value, Step: step, Time: time.Now()}})
+}
+
+// flatten turns a recipe tree into params: "train.lr" -> "0.0001". Lists
+// are written as their YAML-ish text.
+func flatten(prefix string, v any) map[string]string {
+	out := map[string]string{}
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			for kk, vv := range flatten(p, t[k]) {
+				out[kk] = vv
+			}
+		}
+	default:
+		if prefix != "" {
+			out[prefix] = strings.TrimSpace(fmt.Sprint(schema.Normalize(v)))
+		}
+	}
+	return out
+}
+
+// runPath is where a run-relative file lives.
+func (s *session) runPath(rel ...string) string {
+	return filepath.Join(append([]string{s.run.Dir()}, rel...)...)
+}

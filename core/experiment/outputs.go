@@ -1,0 +1,119 @@
+package experiment
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/convirt/convirt/core/report"
+	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/evaluators/metrics"
+	"github.com/convirt/convirt/plugins/evaluators/results"
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+// intervalOf is a score's bootstrap interval.
+func intervalOf(sc sdk.Score) metrics.Interval { return metrics.Interval{Lo: sc.CILo, Hi: sc.CIHi} }
+
+// cellName names one evaluation cell in file names and metric keys, e.g.
+// "chexpert-linear/linear/convirt/f0.01".
+func cellName(eval, protocol, init string, fraction float64) string {
+	return fmt.Sprintf("%s/%s/%s/f%s", eval, protocol, init, strconv.FormatFloat(fraction, 'g', -1, 64))
+}
+
+// metricKey makes a metric key MLflow accepts (letters, digits, _ - . / :
+// and spaces): "p@10" becomes "p_at_10".
+func metricKey(s string) string {
+	return strings.NewReplacer("@", "_at_", "%", "pct", "#", "_").Replace(s)
+}
+
+// writeOutputs records one evaluation cell: each score's mean as a metric,
+// each probe's predictions as a CSV and the ROC curves as a plot.
+func (s *session) writeOutputs(eval, protocol, init string, fraction float64, res sdk.EvalResult, task string) error {
+	cell := cellName(eval, protocol, init, fraction)
+	now := time.Now()
+	var ms []runs.Metric
+	for _, sc := range res.Scores {
+		ms = append(ms, runs.Metric{Key: metricKey("eval/" + cell + "/" + sc.Metric), Value: sc.Mean, Time: now})
+	}
+	if err := s.tracker.LogMetrics(ms); err != nil {
+		return err
+	}
+	for _, p := range res.Predictions {
+		var buf bytes.Buffer
+		if err := writePredictions(&buf, p, task); err != nil {
+			return fmt.Errorf("predictions %s: %w", p.Name, err)
+		}
+		rel := filepath.Join(runs.PredictionsDir, filepath.FromSlash(cell), p.Name+".csv")
+		if err := s.run.WriteFileAtomic(rel, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	var curves []report.Curve
+	for _, c := range res.Curves {
+		label, ok := strings.CutPrefix(c.Name, "roc:")
+		if ok {
+			curves = append(curves, report.Curve{Name: label, FPR: c.X, TPR: c.Y, AUC: math.NaN()})
+		}
+	}
+	if len(curves) > 0 {
+		name := "roc-" + strings.ReplaceAll(cell, "/", "-") + ".png"
+		if err := report.ROC(s.runPath(runs.PlotsDir, name), curves); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePredictions writes one probe's predictions CSV in the layout of
+// docs/results.md: per-label truth and score columns, or for multi-class
+// tasks the true class and a score per class.
+func writePredictions(buf *bytes.Buffer, p sdk.Predictions, task string) error {
+	scores, err := p.Scores.Float32s()
+	if err != nil {
+		return err
+	}
+	n, k := len(p.IDs), len(p.Names)
+	if len(scores) != n*k {
+		return fmt.Errorf("%d scores for %d samples x %d columns", len(scores), n, k)
+	}
+	var targets []float32
+	if p.Targets != nil {
+		if targets, err = p.Targets.Float32s(); err != nil {
+			return err
+		}
+	}
+	if len(targets) != n*k {
+		targets = make([]float32, n*k)
+		for i := range targets {
+			targets[i] = float32(math.NaN())
+		}
+	}
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = scores[i*k : (i+1)*k]
+	}
+	if task == sdk.TaskMulticlass {
+		truth := make([]int, n)
+		for i := range truth {
+			for j := 0; j < k; j++ {
+				if targets[i*k+j] == 1 {
+					truth[i] = j
+				}
+			}
+		}
+		return results.WriteClassPredictions(buf, p.IDs, p.Names, truth, rows)
+	}
+	truth := make([][]float64, n)
+	for i := range truth {
+		truth[i] = make([]float64, k)
+		for j := range truth[i] {
+			truth[i][j] = float64(targets[i*k+j])
+		}
+	}
+	return results.WriteLabelPredictions(buf, p.IDs, p.Names, truth, rows)
+}

@@ -1,0 +1,220 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/convirt/convirt/core/host"
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/evaluators/results"
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+// labelSplits picks the train, validation and test splits of a labelled
+// dataset: "train"; "test" when present, else "valid" or "validate" as the
+// test set (CheXpert's and MURA's convention), in which case validation is
+// left to the evaluator (held out of train).
+func labelSplits(ctx context.Context, d *host.Dataset) (trainSplit, valSplit, testSplit string, err error) {
+	names, err := d.Splits(ctx)
+	if err != nil {
+		return "", "", "", err
+	}
+	has := map[string]bool{}
+	for _, n := range names {
+		if info, err := d.Describe(ctx, n); err == nil && info.Len > 0 {
+			has[n] = true
+		}
+	}
+	if !has["train"] {
+		return "", "", "", fmt.Errorf("the dataset has no non-empty train split (splits: %v)", names)
+	}
+	val := ""
+	for _, v := range []string{"valid", "validate", "val"} {
+		if has[v] {
+			val = v
+			break
+		}
+	}
+	switch {
+	case has["test"]:
+		return "train", val, "test", nil
+	case val != "":
+		return "train", "", val, nil
+	}
+	return "", "", "", fmt.Errorf("the dataset has no test, valid or validate split to test on (splits: %v)", names)
+}
+
+// linear probes the image encoder's features at every label fraction.
+func (er *evalRun) linear(ctx context.Context, init string, img encoder) error {
+	trainSplit, valSplit, testSplit, err := labelSplits(ctx, er.data.client)
+	if err != nil {
+		return err
+	}
+	info, err := er.data.client.Describe(ctx, testSplit)
+	if err != nil {
+		return err
+	}
+	splits := map[string]*sdk.FeatureSet{}
+	for _, rs := range [][2]string{{"train", trainSplit}, {"val", valSplit}, {"test", testSplit}} {
+		role, name := rs[0], rs[1]
+		if name == "" {
+			continue
+		}
+		if splits[role], err = er.s.features(ctx, img, er.data, name, sdk.OutputFeatures, false); err != nil {
+			return err
+		}
+	}
+	seeds := make([]any, len(er.e.Seeds))
+	for i, s := range er.e.Seeds {
+		seeds[i] = s
+	}
+	for _, f := range er.e.Fractions {
+		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "linear", Splits: splits,
+			Params: map[string]any{"task": info.Task, "fraction": f, "seeds": seeds}})
+		if err != nil {
+			return fmt.Errorf("fraction %v: %w", f, err)
+		}
+		if err := er.record(ctx, "linear", init, f, res, info.Task); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retrieval ranks candidate images for image queries and, when the recipe
+// has a text encoder, text queries, in the shared projection space.
+func (er *evalRun) retrieval(ctx context.Context, init string, img encoder) error {
+	names, err := er.data.client.Splits(ctx)
+	if err != nil {
+		return err
+	}
+	has := map[string]bool{}
+	for _, n := range names {
+		has[n] = true
+	}
+	ran := false
+	for _, q := range []string{"image", "text"} {
+		cand, query := q+"-candidate", q+"-query"
+		if !has[cand] || !has[query] || (q == "text" && er.s.r.TextEncoder == nil) {
+			continue
+		}
+		if q == "text" && init == "imagenet" {
+			continue // an ImageNet encoder has no text encoder to pair with
+		}
+		c, err := er.s.features(ctx, img, er.data, cand, sdk.OutputProjection, false)
+		if err != nil {
+			return err
+		}
+		qenc := img
+		if q == "text" {
+			if qenc, err = er.encoder(ctx, "text", init); err != nil {
+				return err
+			}
+		}
+		qs, err := er.s.features(ctx, qenc, er.data, query, sdk.OutputProjection, q == "text")
+		if q == "text" {
+			qenc.client.Close()
+		}
+		if err != nil {
+			return err
+		}
+		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "retrieval",
+			Splits: map[string]*sdk.FeatureSet{"candidates": c, "queries": qs}, Params: map[string]any{}})
+		if err != nil {
+			return fmt.Errorf("%s queries: %w", q, err)
+		}
+		if err := er.record(ctx, "retrieval-"+q, init, 1, res, ""); err != nil {
+			return err
+		}
+		ran = true
+	}
+	if !ran {
+		return fmt.Errorf("dataset %q has no image-candidate/image-query or text-candidate/text-query splits", er.data.plugin)
+	}
+	return nil
+}
+
+// zeroshot scores test images against the recipe's class prompts.
+func (er *evalRun) zeroshot(ctx context.Context, init string, img encoder) error {
+	_, _, testSplit, err := labelSplits(ctx, er.data.client)
+	if err != nil {
+		return err
+	}
+	info, err := er.data.client.Describe(ctx, testSplit)
+	if err != nil {
+		return err
+	}
+	test, err := er.s.features(ctx, img, er.data, testSplit, sdk.OutputProjection, false)
+	if err != nil {
+		return err
+	}
+	txt, err := er.encoder(ctx, "text", init)
+	if err != nil {
+		return err
+	}
+	defer txt.client.Close()
+	prompts, err := er.promptFeatures(ctx, txt.client, info.LabelNames)
+	if err != nil {
+		return err
+	}
+	res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "zeroshot",
+		Splits: map[string]*sdk.FeatureSet{"test": test, "prompts": prompts}, Params: map[string]any{"task": info.Task}})
+	if err != nil {
+		return err
+	}
+	return er.record(ctx, "zeroshot", init, 1, res, info.Task)
+}
+
+// promptFeatures encodes the recipe's prompts, labelled one-hot by class.
+func (er *evalRun) promptFeatures(ctx context.Context, enc *host.Encoder, classes []string) (*sdk.FeatureSet, error) {
+	index := map[string]int{}
+	for i, c := range classes {
+		index[c] = i
+	}
+	var names []string
+	for c := range er.e.Prompts {
+		if _, ok := index[c]; !ok {
+			return nil, fmt.Errorf("prompts: class %q is not a label of dataset %q (labels: %v)", c, er.data.plugin, classes)
+		}
+		names = append(names, c)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("protocol zeroshot needs prompts: a list of texts per class")
+	}
+	sort.Strings(names)
+	b := &sdk.Batch{}
+	var labels []float32
+	for _, c := range names {
+		for i, p := range er.e.Prompts[c] {
+			b.IDs = append(b.IDs, fmt.Sprintf("%s#%d", c, i))
+			b.Texts = append(b.Texts, p)
+			row := make([]float32, len(classes))
+			row[index[c]] = 1
+			labels = append(labels, row...)
+		}
+	}
+	out, err := enc.Forward(ctx, sdk.ForwardRequest{Batch: b, Output: sdk.OutputProjection})
+	if err != nil {
+		return nil, fmt.Errorf("prompts: %w", err)
+	}
+	l, err := tensor.FromFloat32([]int64{int64(len(b.IDs)), int64(len(classes))}, labels)
+	if err != nil {
+		return nil, err
+	}
+	return &sdk.FeatureSet{Features: out, Labels: l, IDs: b.IDs, LabelNames: classes}, nil
+}
+
+// record turns an evaluator's result into results entries, metrics,
+// prediction CSVs and ROC plots.
+func (er *evalRun) record(ctx context.Context, protocol, init string, fraction float64, res sdk.EvalResult, task string) error {
+	for _, sc := range res.Scores {
+		e := results.Entry{Task: er.data.plugin, Protocol: protocol, Init: init, Fraction: fraction, Metric: sc.Metric}
+		e, err := results.Aggregate(e, sc.Seeds, sc.Values, intervalOf(sc))
+		if err != nil {
+			return err
+		}
+		er.out = append(er.out, e)
+	}
+	return er.s.writeOutputs(er.e.Name, protocol, init, fraction, res, task)
+}

@@ -1,0 +1,90 @@
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/datasets/synth"
+)
+
+// synthMarker records, inside a synthetic corpus, the settings it was
+// written with, so a later run reuses it only when they match.
+const synthMarker = ".convirt-synth.json"
+
+// synthStamp is the content of synthMarker.
+type synthStamp struct {
+	Version int   `json:"version"` // synth.CorpusVersion
+	Pairs   int   `json:"pairs"`
+	Size    int   `json:"size"`
+	Seed    int64 `json:"seed"`
+}
+
+// synth writes the recipe's synthetic corpus unless an identical one is
+// already there. The corpus is written under a temporary name next to its
+// root and renamed into place, so an interrupted run never leaves half a
+// corpus that a later run would take for a whole one.
+func (s *session) synth(ctx context.Context) error {
+	c := s.r.Data.Synth
+	if c == nil {
+		return nil
+	}
+	want := synthStamp{Version: synth.CorpusVersion, Pairs: c.Pairs, Size: c.Size, Seed: int64(c.Seed)}
+	root := filepath.Clean(c.Root)
+	b, err := os.ReadFile(filepath.Join(root, synthMarker))
+	switch {
+	case err == nil:
+		var have synthStamp
+		if err := json.Unmarshal(b, &have); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(root, synthMarker), err)
+		}
+		if have != want {
+			return fmt.Errorf("data.synth.root %s holds a corpus written with version=%d pairs=%d size=%d seed=%d, the recipe asks for version=%d pairs=%d size=%d seed=%d: delete it or choose another root",
+				root, have.Version, have.Pairs, have.Size, have.Seed, want.Version, want.Pairs, want.Size, want.Seed)
+		}
+		fmt.Fprintf(s.log, "synthetic corpus %s already written\n", root)
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if ents, err := os.ReadDir(root); err == nil && len(ents) > 0 {
+		return fmt.Errorf("data.synth.root %s exists and is not a synthetic corpus written by convirt (no %s): refusing to write into it", root, synthMarker)
+	}
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(root), "."+filepath.Base(root)+".partial-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	cfg := synth.DefaultConfig()
+	cfg.Studies, cfg.Size, cfg.Seed = c.Pairs, c.Size, int64(c.Seed)
+	start := time.Now()
+	fmt.Fprintf(s.opt.Progress, "writing the synthetic corpus (%d pairs, %d px) to %s\n", c.Pairs, c.Size, root)
+	if err := synth.Write(ctx, tmp, cfg); err != nil {
+		return err
+	}
+	stamp, err := json.Marshal(want)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(tmp, synthMarker), stamp, 0o644); err != nil {
+		return err
+	}
+	_ = os.Remove(root) // an empty directory may stand in the way
+	if err := os.Rename(tmp, root); err != nil {
+		return fmt.Errorf("move the corpus into place: %w", err)
+	}
+	fmt.Fprintf(s.log, "wrote synthetic corpus %s in %s\n", root, time.Since(start).Round(time.Millisecond))
+	return atomicfile.SyncDir(filepath.Dir(root))
+}

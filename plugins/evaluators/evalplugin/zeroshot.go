@@ -1,0 +1,146 @@
+package evalplugin
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/evaluators/zeroshot"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+)
+
+// ZeroShotName is the name of the built-in zero-shot evaluator.
+const ZeroShotName = "zeroshot"
+
+func init() {
+	builtin.RegisterEvaluator(ZeroShotName, func() sdk.Evaluator { return NewZeroShot() })
+}
+
+// ZeroShotConfig is the config of the zero-shot evaluator.
+type ZeroShotConfig struct {
+	BootConfig
+}
+
+// ZeroShot is the built-in "zeroshot" evaluator: an image's score for a
+// class is the cosine similarity between its embedding and the mean of the
+// class's normalised prompt embeddings.
+type ZeroShot struct {
+	mu  sync.Mutex
+	cfg ZeroShotConfig
+}
+
+// NewZeroShot returns the evaluator with the default config.
+func NewZeroShot() *ZeroShot { return &ZeroShot{cfg: ZeroShotConfig{BootConfig: defaultBoot()}} }
+
+// Info implements sdk.Plugin.
+func (p *ZeroShot) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: ZeroShotName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
+		Description: `zero-shot classification (protocol "zeroshot"): cosine similarity to each class's mean prompt embedding, AUC or accuracy with bootstrap intervals`,
+		Schema:      schema.Schema{Fields: bootFields()}}, nil
+}
+
+// Configure implements sdk.Plugin.
+func (p *ZeroShot) Configure(_ context.Context, raw map[string]any) error {
+	cfg := ZeroShotConfig{BootConfig: defaultBoot()}
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+		return fmt.Errorf("evaluator %q: %w", ZeroShotName, err)
+	}
+	if err := cfg.check(); err != nil {
+		return fmt.Errorf("evaluator %q: %w", ZeroShotName, err)
+	}
+	p.mu.Lock()
+	p.cfg = cfg
+	p.mu.Unlock()
+	return nil
+}
+
+// Close implements sdk.Plugin.
+func (p *ZeroShot) Close() error { return nil }
+
+// Grad implements sdk.Evaluator; zero-shot classification does not train.
+func (p *ZeroShot) Grad(context.Context, *tensor.Tensor, *tensor.Tensor) (float64, *tensor.Tensor, error) {
+	return 0, nil, fmt.Errorf("evaluator %q: %w", ZeroShotName, errGrad(ProtocolZeroShot))
+}
+
+// Evaluate implements sdk.Evaluator for protocol "zeroshot".
+func (p *ZeroShot) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.EvalResult, err error) {
+	p.mu.Lock()
+	cfg := p.cfg
+	p.mu.Unlock()
+	err = guard(ZeroShotName, func() error {
+		res, err = runZeroShot(ctx, req, cfg)
+		return err
+	})
+	if err != nil {
+		return sdk.EvalResult{}, fmt.Errorf("evaluator %q: %w", ZeroShotName, err)
+	}
+	return res, nil
+}
+
+// runZeroShot checks the request, scores the test images and aggregates.
+func runZeroShot(ctx context.Context, req sdk.EvalRequest, cfg ZeroShotConfig) (sdk.EvalResult, error) {
+	if err := checkProtocol(req.Protocol, ProtocolZeroShot); err != nil {
+		return sdk.EvalResult{}, err
+	}
+	ps := params{req.Params}
+	if err := ps.checkKeys("task"); err != nil {
+		return sdk.EvalResult{}, err
+	}
+	task, err := ps.task()
+	if err != nil {
+		return sdk.EvalResult{}, err
+	}
+	test, err := getSplit(req, SplitTest)
+	if err != nil {
+		return sdk.EvalResult{}, err
+	}
+	if err := test.checkTask(task); err != nil {
+		return sdk.EvalResult{}, err
+	}
+	prompts, err := getSplit(req, SplitPrompts)
+	if err != nil {
+		return sdk.EvalResult{}, err
+	}
+	if err := prompts.checkOneHot(); err != nil {
+		return sdk.EvalResult{}, err
+	}
+	if err := sameLabels(test, prompts, true); err != nil {
+		return sdk.EvalResult{}, err
+	}
+	classes := make([]zeroshot.Class, test.k)
+	for c, n := range test.names {
+		classes[c].Name = n
+	}
+	for i, row := range prompts.featureRows() {
+		c := prompts.class(i)
+		classes[c].Prompts = append(classes[c].Prompts, row)
+	}
+	for _, cl := range classes {
+		if len(cl.Prompts) == 0 {
+			return sdk.EvalResult{}, fmt.Errorf("split %q has no prompt for class %q", SplitPrompts, cl.Name)
+		}
+	}
+	sim, err := zeroshot.Scores(test.featureRows(), classes)
+	if err != nil {
+		return sdk.EvalResult{}, fmt.Errorf("splits %q and %q: %w", SplitTest, SplitPrompts, err)
+	}
+	// Scores are reported, and scored, as the float32 predictions the
+	// host records, so the numbers can be recomputed from them exactly.
+	pred := make([][]float32, len(sim))
+	for i, row := range sim {
+		pred[i] = make([]float32, len(row))
+		for c, v := range row {
+			pred[i][c] = float32(v)
+		}
+	}
+	res, err := labelResult(ctx, task, []uint64{0}, []string{"zeroshot"}, [][][]float32{pred}, test, cfg.metricsConfig())
+	if err != nil {
+		return sdk.EvalResult{}, err
+	}
+	res.Metrics["test_examples"] = float64(test.rows)
+	res.Metrics["prompts"] = float64(prompts.rows)
+	return res, nil
+}
