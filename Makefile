@@ -47,6 +47,7 @@ test-short: build
 ## demo: synthetic corpus, ConVIRT pretraining, probes and retrieval on a CPU
 demo: build
 	$(BIN) run recipes/demo.yaml
+	$(BIN) demo check
 
 ## bench: model training-step benchmarks (JSON lines)
 bench: build

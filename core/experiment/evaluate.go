@@ -81,6 +81,8 @@ func (er *evalRun) runInit(ctx context.Context, init string) error {
 		return er.retrieval(ctx, init, img)
 	case "zeroshot":
 		return er.zeroshot(ctx, init, img)
+	case "finetune":
+		return er.finetune(ctx, init, img)
 	}
 	return fmt.Errorf("protocol %q is not supported by convirt run yet", er.e.Protocol)
 }
