@@ -124,4 +124,3 @@ func runSweep(ctx context.Context, r *recipe.Recipe, children []recipe.Child, op
 	}
 	return nil
 }
-

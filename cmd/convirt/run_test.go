@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/convirt/convirt/core/recipe"
+	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/plugins/evaluators/results"
 )
 
@@ -212,5 +214,76 @@ func TestRunUnknownPlugin(t *testing.T) {
 	code, _, errs := runCLI(t, "run", path)
 	if code == 0 || !strings.Contains(errs, `unknown evaluator plugin "lienar"`) {
 		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+}
+
+// A run killed after its first checkpoint and continued with --resume ends
+// with the same encoders, hence the same results, as an uninterrupted run.
+func TestRunResumeAfterKillMatchesUninterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three times")
+	}
+	edit := func(y string) string {
+		y = strings.Replace(y, "max_steps: 4", "max_steps: 6", 1)
+		return strings.Replace(y, "inits: [convirt, random]", "inits: [convirt]", 1)
+	}
+	path, runsDir := writeTiny(t, edit)
+	if code, out, errs := runCLI(t, "run", path); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d\n%s\n%s", code, out, errs)
+	}
+	first := runDirs(t, runsDir, "e2e")[0]
+
+	// Kill the second run as soon as its first checkpoint exists.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			for _, d := range runDirs(t, runsDir, "e2e") {
+				if d == first {
+					continue
+				}
+				if cks, _ := filepath.Glob(filepath.Join(d, "checkpoints", "step-*.ckpt")); len(cks) > 0 {
+					cancel()
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"run", path}, &out, &errb); code == 0 {
+		t.Fatalf("the killed run reported success:\n%s", errb.String())
+	}
+	var killed string
+	for _, d := range runDirs(t, runsDir, "e2e") {
+		if d != first {
+			killed = d
+		}
+	}
+	if _, err := os.Stat(filepath.Join(killed, "results.json")); err == nil {
+		t.Fatal("the run was killed after evaluating, not during pretraining")
+	}
+	if code, out, errs := runCLI(t, "run", "--resume", killed); code != 0 {
+		t.Fatalf("--resume: exit %d\n%s\n%s", code, out, errs)
+	}
+	a, err := results.Read(filepath.Join(first, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := results.Read(filepath.Join(killed, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Entries) != len(b.Entries) {
+		t.Fatalf("%d entries resumed, %d uninterrupted", len(b.Entries), len(a.Entries))
+	}
+	for i := range a.Entries {
+		if a.Entries[i].Mean != b.Entries[i].Mean {
+			t.Errorf("%s/%s/%s: resumed %v, uninterrupted %v", a.Entries[i].Protocol, a.Entries[i].Init, a.Entries[i].Metric, b.Entries[i].Mean, a.Entries[i].Mean)
+		}
+	}
+	m, err := runs.ReadMeta(killed)
+	if err != nil || m.Status != runs.Finished {
+		t.Errorf("resumed run status %q (%v)", m.Status, err)
 	}
 }

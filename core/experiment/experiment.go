@@ -141,6 +141,9 @@ func (s *session) open() error {
 		if s.run, err = runs.Open(s.opt.Resume); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
+		if err := s.run.Reopen(); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
 	} else {
 		name := s.r.Name
 		if s.opt.Label != "" {

@@ -227,3 +227,21 @@ func openAppend(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// Reopen marks a run that ended (killed, failed, or a finished one being
+// continued) as running again, for `convirt run --resume`. Its records are
+// kept; the end time is cleared and a "resumed" tag counts the restarts.
+func (r *Run) Reopen() error {
+	r.mu.Lock()
+	m := r.meta
+	m.Status, m.EndTime = Running, time.Time{}
+	if err := writeJSON(filepath.Join(r.dir, MetaFile), m); err != nil {
+		r.mu.Unlock()
+		return fmt.Errorf("run %s: reopen: %w", r.meta.ID, err)
+	}
+	r.meta = m
+	n := 0
+	fmt.Sscan(r.tags["resumed"], &n)
+	r.mu.Unlock()
+	return r.SetTag("resumed", fmt.Sprint(n+1))
+}

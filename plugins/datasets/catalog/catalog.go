@@ -1,5 +1,6 @@
 // Package catalog maps dataset names (as recipes and the CLI spell them) to
-// their readers with default configuration.
+// their readers, each with the config keys it accepts (its Fields, which the
+// reader package defines next to its Config).
 package catalog
 
 import (
@@ -7,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/chexpert"
 	"github.com/convirt/convirt/plugins/datasets/covidx"
 	"github.com/convirt/convirt/plugins/datasets/mimic"
@@ -22,28 +24,34 @@ type Dataset struct {
 	Name   string
 	Splits []string // the splits Open accepts; the first is the default
 	Doc    string
-	open   func(root, split string) (*source.Slice, error)
+	// Fields are the reader's own config keys; the split is never one of
+	// them (it is chosen per Open).
+	Fields []schema.Field
+	bind   func(opts map[string]any) (opener, error)
 }
 
+// opener opens one split of a dataset whose options are already decoded.
+type opener func(root, split string) (*source.Slice, error)
+
 var datasets = []Dataset{
-	{"mimic-cxr", []string{"train", "validate", "test"}, "MIMIC-CXR-JPG image-report pairs (AP/PA)",
-		func(r, s string) (*source.Slice, error) { return mimic.Open(r, mimic.Config{Split: s}) }},
-	{"chexpert", []string{"train", "valid"}, "CheXpert, five competition labels, usual uncertainty policy",
-		func(r, s string) (*source.Slice, error) { return chexpert.Open(r, chexpert.Config{Split: s}) }},
-	{"rsna", []string{"train", "valid", "test", "all"}, "RSNA Pneumonia (DICOM), hashed patient split",
-		func(r, s string) (*source.Slice, error) { return rsna.Open(r, rsna.Config{Split: s}) }},
-	{"covidx", []string{"train", "test"}, "COVIDx, label variant detected from the file",
-		func(r, s string) (*source.Slice, error) { return covidx.Open(r, covidx.Config{Split: s}) }},
-	{"mura", []string{"train", "valid"}, "MURA v1.1, study labels on images",
-		func(r, s string) (*source.Slice, error) { return mura.Open(r, mura.Config{Split: s}) }},
-	{"paired", []string{"", "train", "valid", "test"}, "generic image-report CSV (root/pairs.csv)",
-		func(r, s string) (*source.Slice, error) { return paired.Open(r, paired.Config{Split: s}) }},
-	{"chexpert-8x200", []string{"image-candidate", "image-query", "text-candidate", "text-query"},
-		"8x200 retrieval sets; root is the directory above CheXpert-v1.0-small",
-		func(r, s string) (*source.Slice, error) {
-			proto, set, _ := strings.Cut(s, "-")
-			return retrieval8x200.Open(r, retrieval8x200.Config{Protocol: proto, Set: set})
-		}},
+	entry("mimic-cxr", []string{"train", "validate", "test"}, "MIMIC-CXR-JPG image-report pairs (AP/PA)", mimic.Fields(),
+		func(r, s string, c mimic.Config) (*source.Slice, error) { c.Split = s; return mimic.Open(r, c) }),
+	entry("chexpert", []string{"train", "valid"}, "CheXpert, five competition labels, usual uncertainty policy", chexpert.Fields(),
+		func(r, s string, c chexpert.Config) (*source.Slice, error) { c.Split = s; return chexpert.Open(r, c) }),
+	entry("rsna", []string{"train", "valid", "test", "all"}, "RSNA Pneumonia (DICOM), hashed patient split", rsna.Fields(),
+		func(r, s string, c rsna.Config) (*source.Slice, error) { c.Split = s; return rsna.Open(r, c) }),
+	entry("covidx", []string{"train", "test"}, "COVIDx, label variant detected from the file", covidx.Fields(),
+		func(r, s string, c covidx.Config) (*source.Slice, error) { c.Split = s; return covidx.Open(r, c) }),
+	entry("mura", []string{"train", "valid"}, "MURA v1.1, study labels on images", mura.Fields(),
+		func(r, s string, c mura.Config) (*source.Slice, error) { c.Split = s; return mura.Open(r, c) }),
+	entry("paired", []string{"", "train", "valid", "test"}, "generic image-report CSV (root/pairs.csv)", paired.Fields(),
+		func(r, s string, c paired.Config) (*source.Slice, error) { c.Split = s; return paired.Open(r, c) }),
+	entry("chexpert-8x200", []string{"image-candidate", "image-query", "text-candidate", "text-query"},
+		"8x200 retrieval sets; root is the directory above CheXpert-v1.0-small", retrieval8x200.Fields(),
+		func(r, s string, c retrieval8x200.Config) (*source.Slice, error) {
+			c.Protocol, c.Set, _ = strings.Cut(s, "-")
+			return retrieval8x200.Open(r, c)
+		}),
 }
 
 // All lists the datasets, sorted by name.
@@ -53,28 +61,55 @@ func All() []Dataset {
 	return out
 }
 
-// Open opens a dataset split with default configuration; split "" means
-// the dataset's first split.
-func Open(name, root, split string) (source.Source, error) {
+// Lookup returns the dataset called name.
+func Lookup(name string) (Dataset, error) {
 	for _, d := range datasets {
-		if d.Name != name {
-			continue
+		if d.Name == name {
+			return d, nil
 		}
-		if split == "" {
-			split = d.Splits[0]
-		}
-		ok := false
-		for _, s := range d.Splits {
-			ok = ok || s == split
-		}
-		if !ok {
-			return nil, fmt.Errorf("dataset %s: unknown split %q (have %s)", name, split, strings.Join(d.Splits, ", "))
-		}
-		return d.open(root, split)
 	}
 	var names []string
 	for _, d := range All() {
 		names = append(names, d.Name)
 	}
-	return nil, fmt.Errorf("unknown dataset %q (have %s)", name, strings.Join(names, ", "))
+	return Dataset{}, fmt.Errorf("unknown dataset %q (have %s)", name, strings.Join(names, ", "))
+}
+
+// Open opens a dataset split with default configuration; split "" means
+// the dataset's first split.
+func Open(name, root, split string) (source.Source, error) {
+	return OpenOptions(name, root, split, nil)
+}
+
+// OpenOptions opens a dataset split with the reader options opts (keys of
+// the dataset's Fields, as a recipe writes them; nil for the defaults);
+// split "" means the dataset's first split.
+func OpenOptions(name, root, split string, opts map[string]any) (source.Source, error) {
+	d, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	open, err := d.bind(opts)
+	if err != nil {
+		return nil, err
+	}
+	if split == "" {
+		split = d.Splits[0]
+	}
+	ok := false
+	for _, s := range d.Splits {
+		ok = ok || s == split
+	}
+	if !ok {
+		return nil, fmt.Errorf("dataset %s: unknown split %q (have %s)", name, split, strings.Join(d.Splits, ", "))
+	}
+	return open(root, split)
+}
+
+// CheckOptions reports whether opts are valid reader options of d: known
+// keys of the right types and allowed values, decodable into the reader's
+// Config. It opens nothing.
+func (d Dataset) CheckOptions(opts map[string]any) error {
+	_, err := d.bind(opts)
+	return err
 }

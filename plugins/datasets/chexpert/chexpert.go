@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
 )
@@ -55,6 +57,57 @@ type Config struct {
 	ParentRoot string `json:"parent_root" yaml:"parent_root"`
 }
 
+// Policies lists the uncertainty policies.
+var Policies = []string{Ones, Zeros, Ignore}
+
+// Fields describes Config as plugin config keys (Split excepted: the dataset
+// plugin sets it per request). Defaults are those Open applies.
+func Fields() []schema.Field {
+	return []schema.Field{
+		{Name: "labels", Type: schema.List, Elem: schema.String, Enum: Columns, Default: Competition,
+			Doc: "label columns returned, in order (default: the five competition labels)"},
+		PolicyField(DefaultPolicy()),
+		{Name: "default_policy", Type: schema.String, Enum: Policies, Default: Zeros,
+			Doc: "uncertainty policy of the labels that policy does not list"},
+		{Name: "frontal_only", Type: schema.Bool, Default: false, Doc: "drop lateral views"},
+		{Name: "csv", Type: schema.String, Doc: "index file relative to root, instead of {split}.csv (e.g. a candidate list)"},
+		{Name: "parent_root", Type: schema.String,
+			Doc: "resolve the index's image paths as written against this directory (the one above the dataset folder) instead of replacing their first element by root"},
+	}
+}
+
+// PolicyField is the "policy" config key with the given default: a map from
+// label to ones, zeros or ignore.
+func PolicyField(def map[string]string) schema.Field {
+	m := map[string]any{}
+	for k, v := range def {
+		m[k] = v
+	}
+	return schema.Field{Name: "policy", Type: schema.Map, Elem: schema.String, Enum: Policies, Default: m,
+		Doc: "uncertain (-1) label handling per label: ones, zeros or ignore (NaN, left out of the loss and metrics), e.g. {Edema: ones}"}
+}
+
+// CheckPolicy checks that every policy value (and def, when set) is ones,
+// zeros or ignore, and that every label is a CheXpert column.
+func CheckPolicy(policy map[string]string, def string) error {
+	ok := func(p string) bool { return p == Ones || p == Zeros || p == Ignore }
+	if def != "" && !ok(def) {
+		return fmt.Errorf("chexpert: default_policy %q: want ones, zeros or ignore", def)
+	}
+	for l, p := range policy {
+		if !ok(p) {
+			return fmt.Errorf("chexpert: policy %q for %s: want ones, zeros or ignore", p, l)
+		}
+		if !slices.Contains(Columns, l) {
+			return fmt.Errorf("chexpert: policy for %q: not a CheXpert label (have %s)", l, strings.Join(Columns, ", "))
+		}
+	}
+	return nil
+}
+
+// Validate checks the policies (see CheckPolicy).
+func (c Config) Validate() error { return CheckPolicy(c.Policy, c.Default) }
+
 // Open reads root/{split}.csv. Image paths in the file start with the
 // dataset folder name, which is replaced by root.
 func Open(root string, c Config) (*source.Slice, error) {
@@ -70,10 +123,8 @@ func Open(root string, c Config) (*source.Slice, error) {
 	if c.Default == "" {
 		c.Default = Zeros
 	}
-	for l, p := range c.Policy {
-		if p != Ones && p != Zeros && p != Ignore {
-			return nil, fmt.Errorf("chexpert: policy %q for %s: want ones, zeros or ignore", p, l)
-		}
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	csvPath := c.CSV
 	if csvPath == "" {

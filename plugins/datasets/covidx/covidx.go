@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
 )
@@ -30,6 +31,25 @@ type Config struct {
 	File string `json:"file" yaml:"file"`
 }
 
+// Fields describes Config as plugin config keys (Split excepted: the dataset
+// plugin sets it per request). Defaults are those Open applies.
+func Fields() []schema.Field {
+	return []schema.Field{
+		{Name: "variant", Type: schema.String, Default: Auto, Enum: []string{Auto, ThreeClass, Binary},
+			Doc: "labels: auto (three-class if the file has normal/pneumonia/COVID-19 labels, else binary), three-class, or binary (COVID-19 vs the rest)"},
+		{Name: "file", Type: schema.String, Doc: "index file relative to root, instead of {split}.txt (e.g. train_COVIDx9A.txt); images stay under {split}/"},
+	}
+}
+
+// Validate checks the variant ("" stands for Auto).
+func (c Config) Validate() error {
+	switch c.Variant {
+	case "", Auto, ThreeClass, Binary:
+		return nil
+	}
+	return fmt.Errorf("covidx: variant %q: want %s, %s or %s", c.Variant, Auto, ThreeClass, Binary)
+}
+
 // Open reads root/{split}.txt with images under root/{split}/.
 func Open(root string, c Config) (*source.Slice, error) {
 	if c.Split == "" {
@@ -37,6 +57,9 @@ func Open(root string, c Config) (*source.Slice, error) {
 	}
 	if c.Variant == "" {
 		c.Variant = Auto
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	name := c.File
 	if name == "" {

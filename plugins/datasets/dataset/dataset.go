@@ -2,13 +2,18 @@
 // sdk.Dataset plugin: "mimic-cxr", "chexpert", "rsna", "covidx", "mura",
 // "paired" and "chexpert-8x200". Batches carry decoded, resized and (on
 // request) augmented images, raw texts (one sampled sentence or the whole
-// report) and labels; the host owns the order.
+// report) and labels; the host owns the order. Each plugin's config is the
+// common keys (CommonFields) plus its reader's own options (views, policy,
+// column names, ...: catalog.Dataset.Fields). Bad samples are skipped,
+// counted and logged; a split whose share of bad samples passes
+// max_bad_fraction fails its batches with the first problems.
 package dataset
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -20,6 +25,7 @@ import (
 	"github.com/convirt/convirt/plugins/datasets/source"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/hashicorp/go-hclog"
 )
 
 // Version is the plugins' version.
@@ -32,7 +38,8 @@ func init() {
 	}
 }
 
-// Config is a dataset plugin's configuration.
+// Config is a dataset plugin's common configuration (CommonFields); the
+// reader's options are kept apart and handed to catalog.OpenOptions.
 type Config struct {
 	Root      string         `json:"root"`
 	ImageSize int            `json:"image_size"`
@@ -41,38 +48,78 @@ type Config struct {
 	Augment   augment.Config `json:"augment"`
 	Text      string         `json:"text_sampling"` // sentence or report
 	Workers   int            `json:"workers"`
+	MaxBad    float64        `json:"max_bad_fraction"`
 }
 
 // Plugin is one dataset plugin.
 type Plugin struct {
 	name, doc string
-	cfg       Config
 
 	mu     sync.Mutex
-	splits map[string]source.Source
+	log    hclog.Logger
+	cfg    Config
+	opts   map[string]any // the reader's options
+	splits map[string]*split
 }
 
-// New returns the unconfigured plugin for the catalogue dataset name.
-func New(name, doc string) *Plugin { return &Plugin{name: name, doc: doc} }
+// split is one opened split with its bad-sample tally.
+type split struct {
+	src   source.Source
+	tally *tally
+}
+
+// New returns the unconfigured plugin for the catalogue dataset name. It
+// logs (bad samples) as hclog JSON on stderr, which a host turns into run
+// log entries; SetLogger changes that.
+func New(name, doc string) *Plugin {
+	return &Plugin{name: name, doc: doc, log: hclog.New(&hclog.LoggerOptions{
+		Name: "dataset." + name, Output: os.Stderr, JSONFormat: true, Level: hclog.Info})}
+}
+
+// SetLogger sets where the plugin logs.
+func (p *Plugin) SetLogger(l hclog.Logger) {
+	p.mu.Lock()
+	p.log = l
+	p.mu.Unlock()
+}
+
+// readerFields are the reader options of the plugin's dataset (none for a
+// name not in the catalogue, which Configure rejects).
+func (p *Plugin) readerFields() []schema.Field {
+	d, err := catalog.Lookup(p.name)
+	if err != nil {
+		return nil
+	}
+	return d.Fields
+}
 
 // Info implements sdk.Plugin.
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: p.name, Kind: sdk.KindDataset, Version: Version, ProtocolVersion: sdk.ProtocolVersion, Description: p.doc,
-		Schema: schema.Schema{Fields: []schema.Field{
-			{Name: "root", Type: schema.String, Required: true, Doc: "dataset directory, laid out as downloaded (docs/datasets.md)"},
-			{Name: "image_size", Type: schema.Int, Default: 224, Min: schema.Ptr(8), Max: schema.Ptr(4096), Doc: "output image side in pixels"},
-			{Name: "channels", Type: schema.Int, Default: 1, Min: schema.Ptr(1), Max: schema.Ptr(3), Doc: "1 (grayscale) or 3 (gray replicated, for ImageNet weights)"},
-			{Name: "resize", Type: schema.String, Default: "center-crop", Enum: []string{"center-crop", "stretch"}, Doc: "how images are fitted to the square"},
-			{Name: "augment", Type: schema.Any, Doc: "the paper's augmentations: crop_scale, crop_ratio, flip, flip_p, rotation, translate, scale, brightness, contrast, blur_sigma, blur_p, blur_kernel"},
-			{Name: "text_sampling", Type: schema.String, Default: "sentence", Enum: []string{"sentence", "report"}, Doc: "training text: one sampled sentence (the paper) or the whole Findings + Impression"},
-			{Name: "workers", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "image decoding goroutines; 0 uses every core"},
-		}}}, nil
+		Schema: schema.Schema{Fields: fields(p.readerFields())}}, nil
 }
 
 // Configure implements sdk.Plugin.
+// The reader's options are checked here (keys, types, allowed values), but
+// splits are opened on first use.
 func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
-	cfg := Config{ImageSize: 224, Channels: 1, Resize: "center-crop", Augment: augment.Default(), Text: "sentence"}
-	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+	d, err := catalog.Lookup(p.name)
+	if err != nil {
+		return err
+	}
+	if err := catalog.IssuesError(p.name, schema.Schema{Fields: fields(d.Fields)}.Check("", raw)); err != nil {
+		return err
+	}
+	common, opts := map[string]any{}, map[string]any{}
+	for k, v := range raw {
+		if isCommon(k) {
+			common[k] = v
+		} else {
+			opts[k] = v
+		}
+	}
+	cfg := Config{ImageSize: 224, Channels: 1, Resize: "center-crop", Augment: augment.Default(), Text: "sentence", MaxBad: DefaultMaxBadFraction}
+	if err := sdk.DecodeConfig(common, &cfg); err != nil {
 		return fmt.Errorf("dataset %s: %w", p.name, err)
 	}
 	if cfg.Root == "" {
@@ -81,8 +128,11 @@ func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
 	if err := cfg.Augment.Validate(); err != nil {
 		return fmt.Errorf("dataset %s: %w", p.name, err)
 	}
+	if err := d.CheckOptions(opts); err != nil {
+		return err
+	}
 	p.mu.Lock()
-	p.cfg, p.splits = cfg, map[string]source.Source{}
+	p.cfg, p.opts, p.splits = cfg, opts, map[string]*split{}
 	p.mu.Unlock()
 	return nil
 }
@@ -90,20 +140,24 @@ func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
 // Close implements sdk.Plugin.
 func (p *Plugin) Close() error { return nil }
 
-func (p *Plugin) open(split string) (source.Source, error) {
+func (p *Plugin) open(name string) (*split, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.splits == nil {
 		return nil, errors.New("dataset: not configured")
 	}
-	if s, ok := p.splits[split]; ok {
+	if s, ok := p.splits[name]; ok {
 		return s, nil
 	}
-	s, err := catalog.Open(p.name, p.cfg.Root, split)
+	src, err := catalog.OpenOptions(p.name, p.cfg.Root, name, p.opts)
 	if err != nil {
 		return nil, err
 	}
-	p.splits[split] = s
+	s := &split{src: src, tally: newTally(src)}
+	if ps := src.Problems(); len(ps) > 0 {
+		p.log.Warn("index rows rejected", "dataset", p.name, "split", name, "rejected", len(ps), "kept", src.Len(), "first", ps[0].Error())
+	}
+	p.splits[name] = s
 	return s, nil
 }
 
@@ -119,20 +173,23 @@ func (p *Plugin) Splits(context.Context) ([]string, error) {
 
 // Describe implements sdk.Dataset.
 func (p *Plugin) Describe(_ context.Context, split string) (sdk.SplitInfo, error) {
-	s, err := p.open(split)
+	sp, err := p.open(split)
 	if err != nil {
 		return sdk.SplitInfo{}, err
 	}
+	s := sp.src
 	return sdk.SplitInfo{Name: split, Len: s.Len(), LabelNames: s.LabelNames(), Task: string(s.Task())}, nil
 }
 
 // Batch implements sdk.Dataset. Samples that fail to load are left out of
-// the batch (so it can be shorter than asked) and counted by the reader.
+// the batch (so it can be shorter than asked), counted and logged; once the
+// split's bad share passes max_bad_fraction, Batch fails.
 func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, error) {
-	s, err := p.open(req.Split)
+	sp, err := p.open(req.Split)
 	if err != nil {
 		return nil, err
 	}
+	s := sp.src
 	for _, i := range req.Indices {
 		if i < 0 || i >= s.Len() {
 			return nil, fmt.Errorf("dataset %s split %s: index %d out of range [0,%d)", p.name, req.Split, i, s.Len())
@@ -141,6 +198,9 @@ func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, e
 	o := loader.Options{Size: p.cfg.ImageSize, Channels: p.cfg.Channels, Resize: p.cfg.Resize, Augment: req.Augment, Aug: p.cfg.Augment, Seed: req.Seed, Epoch: req.Epoch}
 	lb, err := loader.LoadBatch(ctx, s, req.Indices, o, p.cfg.Workers)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.count(sp, req, lb.Bad); err != nil {
 		return nil, err
 	}
 	if len(lb.Examples) == 0 {
@@ -172,6 +232,23 @@ func (p *Plugin) text(ex source.Example, req sdk.BatchRequest) string {
 		return ex.Texts[r.IntN(len(ex.Texts))]
 	}
 	return strings.Join(ex.Texts, " ")
+}
+
+// count adds a batch's skipped samples to the split's tally, logs the first
+// ones, and fails once the split's bad share passes max_bad_fraction.
+func (p *Plugin) count(sp *split, req sdk.BatchRequest, bad []source.Problem) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	before := sp.tally.skipped
+	sp.tally.add(len(req.Indices), bad)
+	for i, b := range bad {
+		if n := before + i + 1; n <= maxListed {
+			p.log.Warn("bad sample skipped", "dataset", p.name, "split", req.Split, "problem", b.Error(), "skipped", n)
+		} else if n == maxListed+1 {
+			p.log.Warn("more bad samples are skipped and counted without logging", "dataset", p.name, "split", req.Split)
+		}
+	}
+	return sp.tally.check(p.name, req.Split, p.cfg.MaxBad)
 }
 
 func firstProblem(ps []source.Problem) string {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/chexpert"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/report"
@@ -28,25 +29,63 @@ type Config struct {
 	MetadataFile string `json:"metadata_file" yaml:"metadata_file"`
 	// ReportRoot holds files/pXX/pN/sN.txt (default root).
 	ReportRoot string `json:"report_root" yaml:"report_root"`
-	// Labels from mimic-cxr-2.0.0-chexpert.csv.gz, if set (uncertain values
-	// per Policy, as in chexpert.Config).
+	// Labels from LabelFile, if set (uncertain values per Policy, as in
+	// chexpert.Config; labels it does not list use zeros).
 	Labels []string          `json:"labels" yaml:"labels"`
 	Policy map[string]string `json:"policy" yaml:"policy"`
 }
 
-// Open indexes root.
+// Defaults of Config.
+const (
+	DefaultSplitFile    = "mimic-cxr-2.0.0-split.csv.gz"
+	DefaultMetadataFile = "mimic-cxr-2.0.0-metadata.csv.gz"
+	// LabelFile holds the CheXpert-labeller labels per study.
+	LabelFile = "mimic-cxr-2.0.0-chexpert.csv.gz"
+)
+
+// DefaultViews are the frontal views the paper pretrains on.
+func DefaultViews() []string { return []string{"AP", "PA"} }
+
+// Fields describes Config as plugin config keys (Split excepted: the dataset
+// plugin sets it per request). Defaults are those Open applies.
+func Fields() []schema.Field {
+	return []schema.Field{
+		{Name: "views", Type: schema.List, Elem: schema.String, Default: DefaultViews(),
+			Doc: "ViewPosition values kept (AP, PA, LATERAL, LL, ...); \"\" keeps images without a view"},
+		{Name: "split_file", Type: schema.String, Default: DefaultSplitFile, Doc: "split CSV relative to root (gunzipped when its name ends in .gz)"},
+		{Name: "metadata_file", Type: schema.String, Default: DefaultMetadataFile, Doc: "metadata CSV with ViewPosition, relative to root (gunzipped when its name ends in .gz)"},
+		{Name: "report_root", Type: schema.String, Doc: "directory holding the reports files/pXX/pN/sN.txt (default: root)"},
+		{Name: "labels", Type: schema.List, Elem: schema.String, Enum: chexpert.Columns,
+			Doc: "CheXpert-labeller labels attached from " + LabelFile + " (default: none)"},
+		chexpert.PolicyField(chexpert.DefaultPolicy()),
+	}
+}
+
+// Validate checks the label policy (see chexpert.CheckPolicy).
+func (c Config) Validate() error {
+	if err := chexpert.CheckPolicy(c.Policy, ""); err != nil {
+		return fmt.Errorf("mimic: %w", err)
+	}
+	return nil
+}
+
+// Open indexes root. Every report is read as Findings + Impression (see
+// report.FindingsImpression).
 func Open(root string, c Config) (*source.Slice, error) {
 	if c.Split == "" {
 		c.Split = "train"
 	}
 	if c.Views == nil {
-		c.Views = []string{"AP", "PA"}
+		c.Views = DefaultViews()
 	}
 	if c.SplitFile == "" {
-		c.SplitFile = "mimic-cxr-2.0.0-split.csv.gz"
+		c.SplitFile = DefaultSplitFile
 	}
 	if c.MetadataFile == "" {
-		c.MetadataFile = "mimic-cxr-2.0.0-metadata.csv.gz"
+		c.MetadataFile = DefaultMetadataFile
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	if c.ReportRoot == "" {
 		c.ReportRoot = root
@@ -139,7 +178,7 @@ func checkReport(ex source.Example) (source.Example, error) {
 }
 
 func readLabels(root string, c Config, s *source.Slice) (map[string][]float32, error) {
-	f, err := csvfile.Read(filepath.Join(root, "mimic-cxr-2.0.0-chexpert.csv.gz"), csvfile.Options{})
+	f, err := csvfile.Read(filepath.Join(root, LabelFile), csvfile.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("mimic: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
 )
@@ -17,6 +18,18 @@ type Config struct {
 	Split string `json:"split" yaml:"split"` // train or valid
 	// BodyParts keeps only these study types (e.g. XR_WRIST); empty keeps all.
 	BodyParts []string `json:"body_parts" yaml:"body_parts"`
+}
+
+// BodyParts are MURA's study types.
+var BodyParts = []string{"XR_ELBOW", "XR_FINGER", "XR_FOREARM", "XR_HAND", "XR_HUMERUS", "XR_SHOULDER", "XR_WRIST"}
+
+// Fields describes Config as plugin config keys (Split excepted: the dataset
+// plugin sets it per request).
+func Fields() []schema.Field {
+	return []schema.Field{
+		{Name: "body_parts", Type: schema.List, Elem: schema.String, Enum: BodyParts,
+			Doc: "study types kept (default: all)"},
+	}
 }
 
 // Open indexes root (the MURA-v1.1 folder).

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/report"
 	"github.com/convirt/convirt/plugins/datasets/source"
@@ -30,18 +31,41 @@ type Config struct {
 	WholeReport bool `json:"whole_report" yaml:"whole_report"`
 }
 
+// Defaults returns the Config that Open's defaults make of the zero Config.
+func Defaults() Config {
+	return Config{CSV: "pairs.csv", ImageColumn: "image", ReportColumn: "report",
+		ReportFileColumn: "report_file", SplitColumn: "split"}
+}
+
+// Fields describes Config as plugin config keys (Split excepted: the dataset
+// plugin sets it per request). Defaults are those Open applies.
+func Fields() []schema.Field {
+	d := Defaults()
+	return []schema.Field{
+		{Name: "csv", Type: schema.String, Default: d.CSV, Doc: "the index CSV, relative to root"},
+		{Name: "image_column", Type: schema.String, Default: d.ImageColumn,
+			Doc: "column of image paths relative to root; several per row separated by ';'"},
+		{Name: "report_column", Type: schema.String, Default: d.ReportColumn, Doc: "column of report text (wins over report_file_column when non-empty)"},
+		{Name: "report_file_column", Type: schema.String, Default: d.ReportFileColumn, Doc: "column of report file paths relative to root"},
+		{Name: "split_column", Type: schema.String, Default: d.SplitColumn, Doc: "column naming each row's split; without it every row is in every split"},
+		{Name: "whole_report", Type: schema.Bool, Default: false,
+			Doc: "use the whole text of reports without Findings/Impression sections (default: their last paragraph)"},
+	}
+}
+
 // Open reads the CSV.
 func Open(root string, c Config) (*source.Slice, error) {
+	d := Defaults()
 	def := func(s *string, v string) {
 		if *s == "" {
 			*s = v
 		}
 	}
-	def(&c.CSV, "pairs.csv")
-	def(&c.ImageColumn, "image")
-	def(&c.ReportColumn, "report")
-	def(&c.ReportFileColumn, "report_file")
-	def(&c.SplitColumn, "split")
+	def(&c.CSV, d.CSV)
+	def(&c.ImageColumn, d.ImageColumn)
+	def(&c.ReportColumn, d.ReportColumn)
+	def(&c.ReportFileColumn, d.ReportFileColumn)
+	def(&c.SplitColumn, d.SplitColumn)
 	f, err := csvfile.Read(filepath.Join(root, c.CSV), csvfile.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("paired: %w", err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/chexpert"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
@@ -23,6 +24,14 @@ type Config struct {
 	Protocol string `json:"protocol" yaml:"protocol"`
 	// Set is "candidate" or "query".
 	Set string `json:"set" yaml:"set"`
+}
+
+// Fields describes Config as plugin config keys (Protocol and Set excepted:
+// the dataset plugin sets them from the split).
+func Fields() []schema.Field {
+	return []schema.Field{
+		{Name: "dir", Type: schema.String, Doc: "folder holding image-retrieval/ and text-retrieval/ (default: root/convirt-retrieval)"},
+	}
 }
 
 // Open reads one file. Candidates carry a label per category (1 when the

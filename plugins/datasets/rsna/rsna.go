@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
 )
@@ -27,16 +28,46 @@ type Config struct {
 	ImageDir string `json:"image_dir" yaml:"image_dir"`
 }
 
+// Defaults of Config.
+const (
+	DefaultTrainFrac = 0.7
+	DefaultValidFrac = 0.15
+	DefaultImageDir  = "stage_2_train_images"
+)
+
+// Fields describes Config as plugin config keys (Split excepted: the dataset
+// plugin sets it per request). Defaults are those Open applies.
+func Fields() []schema.Field {
+	return []schema.Field{
+		{Name: "train_frac", Type: schema.Float, Default: DefaultTrainFrac, Min: schema.Ptr(0), Max: schema.Ptr(1),
+			Doc: "share of patients in train (by a stable hash of the patient id)"},
+		{Name: "valid_frac", Type: schema.Float, Default: DefaultValidFrac, Min: schema.Ptr(0), Max: schema.Ptr(1),
+			Doc: "share of patients in valid; the rest (1 - train_frac - valid_frac) is test"},
+		{Name: "image_dir", Type: schema.String, Default: DefaultImageDir, Doc: "folder of {patientId}.dcm, relative to root"},
+	}
+}
+
+// Validate checks the split fractions.
+func (c Config) Validate() error {
+	if c.TrainFrac < 0 || c.ValidFrac < 0 || c.TrainFrac+c.ValidFrac > 1 {
+		return fmt.Errorf("rsna: train_frac %v and valid_frac %v must be non-negative with a sum of at most 1", c.TrainFrac, c.ValidFrac)
+	}
+	return nil
+}
+
 // Open indexes root.
 func Open(root string, c Config) (*source.Slice, error) {
 	if c.Split == "" {
 		c.Split = "train"
 	}
 	if c.TrainFrac == 0 && c.ValidFrac == 0 {
-		c.TrainFrac, c.ValidFrac = 0.7, 0.15
+		c.TrainFrac, c.ValidFrac = DefaultTrainFrac, DefaultValidFrac
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	if c.ImageDir == "" {
-		c.ImageDir = "stage_2_train_images"
+		c.ImageDir = DefaultImageDir
 	}
 	f, err := csvfile.Read(filepath.Join(root, "stage_2_train_labels.csv"), csvfile.Options{})
 	if err != nil {

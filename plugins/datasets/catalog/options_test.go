@@ -1,0 +1,169 @@
+package catalog
+
+import (
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/datasets/chexpert"
+	"github.com/convirt/convirt/plugins/datasets/covidx"
+	"github.com/convirt/convirt/plugins/datasets/mimic"
+	"github.com/convirt/convirt/plugins/datasets/mura"
+	"github.com/convirt/convirt/plugins/datasets/paired"
+	"github.com/convirt/convirt/plugins/datasets/retrieval8x200"
+	"github.com/convirt/convirt/plugins/datasets/rsna"
+)
+
+// configs are the readers' Config types and the keys the catalogue sets
+// itself from the split, which must not be config keys.
+var configs = map[string]struct {
+	typ      reflect.Type
+	fromSplt []string
+}{
+	"mimic-cxr":      {reflect.TypeOf(mimic.Config{}), []string{"split"}},
+	"chexpert":       {reflect.TypeOf(chexpert.Config{}), []string{"split"}},
+	"rsna":           {reflect.TypeOf(rsna.Config{}), []string{"split"}},
+	"covidx":         {reflect.TypeOf(covidx.Config{}), []string{"split"}},
+	"mura":           {reflect.TypeOf(mura.Config{}), []string{"split"}},
+	"paired":         {reflect.TypeOf(paired.Config{}), []string{"split"}},
+	"chexpert-8x200": {reflect.TypeOf(retrieval8x200.Config{}), []string{"protocol", "set"}},
+}
+
+// TestFieldsMatchConfigs keeps each reader's Fields and Config in step:
+// every Config key but the split is a field and nothing else is.
+func TestFieldsMatchConfigs(t *testing.T) {
+	if len(configs) != len(All()) {
+		t.Fatalf("%d configs listed for %d datasets", len(configs), len(All()))
+	}
+	for _, d := range All() {
+		c, ok := configs[d.Name]
+		if !ok {
+			t.Fatalf("%s: no Config type listed", d.Name)
+		}
+		var tags []string
+		for i := range c.typ.NumField() {
+			tag, _, _ := strings.Cut(c.typ.Field(i).Tag.Get("json"), ",")
+			if !contains(c.fromSplt, tag) {
+				tags = append(tags, tag)
+			}
+		}
+		var names []string
+		for _, f := range d.Fields {
+			names = append(names, f.Name)
+			if f.Doc == "" {
+				t.Errorf("%s: field %s has no doc", d.Name, f.Name)
+			}
+		}
+		sort.Strings(tags)
+		sort.Strings(names)
+		if !reflect.DeepEqual(tags, names) {
+			t.Errorf("%s: Config keys %v, Fields %v", d.Name, tags, names)
+		}
+	}
+}
+
+// TestDefaultsAreValidOptions: every field's default passes the schema
+// and decodes into the Config.
+func TestDefaultsAreValidOptions(t *testing.T) {
+	for _, d := range All() {
+		if err := d.CheckOptions(defaults(d)); err != nil {
+			t.Errorf("%s: defaults rejected: %v", d.Name, err)
+		}
+	}
+}
+
+func defaults(d Dataset) map[string]any {
+	m := map[string]any{}
+	for _, f := range d.Fields {
+		if f.Default != nil {
+			m[f.Name] = schema.Normalize(f.Default)
+		}
+	}
+	return m
+}
+
+// TestSchemaDefaultsMatchReaders opens each dataset with no options and
+// with every schema default written out: the readers' own defaults and the
+// documented ones must give the same data.
+func TestSchemaDefaultsMatchReaders(t *testing.T) {
+	cases := []struct{ name, root, split string }{
+		{"mimic-cxr", "MIMIC-CXR", "train"}, {"chexpert", "CheXpert-v1.0-small", "train"},
+		{"rsna", "RSNA", "valid"}, {"covidx", "COVIDx", "test"}, {"mura", "MURA-v1.1", "valid"},
+		{"chexpert-8x200", ".", "text-candidate"},
+	}
+	for _, c := range cases {
+		d, _ := Lookup(c.name)
+		root := filepath.Join(corpus, c.root)
+		plain, err := Open(c.name, root, c.split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		explicit, err := OpenOptions(c.name, root, c.split, defaults(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plain.Len() != explicit.Len() || !reflect.DeepEqual(plain.LabelNames(), explicit.LabelNames()) {
+			t.Errorf("%s: defaults give %d %v, explicit defaults %d %v", c.name, plain.Len(), plain.LabelNames(), explicit.Len(), explicit.LabelNames())
+		}
+		for i := range plain.Len() {
+			a, _ := plain.Example(i)
+			b, _ := explicit.Example(i)
+			if a.ID != b.ID || !reflect.DeepEqual(a.Labels, b.Labels) {
+				t.Fatalf("%s: example %d: %+v vs %+v", c.name, i, a, b)
+			}
+		}
+	}
+}
+
+func TestOptionErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		opts map[string]any
+		want []string
+	}{
+		{"chexpert", map[string]any{"policy": map[string]any{"Edema": "maybe"}}, []string{"policy.Edema", "ones, zeros, ignore"}},
+		{"chexpert", map[string]any{"policy": map[string]any{"Edemas": "ones"}}, []string{"Edemas", "not a CheXpert label"}},
+		{"chexpert", map[string]any{"labels": []any{"Cardiomegally"}}, []string{"labels.0", "did you mean Cardiomegaly"}},
+		{"chexpert", map[string]any{"split": "valid"}, []string{"split", "not a known key"}},
+		{"chexpert", map[string]any{"frontal_onyl": true}, []string{"frontal_onyl", "did you mean frontal_only"}},
+		{"mimic-cxr", map[string]any{"views": "PA"}, []string{"views", "list"}},
+		{"mimic-cxr", map[string]any{"policy": map[string]any{"Edema": 1}}, []string{"policy.Edema"}},
+		{"mura", map[string]any{"body_parts": []any{"XR_KNEE"}}, []string{"body_parts.0", "XR_WRIST"}},
+		{"covidx", map[string]any{"variant": "four-class"}, []string{"variant"}},
+		{"rsna", map[string]any{"train_frac": 1.5}, []string{"train_frac", "out of range"}},
+		{"rsna", map[string]any{"train_frac": 0.9, "valid_frac": 0.2}, []string{"sum of at most 1"}},
+		{"paired", map[string]any{"text_column": "report"}, []string{"text_column", "not a known key"}},
+		{"chexpert-8x200", map[string]any{"set": "query"}, []string{"set", "not a known key"}},
+	}
+	for _, c := range cases {
+		d, err := Lookup(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.CheckOptions(c.opts)
+		if err == nil {
+			t.Errorf("%s %v: accepted", c.name, c.opts)
+			continue
+		}
+		for _, w := range append(c.want, "dataset "+c.name) {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s %v: error %q lacks %q", c.name, c.opts, err, w)
+			}
+		}
+	}
+	if _, err := OpenOptions("chexpert", filepath.Join(corpus, "CheXpert-v1.0-small"), "train", map[string]any{"policy": map[string]any{"Edema": "maybe"}}); err == nil {
+		t.Error("OpenOptions accepted a bad policy")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
