@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,9 +219,11 @@ func TestRunUnknownPlugin(t *testing.T) {
 	}
 }
 
-// A run killed after its first checkpoint and continued with --resume ends
-// with the same encoders, hence the same results, as an uninterrupted run.
-func TestRunResumeAfterKillMatchesUninterrupted(t *testing.T) {
+// A run whose host is killed after its first checkpoint and continued with
+// --resume, and a run one of whose plugin processes is killed mid-training,
+// both end with the same encoders, hence the same results, as an
+// uninterrupted run.
+func TestRunRecoversToTheUninterruptedResult(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains three times")
 	}
@@ -232,58 +236,117 @@ func TestRunResumeAfterKillMatchesUninterrupted(t *testing.T) {
 		t.Fatalf("uninterrupted run: exit %d\n%s\n%s", code, out, errs)
 	}
 	first := runDirs(t, runsDir, "e2e")[0]
-
-	// Kill the second run as soon as its first checkpoint exists.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
+	want, err := results.Read(filepath.Join(first, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{first: true}
+	// newRun waits for the next run directory to hold a checkpoint.
+	newRun := func(ctx context.Context) string {
 		for ctx.Err() == nil {
 			for _, d := range runDirs(t, runsDir, "e2e") {
-				if d == first {
-					continue
-				}
-				if cks, _ := filepath.Glob(filepath.Join(d, "checkpoints", "step-*.ckpt")); len(cks) > 0 {
-					cancel()
-					return
+				if cks, _ := filepath.Glob(filepath.Join(d, "checkpoints", "step-*.ckpt")); !seen[d] && len(cks) > 0 {
+					seen[d] = true
+					return d
 				}
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-	}()
-	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"run", path}, &out, &errb); code == 0 {
-		t.Fatalf("the killed run reported success:\n%s", errb.String())
+		return ""
 	}
-	var killed string
-	for _, d := range runDirs(t, runsDir, "e2e") {
-		if d != first {
-			killed = d
+	same := func(dir string) {
+		t.Helper()
+		got, err := results.Read(filepath.Join(dir, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Entries) != len(want.Entries) {
+			t.Fatalf("%d entries, uninterrupted %d", len(got.Entries), len(want.Entries))
+		}
+		for i, w := range want.Entries {
+			if got.Entries[i].Mean != w.Mean {
+				t.Errorf("%s/%s/%s: %v, uninterrupted %v", w.Protocol, w.Init, w.Metric, got.Entries[i].Mean, w.Mean)
+			}
+		}
+		if m, err := runs.ReadMeta(dir); err != nil || m.Status != runs.Finished {
+			t.Errorf("run status %q (%v)", m.Status, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(killed, "results.json")); err == nil {
-		t.Fatal("the run was killed after evaluating, not during pretraining")
-	}
-	if code, out, errs := runCLI(t, "run", "--resume", killed); code != 0 {
-		t.Fatalf("--resume: exit %d\n%s\n%s", code, out, errs)
-	}
-	a, err := results.Read(filepath.Join(first, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := results.Read(filepath.Join(killed, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(a.Entries) != len(b.Entries) {
-		t.Fatalf("%d entries resumed, %d uninterrupted", len(b.Entries), len(a.Entries))
-	}
-	for i := range a.Entries {
-		if a.Entries[i].Mean != b.Entries[i].Mean {
-			t.Errorf("%s/%s/%s: resumed %v, uninterrupted %v", a.Entries[i].Protocol, a.Entries[i].Init, a.Entries[i].Metric, b.Entries[i].Mean, a.Entries[i].Mean)
+
+	t.Run("host killed, then --resume", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		dirc := make(chan string, 1)
+		go func() { d := newRun(ctx); cancel(); dirc <- d }()
+		var out, errb bytes.Buffer
+		if code := run(ctx, []string{"run", path}, &out, &errb); code == 0 {
+			t.Fatalf("the killed run reported success:\n%s", errb.String())
+		}
+		killed := <-dirc
+		if _, err := os.Stat(filepath.Join(killed, "results.json")); err == nil {
+			t.Fatal("the run was killed after evaluating, not during pretraining")
+		}
+		if code, out, errs := runCLI(t, "run", "--resume", killed); code != 0 {
+			t.Fatalf("--resume: exit %d\n%s\n%s", code, out, errs)
+		}
+		same(killed)
+	})
+
+	t.Run("plugin killed mid-training", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		type kill struct {
+			dir string
+			pid int
+		}
+		killed := make(chan kill, 1)
+		go func() {
+			d := newRun(ctx)
+			killed <- kill{d, killChild(t, "bert")}
+		}()
+		code, out, errs := runCLI(t, "run", path)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		k := <-killed
+		if k.pid == 0 {
+			t.Fatal("found no bert plugin process to kill")
+		}
+		if !strings.Contains(errs, `plugin "bert" died`) {
+			t.Errorf("the restart is not reported:\n%s", errs)
+		}
+		log, _ := os.ReadFile(filepath.Join(k.dir, "logs", "run.log"))
+		if !strings.Contains(string(log), "restarting the plugins and resuming from the newest checkpoint") {
+			t.Errorf("run.log does not record the restart")
+		}
+		same(k.dir)
+	})
+}
+
+// killChild SIGKILLs this process's child serving the built-in name and
+// returns its pid, or 0 when there is none.
+func killChild(t *testing.T, name string) int {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.HasSuffix(b, []byte("plugin\x00serve\x00"+name+"\x00")) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(filepath.Dir(p), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		var pid, ppid int
+		fmt.Sscan(filepath.Base(filepath.Dir(p)), &pid)
+		fmt.Sscan(f[1], &ppid)
+		if ppid != os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+			return pid
 		}
 	}
-	m, err := runs.ReadMeta(killed)
-	if err != nil || m.Status != runs.Finished {
-		t.Errorf("resumed run status %q (%v)", m.Status, err)
-	}
+	return 0
 }

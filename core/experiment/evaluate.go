@@ -2,10 +2,12 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
@@ -21,9 +23,19 @@ const ResultsFile = "results.json"
 func (s *session) evaluate(ctx context.Context) (*results.File, error) {
 	file := &results.File{}
 	for i, e := range s.r.Evaluate {
-		entries, err := s.evaluateOne(ctx, e)
-		if err != nil {
-			return file, fmt.Errorf("evaluate.%d (%s): %w", i, e.Name, err)
+		var entries []results.Entry
+		for restarts := 0; ; restarts++ {
+			var err error
+			entries, err = s.evaluateOne(ctx, e)
+			if err == nil {
+				break
+			}
+			var dead *host.ExitError
+			if !errors.As(err, &dead) || ctx.Err() != nil || restarts >= s.r.Train.MaxRestarts {
+				return file, fmt.Errorf("evaluate.%d (%s): %w", i, e.Name, err)
+			}
+			fmt.Fprintf(s.log, "plugin %q died during evaluation %s (%s); running the evaluation again (restart %d of at most %d)\n",
+				dead.Plugin, e.Name, dead.Status, restarts+1, s.r.Train.MaxRestarts)
 		}
 		file.Entries = append(file.Entries, entries...)
 		if err := results.Write(s.runPath(ResultsFile), file); err != nil {

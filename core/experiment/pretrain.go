@@ -10,6 +10,7 @@ import (
 	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
+	"github.com/convirt/convirt/plugins/sdk"
 )
 
 // closer is anything the run must close on the way out.
@@ -22,26 +23,63 @@ func closeAll(cs []closer) {
 	}
 }
 
+// pretrainParts are the started plugins of pretraining.
+type pretrainParts struct {
+	data        *host.Dataset
+	image, text *host.Encoder
+	loss        *host.Loss
+	open        []closer
+}
+
+// close stops every plugin.
+func (p *pretrainParts) close() { closeAll(p.open) }
+
+// startPretrain starts and configures the pretraining plugins. totalSteps
+// sizes cosine schedules (0 until the dataset's size is known).
+func (s *session) startPretrain(ctx context.Context, totalSteps int) (*pretrainParts, error) {
+	r, l := s.r, s.opt.Launcher
+	p := &pretrainParts{}
+	dcfg := s.withRunDefaults(r.Data.Pretrain.Plugin, r.Data.Pretrain.Config, map[string]any{"text_sampling": r.Train.TextSampling})
+	var err error
+	if p.data, err = l.Dataset(ctx, r.Data.Pretrain.Plugin, dcfg); err != nil {
+		return p, fmt.Errorf("data.pretrain: %w", err)
+	}
+	p.open = append(p.open, p.data)
+	if p.image, err = l.Encoder(ctx, r.ImageEncoder.Plugin, s.encoderConfig(r.ImageEncoder.Plugin, r.ImageEncoder.Config, totalSteps, false)); err != nil {
+		return p, fmt.Errorf("image_encoder: %w", err)
+	}
+	p.open = append(p.open, p.image)
+	if p.text, err = l.Encoder(ctx, r.TextEncoder.Plugin, s.encoderConfig(r.TextEncoder.Plugin, r.TextEncoder.Config, totalSteps, false)); err != nil {
+		return p, fmt.Errorf("text_encoder: %w", err)
+	}
+	p.open = append(p.open, p.text)
+	if p.loss, err = l.Loss(ctx, r.Loss.Plugin, r.Loss.Config); err != nil {
+		return p, fmt.Errorf("loss: %w", err)
+	}
+	p.open = append(p.open, p.loss)
+	return p, nil
+}
+
 // pretrain trains the image and text encoders with the loss on the
 // pretraining dataset, checkpointing into the run, and keeps the final
-// encoder states for the evaluations.
+// encoder states for the evaluations. When a plugin process dies, every
+// plugin is restarted and training resumes from the newest checkpoint, so
+// the run ends as an uninterrupted one would; restarts are capped by
+// train.max_restarts and logged.
 func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
-	r, l := s.r, s.opt.Launcher
-	var open []closer
-	defer func() { closeAll(open) }()
-
-	dcfg := s.withRunDefaults(r.Data.Pretrain.Plugin, r.Data.Pretrain.Config, map[string]any{"text_sampling": r.Train.TextSampling})
-	data, err := l.Dataset(ctx, r.Data.Pretrain.Plugin, dcfg)
+	r := s.r
+	probe, err := s.startPretrain(ctx, 0)
 	if err != nil {
-		return nil, fmt.Errorf("data.pretrain: %w", err)
+		probe.close()
+		return nil, err
 	}
-	open = append(open, data)
-	trainSplit, valSplit, err := pretrainSplits(ctx, data)
-	if err != nil {
-		return nil, fmt.Errorf("data.pretrain (plugin %q): %w", r.Data.Pretrain.Plugin, err)
+	trainSplit, valSplit, err := pretrainSplits(ctx, probe.data)
+	var info sdk.SplitInfo
+	if err == nil {
+		info, err = probe.data.Describe(ctx, trainSplit)
 	}
-	info, err := data.Describe(ctx, trainSplit)
 	if err != nil {
+		probe.close()
 		return nil, fmt.Errorf("data.pretrain (plugin %q): %w", r.Data.Pretrain.Plugin, err)
 	}
 	perEpoch := info.Len / r.Train.BatchSize
@@ -52,23 +90,14 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 	if r.Train.MaxSteps > 0 && (total == 0 || r.Train.MaxSteps < total) {
 		total = r.Train.MaxSteps
 	}
-
-	image, err := l.Encoder(ctx, r.ImageEncoder.Plugin, s.encoderConfig(r.ImageEncoder.Plugin, r.ImageEncoder.Config, total, false))
-	if err != nil {
-		return nil, fmt.Errorf("image_encoder: %w", err)
+	parts := probe
+	if r.Train.Schedule.Kind == "cosine" { // the encoders need the step budget
+		probe.close()
+		if parts, err = s.startPretrain(ctx, total); err != nil {
+			parts.close()
+			return nil, err
+		}
 	}
-	open = append(open, image)
-	text, err := l.Encoder(ctx, r.TextEncoder.Plugin, s.encoderConfig(r.TextEncoder.Plugin, r.TextEncoder.Config, total, false))
-	if err != nil {
-		return nil, fmt.Errorf("text_encoder: %w", err)
-	}
-	open = append(open, text)
-	loss, err := l.Loss(ctx, r.Loss.Plugin, r.Loss.Config)
-	if err != nil {
-		return nil, fmt.Errorf("loss: %w", err)
-	}
-	open = append(open, loss)
-
 	cfg := train.Config{
 		BatchSize: r.Train.BatchSize, Epochs: r.Train.Epochs, MaxSteps: r.Train.MaxSteps,
 		MaxDuration: time.Duration(r.Train.MaxMinutes * float64(time.Minute)),
@@ -78,13 +107,37 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 		CheckpointEvery: r.Train.CheckpointEvery, CheckpointDir: s.runPath(runs.CheckpointsDir),
 		Resume: s.opt.Resume != "",
 	}
-	bar := progress.New(s.opt.Progress, int64(total), "pretraining")
 	fmt.Fprintf(s.log, "pretraining on %s/%s (%d pairs, %d steps per epoch), validation on %q\n", r.Data.Pretrain.Plugin, trainSplit, info.Len, perEpoch, valSplit)
-	res, err := train.Run(ctx, cfg, train.Parts{Image: image, Text: text, Loss: loss, Data: data, Recorder: s, Progress: barAdapter{bar}})
-	bar.Finish()
-	if err != nil {
-		return &res, err
+	for restarts := 0; ; restarts++ {
+		bar := progress.New(s.opt.Progress, int64(total), "pretraining")
+		res, err := train.Run(ctx, cfg, train.Parts{Image: parts.image, Text: parts.text, Loss: parts.loss, Data: parts.data, Recorder: s, Progress: barAdapter{bar}})
+		bar.Finish()
+		if err == nil {
+			defer parts.close()
+			return s.finishPretrain(ctx, res, parts)
+		}
+		parts.close()
+		var dead *host.ExitError
+		if !errors.As(err, &dead) || ctx.Err() != nil {
+			return &res, err
+		}
+		if restarts >= r.Train.MaxRestarts {
+			return &res, fmt.Errorf("%w (gave up after %d restarts: train.max_restarts)", err, restarts)
+		}
+		fmt.Fprintf(s.log, "plugin %q died at step %d (%s); restarting the plugins and resuming from the newest checkpoint (restart %d of at most %d)\n",
+			dead.Plugin, res.Steps, dead.Status, restarts+1, r.Train.MaxRestarts)
+		fmt.Fprintf(s.opt.Progress, "plugin %q died (%s): restarting from the newest checkpoint\n", dead.Plugin, dead.Status)
+		_ = s.LogMetric("train/restarts", float64(restarts+1), int64(res.Steps))
+		cfg.Resume = true
+		if parts, err = s.startPretrain(ctx, total); err != nil {
+			parts.close()
+			return &res, fmt.Errorf("restart after plugin %q died: %w", dead.Plugin, err)
+		}
 	}
+}
+
+// finishPretrain records the outcome and keeps the final encoder states.
+func (s *session) finishPretrain(ctx context.Context, res train.Result, parts *pretrainParts) (*train.Result, error) {
 	for _, sk := range res.SkippedCheckpoints {
 		fmt.Fprintf(s.log, "skipped corrupt checkpoint %s\n", sk)
 	}
@@ -95,7 +148,7 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 		return &res, err
 	}
 	s.states = map[string][]byte{}
-	for role, enc := range map[string]*host.Encoder{"image": image, "text": text} {
+	for role, enc := range map[string]*host.Encoder{"image": parts.image, "text": parts.text} {
 		st, err := enc.State(ctx)
 		if err != nil {
 			return &res, fmt.Errorf("%s encoder state: %w", role, err)

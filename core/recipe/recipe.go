@@ -78,6 +78,7 @@ type Train struct {
 	GradCache       GradCache     `yaml:"grad_cache"`
 	TextSampling    string        `yaml:"text_sampling"`
 	ValBatches      int           `yaml:"val_batches"`
+	MaxRestarts     int           `yaml:"max_restarts"`
 	Prefetch        int           `yaml:"prefetch"`
 }
 
@@ -112,6 +113,19 @@ type Eval struct {
 	Checkpoint string    `yaml:"checkpoint"`
 	// Prompts are the zero-shot protocol's texts, per class.
 	Prompts map[string][]string `yaml:"prompts"`
+	// Finetune is the fine-tuning protocol's training of the image encoder
+	// (the head's own settings are the evaluator's config).
+	Finetune struct {
+		Epochs      int     `yaml:"epochs"`
+		BatchSize   int     `yaml:"batch_size"`
+		Optimizer   string  `yaml:"optimizer"`
+		LR          float64 `yaml:"lr"`
+		WeightDecay float64 `yaml:"weight_decay"`
+		Patience    int     `yaml:"patience"`
+		Augment     bool    `yaml:"augment"`
+		ValFraction float64 `yaml:"val_fraction"`
+		ValSeed     int     `yaml:"val_seed"`
+	} `yaml:"finetune"`
 }
 
 // Tracking says where run records go besides the run directory.

@@ -73,6 +73,7 @@ var Schema = schema.Schema{Fields: []schema.Field{
 		}},
 		{Name: "text_sampling", Type: schema.String, Default: "sentence", Enum: []string{"sentence", "report"}, Doc: "sentence: one sentence sampled from Findings + Impression per step (the paper); report: the whole text."},
 		{Name: "val_batches", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "Batches of the validation split scored after each epoch (0: all of it)."},
+		{Name: "max_restarts", Type: schema.Int, Default: 3, Min: schema.Ptr(0), Max: schema.Ptr(100), Doc: "Times the plugins are restarted after a plugin process dies, each time resuming from the newest checkpoint (0: fail at once)."},
 		{Name: "prefetch", Type: schema.Int, Default: 2, Min: schema.Ptr(0), Max: schema.Ptr(64), Doc: "Batches the host requests ahead from the dataset plugin."},
 	}},
 	{Name: "evaluate", Type: schema.List, Elem: schema.Object, Doc: "Evaluations run after pretraining (or on their own); each entry is run for every fraction x init x seed.", Fields: []schema.Field{
@@ -85,6 +86,17 @@ var Schema = schema.Schema{Fields: []schema.Field{
 		{Name: "inits", Type: schema.List, Elem: schema.String, Enum: Inits, Default: []string{"convirt"}, Doc: "Image-encoder initialisations compared."},
 		{Name: "prompts", Type: schema.Map, Doc: "zeroshot: class name -> list of prompt texts; a class's prompts are embedded by the text encoder and averaged."},
 		{Name: "checkpoint", Type: schema.String, Default: "", Doc: "Pretraining run directory (or encoder checkpoint) whose weights init convirt uses; empty: the encoders this run pretrained."},
+		{Name: "finetune", Type: schema.Object, Doc: "finetune: training of the whole image encoder with the evaluator's classification head, one fresh encoder per fraction x seed (the head's own settings are the evaluator's config).", Fields: []schema.Field{
+			{Name: "epochs", Type: schema.Int, Default: 20, Min: schema.Ptr(1), Doc: "Maximum passes over the labelled subset."},
+			{Name: "batch_size", Type: schema.Int, Default: 32, Min: schema.Ptr(2), Max: schema.Ptr(65536), Doc: "Images per step (a last batch of one image joins the one before it)."},
+			{Name: "optimizer", Type: schema.String, Default: "adam", Enum: []string{"adam", "adamw", "sgd"}, Doc: "Optimiser of the image encoder."},
+			{Name: "lr", Type: schema.Float, Default: 1e-4, Min: schema.Ptr(0), Max: schema.Ptr(10), Doc: "Learning rate of the image encoder, and of the head unless the evaluator's config sets its own. The schedule is train.schedule, fed the validation loss after each epoch."},
+			{Name: "weight_decay", Type: schema.Float, Default: 1e-6, Min: schema.Ptr(0), Max: schema.Ptr(1), Doc: "Weight decay of the image encoder, and of the head unless the evaluator's config sets its own."},
+			{Name: "patience", Type: schema.Int, Default: 5, Min: schema.Ptr(0), Doc: "Stop after this many epochs without a lower validation loss (0: run every epoch). The epoch with the lowest validation loss is the one tested."},
+			{Name: "augment", Type: schema.Bool, Default: true, Doc: "Ask the dataset for augmented training images (the dataset's augment settings)."},
+			{Name: "val_fraction", Type: schema.Float, Default: 0.1, Min: schema.Ptr(0), Max: schema.Ptr(0.5), Doc: "Stratified fraction of the training split held out for validation when the dataset has no validation split besides its test split (0: no validation, the last epoch is tested)."},
+			{Name: "val_seed", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "Seed of the held-out validation rows (the same for every probe and init)."},
+		}},
 	}},
 	{Name: "sweep", Type: schema.Map, Doc: "Key path -> list of alternatives (`train.lr: [1e-4, 1e-3]`, `evaluate.0.fractions: [[0.01], [1.0]]`). The run expands into one child run per combination (cartesian product)."},
 	{Name: "tracking", Type: schema.Object, Doc: "Where run records go besides the run directory.", Fields: []schema.Field{
