@@ -1,6 +1,6 @@
 package main
 
-// The built-in evaluator plugins ("linear", "retrieval", "zeroshot").
+// The built-in evaluator plugins ("linear", "retrieval", "zeroshot", "finetune").
 import (
 	_ "github.com/convirt/convirt/plugins/evaluators/evalplugin"
 )

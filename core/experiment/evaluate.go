@@ -81,6 +81,9 @@ func (s *session) evaluateOne(ctx context.Context, e recipe.Eval) ([]results.Ent
 
 // runInit evaluates the encoders of one initialisation.
 func (er *evalRun) runInit(ctx context.Context, init string) error {
+	if er.e.Protocol == "finetune" { // starts its own encoder per probe
+		return er.finetune(ctx, init, encoder{})
+	}
 	img, err := er.encoder(ctx, "image", init)
 	if err != nil {
 		return err
@@ -93,8 +96,6 @@ func (er *evalRun) runInit(ctx context.Context, init string) error {
 		return er.retrieval(ctx, init, img)
 	case "zeroshot":
 		return er.zeroshot(ctx, init, img)
-	case "finetune":
-		return er.finetune(ctx, init, img)
 	}
 	return fmt.Errorf("protocol %q is not supported by convirt run yet", er.e.Protocol)
 }

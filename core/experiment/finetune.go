@@ -2,11 +2,201 @@ package experiment
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/convirt/convirt/core/host"
+	"github.com/convirt/convirt/plugins/datasets/subset"
+	"github.com/convirt/convirt/plugins/sdk"
 )
 
+// ftPlan is what every probe of one fine-tuning evaluation shares: the
+// splits, the task, the training pool the subsets are drawn from and the
+// validation rows.
+type ftPlan struct {
+	trainSplit, testSplit string
+	task                  string
+	names                 []string
+	// pool are the train rows the labelled subsets are drawn from, with
+	// their labels.
+	pool       []int
+	poolLabels [][]float32
+	// valSplit and valRows are the validation examples (valRows nil: no
+	// validation).
+	valSplit string
+	valRows  []int
+	testRows []int
+}
+
 // finetune trains the whole image encoder with the evaluator's head at
-// every label fraction and seed. (Being built: see docs/evaluators.md.)
-func (er *evalRun) finetune(ctx context.Context, init string, img encoder) error {
-	return errors.New("protocol finetune is not implemented yet")
+// every label fraction and seed (docs/evaluators.md, protocol finetune):
+// one fresh encoder with init's weights and one fresh head per probe,
+// trained on a stratified subset of the training labels with early
+// stopping on the validation loss; the probes' test probabilities are
+// scored by the evaluator ("score") and recorded like linear's. img is not
+// used: every probe starts its own encoder with the fine-tuning optimiser.
+func (er *evalRun) finetune(ctx context.Context, init string, _ encoder) error {
+	plan, err := er.finetunePlan(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range er.e.Fractions {
+		splits := map[string]*sdk.FeatureSet{}
+		seeds := make([]any, len(er.e.Seeds))
+		for i, seed := range er.e.Seeds {
+			seeds[i] = seed
+			probs, err := er.finetuneProbe(ctx, plan, init, f, seed)
+			if err != nil {
+				return fmt.Errorf("fraction %v seed %d: %w", f, seed, err)
+			}
+			splits["seed-"+strconv.Itoa(seed)] = probs
+		}
+		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "score", Splits: splits,
+			Params: map[string]any{"task": plan.task, "seeds": seeds}})
+		if err != nil {
+			return fmt.Errorf("fraction %v: score: %w", f, err)
+		}
+		if err := er.record(ctx, "finetune", init, f, res, plan.task); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finetunePlan picks the splits, reads the training labels and holds out
+// the validation rows: the dataset's validation split when it has one
+// besides the test split, else a stratified val_fraction of train (seeded
+// by val_seed, so every probe and init validates on the same rows).
+func (er *evalRun) finetunePlan(ctx context.Context) (*ftPlan, error) {
+	trainSplit, valSplit, testSplit, err := labelSplits(ctx, er.data.client)
+	if err != nil {
+		return nil, err
+	}
+	info, err := er.data.client.Describe(ctx, testSplit)
+	if err != nil {
+		return nil, err
+	}
+	switch info.Task {
+	case sdk.TaskBinary, sdk.TaskMultilabel, sdk.TaskMulticlass:
+	default:
+		return nil, fmt.Errorf("dataset %q split %q has task %q: fine-tuning needs binary, multilabel or multiclass labels", er.data.plugin, testSplit, info.Task)
+	}
+	p := &ftPlan{trainSplit: trainSplit, testSplit: testSplit, task: info.Task, names: info.LabelNames}
+	if p.testRows, err = allRows(ctx, er.data.client, testSplit); err != nil {
+		return nil, err
+	}
+	lab, err := er.s.labels(ctx, er.data, trainSplit)
+	if err != nil {
+		return nil, err
+	}
+	var readable []int
+	for i, row := range lab.Rows {
+		if row != nil {
+			readable = append(readable, i)
+		}
+	}
+	if len(readable) == 0 {
+		return nil, fmt.Errorf("split %q has no readable samples", trainSplit)
+	}
+	ft := er.e.Finetune
+	held := map[int]bool{}
+	switch {
+	case valSplit != "":
+		p.valSplit = valSplit
+		if p.valRows, err = allRows(ctx, er.data.client, valSplit); err != nil {
+			return nil, err
+		}
+	case ft.ValFraction > 0:
+		idx, err := subset.Stratified(rowsOf(lab.Rows, readable), ft.ValFraction, int64(ft.ValSeed))
+		if err != nil {
+			return nil, fmt.Errorf("holding out validation rows: %w", err)
+		}
+		p.valSplit = trainSplit
+		for _, j := range idx {
+			p.valRows = append(p.valRows, readable[j])
+			held[readable[j]] = true
+		}
+	}
+	for _, i := range readable {
+		if !held[i] {
+			p.pool = append(p.pool, i)
+		}
+	}
+	if len(p.pool) < 2 {
+		return nil, fmt.Errorf("split %q leaves %d training rows after holding out %d for validation: fine-tuning needs at least 2", trainSplit, len(p.pool), len(p.valRows))
+	}
+	p.poolLabels = rowsOf(lab.Rows, p.pool)
+	fmt.Fprintf(er.s.log, "finetune %s: %s task, %d training rows, %d validation rows (%s), %d test rows (%s)\n",
+		er.e.Name, p.task, len(p.pool), len(p.valRows), p.valSplit, len(p.testRows), testSplit)
+	return p, nil
+}
+
+// allRows lists the indices of a split.
+func allRows(ctx context.Context, ds *host.Dataset, split string) ([]int, error) {
+	info, err := ds.Describe(ctx, split)
+	if err != nil {
+		return nil, err
+	}
+	return span(0, info.Len), nil
+}
+
+// rowsOf picks rows idx of all.
+func rowsOf(all [][]float32, idx []int) [][]float32 {
+	out := make([][]float32, len(idx))
+	for j, i := range idx {
+		out[j] = all[i]
+	}
+	return out
+}
+
+// finetuneEncoder starts a fresh image encoder with init's weights (as
+// evalRun.encoder does) and the fine-tuning optimisation: the recipe's
+// finetune optimizer, lr and weight_decay replace pretraining's for every
+// key the encoder declares; totalSteps sizes a cosine schedule.
+func (er *evalRun) finetuneEncoder(ctx context.Context, init string, totalSteps int) (*host.Encoder, error) {
+	ref := er.s.r.ImageEncoder
+	cfg := er.s.encoderConfig(ref.Plugin, ref.Config, totalSteps, init == "random")
+	ft := er.e.Finetune
+	// restore_optimizer false: a restored pretraining state brings its
+	// weights only, so the fine-tuning optimiser starts fresh at its lr.
+	over := map[string]any{"optimizer": ft.Optimizer, "lr": ft.LR, "weight_decay": ft.WeightDecay, "restore_optimizer": false}
+	if sc, ok := er.s.opt.Launcher.Schema(ref.Plugin); ok {
+		for _, f := range sc.Fields {
+			if v, ok := over[f.Name]; ok {
+				cfg[f.Name] = v
+			}
+		}
+	}
+	if w, _ := cfg["weights"].(string); init == "imagenet" && w == "" {
+		return nil, fmt.Errorf("init imagenet needs image_encoder.config.weights")
+	}
+	c, err := er.s.opt.Launcher.Encoder(ctx, ref.Plugin, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("image_encoder: %w", err)
+	}
+	if init != "convirt" {
+		return c, nil
+	}
+	st, err := er.convirtState("image")
+	if err == nil {
+		err = c.SetState(ctx, st)
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("image_encoder: restore the pretrained state: %w", err)
+	}
+	return c, nil
+}
+
+// configureHead gives the evaluator a fresh head for one probe: the
+// recipe's evaluator config, the finetune lr and weight_decay where that
+// config leaves them unset, and the head's task, shape and seed.
+func (er *evalRun) configureHead(ctx context.Context, task string, in, out, seed int) error {
+	ft := er.e.Finetune
+	cfg := er.s.withRunDefaults(er.e.Evaluator.Plugin, er.e.Evaluator.Config, map[string]any{"lr": ft.LR, "weight_decay": ft.WeightDecay})
+	cfg["task"], cfg["in"], cfg["out"], cfg["seed"] = task, in, out, seed
+	if err := er.ev.Configure(ctx, cfg); err != nil {
+		return fmt.Errorf("evaluator: configure the head: %w", err)
+	}
+	return nil
 }

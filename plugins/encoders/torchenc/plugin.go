@@ -110,5 +110,6 @@ func CommonFields() []schema.Field {
 		{Name: "warmup_steps", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "cosine: warm-up steps"},
 		{Name: "total_steps", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "cosine: decay length"},
 		{Name: "threads", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "libtorch intra-op threads; 0 keeps the default"},
+		{Name: "restore_optimizer", Type: schema.Bool, Default: d.RestoreOptimizer, Doc: "restoring a saved state restores the optimiser and schedule too (resume); false loads the weights only (fine-tuning from pretrained weights)"},
 	}
 }

@@ -79,6 +79,9 @@ func (e *Encoder) SetState(_ context.Context, state []byte) error {
 		if err := safetensors.LoadFile(e.vs, f, "encoder state", opts); err != nil {
 			return err
 		}
+		if !e.cfg.RestoreOptimizer {
+			return nil // weights only: the configured optimiser starts afresh
+		}
 		opt := map[string]*ts.Tensor{}
 		defer func() {
 			for _, x := range opt {

@@ -46,11 +46,15 @@ type Common struct {
 	Warmup      int     `json:"warmup_steps"` // cosine warm-up
 	TotalSteps  int     `json:"total_steps"`  // cosine length
 	Threads     int     `json:"threads"`      // libtorch intra-op threads; 0 keeps the default
+	// RestoreOptimizer makes SetState restore the optimiser and schedule
+	// too (resuming training); without it SetState loads the weights only,
+	// so the configured optimiser starts afresh (fine-tuning).
+	RestoreOptimizer bool `json:"restore_optimizer"`
 }
 
 // Defaults are the paper's values (shared/REFERENCE.md, section 1).
 func Defaults() Common {
-	return Common{Device: "cpu", ProjDim: 512, Optimizer: "adam", LR: 1e-4, WeightDecay: 1e-6, Schedule: "plateau", Factor: 0.5, Patience: 5}
+	return Common{Device: "cpu", ProjDim: 512, Optimizer: "adam", LR: 1e-4, WeightDecay: 1e-6, Schedule: "plateau", Factor: 0.5, Patience: 5, RestoreOptimizer: true}
 }
 
 // Encoder is a configured torch encoder. Its methods are safe for

@@ -113,6 +113,22 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal("State after SetState differs from the state set")
 	}
 
+	// Weights only: the same forward, but a fresh optimiser and schedule.
+	w := configured(t, map[string]any{"seed": 2, "proj_dim": 8, "restore_optimizer": false})
+	if err := w.SetState(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(forward(t, a, b, ""), forward(t, w, b, "")) {
+		t.Fatal("restore_optimizer false: the weights were not restored")
+	}
+	fresh, err := w.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f3, err := safetensors.Parse(fresh); err != nil || f3.Metadata["scalars"] == f.Metadata["scalars"] {
+		t.Fatalf("restore_optimizer false: the optimiser state was restored too (%v)", err)
+	}
+
 	other := configured(t, map[string]any{"seed": 1, "proj_dim": 16})
 	if err := other.SetState(ctx, state); err == nil || !strings.Contains(err.Error(), "head.linear2") {
 		t.Fatalf("state of another head size: err = %v, want one naming the mis-shaped head tensors", err)

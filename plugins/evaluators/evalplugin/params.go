@@ -1,6 +1,6 @@
 // Package evalplugin serves the evaluation libraries (linear, retrieval,
-// zeroshot, metrics) as the built-in evaluator plugins "linear",
-// "retrieval" and "zeroshot". The host extracts features with the encoder
+// zeroshot, finetune, metrics) as the built-in evaluator plugins "linear",
+// "retrieval", "zeroshot" and "finetune". The host extracts features with the encoder
 // plugins and sends them here in an sdk.EvalRequest; each plugin checks the
 // request, runs its protocol and returns scores aggregated over seeds with
 // bootstrap intervals, per-probe predictions and ROC curves. The contract

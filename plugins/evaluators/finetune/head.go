@@ -107,26 +107,19 @@ func New(cfg Config) (*Head, error) {
 // float64) and returns its gradient with respect to them. The gradient with
 // respect to the head's own weights is added to what the next Step applies.
 func (h *Head) Compute(features *tensor.Tensor, t Targets) (*Result, error) {
-	n, d, x, err := vec.Matrix(features)
+	n, x, err := h.matrix(features)
 	if err != nil {
-		return nil, fmt.Errorf("finetune: features: %w", err)
+		return nil, err
 	}
-	if d != h.cfg.In {
-		return nil, fmt.Errorf("finetune: features have %d columns, head expects %d", d, h.cfg.In)
-	}
+	d := h.cfg.In
 	if err := h.checkTargets(n, t); err != nil {
 		return nil, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := h.cfg.Out
-	w, b := h.st.Params[:k*d], h.st.Params[k*d:]
-	z := make([]float64, n*k)
-	for i := 0; i < n; i++ {
-		for c := 0; c < k; c++ {
-			z[i*k+c] = b[c] + vec.Dot(w[c*d:(c+1)*d], x[i*d:(i+1)*d])
-		}
-	}
+	w := h.st.Params[:k*d]
+	z := h.logits(x, n)
 	loss, count, scores := residuals(h.cfg.Task, z, k, t)
 	if count == 0 {
 		return nil, fmt.Errorf("finetune: batch has no known labels")
