@@ -58,6 +58,14 @@ evaluate:
     dataset: {plugin: chexpert-8x200, config: {root: DATA, image_size: 32, workers: 1}}
     protocol: retrieval
     inits: [convirt]
+  - name: zeroshot
+    evaluator: {plugin: zeroshot}
+    dataset: {plugin: chexpert, config: {root: DATA/CheXpert-v1.0-small, image_size: 32, workers: 1}}
+    protocol: zeroshot
+    inits: [convirt]
+    prompts:
+      Cardiomegaly: [the heart is enlarged, cardiomegaly]
+      Pleural Effusion: [pleural effusion]
 `
 
 // writeTiny writes the tiny recipe into a temporary directory and returns
@@ -128,6 +136,7 @@ func TestRunEndToEndAndRepeat(t *testing.T) {
 	want["retrieval-image/convirt/1/p@1"] = false
 	want["retrieval-text/convirt/1/p@5"] = false
 	want["retrieval-text/convirt/1/chance"] = false
+	want["zeroshot/convirt/1/auc"] = false
 	for _, e := range f.Entries {
 		k := e.Protocol + "/" + e.Init + "/" + strings.TrimSuffix(strings.TrimRight(jsonNum(e.Fraction), "0"), ".") + "/" + e.Metric
 		if _, ok := want[k]; ok {

@@ -3,7 +3,6 @@ package experiment
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/tensor"
@@ -135,7 +134,8 @@ func (er *evalRun) retrieval(ctx context.Context, init string, img encoder) erro
 	return nil
 }
 
-// zeroshot scores test images against the recipe's class prompts.
+// zeroshot scores test images against the recipe's class prompts. Only the
+// classes with prompts are scored (the test labels are cut to them).
 func (er *evalRun) zeroshot(ctx context.Context, init string, img encoder) error {
 	_, _, testSplit, err := labelSplits(ctx, er.data.client)
 	if err != nil {
@@ -149,12 +149,19 @@ func (er *evalRun) zeroshot(ctx context.Context, init string, img encoder) error
 	if err != nil {
 		return err
 	}
+	classes, err := er.promptClasses(info.LabelNames)
+	if err != nil {
+		return err
+	}
+	if test, err = selectLabels(test, classes); err != nil {
+		return err
+	}
 	txt, err := er.encoder(ctx, "text", init)
 	if err != nil {
 		return err
 	}
 	defer txt.client.Close()
-	prompts, err := er.promptFeatures(ctx, txt.client, info.LabelNames)
+	prompts, err := er.promptFeatures(ctx, txt.client, classes)
 	if err != nil {
 		return err
 	}
@@ -166,31 +173,65 @@ func (er *evalRun) zeroshot(ctx context.Context, init string, img encoder) error
 	return er.record(ctx, "zeroshot", init, 1, res, info.Task)
 }
 
-// promptFeatures encodes the recipe's prompts, labelled one-hot by class.
-func (er *evalRun) promptFeatures(ctx context.Context, enc *host.Encoder, classes []string) (*sdk.FeatureSet, error) {
-	index := map[string]int{}
-	for i, c := range classes {
-		index[c] = i
+// promptClasses returns the classes the recipe has prompts for, in the
+// dataset's label order, checking each is a label of the dataset.
+func (er *evalRun) promptClasses(labels []string) ([]string, error) {
+	known := map[string]bool{}
+	for _, l := range labels {
+		known[l] = true
 	}
-	var names []string
 	for c := range er.e.Prompts {
-		if _, ok := index[c]; !ok {
-			return nil, fmt.Errorf("prompts: class %q is not a label of dataset %q (labels: %v)", c, er.data.plugin, classes)
+		if !known[c] {
+			return nil, fmt.Errorf("prompts: class %q is not a label of dataset %q (labels: %v)", c, er.data.plugin, labels)
 		}
-		names = append(names, c)
 	}
-	if len(names) == 0 {
+	var out []string
+	for _, l := range labels {
+		if len(er.e.Prompts[l]) > 0 {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
 		return nil, fmt.Errorf("protocol zeroshot needs prompts: a list of texts per class")
 	}
-	sort.Strings(names)
+	return out, nil
+}
+
+// selectLabels cuts a feature set's label columns to names, in that order.
+func selectLabels(fs *sdk.FeatureSet, names []string) (*sdk.FeatureSet, error) {
+	col := map[string]int{}
+	for i, l := range fs.LabelNames {
+		col[l] = i
+	}
+	all, err := fs.Labels.Float32s()
+	if err != nil {
+		return nil, err
+	}
+	k := len(fs.LabelNames)
+	n := len(all) / max(k, 1)
+	out := make([]float32, 0, n*len(names))
+	for i := 0; i < n; i++ {
+		for _, name := range names {
+			out = append(out, all[i*k+col[name]])
+		}
+	}
+	l, err := tensor.FromFloat32([]int64{int64(n), int64(len(names))}, out)
+	if err != nil {
+		return nil, err
+	}
+	return &sdk.FeatureSet{Features: fs.Features, Labels: l, IDs: fs.IDs, LabelNames: names}, nil
+}
+
+// promptFeatures encodes the prompts of classes, labelled one-hot by class.
+func (er *evalRun) promptFeatures(ctx context.Context, enc *host.Encoder, classes []string) (*sdk.FeatureSet, error) {
 	b := &sdk.Batch{}
 	var labels []float32
-	for _, c := range names {
+	for ci, c := range classes {
 		for i, p := range er.e.Prompts[c] {
 			b.IDs = append(b.IDs, fmt.Sprintf("%s#%d", c, i))
 			b.Texts = append(b.Texts, p)
 			row := make([]float32, len(classes))
-			row[index[c]] = 1
+			row[ci] = 1
 			labels = append(labels, row...)
 		}
 	}
