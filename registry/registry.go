@@ -6,7 +6,10 @@
 //	<dir>/<name>/<name>          the executable
 //
 // The manifest records the binary's sha256 at install; the host refuses to
-// start a binary that no longer matches it. Built-in plugins (compiled into
+// start a binary that no longer matches it. Plugins install from a local
+// file, from a URL with a known sha256, or by name and version from an
+// Index that another group published (Publish), checked against the
+// index's sha256 before anything is installed. Built-in plugins (compiled into
 // convirt, see plugins/sdk/builtin) need no install and have no manifest file.
 package registry
 
@@ -16,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,7 +48,8 @@ type Manifest struct {
 	Binary          string        `json:"binary,omitempty"` // absolute path of the installed binary
 	Description     string        `json:"description,omitempty"`
 	Schema          schema.Schema `json:"schema"`
-	Source          string        `json:"source,omitempty"` // where it was installed from
+	Source          string        `json:"source,omitempty"` // where it was installed from: a path or a URL
+	Index           string        `json:"index,omitempty"`  // the index it was chosen from, if any
 	InstalledAt     time.Time     `json:"installed_at,omitzero"`
 	BuiltIn         bool          `json:"builtin,omitempty"`
 }
@@ -58,6 +63,9 @@ func fromInfo(info sdk.Info) Manifest {
 // Registry is a plugin directory.
 type Registry struct {
 	Dir string
+	// HTTP fetches indexes and binaries over http(s); nil means
+	// DefaultHTTPClient.
+	HTTP *http.Client
 }
 
 // DefaultDir is $CONVIRT_PLUGIN_DIR, or ~/.convirt/plugins.
@@ -72,7 +80,8 @@ func DefaultDir() (string, error) {
 	return filepath.Join(home, ".convirt", "plugins"), nil
 }
 
-// Open returns the registry in dir, or in DefaultDir when dir is empty. The
+// Open returns the registry in dir, or in DefaultDir when dir is empty, as
+// an absolute path, so manifests record absolute binary paths. The
 // directory is created on the first install.
 func Open(dir string) (*Registry, error) {
 	if dir == "" {
@@ -81,7 +90,11 @@ func Open(dir string) (*Registry, error) {
 			return nil, err
 		}
 	}
-	return &Registry{Dir: dir}, nil
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("registry: plugin directory %s: %w", dir, err)
+	}
+	return &Registry{Dir: abs}, nil
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)

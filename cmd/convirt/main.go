@@ -85,7 +85,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].Short)
+		fmt.Fprintf(w, "  %-20s %s\n", n, commands[n].Short)
 	}
 }
 

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -15,26 +18,42 @@ import (
 func init() {
 	register(&command{Name: "plugins list", Usage: "[-dir DIR]", Short: "list built-in and installed plugins", Run: pluginsList})
 	register(&command{Name: "plugins describe", Usage: "[-dir DIR] NAME", Short: "show a plugin's manifest and config schema", Run: pluginsDescribe})
-	register(&command{Name: "plugins install", Usage: "[-dir DIR] PATH", Short: "install a plugin executable into the plugin directory", Run: pluginsInstall})
+	register(&command{Name: "plugins install", Usage: "[-dir DIR] [-sha256 SUM] PATH|URL | [-index FILE|URL] NAME[@VERSION]",
+		Short: "install a plugin: a local file, a URL with its sha256, or by name from an index", Run: pluginsInstall})
 	register(&command{Name: "plugins verify", Usage: "[-dir DIR]", Short: "check installed plugins against their recorded checksums", Run: pluginsVerify})
+	register(&command{Name: "plugins index add", Usage: "[-dir DIR] INDEX NAME...", Short: "publish installed plugins into an index file (and copy them next to it)", Run: indexAdd})
+	register(&command{Name: "plugins index build", Usage: "[-dir DIR] INDEX", Short: "publish every installed plugin into an index file", Run: indexBuild})
+	register(&command{Name: "plugins index list", Usage: "FILE|URL", Short: "list the plugins an index offers", Run: indexList})
 }
 
-// openRegistry parses the common -dir flag and opens the registry.
-func openRegistry(name string, args []string, stderr io.Writer, nargs int) (*registry.Registry, []string, error) {
+// pluginFlags returns the flag set of a plugins command, with -dir.
+func pluginFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := newFlags(name, stderr)
-	dir := fs.String("dir", "", "plugin directory (default $CONVIRT_PLUGIN_DIR or ~/.convirt/plugins)")
-	if err := fs.Parse(args); err != nil {
+	return fs, fs.String("dir", "", "plugin directory (default $CONVIRT_PLUGIN_DIR or ~/.convirt/plugins)")
+}
+
+// openRegistry parses args (flags may follow arguments), checks that at
+// least lo and at most hi (no limit when negative) arguments remain, and
+// opens the registry -dir names.
+func openRegistry(fs *flag.FlagSet, dir *string, args []string, lo, hi int) (*registry.Registry, []string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
 		return nil, nil, err
 	}
-	if fs.NArg() != nargs {
-		return nil, nil, fmt.Errorf("%w: want %d argument(s), got %d", errUsage, nargs, fs.NArg())
+	if len(pos) < lo || (hi >= 0 && len(pos) > hi) {
+		want := fmt.Sprint(lo)
+		if hi != lo {
+			want = fmt.Sprintf("at least %d", lo)
+		}
+		return nil, nil, fmt.Errorf("%w: want %s argument(s), got %d", errUsage, want, len(pos))
 	}
 	reg, err := registry.Open(*dir)
-	return reg, fs.Args(), err
+	return reg, pos, err
 }
 
 func pluginsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	reg, _, err := openRegistry("plugins list", args, stderr, 0)
+	fs, dir := pluginFlags("plugins list", stderr)
+	reg, _, err := openRegistry(fs, dir, args, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -65,7 +84,8 @@ func pluginsList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func pluginsDescribe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	reg, rest, err := openRegistry("plugins describe", args, stderr, 1)
+	fs, dir := pluginFlags("plugins describe", stderr)
+	reg, rest, err := openRegistry(fs, dir, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -123,20 +143,119 @@ func writeFields(w io.Writer, indent string, fields []schema.Field) {
 }
 
 func pluginsInstall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	reg, rest, err := openRegistry("plugins install", args, stderr, 1)
+	fs, dir := pluginFlags("plugins install", stderr)
+	index := fs.String("index", os.Getenv(registry.EnvIndex), "index `FILE|URL` to install NAME[@VERSION] from (default $"+registry.EnvIndex+")")
+	sum := fs.String("sha256", "", "the sha256 the PATH or URL must have (required for a URL)")
+	reg, rest, err := openRegistry(fs, dir, args, 1, 1)
 	if err != nil {
 		return err
 	}
-	m, err := reg.Install(ctx, rest[0], stderr)
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "index" })
+	arg := rest[0]
+	_, statErr := os.Stat(arg)
+	var m registry.Manifest
+	switch {
+	case registry.IsURL(arg) && explicit:
+		return fmt.Errorf("%w: -index goes with NAME[@VERSION], not a URL", errUsage)
+	case registry.IsURL(arg):
+		m, err = reg.InstallURL(ctx, arg, *sum, stderr)
+	case statErr == nil && !explicit:
+		m, err = reg.InstallFile(ctx, arg, registry.InstallOptions{SHA256: *sum, Log: stderr})
+	case *index != "" && *sum != "":
+		return fmt.Errorf("%w: -sha256 goes with a PATH or URL; an index lists its own checksums", errUsage)
+	case *index != "":
+		var name, version string
+		if name, version, err = registry.SplitRef(arg); err != nil {
+			return err
+		}
+		var ix *registry.Index
+		if ix, err = reg.ReadIndex(ctx, *index); err != nil {
+			return err
+		}
+		m, err = reg.InstallFromIndex(ctx, ix, name, version, stderr)
+	default:
+		return fmt.Errorf("%s: %w; to install by NAME[@VERSION], name an index with -index or $%s", arg, statErr, registry.EnvIndex)
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "installed %s (%s %s, protocol %d)\n  binary %s\n  sha256 %s\n", m.Name, m.Kind, m.Version, m.ProtocolVersion, m.Binary, m.SHA256)
+	fmt.Fprintf(stdout, "installed %s@%s (%s, protocol %d) from %s\n  binary %s\n  sha256 %s\n", m.Name, m.Version, m.Kind, m.ProtocolVersion, m.Source, m.Binary, m.SHA256)
+	return nil
+}
+
+// indexAdd publishes the named installed plugins into an index file.
+func indexAdd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, dir := pluginFlags("plugins index add", stderr)
+	reg, rest, err := openRegistry(fs, dir, args, 2, -1)
+	if err != nil {
+		return err
+	}
+	return publish(reg, rest[0], rest[1:], stdout)
+}
+
+// indexBuild publishes every installed plugin into an index file.
+func indexBuild(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, dir := pluginFlags("plugins index build", stderr)
+	reg, rest, err := openRegistry(fs, dir, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return publish(reg, rest[0], nil, stdout)
+}
+
+// publish adds plugins to the index at path and says how to share it.
+func publish(reg *registry.Registry, path string, names []string, stdout io.Writer) error {
+	added, err := reg.Publish(path, names)
+	if err != nil {
+		return err
+	}
+	for _, e := range added {
+		for p, a := range e.Platforms {
+			fmt.Fprintf(stdout, "published %s (%s) for %s: %s  sha256 %s\n", e.Ref(), e.Kind, p, a.URL, a.SHA256)
+		}
+	}
+	fmt.Fprintf(stdout, "index %s: share its directory (a common disk or any web server); others install with\n  convirt plugins install -index %s NAME@VERSION\n", path, path)
+	return nil
+}
+
+// indexList prints what an index offers.
+func indexList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("plugins index list", stderr)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one index FILE or URL", errUsage)
+	}
+	ix, err := (&registry.Registry{}).ReadIndex(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tPROTOCOL\tPLATFORMS\tDESCRIPTION")
+	for _, e := range ix.Plugins {
+		plats := make([]string, 0, len(e.Platforms)+1)
+		for p := range e.Platforms {
+			plats = append(plats, p)
+		}
+		sort.Strings(plats)
+		if e.URL != "" {
+			plats = append(plats, "any")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", e.Name, e.Version, e.Kind, e.ProtocolVersion, strings.Join(plats, ","), e.Description)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "(%d plugin versions; this machine is %s)\n", len(ix.Plugins), registry.Platform())
 	return nil
 }
 
 func pluginsVerify(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	reg, _, err := openRegistry("plugins verify", args, stderr, 0)
+	fs, dir := pluginFlags("plugins verify", stderr)
+	reg, _, err := openRegistry(fs, dir, args, 0, 0)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -191,6 +192,7 @@ func (s *session) mlflow() (runs.Tracker, error) {
 	if cfg.URI == "" {
 		return nil, nil
 	}
+	cfg.Logger = slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := mlflow.New(cfg)
 	if err != nil {
 		return nil, err
@@ -200,7 +202,7 @@ func (s *session) mlflow() (runs.Tracker, error) {
 		exp = s.r.Experiment
 	}
 	m := s.run.Meta()
-	opts := mlflow.TrackerOptions{Experiment: exp, RunName: m.Name, GitCommit: m.Env.GitCommit, User: os.Getenv("USER"),
+	opts := mlflow.TrackerOptions{Experiment: exp, RunName: m.Name, GitCommit: m.Env.GitCommit, User: m.Env.User,
 		Dir: s.run.Dir(), AllowText: s.r.Tracking.LogText}
 	if m.ParentID != "" {
 		if pm, err := runs.Find(s.r.Output, m.ParentID); err == nil {
@@ -210,13 +212,19 @@ func (s *session) mlflow() (runs.Tracker, error) {
 	return mlflow.Start(c, opts)
 }
 
-// close finishes the run's records.
+// close finishes the run's records. Only the local record decides the
+// outcome: a tracking server that cannot be reached keeps its operations
+// spooled in the run directory, and the run says how to send them later.
 func (s *session) close(status runs.Status) error {
-	err := s.tracker.Finish(status)
-	if s.log != nil {
-		fmt.Fprintf(s.log, "%s run %s %s\n", time.Now().UTC().Format(time.RFC3339), s.run.ID(), status)
-		s.log.Close()
+	err := s.run.Finish(status)
+	for _, t := range s.tracker[1:] {
+		if terr := t.Finish(status); terr != nil {
+			fmt.Fprintf(s.opt.Progress, "warning: %v\nthe run is complete locally; record it with `convirt runs push %s`\n", terr, s.run.Dir())
+			fmt.Fprintf(s.log, "warning: tracking: %v\n", terr)
+		}
 	}
+	fmt.Fprintf(s.log, "%s run %s %s\n", time.Now().UTC().Format(time.RFC3339), s.run.ID(), status)
+	s.log.Close()
 	return err
 }
 

@@ -121,6 +121,14 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// withMaxRetries returns a copy of c that retries a transient failure at
+// most n times.
+func (c *Client) withMaxRetries(n int) *Client {
+	cp := *c
+	cp.cfg.MaxRetries = min(cp.cfg.MaxRetries, n)
+	return &cp
+}
+
 // URI is the server address without credentials.
 func (c *Client) URI() string { return c.base.String() }
 

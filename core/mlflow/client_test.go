@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/convirt/convirt/core/mlflow/mlflowtest"
 )
 
 func testClient(t *testing.T, uri string, log *bytes.Buffer) *Client {
@@ -28,7 +30,7 @@ func testClient(t *testing.T, uri string, log *bytes.Buffer) *Client {
 }
 
 func TestExperimentAndRunLifecycle(t *testing.T) {
-	f := newFake(t)
+	f := mlflowtest.NewServer(t)
 	c := testClient(t, f.URL, nil)
 	ctx := context.Background()
 	id, err := c.EnsureExperiment(ctx, "convirt")
@@ -38,8 +40,8 @@ func TestExperimentAndRunLifecycle(t *testing.T) {
 	if id2, err := c.EnsureExperiment(ctx, "convirt"); err != nil || id2 != id {
 		t.Fatalf("second EnsureExperiment: %q %v", id2, err)
 	}
-	if f.count("experiments/create") != 1 {
-		t.Errorf("experiments/create called %d times", f.count("experiments/create"))
+	if f.Count("experiments/create") != 1 {
+		t.Errorf("experiments/create called %d times", f.Count("experiments/create"))
 	}
 	info, err := c.CreateRun(ctx, id, "r1", time.Now(), []KV{{TagRunName, "r1"}})
 	if err != nil || info.RunID == "" || info.ArtifactURI == "" {
@@ -56,12 +58,12 @@ func TestExperimentAndRunLifecycle(t *testing.T) {
 	if err := c.UpdateRun(ctx, info.RunID, StatusFinished, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	r := f.onlyRun(t)
-	if r.info.Status != StatusFinished || r.tags["k"] != "v" || r.tags[TagRunName] != "r1" || r.info.EndTime == 0 {
+	r := f.OnlyRun(t)
+	if r.Info.Status != StatusFinished || r.Tags["k"] != "v" || r.Tags[TagRunName] != "r1" || r.Info.EndTime == 0 {
 		t.Errorf("server run %+v", r)
 	}
-	if got := string(f.artifacts[id+"/"+info.RunID+"/artifacts/plots/a.txt"]); got != "hello" {
-		t.Errorf("artifacts %v", f.artifacts)
+	if got := string(f.Artifacts()[id+"/"+info.RunID+"/artifacts/plots/a.txt"]); got != "hello" {
+		t.Errorf("artifacts %v", f.Artifacts())
 	}
 	err = c.UpdateRun(ctx, "nope", StatusFinished, time.Time{})
 	if !IsCode(err, "RESOURCE_DOES_NOT_EXIST") || Transient(err) {
@@ -70,7 +72,7 @@ func TestExperimentAndRunLifecycle(t *testing.T) {
 }
 
 func TestLogBatchSplitsAndTruncates(t *testing.T) {
-	f := newFake(t)
+	f := mlflowtest.NewServer(t)
 	var logs bytes.Buffer
 	c := testClient(t, f.URL, &logs)
 	ctx := context.Background()
@@ -88,23 +90,23 @@ func TestLogBatchSplitsAndTruncates(t *testing.T) {
 	if err := c.LogBatch(ctx, info.RunID, ms[:0], nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.count("runs/log-batch"); n != 0 {
+	if n := f.Count("runs/log-batch"); n != 0 {
 		t.Errorf("empty batch made %d calls", n)
 	}
 	if err := c.LogBatch(ctx, info.RunID, ms, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.count("runs/log-batch"); n != 3 {
+	if n := f.Count("runs/log-batch"); n != 3 {
 		t.Errorf("2500 metrics took %d calls, want 3", n)
 	}
 	if err := c.LogBatch(ctx, info.RunID, nil, params, nil); err != nil {
 		t.Fatal(err)
 	}
-	r := f.onlyRun(t)
-	if len(r.metrics) != 2500 || r.metrics[2499].Value != 2499 || len(r.params) != 150 {
-		t.Errorf("server got %d metrics %d params", len(r.metrics), len(r.params))
+	r := f.OnlyRun(t)
+	if len(r.Metrics) != 2500 || r.Metrics[2499].Value != 2499 || len(r.Params) != 150 {
+		t.Errorf("server got %d metrics %d params", len(r.Metrics), len(r.Params))
 	}
-	long := r.params[strings.Repeat("k", MaxKeyLength)]
+	long := r.Params[strings.Repeat("k", MaxKeyLength)]
 	if len(long) != MaxParamValueLength {
 		t.Errorf("truncated value length %d", len(long))
 	}
@@ -128,11 +130,11 @@ func TestSplitLimits(t *testing.T) {
 }
 
 func TestRetries(t *testing.T) {
-	f := newFake(t)
+	f := mlflowtest.NewServer(t)
 	var logs bytes.Buffer
 	c := testClient(t, f.URL, &logs)
 	var n atomic.Int32
-	f.setInject(func(r *http.Request) int {
+	f.SetInject(func(r *http.Request) int {
 		switch n.Add(1) {
 		case 1:
 			return 503
@@ -146,12 +148,12 @@ func TestRetries(t *testing.T) {
 	if _, err := c.EnsureExperiment(context.Background(), "x"); err != nil {
 		t.Fatalf("after 3 transient failures: %v", err)
 	}
-	f.setInject(func(*http.Request) int { return 503 })
+	f.SetInject(func(*http.Request) int { return 503 })
 	_, err := c.CreateExperiment(context.Background(), "y")
 	if !Transient(err) || !strings.Contains(err.Error(), "503") {
 		t.Errorf("persistent 503: %v", err)
 	}
-	f.setInject(nil)
+	f.SetInject(nil)
 	_, err = c.CreateExperiment(context.Background(), "x")
 	if !IsCode(err, "RESOURCE_ALREADY_EXISTS") || Transient(err) {
 		t.Errorf("4xx: %v", err)
@@ -174,7 +176,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestCredentialsNeverLogged(t *testing.T) {
-	f := newFake(t)
+	f := mlflowtest.NewServer(t)
 	const user, pass, token = "alice", "pa55-w0rd-xyz", "tok-123456789"
 	var logs bytes.Buffer
 	u := strings.Replace(f.URL, "http://", "http://"+user+":"+pass+"@", 1)
@@ -185,9 +187,7 @@ func TestCredentialsNeverLogged(t *testing.T) {
 	if _, err := c.EnsureExperiment(context.Background(), "e"); err != nil {
 		t.Fatal(err)
 	}
-	f.mu.Lock()
-	gotAuth := f.auth[0]
-	f.mu.Unlock()
+	gotAuth := f.Auth()[0]
 	if !strings.HasPrefix(gotAuth, "Basic ") {
 		t.Errorf("no basic auth sent: %q", gotAuth)
 	}
@@ -195,7 +195,7 @@ func TestCredentialsNeverLogged(t *testing.T) {
 		t.Errorf("URI keeps the password: %s", c.URI())
 	}
 	tc, _ := New(Config{URI: f.URL, Token: token, MaxRetries: 1, BaseBackoff: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	f.setInject(func(r *http.Request) int { return 502 })
+	f.SetInject(func(r *http.Request) int { return 502 })
 	_, err1 := c.CreateExperiment(context.Background(), "z")
 	_, err2 := tc.CreateExperiment(context.Background(), "z")
 	// A dead server: connection refused errors include the URL.

@@ -22,8 +22,11 @@ type PushOptions struct {
 // Push uploads a finished local run directory to MLflow as a new run:
 // params, tags (with the reserved mlflow.* tags filled from meta.json),
 // every metric value, the files under plots/ and artifacts/ and report.html,
-// and the final status. The new run's id is recorded in runDir/mlflow.json;
-// a directory that already has one is refused unless opts.Force is set.
+// and the final status. The new run's id is recorded in runDir/mlflow.json,
+// and the spool a Tracker may have left is removed (its content is in the
+// new run). A directory that already records an MLflow run is refused
+// unless opts.Force is set (a copy is pushed), or unless a Tracker left
+// operations in its spool: those are then sent to that run, completing it.
 func Push(ctx context.Context, runDir string, c *Client, opts PushOptions) (RunInfo, error) {
 	r, err := runs.Open(runDir)
 	if err != nil {
@@ -34,6 +37,9 @@ func Push(ctx context.Context, runDir string, c *Client, opts PushOptions) (RunI
 		return RunInfo{}, fmt.Errorf("push %s: run is still running (or its process died; finish it first)", runDir)
 	}
 	if id := RunIDOf(runDir); id != "" && !opts.Force {
+		if spooled(runDir) {
+			return replaySpool(ctx, c, runDir)
+		}
 		return RunInfo{}, fmt.Errorf("push %s: already recorded as MLflow run %s (use force to push a copy)", runDir, id)
 	}
 	metrics, err := runs.ReadMetrics(runDir)
@@ -75,7 +81,13 @@ func Push(ctx context.Context, runDir string, c *Client, opts PushOptions) (RunI
 	}
 	st := state{RunID: info.RunID, ExperimentID: expID, ArtifactURI: info.ArtifactURI, TrackingURI: c.URI()}
 	b, _ := json.MarshalIndent(st, "", "  ")
-	return info, atomicfile.Write(filepath.Join(runDir, StateFile), append(b, '\n'), 0o644)
+	if err := atomicfile.Write(filepath.Join(runDir, StateFile), append(b, '\n'), 0o644); err != nil {
+		return info, err
+	}
+	if err := os.Remove(filepath.Join(runDir, SpoolFile)); err != nil && !os.IsNotExist(err) {
+		return info, fmt.Errorf("push %s: %w", runDir, err)
+	}
+	return info, nil
 }
 
 // uploadTree uploads report.html and the files under plots/ and

@@ -25,8 +25,19 @@ func (t *Tracker) loop() {
 		}
 	}()
 	wait := t.opts.RetryMin
+	// failed records a transient failure and waits before the next attempt;
+	// false means Finish gave up.
+	failed := func(err error, afterFinish bool) bool {
+		t.setDown(err, afterFinish)
+		if !t.backoff(wait) {
+			return false
+		}
+		wait = min(2*wait, t.opts.RetryMax)
+		return true
+	}
 	for {
 		if t.RunID() == "" && !t.isDisabled() {
+			afterFinish := t.isFinished()
 			if err := t.createRun(ctx); err != nil {
 				if ctx.Err() != nil {
 					return // Finish gave up waiting
@@ -36,11 +47,9 @@ func (t *Tracker) loop() {
 					t.disable()
 					continue
 				}
-				t.setDown(true, err)
-				if !t.sleep(wait) {
+				if !failed(err, afterFinish) {
 					return
 				}
-				wait = min(2*wait, t.opts.RetryMax)
 				continue
 			}
 		}
@@ -49,13 +58,12 @@ func (t *Tracker) loop() {
 			return
 		}
 		if !t.isDisabled() {
+			afterFinish := t.isFinished()
 			if err := t.send(ctx, o); err != nil {
 				if Transient(err) && ctx.Err() == nil {
-					t.setDown(true, err)
-					if !t.sleep(wait) {
+					if !failed(err, afterFinish) {
 						return
 					}
-					wait = min(2*wait, t.opts.RetryMax)
 					continue
 				}
 				if ctx.Err() != nil {
@@ -65,7 +73,7 @@ func (t *Tracker) loop() {
 			}
 		}
 		t.advance(n, bytes, fromDisk)
-		t.setDown(false, nil)
+		t.setUp()
 		wait = t.opts.RetryMin
 	}
 }
@@ -78,20 +86,53 @@ func (t *Tracker) disable() {
 	t.mu.Unlock()
 }
 
-func (t *Tracker) setDown(down bool, err error) {
+func (t *Tracker) isFinished() bool { t.mu.Lock(); defer t.mu.Unlock(); return t.finished }
+
+// setDown records a failed attempt: the server is unreachable. A failure
+// of an attempt started after Finish was called tells Finish to stop
+// waiting for a server that is down.
+func (t *Tracker) setDown(err error, afterFinish bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if down && !t.down {
+	if !t.down {
 		t.log.Warn("mlflow tracker: server unreachable; buffering to disk", "spool", t.sp.path, "err", err)
-	} else if !down && t.down {
-		t.log.Info("mlflow tracker: server reachable again; replaying")
 	}
-	t.down = down
+	t.down = true
+	if afterFinish {
+		select {
+		case t.failedAfterFinish <- struct{}{}:
+		default:
+		}
+	}
 }
 
+// setUp records a successful attempt.
+func (t *Tracker) setUp() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.down {
+		t.log.Info("mlflow tracker: server reachable again; replaying")
+	}
+	t.down = false
+}
+
+// sleep waits d; false means Finish gave up.
 func (t *Tracker) sleep(d time.Duration) bool {
 	select {
 	case <-time.After(d):
+		return true
+	case <-t.quit:
+		return false
+	}
+}
+
+// backoff waits d between attempts, or less once Finish is called: then
+// the next attempt is made at once, since Finish waits for its outcome.
+func (t *Tracker) backoff(d time.Duration) bool {
+	select {
+	case <-time.After(d):
+		return true
+	case <-t.finishing:
 		return true
 	case <-t.quit:
 		return false
@@ -199,13 +240,18 @@ func (t *Tracker) send(ctx context.Context, o op) error {
 	t.mu.Lock()
 	st := t.st
 	t.mu.Unlock()
+	return sendOp(ctx, t.c, st, o)
+}
+
+// sendOp sends one operation to the MLflow run st.
+func sendOp(ctx context.Context, c *Client, st state, o op) error {
 	switch o.Kind {
 	case "batch":
-		return t.c.logBatch(ctx, st.RunID, o.Batch)
+		return c.logBatch(ctx, st.RunID, o.Batch)
 	case "artifact":
-		return t.c.UploadArtifact(ctx, st.ArtifactURI, o.Name, o.Src)
+		return c.UploadArtifact(ctx, st.ArtifactURI, o.Name, o.Src)
 	case "finish":
-		return t.c.UpdateRun(ctx, st.RunID, o.Status, time.UnixMilli(o.EndTime))
+		return c.UpdateRun(ctx, st.RunID, o.Status, time.UnixMilli(o.EndTime))
 	}
 	return nil
 }

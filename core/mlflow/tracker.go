@@ -69,7 +69,9 @@ type Tracker struct {
 	disabled bool // a permanent failure to create the run: ops are discarded
 	finished bool
 
-	wake, quit, done chan struct{}
+	wake, quit, done  chan struct{}
+	finishing         chan struct{} // closed by Finish
+	failedAfterFinish chan struct{} // an attempt started after Finish failed
 }
 
 var _ runs.Tracker = (*Tracker)(nil)
@@ -93,8 +95,13 @@ func Start(c *Client, opts TrackerOptions) (*Tracker, error) {
 	if opts.FlushTimeout <= 0 {
 		opts.FlushTimeout = 30 * time.Second
 	}
+	// The tracker retries on its own, buffering meanwhile: a call gets one
+	// quick retry for a blip, so that a server that is down is noticed at
+	// once rather than after the client's long backoff.
+	c = c.withMaxRetries(1)
 	t := &Tracker{c: c, opts: opts, log: c.log, sp: spool{path: filepath.Join(opts.Dir, SpoolFile)},
-		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		finishing: make(chan struct{}), failedAfterFinish: make(chan struct{}, 1)}
 	if opts.Logger != nil {
 		t.log = opts.Logger
 	}
@@ -156,9 +163,12 @@ func (t *Tracker) LogArtifact(name, src string) error {
 	return t.enqueue(op{Kind: "artifact", Name: name, Src: abs})
 }
 
-// Finish implements runs.Tracker: it queues the final status and waits up
-// to FlushTimeout for everything to reach the server. Operations still
-// unsent are kept in the spool file, and the error says so.
+// Finish implements runs.Tracker: it queues the final status and waits for
+// everything to reach the server, up to FlushTimeout, or until an attempt
+// made after the call fails (the server is down: waiting longer would only
+// delay the end of the run). Operations still unsent are kept in the spool
+// file, for a later Start on the same directory or Push, and the error
+// says so.
 func (t *Tracker) Finish(status runs.Status) error {
 	if err := t.enqueue(op{Kind: "finish", Status: StatusOf(status), EndTime: time.Now().UnixMilli()}); err != nil {
 		return err
@@ -166,10 +176,16 @@ func (t *Tracker) Finish(status runs.Status) error {
 	t.mu.Lock()
 	t.finished = true
 	t.mu.Unlock()
+	close(t.finishing)
 	t.signal()
+	timeout := time.NewTimer(t.opts.FlushTimeout)
+	defer timeout.Stop()
 	select {
 	case <-t.done:
-	case <-time.After(t.opts.FlushTimeout):
+	case <-timeout.C:
+		close(t.quit)
+		<-t.done
+	case <-t.failedAfterFinish:
 		close(t.quit)
 		<-t.done
 	}

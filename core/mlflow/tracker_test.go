@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convirt/convirt/core/mlflow/mlflowtest"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -26,17 +27,6 @@ func startTracker(t *testing.T, c *Client, dir string, mod func(*TrackerOptions)
 	return tr
 }
 
-func steps(t *testing.T, r *fakeRun, key string) []int64 {
-	t.Helper()
-	var s []int64
-	for _, m := range r.metrics {
-		if m.Key == key {
-			s = append(s, m.Step)
-		}
-	}
-	return s
-}
-
 func checkInOrder(t *testing.T, s []int64, n int) {
 	t.Helper()
 	if len(s) != n {
@@ -50,7 +40,7 @@ func checkInOrder(t *testing.T, s []int64, n int) {
 }
 
 func TestTrackerRecordsRun(t *testing.T) {
-	f := newFake(t)
+	f := mlflowtest.NewServer(t)
 	dir := t.TempDir()
 	tr := startTracker(t, testClient(t, f.URL, nil), dir, nil)
 	tr.LogParams(map[string]string{"lr": "0.001", runs.Text("sample_report"): "Small left effusion."})
@@ -66,43 +56,41 @@ func TestTrackerRecordsRun(t *testing.T) {
 	if err := tr.Finish(runs.Finished); err != nil {
 		t.Fatal(err)
 	}
-	r := f.onlyRun(t)
-	checkInOrder(t, steps(t, r, "loss"), 2500)
+	r := f.OnlyRun(t)
+	checkInOrder(t, r.Steps("loss"), 2500)
 	want := map[string]string{TagRunName: "demo", TagUser: "alice", TagGitCommit: "abc123", TagParentRun: "parent1", "device": "cpu"}
 	for k, v := range want {
-		if r.tags[k] != v {
-			t.Errorf("tag %s = %q, want %q", k, r.tags[k], v)
+		if r.Tags[k] != v {
+			t.Errorf("tag %s = %q, want %q", k, r.Tags[k], v)
 		}
 	}
-	if r.params["lr"] != "0.001" || r.params["text:sample_report"] != runs.Redacted {
-		t.Errorf("params %v", r.params)
+	if r.Params["lr"] != "0.001" || r.Params["text:sample_report"] != runs.Redacted {
+		t.Errorf("params %v", r.Params)
 	}
-	if r.info.Status != StatusFinished {
-		t.Errorf("status %s", r.info.Status)
+	if r.Info.Status != StatusFinished {
+		t.Errorf("status %s", r.Info.Status)
 	}
-	if len(f.artifacts) != 1 {
-		t.Errorf("artifacts %v", f.artifacts)
+	if len(f.Artifacts()) != 1 {
+		t.Errorf("artifacts %v", f.Artifacts())
 	}
-	if n := f.count("runs/log-batch"); n < 3 || n > 5 {
+	if n := f.Count("runs/log-batch"); n < 3 || n > 5 {
 		t.Errorf("%d log-batch calls for 2500 metrics, 2 params, 1 tag", n)
 	}
-	f.mu.Lock()
-	for _, b := range f.bodies {
+	for _, b := range f.Bodies() {
 		if strings.Contains(b, "effusion") {
 			t.Error("patient text sent to MLflow")
 		}
 	}
-	f.mu.Unlock()
-	if RunIDOf(dir) != r.info.RunID {
+	if RunIDOf(dir) != r.Info.RunID {
 		t.Errorf("state file run id %q", RunIDOf(dir))
 	}
 }
 
 func TestTrackerBuffersDuringOutageAndReplaysInOrder(t *testing.T) {
-	f := newFake(t)
+	f := mlflowtest.NewServer(t)
 	var down atomic.Bool
 	var failed atomic.Int32
-	f.setInject(func(r *http.Request) int {
+	f.SetInject(func(r *http.Request) int {
 		if !down.Load() {
 			return 0
 		}
@@ -139,10 +127,10 @@ func TestTrackerBuffersDuringOutageAndReplaysInOrder(t *testing.T) {
 	if err := tr.Finish(runs.Finished); err != nil {
 		t.Fatal(err)
 	}
-	r := f.onlyRun(t)
-	checkInOrder(t, steps(t, r, "loss"), 500)
-	if r.info.Status != StatusFinished {
-		t.Errorf("status %s", r.info.Status)
+	r := f.OnlyRun(t)
+	checkInOrder(t, r.Steps("loss"), 500)
+	if r.Info.Status != StatusFinished {
+		t.Errorf("status %s", r.Info.Status)
 	}
 	if st, err := os.Stat(filepath.Join(dir, SpoolFile)); err == nil && st.Size() != 0 {
 		t.Errorf("spool not emptied: %d bytes", st.Size())
@@ -150,8 +138,8 @@ func TestTrackerBuffersDuringOutageAndReplaysInOrder(t *testing.T) {
 }
 
 func TestDeadServerNeverStopsTraining(t *testing.T) {
-	f := newFake(t)
-	f.setInject(func(*http.Request) int { return -1 })
+	f := mlflowtest.NewServer(t)
+	f.SetInject(func(*http.Request) int { return -1 })
 	dir := t.TempDir()
 	c := testClient(t, f.URL, nil)
 	tr := startTracker(t, c, dir, func(o *TrackerOptions) { o.FlushTimeout = 100 * time.Millisecond; o.QueueSize = 16 })
@@ -173,21 +161,21 @@ func TestDeadServerNeverStopsTraining(t *testing.T) {
 	}
 	// The server comes back: a tracker started on the same directory
 	// replays the spool, in order, including the final status.
-	f.setInject(nil)
+	f.SetInject(nil)
 	tr2 := startTracker(t, c, dir, nil)
 	if err := tr2.Finish(runs.Finished); err != nil {
 		t.Fatal(err)
 	}
-	r := f.onlyRun(t)
-	checkInOrder(t, steps(t, r, "loss"), 2000)
-	if r.info.Status != StatusFinished {
-		t.Errorf("status %s", r.info.Status)
+	r := f.OnlyRun(t)
+	checkInOrder(t, r.Steps("loss"), 2000)
+	if r.Info.Status != StatusFinished {
+		t.Errorf("status %s", r.Info.Status)
 	}
 }
 
 func TestTrackerPermanentFailureDisables(t *testing.T) {
-	f := newFake(t)
-	f.setInject(func(*http.Request) int { return 403 })
+	f := mlflowtest.NewServer(t)
+	f.SetInject(func(*http.Request) int { return 403 })
 	tr := startTracker(t, testClient(t, f.URL, nil), t.TempDir(), nil)
 	for i := range 100 {
 		if err := tr.LogMetrics([]runs.Metric{{Key: "loss", Step: int64(i)}}); err != nil {
@@ -199,5 +187,41 @@ func TestTrackerPermanentFailureDisables(t *testing.T) {
 	}
 	if err := tr.Finish(runs.Failed); err == nil {
 		t.Error("second Finish succeeded")
+	}
+}
+
+// Against a server that is down, Finish returns as soon as one more attempt
+// fails, not after the client's backoff or FlushTimeout, and keeps
+// everything in the spool.
+func TestFinishDoesNotWaitForADeadServer(t *testing.T) {
+	f := mlflowtest.NewServer(t)
+	f.SetInject(func(*http.Request) int { return 503 })
+	c, err := New(Config{URI: f.URL}) // default retries and backoff
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tr, err := Start(c, TrackerOptions{Experiment: "convirt", Dir: dir}) // default waits
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		tr.LogMetrics([]runs.Metric{{Key: "loss", Value: 1, Step: int64(i)}})
+	}
+	start := time.Now()
+	err = tr.Finish(runs.Finished)
+	if err == nil || !strings.Contains(err.Error(), "11 operations kept in") {
+		t.Errorf("Finish: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Finish waited %v for a dead server", d)
+	}
+	if f.Injected() == 0 {
+		t.Error("the server was never tried")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, SpoolFile))
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if err != nil || len(lines) != 11 || !strings.Contains(lines[10], `"kind":"finish","status":"FINISHED"`) {
+		t.Errorf("spool %q: %v", b, err)
 	}
 }

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io/fs"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/convirt/convirt/core/mlflow"
+	"github.com/convirt/convirt/core/mlflow/mlflowtest"
+	"github.com/convirt/convirt/core/runs"
+)
+
+// The evaluation metric the one-probe recipe must record: metricKey of
+// "eval/" + cellName("probe", "linear", "convirt", 1) + "/auc".
+const evalAUC = "eval/probe/linear/convirt/f1/auc"
+
+// oneProbe trims the tiny recipe's evaluations to one linear probe of the
+// pretrained encoder on all the labels with one seed, to keep the run short.
+func oneProbe(t *testing.T) func(string) string {
+	return func(y string) string {
+		t.Helper()
+		from := "    fractions: [0.25, 1.0]\n    seeds: 2\n    inits: [convirt, random]\n"
+		i := strings.Index(y, "  - name: retrieval\n")
+		if !strings.Contains(y, from) || i < 0 {
+			t.Fatal("the tiny recipe changed: update oneProbe")
+		}
+		return strings.Replace(y[:i], from, "    fractions: [1.0]\n    seeds: 1\n    inits: [convirt]\n", 1)
+	}
+}
+
+// runTracked runs the one-probe tiny recipe with tracking.mlflow.uri set to
+// uri and returns the local run directory.
+func runTracked(t *testing.T, uri string) (dir, recipePath, stdout, stderr string) {
+	t.Helper()
+	t.Setenv("MLFLOW_TRACKING_URI", "")
+	path, runsDir := writeTiny(t, oneProbe(t))
+	code, out, errs := runCLI(t, "run", path, "--set", "tracking.mlflow.uri="+uri)
+	if code != 0 {
+		t.Fatalf("convirt run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	dirs := runDirs(t, runsDir, "e2e")
+	if len(dirs) != 1 {
+		t.Fatalf("run directories: %v", dirs)
+	}
+	return dirs[0], path, out, errs
+}
+
+func TestRunRecordsToMLflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains")
+	}
+	srv := mlflowtest.NewServer(t)
+	dir, recipePath, out, errs := runTracked(t, srv.URL)
+	local, err := runs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := local.Meta()
+	r := srv.OnlyRun(t)
+	if id, ok := srv.ExperimentID("e2e"); !ok || r.Info.ExperimentID != id {
+		t.Errorf("run in experiment %q; experiment e2e: %q %v", r.Info.ExperimentID, id, ok)
+	}
+	if r.Info.Status != mlflow.StatusFinished || r.Info.EndTime == 0 || r.Info.RunName != meta.Name {
+		t.Errorf("run info %+v", r.Info)
+	}
+	if got := mlflow.RunIDOf(dir); got != r.Info.RunID {
+		t.Errorf("%s records MLflow run %q, server has %q", mlflow.StateFile, got, r.Info.RunID)
+	}
+	if st, err := os.Stat(filepath.Join(dir, mlflow.SpoolFile)); err == nil && st.Size() > 0 {
+		t.Errorf("%d bytes left in the spool with the server up", st.Size())
+	}
+
+	// Reserved tags: filled from the local run's record (the commit is
+	// empty, hence not sent, outside a git checkout); no parent outside a
+	// sweep. The other tags (environment, plugin versions) match too.
+	reserved := map[string]string{mlflow.TagRunName: meta.Name, mlflow.TagUser: meta.Env.User, mlflow.TagGitCommit: meta.Env.GitCommit}
+	for k, v := range reserved {
+		if got, ok := r.Tags[k]; got != v || ok != (v != "") {
+			t.Errorf("tag %s = %q (sent: %v), want %q", k, got, ok, v)
+		}
+	}
+	for k, v := range local.Tags() {
+		if r.Tags[k] != v {
+			t.Errorf("tag %s = %q, the local run has %q", k, r.Tags[k], v)
+		}
+	}
+	if meta.Env.User == "" {
+		t.Error("the local run records no user")
+	}
+	if v, ok := r.Tags[mlflow.TagParentRun]; ok {
+		t.Errorf("a run outside a sweep has parent %q", v)
+	}
+
+	// Params: every param of the local run, train.lr among them.
+	params := local.Params()
+	if params["train.lr"] != "0.001" || r.Params["train.lr"] != "0.001" {
+		t.Errorf("train.lr: local %q, MLflow %q", params["train.lr"], r.Params["train.lr"])
+	}
+	if len(r.Params) != len(params) {
+		t.Errorf("MLflow has %d params, the local run %d", len(r.Params), len(params))
+	}
+	for k, v := range params {
+		if got := r.Params[k]; got != v && !(len(v) > mlflow.MaxParamValueLength && strings.HasPrefix(v, got)) {
+			t.Errorf("param %s: MLflow %q, local %q", k, got, v)
+		}
+	}
+
+	// Metrics: every value recorded locally, in the same order.
+	ms, err := runs.ReadMetrics(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	localVals := map[string][]float64{}
+	for _, m := range ms {
+		localVals[m.Key] = append(localVals[m.Key], m.Value)
+	}
+	for _, k := range []string{"train/loss", evalAUC} {
+		if len(localVals[k]) == 0 {
+			t.Errorf("the local run has no %s; it has %v", k, slices.Sorted(maps.Keys(localVals)))
+		}
+	}
+	if keys := r.MetricKeys(); len(keys) != len(localVals) {
+		t.Errorf("MLflow has metrics %v, the local run %v", keys, slices.Sorted(maps.Keys(localVals)))
+	}
+	for k, vs := range localVals {
+		same := func(a, b float64) bool { return a == b || a != a && b != b } // NaN is NaN
+		if got := r.Values(k); !slices.EqualFunc(got, vs, same) {
+			t.Errorf("metric %s: MLflow %v, local %v", k, got, vs)
+		}
+	}
+	if s := r.Steps("train/loss"); len(s) == 0 || s[len(s)-1] != 4 {
+		t.Errorf("train/loss steps %v, want up to max_steps 4", s)
+	}
+
+	// No patient text on the server or in the logs.
+	texts := reportSentences(t, filepath.Join(filepath.Dir(recipePath), "data"), recipePath)
+	var sent []string
+	for _, kv := range []map[string]string{r.Params, r.Tags} {
+		for k, v := range kv {
+			sent = append(sent, k+"="+v)
+		}
+	}
+	noText(t, "a param or tag", strings.Join(sent, "\n"), texts, true)
+	noText(t, "a request to MLflow", strings.Join(srv.Bodies(), "\n"), texts, false)
+	logs, _ := os.ReadFile(filepath.Join(dir, runs.LogsDir, "run.log"))
+	noText(t, "the output or run.log", out+errs+string(logs), texts, false)
+}
+
+// reportSentences returns the sentences of the synthetic reports under
+// data, after checking that they hold the finding names the check looks
+// for and that the recipe (the source of the params) does not.
+func reportSentences(t *testing.T, data, recipePath string) []string {
+	t.Helper()
+	var sentences []string
+	var all strings.Builder
+	filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".txt") || d.Name() == "vocab.txt" {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		all.Write(b)
+		for _, s := range strings.FieldsFunc(string(b), func(r rune) bool { return r == '.' || r == '\n' || r == ':' }) {
+			if s = strings.TrimSpace(s); len(s) >= 20 {
+				sentences = append(sentences, s)
+			}
+		}
+		return nil
+	})
+	y, _ := os.ReadFile(recipePath)
+	for _, w := range findingWords {
+		if !strings.Contains(strings.ToLower(all.String()), w) || strings.Contains(strings.ToLower(string(y)), w) {
+			t.Fatalf("the check is void: %q must be in the reports and not in the recipe", w)
+		}
+	}
+	if len(sentences) < 20 {
+		t.Fatalf("found %d report sentences under %s", len(sentences), data)
+	}
+	return sentences
+}
+
+var findingWords = []string{"effusion", "pneumothorax", "cardiomegaly"}
+
+// noText fails when s holds a report sentence or, with words, a finding name.
+func noText(t *testing.T, where, s string, sentences []string, words bool) {
+	t.Helper()
+	low := strings.ToLower(s)
+	for _, x := range sentences {
+		if strings.Contains(low, strings.ToLower(x)) {
+			t.Errorf("report text %q in %s", x, where)
+			return
+		}
+	}
+	for _, w := range findingWords {
+		if words && strings.Contains(low, w) {
+			t.Errorf("report word %q in %s", w, where)
+		}
+	}
+}
+
+// A server that answers 503 to everything does not stop or fail the run:
+// it finishes with its local results, and what MLflow should have received
+// waits in the run directory's spool; `convirt runs push` records the run
+// once the server is back.
+func TestRunWithMLflowDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains")
+	}
+	srv := mlflowtest.NewServer(t)
+	srv.SetInject(func(*http.Request) int { return http.StatusServiceUnavailable })
+	dir, _, _, errs := runTracked(t, srv.URL)
+	if srv.Injected() == 0 {
+		t.Fatal("the run never tried the server")
+	}
+	if !strings.Contains(errs, filepath.Join(dir, mlflow.SpoolFile)) {
+		t.Errorf("the output does not say where the records for MLflow wait:\n%s", errs)
+	}
+	if n := len(srv.Runs()); n != 0 {
+		t.Fatalf("%d runs on a server that refused everything", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results.json")); err != nil {
+		t.Errorf("no local results: %v", err)
+	}
+	if m, err := runs.ReadMeta(dir); err != nil || m.Status != runs.Finished {
+		t.Errorf("local status %q (%v)", m.Status, err)
+	}
+	if id := mlflow.RunIDOf(dir); id != "" {
+		t.Errorf("records MLflow run %q that the server never created", id)
+	}
+
+	// The spool holds the params, the training and evaluation metrics and
+	// the final status, in order.
+	f, err := os.Open(filepath.Join(dir, mlflow.SpoolFile))
+	if err != nil {
+		t.Fatalf("nothing spooled: %v", err)
+	}
+	defer f.Close()
+	var kinds []string
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var o struct {
+			Kind   string `json:"kind"`
+			Status string `json:"status"`
+			Batch  struct {
+				Metrics []struct{ Key string } `json:"metrics"`
+				Params  []mlflowtest.KV        `json:"params"`
+			} `json:"batch"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+			t.Fatalf("spool line %q: %v", sc.Text(), err)
+		}
+		kinds = append(kinds, o.Kind+o.Status)
+		for _, m := range o.Batch.Metrics {
+			seen[m.Key] = true
+		}
+		for _, p := range o.Batch.Params {
+			seen["param:"+p.Key] = p.Value == "0.001" || seen["param:"+p.Key]
+		}
+	}
+	if len(kinds) == 0 || kinds[len(kinds)-1] != "finish"+mlflow.StatusFinished {
+		t.Errorf("spooled operations %v do not end with the final status", kinds)
+	}
+	for _, k := range []string{"param:train.lr", "train/loss", evalAUC} {
+		if !seen[k] {
+			t.Errorf("%s not spooled", k)
+		}
+	}
+
+	// The server is back: push the run.
+	srv.SetInject(nil)
+	t.Setenv("MLFLOW_TRACKING_URI", srv.URL)
+	code, out, errs := runCLI(t, "runs", "push", dir)
+	if code != 0 {
+		t.Fatalf("convirt runs push: exit %d\n%s\n%s", code, out, errs)
+	}
+	r := srv.OnlyRun(t)
+	if r.Info.Status != mlflow.StatusFinished || r.Params["train.lr"] != "0.001" || len(r.Values(evalAUC)) != 1 || len(r.Steps("train/loss")) == 0 {
+		t.Errorf("pushed run: %+v params %d metrics %v", r.Info, len(r.Params), r.MetricKeys())
+	}
+	if mlflow.RunIDOf(dir) != r.Info.RunID {
+		t.Errorf("push did not record the MLflow run id")
+	}
+}
