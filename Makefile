@@ -49,19 +49,47 @@ demo: build
 	$(BIN) run recipes/demo.yaml
 	$(BIN) demo check
 
-## bench: model training-step benchmarks (JSON lines)
+## bench: benchmarks as JSON lines (docs/performance.md): model steps; the
+## full ConVIRT step through plugins beside the same step in one process; the
+## plugin boundary of one ResNet-50 forward; data loading from full-size
+## JPEGs; GradCache peak memory at batch 256 vs 32 (chunk 32, small models)
 bench: build
 	@for a in smallcnn resnet18 resnet50 bert-tiny bert-base; do \
 		$(BIN) bench model --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --json || exit 1; \
 	done
+	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --inprocess --json
+	$(BIN) bench boundary --image resnet50 --batch 32 --size 224 --steps $(BENCH_STEPS) --json
+	$(BIN) bench data --dataset mimic-cxr --synth 64 --size 224 --augment --batch 32 --batches $(BENCH_STEPS) --inprocess --json
+	@set -o pipefail; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	for b in 32 256; do \
+		$(BIN) bench convirt --image smallcnn --text tiny --size 64 --batch $$b --gradcache 32 --steps $(BENCH_STEPS) --json | tee $$d/gc$$b.json || exit 1; \
+	done; \
+	echo "GradCache chunk 32, batch 256 vs 32:"; $(BIN) bench ratio --field rss_peak_total_mb,sec_per_step $$d/gc256.json $$d/gc32.json
 
-## bench-compare: the same steps in PyTorch eager on the same libtorch (not in CI)
+## bench-compare: the same steps in PyTorch eager on the same libtorch, side
+## by side with the ratio convirt/PyTorch (not in CI)
 bench-compare: build
 	@dpkg -s python3-torch >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -qq python3-torch python3-torchvision >/dev/null; }
-	@for a in resnet18 resnet50; do \
-		$(BIN) bench model --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1 --json; \
-		/usr/bin/python3 plugins/models/benchcompare/bench_torch.py --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1; \
-	done
+	@set -o pipefail; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	for a in resnet18 resnet50; do \
+		$(BIN) bench model --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1 --json | tee $$d/go.json || exit 1; \
+		/usr/bin/python3 -B plugins/models/benchcompare/bench_torch.py --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1 | tee $$d/py.json || exit 1; \
+		$(BIN) bench ratio $$d/go.json $$d/py.json || exit 1; \
+	done; \
+	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads 1 --inprocess --json | tee $$d/go.json || exit 1; \
+	/usr/bin/python3 -B plugins/models/benchcompare/bench_torch.py --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads 1 | tee $$d/py.json || exit 1; \
+	echo "ConVIRT step, split (encoders in parallel processes, 1 thread each) / PyTorch (1 thread):"; \
+	$(BIN) bench ratio $$d/go.json $$d/py.json || exit 1; \
+	echo "ConVIRT step, in one process (one graph, 1 thread) / PyTorch (1 thread):"; \
+	$(BIN) bench ratio --field inprocess.sec_per_step=sec_per_step,inprocess.items_per_sec=items_per_sec $$d/go.json $$d/py.json
+
+## soak: the demo recipe at small scale twice, once undisturbed and once with
+## random plugin SIGKILLs and host SIGKILLs (then --resume); fails on any
+## difference in the results (docs/reliability.md)
+SOAK_PLUGIN_KILLS ?= 4
+SOAK_HOST_KILLS ?= 2
+soak: build
+	$(BIN) soak --plugin-kills $(SOAK_PLUGIN_KILLS) --host-kills $(SOAK_HOST_KILLS)
 
 ## lint: gofmt, go vet and golangci-lint
 lint: fit

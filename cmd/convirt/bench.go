@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/convirt/convirt/core/bench"
 
 	"github.com/convirt/convirt/plugins/models/bert"
 	"github.com/convirt/convirt/plugins/models/resnet"
@@ -214,25 +212,11 @@ func buildBenchModel(vs *nn.VarStore, arch string, batch, size, textLen int, res
 	return nil, fmt.Errorf("%w: unknown --arch %q", errUsage, arch)
 }
 
-// rssMB reads the current and peak resident set size from /proc.
+// rssMB reads this process's current and peak resident set size.
 func rssMB() (cur, peak float64) {
-	f, err := os.Open("/proc/self/status")
+	m, err := bench.ReadMem(0)
 	if err != nil {
 		return 0, 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		if k == "VmRSS" {
-			cur = kb / 1024
-		} else {
-			peak = kb / 1024
-		}
-	}
-	return cur, peak
+	return m.RSSMB, m.PeakMB
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convirt/convirt/core/procs"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/plugins/evaluators/results"
@@ -336,25 +336,9 @@ func TestRunRecoversToTheUninterruptedResult(t *testing.T) {
 // returns its pid, or 0 when there is none.
 func killChild(t *testing.T, name string) int {
 	t.Helper()
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err != nil || !bytes.HasSuffix(b, []byte("plugin\x00serve\x00"+name+"\x00")) {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join(filepath.Dir(p), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		var pid, ppid int
-		fmt.Sscan(filepath.Base(filepath.Dir(p)), &pid)
-		fmt.Sscan(f[1], &ppid)
-		if ppid != os.Getpid() {
-			continue
-		}
-		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
-			return pid
+	for _, p := range procs.Children(os.Getpid()) {
+		if p.Plugin() == name && syscall.Kill(p.PID, syscall.SIGKILL) == nil {
+			return p.PID
 		}
 	}
 	return 0

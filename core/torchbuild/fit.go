@@ -23,7 +23,7 @@ const (
 	GotchVersion = "v0.9.1"
 	// fitterRevision changes whenever Fit's output would change for the same
 	// inputs, so existing fitted copies are rebuilt.
-	fitterRevision = "3"
+	fitterRevision = "5"
 )
 
 // Options configures Fit.
@@ -103,6 +103,11 @@ func Fit(ctx context.Context, o Options) error {
 	if err := os.WriteFile(genPath, []byte(stubbed), 0o644); err != nil {
 		return err
 	}
+	patched, err := patchLeaks(tmp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Log, "patched gotch's handle leaks in %s\n", patched)
 	if err := os.WriteFile(filepath.Join(tmp, ".convirt-fit"), []byte(stamp), 0o644); err != nil {
 		return err
 	}

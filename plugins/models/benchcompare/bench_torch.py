@@ -8,13 +8,26 @@ JSON object with the same fields, so the two can be compared side by side:
     convirt bench model --arch resnet50 --batch 8 --size 224 --steps 3 --threads 1 --json
     /usr/bin/python3 plugins/models/benchcompare/bench_torch.py --arch resnet50 --batch 8 --size 224 --steps 3 --threads 1
 
+--arch convirt is the twin of `convirt bench convirt`: the full ConVIRT
+step in one process -- image encoder (torchvision ResNet-50, or the small
+CNN) and BERT (base: embeddings and first 6 layers frozen; tiny: 2 layers,
+1 frozen), each with ConVIRT's projection head g(x) = W2 relu(W1 x) to 512,
+the bidirectional InfoNCE loss (tau 0.1, lambda 0.75), and Adam (lr 1e-4,
+weight decay 1e-6) over the trainable parameters, on one pre-made random
+batch:
+
+    convirt bench convirt --batch 32 --size 224 --text-len 32 --steps 3 --threads 1 --json
+    /usr/bin/python3 plugins/models/benchcompare/bench_torch.py --arch convirt --batch 32 --size 224 --text-len 32 --steps 3 --threads 1
+
 Needs Debian's python3-torch and python3-torchvision (libtorch 1.13, the
-same library the Go build links). bert-* uses a plain BERT built from
-torch.nn layers with Hugging Face's layout (no transformers package needed).
+same library the Go build links). BERT is built from torch.nn layers with
+Hugging Face's layout, matching plugins/models/bert (Debian 12 has no
+python3-transformers package).
 """
 import argparse
 import json
 import math
+import statistics
 import time
 
 import torch
@@ -67,9 +80,80 @@ class Bert(nn.Module):
         return x.masked_fill((mask == 0)[..., None], float("-inf")).amax(1)
 
 
+def small_cnn(channels=1):
+    blocks = []
+    c = channels
+    for o in (16, 32, 64, 128, 256):
+        blocks += [nn.Conv2d(c, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
+        c = o
+    return nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+BERT_SIZES = {"base": (768, 12, 12, 3072, 512), "tiny": (128, 2, 2, 512, 128)}
+
+
+def projection(d, out=512):
+    """ConVIRT's head g(x) = W2 relu(W1 x), hidden size = feature size."""
+    return nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, out))
+
+
+def convirt_loss(v, u, tau=0.1, lam=0.75):
+    v, u = F.normalize(v, dim=1), F.normalize(u, dim=1)
+    logits = v @ u.t() / tau
+    target = torch.arange(v.shape[0])
+    return lam * F.cross_entropy(logits, target) + (1 - lam) * F.cross_entropy(logits.t(), target)
+
+
+def bench_convirt(a):
+    """The full ConVIRT step, printing the fields of `convirt bench convirt`."""
+    if a.image in ("resnet50", "resnet18"):
+        img = getattr(torchvision.models, a.image)()
+        img.fc = nn.Identity()
+        channels, feat = 3, (2048 if a.image == "resnet50" else 512)
+    elif a.image == "smallcnn":
+        img, channels, feat = small_cnn(), 1, 256
+    else:
+        raise SystemExit(f"unknown --image {a.image}")
+    h, layers, heads, inter, positions = BERT_SIZES[a.text]
+    txt = Bert(30522, h, layers, heads, inter, positions)
+    frozen = 6 if a.text == "base" else 1
+    for m in [txt.word, txt.pos, txt.typ, txt.ln, *txt.layers[:frozen]]:
+        m.requires_grad_(False)
+    gv, gu = projection(feat), projection(h)
+    mods = nn.ModuleList([img, txt, gv, gu]).train()
+    params = [p for p in mods.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=1e-4, weight_decay=1e-6)
+    images = torch.randn(a.batch, channels, a.size, a.size)
+    ids = torch.randint(5, 30522, (a.batch, a.text_len))
+    mask = torch.ones(a.batch, a.text_len, dtype=torch.long)
+    res = dict(impl="pytorch", bench="convirt", image=a.image, text=a.text, batch=a.batch, size=a.size,
+               text_len=a.text_len, steps=a.steps, warmup=a.warmup, threads=torch.get_num_threads(),
+               device="cpu", gradcache_chunk=0, params=sum(p.numel() for p in params))
+    times = []
+    for i in range(a.warmup + a.steps):
+        t = time.perf_counter()
+        loss = convirt_loss(gv(img(images)), gu(txt(ids, mask)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        value = loss.item()
+        if i >= a.warmup:
+            times.append(time.perf_counter() - t)
+        if i == a.warmup:
+            res["first_loss"] = value
+        res["last_loss"] = value
+    res["sec_per_step"] = sum(times) / len(times)
+    res["sec_per_step_median"] = statistics.median(times)
+    res["items_per_sec"] = a.batch / res["sec_per_step"]
+    res["rss_end_total_mb"], res["rss_peak_total_mb"] = rss_mb()
+    print(json.dumps(res))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--arch", default="resnet50")
+    ap.add_argument("--arch", default="resnet50", help="resnet50, resnet18, smallcnn, bert-base, bert-tiny or convirt")
+    ap.add_argument("--image", default="resnet50", help="--arch convirt: resnet50, resnet18 or smallcnn")
+    ap.add_argument("--text", default="base", choices=sorted(BERT_SIZES), help="--arch convirt: BERT size")
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--text-len", type=int, default=128)
@@ -80,6 +164,8 @@ def main():
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    if a.arch == "convirt":
+        return bench_convirt(a)
     res = dict(impl="pytorch", arch=a.arch, batch=a.batch, steps=a.steps, warmup=a.warmup,
                threads=torch.get_num_threads())
     if a.arch in ("resnet18", "resnet50"):
@@ -88,17 +174,11 @@ def main():
         res["size"] = a.size
         make = lambda: (torch.randn(a.batch, 3, a.size, a.size),)
     elif a.arch == "smallcnn":
-        blocks = []
-        c = 1
-        for o in (16, 32, 64, 128, 256):
-            blocks += [nn.Conv2d(c, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
-            c = o
-        net = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        net = small_cnn()
         res["size"] = a.size
         make = lambda: (torch.randn(a.batch, 1, a.size, a.size),)
     elif a.arch in ("bert-base", "bert-tiny"):
-        sizes = (768, 12, 12, 3072, 512) if a.arch == "bert-base" else (128, 2, 2, 512, 128)
-        net = Bert(30522, *sizes)
+        net = Bert(30522, *BERT_SIZES[a.arch[len("bert-"):]])
         res["text_len"] = a.text_len
         make = lambda: (torch.randint(30522, (a.batch, a.text_len)),
                         torch.ones(a.batch, a.text_len, dtype=torch.long))

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/convirt/convirt/core/bench"
+	"github.com/convirt/convirt/core/launch"
+	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/encoders/image"
+	"github.com/convirt/convirt/plugins/models/torchrt"
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+func init() {
+	register(&command{
+		Name:  "bench boundary",
+		Usage: "[--image resnet50|resnet18|smallcnn] [--batch 32] [--size 224] [--steps 5] [--warmup 1] [--threads T] [--device cpu] [--backward] [--json]",
+		Short: "time one image-encoder forward through a plugin process beside the same forward in this process",
+		Run:   runBenchBoundary,
+	})
+}
+
+// boundaryResult is bench boundary's JSON record; the top-level timing is
+// the call through the plugin process.
+type boundaryResult struct {
+	Impl        string     `json:"impl"`
+	Bench       string     `json:"bench"`
+	Image       string     `json:"image"`
+	Batch       int        `json:"batch"`
+	Size        int        `json:"size"`
+	Steps       int        `json:"steps"`
+	Warmup      int        `json:"warmup"`
+	Threads     int        `json:"threads"`
+	Device      string     `json:"device"`
+	Backward    bool       `json:"backward"`
+	InputMB     float64    `json:"input_mb"`
+	SecPerStep  float64    `json:"sec_per_step"`
+	SecMedian   float64    `json:"sec_per_step_median"`
+	ItemsPerSec float64    `json:"items_per_sec"`
+	InProcess   *stepStats `json:"inprocess"`
+	// Overhead is (plugin - in-process) / in-process on mean times;
+	// OverheadMedian on medians; OverheadSec is the mean difference.
+	Overhead       float64 `json:"overhead"`
+	OverheadMedian float64 `json:"overhead_median"`
+	OverheadSec    float64 `json:"overhead_sec"`
+}
+
+func runBenchBoundary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o := &convirtOpts{WeightDecay: 1e-6}
+	fs := newFlags("bench boundary", stderr)
+	fs.StringVar(&o.Image, "image", "resnet50", "image encoder: resnet50, resnet18 or smallcnn")
+	fs.StringVar(&o.Device, "device", "cpu", "encoder device: cpu, cuda or cuda:N")
+	fs.IntVar(&o.Batch, "batch", 32, "images per forward")
+	fs.IntVar(&o.Size, "size", 224, "image side in pixels")
+	fs.IntVar(&o.Steps, "steps", 5, "timed calls of each kind")
+	fs.IntVar(&o.Warmup, "warmup", 1, "untimed calls of each kind first")
+	fs.IntVar(&o.Threads, "threads", 0, "libtorch intra-op threads (plugin and this process); 0 keeps libtorch's default")
+	fs.IntVar(&o.Seed, "seed", 1, "initialisation seed")
+	backward := fs.Bool("backward", false, "time forward with a graph, backward of a fixed gradient and an Adam step instead of a bare forward")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 {
+		return fmt.Errorf("%w: batch, size and steps must be positive, warmup and threads not negative", errUsage)
+	}
+	switch o.Image {
+	case "resnet50", "resnet18":
+		o.imagePlugin, o.imageArch, o.imageChannels = "resnet", o.Image, 3
+	case "smallcnn":
+		o.imagePlugin, o.imageArch, o.imageChannels = "smallcnn", "smallcnn", 1
+	default:
+		return fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", errUsage, o.Image)
+	}
+	cfg, _ := encoderConfigs(o)
+	plug, err := (&launch.Launcher{}).Encoder(ctx, o.imagePlugin, cfg)
+	if err != nil {
+		return err
+	}
+	defer plug.Close()
+	local := image.New(o.imagePlugin)
+	defer local.Close()
+	if err := local.Configure(ctx, cfg); err != nil {
+		return fmt.Errorf("in-process encoder: %w", err)
+	}
+	data, err := bench.NewRandomPairs(bench.PairsConfig{Batch: o.Batch, Channels: o.imageChannels, Size: o.Size, Words: []string{"x"}, Tokens: 1, Seed: uint64(o.Seed)})
+	if err != nil {
+		return err
+	}
+	b := data.Next()
+	batch := &sdk.Batch{IDs: b.IDs, Images: b.Images}
+	grad, err := tensor.FromFloat32([]int64{int64(o.Batch), 512}, onesOver(o.Batch*512, float32(o.Batch)))
+	if err != nil {
+		return err
+	}
+	call := func(e sdk.Encoder) error {
+		req := sdk.ForwardRequest{Batch: batch, Train: *backward, Graph: *backward}
+		if _, err := e.Forward(ctx, req); err != nil {
+			return fmt.Errorf("forward: %w", err)
+		}
+		if !*backward {
+			return nil
+		}
+		if err := e.Backward(ctx, grad); err != nil {
+			return fmt.Errorf("backward: %w", err)
+		}
+		return e.Step(ctx, sdk.StepRequest{})
+	}
+	remote, inproc := bench.Steps{Warmup: o.Warmup}, bench.Steps{Warmup: o.Warmup}
+	for i := range o.Warmup + o.Steps {
+		// Alternate which goes first, so drift on a shared machine hits both.
+		order := []struct {
+			e sdk.Encoder
+			s *bench.Steps
+		}{{plug, &remote}, {local, &inproc}}
+		if i%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, c := range order {
+			t := time.Now()
+			if err := call(c.e); err != nil {
+				return fmt.Errorf("bench boundary: call %d: %w", i+1, err)
+			}
+			c.s.Add(time.Since(t))
+		}
+	}
+	threads := o.Threads
+	if threads == 0 {
+		threads = torchrt.NumThreads()
+	}
+	r := boundaryResult{Impl: "gotch", Bench: "boundary", Image: o.Image, Batch: o.Batch, Size: o.Size, Steps: o.Steps,
+		Warmup: o.Warmup, Threads: threads, Device: o.Device, Backward: *backward, InputMB: float64(len(b.Images.Data)) / (1 << 20),
+		SecPerStep: remote.Mean(), SecMedian: remote.Median()}
+	r.ItemsPerSec = bench.PerSec(o.Batch, r.SecPerStep)
+	r.InProcess = &stepStats{Mode: "inprocess", SecPerStep: inproc.Mean(), SecPerStepMedian: inproc.Median()}
+	r.InProcess.ItemsPerSec = bench.PerSec(o.Batch, r.InProcess.SecPerStep)
+	r.Overhead = bench.Finite(bench.Overhead(r.SecPerStep, r.InProcess.SecPerStep))
+	r.OverheadMedian = bench.Finite(bench.Overhead(r.SecMedian, r.InProcess.SecPerStepMedian))
+	r.OverheadSec = r.SecPerStep - r.InProcess.SecPerStep
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	what := "forward"
+	if r.Backward {
+		what = "forward+backward+step"
+	}
+	fmt.Fprintf(stdout, "%s %s, batch %d x %d px (%.1f MB in), %d threads\n", r.Image, what, r.Batch, r.Size, r.InputMB, r.Threads)
+	fmt.Fprintf(stdout, "  plugin process: %.4f s (median %.4f)\n  in-process:     %.4f s (median %.4f)\n",
+		r.SecPerStep, r.SecMedian, r.InProcess.SecPerStep, r.InProcess.SecPerStepMedian)
+	fmt.Fprintf(stdout, "  boundary overhead: %+.2f%% (medians %+.2f%%), %+.1f ms per call\n", 100*r.Overhead, 100*r.OverheadMedian, 1000*r.OverheadSec)
+	return nil
+}
+
+// onesOver is n values of 1/d.
+func onesOver(n int, d float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = 1 / d
+	}
+	return v
+}

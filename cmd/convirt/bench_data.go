@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/convirt/convirt/core/bench"
+	"github.com/convirt/convirt/core/launch"
+	"github.com/convirt/convirt/core/train"
+	"github.com/convirt/convirt/plugins/datasets/catalog"
+	"github.com/convirt/convirt/plugins/datasets/dataset"
+	"github.com/convirt/convirt/plugins/datasets/loader"
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+func init() {
+	register(&command{
+		Name: "bench data",
+		Usage: "--dataset NAME (--root DIR | --synth STUDIES [--synth-dir DIR] [--synth-width 2500] [--synth-height 3000]) " +
+			"[--split train] [--size 224] [--augment] [--workers N] [--batch 32] [--batches 5] [--warmup 1] [--inprocess] [--json]",
+		Short: "time batches of decoded, resized (and augmented) images through a dataset plugin, and in this process",
+		Run:   runBenchData,
+	})
+}
+
+// dataResult is bench data's JSON record; the top-level timing is through
+// the dataset plugin process, one step being one batch.
+type dataResult struct {
+	Impl        string     `json:"impl"`
+	Bench       string     `json:"bench"`
+	Dataset     string     `json:"dataset"`
+	Split       string     `json:"split"`
+	Images      int        `json:"images"`
+	Batch       int        `json:"batch"`
+	Size        int        `json:"size"`
+	Augment     bool       `json:"augment"`
+	Workers     int        `json:"workers"`
+	Steps       int        `json:"steps"`
+	Warmup      int        `json:"warmup"`
+	SecPerStep  float64    `json:"sec_per_step"`
+	SecMedian   float64    `json:"sec_per_step_median"`
+	ItemsPerSec float64    `json:"items_per_sec"`
+	InProcess   *stepStats `json:"inprocess,omitempty"`
+	Overhead    *float64   `json:"overhead,omitempty"`
+	// DecodeSec is the time to decode one file (mean over up to 8, one
+	// goroutine), and SourceSize the first one's width x height.
+	DecodeSec  float64 `json:"decode_sec_per_image"`
+	SourceSize string  `json:"source_size"`
+	FileMB     float64 `json:"file_mb_mean,omitempty"`
+}
+
+func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench data", stderr)
+	name := fs.String("dataset", "mimic-cxr", "dataset plugin")
+	root := fs.String("root", "", "dataset root")
+	split := fs.String("split", "train", "split to read")
+	size := fs.Int("size", 224, "output image side")
+	aug := fs.Bool("augment", false, "ask for augmented batches (the paper's augmentations)")
+	workers := fs.Int("workers", 0, "decoding goroutines of the dataset (0: every core)")
+	batch := fs.Int("batch", 32, "images per batch")
+	batches := fs.Int("batches", 5, "timed batches")
+	warmup := fs.Int("warmup", 1, "untimed batches first")
+	inproc := fs.Bool("inprocess", false, "also load each batch in this process, alternating with the plugin")
+	fsz := fullSize{Quality: 95, Noise: 2, Seed: 1}
+	fs.IntVar(&fsz.Studies, "synth", 0, "write this many MIMIC-CXR studies of full-size JPEGs and read them (--dataset mimic-cxr)")
+	synthDir := fs.String("synth-dir", "", "where --synth writes (kept; reuse with --root DIR/MIMIC-CXR); default a temporary directory, removed")
+	fs.IntVar(&fsz.Width, "synth-width", 2500, "width of the --synth JPEGs")
+	fs.IntVar(&fsz.Height, "synth-height", 3000, "height of the --synth JPEGs")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 || *batch <= 0 || *batches <= 0 || *warmup < 0 || *workers < 0 || *size <= 0 || (*root == "") == (fsz.Studies == 0) {
+		return fmt.Errorf("%w: give one of --root and --synth; batch, batches and size must be positive", errUsage)
+	}
+	d, err := catalog.Lookup(*name)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	res := dataResult{Impl: "go", Bench: "data", Dataset: *name, Split: *split, Batch: *batch, Size: *size, Augment: *aug,
+		Workers: *workers, Steps: *batches, Warmup: *warmup}
+	if fsz.Studies > 0 {
+		if *name != "mimic-cxr" {
+			return fmt.Errorf("%w: --synth writes the mimic-cxr layout only", errUsage)
+		}
+		dir := *synthDir
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "convirt-bench-data-"); err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+		}
+		t := time.Now()
+		var n int
+		var bytes int64
+		if *root, n, bytes, err = writeFullSizeMIMIC(ctx, dir, fsz); err != nil {
+			return err
+		}
+		res.FileMB = float64(bytes) / float64(n) / (1 << 20)
+		fmt.Fprintf(stderr, "bench data: wrote %d JPEGs of %dx%d (%.2f MB each) under %s in %s\n",
+			n, fsz.Width, fsz.Height, res.FileMB, *root, time.Since(t).Round(time.Millisecond))
+	}
+	cfg := map[string]any{"root": *root, "image_size": *size, "workers": *workers}
+	plug, err := (&launch.Launcher{}).Dataset(ctx, *name, cfg)
+	if err != nil {
+		return err
+	}
+	defer plug.Close()
+	local := dataset.New(*name, d.Doc)
+	if err := local.Configure(ctx, cfg); err != nil {
+		return fmt.Errorf("in-process dataset: %w", err)
+	}
+	info, err := plug.Describe(ctx, *split)
+	if err != nil {
+		return err
+	}
+	if info.Len == 0 {
+		return fmt.Errorf("bench data: %s split %s is empty", *name, *split)
+	}
+	res.Images = info.Len
+	if res.DecodeSec, res.SourceSize, err = decodeTime(*name, *root, *split); err != nil {
+		return err
+	}
+	order := train.EpochOrder(info.Len, 1, 0)
+	remote, local2 := bench.Steps{Warmup: *warmup}, bench.Steps{Warmup: *warmup}
+	for i := range *warmup + *batches {
+		idx := make([]int, *batch)
+		for j := range idx {
+			idx[j] = order[(i**batch+j)%len(order)]
+		}
+		req := sdk.BatchRequest{Split: *split, Indices: idx, Augment: *aug, Seed: 1}
+		type side struct {
+			ds sdk.Dataset
+			s  *bench.Steps
+		}
+		sides := []side{{plug, &remote}}
+		if *inproc {
+			sides = append(sides, side{local, &local2})
+			if i%2 == 1 {
+				sides[0], sides[1] = sides[1], sides[0]
+			}
+		}
+		for _, sd := range sides {
+			t := time.Now()
+			if _, err := sd.ds.Batch(ctx, req); err != nil {
+				return fmt.Errorf("bench data: batch %d: %w", i+1, err)
+			}
+			sd.s.Add(time.Since(t))
+		}
+	}
+	res.SecPerStep, res.SecMedian = remote.Mean(), remote.Median()
+	res.ItemsPerSec = bench.PerSec(*batch, res.SecPerStep)
+	if *inproc {
+		res.InProcess = &stepStats{Mode: "inprocess", SecPerStep: local2.Mean(), SecPerStepMedian: local2.Median()}
+		res.InProcess.ItemsPerSec = bench.PerSec(*batch, res.InProcess.SecPerStep)
+		o := bench.Finite(bench.Overhead(res.SecPerStep, res.InProcess.SecPerStep))
+		res.Overhead = &o
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "%s %s (%d images, source %s, %.0f ms to decode one): batch %d at %d px, augment %v, workers %d\n",
+		res.Dataset, res.Split, res.Images, res.SourceSize, 1000*res.DecodeSec, res.Batch, res.Size, res.Augment, res.Workers)
+	fmt.Fprintf(stdout, "  plugin process: %.3f s/batch (median %.3f), %.1f images/s\n", res.SecPerStep, res.SecMedian, res.ItemsPerSec)
+	if in := res.InProcess; in != nil {
+		fmt.Fprintf(stdout, "  in-process:     %.3f s/batch (median %.3f), %.1f images/s; plugin overhead %+.1f%%\n",
+			in.SecPerStep, in.SecPerStepMedian, in.ItemsPerSec, 100**res.Overhead)
+	}
+	return nil
+}
+
+// decodeTime decodes up to 8 of the split's image files on one goroutine
+// and returns the mean seconds per file and the first one's size.
+func decodeTime(name, root, split string) (float64, string, error) {
+	src, err := catalog.Open(name, root, split)
+	if err != nil {
+		return 0, "", err
+	}
+	var total time.Duration
+	var n int
+	var dims string
+	for i := 0; i < src.Len() && n < 8; i++ {
+		ex, err := src.Example(i)
+		if err != nil || ex.ImagePath == "" {
+			continue
+		}
+		t := time.Now()
+		g, err := loader.DecodeFile(ex.ImagePath)
+		if err != nil {
+			return 0, "", err
+		}
+		total += time.Since(t)
+		if n == 0 {
+			dims = fmt.Sprintf("%dx%d", g.W, g.H)
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, "", fmt.Errorf("bench data: no readable image in %s split %s", name, split)
+	}
+	return total.Seconds() / float64(n), dims, nil
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// benchJSON runs a bench command that prints one JSON object and decodes it.
+func benchJSON(t *testing.T, v any, args ...string) string {
+	t.Helper()
+	code, out, errOut := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("convirt %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, out)
+	}
+	return errOut
+}
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+
+// TestBenchConvirtSmoke runs two timed ConVIRT steps through three plugin
+// processes at toy size, alternating with the same step in one autograd
+// graph, and checks the record: timings, the per-process memory, and that
+// both ways computed the same loss.
+func TestBenchConvirtSmoke(t *testing.T) {
+	var r convirtResult
+	errOut := benchJSON(t, &r, "bench", "convirt", "--image", "smallcnn", "--text", "tiny", "--batch", "4", "--size", "32",
+		"--text-len", "8", "--steps", "2", "--warmup", "1", "--threads", "1", "--inprocess", "--rss-every", "1", "--json")
+	if r.Bench != "convirt" || r.Batch != 4 || r.Steps != 2 || r.Threads != 1 || r.GradCacheChunk != 0 {
+		t.Errorf("header fields: %+v", r)
+	}
+	if r.SecPerStep <= 0 || !near(r.ItemsPerSec, 4/r.SecPerStep, 1e-9) || r.SecMedian <= 0 {
+		t.Errorf("timing: %v s/step, %v items/s, median %v", r.SecPerStep, r.ItemsPerSec, r.SecMedian)
+	}
+	names := map[string]int{}
+	var peaks float64
+	for _, p := range r.Procs {
+		names[p.Name] = p.PID
+		if p.RSSMB <= 0 || p.PeakMB < p.RSSMB {
+			t.Errorf("process %s: implausible memory %+v", p.Name, p.Mem)
+		}
+		peaks += p.PeakMB
+	}
+	if len(names) != 4 || names["host"] != os.Getpid() || names["image"] == 0 || names["text"] == names["image"] || names["loss"] == 0 {
+		t.Errorf("processes: %+v", r.Procs)
+	}
+	if !near(r.RSSPeakTotalMB, peaks, 1e-9) || !r.RSSIncludesInProcess {
+		t.Errorf("peak total %v, sum of peaks %v", r.RSSPeakTotalMB, peaks)
+	}
+	if len(r.RSSSamples) != 4 || r.RSSGrowth == nil || r.RSSGrowthFromStep != 1 || !strings.Contains(errOut, "step 3: RSS total") {
+		t.Errorf("memory samples: %d, growth %v from step %d; stderr %q", len(r.RSSSamples), r.RSSGrowth, r.RSSGrowthFromStep, errOut)
+	}
+	in := r.InProcess
+	if in == nil || in.Mode != "graph" || in.SecPerStep <= 0 || r.SplitOverhead == nil || r.SplitOverheadMedian == nil {
+		t.Fatalf("in-process reference missing: %+v", in)
+	}
+	if !near(*r.SplitOverhead, r.SecPerStep/in.SecPerStep-1, 1e-9) {
+		t.Errorf("overhead %v from %v and %v", *r.SplitOverhead, r.SecPerStep, in.SecPerStep)
+	}
+	// The split step and the one-graph step are the same computation.
+	if r.LastLoss == 0 || !near(r.LastLoss, in.LastLoss, 1e-4) {
+		t.Errorf("last loss: split %v, in-process %v", r.LastLoss, in.LastLoss)
+	}
+}
+
+// TestBenchConvirtGradCache runs the GradCache step split and in-process
+// (core/train's loop): the losses must agree to dropout noise.
+func TestBenchConvirtGradCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts plugin processes")
+	}
+	var r convirtResult
+	benchJSON(t, &r, "bench", "convirt", "--image", "smallcnn", "--text", "tiny", "--batch", "4", "--size", "32",
+		"--text-len", "8", "--steps", "1", "--threads", "1", "--gradcache", "2", "--inprocess", "--json")
+	if r.GradCacheChunk != 2 || r.InProcess == nil || r.InProcess.Mode != "loop" || r.RSSGrowth == nil {
+		t.Fatalf("record: %+v", r)
+	}
+	// Loose: in one process both encoders' forwards run at once and reseed
+	// libtorch's one global generator, so the text encoder's dropout draws
+	// differ from run to run (in separate processes they do not).
+	if !near(r.LastLoss, r.InProcess.LastLoss, 2e-2) {
+		t.Errorf("last loss: split %v, in-process %v", r.LastLoss, r.InProcess.LastLoss)
+	}
+}
+
+func TestBenchConvirtUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--image", "vgg"},
+		{"--text", "large"},
+		{"--text", "tiny", "--text-len", "200"},
+		{"--ref", "graph", "--gradcache", "4"},
+		{"--ref", "both"},
+		{"--batch", "0"},
+		{"extra"},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"bench", "convirt"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, "usage:") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, errOut)
+		}
+	}
+}
+
+func TestBenchBoundarySmoke(t *testing.T) {
+	var r boundaryResult
+	benchJSON(t, &r, "bench", "boundary", "--image", "smallcnn", "--batch", "2", "--size", "32", "--steps", "2", "--threads", "1", "--backward", "--json")
+	if r.SecPerStep <= 0 || r.InProcess == nil || r.InProcess.SecPerStep <= 0 || !r.Backward {
+		t.Fatalf("record: %+v", r)
+	}
+	if !near(r.OverheadSec, r.SecPerStep-r.InProcess.SecPerStep, 1e-9) || !near(r.InputMB, 2*32*32*4/float64(1<<20), 1e-9) {
+		t.Errorf("derived fields: %+v", r)
+	}
+}
+
+func TestBenchDataSynth(t *testing.T) {
+	var r dataResult
+	errOut := benchJSON(t, &r, "bench", "data", "--synth", "10", "--synth-width", "64", "--synth-height", "80", "--size", "32",
+		"--batch", "2", "--batches", "2", "--workers", "1", "--augment", "--inprocess", "--json")
+	if r.SourceSize != "64x80" || r.Images == 0 || r.FileMB <= 0 || r.DecodeSec <= 0 || !r.Augment {
+		t.Errorf("record: %+v", r)
+	}
+	if r.SecPerStep <= 0 || r.InProcess == nil || r.InProcess.ItemsPerSec <= 0 || r.Overhead == nil {
+		t.Errorf("timings: %+v", r)
+	}
+	if !strings.Contains(errOut, "JPEGs of 64x80") {
+		t.Errorf("stderr %q", errOut)
+	}
+	if code, _, _ := runCLI(t, "bench", "data", "--root", "x", "--synth", "10"); code != 2 {
+		t.Errorf("--root with --synth: exit %d, want 2", code)
+	}
+}
+
+func TestBenchRatio(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.json")
+	b := filepath.Join(dir, "b.json")
+	if err := os.WriteFile(a, []byte("log line\n{\"impl\":\"gotch\",\"sec_per_step\":3,\"items_per_sec\":8,\"inprocess\":{\"sec_per_step\":1}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte("{\"impl\":\"old\",\"sec_per_step\":9}\n{\"impl\":\"pytorch\",\"sec_per_step\":2,\"items_per_sec\":16,\"inprocess\":{\"sec_per_step\":4}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "bench", "ratio", a, b)
+	if code != 0 || !strings.Contains(out, "sec_per_step: gotch 3 / pytorch 2 = 1.500") || !strings.Contains(out, "items_per_sec: gotch 8 / pytorch 16 = 0.500") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	var lines []ratioLine
+	benchJSON(t, &lines, "bench", "ratio", "--field", "inprocess.sec_per_step", "--json", a, b)
+	if len(lines) != 1 || lines[0].Ratio != 0.25 {
+		t.Errorf("nested ratio: %+v", lines)
+	}
+	benchJSON(t, &lines, "bench", "ratio", "--field", "inprocess.sec_per_step=sec_per_step", "--json", a, b)
+	if len(lines) != 1 || lines[0].Ratio != 0.5 || lines[0].Field != "inprocess.sec_per_step=sec_per_step" {
+		t.Errorf("cross-field ratio: %+v", lines)
+	}
+	if code, _, errOut := runCLI(t, "bench", "ratio", "--field", "nope", a, b); code != 1 || !strings.Contains(errOut, "nope") {
+		t.Errorf("missing field: exit %d, %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "bench", "ratio", a); code != 2 {
+		t.Errorf("one file: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Common JSON fields of every benchmark record (`convirt bench ...
+// --json` and plugins/models/benchcompare/bench_torch.py).
+const (
+	FieldSecPerStep  = "sec_per_step"
+	FieldItemsPerSec = "items_per_sec"
+)
+
+// Record is one benchmark's JSON object, fields kept as decoded.
+type Record map[string]any
+
+// ReadRecords reads the JSON objects of r, one per line; other lines (log
+// text around them) are skipped. It fails when there is none.
+func ReadRecords(r io.Reader) ([]Record, error) {
+	var out []Record
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var rec Record
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return out, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return out, err
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no JSON object found")
+	}
+	return out, nil
+}
+
+// Number returns the numeric field at path, a dot-separated key path
+// ("split.sec_per_step").
+func (r Record) Number(path string) (float64, error) {
+	var v any = map[string]any(r)
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return 0, fmt.Errorf("field %q: %q is not an object", path, k)
+		}
+		if v, ok = m[k]; !ok {
+			return 0, fmt.Errorf("field %q: no key %q", path, k)
+		}
+	}
+	f, ok := v.(float64)
+	if !ok {
+		return 0, fmt.Errorf("field %q: %v is not a number", path, v)
+	}
+	return f, nil
+}
+
+// String returns the string field key, or "" when absent.
+func (r Record) String(key string) string {
+	s, _ := r[key].(string)
+	return s
+}
