@@ -99,6 +99,13 @@ func start[T host.Client](ctx context.Context, l *Launcher, name string, kind sd
 	if spec.Kind != "" && spec.Kind != kind {
 		return zero, fmt.Errorf("plugin %q is a %s plugin, not a %s plugin", name, spec.Kind, kind)
 	}
+	if n := threads(cfg); n > 0 {
+		spec.Env = append(spec.Env, fmt.Sprintf("OMP_NUM_THREADS=%d", n))
+	} else if kind != sdk.KindEncoder {
+		// Losses, datasets and evaluators work on small tensors: one
+		// thread, so that their sums come out the same on every run.
+		spec.Env = append(spec.Env, "OMP_NUM_THREADS=1")
+	}
 	c, err := startFn(ctx, spec)
 	if err != nil {
 		return zero, err
@@ -150,6 +157,23 @@ func (l *Launcher) Started() []Started {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// threads is a config's "threads" setting, 0 when absent. A plugin whose
+// config sets threads also gets OMP_NUM_THREADS in its environment: libtorch
+// applies its own thread count to the thread that sets it, but the BLAS
+// behind it reads OpenMP's, and with more than one thread some CPU kernels
+// sum in a different order from run to run.
+func threads(cfg map[string]any) int {
+	switch v := cfg["threads"].(type) {
+	case int:
+		return v
+	case int64:
+		return int(v)
+	case float64:
+		return int(v)
+	}
+	return 0
 }
 
 // issuesError joins schema issues into one error, or returns nil.
