@@ -15,7 +15,7 @@ BENCH_STEPS ?= 5
 BIN := bin/convirt
 DEB_PACKAGES := libtorch-dev libopenblas0-openmp g++ git ca-certificates
 
-.PHONY: all setup fit build test test-short demo bench bench-compare soak lint fmt vet clean
+.PHONY: all setup fit build test test-short fuzz demo bench bench-compare soak lint fmt vet clean
 
 all: build
 
@@ -37,9 +37,21 @@ fit: setup
 build: fit
 	$(GO) build -o $(BIN) ./cmd/convirt
 
-## test: every unit and integration test (under ~20 minutes on 2 cores)
+## test: every unit and integration test, then each fuzz target for
+## FUZZTIME (under ~20 minutes on 2 cores)
 test: build
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: every parser's fuzz target for FUZZTIME each
+FUZZTIME ?= 10s
+FUZZ_TARGETS := core/recipe:FuzzParse plugins/datasets/report:FuzzReport plugins/datasets/dicom:FuzzDecode \
+	plugins/datasets/csvfile:FuzzParse plugins/datasets/covidx:FuzzOpen
+fuzz: fit
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz ./$${t%%:*} $${t##*:} for $(FUZZTIME)"; \
+		out=$$($(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} 2>&1) || { echo "$$out"; exit 1; }; \
+	done
 
 test-short: build
 	$(GO) test -short -timeout $(TEST_TIMEOUT) ./...

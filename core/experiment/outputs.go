@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,9 @@ func (s *session) writeOutputs(eval, protocol, init string, fraction float64, re
 	for _, sc := range res.Scores {
 		ms = append(ms, runs.Metric{Key: metricKey("eval/" + cell + "/" + sc.Metric), Value: sc.Mean, Time: now})
 	}
+	for _, k := range sortedKeys(res.Metrics) { // counts: examples, queries, ...
+		ms = append(ms, runs.Metric{Key: metricKey("eval/" + cell + "/" + k), Value: res.Metrics[k], Time: now})
+	}
 	if err := s.tracker.LogMetrics(ms); err != nil {
 		return err
 	}
@@ -67,6 +71,16 @@ func (s *session) writeOutputs(eval, protocol, init string, fraction float64, re
 		}
 	}
 	return nil
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // writePredictions writes one probe's predictions CSV in the layout of

@@ -29,3 +29,30 @@ func TestVariants(t *testing.T) {
 		t.Fatalf("binary file: %s %d %v", tb.Task(), tb.Len(), tb.Problems())
 	}
 }
+
+// FuzzOpen feeds arbitrary txt files to the reader: it must never panic, and
+// every example it keeps must carry one label per class.
+func FuzzOpen(f *testing.F) {
+	f.Add("p1 a.png normal rsna\np2 b.png COVID-19 cohen\n")
+	f.Add("p1 a.png positive sirm\np2 b b.png negative\n")
+	f.Add("x\n\"\n   \n1 2\n")
+	f.Fuzz(func(t *testing.T, txt string) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "train.txt"), []byte(txt), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(dir, Config{})
+		if err != nil {
+			return
+		}
+		for i := 0; i < s.Len(); i++ {
+			ex, err := s.Example(i)
+			if err != nil {
+				continue
+			}
+			if len(ex.Labels) != len(s.LabelNames()) {
+				t.Fatalf("example %d: %d labels for %d classes", i, len(ex.Labels), len(s.LabelNames()))
+			}
+		}
+	})
+}

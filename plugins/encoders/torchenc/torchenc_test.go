@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sugarme/gotch"
+
 	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
@@ -174,5 +176,27 @@ func TestWeights(t *testing.T) {
 	err = p.Configure(ctx, map[string]any{"weights": bad})
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "blocks.0.conv.weight") {
 		t.Fatalf("weights missing a tensor: err = %v, want one naming the file and the tensor", err)
+	}
+}
+
+// TestParseDevice: the device strings, and one clear line when CUDA is asked
+// for but absent.
+func TestParseDevice(t *testing.T) {
+	if d, err := ParseDevice("cpu"); err != nil || d != gotch.CPU {
+		t.Fatalf("cpu: %v %v", d, err)
+	}
+	for _, bad := range []string{"gpu", "cuda:x", "cuda:-1"} {
+		if _, err := ParseDevice(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	_, err := ParseDevice("cuda")
+	switch {
+	case gotch.CUDA.IsAvailable():
+		if err != nil {
+			t.Errorf("cuda with a GPU: %v", err)
+		}
+	case err == nil || !strings.Contains(err.Error(), `device "cuda" requested but this libtorch has no usable CUDA`):
+		t.Errorf("cuda without a GPU: %v", err)
 	}
 }
