@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/datasets/synth"
 )
 
@@ -33,7 +34,11 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: --out is required and no positional arguments are taken", errUsage)
 	}
 	start := time.Now()
-	if err := synth.Write(ctx, *out, c); err != nil {
+	bar := progress.New(stderr, 0, "synthetic images")
+	c.Progress = func() { bar.Add(1) }
+	err := synth.Write(ctx, *out, c)
+	bar.Finish()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote synthetic corpus (%d studies, %d px, seed %d) to %s in %s\n",

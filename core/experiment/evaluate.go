@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/convirt/convirt/core/host"
+	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
@@ -53,6 +54,7 @@ type evalRun struct {
 	ev    sdk.Evaluator
 	out   []results.Entry
 	saved map[string][]byte // the ConVIRT encoder states used by init "convirt"
+	bar   *progress.Bar     // one step per init x fraction
 }
 
 // evaluateOne runs one evaluation entry for each of its inits.
@@ -71,6 +73,12 @@ func (s *session) evaluateOne(ctx context.Context, e recipe.Eval) ([]results.Ent
 	}
 	open = append(open, ev)
 	er := &evalRun{s: s, e: e, data: dataset{client: d, plugin: e.Dataset.Plugin, config: e.Dataset.Config}, ev: ev}
+	cells := len(e.Inits)
+	if e.Protocol == "linear" || e.Protocol == "finetune" {
+		cells *= len(e.Fractions)
+	}
+	er.bar = progress.New(s.opt.Progress, int64(cells), "evaluate "+e.Name)
+	defer er.bar.Finish()
 	for _, init := range e.Inits {
 		if err := er.runInit(ctx, init); err != nil {
 			return nil, fmt.Errorf("init %s: %w", init, err)

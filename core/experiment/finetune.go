@@ -59,6 +59,9 @@ func (er *evalRun) finetune(ctx context.Context, init string, _ encoder) error {
 		if err := er.record(ctx, "finetune", init, f, res, plan.task); err != nil {
 			return err
 		}
+		if er.bar != nil {
+			er.bar.Add(1)
+		}
 	}
 	return nil
 }

@@ -77,6 +77,7 @@ func (er *evalRun) linear(ctx context.Context, init string, img encoder) error {
 		if err := er.record(ctx, "linear", init, f, res, info.Task); err != nil {
 			return err
 		}
+		er.bar.Add(1)
 	}
 	return nil
 }
@@ -131,6 +132,7 @@ func (er *evalRun) retrieval(ctx context.Context, init string, img encoder) erro
 	if !ran {
 		return fmt.Errorf("dataset %q has no image-candidate/image-query or text-candidate/text-query splits", er.data.plugin)
 	}
+	er.bar.Add(1)
 	return nil
 }
 
@@ -170,7 +172,11 @@ func (er *evalRun) zeroshot(ctx context.Context, init string, img encoder) error
 	if err != nil {
 		return err
 	}
-	return er.record(ctx, "zeroshot", init, 1, res, info.Task)
+	if err := er.record(ctx, "zeroshot", init, 1, res, info.Task); err != nil {
+		return err
+	}
+	er.bar.Add(1)
+	return nil
 }
 
 // promptClasses returns the classes the recipe has prompts for, in the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/datasets/synth"
 )
 
@@ -71,7 +72,11 @@ func (s *session) synth(ctx context.Context) error {
 	cfg.Studies, cfg.Size, cfg.Seed = c.Pairs, c.Size, int64(c.Seed)
 	start := time.Now()
 	fmt.Fprintf(s.opt.Progress, "writing the synthetic corpus (%d pairs, %d px) to %s\n", c.Pairs, c.Size, root)
-	if err := synth.Write(ctx, tmp, cfg); err != nil {
+	bar := progress.New(s.opt.Progress, 0, "synthetic images")
+	cfg.Progress = func() { bar.Add(1) }
+	err = synth.Write(ctx, tmp, cfg)
+	bar.Finish()
+	if err != nil {
 		return err
 	}
 	stamp, err := json.Marshal(want)

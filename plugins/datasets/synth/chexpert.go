@@ -58,7 +58,7 @@ func writeCheXpert(ctx context.Context, dir string, c Config, vocab *wordpiece.V
 	train := chexRows(c, "train", c.Studies, 0, false)
 	valid := chexRows(c, "valid", min(max(c.Studies/20, 20), 234), 64540, true)
 	all := append(append([]chexImage(nil), train...), valid...)
-	err := parallel(ctx, len(all), c.Workers, func(i int) error {
+	err := parallel(ctx, len(all), c, func(i int) error {
 		im := all[i]
 		rng := rngFor(c.Seed, streamCheXpert+100, i)
 		img := RenderChest(rng, c.Size, im.findings)

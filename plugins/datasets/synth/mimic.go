@@ -76,7 +76,7 @@ func writeMIMIC(ctx context.Context, dir string, c Config, vocab *wordpiece.Voca
 			s.split = "train"
 		}
 	}
-	err := parallel(ctx, len(studies), c.Workers, func(i int) error {
+	err := parallel(ctx, len(studies), c, func(i int) error {
 		s := studies[i]
 		sub := "p" + strconv.Itoa(s.subject)
 		base := filepath.Join(root, "files", sub[:3], sub)

@@ -32,7 +32,7 @@ func writeRSNA(ctx context.Context, dir string, c Config, vocab *wordpiece.Vocab
 		ps[i] = patient{id: hexID(rng)[:36], f: Sample(rng, 0)}
 		ps[i].id = ps[i].id[:8] + "-" + ps[i].id[9:13] + "-" + ps[i].id[14:18] + "-" + ps[i].id[18:22] + "-" + ps[i].id[23:35]
 	}
-	err := parallel(ctx, n, c.Workers, func(i int) error {
+	err := parallel(ctx, n, c, func(i int) error {
 		p := ps[i]
 		rng := rngFor(c.Seed, streamRSNA+100, i)
 		g := RenderChest(rng, c.Size, p.f)
@@ -123,7 +123,7 @@ func writeCOVIDx(ctx context.Context, dir string, c Config, vocab *wordpiece.Voc
 		}
 		items[i] = item{split, fmt.Sprintf("synth-%06d%s", i, ext), label, f}
 	}
-	err := parallel(ctx, n, c.Workers, func(i int) error {
+	err := parallel(ctx, n, c, func(i int) error {
 		it := items[i]
 		img := RenderChest(rngFor(c.Seed, streamCOVIDx+100, i), c.Size, it.f)
 		p := filepath.Join(root, it.split, it.file)
@@ -182,7 +182,7 @@ func writeMURA(ctx context.Context, dir string, c Config, _ *wordpiece.VocabBuil
 			imgs = append(imgs, img{p, abnormal})
 		}
 	}
-	err := parallel(ctx, len(imgs), c.Workers, func(i int) error {
+	err := parallel(ctx, len(imgs), c, func(i int) error {
 		return writePNG(filepath.Join(dir, filepath.FromSlash(imgs[i].path)),
 			RenderBone(rngFor(c.Seed, streamMURA+100, i), c.Size, imgs[i].abnormal))
 	})

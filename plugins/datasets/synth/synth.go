@@ -35,6 +35,9 @@ type Config struct {
 	// UncertainP is the probability that a mild finding is hedged and
 	// labelled uncertain (-1).
 	UncertainP float64
+	// Progress, when set, is called after each study or image is written
+	// (from several goroutines), for a progress bar.
+	Progress func()
 }
 
 // DefaultConfig is the demo's corpus.
@@ -90,9 +93,10 @@ func rngFor(seed int64, stream, i int) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed)*0x9E3779B97F4A7C15+uint64(stream), uint64(i)+1))
 }
 
-// parallel runs fn(i) for i in [0,n) on workers goroutines, stopping at the
-// first error or when ctx ends.
-func parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
+// parallel runs fn(i) for i in [0,n) on c.Workers goroutines, stopping at
+// the first error or when ctx ends, and reports each item to c.Progress.
+func parallel(ctx context.Context, n int, c Config, fn func(i int) error) error {
+	workers := c.Workers
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -110,6 +114,8 @@ func parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
 						ferr = err
 					}
 					mu.Unlock()
+				} else if c.Progress != nil {
+					c.Progress()
 				}
 			}
 		}()
