@@ -120,12 +120,6 @@ func (s *session) execute(ctx context.Context, out *Outcome) error {
 		}
 		out.Results = f
 	}
-	env := s.opt.Launcher.EnvEntries()
-	if len(env) > 0 {
-		if err := s.tracker.SetTags(env); err != nil {
-			return err
-		}
-	}
 	tables, report, err := s.report(out)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -216,6 +210,12 @@ func (s *session) mlflow() (runs.Tracker, error) {
 // outcome: a tracking server that cannot be reached keeps its operations
 // spooled in the run directory, and the run says how to send them later.
 func (s *session) close(status runs.Status) error {
+	// The plugins that ran, with versions and checksums, also for a failed run.
+	if env := s.opt.Launcher.EnvEntries(); len(env) > 0 {
+		if terr := s.tracker.SetTags(env); terr != nil {
+			fmt.Fprintf(s.log, "warning: record plugin versions: %v\n", terr)
+		}
+	}
 	err := s.run.Finish(status)
 	for _, t := range s.tracker[1:] {
 		if terr := t.Finish(status); terr != nil {

@@ -8,6 +8,7 @@ package text
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/convirt/convirt/core/schema"
@@ -31,6 +32,7 @@ const Version = "0.1.0"
 // Config is the plugin's configuration.
 type Config struct {
 	torchenc.Common
+	Pretrained       string `json:"pretrained"`
 	Vocab            string `json:"vocab"`
 	Lowercase        bool   `json:"lowercase"`
 	Size             string `json:"size"`
@@ -52,7 +54,8 @@ func init() {
 // Info describes the plugin and its config schema.
 func Info() sdk.Info {
 	fields := append([]schema.Field{
-		{Name: "vocab", Type: schema.String, Required: true, Doc: "WordPiece vocab.txt (ClinicalBERT's, or the synthetic corpus's)"},
+		{Name: "pretrained", Type: schema.String, Default: "", Doc: "a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; e.g. ClinicalBERT): sizes from config.json, and vocab and weights default to its files"},
+		{Name: "vocab", Type: schema.String, Default: "", Doc: "WordPiece vocab.txt (ClinicalBERT's, or the synthetic corpus's); required without pretrained"},
 		{Name: "lowercase", Type: schema.Bool, Default: true, Doc: "lower-case and strip accents before WordPiece (uncased models)"},
 		{Name: "size", Type: schema.String, Default: "base", Enum: []string{"base", "tiny"}, Doc: "BERT-base (768/12/12) or tiny (128/2/2)"},
 		{Name: "layers", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "override the number of layers; 0 keeps the size's"},
@@ -113,19 +116,34 @@ func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return cfg.Common, nil, err
 	}
+	if cfg.Pretrained != "" {
+		if cfg.Vocab == "" {
+			cfg.Vocab = filepath.Join(cfg.Pretrained, "vocab.txt")
+		}
+		if cfg.Weights == "" {
+			cfg.Weights = filepath.Join(cfg.Pretrained, "model.safetensors")
+		}
+	}
 	if cfg.Vocab == "" {
-		return cfg.Common, nil, errors.New("text encoder: config key vocab is required")
+		return cfg.Common, nil, errors.New("text encoder: config key vocab (or pretrained) is required")
 	}
 	tok, err := wordpiece.Load(cfg.Vocab, wordpiece.Options{Lowercase: cfg.Lowercase})
 	if err != nil {
 		return cfg.Common, nil, err
 	}
 	var bc bert.Config
-	switch cfg.Size {
-	case "base":
+	switch {
+	case cfg.Pretrained != "":
+		if bc, err = bert.ReadHFConfig(filepath.Join(cfg.Pretrained, "config.json")); err != nil {
+			return cfg.Common, nil, fmt.Errorf("text encoder: %w", err)
+		}
+		if bc.VocabSize != int64(tok.VocabSize()) {
+			return cfg.Common, nil, fmt.Errorf("text encoder: %s has %d tokens, config.json says vocab_size %d", cfg.Vocab, tok.VocabSize(), bc.VocabSize)
+		}
+	case cfg.Size == "base":
 		bc = bert.Base()
 		bc.VocabSize = int64(tok.VocabSize())
-	case "tiny":
+	case cfg.Size == "tiny":
 		bc = bert.Tiny(int64(tok.VocabSize()))
 	default:
 		return cfg.Common, nil, fmt.Errorf("text encoder: size %q: want base or tiny", cfg.Size)
