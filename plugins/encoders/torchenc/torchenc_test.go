@@ -182,15 +182,15 @@ func TestWeights(t *testing.T) {
 // TestParseDevice: the device strings, and one clear line when CUDA is asked
 // for but absent.
 func TestParseDevice(t *testing.T) {
-	if d, err := ParseDevice("cpu"); err != nil || d != gotch.CPU {
+	if d, err := torchenc.ParseDevice("cpu"); err != nil || d != gotch.CPU {
 		t.Fatalf("cpu: %v %v", d, err)
 	}
 	for _, bad := range []string{"gpu", "cuda:x", "cuda:-1"} {
-		if _, err := ParseDevice(bad); err == nil {
+		if _, err := torchenc.ParseDevice(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	_, err := ParseDevice("cuda")
+	_, err := torchenc.ParseDevice("cuda")
 	switch {
 	case gotch.CUDA.IsAvailable():
 		if err != nil {
