@@ -99,6 +99,12 @@ func runSweep(ctx context.Context, r *recipe.Recipe, children []recipe.Child, op
 		parent.Finish(runs.Failed)
 		return err
 	}
+	trackers := runs.Multi{parent}
+	if t, err := experiment.TrackSweep(ctx, r, parent, opt.Progress); err != nil {
+		fmt.Fprintf(opt.Progress, "warning: MLflow: %v\n", err)
+	} else if t != nil {
+		trackers = append(trackers, t)
+	}
 	fmt.Fprintf(opt.Out, "sweep %s: %d runs\n", parent.Dir(), len(children))
 	var failed []error
 	for i, c := range children {
@@ -118,6 +124,11 @@ func runSweep(ctx context.Context, r *recipe.Recipe, children []recipe.Child, op
 	}
 	if err := parent.Finish(status); err != nil {
 		failed = append(failed, err)
+	}
+	for _, t := range trackers[1:] {
+		if err := t.Finish(status); err != nil {
+			fmt.Fprintf(opt.Progress, "warning: %v\nthe sweep is complete locally; record it with `convirt runs push %s`\n", err, parent.Dir())
+		}
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("sweep %s: %d of %d runs failed: %w", parent.Dir(), len(failed), len(children), errors.Join(failed...))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convirt/convirt/core/mlflow/mlflowtest"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -76,5 +77,44 @@ func TestRunSweep(t *testing.T) {
 	}
 	if !names["sweep [seed=0]"] || !names["sweep [seed=1]"] || parent.Status != runs.Finished {
 		t.Errorf("children %v, parent %s", names, parent.Status)
+	}
+}
+
+// With MLflow on, the sweep's parent is an MLflow run too, and each child
+// names it in mlflow.parentRunId.
+func TestRunSweepInMLflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts plugin processes")
+	}
+	srv := mlflowtest.NewServer(t)
+	dir := t.TempDir()
+	y := strings.NewReplacer("RUNS", filepath.Join(dir, "runs"), "DATA", filepath.Join(dir, "data")).Replace(sweepRecipe)
+	path := filepath.Join(dir, "sweep.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCLI(t, "run", path, "--set", "tracking.mlflow.uri="+srv.URL); code != 0 {
+		t.Fatalf("sweep: exit %d\n%s\n%s", code, out, errs)
+	}
+	rs := srv.Runs()
+	if len(rs) != 3 {
+		t.Fatalf("%d MLflow runs, want 3", len(rs))
+	}
+	var parent string
+	for _, r := range rs {
+		if r.Tags["mlflow.parentRunId"] == "" {
+			parent = r.Info.RunID
+			if r.Params["sweep.seed"] == "" && r.Params["name"] != "sweep" {
+				t.Errorf("parent params: %v", r.Params)
+			}
+		}
+	}
+	for _, r := range rs {
+		if p := r.Tags["mlflow.parentRunId"]; r.Info.RunID != parent && p != parent {
+			t.Errorf("child %s (%s): parent %q, want %q", r.Info.RunID, r.Info.RunName, p, parent)
+		}
+		if r.Info.Status != "FINISHED" {
+			t.Errorf("run %s: %s", r.Info.RunName, r.Info.Status)
+		}
 	}
 }

@@ -179,31 +179,58 @@ func (s *session) open() error {
 // mlflow starts the MLflow tracker when the recipe or the environment names
 // a server.
 func (s *session) mlflow() (runs.Tracker, error) {
+	t, err := startMLflow(s.r, s.run, s.log)
+	if t == nil || err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// startMLflow starts MLflow tracking of run, or returns nil when neither
+// the recipe nor MLFLOW_TRACKING_URI names a server. Tracker warnings go to
+// logw.
+func startMLflow(r *recipe.Recipe, run *runs.Run, logw io.Writer) (*mlflow.Tracker, error) {
 	cfg := mlflow.ConfigFromEnv()
-	if s.r.Tracking.MLflow.URI != "" {
-		cfg.URI = s.r.Tracking.MLflow.URI
+	if r.Tracking.MLflow.URI != "" {
+		cfg.URI = r.Tracking.MLflow.URI
 	}
 	if cfg.URI == "" {
 		return nil, nil
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.Logger = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := mlflow.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	exp := s.r.Tracking.MLflow.Experiment
+	exp := r.Tracking.MLflow.Experiment
 	if exp == "" {
-		exp = s.r.Experiment
+		exp = r.Experiment
 	}
-	m := s.run.Meta()
+	m := run.Meta()
 	opts := mlflow.TrackerOptions{Experiment: exp, RunName: m.Name, GitCommit: m.Env.GitCommit, User: m.Env.User,
-		Dir: s.run.Dir(), AllowText: s.r.Tracking.LogText}
+		Dir: run.Dir(), AllowText: r.Tracking.LogText}
 	if m.ParentID != "" {
-		if pm, err := runs.Find(s.r.Output, m.ParentID); err == nil {
+		if pm, err := runs.Find(r.Output, m.ParentID); err == nil {
 			opts.ParentRunID = mlflow.RunIDOf(pm.Dir)
 		}
 	}
 	return mlflow.Start(c, opts)
+}
+
+// TrackSweep starts MLflow tracking of a sweep's parent run (nil when no
+// server is configured), logs the recipe as its params, and waits a little
+// for the server to create the run, so that the children, started next, can
+// name it as their mlflow.parentRunId.
+func TrackSweep(ctx context.Context, r *recipe.Recipe, parent *runs.Run, logw io.Writer) (runs.Tracker, error) {
+	t, err := startMLflow(r, parent, logw)
+	if t == nil || err != nil {
+		return nil, err
+	}
+	if err := t.LogParams(flatten("", r.Tree())); err != nil {
+		return t, err
+	}
+	t.WaitRunID(ctx, 15*time.Second)
+	return t, nil
 }
 
 // close finishes the run's records. Only the local record decides the

@@ -1,6 +1,7 @@
 package mlflow
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -264,4 +265,24 @@ func sortedKV(m map[string]string) []KV {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// WaitRunID waits until the server has created the run and returns its id,
+// or "" when ctx ends or timeout passes first (the server may be down: the
+// run is then created later, from the spool). A sweep waits for its parent's
+// id so that its children can name it in mlflow.parentRunId.
+func (t *Tracker) WaitRunID(ctx context.Context, timeout time.Duration) string {
+	deadline := time.Now().Add(timeout)
+	for {
+		if id := t.RunID(); id != "" {
+			return id
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return ""
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
