@@ -67,6 +67,16 @@ func TestRunRecordsToMLflow(t *testing.T) {
 	if id, ok := srv.ExperimentID("e2e"); !ok || r.Info.ExperimentID != id {
 		t.Errorf("run in experiment %q; experiment e2e: %q %v", r.Info.ExperimentID, id, ok)
 	}
+	// The report, results and plots are uploaded as artifacts during the run.
+	for _, want := range []string{"/artifacts/report.html", "/artifacts/results.json", "/artifacts/resolved.yaml", "/artifacts/plots/loss.png"} {
+		found := false
+		for k := range srv.Artifacts() {
+			found = found || strings.HasSuffix(k, r.Info.RunID+want)
+		}
+		if !found {
+			t.Errorf("artifact %s not uploaded", want)
+		}
+	}
 	if r.Info.Status != mlflow.StatusFinished || r.Info.EndTime == 0 || r.Info.RunName != meta.Name {
 		t.Errorf("run info %+v", r.Info)
 	}

@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/report"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/plugins/evaluators/results"
@@ -31,6 +34,9 @@ var retrievalMetrics = []string{"p@5", "p@10", "p@50", "chance"}
 // report draws the loss and label-efficiency plots, writes tables.md and
 // report.html, and prints the tables and the report's path.
 func (s *session) report(out *Outcome) (tables, page string, err error) {
+	if err := s.run.Sync(); err != nil { // the plots read metrics.jsonl
+		return "", "", err
+	}
 	if err := report.LossFromRun(s.run.Dir()); err != nil {
 		return "", "", err
 	}
@@ -66,11 +72,33 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 		return "", "", err
 	}
 	page = s.runPath("report.html")
+	s.uploadArtifacts()
 	if tables != "" {
 		fmt.Fprintf(s.opt.Out, "\n%s", tables)
 	}
 	fmt.Fprintf(s.opt.Out, "run %s\nresults: %s\nreport:  %s\n", s.run.ID(), s.runPath(ResultsFile), page)
 	return tables, page, nil
+}
+
+// uploadArtifacts sends the run's report, results, tables, resolved recipe
+// and plots to the remote trackers (MLflow); the local run already holds
+// them. Failures are warnings: the files stay in the run for `runs push`.
+func (s *session) uploadArtifacts() {
+	names := []string{"report.html", ResultsFile, TablesFile, recipe.ResolvedFile}
+	plots, _ := filepath.Glob(s.runPath(runs.PlotsDir, "*.png"))
+	for _, p := range plots {
+		names = append(names, filepath.Join(runs.PlotsDir, filepath.Base(p)))
+	}
+	for _, t := range s.tracker[1:] {
+		for _, n := range names {
+			if _, err := os.Stat(s.runPath(n)); err != nil {
+				continue
+			}
+			if err := t.LogArtifact(filepath.ToSlash(n), s.runPath(n)); err != nil {
+				fmt.Fprintf(s.log, "warning: upload %s: %v\n", n, err)
+			}
+		}
+	}
 }
 
 // inits lists the recipe's inits in first-use order.
