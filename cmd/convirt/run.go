@@ -96,8 +96,7 @@ func runSweep(ctx context.Context, r *recipe.Recipe, children []recipe.Child, op
 		return err
 	}
 	if err := r.Save(parent.Dir()); err != nil {
-		parent.Finish(runs.Failed)
-		return err
+		return errors.Join(err, parent.Finish(runs.Failed))
 	}
 	trackers := runs.Multi{parent}
 	if t, err := experiment.TrackSweep(ctx, r, parent, opt.Progress); err != nil {

@@ -184,7 +184,7 @@ func (s *soak) disturb(ctx context.Context, host int, root string, done <-chan e
 		case s.hostKills > 0 && (s.pluginKills == 0 || s.rng.IntN(2) == 0):
 			s.hostKills--
 			_ = syscall.Kill(host, syscall.SIGKILL)
-			<-done
+			_ = <-done // killed on purpose: its exit error is expected
 			s.killed = append(s.killed, "host")
 			fmt.Fprintf(s.out, "soak: killed the host (pid %d)\n", host)
 			return true, nil

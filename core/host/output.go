@@ -107,7 +107,7 @@ type logLines struct {
 
 // Write implements io.Writer.
 func (l *logLines) Write(p []byte) (int, error) {
-	l.tail.Write(p)
+	_, _ = l.tail.Write(p) // the tail keeps the last lines; it cannot fail
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, p...)

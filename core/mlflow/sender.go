@@ -157,7 +157,9 @@ func (t *Tracker) next() (o op, n int, size int64, fromDisk, ok bool) {
 			if err != nil && len(ops) == 0 {
 				t.log.Error("mlflow tracker: spool unreadable; discarding it", "err", err)
 				t.mu.Lock()
-				t.sp.reset()
+				if err := t.sp.reset(); err != nil {
+					t.log.Error("mlflow tracker: cannot reset the spool", "err", err)
+				}
 				t.mu.Unlock()
 				continue
 			}

@@ -123,7 +123,7 @@ func Start(c *Client, opts TrackerOptions) (*Tracker, error) {
 func RunIDOf(dir string) string {
 	var st state
 	if b, err := os.ReadFile(filepath.Join(dir, StateFile)); err == nil {
-		json.Unmarshal(b, &st)
+		_ = json.Unmarshal(b, &st) // an unreadable state file: no id yet
 	}
 	return st.RunID
 }
@@ -253,7 +253,7 @@ func (t *Tracker) persistLocked() error {
 		}
 		buf = append(buf, data[t.sp.read:t.sp.size]...)
 	}
-	t.sp.close()
+	_ = t.sp.close() // rewritten whole just below
 	t.mem = nil
 	return atomicfile.Write(t.sp.path, buf, 0o600)
 }

@@ -79,7 +79,7 @@ func (b *Bar) Add(n int64) {
 	}
 	b.n += n
 	if b.pb != nil {
-		b.pb.Add64(n)
+		_ = b.pb.Add64(n) // drawing errors must not stop the work
 	}
 }
 
@@ -110,11 +110,11 @@ func (b *Bar) Finish() {
 	b.done = true
 	if b.pb != nil {
 		if b.total > 0 && b.n < b.total {
-			b.pb.Exit() // stopped early: keep the bar as it is
+			_ = b.pb.Exit() // stopped early: keep the bar as it is
 			fmt.Fprintln(b.w)
 			return
 		}
-		b.pb.Finish()
+		_ = b.pb.Finish()
 		return
 	}
 	fmt.Fprintln(b.w, b.summary(time.Since(b.start)))

@@ -241,7 +241,7 @@ func (r *Run) Reopen() error {
 	}
 	r.meta = m
 	n := 0
-	fmt.Sscan(r.tags["resumed"], &n)
+	_, _ = fmt.Sscan(r.tags["resumed"], &n) // absent: 0
 	r.mu.Unlock()
 	return r.SetTag("resumed", fmt.Sprint(n+1))
 }

@@ -203,7 +203,9 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			l.checkpoint(ctx, true)
+			if cerr := l.checkpoint(ctx, true); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
 			return l.result(res, start, startStep), err
 		}
 		b, err := pf.next()

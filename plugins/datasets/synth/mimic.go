@@ -113,9 +113,10 @@ func writeMIMIC(ctx context.Context, dir string, c Config, vocab *wordpiece.Voca
 		for _, im := range s.images {
 			split = append(split, []string{im.dicomID, stu, sub, s.split})
 			vc := "postero-anterior"
-			if im.view == "AP" {
+			switch im.view {
+			case "AP":
 				vc = "antero-posterior"
-			} else if im.view == "LATERAL" {
+			case "LATERAL":
 				vc = "lateral"
 			}
 			meta = append(meta, []string{im.dicomID, sub, stu, "CHEST (PA AND LAT)", im.view, size, size,

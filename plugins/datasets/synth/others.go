@@ -22,9 +22,8 @@ func writeRSNA(ctx context.Context, dir string, c Config, vocab *wordpiece.Vocab
 	root := filepath.Join(dir, "RSNA")
 	n := max(c.Studies/2, 10)
 	type patient struct {
-		id  string
-		f   Findings
-		box [4]int
+		id string
+		f  Findings
 	}
 	ps := make([]patient, n)
 	for i := range ps {

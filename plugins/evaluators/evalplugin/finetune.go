@@ -97,7 +97,7 @@ func (p *Finetune) Configure(_ context.Context, raw map[string]any) error {
 	if !(cfg.LR >= 0) || math.IsInf(cfg.LR, 0) || !(cfg.WeightDecay >= 0) || math.IsInf(cfg.WeightDecay, 0) {
 		return fmt.Errorf("evaluator %q: config: lr and weight_decay must be finite and >= 0, got %v and %v", FinetuneName, cfg.LR, cfg.WeightDecay)
 	}
-	if err := cfg.BootConfig.check(); err != nil {
+	if err := cfg.check(); err != nil {
 		return fmt.Errorf("evaluator %q: %w", FinetuneName, err)
 	}
 	var head *finetune.Head

@@ -89,7 +89,7 @@ func (p *Linear) Configure(_ context.Context, raw map[string]any) error {
 	case cfg.ValSeed < 0:
 		return fmt.Errorf("evaluator %q: config: val_seed must be >= 0, got %d", LinearName, cfg.ValSeed)
 	}
-	if err := cfg.BootConfig.check(); err != nil {
+	if err := cfg.check(); err != nil {
 		return fmt.Errorf("evaluator %q: %w", LinearName, err)
 	}
 	p.mu.Lock()

@@ -47,11 +47,11 @@ func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x [
 			alpha[i] = rhos[i] * dot(ss[i], d)
 			axpy(-alpha[i], ys[i], d)
 		}
-		gamma := 1.0
+		// The initial Hessian scale: s'y/y'y, or a first step of length
+		// at most one.
+		gamma := 1 / math.Max(1, math.Sqrt(dot(g, g)))
 		if k := len(ss); k > 0 {
 			gamma = dot(ss[k-1], ys[k-1]) / dot(ys[k-1], ys[k-1])
-		} else {
-			gamma = 1 / math.Max(1, math.Sqrt(dot(g, g)))
 		}
 		for i := range d {
 			d[i] *= gamma
