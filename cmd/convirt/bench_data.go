@@ -14,6 +14,7 @@ import (
 	"github.com/convirt/convirt/plugins/datasets/catalog"
 	"github.com/convirt/convirt/plugins/datasets/dataset"
 	"github.com/convirt/convirt/plugins/datasets/loader"
+	"github.com/convirt/convirt/plugins/datasets/prepare"
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
@@ -21,7 +22,8 @@ func init() {
 	register(&command{
 		Name: "bench data",
 		Usage: "--dataset NAME (--root DIR | --synth STUDIES [--synth-dir DIR] [--synth-width 2500] [--synth-height 3000]) " +
-			"[--split train] [--size 224] [--augment] [--workers N] [--batch 32] [--batches 5] [--warmup 1] [--inprocess] [--json]",
+			"[--split train] [--size 224] [--augment] [--workers N] [--batch 32] [--batches 5] [--warmup 1] [--inprocess] " +
+			"[--prepared auto|off|required] [--prepare [--prepare-size 256]] [--json]",
 		Short: "time batches of decoded, resized (and augmented) images through a dataset plugin, and in this process",
 		Run:   runBenchData,
 	})
@@ -51,6 +53,14 @@ type dataResult struct {
 	DecodeSec  float64 `json:"decode_sec_per_image"`
 	SourceSize string  `json:"source_size"`
 	FileMB     float64 `json:"file_mb_mean,omitempty"`
+	// Prepared is the plugins' prepared key; PreparedSize the size of the
+	// cache they read (0: the originals), and PreparedDecodeSec the time
+	// to decode one cached copy. PrepareSec and PrepareRate time --prepare.
+	Prepared          string  `json:"prepared"`
+	PreparedSize      int     `json:"prepared_size,omitempty"`
+	PreparedDecodeSec float64 `json:"prepared_decode_sec_per_image,omitempty"`
+	PrepareSec        float64 `json:"prepare_sec,omitempty"`
+	PrepareRate       float64 `json:"prepare_images_per_sec,omitempty"`
 }
 
 func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,6 +80,9 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	synthDir := fs.String("synth-dir", "", "where --synth writes (kept; reuse with --root DIR/MIMIC-CXR); default a temporary directory, removed")
 	fs.IntVar(&fsz.Width, "synth-width", 2500, "width of the --synth JPEGs")
 	fs.IntVar(&fsz.Height, "synth-height", 3000, "height of the --synth JPEGs")
+	prepared := fs.String("prepared", dataset.PreparedAuto, "the dataset plugins' prepared key: auto, off or required")
+	doPrepare := fs.Bool("prepare", false, "prepare the split's images first (convirt data prepare), timed apart")
+	prepSize := fs.Int("prepare-size", prepare.DefaultSize, "short side of the images --prepare writes")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -82,7 +95,7 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	res := dataResult{Impl: "go", Bench: "data", Dataset: *name, Split: *split, Batch: *batch, Size: *size, Augment: *aug,
-		Workers: *workers, Steps: *batches, Warmup: *warmup}
+		Workers: *workers, Steps: *batches, Warmup: *warmup, Prepared: *prepared}
 	if fsz.Studies > 0 {
 		if *name != "mimic-cxr" {
 			return fmt.Errorf("%w: --synth writes the mimic-cxr layout only", errUsage)
@@ -104,7 +117,12 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "bench data: wrote %d JPEGs of %dx%d (%.2f MB each) under %s in %s\n",
 			n, fsz.Width, fsz.Height, res.FileMB, *root, time.Since(t).Round(time.Millisecond))
 	}
-	cfg := map[string]any{"root": *root, "image_size": *size, "workers": *workers}
+	if *doPrepare {
+		if err := benchPrepare(ctx, &res, *root, *split, *prepSize, stderr); err != nil {
+			return err
+		}
+	}
+	cfg := map[string]any{"root": *root, "image_size": *size, "workers": *workers, "prepared": *prepared}
 	plug, err := (&launch.Launcher{}).Dataset(ctx, *name, cfg)
 	if err != nil {
 		return err
@@ -122,8 +140,14 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("bench data: %s split %s is empty", *name, *split)
 	}
 	res.Images = info.Len
-	if res.DecodeSec, res.SourceSize, err = decodeTime(*name, *root, *split); err != nil {
+	if res.DecodeSec, res.SourceSize, err = decodeTime(*name, *root, *split, nil); err != nil {
 		return err
+	}
+	if *prepared != dataset.PreparedOff {
+		if c, err := prepare.Open("", *root, *size); err == nil {
+			res.PreparedSize = c.Size()
+			res.PreparedDecodeSec, _, _ = decodeTime(*name, *root, *split, c) // 0 when the split was not prepared
+		}
 	}
 	order := train.EpochOrder(info.Len, 1, 0)
 	remote, local2 := bench.Steps{Warmup: *warmup}, bench.Steps{Warmup: *warmup}
@@ -165,6 +189,11 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s %s (%d images, source %s, %.0f ms to decode one): batch %d at %d px, augment %v, workers %d\n",
 		res.Dataset, res.Split, res.Images, res.SourceSize, 1000*res.DecodeSec, res.Batch, res.Size, res.Augment, res.Workers)
+	if res.PreparedSize > 0 {
+		fmt.Fprintf(stdout, "  reading the prepared %d px copies (%.1f ms to decode one)\n", res.PreparedSize, 1000*res.PreparedDecodeSec)
+	} else {
+		fmt.Fprintf(stdout, "  reading the original images (prepared: %s)\n", res.Prepared)
+	}
 	fmt.Fprintf(stdout, "  plugin process: %.3f s/batch (median %.3f), %.1f images/s\n", res.SecPerStep, res.SecMedian, res.ItemsPerSec)
 	if in := res.InProcess; in != nil {
 		fmt.Fprintf(stdout, "  in-process:     %.3f s/batch (median %.3f), %.1f images/s; plugin overhead %+.1f%%\n",
@@ -173,9 +202,25 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// decodeTime decodes up to 8 of the split's image files on one goroutine
-// and returns the mean seconds per file and the first one's size.
-func decodeTime(name, root, split string) (float64, string, error) {
+// benchPrepare prepares the split's images at size, recording the time
+// taken.
+func benchPrepare(ctx context.Context, res *dataResult, root, split string, size int, stderr io.Writer) error {
+	t := time.Now()
+	pr, err := prepare.Run(ctx, prepare.Options{Dataset: res.Dataset, Root: root, Splits: []string{split}, Size: size, Workers: res.Workers, Progress: stderr})
+	if err != nil {
+		return fmt.Errorf("bench data: prepare: %w", err)
+	}
+	res.PrepareSec = time.Since(t).Seconds()
+	res.PrepareRate = bench.PerSec(pr.Converted, pr.Seconds)
+	fmt.Fprintf(stderr, "bench data: prepared %d images at %d px (%d converted, %.1f images/s) in %s\n",
+		pr.Images, size, pr.Converted, res.PrepareRate, time.Duration(res.PrepareSec*float64(time.Second)).Round(time.Millisecond))
+	return nil
+}
+
+// decodeTime decodes up to 8 of the split's image files (their prepared
+// copies when cache is set) on one goroutine and returns the mean seconds
+// per file and the first one's size.
+func decodeTime(name, root, split string, cache *prepare.Cache) (float64, string, error) {
 	src, err := catalog.Open(name, root, split)
 	if err != nil {
 		return 0, "", err
@@ -188,8 +233,14 @@ func decodeTime(name, root, split string) (float64, string, error) {
 		if err != nil || ex.ImagePath == "" {
 			continue
 		}
+		path := ex.ImagePath
+		if cache != nil {
+			if path = cache.Lookup(path); path == "" {
+				continue
+			}
+		}
 		t := time.Now()
-		g, err := loader.DecodeFile(ex.ImagePath)
+		g, err := loader.DecodeFile(path)
 		if err != nil {
 			return 0, "", err
 		}

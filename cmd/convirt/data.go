@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/convirt/convirt/plugins/datasets/catalog"
 	"github.com/convirt/convirt/plugins/datasets/loader"
+	"github.com/convirt/convirt/plugins/datasets/prepare"
 	"github.com/convirt/convirt/plugins/datasets/source"
 )
 
@@ -20,6 +23,65 @@ func init() {
 		Short: "count a dataset's samples and labels and list every problem found",
 		Run:   runDataInspect,
 	})
+	register(&command{
+		Name:  "data prepare",
+		Usage: "--dataset NAME --root DIR [--size 256] [--split S[,S...]] [--workers N] [--out DIR] [--json]",
+		Short: "write a resumable cache of a dataset's images resized for training (ROOT/.convirt-prepared/SIZE)",
+		Run:   runDataPrepare,
+	})
+}
+
+func runDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("data prepare", stderr)
+	o := prepare.Options{Progress: stderr}
+	fs.StringVar(&o.Dataset, "dataset", "", "dataset name")
+	fs.StringVar(&o.Root, "root", "", "dataset root directory")
+	fs.IntVar(&o.Size, "size", prepare.DefaultSize, "short side of the prepared images in pixels (at least the image_size trained at)")
+	split := fs.String("split", "", "comma-separated splits (default: every split of the dataset)")
+	fs.IntVar(&o.Workers, "workers", 0, "converting goroutines (0: every core)")
+	fs.StringVar(&o.Base, "out", "", "folder for the caches, one subfolder per size (default ROOT/"+prepare.DirName+"; elsewhere, give the dataset plugin prepared_dir)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Dataset == "" || o.Root == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: --dataset and --root are required, and no positional arguments are taken", errUsage)
+	}
+	if _, err := catalog.Lookup(o.Dataset); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if o.Size < 8 || o.Workers < 0 {
+		return fmt.Errorf("%w: --size must be at least 8 and --workers not negative", errUsage)
+	}
+	if *split != "" {
+		o.Splits = strings.Split(*split, ",")
+	}
+	res, err := prepare.Run(ctx, o)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted after converting %d images; run the same command again to resume (%s has no manifest, so nothing reads it yet)", res.Converted, res.Dir)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	rate := 0.0
+	if res.Seconds > 0 {
+		rate = float64(res.Converted) / res.Seconds
+	}
+	fmt.Fprintf(stdout, "prepared %s at %d px in %s: %d images, %d converted (%.1f images/s), %d already prepared, %d failed\n",
+		o.Dataset, o.Size, res.Dir, res.Images, res.Converted, rate, res.Reused, len(res.Failed))
+	for i, p := range res.Failed {
+		if i == 20 {
+			fmt.Fprintf(stdout, "  ... %d more (use --json for all)\n", len(res.Failed)-20)
+			break
+		}
+		fmt.Fprintf(stdout, "  failed: %s\n", p.Error())
+	}
+	return nil
 }
 
 // inspection is what `data inspect` reports for one split.

@@ -6,7 +6,9 @@
 // common keys (CommonFields) plus its reader's own options (views, policy,
 // column names, ...: catalog.Dataset.Fields). Bad samples are skipped,
 // counted and logged; a split whose share of bad samples passes
-// max_bad_fraction fails its batches with the first problems.
+// max_bad_fraction fails its batches with the first problems. Images are
+// read from a prepared cache of pre-resized copies (plugins/datasets/prepare)
+// when one exists for the root, as the prepared key says.
 package dataset
 
 import (
@@ -49,6 +51,8 @@ type Config struct {
 	Text      string         `json:"text_sampling"` // sentence or report
 	Workers   int            `json:"workers"`
 	MaxBad    float64        `json:"max_bad_fraction"`
+	Prepared  string         `json:"prepared"`     // PreparedAuto, PreparedOff or PreparedRequired
+	PrepDir   string         `json:"prepared_dir"` // "" : ROOT/.convirt-prepared
 }
 
 // Plugin is one dataset plugin.
@@ -58,7 +62,8 @@ type Plugin struct {
 	mu     sync.Mutex
 	log    hclog.Logger
 	cfg    Config
-	opts   map[string]any // the reader's options
+	opts   map[string]any    // the reader's options
+	cache  loader.ImageCache // prepared copies; nil: read the originals
 	splits map[string]*split
 }
 
@@ -118,7 +123,8 @@ func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
 			opts[k] = v
 		}
 	}
-	cfg := Config{ImageSize: 224, Channels: 1, Resize: "center-crop", Augment: augment.Default(), Text: "sentence", MaxBad: DefaultMaxBadFraction}
+	cfg := Config{ImageSize: 224, Channels: 1, Resize: "center-crop", Augment: augment.Default(), Text: "sentence", MaxBad: DefaultMaxBadFraction,
+		Prepared: PreparedAuto}
 	if err := sdk.DecodeConfig(common, &cfg); err != nil {
 		return fmt.Errorf("dataset %s: %w", p.name, err)
 	}
@@ -131,8 +137,12 @@ func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
 	if err := d.CheckOptions(opts); err != nil {
 		return err
 	}
+	cache, err := p.openCache(cfg)
+	if err != nil {
+		return err
+	}
 	p.mu.Lock()
-	p.cfg, p.opts, p.splits = cfg, opts, map[string]*split{}
+	p.cfg, p.opts, p.cache, p.splits = cfg, opts, cache, map[string]*split{}
 	p.mu.Unlock()
 	return nil
 }
@@ -195,7 +205,11 @@ func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, e
 			return nil, fmt.Errorf("dataset %s split %s: index %d out of range [0,%d)", p.name, req.Split, i, s.Len())
 		}
 	}
-	o := loader.Options{Size: p.cfg.ImageSize, Channels: p.cfg.Channels, Resize: p.cfg.Resize, Augment: req.Augment, Aug: p.cfg.Augment, Seed: req.Seed, Epoch: req.Epoch}
+	p.mu.Lock()
+	cache := p.cache
+	p.mu.Unlock()
+	o := loader.Options{Size: p.cfg.ImageSize, Channels: p.cfg.Channels, Resize: p.cfg.Resize, Augment: req.Augment, Aug: p.cfg.Augment,
+		Seed: req.Seed, Epoch: req.Epoch, Cache: cache}
 	lb, err := loader.LoadBatch(ctx, s, req.Indices, o, p.cfg.Workers)
 	if err != nil {
 		return nil, err

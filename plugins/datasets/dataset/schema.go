@@ -8,6 +8,13 @@ import (
 // DefaultMaxBadFraction is the default of the max_bad_fraction key.
 const DefaultMaxBadFraction = 0.05
 
+// Values of the prepared key.
+const (
+	PreparedAuto     = "auto"     // use a complete prepared cache when there is one
+	PreparedOff      = "off"      // always read the original images
+	PreparedRequired = "required" // fail to configure without a prepared cache
+)
+
 // CommonFields are the config keys every dataset plugin accepts, besides
 // its reader's own (catalog.Dataset.Fields).
 func CommonFields() []schema.Field {
@@ -19,6 +26,10 @@ func CommonFields() []schema.Field {
 		{Name: "augment", Type: schema.Object, Fields: augmentFields(), Doc: "the paper's augmentations, applied in this order when the host asks for augmented batches"},
 		{Name: "text_sampling", Type: schema.String, Default: "sentence", Enum: []string{"sentence", "report"}, Doc: "training text: one sampled sentence (the paper) or the whole Findings + Impression"},
 		{Name: "workers", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "image decoding goroutines; 0 uses every core"},
+		{Name: "prepared", Type: schema.String, Default: PreparedAuto, Enum: []string{PreparedAuto, PreparedOff, PreparedRequired},
+			Doc: "read pre-resized copies written by `convirt data prepare` (a complete cache of size >= image_size): auto uses one when present, off never, required fails without one"},
+		{Name: "prepared_dir", Type: schema.String, Default: "",
+			Doc: "folder holding the prepared caches (one subfolder per size), as `convirt data prepare --out` wrote it; empty: ROOT/.convirt-prepared"},
 		{Name: "max_bad_fraction", Type: schema.Float, Default: DefaultMaxBadFraction, Min: schema.Ptr(0), Max: schema.Ptr(1),
 			Doc: "largest share of bad samples (unreadable images or reports, rows rejected when the index is read) a split may have; past it, once 50 samples are seen, batches fail naming the first problems"},
 	}

@@ -21,7 +21,11 @@ import (
 // ErrEmptyFile is returned for a zero-byte image file.
 var ErrEmptyFile = errors.New("empty file")
 
-// DecodeFile reads and decodes the image at path.
+// DecodeFile reads and decodes the image at path. JPEGs are decoded at full
+// size: Go's image/jpeg has no reduced-scale (DCT-domain) decoding, so for
+// large originals (MIMIC-CXR-JPG's 2500 x 3000) prepare a cache of
+// pre-resized copies once (plugins/datasets/prepare, `convirt data
+// prepare`) and pass it as Options.Cache.
 func DecodeFile(path string) (augment.Gray, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -38,6 +38,16 @@ type Options struct {
 	// Seed and Epoch, with the example's ID, fix the augmentation draw.
 	Seed  int64 `json:"seed" yaml:"seed"`
 	Epoch int   `json:"epoch" yaml:"epoch"`
+	// Cache, when set, supplies prepared (pre-resized) copies of the
+	// images; an image without a usable copy is read from its original.
+	Cache ImageCache `json:"-" yaml:"-"`
+}
+
+// ImageCache maps an original image path to a prepared copy of it
+// (plugins/datasets/prepare.Cache).
+type ImageCache interface {
+	// Lookup returns the copy's path, or "" when there is no valid copy.
+	Lookup(imagePath string) string
 }
 
 func (o Options) channels() int { return max(1, o.Channels) }
@@ -81,8 +91,17 @@ func RNG(seed int64, epoch int, id string) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed)^0x9E3779B97F4A7C15*uint64(epoch+1), h.Sum64()))
 }
 
-// Load decodes ex.ImagePath and returns a C x Size x Size float32 array.
+// Load decodes ex.ImagePath, or its prepared copy when o.Cache has a
+// readable one, and returns a C x Size x Size float32 array.
 func Load(ex source.Example, o Options) ([]float32, error) {
+	if o.Cache != nil {
+		if p := o.Cache.Lookup(ex.ImagePath); p != "" {
+			if g, err := DecodeFile(p); err == nil && g.W > 0 && g.H > 0 {
+				return Transform(g, ex.ID, o), nil
+			}
+			// Missing or damaged copy: fall back to the original.
+		}
+	}
 	g, err := DecodeFile(ex.ImagePath)
 	if err != nil {
 		return nil, err
