@@ -89,3 +89,27 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// A dataset root that does not exist stops the run in one line naming the
+// plugin and the missing path.
+func TestRunMissingDatasetRoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts plugin processes")
+	}
+	path, _ := writeTiny(t, nil)
+	// Point the pretraining dataset's root somewhere that does not exist.
+	b, _ := os.ReadFile(path)
+	y := string(b)
+	i := strings.Index(y, "plugin: mimic-cxr")
+	j := strings.Index(y[i:], "root: ") + i + len("root: ")
+	k := strings.IndexAny(y[j:], ",}") + j
+	y = y[:j] + "/nonexistent/MIMIC-CXR" + y[k:]
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "run", path)
+	last := lastLine(errs)
+	if code == 0 || !strings.Contains(last, `plugin "mimic-cxr"`) || !strings.Contains(last, "/nonexistent/MIMIC-CXR") {
+		t.Fatalf("exit %d, last line: %s", code, last)
+	}
+}
