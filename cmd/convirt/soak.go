@@ -184,7 +184,9 @@ func (s *soak) disturb(ctx context.Context, host int, root string, done <-chan e
 		case s.hostKills > 0 && (s.pluginKills == 0 || s.rng.IntN(2) == 0):
 			s.hostKills--
 			_ = syscall.Kill(host, syscall.SIGKILL)
-			_ = <-done // killed on purpose: its exit error is expected
+			if err := <-done; err == nil { // killed on purpose: an exit error is expected
+				fmt.Fprintf(s.out, "soak: the host had exited cleanly before the kill\n")
+			}
 			s.killed = append(s.killed, "host")
 			fmt.Fprintf(s.out, "soak: killed the host (pid %d)\n", host)
 			return true, nil
