@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/convirt/convirt/core/bench"
@@ -22,7 +23,7 @@ import (
 func init() {
 	register(&command{
 		Name:  "bench model",
-		Usage: "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--json]",
+		Usage: "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn|convirt [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--json]",
 		Short: "time full training steps (forward, backward, Adam) of a model on random input",
 		Run:   runBenchModel,
 	})
@@ -31,16 +32,21 @@ func init() {
 // benchResult is the JSON record printed by bench model; the PyTorch script
 // in plugins/models/benchcompare prints the same fields.
 type benchResult struct {
-	Impl        string  `json:"impl"`
-	Arch        string  `json:"arch"`
-	Batch       int     `json:"batch"`
-	Size        int     `json:"size,omitempty"`
-	TextLen     int     `json:"text_len,omitempty"`
-	Steps       int     `json:"steps"`
-	Warmup      int     `json:"warmup"`
-	Threads     int     `json:"threads"`
-	Params      int64   `json:"params"`
-	SecPerStep  float64 `json:"sec_per_step"`
+	Impl       string  `json:"impl"`
+	Arch       string  `json:"arch"`
+	Batch      int     `json:"batch"`
+	Size       int     `json:"size,omitempty"`
+	TextLen    int     `json:"text_len,omitempty"`
+	Steps      int     `json:"steps"`
+	Warmup     int     `json:"warmup"`
+	Threads    int     `json:"threads"`
+	Params     int64   `json:"params"`
+	SecPerStep float64 `json:"sec_per_step"`
+	SecMedian  float64 `json:"sec_per_step_median"`
+	// CPUPerStep is the process's user+system CPU time per timed step: on a
+	// shared machine it is steadier than wall time (with one thread it is
+	// the same when nothing else runs).
+	CPUPerStep  float64 `json:"cpu_sec_per_step"`
 	ItemsPerSec float64 `json:"items_per_sec"`
 	RSSStartMB  float64 `json:"rss_start_mb"`
 	RSSEndMB    float64 `json:"rss_end_mb"`
@@ -54,7 +60,7 @@ type benchModel func(train bool) (*ts.Tensor, error)
 
 func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench model", stderr)
-	arch := fs.String("arch", "resnet50", "resnet50, resnet18, bert-base, bert-tiny or smallcnn")
+	arch := fs.String("arch", "resnet50", "resnet50, resnet18, bert-base, bert-tiny, smallcnn or convirt (ResNet-50 + BERT-base ConVIRT step in one process)")
 	size := fs.Int("size", 224, "image side in pixels (image models)")
 	batch := fs.Int("batch", 8, "items per step")
 	textLen := fs.Int("text-len", 128, "tokens per text (BERT)")
@@ -68,60 +74,81 @@ func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if fs.NArg() > 0 || *batch <= 0 || *steps <= 0 || *warmup < 0 || *size <= 0 || *textLen < 2 || *threads < 0 {
 		return fmt.Errorf("%w: bad arguments", errUsage)
 	}
+	if _, err := torchrt.KeepFreedMemory(); err != nil {
+		return err
+	}
 	if *threads > 0 {
 		if err := torchrt.SetNumThreads(*threads); err != nil {
 			return err
 		}
 	}
 	res := benchResult{Impl: "gotch", Arch: *arch, Batch: *batch, Steps: *steps, Warmup: *warmup, Threads: torchrt.NumThreads()}
-	err := torchrt.Pin(func() error {
-		torchrt.ManualSeed(0)
-		vs := nn.NewVarStore(gotch.CPU)
-		model, err := buildBenchModel(vs, *arch, *batch, *size, *textLen, &res)
-		if err != nil {
-			return err
-		}
-		for _, v := range vs.TrainableVariables() {
-			res.Params += int64(v.Numel())
-		}
-		opt, err := nn.DefaultAdamConfig().Build(vs, 1e-4)
-		if err != nil {
-			return fmt.Errorf("adam: %w", err)
-		}
-		var start time.Time
-		for i := 0; i < *warmup+*steps; i++ {
-			if err := ctx.Err(); err != nil {
+	var err error
+	if *arch == "convirt" {
+		err = benchConvirtModel(ctx, &res, *size, *textLen, *threads)
+	} else {
+		err = torchrt.Pin(func() error {
+			torchrt.ManualSeed(0)
+			vs := nn.NewVarStore(gotch.CPU)
+			model, err := buildBenchModel(vs, *arch, *batch, *size, *textLen, &res)
+			if err != nil {
 				return err
 			}
-			if i == *warmup {
-				runtime.GC()
-				res.RSSStartMB, _ = rssMB()
-				start = time.Now()
+			for _, v := range vs.TrainableVariables() {
+				res.Params += int64(v.Numel())
 			}
-			loss, err := benchStep(model, opt)
+			opt, err := nn.DefaultAdamConfig().Build(vs, 1e-4)
 			if err != nil {
-				return fmt.Errorf("step %d: %w", i, err)
+				return fmt.Errorf("adam: %w", err)
 			}
-			if i == *warmup {
-				res.FirstLoss = loss
-			}
-			res.LastLoss = loss
-		}
-		res.SecPerStep = time.Since(start).Seconds() / float64(*steps)
-		res.ItemsPerSec = float64(*batch) / res.SecPerStep
-		res.RSSEndMB, res.RSSPeakMB = rssMB()
-		runtime.KeepAlive(vs)
-		return nil
-	})
+			err = timeSteps(ctx, &res, func() (float64, error) { return benchStep(model, opt) })
+			runtime.KeepAlive(vs)
+			return err
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("bench %s: %w", *arch, err)
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	_, err = fmt.Fprintf(stdout, "%s batch %d: %.3f s/step, %.1f items/s, %d threads, RSS %.0f -> %.0f MB (peak %.0f), loss %.4g -> %.4g\n",
-		res.Arch, res.Batch, res.SecPerStep, res.ItemsPerSec, res.Threads, res.RSSStartMB, res.RSSEndMB, res.RSSPeakMB, res.FirstLoss, res.LastLoss)
+	_, err = fmt.Fprintf(stdout, "%s batch %d: %.3f s/step (median %.3f, CPU %.3f), %.1f items/s, %d threads, RSS %.0f -> %.0f MB (peak %.0f), loss %.4g -> %.4g\n",
+		res.Arch, res.Batch, res.SecPerStep, res.SecMedian, res.CPUPerStep, res.ItemsPerSec, res.Threads, res.RSSStartMB, res.RSSEndMB, res.RSSPeakMB, res.FirstLoss, res.LastLoss)
 	return err
+}
+
+// timeSteps runs res.Warmup untimed and res.Steps timed calls of step,
+// filling res's timing, loss and memory fields.
+func timeSteps(ctx context.Context, res *benchResult, step func() (float64, error)) error {
+	var start time.Time
+	var cpu0 time.Duration
+	timed := bench.Steps{Warmup: res.Warmup}
+	for i := 0; i < res.Warmup+res.Steps; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if i == res.Warmup {
+			runtime.GC()
+			res.RSSStartMB, _ = rssMB()
+			start, cpu0 = time.Now(), processCPU()
+		}
+		t := time.Now()
+		loss, err := step()
+		timed.Add(time.Since(t))
+		if err != nil {
+			return fmt.Errorf("step %d: %w", i, err)
+		}
+		if i == res.Warmup {
+			res.FirstLoss = loss
+		}
+		res.LastLoss = loss
+	}
+	res.SecPerStep = time.Since(start).Seconds() / float64(res.Steps)
+	res.CPUPerStep = (processCPU() - cpu0).Seconds() / float64(res.Steps)
+	res.SecMedian = timed.Median()
+	res.ItemsPerSec = float64(res.Batch) / res.SecPerStep
+	res.RSSEndMB, res.RSSPeakMB = rssMB()
+	return nil
 }
 
 // benchStep runs forward, loss = mean(features^2), backward and an Adam
@@ -210,6 +237,15 @@ func buildBenchModel(vs *nn.VarStore, arch string, batch, size, textLen int, res
 		}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown --arch %q", errUsage, arch)
+}
+
+// processCPU is the user+system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rssMB reads this process's current and peak resident set size.

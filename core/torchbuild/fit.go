@@ -23,7 +23,7 @@ const (
 	GotchVersion = "v0.9.1"
 	// fitterRevision changes whenever Fit's output would change for the same
 	// inputs, so existing fitted copies are rebuilt.
-	fitterRevision = "5"
+	fitterRevision = "6"
 )
 
 // Options configures Fit.
@@ -108,6 +108,9 @@ func Fit(ctx context.Context, o Options) error {
 		return err
 	}
 	fmt.Fprintf(o.Log, "patched gotch's handle leaks in %s\n", patched)
+	if err := patchBallast(tmp); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(tmp, ".convirt-fit"), []byte(stamp), 0o644); err != nil {
 		return err
 	}

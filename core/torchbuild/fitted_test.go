@@ -3,6 +3,7 @@ package torchbuild_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -38,5 +39,23 @@ func TestFittedBuildStubbedOp(t *testing.T) {
 	want := "op empty_permuted is not available in libtorch " + lt.Version
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("EmptyPermuted error = %v, want one containing %q", err, want)
+	}
+}
+
+// TestFittedNoBallast checks that wrapping a tensor no longer allocates
+// gotch's 100 KB Go ballast (see ballast.go): 1000 handles must cost far
+// less than the 100 MB they used to.
+func TestFittedNoBallast(t *testing.T) {
+	x := ts.MustOnes([]int64{2}, gotch.Float, gotch.CPU)
+	defer x.MustDrop()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 1000 {
+		y := x.MustShallowClone()
+		y.MustDrop()
+	}
+	runtime.ReadMemStats(&after)
+	if d := after.TotalAlloc - before.TotalAlloc; d > 10<<20 {
+		t.Fatalf("1000 tensor handles allocated %d bytes of Go memory", d)
 	}
 }

@@ -2,7 +2,9 @@
 // encoder plugins. They are written on gotch tensors rather than wrapping
 // libtorch's C++ optimisers because an encoder's checkpoint must hold the
 // full optimiser state (Adam's moments, the step count) by parameter name,
-// which gotch does not expose.
+// which gotch does not expose. The updates use fused in-place libtorch ops
+// and reusable scratch buffers (update.go), so a step costs about what
+// torch.optim's does.
 package optim
 
 import (
@@ -33,6 +35,9 @@ type Optimizer struct {
 	m, v   map[string]*ts.Tensor // Adam moments or SGD momentum (m)
 	steps  int64
 	lr     float64 // current learning rate (schedules change it)
+	// scratch holds two flat buffers as large as the largest parameter,
+	// reused by every update so that a step allocates no tensor memory.
+	scratch [2]*ts.Tensor
 }
 
 // New builds an optimiser over vs's trainable variables (those with
@@ -84,10 +89,18 @@ func (o *Optimizer) SetLR(lr float64) { o.lr = lr }
 // Steps is the number of updates applied.
 func (o *Optimizer) Steps() int64 { return o.steps }
 
-// ZeroGrad clears the gradients of every parameter.
+// ZeroGrad clears the gradients of every parameter (in place, as
+// torch.optim's zero_grad(set_to_none=False) does).
 func (o *Optimizer) ZeroGrad() {
 	for _, n := range o.names {
-		o.params[n].ZeroGrad()
+		g, err := o.params[n].Grad(false)
+		if err != nil {
+			continue
+		}
+		if g.MustDefined() {
+			_ = g.Zero_()
+		}
+		_ = g.Drop()
 	}
 }
 
@@ -97,8 +110,13 @@ func (o *Optimizer) Step() error {
 	o.steps++
 	var err error
 	ts.NoGrad(func() {
+		var k *stepConsts
+		if k, err = o.consts(); err != nil {
+			return
+		}
+		defer k.free()
 		for _, n := range o.names {
-			if err = o.update(n); err != nil {
+			if err = o.update(n, k); err != nil {
 				err = fmt.Errorf("update %s: %w", n, err)
 				return
 			}
@@ -106,76 +124,6 @@ func (o *Optimizer) Step() error {
 	})
 	o.ZeroGrad()
 	return err
-}
-
-func (o *Optimizer) update(name string) error {
-	p := o.params[name]
-	g, err := p.Grad(false)
-	if err != nil {
-		return err
-	}
-	defer g.MustDrop()
-	if !g.MustDefined() {
-		return nil
-	}
-	c := o.cfg
-	if c.WeightDecay != 0 && c.Name != "adamw" {
-		// L2 regularisation folded into the gradient: g + wd * p.
-		wd := p.MustMulScalar(ts.FloatScalar(c.WeightDecay), false)
-		g2 := g.MustAdd(wd, false)
-		wd.MustDrop()
-		g.MustDrop()
-		g = g2
-	}
-	if c.Name == "sgd" {
-		step := g
-		if c.Momentum != 0 {
-			buf, ok := o.m[name]
-			if !ok {
-				buf = g.MustZerosLike(false)
-				o.m[name] = buf
-			}
-			buf.MustMulScalar_(ts.FloatScalar(c.Momentum))
-			buf.MustAdd_(g)
-			step = buf
-		}
-		d := step.MustMulScalar(ts.FloatScalar(-o.lr), false)
-		p.MustAdd_(d)
-		d.MustDrop()
-		return nil
-	}
-	m, ok := o.m[name]
-	if !ok {
-		m = g.MustZerosLike(false)
-		o.m[name] = m
-		o.v[name] = g.MustZerosLike(false)
-	}
-	v := o.v[name]
-	if c.Name == "adamw" && c.WeightDecay != 0 {
-		p.MustMulScalar_(ts.FloatScalar(1 - o.lr*c.WeightDecay))
-	}
-	// m = b1 m + (1-b1) g ; v = b2 v + (1-b2) g^2
-	m.MustMulScalar_(ts.FloatScalar(c.Beta1))
-	gs := g.MustMulScalar(ts.FloatScalar(1-c.Beta1), false)
-	m.MustAdd_(gs)
-	gs.MustDrop()
-	v.MustMulScalar_(ts.FloatScalar(c.Beta2))
-	g2 := g.MustMul(g, false)
-	g2.MustMulScalar_(ts.FloatScalar(1 - c.Beta2))
-	v.MustAdd_(g2)
-	g2.MustDrop()
-	// p -= lr/(1-b1^t) * m / (sqrt(v/(1-b2^t)) + eps)
-	bc1 := 1 - math.Pow(c.Beta1, float64(o.steps))
-	bc2 := 1 - math.Pow(c.Beta2, float64(o.steps))
-	den := v.MustDivScalar(ts.FloatScalar(bc2), false)
-	den.MustSqrt_()
-	den.MustAddScalar_(ts.FloatScalar(c.Eps))
-	upd := m.MustDiv(den, false)
-	den.MustDrop()
-	upd.MustMulScalar_(ts.FloatScalar(-o.lr / bc1))
-	p.MustAdd_(upd)
-	upd.MustDrop()
-	return nil
 }
 
 // State returns the optimiser's tensors by name ("m/NAME", "v/NAME") and its

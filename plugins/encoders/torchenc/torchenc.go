@@ -84,6 +84,9 @@ func New(cfg Common, build Builder) (*Encoder, error) {
 	e := &Encoder{cfg: cfg, dev: dev, calls: make(chan func()), done: make(chan struct{})}
 	go e.loop()
 	err = e.do(func() error {
+		if _, err := torchrt.KeepFreedMemory(); err != nil {
+			return err
+		}
 		if cfg.Threads > 0 {
 			if err := torchrt.SetNumThreads(cfg.Threads); err != nil {
 				return err
@@ -265,4 +268,17 @@ func (e *Encoder) Close() error {
 		<-e.done
 	}
 	return nil
+}
+
+// TrainableParams is the number of scalars the optimiser updates (network
+// and projection head, frozen layers excluded), as benchmarks report it.
+func (e *Encoder) TrainableParams() int64 {
+	var n int64
+	_ = e.do(func() error {
+		for _, v := range e.vs.TrainableVariables() {
+			n += int64(v.Numel())
+		}
+		return nil
+	})
+	return n
 }

@@ -187,18 +187,24 @@ def main():
     net.train()
     res["params"] = sum(p.numel() for p in net.parameters() if p.requires_grad)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    times = []
     for i in range(a.warmup + a.steps):
         if i == a.warmup:
             res["rss_start_mb"] = rss_mb()[0]
-            start = time.perf_counter()
+            start, cpu0 = time.perf_counter(), time.process_time()
+        t = time.perf_counter()
         loss = net(*make()).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if i >= a.warmup:
+            times.append(time.perf_counter() - t)
         if i == a.warmup:
             res["first_loss"] = loss.item()
         res["last_loss"] = loss.item()
     res["sec_per_step"] = (time.perf_counter() - start) / a.steps
+    res["sec_per_step_median"] = statistics.median(times)
+    res["cpu_sec_per_step"] = (time.process_time() - cpu0) / a.steps
     res["items_per_sec"] = a.batch / res["sec_per_step"]
     res["rss_end_mb"], res["rss_peak_mb"] = rss_mb()
     print(json.dumps(res))

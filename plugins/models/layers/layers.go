@@ -56,6 +56,19 @@ func Drop(xs ...*ts.Tensor) {
 // Relu is a Func applying max(x, 0).
 func Relu(x *ts.Tensor) (*ts.Tensor, error) { return x.Relu(false) }
 
+// ReluInPlace is a Func applying max(x, 0) in place, as torchvision's
+// ReLU(inplace=True) does: it saves allocating and writing a new tensor.
+// Unlike other Funcs it changes its input, so use it inside a Chain, on an
+// intermediate that nothing else reads and whose producer's backward does not
+// need it (batch norm's and linear's backward keep their inputs, not their
+// outputs). It returns a new handle to x, so the caller drops both.
+func ReluInPlace(x *ts.Tensor) (*ts.Tensor, error) {
+	if err := x.Relu_(); err != nil {
+		return nil, err
+	}
+	return x.ShallowClone()
+}
+
 // Param creates a float32 tensor of the given shape on p's device, fills it
 // with init and stores it under name. A frozen parameter is stored with
 // requires_grad false and marked non-trainable, so optimisers built from the

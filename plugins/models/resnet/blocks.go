@@ -86,7 +86,7 @@ func newBasic(p *nn.Path, in, planes, stride int64) (*basic, error) {
 }
 
 func (b *basic) forward(x *ts.Tensor, train bool) (*ts.Tensor, error) {
-	steps := append(b.c1.funcs(train), layers.Relu)
+	steps := append(b.c1.funcs(train), layers.ReluInPlace)
 	steps = append(steps, b.c2.funcs(train)...)
 	out, err := layers.Chain(x, steps...)
 	if err != nil {
@@ -125,9 +125,9 @@ func newBottleneck(p *nn.Path, in, planes, stride int64) (*bottleneck, error) {
 }
 
 func (b *bottleneck) forward(x *ts.Tensor, train bool) (*ts.Tensor, error) {
-	steps := append(b.c1.funcs(train), layers.Relu)
+	steps := append(b.c1.funcs(train), layers.ReluInPlace)
 	steps = append(steps, b.c2.funcs(train)...)
-	steps = append(steps, layers.Relu)
+	steps = append(steps, layers.ReluInPlace)
 	steps = append(steps, b.c3.funcs(train)...)
 	out, err := layers.Chain(x, steps...)
 	if err != nil {

@@ -118,7 +118,7 @@ func (m *Model) Forward(x *ts.Tensor, train bool) (*ts.Tensor, error) {
 	steps := []layers.Func{
 		m.conv1.Forward,
 		m.bn1.Func(train),
-		layers.Relu,
+		layers.ReluInPlace,
 		func(t *ts.Tensor) (*ts.Tensor, error) {
 			return t.MaxPool2d([]int64{3, 3}, []int64{2, 2}, []int64{1, 1}, []int64{1, 1}, false, false)
 		},

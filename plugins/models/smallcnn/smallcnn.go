@@ -64,7 +64,7 @@ func (m *Model) FeatureDim() int64 { return Channels[len(Channels)-1] }
 func (m *Model) Forward(x *ts.Tensor, train bool) (*ts.Tensor, error) {
 	var steps []layers.Func
 	for i := range m.convs {
-		steps = append(steps, m.convs[i].Forward, m.bns[i].Func(train), layers.Relu, maxPool2)
+		steps = append(steps, m.convs[i].Forward, m.bns[i].Func(train), layers.ReluInPlace, maxPool2)
 	}
 	steps = append(steps, func(t *ts.Tensor) (*ts.Tensor, error) {
 		return t.MeanDim([]int64{2, 3}, false, t.DType(), false)

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/convirt/convirt/core/bench"
+)
+
+// benchConvirtModel times the whole ConVIRT step in one process and one
+// autograd graph for bench model --arch convirt: ResNet-50 and BERT-base
+// (embeddings and the first 6 layers frozen) with the paper's projection
+// heads, ConVIRT's loss and both Adam steps — the step bench_torch.py
+// --arch convirt times. bench convirt runs the same step split across
+// plugin processes.
+func benchConvirtModel(ctx context.Context, res *benchResult, size, textLen, threads int) error {
+	o, err := parseConvirtOpts([]string{"--image", "resnet50", "--text", "base", "--batch", strconv.Itoa(res.Batch),
+		"--size", strconv.Itoa(size), "--text-len", strconv.Itoa(textLen), "--threads", strconv.Itoa(threads),
+		"--ref", "graph"}, io.Discard)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "convirt-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	words, err := writeBenchVocab(dir, o)
+	if err != nil {
+		return err
+	}
+	data, err := bench.NewRandomPairs(bench.PairsConfig{Batch: o.Batch, Channels: o.imageChannels, Size: o.Size,
+		Words: words, Tokens: o.TextLen - 2, Seed: uint64(o.Seed)})
+	if err != nil {
+		return err
+	}
+	ref, err := newInProcessRef(ctx, o, data)
+	if err != nil {
+		return err
+	}
+	defer ref.Close()
+	res.Size, res.TextLen = o.Size, o.TextLen
+	res.Params = ref.img.Encoder().TrainableParams() + ref.txt.Encoder().TrainableParams()
+	if err := timeSteps(ctx, res, func() (float64, error) { return ref.Step(ctx) }); err != nil {
+		return fmt.Errorf("convirt step: %w", err)
+	}
+	return nil
+}
