@@ -11,11 +11,12 @@ export LIBTORCH
 GOLANGCI_VERSION := v2.15.0
 TEST_TIMEOUT ?= 25m
 BENCH_STEPS ?= 5
+CORES ?= $(shell nproc)
 
 BIN := bin/convirt
 DEB_PACKAGES := libtorch-dev libopenblas0-openmp g++ git ca-certificates
 
-.PHONY: all setup fit build test test-short fuzz demo bench bench-compare soak lint fmt vet clean
+.PHONY: all setup fit build test test-short fuzz demo bench bench-compare bench-rss soak lint fmt vet clean
 
 all: build
 
@@ -62,38 +63,60 @@ demo: build
 	$(BIN) demo check
 
 ## bench: benchmarks as JSON lines (docs/performance.md): model steps; the
-## full ConVIRT step through plugins beside the same step in one process; the
-## plugin boundary of one ResNet-50 forward; data loading from full-size
-## JPEGs; GradCache peak memory at batch 256 vs 32 (chunk 32, small models)
+## full ConVIRT step through plugins with the recommended threads; the split
+## beside the same step with the plugins in one process; the plugin boundary
+## of one ResNet-50 forward; data loading from full-size JPEGs (prepared
+## cache) and its rate over the step's; GradCache peak memory at batch 256
+## vs 32 (chunk 32, small models)
 bench: build
-	@for a in smallcnn resnet18 resnet50 bert-tiny bert-base; do \
-		$(BIN) bench model --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --json || exit 1; \
-	done
-	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --inprocess --json
-	$(BIN) bench boundary --image resnet50 --batch 32 --size 224 --steps $(BENCH_STEPS) --json
-	$(BIN) bench data --dataset mimic-cxr --synth 64 --size 224 --augment --batch 32 --batches $(BENCH_STEPS) --inprocess --json
 	@set -o pipefail; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	for a in smallcnn resnet18 resnet50 bert-tiny bert-base convirt; do \
+		$(BIN) bench model --arch $$a --size 224 --batch 8 --text-len 32 --steps $(BENCH_STEPS) --json || exit 1; \
+	done; \
+	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --image-threads $(CORES) --text-threads 1 --json | tee $$d/step.json || exit 1; \
+	$(BIN) bench convirt --batch 8 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads 1 --inprocess --ref loop --json || exit 1; \
+	$(BIN) bench boundary --image resnet50 --batch 32 --size 224 --steps $(BENCH_STEPS) --json || exit 1; \
+	$(BIN) bench data --dataset mimic-cxr --synth 64 --size 224 --augment --batch 32 --batches $(BENCH_STEPS) --workers $(CORES) --prepare --json | tee $$d/data.json || exit 1; \
+	echo "loader images/s over the ConVIRT step's pairs/s:"; $(BIN) bench ratio --field items_per_sec $$d/data.json $$d/step.json || exit 1; \
 	for b in 32 256; do \
 		$(BIN) bench convirt --image smallcnn --text tiny --size 64 --batch $$b --gradcache 32 --steps $(BENCH_STEPS) --json | tee $$d/gc$$b.json || exit 1; \
 	done; \
 	echo "GradCache chunk 32, batch 256 vs 32:"; $(BIN) bench ratio --field rss_peak_total_mb,sec_per_step $$d/gc256.json $$d/gc32.json
 
 ## bench-compare: the same steps in PyTorch eager on the same libtorch, side
-## by side with the ratio convirt/PyTorch (not in CI)
+## by side with the ratio convirt/PyTorch (not in CI). PyTorch runs with
+## the glibc malloc settings convirt's processes set for themselves
+## (plugins/models/torchrt/malloc.go), so the ratios compare the frameworks,
+## not the allocators; the last line is PyTorch with glibc's defaults.
+PY_MALLOC := MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000
+BENCH_PY := /usr/bin/python3 -B plugins/models/benchcompare/bench_torch.py
 bench-compare: build
 	@dpkg -s python3-torch >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -qq python3-torch python3-torchvision >/dev/null; }
 	@set -o pipefail; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
-	for a in resnet18 resnet50; do \
-		$(BIN) bench model --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1 --json | tee $$d/go.json || exit 1; \
-		/usr/bin/python3 -B plugins/models/benchcompare/bench_torch.py --arch $$a --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1 | tee $$d/py.json || exit 1; \
+	for a in resnet18 resnet50 bert-base convirt; do \
+		echo "== $$a, batch 8, 224 px, 32 tokens, 1 thread: convirt / PyTorch"; \
+		$(BIN) bench model --arch $$a --size 224 --batch 8 --text-len 32 --steps $(BENCH_STEPS) --threads 1 --json | tee $$d/go.json || exit 1; \
+		$(PY_MALLOC) $(BENCH_PY) --arch $$a --size 224 --batch 8 --text-len 32 --steps $(BENCH_STEPS) --threads 1 | tee $$d/py.json || exit 1; \
 		$(BIN) bench ratio $$d/go.json $$d/py.json || exit 1; \
 	done; \
-	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads 1 --inprocess --json | tee $$d/go.json || exit 1; \
-	/usr/bin/python3 -B plugins/models/benchcompare/bench_torch.py --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads 1 | tee $$d/py.json || exit 1; \
-	echo "ConVIRT step, split (encoders in parallel processes, 1 thread each) / PyTorch (1 thread):"; \
-	$(BIN) bench ratio $$d/go.json $$d/py.json || exit 1; \
-	echo "ConVIRT step, in one process (one graph, 1 thread) / PyTorch (1 thread):"; \
-	$(BIN) bench ratio --field inprocess.sec_per_step=sec_per_step,inprocess.items_per_sec=items_per_sec $$d/go.json $$d/py.json
+	echo "== ConVIRT step, batch 32: split (image encoder $(CORES) threads, text encoder 1) / PyTorch ($(CORES) threads)"; \
+	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --image-threads $(CORES) --text-threads 1 --json | tee $$d/split.json || exit 1; \
+	$(PY_MALLOC) $(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) | tee $$d/py.json || exit 1; \
+	$(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) | tee $$d/pydefault.json || exit 1; \
+	$(BIN) bench ratio $$d/split.json $$d/py.json || exit 1; \
+	echo "== the same split step / PyTorch with glibc's default malloc:"; \
+	$(BIN) bench ratio $$d/split.json $$d/pydefault.json
+
+## bench-rss: resident memory over long runs (start/end RSS, growth): every
+## model for 500 steps, and the split ConVIRT step for 1000 steps (reduced
+## shapes so it finishes in about half an hour on 2 cores; not in CI)
+RSS_STEPS ?= 500
+bench-rss: build
+	@set -e; for a in smallcnn resnet18 resnet50 bert-tiny convirt; do \
+		$(BIN) bench model --arch $$a --size 64 --batch 4 --text-len 16 --warmup 10 --steps $(RSS_STEPS) --threads 1 --json; \
+	done
+	$(BIN) bench convirt --image smallcnn --text tiny --size 32 --text-len 16 --batch 8 --steps 1000 --rss-every 100 --threads 1 --json
+	$(BIN) bench convirt --image resnet50 --text base --size 64 --text-len 16 --batch 4 --steps 1000 --rss-every 100 --threads 1 --json
 
 ## soak: the demo recipe at small scale twice, once undisturbed and once with
 ## random plugin SIGKILLs and host SIGKILLs (then --resume); fails on any

@@ -51,8 +51,12 @@ type benchResult struct {
 	RSSStartMB  float64 `json:"rss_start_mb"`
 	RSSEndMB    float64 `json:"rss_end_mb"`
 	RSSPeakMB   float64 `json:"rss_peak_mb"`
-	FirstLoss   float64 `json:"first_loss"`
-	LastLoss    float64 `json:"last_loss"`
+	// GoHeapStartMB and GoHeapEndMB are the Go heap in use after a
+	// collection, so that RSS growth can be told apart from C memory.
+	GoHeapStartMB float64 `json:"go_heap_start_mb"`
+	GoHeapEndMB   float64 `json:"go_heap_end_mb"`
+	FirstLoss     float64 `json:"first_loss"`
+	LastLoss      float64 `json:"last_loss"`
 }
 
 // benchModel is one forward pass from a fresh random batch to pooled features.
@@ -128,7 +132,7 @@ func timeSteps(ctx context.Context, res *benchResult, step func() (float64, erro
 			return err
 		}
 		if i == res.Warmup {
-			runtime.GC()
+			res.GoHeapStartMB = goHeapMB()
 			res.RSSStartMB, _ = rssMB()
 			start, cpu0 = time.Now(), processCPU()
 		}
@@ -147,8 +151,17 @@ func timeSteps(ctx context.Context, res *benchResult, step func() (float64, erro
 	res.CPUPerStep = (processCPU() - cpu0).Seconds() / float64(res.Steps)
 	res.SecMedian = timed.Median()
 	res.ItemsPerSec = float64(res.Batch) / res.SecPerStep
+	res.GoHeapEndMB = goHeapMB()
 	res.RSSEndMB, res.RSSPeakMB = rssMB()
 	return nil
+}
+
+// goHeapMB collects garbage and returns the Go heap in use.
+func goHeapMB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapInuse) / (1 << 20)
 }
 
 // benchStep runs forward, loss = mean(features^2), backward and an Adam

@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		Name: "bench convirt",
 		Usage: "[--image resnet50|resnet18|smallcnn] [--text base|tiny] [--batch 32] [--size 224] [--text-len 32] [--steps 5] [--warmup 1] " +
-			"[--threads T] [--device cpu] [--weight-decay 1e-6] [--gradcache CHUNK] [--inprocess] [--ref graph|loop] [--rss-every N] [--json]",
+			"[--text-len-min N] [--length-buckets W] [--threads T] [--image-threads T] [--text-threads T] [--device cpu] [--weight-decay 1e-6] [--gradcache CHUNK] [--inprocess] [--ref graph|loop] [--rss-every N] [--json]",
 		Short: "time the full ConVIRT step through encoder and loss plugin processes, beside the same step in one process",
 		Run:   runBenchConvirt,
 	})
@@ -29,6 +29,8 @@ type convirtOpts struct {
 	Image, Text, Device, Ref            string
 	Batch, Size, TextLen, Steps, Warmup int
 	Threads, GradCache, RSSEvery, Seed  int
+	TextLenMin, LengthBuckets           int
+	ImageThreads, TextThreads           int
 	WeightDecay                         float64
 	InProcess, JSON, Verbose            bool
 	imageChannels                       int
@@ -59,8 +61,12 @@ type convirtResult struct {
 	Steps          int     `json:"steps"`
 	Warmup         int     `json:"warmup"`
 	Threads        int     `json:"threads"`
+	ImageThreads   int     `json:"image_threads,omitempty"`
+	TextThreads    int     `json:"text_threads,omitempty"`
 	Device         string  `json:"device"`
 	GradCacheChunk int     `json:"gradcache_chunk"`
+	TextLenMin     int     `json:"text_len_min,omitempty"`
+	LengthBuckets  int     `json:"length_buckets,omitempty"`
 	SecPerStep     float64 `json:"sec_per_step"`
 	SecMedian      float64 `json:"sec_per_step_median"`
 	ItemsPerSec    float64 `json:"items_per_sec"`
@@ -94,9 +100,13 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	fs.IntVar(&o.Batch, "batch", 32, "pairs per step")
 	fs.IntVar(&o.Size, "size", 224, "image side in pixels")
 	fs.IntVar(&o.TextLen, "text-len", 32, "tokens per text, [CLS] and [SEP] included")
+	fs.IntVar(&o.TextLenMin, "text-len-min", 0, "when set, each text's length is uniform in [text-len-min, text-len] tokens (0: all text-len)")
+	fs.IntVar(&o.LengthBuckets, "length-buckets", 0, "sentence-length bucketing window in batches (the recipe's train.length_buckets; 0: off)")
 	fs.IntVar(&o.Steps, "steps", 5, "timed steps")
 	fs.IntVar(&o.Warmup, "warmup", 1, "untimed steps first")
 	fs.IntVar(&o.Threads, "threads", 0, "libtorch intra-op threads of each encoder process (and of the in-process reference); 0 keeps libtorch's default")
+	fs.IntVar(&o.ImageThreads, "image-threads", 0, "intra-op threads of the image encoder process only (0: --threads)")
+	fs.IntVar(&o.TextThreads, "text-threads", 0, "intra-op threads of the text encoder process only (0: --threads)")
 	fs.IntVar(&o.GradCache, "gradcache", 0, "GradCache chunk size; 0 is the plain step")
 	fs.IntVar(&o.RSSEvery, "rss-every", 0, "print every process's RSS every N steps and report the growth from step N to the end")
 	fs.IntVar(&o.Seed, "seed", 1, "initialisation and data seed")
@@ -107,8 +117,15 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 || o.GradCache < 0 || o.RSSEvery < 0 {
-		return nil, fmt.Errorf("%w: batch, size and steps must be positive; warmup, threads, gradcache and rss-every not negative", errUsage)
+	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 || o.GradCache < 0 || o.RSSEvery < 0 || o.LengthBuckets < 0 ||
+		o.ImageThreads < 0 || o.TextThreads < 0 {
+		return nil, fmt.Errorf("%w: batch, size and steps must be positive; warmup, threads, gradcache, rss-every and length-buckets not negative", errUsage)
+	}
+	if o.LengthBuckets > 1 && o.InProcess {
+		return nil, fmt.Errorf("%w: --length-buckets and --inprocess: the in-process reference does not bucket; compare two runs instead", errUsage)
+	}
+	if o.TextLenMin != 0 && (o.TextLenMin < 3 || o.TextLenMin > o.TextLen) {
+		return nil, fmt.Errorf("%w: --text-len-min %d: want 3..--text-len (%d)", errUsage, o.TextLenMin, o.TextLen)
 	}
 	switch o.Image {
 	case "resnet50", "resnet18":
@@ -156,8 +173,7 @@ func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	data, err := bench.NewRandomPairs(bench.PairsConfig{Batch: o.Batch, Channels: o.imageChannels, Size: o.Size,
-		Words: words, Tokens: o.TextLen - 2, Seed: uint64(o.Seed)})
+	data, err := benchPairs(o, words)
 	if err != nil {
 		return err
 	}
@@ -187,7 +203,8 @@ func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Write
 		mon.ref = ref
 	}
 	parts.Progress, parts.Recorder = mon, mon
-	cfg := train.Config{BatchSize: o.Batch, MaxSteps: o.Warmup + o.Steps, Seed: int64(o.Seed), Prefetch: 1, GradCacheChunk: o.GradCache}
+	cfg := train.Config{BatchSize: o.Batch, MaxSteps: o.Warmup + o.Steps, Seed: int64(o.Seed), Prefetch: 1, GradCacheChunk: o.GradCache,
+		LengthBuckets: o.LengthBuckets}
 	if err := mon.sample(); err != nil {
 		return err
 	}
@@ -208,6 +225,21 @@ func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	printConvirt(stdout, res)
 	return nil
+}
+
+// benchPairs makes the random batches of bench convirt and bench model
+// --arch convirt: one batch served again and again, or with length
+// bucketing 16 distinct ones, so that a window regroups different texts.
+func benchPairs(o *convirtOpts, words []string) (*bench.RandomPairs, error) {
+	c := bench.PairsConfig{Batch: o.Batch, Batches: 1, Channels: o.imageChannels, Size: o.Size,
+		Words: words, Tokens: o.TextLen - 2, Seed: uint64(o.Seed)}
+	if o.TextLenMin > 0 {
+		c.MinTokens = o.TextLenMin - 2
+	}
+	if o.LengthBuckets > 1 {
+		c.Batches = 16
+	}
+	return bench.NewRandomPairs(c)
 }
 
 // startSplit starts the image encoder, text encoder and loss plugins; the
@@ -252,6 +284,12 @@ func encoderConfigs(o *convirtOpts) (img, txt map[string]any) {
 		return m
 	}
 	img, txt = common(), common()
+	if o.ImageThreads > 0 {
+		img["threads"] = o.ImageThreads
+	}
+	if o.TextThreads > 0 {
+		txt["threads"] = o.TextThreads
+	}
 	img["arch"], img["in_channels"] = o.imageArch, o.imageChannels
 	txt["vocab"], txt["size"], txt["max_len"] = o.vocabPath, o.Text, o.TextLen
 	txt["freeze_embeddings"], txt["freeze_layers"] = true, o.textFrozen

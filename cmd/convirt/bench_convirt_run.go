@@ -129,6 +129,7 @@ func (m *stepMonitor) result() (convirtResult, error) {
 	}
 	r := convirtResult{Impl: "gotch", Bench: "convirt", Image: o.Image, Text: o.Text, Batch: o.Batch, Size: o.Size,
 		TextLen: o.TextLen, Steps: o.Steps, Warmup: o.Warmup, Threads: threads, Device: o.Device, GradCacheChunk: o.GradCache,
+		TextLenMin: o.TextLenMin, LengthBuckets: o.LengthBuckets, ImageThreads: o.ImageThreads, TextThreads: o.TextThreads,
 		SecPerStep: m.split.Mean(), SecMedian: m.split.Median(), FirstLoss: m.firstLoss, LastLoss: m.lastLoss,
 		RSSIncludesInProcess: m.ref != nil}
 	r.ItemsPerSec = bench.PerSec(o.Batch, r.SecPerStep)

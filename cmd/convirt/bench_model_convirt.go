@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-
-	"github.com/convirt/convirt/core/bench"
 )
 
 // benchConvirtModel times the whole ConVIRT step in one process and one
@@ -32,8 +30,7 @@ func benchConvirtModel(ctx context.Context, res *benchResult, size, textLen, thr
 	if err != nil {
 		return err
 	}
-	data, err := bench.NewRandomPairs(bench.PairsConfig{Batch: o.Batch, Channels: o.imageChannels, Size: o.Size,
-		Words: words, Tokens: o.TextLen - 2, Seed: uint64(o.Seed)})
+	data, err := benchPairs(o, words)
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,20 @@ func TestBenchConvirtGradCache(t *testing.T) {
 	}
 }
 
+// TestBenchConvirtLengthBuckets runs the split step on texts of mixed
+// length regrouped by length, and checks the record says so.
+func TestBenchConvirtLengthBuckets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts plugin processes")
+	}
+	var r convirtResult
+	benchJSON(t, &r, "bench", "convirt", "--image", "smallcnn", "--text", "tiny", "--batch", "4", "--size", "32",
+		"--text-len", "16", "--text-len-min", "4", "--length-buckets", "4", "--steps", "4", "--threads", "1", "--json")
+	if r.LengthBuckets != 4 || r.TextLenMin != 4 || r.SecPerStep <= 0 || math.IsNaN(r.LastLoss) {
+		t.Fatalf("record: %+v", r)
+	}
+}
+
 func TestBenchConvirtUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--image", "vgg"},
@@ -97,6 +111,8 @@ func TestBenchConvirtUsage(t *testing.T) {
 		{"--ref", "graph", "--gradcache", "4"},
 		{"--ref", "both"},
 		{"--batch", "0"},
+		{"--length-buckets", "4", "--inprocess"},
+		{"--text-len", "16", "--text-len-min", "17"},
 		{"extra"},
 	} {
 		code, _, errOut := runCLI(t, append([]string{"bench", "convirt"}, args...)...)
@@ -186,7 +202,7 @@ func TestBenchModel(t *testing.T) {
 			if r.SecPerStep <= 0 || r.SecMedian <= 0 || r.CPUPerStep <= 0 || !near(r.ItemsPerSec, 2/r.SecPerStep, 1e-9) {
 				t.Errorf("timing: %+v", r)
 			}
-			if r.RSSStartMB <= 0 || r.RSSPeakMB < r.RSSEndMB {
+			if r.RSSStartMB <= 0 || r.RSSPeakMB < r.RSSEndMB || r.GoHeapStartMB <= 0 || r.GoHeapEndMB <= 0 {
 				t.Errorf("memory: %+v", r)
 			}
 			if math.IsNaN(r.FirstLoss) || math.IsNaN(r.LastLoss) || r.FirstLoss == r.LastLoss {

@@ -20,7 +20,10 @@ type PairsConfig struct {
 	Size     int      // image side in pixels
 	Words    []string // text vocabulary; each text is Tokens of them
 	Tokens   int      // words per text
-	Seed     uint64
+	// MinTokens, when positive and below Tokens, makes each text's length
+	// uniform in [MinTokens, Tokens] words (for length bucketing).
+	MinTokens int
+	Seed      uint64
 }
 
 // RandomPairs is a paired dataset of pre-made random batches (standard
@@ -51,8 +54,12 @@ func NewRandomPairs(c PairsConfig) (*RandomPairs, error) {
 		for i := range px {
 			px[i] = float32(r.NormFloat64())
 		}
-		words := make([]string, c.Tokens)
 		for i := range c.Batch {
+			n := c.Tokens
+			if c.MinTokens > 0 && c.MinTokens < c.Tokens {
+				n = c.MinTokens + r.IntN(c.Tokens-c.MinTokens+1)
+			}
+			words := make([]string, n)
 			for j := range words {
 				words[j] = c.Words[r.IntN(len(c.Words))]
 			}

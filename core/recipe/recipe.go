@@ -80,6 +80,7 @@ type Train struct {
 	ValBatches      int           `yaml:"val_batches"`
 	MaxRestarts     int           `yaml:"max_restarts"`
 	Prefetch        int           `yaml:"prefetch"`
+	LengthBuckets   int           `yaml:"length_buckets"`
 }
 
 // Schedule is the learning-rate schedule.

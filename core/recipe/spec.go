@@ -75,6 +75,7 @@ var Schema = schema.Schema{Fields: []schema.Field{
 		{Name: "val_batches", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "Batches of the validation split scored after each epoch (0: all of it)."},
 		{Name: "max_restarts", Type: schema.Int, Default: 3, Min: schema.Ptr(0), Max: schema.Ptr(100), Doc: "Times the plugins are restarted after a plugin process dies, each time resuming from the newest checkpoint (0: fail at once)."},
 		{Name: "prefetch", Type: schema.Int, Default: 2, Min: schema.Ptr(0), Max: schema.Ptr(64), Doc: "Batches the host requests ahead from the dataset plugin."},
+		{Name: "length_buckets", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Max: schema.Ptr(1024), Doc: "Sentence-length bucketing: each window of this many batches of the shuffled epoch is regrouped into batches of texts of similar length, so the text encoder pads less (0 or 1: off, the paper's random batches). Every pair is still seen once per epoch; a batch's negatives are then of similar length."},
 	}},
 	{Name: "evaluate", Type: schema.List, Elem: schema.Object, Doc: "Evaluations run after pretraining (or on their own); each entry is run for every fraction x init x seed.", Fields: []schema.Field{
 		{Name: "name", Type: schema.String, Required: true, Pattern: `[A-Za-z0-9][A-Za-z0-9._-]*`, Doc: "Unique name of the evaluation; names its results."},

@@ -36,21 +36,50 @@ func newPrefetcher(ctx context.Context, d Dataset, cfg Config, n, perEpoch, epoc
 	go func() {
 		defer close(p.done)
 		defer close(p.out)
+		// send hands a batch (or the error that ends fetching) to the loop;
+		// it reports whether fetching goes on.
+		send := func(b *sdk.Batch, err error) bool {
+			select {
+			case p.out <- batchResult{b, err}:
+				return err == nil
+			case <-ctx.Done():
+				return false
+			}
+		}
 		for e := epoch; ; e++ {
 			order := EpochOrder(n, cfg.Seed, e)
-			for i := pos; i < perEpoch; i++ {
+			fetch := func(i int) (*sdk.Batch, error) {
 				idx := order[i*cfg.BatchSize : (i+1)*cfg.BatchSize]
 				b, err := d.Batch(ctx, sdk.BatchRequest{Split: cfg.TrainSplit, Indices: idx, Augment: cfg.Augment, Seed: cfg.Seed, Epoch: e})
 				if err != nil {
-					err = fmt.Errorf("epoch %d batch %d: %w", e+1, i, err)
+					return nil, fmt.Errorf("epoch %d batch %d: %w", e+1, i, err)
 				}
-				select {
-				case p.out <- batchResult{b, err}:
-				case <-ctx.Done():
-					return
+				return b, nil
+			}
+			w := max(cfg.LengthBuckets, 1)
+			// A resumed epoch refetches its window from the start, so that
+			// the window regroups exactly as it did the first time.
+			for w0 := pos / w * w; w0 < perEpoch; w0 += w {
+				window := make([]*sdk.Batch, 0, w)
+				for i := w0; i < min(w0+w, perEpoch); i++ {
+					b, err := fetch(i)
+					if err != nil {
+						send(nil, err)
+						return
+					}
+					window = append(window, b)
 				}
-				if err != nil {
-					return
+				if w > 1 {
+					var err error
+					if window, err = regroup(window, windowRNG(cfg.Seed, e, w0)); err != nil {
+						send(nil, fmt.Errorf("epoch %d batches %d-%d: %w", e+1, w0, w0+len(window)-1, err))
+						return
+					}
+				}
+				for j := max(pos, w0) - w0; j < len(window); j++ {
+					if !send(window[j], nil) {
+						return
+					}
 				}
 			}
 			pos = 0

@@ -68,6 +68,11 @@ type Config struct {
 	// graph, then each encoder recomputes chunks of this size with a graph
 	// and back-propagates the cached gradient slices.
 	GradCacheChunk int
+	// LengthBuckets > 1 turns on sentence-length bucketing: each window of
+	// this many batches of the epoch is regrouped into batches of texts of
+	// similar length (bucket.go), so dynamic padding pads less. 0 or 1 is
+	// off (the paper's plain random batches).
+	LengthBuckets int
 	// EarlyStopPatience stops after this many validations without an
 	// improvement of at least EarlyStopMinDelta; 0 disables.
 	EarlyStopPatience int
@@ -95,6 +100,9 @@ func (c *Config) defaults() error {
 	}
 	if c.GradCacheChunk < 0 {
 		return fmt.Errorf("train: grad_cache.chunk must be >= 0, got %d", c.GradCacheChunk)
+	}
+	if c.LengthBuckets < 0 {
+		return fmt.Errorf("train: length_buckets must be >= 0, got %d", c.LengthBuckets)
 	}
 	return nil
 }

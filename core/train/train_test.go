@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -205,32 +206,39 @@ func TestRunReducesLossAndValidates(t *testing.T) {
 	}
 }
 
+// TestResumeEqualsUninterrupted resumes from a checkpoint in the middle of
+// an epoch (and, with length bucketing, of a window) and checks that the
+// weights end bit-equal to an uninterrupted run's.
 func TestResumeEqualsUninterrupted(t *testing.T) {
-	ctx := context.Background()
-	ref, refImg, refTxt := newParts()
-	if _, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 13, Seed: 7}, ref); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	p1, _, _ := newParts()
-	if _, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 7, Seed: 7, CheckpointDir: dir, CheckpointEvery: 3}, p1); err != nil {
-		t.Fatal(err)
-	}
-	p2, img, txt := newParts() // fresh processes: state comes from the checkpoint
-	res, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 13, Seed: 7, CheckpointDir: dir, Resume: true}, p2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Steps != 13 {
-		t.Fatalf("resumed run ended at step %d, want 13", res.Steps)
-	}
-	for i := range refImg.W {
-		if refImg.W[i] != img.W[i] || refTxt.W[i] != txt.W[i] {
-			t.Fatalf("resumed weights differ at %d: %v/%v vs %v/%v", i, img.W[i], txt.W[i], refImg.W[i], refTxt.W[i])
-		}
-	}
-	if img.steps != 6 {
-		t.Errorf("resumed run took %d steps, want 6", img.steps)
+	for _, buckets := range []int{0, 3} {
+		t.Run(fmt.Sprintf("length_buckets=%d", buckets), func(t *testing.T) {
+			ctx := context.Background()
+			ref, refImg, refTxt := newParts()
+			if _, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 13, Seed: 7, LengthBuckets: buckets}, ref); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			p1, _, _ := newParts()
+			if _, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 7, Seed: 7, CheckpointDir: dir, CheckpointEvery: 3, LengthBuckets: buckets}, p1); err != nil {
+				t.Fatal(err)
+			}
+			p2, img, txt := newParts() // fresh processes: state comes from the checkpoint
+			res, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 13, Seed: 7, CheckpointDir: dir, Resume: true, LengthBuckets: buckets}, p2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Steps != 13 {
+				t.Fatalf("resumed run ended at step %d, want 13", res.Steps)
+			}
+			for i := range refImg.W {
+				if refImg.W[i] != img.W[i] || refTxt.W[i] != txt.W[i] {
+					t.Fatalf("resumed weights differ at %d: %v/%v vs %v/%v", i, img.W[i], txt.W[i], refImg.W[i], refTxt.W[i])
+				}
+			}
+			if img.steps != 6 {
+				t.Errorf("resumed run took %d steps, want 6", img.steps)
+			}
+		})
 	}
 }
 
