@@ -164,19 +164,11 @@ func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "convirt-bench-")
+	data, cleanup, err := benchData(o)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	words, err := writeBenchVocab(dir, o)
-	if err != nil {
-		return err
-	}
-	data, err := benchPairs(o, words)
-	if err != nil {
-		return err
-	}
+	defer cleanup()
 	l := &launch.Launcher{}
 	if o.Verbose {
 		l.Log = stderr
@@ -225,6 +217,26 @@ func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	printConvirt(stdout, res)
 	return nil
+}
+
+// benchData writes the benchmark vocabulary into a temporary directory
+// (o.vocabPath, read when the text encoder is configured) and makes the
+// random batches; cleanup removes the directory.
+func benchData(o *convirtOpts) (*bench.RandomPairs, func(), error) {
+	dir, err := os.MkdirTemp("", "convirt-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	words, err := writeBenchVocab(dir, o)
+	if err == nil {
+		var data *bench.RandomPairs
+		if data, err = benchPairs(o, words); err == nil {
+			return data, cleanup, nil
+		}
+	}
+	cleanup()
+	return nil, nil, err
 }
 
 // benchPairs makes the random batches of bench convirt and bench model

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 )
 
@@ -21,19 +20,11 @@ func benchConvirtModel(ctx context.Context, res *benchResult, size, textLen, thr
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "convirt-bench-")
+	data, cleanup, err := benchData(o)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	words, err := writeBenchVocab(dir, o)
-	if err != nil {
-		return err
-	}
-	data, err := benchPairs(o, words)
-	if err != nil {
-		return err
-	}
+	defer cleanup()
 	ref, err := newInProcessRef(ctx, o, data)
 	if err != nil {
 		return err

@@ -17,10 +17,9 @@ type ref struct{ p, m, v []float64 }
 func (r *ref) step(cfg Config, g []float64, t int) {
 	for i := range r.p {
 		gi := g[i]
-		switch {
-		case cfg.Name == "adamw":
+		if cfg.Name == "adamw" {
 			r.p[i] *= 1 - cfg.LR*cfg.WeightDecay
-		default:
+		} else {
 			gi += cfg.WeightDecay * r.p[i]
 		}
 		if cfg.Name == "sgd" {
