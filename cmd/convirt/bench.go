@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/convirt/convirt/core/bench"
+	"github.com/convirt/convirt/plugins/encoders/optim"
 
 	"github.com/convirt/convirt/plugins/models/bert"
 	"github.com/convirt/convirt/plugins/models/resnet"
@@ -101,7 +102,9 @@ func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 			for _, v := range vs.TrainableVariables() {
 				res.Params += int64(v.Numel())
 			}
-			opt, err := nn.DefaultAdamConfig().Build(vs, 1e-4)
+			// The encoders' own Adam (plugins/encoders/optim), as training
+			// runs it; PyTorch's twin uses torch.optim.Adam.
+			opt, err := optim.New(vs, optim.Config{Name: "adam", LR: 1e-4})
 			if err != nil {
 				return fmt.Errorf("adam: %w", err)
 			}
@@ -166,7 +169,7 @@ func goHeapMB() float64 {
 
 // benchStep runs forward, loss = mean(features^2), backward and an Adam
 // step, dropping every tensor it made.
-func benchStep(model benchModel, opt *nn.Optimizer) (float64, error) {
+func benchStep(model benchModel, opt *optim.Optimizer) (float64, error) {
 	f, err := model(true)
 	if err != nil {
 		return 0, err
@@ -179,9 +182,7 @@ func benchStep(model benchModel, opt *nn.Optimizer) (float64, error) {
 		return 0, err
 	}
 	defer loss.MustDrop()
-	if err := opt.ZeroGrad(); err != nil {
-		return 0, err
-	}
+	opt.ZeroGrad()
 	if err := loss.Backward(); err != nil {
 		return 0, fmt.Errorf("backward: %w", err)
 	}
