@@ -137,6 +137,45 @@ func TestStepMatchesTorchArithmetic(t *testing.T) {
 	}
 }
 
+// TestAdamZeroLR sets the learning rate to 0, as a cosine schedule does on
+// its last step, and checks that Adam leaves the parameters as they were
+// (the scaled denominator of update.go divides by the learning rate: where
+// a gradient has been 0, as for the first element here, that is 0 * inf).
+func TestAdamZeroLR(t *testing.T) {
+	err := torchrt.Pin(func() error {
+		vs := nn.NewVarStore(gotch.CPU)
+		x := ts.MustOfSlice([]float32{0, -2, 3})
+		p, err := vs.Root().Add("w", x, true)
+		x.MustDrop()
+		if err != nil {
+			return err
+		}
+		o, err := New(vs, Config{Name: "adam", LR: 1e-3})
+		if err != nil {
+			return err
+		}
+		o.SetLR(0)
+		for range 2 {
+			loss := p.MustMul(p, false).MustSum(gotch.Float, true)
+			o.ZeroGrad()
+			if err := loss.Backward(); err != nil {
+				return err
+			}
+			loss.MustDrop()
+			if err := o.Step(); err != nil {
+				return err
+			}
+		}
+		if got := p.Float64Values(); got[0] != 0 || got[1] != -2 || got[2] != 3 {
+			t.Errorf("parameters after two steps at lr 0: %v, want [0 -2 3]", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func f32(x []float64) []float32 {
 	out := make([]float32, len(x))
 	for i, v := range x {

@@ -42,22 +42,15 @@ func (o *Optimizer) consts() (*stepConsts, error) {
 		return k.s.Keep(ts.Full([]int64{1}, k.s.Scalar(v), dt, dev))
 	}
 	c := o.cfg
-	var err error
-	if k.wd, err = full(c.WeightDecay); err != nil {
-		k.free()
-		return nil, err
-	}
-	if k.negLR, err = full(-o.lr); err != nil {
-		k.free()
-		return nil, err
-	}
-	if k.c1, err = full(1 - c.Beta1); err != nil {
-		k.free()
-		return nil, err
-	}
-	if k.c2, err = full(1 - c.Beta2); err != nil {
-		k.free()
-		return nil, err
+	for _, f := range []struct {
+		dst **ts.Tensor
+		v   float64
+	}{{&k.wd, c.WeightDecay}, {&k.negLR, -o.lr}, {&k.c1, 1 - c.Beta1}, {&k.c2, 1 - c.Beta2}} {
+		var err error
+		if *f.dst, err = full(f.v); err != nil {
+			k.free()
+			return nil, err
+		}
 	}
 	bc1 := 1 - math.Pow(c.Beta1, float64(o.steps))
 	bc2 := 1 - math.Pow(c.Beta2, float64(o.steps))
@@ -162,6 +155,10 @@ func (o *Optimizer) update(name string, k *stepConsts) error {
 	}
 	if err := v.Addcmul_(g, t); err != nil {
 		return err
+	}
+	if o.lr == 0 {
+		// The update is 0; the scaled denominator below would divide by lr.
+		return nil
 	}
 	// p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
 	if _, err := s.Keep(v.SqrtOut(t, false)); err != nil {
