@@ -11,7 +11,6 @@ import (
 
 	"github.com/convirt/convirt/core/bench"
 	"github.com/convirt/convirt/plugins/encoders/optim"
-
 	"github.com/convirt/convirt/plugins/models/bert"
 	"github.com/convirt/convirt/plugins/models/resnet"
 	"github.com/convirt/convirt/plugins/models/smallcnn"

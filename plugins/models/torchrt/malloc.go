@@ -48,11 +48,11 @@ var keepOnce struct {
 // was half of the step's time. KeepFreedMemory turns off mmap for
 // allocations (M_MMAP_MAX 0: every buffer comes from the heap) and heap
 // trimming (M_TRIM_THRESHOLD -1), so a steady-state step reuses the memory
-// of the one before. glibc's M_TOP_PAD is left alone: padding the heap by
+// of the one before; every program that links this package also allocates
+// from one arena, set when it loads (convirt_one_arena). The price is that
+// the process holds on to its peak memory, which a training process reaches
+// every step anyway. glibc's M_TOP_PAD is left alone: padding the heap by
 // 64 MiB made it grow by about 300 bytes per tensor op, steadily.
-// (Every program that links this package also
-// allocates from one arena, set when it loads; see convirt_one_arena.) The price is that the process holds on to its peak
-// memory, which a training process reaches every step anyway.
 //
 // It is process-wide and idempotent; it reports false (and no error) on a
 // C library other than glibc, where it does nothing.
