@@ -84,28 +84,38 @@ bench: build
 	echo "GradCache chunk 32, batch 256 vs 32:"; $(BIN) bench ratio --field rss_peak_total_mb,sec_per_step $$d/gc256.json $$d/gc32.json
 
 ## bench-compare: the same steps in PyTorch eager on the same libtorch, side
-## by side with the ratio convirt/PyTorch (not in CI). PyTorch runs with
-## the glibc malloc settings convirt's processes set for themselves
-## (plugins/models/torchrt/malloc.go), so the ratios compare the frameworks,
-## not the allocators; the last line is PyTorch with glibc's defaults.
-PY_MALLOC := MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000
+## by side with the ratio convirt/PyTorch (not in CI). Each comparison runs
+## BENCH_ROUNDS rounds, convirt and PyTorch one after the other in every
+## round, and compares the medians over the rounds, so a burst of load on a
+## shared machine lands on both sides or is outvoted. PyTorch runs with the
+## glibc malloc settings convirt's processes set for themselves
+## (plugins/models/torchrt/malloc.go, and huge pages: core/thp), so the
+## ratios compare the frameworks, not the allocators; the last line is
+## PyTorch with glibc's defaults.
+BENCH_ROUNDS ?= 3
+PY_MALLOC := MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000 GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 BENCH_PY := /usr/bin/python3 -B plugins/models/benchcompare/bench_torch.py
+RATIO_FIELDS := sec_per_step,sec_per_step_median,items_per_sec
 bench-compare: build
 	@dpkg -s python3-torch >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -qq python3-torch python3-torchvision >/dev/null; }
 	@set -o pipefail; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
 	for a in resnet18 resnet50 bert-base convirt; do \
-		echo "== $$a, batch 8, 224 px, 32 tokens, 1 thread: convirt / PyTorch"; \
-		$(BIN) bench model --arch $$a --size 224 --batch 8 --text-len 32 --steps $(BENCH_STEPS) --threads 1 --json | tee $$d/go.json || exit 1; \
-		$(PY_MALLOC) $(BENCH_PY) --arch $$a --size 224 --batch 8 --text-len 32 --steps $(BENCH_STEPS) --threads 1 | tee $$d/py.json || exit 1; \
-		$(BIN) bench ratio $$d/go.json $$d/py.json || exit 1; \
+		echo "== $$a, batch 8, 224 px, 32 tokens, 1 thread: convirt / PyTorch, $(BENCH_ROUNDS) rounds"; \
+		for r in $$(seq $(BENCH_ROUNDS)); do \
+			$(BIN) bench model --arch $$a --size 224 --batch 8 --text-len 32 --steps $(BENCH_STEPS) --threads 1 --json | tee -a $$d/go-$$a.json || exit 1; \
+			$(PY_MALLOC) $(BENCH_PY) --arch $$a --size 224 --batch 8 --text-len 32 --steps $(BENCH_STEPS) --threads 1 | tee -a $$d/py-$$a.json || exit 1; \
+		done; \
+		$(BIN) bench ratio --reduce median --field $(RATIO_FIELDS) $$d/go-$$a.json $$d/py-$$a.json || exit 1; \
 	done; \
-	echo "== ConVIRT step, batch 32: split (image encoder $(CORES) threads, text encoder 1) / PyTorch ($(CORES) threads)"; \
-	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --image-threads $(CORES) --text-threads 1 --json | tee $$d/split.json || exit 1; \
-	$(PY_MALLOC) $(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) | tee $$d/py.json || exit 1; \
-	$(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) | tee $$d/pydefault.json || exit 1; \
-	$(BIN) bench ratio $$d/split.json $$d/py.json || exit 1; \
+	echo "== ConVIRT step, batch 32: split (image encoder $(CORES) threads, text encoder 1) / PyTorch ($(CORES) threads), $(BENCH_ROUNDS) rounds"; \
+	for r in $$(seq $(BENCH_ROUNDS)); do \
+		$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --image-threads $(CORES) --text-threads 1 --json | tee -a $$d/split.json || exit 1; \
+		$(PY_MALLOC) $(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) | tee -a $$d/py.json || exit 1; \
+		$(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) | tee -a $$d/pydefault.json || exit 1; \
+	done; \
+	$(BIN) bench ratio --reduce median --field $(RATIO_FIELDS) $$d/split.json $$d/py.json || exit 1; \
 	echo "== the same split step / PyTorch with glibc's default malloc:"; \
-	$(BIN) bench ratio $$d/split.json $$d/pydefault.json
+	$(BIN) bench ratio --reduce median --field $(RATIO_FIELDS) $$d/split.json $$d/pydefault.json
 
 ## bench-rss: resident memory over long runs (start/end RSS, growth): every
 ## model for 500 steps, and the split ConVIRT step for 1000 steps (reduced

@@ -26,6 +26,7 @@ func init() {
 		Usage: "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn|convirt [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--json]",
 		Short: "time full training steps (forward, backward, Adam) of a model on random input",
 		Run:   runBenchModel,
+		Torch: true,
 	})
 }
 
@@ -51,6 +52,9 @@ type benchResult struct {
 	RSSStartMB  float64 `json:"rss_start_mb"`
 	RSSEndMB    float64 `json:"rss_end_mb"`
 	RSSPeakMB   float64 `json:"rss_peak_mb"`
+	// AnonHugeMB is how much of the resident set is on transparent huge
+	// pages at the end (package core/thp).
+	AnonHugeMB float64 `json:"anon_huge_mb"`
 	// GoHeapStartMB and GoHeapEndMB are the Go heap in use after a
 	// collection, so that RSS growth can be told apart from C memory.
 	GoHeapStartMB float64 `json:"go_heap_start_mb"`
@@ -135,7 +139,11 @@ func timeSteps(ctx context.Context, res *benchResult, step func() (float64, erro
 		}
 		if i == res.Warmup {
 			res.GoHeapStartMB = goHeapMB()
-			res.RSSStartMB, _ = rssMB()
+			m, err := bench.ReadMem(0)
+			if err != nil {
+				return err
+			}
+			res.RSSStartMB = m.RSSMB
 			start, cpu0 = time.Now(), processCPU()
 		}
 		t := time.Now()
@@ -154,7 +162,11 @@ func timeSteps(ctx context.Context, res *benchResult, step func() (float64, erro
 	res.SecMedian = timed.Median()
 	res.ItemsPerSec = float64(res.Batch) / res.SecPerStep
 	res.GoHeapEndMB = goHeapMB()
-	res.RSSEndMB, res.RSSPeakMB = rssMB()
+	m, err := bench.ReadMem(0)
+	if err != nil {
+		return err
+	}
+	res.RSSEndMB, res.RSSPeakMB, res.AnonHugeMB = m.RSSMB, m.PeakMB, m.AnonHugeMB
 	return nil
 }
 
@@ -259,13 +271,4 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// rssMB reads this process's current and peak resident set size.
-func rssMB() (cur, peak float64) {
-	m, err := bench.ReadMem(0)
-	if err != nil {
-		return 0, 0
-	}
-	return m.RSSMB, m.PeakMB
 }

@@ -21,6 +21,7 @@ func init() {
 		Usage: "[--image resnet50|resnet18|smallcnn] [--batch 32] [--size 224] [--steps 5] [--warmup 1] [--threads T] [--device cpu] [--backward] [--json]",
 		Short: "time one image-encoder forward through a plugin process beside the same forward in this process",
 		Run:   runBenchBoundary,
+		Torch: true,
 	})
 }
 

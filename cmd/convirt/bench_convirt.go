@@ -21,6 +21,7 @@ func init() {
 			"[--text-len-min N] [--length-buckets W] [--threads T] [--image-threads T] [--text-threads T] [--device cpu] [--weight-decay 1e-6] [--gradcache CHUNK] [--inprocess] [--ref graph|loop] [--rss-every N] [--json]",
 		Short: "time the full ConVIRT step through encoder and loss plugin processes, beside the same step in one process",
 		Run:   runBenchConvirt,
+		Torch: true,
 	})
 }
 
@@ -45,6 +46,9 @@ type stepStats struct {
 	SecPerStepMedian float64 `json:"sec_per_step_median"`
 	ItemsPerSec      float64 `json:"items_per_sec"`
 	LastLoss         float64 `json:"last_loss,omitempty"`
+	// UsagePerStep is the CPU time and page faults of all processes in
+	// one step, averaged over the timed steps.
+	UsagePerStep bench.Usage `json:"usage_per_step"`
 }
 
 // convirtResult is bench convirt's JSON record. The top-level timing is the
@@ -72,6 +76,9 @@ type convirtResult struct {
 	ItemsPerSec    float64 `json:"items_per_sec"`
 	FirstLoss      float64 `json:"first_loss"`
 	LastLoss       float64 `json:"last_loss"`
+	// UsagePerStep is the CPU time and page faults of the host and every
+	// plugin process in one split step, averaged over the timed steps.
+	UsagePerStep bench.Usage `json:"usage_per_step"`
 	// Memory: the sum over host and plugin processes of VmHWM (peak) and
 	// VmRSS (at the end), and each process at the end.
 	RSSPeakTotalMB float64         `json:"rss_peak_total_mb"`

@@ -42,7 +42,9 @@ func writeBenchVocab(dir string, o *convirtOpts) ([]string, error) {
 // stepMonitor follows core/train's loop as its Progress and Recorder: it
 // times each split step (from the end of the previous callback to this one),
 // runs one in-process reference step between split steps, and samples the
-// memory of every process. A failure cancels the loop through cancel.
+// memory of every process and the CPU time and page faults all of them spend
+// in each timed step of either kind. A failure cancels the loop through
+// cancel.
 type stepMonitor struct {
 	o      *convirtOpts
 	procs  []bench.Proc
@@ -52,6 +54,8 @@ type stepMonitor struct {
 
 	split, inproc       bench.Steps
 	last                time.Time
+	lastUse             bench.Usage // all processes' usage at last
+	splitUse, inUse     bench.Usage // summed over timed steps
 	step                int
 	firstLoss, lastLoss float64
 	refLoss             float64
@@ -84,10 +88,28 @@ func (m *stepMonitor) Add(n int) {
 		}
 	}
 	m.last = time.Now()
+	m.lastUse = m.usage()
 }
 
-// between runs the untimed work after a split step.
+// usage reads the CPU time and page faults of every process; a failure
+// (a process that exited) stops the loop.
+func (m *stepMonitor) usage() bench.Usage {
+	u, err := bench.TotalUsage(m.procs)
+	if err != nil && m.err == nil {
+		m.err = err
+		m.cancel()
+	}
+	return u
+}
+
+// between runs the untimed work after a split step and accounts the split
+// step's usage.
 func (m *stepMonitor) between() error {
+	timed := m.step > m.o.Warmup
+	now := m.usage()
+	if timed {
+		m.splitUse = m.splitUse.Add(now.Sub(m.lastUse))
+	}
 	if m.ref != nil {
 		t := time.Now()
 		loss, err := m.ref.Step(context.Background())
@@ -95,6 +117,9 @@ func (m *stepMonitor) between() error {
 			return fmt.Errorf("in-process step %d: %w", m.step, err)
 		}
 		m.inproc.Add(time.Since(t))
+		if timed {
+			m.inUse = m.inUse.Add(m.usage().Sub(now))
+		}
 		m.refLoss = loss
 	}
 	every := m.o.RSSEvery
@@ -131,7 +156,7 @@ func (m *stepMonitor) result() (convirtResult, error) {
 		TextLen: o.TextLen, Steps: o.Steps, Warmup: o.Warmup, Threads: threads, Device: o.Device, GradCacheChunk: o.GradCache,
 		TextLenMin: o.TextLenMin, LengthBuckets: o.LengthBuckets, ImageThreads: o.ImageThreads, TextThreads: o.TextThreads,
 		SecPerStep: m.split.Mean(), SecMedian: m.split.Median(), FirstLoss: m.firstLoss, LastLoss: m.lastLoss,
-		RSSIncludesInProcess: m.ref != nil}
+		UsagePerStep: m.splitUse.Div(m.split.Timed()), RSSIncludesInProcess: m.ref != nil}
 	r.ItemsPerSec = bench.PerSec(o.Batch, r.SecPerStep)
 	if len(m.snaps) == 0 {
 		return r, fmt.Errorf("bench convirt: no memory sample was taken")
@@ -150,7 +175,8 @@ func (m *stepMonitor) result() (convirtResult, error) {
 		r.RSSGrowth, r.RSSGrowthFromStep = &g, at
 	}
 	if m.ref != nil {
-		in := &stepStats{Mode: m.ref.mode, SecPerStep: m.inproc.Mean(), SecPerStepMedian: m.inproc.Median(), LastLoss: m.refLoss}
+		in := &stepStats{Mode: m.ref.mode, SecPerStep: m.inproc.Mean(), SecPerStepMedian: m.inproc.Median(), LastLoss: m.refLoss,
+			UsagePerStep: m.inUse.Div(m.inproc.Timed())}
 		in.ItemsPerSec = bench.PerSec(o.Batch, in.SecPerStep)
 		r.InProcess = in
 		mean := bench.Finite(bench.Overhead(r.SecPerStep, in.SecPerStep))
@@ -169,9 +195,11 @@ func printConvirt(w io.Writer, r convirtResult) {
 		r.Image, r.Text, r.Batch, r.Size, r.TextLen, mode, r.Threads)
 	fmt.Fprintf(w, "  split (plugin processes): %.3f s/step (median %.3f), %.1f pairs/s, loss %.4g -> %.4g\n",
 		r.SecPerStep, r.SecMedian, r.ItemsPerSec, r.FirstLoss, r.LastLoss)
+	fmt.Fprintf(w, "    per step, all processes: %s\n", usageText(r.UsagePerStep))
 	if in := r.InProcess; in != nil {
 		fmt.Fprintf(w, "  in-process (%s):         %.3f s/step (median %.3f), %.1f pairs/s, loss %.4g\n",
 			in.Mode, in.SecPerStep, in.SecPerStepMedian, in.ItemsPerSec, in.LastLoss)
+		fmt.Fprintf(w, "    per step, all processes: %s\n", usageText(in.UsagePerStep))
 		fmt.Fprintf(w, "  split overhead: %+.1f%% (medians %+.1f%%)\n", 100**r.SplitOverhead, 100**r.SplitOverheadMedian)
 	}
 	fmt.Fprintf(w, "  memory: peak %.0f MB summed over processes, %.0f MB at the end", r.RSSPeakTotalMB, r.RSSEndTotalMB)
@@ -182,4 +210,9 @@ func printConvirt(w io.Writer, r convirtResult) {
 	if r.RSSGrowth != nil {
 		fmt.Fprintf(w, "  RSS growth from step %d to the end: %+.1f%%\n", r.RSSGrowthFromStep, 100**r.RSSGrowth)
 	}
+}
+
+// usageText is one line of per-step CPU time and page faults.
+func usageText(u bench.Usage) string {
+	return fmt.Sprintf("CPU %.3f s user + %.3f s sys, %.0f minor and %.0f major page faults", u.UserSec, u.SysSec, u.MinFlt, u.MajFlt)
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/convirt/convirt/core/bench"
+	"github.com/convirt/convirt/core/thp"
 	"math"
 	"os"
 	"path/filepath"
@@ -50,6 +52,10 @@ func TestBenchConvirtSmoke(t *testing.T) {
 	if len(names) != 4 || names["host"] != os.Getpid() || names["image"] == 0 || names["text"] == names["image"] || names["loss"] == 0 {
 		t.Errorf("processes: %+v", r.Procs)
 	}
+	// The host starts every plugin with malloc on huge pages (core/thp).
+	if thpMode() != "never" && os.Getenv(thp.OptOutVar) != "0" && r.Procs[1].AnonHugeMB <= 0 {
+		t.Errorf("THP mode %q but plugin %s has no memory on huge pages: %+v", thpMode(), r.Procs[1].Name, r.Procs[1].Mem)
+	}
 	if !near(r.RSSPeakTotalMB, peaks, 1e-9) || !r.RSSIncludesInProcess {
 		t.Errorf("peak total %v, sum of peaks %v", r.RSSPeakTotalMB, peaks)
 	}
@@ -62,6 +68,12 @@ func TestBenchConvirtSmoke(t *testing.T) {
 	}
 	if !near(*r.SplitOverhead, r.SecPerStep/in.SecPerStep-1, 1e-9) {
 		t.Errorf("overhead %v from %v and %v", *r.SplitOverhead, r.SecPerStep, in.SecPerStep)
+	}
+	// CPU ticks are 10 ms, so a toy step may read zero, never less.
+	for _, u := range []bench.Usage{r.UsagePerStep, in.UsagePerStep} {
+		if u.UserSec < 0 || u.SysSec < 0 || u.MinFlt < 0 || u.MajFlt < 0 {
+			t.Errorf("negative usage: %+v", u)
+		}
 	}
 	// The split step and the one-graph step are the same computation.
 	if r.LastLoss == 0 || !near(r.LastLoss, in.LastLoss, 1e-4) {
@@ -180,6 +192,28 @@ func TestBenchRatio(t *testing.T) {
 	if code, _, _ := runCLI(t, "bench", "ratio", a); code != 2 {
 		t.Errorf("one file: exit %d, want 2", code)
 	}
+	// Repeated runs: the median (or min) of each file's records.
+	c := filepath.Join(dir, "c.json")
+	if err := os.WriteFile(c, []byte("{\"impl\":\"gotch\",\"sec_per_step\":1}\n{\"impl\":\"gotch\",\"sec_per_step\":5}\n{\"impl\":\"gotch\",\"sec_per_step\":3}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	benchJSON(t, &lines, "bench", "ratio", "--field", "sec_per_step", "--reduce", "median", "--json", c, b)
+	if len(lines) != 1 || lines[0].A != 3 || lines[0].B != 5.5 || lines[0].RunsA != 3 || lines[0].RunsB != 2 {
+		t.Errorf("median: %+v", lines)
+	}
+	benchJSON(t, &lines, "bench", "ratio", "--field", "sec_per_step", "--reduce", "min", "--json", c, b)
+	if len(lines) != 1 || lines[0].Ratio != 0.5 {
+		t.Errorf("min: %+v", lines)
+	}
+	if code, out, _ := runCLI(t, "bench", "ratio", "--field", "sec_per_step", "--reduce", "median", c, b); code != 0 || !strings.Contains(out, "gotch (median of 3) 3 / pytorch (median of 2) 5.5 = 0.545") {
+		t.Errorf("median text: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := runCLI(t, "bench", "ratio", "--reduce", "mean", c, b); code != 2 || !strings.Contains(errOut, "mean") {
+		t.Errorf("bad --reduce: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "bench", "ratio", "--field", "items_per_sec", "--reduce", "median", c, b); code != 1 || !strings.Contains(errOut, "record 1") {
+		t.Errorf("field missing in one record: exit %d, %q", code, errOut)
+	}
 }
 
 // TestBenchModel runs one timed training step of each model at toy size and
@@ -213,4 +247,19 @@ func TestBenchModel(t *testing.T) {
 	if code, _, errOut := runCLI(t, "bench", "model", "--arch", "vgg16", "--steps", "1"); code == 0 || !strings.Contains(errOut, `"vgg16"`) {
 		t.Errorf("unknown arch: exit %d, stderr %q", code, errOut)
 	}
+}
+
+// thpMode is the kernel's transparent huge page mode (always, madvise or
+// never); "never" where the kernel has no THP.
+func thpMode() string {
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil {
+		return "never"
+	}
+	s := string(b)
+	i, j := strings.IndexByte(s, '['), strings.IndexByte(s, ']')
+	if i < 0 || j < i {
+		return "never"
+	}
+	return s[i+1 : j]
 }

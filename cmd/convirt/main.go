@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/convirt/convirt/core/thp"
 )
 
 // command is one `convirt NAME ...` subcommand. Nested groups ("plugins list")
@@ -24,6 +26,10 @@ type command struct {
 	Usage string // one line: arguments and flags
 	Short string // one line: what it does
 	Run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// Torch marks a command that runs libtorch in its own process; such a
+	// command starts again on huge pages (core/thp) before it runs. The
+	// others skip the re-exec, which costs a second load of libtorch.
+	Torch bool
 }
 
 var commands = map[string]*command{}
@@ -40,6 +46,13 @@ func register(c *command) {
 var errUsage = errors.New("usage")
 
 func main() {
+	// Before anything else: a command that runs libtorch here starts again
+	// with malloc on huge pages, as every plugin process is (package thp).
+	if c, _ := lookup(os.Args[1:]); c != nil && c.Torch {
+		if err := thp.Reexec(); err != nil {
+			fmt.Fprintf(os.Stderr, "convirt: warning: %v; continuing on 4 KiB pages\n", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -53,27 +66,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
+	c, n := lookup(args)
+	if c == nil {
+		fmt.Fprintf(stderr, "convirt: unknown command %q (see convirt help)\n", strings.Join(args, " "))
+		return 2
+	}
+	err := c.Run(ctx, args[n:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "convirt %s: %v\nusage: convirt %s %s\n", c.Name, err, c.Name, c.Usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "convirt %s: %v\n", c.Name, err)
+		return 1
+	}
+}
+
+// lookup returns the command with the longest name that args start with,
+// and how many words of args its name took; nil when none matches.
+func lookup(args []string) (*command, int) {
 	for n := min(len(args), 3); n >= 1; n-- {
-		c, ok := commands[strings.Join(args[:n], " ")]
-		if !ok {
-			continue
-		}
-		err := c.Run(ctx, args[n:], stdout, stderr)
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "convirt %s: %v\nusage: convirt %s %s\n", c.Name, err, c.Name, c.Usage)
-			return 2
-		default:
-			fmt.Fprintf(stderr, "convirt %s: %v\n", c.Name, err)
-			return 1
+		if c, ok := commands[strings.Join(args[:n], " ")]; ok {
+			return c, n
 		}
 	}
-	fmt.Fprintf(stderr, "convirt: unknown command %q (see convirt help)\n", strings.Join(args, " "))
-	return 2
+	return nil, 0
 }
 
 func usage(w io.Writer) {

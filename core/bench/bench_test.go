@@ -189,3 +189,85 @@ func TestRandomPairs(t *testing.T) {
 		t.Error("no words: want an error")
 	}
 }
+
+func TestReduce(t *testing.T) {
+	recs := []Record{{"s": 4.0}, {"s": 1.0}, {"s": 3.0}, {"s": 2.0}}
+	for how, want := range map[string]float64{ReduceLast: 2, ReduceMedian: 2.5, ReduceMin: 1} {
+		got, err := Reduce(recs, "s", how)
+		if err != nil || got != want {
+			t.Errorf("%s: %v, %v; want %v", how, got, err, want)
+		}
+	}
+	if _, err := Reduce(recs, "s", "mean"); err == nil || !strings.Contains(err.Error(), "mean") {
+		t.Errorf("unknown reduction: %v", err)
+	}
+	if _, err := Reduce(append(recs, Record{"t": 1.0}), "s", ReduceMedian); err == nil || !strings.Contains(err.Error(), "record 5") {
+		t.Errorf("missing field: %v", err)
+	}
+	if _, err := Reduce(nil, "s", ReduceLast); err == nil {
+		t.Error("no records: no error")
+	}
+	if m := Median([]float64{3, 1, 2}); m != 2 {
+		t.Errorf("Median = %v", m)
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	// A command name with a space and a parenthesis, as a plugin's could be.
+	line := "4242 (conv (irt) R 1 4242 4242 0 -1 4194560 1500 0 7 0 250 35 0 0 20 0 9 0 100 1000 300 18446744073709551615\n"
+	u, err := ParseStat(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Usage{UserSec: 2.5, SysSec: 0.35, MinFlt: 1500, MajFlt: 7}); u != want {
+		t.Errorf("ParseStat = %+v, want %+v", u, want)
+	}
+	for _, bad := range []string{"", "1 (x) R 1 2", "1 (x) R 1 2 3 4 5 6 lots 8 9 10 11 12 13"} {
+		if _, err := ParseStat(bad); err == nil {
+			t.Errorf("ParseStat(%q): no error", bad)
+		}
+	}
+	if d := (Usage{UserSec: 3, MinFlt: 10}).Sub(Usage{UserSec: 1, MinFlt: 4}).Div(2); d != (Usage{UserSec: 1, MinFlt: 3}) {
+		t.Errorf("Sub/Div = %+v", d)
+	}
+}
+
+func TestReadUsage(t *testing.T) {
+	before, err := TotalUsage([]Proc{{Name: "self"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn some CPU and touch fresh memory so both counters move.
+	buf := make([]byte, 64<<20)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	x := 0
+	for i := 0; i < 200_000_000; i++ {
+		x += i ^ (x >> 3)
+	}
+	after, err := ReadUsage(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := after.Sub(before)
+	if d.UserSec+d.SysSec <= 0 || d.MinFlt < 1000 {
+		t.Errorf("usage did not move: %+v (x %d, %d)", d, x, buf[4096])
+	}
+	if _, err := TotalUsage([]Proc{{Name: "gone", PID: 1 << 30}}); err == nil || !strings.Contains(err.Error(), "gone") {
+		t.Errorf("missing process: %v", err)
+	}
+}
+
+func TestKBField(t *testing.T) {
+	rollup := "00400000-7ffd [rollup]\nRss:              796020 kB\nAnonHugePages:    559104 kB\n"
+	if v, err := kBField(rollup, "AnonHugePages"); err != nil || v != 546 {
+		t.Errorf("AnonHugePages = %v, %v; want 546 MiB", v, err)
+	}
+	if _, err := kBField(rollup, "Swap"); err == nil || !strings.Contains(err.Error(), "no Swap line") {
+		t.Errorf("missing line: %v", err)
+	}
+	if _, err := kBField("AnonHugePages: 12 pages\n", "AnonHugePages"); err == nil {
+		t.Error("wrong unit: no error")
+	}
+}

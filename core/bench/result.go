@@ -71,3 +71,44 @@ func (r Record) String(key string) string {
 	s, _ := r[key].(string)
 	return s
 }
+
+// How several records of one benchmark are reduced to one figure per field
+// (`convirt bench ratio --reduce`): runs repeated and interleaved with
+// their reference on a shared machine compare better by their median than
+// by any single run.
+const (
+	ReduceLast   = "last"
+	ReduceMedian = "median"
+	ReduceMin    = "min"
+)
+
+// Reduce returns the field at path over recs: the last record's value
+// (ReduceLast), the median of all records' (ReduceMedian) or the smallest
+// (ReduceMin). Every record must have the field.
+func Reduce(recs []Record, path, how string) (float64, error) {
+	if len(recs) == 0 {
+		return 0, errors.New("no record")
+	}
+	if how == ReduceLast {
+		return recs[len(recs)-1].Number(path)
+	}
+	vals := make([]float64, len(recs))
+	for i, r := range recs {
+		v, err := r.Number(path)
+		if err != nil {
+			return 0, fmt.Errorf("record %d: %w", i+1, err)
+		}
+		vals[i] = v
+	}
+	switch how {
+	case ReduceMedian:
+		return Median(vals), nil
+	case ReduceMin:
+		m := vals[0]
+		for _, v := range vals[1:] {
+			m = min(m, v)
+		}
+		return m, nil
+	}
+	return 0, fmt.Errorf("unknown reduction %q (want %s, %s or %s)", how, ReduceLast, ReduceMedian, ReduceMin)
+}

@@ -6,7 +6,6 @@
 package bench
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -16,10 +15,12 @@ import (
 )
 
 // Mem is one process's resident memory in MiB: the current resident set
-// (VmRSS) and its high-water mark (VmHWM).
+// (VmRSS), its high-water mark (VmHWM), and how much of it is anonymous
+// memory on transparent huge pages (AnonHugePages; package core/thp).
 type Mem struct {
-	RSSMB  float64 `json:"rss_mb"`
-	PeakMB float64 `json:"peak_mb"`
+	RSSMB      float64 `json:"rss_mb"`
+	PeakMB     float64 `json:"peak_mb"`
+	AnonHugeMB float64 `json:"anon_huge_mb"`
 }
 
 // procPath is /proc/<pid>/file; pid 0 is the calling process.
@@ -31,7 +32,8 @@ func procPath(pid int, file string) string {
 }
 
 // ReadMem reads the resident memory of process pid (0: this process) from
-// /proc/<pid>/status.
+// /proc/<pid>/status and, where the kernel has it (Linux 4.14+),
+// /proc/<pid>/smaps_rollup.
 func ReadMem(pid int) (Mem, error) {
 	f, err := os.Open(procPath(pid, "status"))
 	if err != nil {
@@ -42,40 +44,52 @@ func ReadMem(pid int) (Mem, error) {
 	if err != nil {
 		return Mem{}, fmt.Errorf("bench: %s: %w", f.Name(), err)
 	}
+	b, err := os.ReadFile(procPath(pid, "smaps_rollup"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return m, fmt.Errorf("bench: memory of pid %d: %w", pid, err)
+	default:
+		if m.AnonHugeMB, err = kBField(string(b), "AnonHugePages"); err != nil {
+			return m, fmt.Errorf("bench: %s: %w", procPath(pid, "smaps_rollup"), err)
+		}
+	}
 	return m, nil
+}
+
+// kBField returns the "key: N kB" line of a /proc file's text in MiB.
+func kBField(text, key string) (float64, error) {
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || k != key {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("%s: unexpected value %q", k, strings.TrimSpace(v))
+		}
+		kb, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", k, err)
+		}
+		return kb / 1024, nil
+	}
+	return 0, fmt.Errorf("no %s line", key)
 }
 
 // ParseStatus reads VmRSS and VmHWM (in kB) from the text of a
 // /proc/<pid>/status file.
 func ParseStatus(r io.Reader) (Mem, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return Mem{}, err
+	}
 	var m Mem
-	var seen int
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
-			continue
-		}
-		fields := strings.Fields(v)
-		if len(fields) != 2 || fields[1] != "kB" {
-			return m, fmt.Errorf("%s: unexpected value %q", k, strings.TrimSpace(v))
-		}
-		kb, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			return m, fmt.Errorf("%s: %w", k, err)
-		}
-		if k == "VmRSS" {
-			m.RSSMB = kb / 1024
-		} else {
-			m.PeakMB = kb / 1024
-		}
-		seen++
+	if m.RSSMB, err = kBField(string(b), "VmRSS"); err != nil {
+		return m, fmt.Errorf("%w (a kernel thread, or not Linux?)", err)
 	}
-	if err := sc.Err(); err != nil {
-		return m, err
-	}
-	if seen < 2 {
-		return m, errors.New("no VmRSS and VmHWM lines (a kernel thread, or not Linux)")
+	if m.PeakMB, err = kBField(string(b), "VmHWM"); err != nil {
+		return m, fmt.Errorf("%w (a kernel thread, or not Linux?)", err)
 	}
 	return m, nil
 }

@@ -41,16 +41,25 @@ func (s *Steps) Mean() float64 {
 // Median is the median timed step in seconds (0 before any): on a machine
 // shared with other work it is steadier than the mean.
 func (s *Steps) Median() float64 {
-	n := len(s.durs)
+	secs := make([]float64, len(s.durs))
+	for i, d := range s.durs {
+		secs[i] = d.Seconds()
+	}
+	return Median(secs)
+}
+
+// Median is the median of xs (0 when empty); xs is not changed.
+func Median(xs []float64) float64 {
+	n := len(xs)
 	if n == 0 {
 		return 0
 	}
-	d := append([]time.Duration(nil), s.durs...)
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	d := append([]float64(nil), xs...)
+	sort.Float64s(d)
 	if n%2 == 1 {
-		return d[n/2].Seconds()
+		return d[n/2]
 	}
-	return (d[n/2-1] + d[n/2]).Seconds() / 2
+	return (d[n/2-1] + d[n/2]) / 2
 }
 
 // Overhead is the relative cost of a over the reference ref: (a-ref)/ref.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/core/shm"
+	"github.com/convirt/convirt/core/thp"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/hashicorp/go-hclog"
@@ -87,9 +88,11 @@ func (s Spec) command() (*exec.Cmd, error) {
 		return nil, errors.New("spec names neither a built-in nor a path")
 	}
 	// The host's environment first, so that ours wins (go-plugin is told to
-	// skip adding it again).
+	// skip adding it again); glibc's malloc asked for huge pages unless the
+	// environment says otherwise (package thp).
 	cmd.Env = append(os.Environ(), s.Env...)
 	cmd.Env = append(append(cmd.Env, s.Wire.Env()...), shm.EnvDir+"="+shm.Dir())
+	cmd.Env, _ = thp.Environ(cmd.Env)
 	bindToHost(cmd)
 	return cmd, nil
 }

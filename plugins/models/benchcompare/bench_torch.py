@@ -42,6 +42,16 @@ def rss_mb():
     return (float(vals["VmRSS"].split()[0]) / 1024, float(vals["VmHWM"].split()[0]) / 1024)
 
 
+def anon_huge_mb():
+    """Resident anonymous memory on transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)."""
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            vals = dict(line.split(":", 1) for line in f if line.rstrip().endswith(" kB"))
+        return float(vals["AnonHugePages"].split()[0]) / 1024
+    except (OSError, KeyError):
+        return 0.0
+
+
 class Layer(nn.Module):
     def __init__(self, h, heads, inter, p):
         super().__init__()
@@ -146,6 +156,7 @@ def bench_convirt(a):
     res["sec_per_step_median"] = statistics.median(times)
     res["items_per_sec"] = a.batch / res["sec_per_step"]
     res["rss_end_total_mb"], res["rss_peak_total_mb"] = rss_mb()
+    res["anon_huge_mb"] = anon_huge_mb()
     print(json.dumps(res))
 
 
@@ -207,6 +218,7 @@ def main():
     res["cpu_sec_per_step"] = (time.process_time() - cpu0) / a.steps
     res["items_per_sec"] = a.batch / res["sec_per_step"]
     res["rss_end_mb"], res["rss_peak_mb"] = rss_mb()
+    res["anon_huge_mb"] = anon_huge_mb()
     print(json.dumps(res))
 
 
