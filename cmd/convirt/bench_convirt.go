@@ -34,6 +34,7 @@ type convirtOpts struct {
 	ImageThreads, TextThreads           int
 	WeightDecay                         float64
 	InProcess, JSON, Verbose            bool
+	Sequential                          bool
 	imageChannels                       int
 	imagePlugin, imageArch, vocabPath   string
 	textFrozen, textMaxWords            int
@@ -71,14 +72,17 @@ type convirtResult struct {
 	GradCacheChunk int     `json:"gradcache_chunk"`
 	TextLenMin     int     `json:"text_len_min,omitempty"`
 	LengthBuckets  int     `json:"length_buckets,omitempty"`
+	Sequential     bool    `json:"sequential_encoders,omitempty"`
 	SecPerStep     float64 `json:"sec_per_step"`
 	SecMedian      float64 `json:"sec_per_step_median"`
 	ItemsPerSec    float64 `json:"items_per_sec"`
 	FirstLoss      float64 `json:"first_loss"`
 	LastLoss       float64 `json:"last_loss"`
 	// UsagePerStep is the CPU time and page faults of the host and every
-	// plugin process in one split step, averaged over the timed steps.
-	UsagePerStep bench.Usage `json:"usage_per_step"`
+	// plugin process in one split step, averaged over the timed steps;
+	// ProcsUsagePerStep the same for each process.
+	UsagePerStep      bench.Usage       `json:"usage_per_step"`
+	ProcsUsagePerStep []bench.ProcUsage `json:"procs_usage_per_step"`
 	// Memory: the sum over host and plugin processes of VmHWM (peak) and
 	// VmRSS (at the end), and each process at the end.
 	RSSPeakTotalMB float64         `json:"rss_peak_total_mb"`
@@ -118,6 +122,7 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	fs.IntVar(&o.RSSEvery, "rss-every", 0, "print every process's RSS every N steps and report the growth from step N to the end")
 	fs.IntVar(&o.Seed, "seed", 1, "initialisation and data seed")
 	fs.Float64Var(&o.WeightDecay, "weight-decay", 1e-6, "Adam's L2 weight decay (the paper: 1e-6)")
+	fs.BoolVar(&o.Sequential, "sequential", false, "run the two encoders one after the other, not at the same time (the recipe's train.sequential_encoders)")
 	fs.BoolVar(&o.InProcess, "inprocess", false, "also time the same step in this process, alternating step by step, and report the split overhead")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object")
 	fs.BoolVar(&o.Verbose, "v", false, "show plugin logs on stderr")
@@ -203,7 +208,7 @@ func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	parts.Progress, parts.Recorder = mon, mon
 	cfg := train.Config{BatchSize: o.Batch, MaxSteps: o.Warmup + o.Steps, Seed: int64(o.Seed), Prefetch: 1, GradCacheChunk: o.GradCache,
-		LengthBuckets: o.LengthBuckets}
+		LengthBuckets: o.LengthBuckets, SequentialEncoders: o.Sequential}
 	if err := mon.sample(); err != nil {
 		return err
 	}

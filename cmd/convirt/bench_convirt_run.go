@@ -54,8 +54,8 @@ type stepMonitor struct {
 
 	split, inproc       bench.Steps
 	last                time.Time
-	lastUse             bench.Usage // all processes' usage at last
-	splitUse, inUse     bench.Usage // summed over timed steps
+	lastUse             []bench.ProcUsage // every process's usage at last
+	splitUse, inUse     []bench.ProcUsage // summed over timed steps
 	step                int
 	firstLoss, lastLoss float64
 	refLoss             float64
@@ -93,8 +93,8 @@ func (m *stepMonitor) Add(n int) {
 
 // usage reads the CPU time and page faults of every process; a failure
 // (a process that exited) stops the loop.
-func (m *stepMonitor) usage() bench.Usage {
-	u, err := bench.TotalUsage(m.procs)
+func (m *stepMonitor) usage() []bench.ProcUsage {
+	u, err := bench.Usages(m.procs)
 	if err != nil && m.err == nil {
 		m.err = err
 		m.cancel()
@@ -108,7 +108,7 @@ func (m *stepMonitor) between() error {
 	timed := m.step > m.o.Warmup
 	now := m.usage()
 	if timed {
-		m.splitUse = m.splitUse.Add(now.Sub(m.lastUse))
+		m.splitUse = bench.Accumulate(m.splitUse, m.lastUse, now)
 	}
 	if m.ref != nil {
 		t := time.Now()
@@ -118,7 +118,7 @@ func (m *stepMonitor) between() error {
 		}
 		m.inproc.Add(time.Since(t))
 		if timed {
-			m.inUse = m.inUse.Add(m.usage().Sub(now))
+			m.inUse = bench.Accumulate(m.inUse, now, m.usage())
 		}
 		m.refLoss = loss
 	}
@@ -154,9 +154,11 @@ func (m *stepMonitor) result() (convirtResult, error) {
 	}
 	r := convirtResult{Impl: "gotch", Bench: "convirt", Image: o.Image, Text: o.Text, Batch: o.Batch, Size: o.Size,
 		TextLen: o.TextLen, Steps: o.Steps, Warmup: o.Warmup, Threads: threads, Device: o.Device, GradCacheChunk: o.GradCache,
-		TextLenMin: o.TextLenMin, LengthBuckets: o.LengthBuckets, ImageThreads: o.ImageThreads, TextThreads: o.TextThreads,
+		TextLenMin: o.TextLenMin, LengthBuckets: o.LengthBuckets, ImageThreads: o.ImageThreads, TextThreads: o.TextThreads, Sequential: o.Sequential,
 		SecPerStep: m.split.Mean(), SecMedian: m.split.Median(), FirstLoss: m.firstLoss, LastLoss: m.lastLoss,
-		UsagePerStep: m.splitUse.Div(m.split.Timed()), RSSIncludesInProcess: m.ref != nil}
+		RSSIncludesInProcess: m.ref != nil}
+	r.ProcsUsagePerStep = bench.PerStep(m.splitUse, m.split.Timed())
+	r.UsagePerStep = bench.Total(r.ProcsUsagePerStep)
 	r.ItemsPerSec = bench.PerSec(o.Batch, r.SecPerStep)
 	if len(m.snaps) == 0 {
 		return r, fmt.Errorf("bench convirt: no memory sample was taken")
@@ -176,7 +178,7 @@ func (m *stepMonitor) result() (convirtResult, error) {
 	}
 	if m.ref != nil {
 		in := &stepStats{Mode: m.ref.mode, SecPerStep: m.inproc.Mean(), SecPerStepMedian: m.inproc.Median(), LastLoss: m.refLoss,
-			UsagePerStep: m.inUse.Div(m.inproc.Timed())}
+			UsagePerStep: bench.Total(bench.PerStep(m.inUse, m.inproc.Timed()))}
 		in.ItemsPerSec = bench.PerSec(o.Batch, in.SecPerStep)
 		r.InProcess = in
 		mean := bench.Finite(bench.Overhead(r.SecPerStep, in.SecPerStep))
@@ -196,6 +198,9 @@ func printConvirt(w io.Writer, r convirtResult) {
 	fmt.Fprintf(w, "  split (plugin processes): %.3f s/step (median %.3f), %.1f pairs/s, loss %.4g -> %.4g\n",
 		r.SecPerStep, r.SecMedian, r.ItemsPerSec, r.FirstLoss, r.LastLoss)
 	fmt.Fprintf(w, "    per step, all processes: %s\n", usageText(r.UsagePerStep))
+	for _, p := range r.ProcsUsagePerStep {
+		fmt.Fprintf(w, "      %-6s %s\n", p.Name, usageText(p.Usage))
+	}
 	if in := r.InProcess; in != nil {
 		fmt.Fprintf(w, "  in-process (%s):         %.3f s/step (median %.3f), %.1f pairs/s, loss %.4g\n",
 			in.Mode, in.SecPerStep, in.SecPerStepMedian, in.ItemsPerSec, in.LastLoss)

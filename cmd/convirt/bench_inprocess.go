@@ -29,7 +29,8 @@ type inProcessRef struct {
 
 func newInProcessRef(ctx context.Context, o *convirtOpts, data *bench.RandomPairs) (*inProcessRef, error) {
 	r := &inProcessRef{mode: o.Ref, img: image.New(o.imagePlugin), txt: text.New(), data: data,
-		cfg: train.Config{BatchSize: o.Batch, MaxSteps: 1, Seed: int64(o.Seed), Prefetch: 1, GradCacheChunk: o.GradCache}}
+		cfg: train.Config{BatchSize: o.Batch, MaxSteps: 1, Seed: int64(o.Seed), Prefetch: 1, GradCacheChunk: o.GradCache,
+			SequentialEncoders: o.Sequential}}
 	imgCfg, txtCfg := encoderConfigs(o)
 	if err := r.img.Configure(ctx, imgCfg); err != nil {
 		r.Close()

@@ -102,15 +102,16 @@ func TestBenchConvirtGradCache(t *testing.T) {
 }
 
 // TestBenchConvirtLengthBuckets runs the split step on texts of mixed
-// length regrouped by length, and checks the record says so.
+// length regrouped by length, the encoders in turn, and checks the record
+// says so.
 func TestBenchConvirtLengthBuckets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts plugin processes")
 	}
 	var r convirtResult
 	benchJSON(t, &r, "bench", "convirt", "--image", "smallcnn", "--text", "tiny", "--batch", "4", "--size", "32",
-		"--text-len", "16", "--text-len-min", "4", "--length-buckets", "4", "--steps", "4", "--threads", "1", "--json")
-	if r.LengthBuckets != 4 || r.TextLenMin != 4 || r.SecPerStep <= 0 || math.IsNaN(r.LastLoss) {
+		"--text-len", "16", "--text-len-min", "4", "--length-buckets", "4", "--steps", "4", "--threads", "1", "--sequential", "--json")
+	if r.LengthBuckets != 4 || r.TextLenMin != 4 || !r.Sequential || r.SecPerStep <= 0 || math.IsNaN(r.LastLoss) {
 		t.Fatalf("record: %+v", r)
 	}
 }

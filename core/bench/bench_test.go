@@ -233,7 +233,8 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestReadUsage(t *testing.T) {
-	before, err := TotalUsage([]Proc{{Name: "self"}})
+	procs := []Proc{{Name: "self"}}
+	before, err := Usages(procs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,15 +247,17 @@ func TestReadUsage(t *testing.T) {
 	for i := 0; i < 200_000_000; i++ {
 		x += i ^ (x >> 3)
 	}
-	after, err := ReadUsage(0)
+	after, err := Usages(procs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := after.Sub(before)
-	if d.UserSec+d.SysSec <= 0 || d.MinFlt < 1000 {
-		t.Errorf("usage did not move: %+v (x %d, %d)", d, x, buf[4096])
+	sum := Accumulate(nil, before, after)
+	sum = Accumulate(sum, before, after)
+	d := Total(PerStep(sum, 2))
+	if d.UserSec+d.SysSec <= 0 || d.MinFlt < 1000 || sum[0].Name != "self" {
+		t.Errorf("usage did not move: %+v (x %d, %d)", sum, x, buf[4096])
 	}
-	if _, err := TotalUsage([]Proc{{Name: "gone", PID: 1 << 30}}); err == nil || !strings.Contains(err.Error(), "gone") {
+	if _, err := Usages([]Proc{{Name: "gone", PID: 1 << 30}}); err == nil || !strings.Contains(err.Error(), "gone") {
 		t.Errorf("missing process: %v", err)
 	}
 }

@@ -80,16 +80,58 @@ func ParseStat(s string) (Usage, error) {
 	return Usage{MinFlt: v[0], MajFlt: v[1], UserSec: v[2] / clockTicks, SysSec: v[3] / clockTicks}, nil
 }
 
-// TotalUsage sums the usage of procs. A process that cannot be read (it
-// exited) is an error naming it.
-func TotalUsage(procs []Proc) (Usage, error) {
-	var total Usage
-	for _, p := range procs {
+// ProcUsage is one process's usage, named as in Proc.
+type ProcUsage struct {
+	Name string `json:"name"`
+	Usage
+}
+
+// Usages reads the usage of each of procs, in order. A process that cannot
+// be read (it exited) is an error naming it.
+func Usages(procs []Proc) ([]ProcUsage, error) {
+	out := make([]ProcUsage, len(procs))
+	for i, p := range procs {
 		u, err := ReadUsage(p.PID)
 		if err != nil {
-			return total, fmt.Errorf("%s: %w", p.Name, err)
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
-		total = total.Add(u)
+		out[i] = ProcUsage{Name: p.Name, Usage: u}
 	}
-	return total, nil
+	return out, nil
+}
+
+// Total sums us.
+func Total(us []ProcUsage) Usage {
+	var t Usage
+	for _, u := range us {
+		t = t.Add(u.Usage)
+	}
+	return t
+}
+
+// Accumulate adds after - before, process by process, to sum (which it
+// allocates on first use); the three lists name the same processes in the
+// same order.
+func Accumulate(sum, before, after []ProcUsage) []ProcUsage {
+	if sum == nil {
+		sum = make([]ProcUsage, len(after))
+		for i, u := range after {
+			sum[i].Name = u.Name
+		}
+	}
+	for i := range sum {
+		if i < len(before) && i < len(after) {
+			sum[i].Usage = sum[i].Usage.Add(after[i].Usage.Sub(before[i].Usage))
+		}
+	}
+	return sum
+}
+
+// PerStep divides every process's usage by n steps.
+func PerStep(us []ProcUsage, n int) []ProcUsage {
+	out := make([]ProcUsage, len(us))
+	for i, u := range us {
+		out[i] = ProcUsage{Name: u.Name, Usage: u.Usage.Div(n)}
+	}
+	return out
 }

@@ -103,7 +103,8 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 		MaxDuration: time.Duration(r.Train.MaxMinutes * float64(time.Minute)),
 		Seed:        int64(r.Seed), TrainSplit: trainSplit, ValSplit: valSplit, ValMaxBatches: r.Train.ValBatches,
 		Augment: true, Prefetch: r.Train.Prefetch, GradCacheChunk: r.Train.GradCache.Chunk, LengthBuckets: r.Train.LengthBuckets,
-		EarlyStopPatience: r.Train.EarlyStopping.Patience, EarlyStopMinDelta: r.Train.EarlyStopping.MinDelta,
+		SequentialEncoders: r.Train.SequentialEncoders,
+		EarlyStopPatience:  r.Train.EarlyStopping.Patience, EarlyStopMinDelta: r.Train.EarlyStopping.MinDelta,
 		CheckpointEvery: r.Train.CheckpointEvery, CheckpointDir: s.runPath(runs.CheckpointsDir),
 		Resume: s.opt.Resume != "",
 	}

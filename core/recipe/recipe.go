@@ -81,6 +81,8 @@ type Train struct {
 	MaxRestarts     int           `yaml:"max_restarts"`
 	Prefetch        int           `yaml:"prefetch"`
 	LengthBuckets   int           `yaml:"length_buckets"`
+	// SequentialEncoders runs the two encoders in turn (train.Config).
+	SequentialEncoders bool `yaml:"sequential_encoders"`
 }
 
 // Schedule is the learning-rate schedule.

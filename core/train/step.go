@@ -28,61 +28,74 @@ func (l *loop) step(ctx context.Context, b *sdk.Batch) (float64, error) {
 	return res.Loss, l.stepAll(ctx)
 }
 
-// forwardBoth runs the image and text encoders in parallel.
+// forwardBoth runs the image and text encoders (see both).
 func (l *loop) forwardBoth(ctx context.Context, b *sdk.Batch, graph bool) (v, u *tensor.Tensor, err error) {
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
+	err = l.both(ctx, func(ctx context.Context) error {
 		var err error
-		v, err = l.p.Image.Forward(gctx, sdk.ForwardRequest{Batch: imagesOnly(b), Train: true, Graph: graph})
+		v, err = l.p.Image.Forward(ctx, sdk.ForwardRequest{Batch: imagesOnly(b), Train: true, Graph: graph})
 		if err != nil {
 			return fmt.Errorf("image encoder forward: %w", err)
 		}
 		return nil
-	})
-	g.Go(func() error {
+	}, func(ctx context.Context) error {
 		var err error
-		u, err = l.p.Text.Forward(gctx, sdk.ForwardRequest{Batch: textsOnly(b), Train: true, Graph: graph})
+		u, err = l.p.Text.Forward(ctx, sdk.ForwardRequest{Batch: textsOnly(b), Train: true, Graph: graph})
 		if err != nil {
 			return fmt.Errorf("text encoder forward: %w", err)
 		}
 		return nil
 	})
-	return v, u, g.Wait()
+	return v, u, err
 }
 
 func (l *loop) backwardBoth(ctx context.Context, gv, gu *tensor.Tensor) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := l.p.Image.Backward(gctx, gv); err != nil {
+	return l.both(ctx, func(ctx context.Context) error {
+		if err := l.p.Image.Backward(ctx, gv); err != nil {
 			return fmt.Errorf("image encoder backward: %w", err)
 		}
 		return nil
-	})
-	g.Go(func() error {
-		if err := l.p.Text.Backward(gctx, gu); err != nil {
+	}, func(ctx context.Context) error {
+		if err := l.p.Text.Backward(ctx, gu); err != nil {
 			return fmt.Errorf("text encoder backward: %w", err)
 		}
 		return nil
 	})
+}
+
+// both runs one call on the image encoder and one on the text encoder: at
+// the same time, each encoder's process on its share of the cores, or with
+// Config.SequentialEncoders one after the other, each free to use them all.
+func (l *loop) both(ctx context.Context, image, text func(context.Context) error) error {
+	if l.cfg.SequentialEncoders {
+		if err := image(ctx); err != nil {
+			return err
+		}
+		return text(ctx)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return image(gctx) })
+	g.Go(func() error { return text(gctx) })
 	return g.Wait()
 }
 
-// stepAll applies every optimiser; a pending validation loss goes to the
-// encoders' plateau schedules with the first step after it.
+// stepAll applies every optimiser (the loss's beside the encoders'); a
+// pending validation loss goes to the encoders' plateau schedules with the
+// first step after it.
 func (l *loop) stepAll(ctx context.Context) error {
 	req := sdk.StepRequest{ValLoss: l.st.PendingVal}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := l.p.Image.Step(gctx, req); err != nil {
-			return fmt.Errorf("image encoder step: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		if err := l.p.Text.Step(gctx, req); err != nil {
-			return fmt.Errorf("text encoder step: %w", err)
-		}
-		return nil
+		return l.both(gctx, func(ctx context.Context) error {
+			if err := l.p.Image.Step(ctx, req); err != nil {
+				return fmt.Errorf("image encoder step: %w", err)
+			}
+			return nil
+		}, func(ctx context.Context) error {
+			if err := l.p.Text.Step(ctx, req); err != nil {
+				return fmt.Errorf("text encoder step: %w", err)
+			}
+			return nil
+		})
 	})
 	g.Go(func() error {
 		if err := l.p.Loss.Step(gctx); err != nil {

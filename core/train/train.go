@@ -73,6 +73,12 @@ type Config struct {
 	// similar length (bucket.go), so dynamic padding pads less. 0 or 1 is
 	// off (the paper's plain random batches).
 	LengthBuckets int
+	// SequentialEncoders runs each call on the two encoders (forward,
+	// backward, optimiser step) one after the other instead of at the same
+	// time. Give each encoder all the cores with it: that is the order a
+	// one-process implementation runs in, and on a CPU machine it beats
+	// two encoders dividing the cores between them (docs/performance.md).
+	SequentialEncoders bool
 	// EarlyStopPatience stops after this many validations without an
 	// improvement of at least EarlyStopMinDelta; 0 disables.
 	EarlyStopPatience int

@@ -27,6 +27,7 @@ python3-transformers package).
 import argparse
 import json
 import math
+import resource
 import statistics
 import time
 
@@ -40,6 +41,12 @@ def rss_mb():
     with open("/proc/self/status") as f:
         vals = dict(line.split(":", 1) for line in f)
     return (float(vals["VmRSS"].split()[0]) / 1024, float(vals["VmHWM"].split()[0]) / 1024)
+
+
+def usage():
+    """CPU time and page faults of this process so far: the usage_per_step fields of `convirt bench convirt`."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return dict(user_sec=r.ru_utime, sys_sec=r.ru_stime, minor_faults=r.ru_minflt, major_faults=r.ru_majflt)
 
 
 def anon_huge_mb():
@@ -141,6 +148,8 @@ def bench_convirt(a):
                device="cpu", gradcache_chunk=0, params=sum(p.numel() for p in params))
     times = []
     for i in range(a.warmup + a.steps):
+        if i == a.warmup:
+            use0 = usage()
         t = time.perf_counter()
         loss = convirt_loss(gv(img(images)), gu(txt(ids, mask)))
         opt.zero_grad()
@@ -155,6 +164,7 @@ def bench_convirt(a):
     res["sec_per_step"] = sum(times) / len(times)
     res["sec_per_step_median"] = statistics.median(times)
     res["items_per_sec"] = a.batch / res["sec_per_step"]
+    res["usage_per_step"] = {k: (v - use0[k]) / a.steps for k, v in usage().items()}
     res["rss_end_total_mb"], res["rss_peak_total_mb"] = rss_mb()
     res["anon_huge_mb"] = anon_huge_mb()
     print(json.dumps(res))
