@@ -63,18 +63,18 @@ demo: build
 	$(BIN) demo check
 
 ## bench: benchmarks as JSON lines (docs/performance.md): model steps; the
-## full ConVIRT step through plugins with the recommended threads; the split
-## beside the same step with the plugins in one process; the plugin boundary
-## of one ResNet-50 forward; data loading from full-size JPEGs (prepared
-## cache) and its rate over the step's; GradCache peak memory at batch 256
-## vs 32 (chunk 32, small models)
+## full ConVIRT step through plugins with the recommended settings (encoders
+## in turn, all cores each); the split beside the same step with the plugins
+## in one process; the plugin boundary of one ResNet-50 forward; data
+## loading from full-size JPEGs (prepared cache) and its rate over the
+## step's; GradCache peak memory at batch 256 vs 32 (chunk 32, small models)
 bench: build
 	@set -o pipefail; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
 	for a in smallcnn resnet18 resnet50 bert-tiny bert-base convirt; do \
 		$(BIN) bench model --arch $$a --size 224 --batch 8 --text-len 32 --steps $(BENCH_STEPS) --json || exit 1; \
 	done; \
-	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --image-threads $(CORES) --text-threads 1 --json | tee $$d/step.json || exit 1; \
-	$(BIN) bench convirt --batch 8 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads 1 --inprocess --ref loop --json || exit 1; \
+	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) --sequential --json | tee $$d/step.json || exit 1; \
+	$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) --sequential --inprocess --ref loop --json || exit 1; \
 	$(BIN) bench boundary --image resnet50 --batch 32 --size 224 --steps $(BENCH_STEPS) --json || exit 1; \
 	$(BIN) bench data --dataset mimic-cxr --synth 64 --size 224 --augment --batch 32 --batches $(BENCH_STEPS) --workers $(CORES) --prepare --json | tee $$d/data.json || exit 1; \
 	echo "loader images/s over the ConVIRT step's pairs/s:"; $(BIN) bench ratio --field items_per_sec $$d/data.json $$d/step.json || exit 1; \
@@ -107,9 +107,9 @@ bench-compare: build
 		done; \
 		$(BIN) bench ratio --reduce median --field $(RATIO_FIELDS) $$d/go-$$a.json $$d/py-$$a.json || exit 1; \
 	done; \
-	echo "== ConVIRT step, batch 32: split (image encoder $(CORES) threads, text encoder 1) / PyTorch ($(CORES) threads), $(BENCH_ROUNDS) rounds"; \
+	echo "== ConVIRT step, batch 32: split (encoders in turn, $(CORES) threads each) / PyTorch ($(CORES) threads), $(BENCH_ROUNDS) rounds"; \
 	for r in $$(seq $(BENCH_ROUNDS)); do \
-		$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --image-threads $(CORES) --text-threads 1 --json | tee -a $$d/split.json || exit 1; \
+		$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) --sequential --json | tee -a $$d/split.json || exit 1; \
 		$(PY_MALLOC) $(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) | tee -a $$d/py.json || exit 1; \
 		$(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) | tee -a $$d/pydefault.json || exit 1; \
 	done; \

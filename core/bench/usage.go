@@ -121,7 +121,7 @@ func Accumulate(sum, before, after []ProcUsage) []ProcUsage {
 	}
 	for i := range sum {
 		if i < len(before) && i < len(after) {
-			sum[i].Usage = sum[i].Usage.Add(after[i].Usage.Sub(before[i].Usage))
+			sum[i].Usage = sum[i].Add(after[i].Sub(before[i].Usage))
 		}
 	}
 	return sum
@@ -131,7 +131,7 @@ func Accumulate(sum, before, after []ProcUsage) []ProcUsage {
 func PerStep(us []ProcUsage, n int) []ProcUsage {
 	out := make([]ProcUsage, len(us))
 	for i, u := range us {
-		out[i] = ProcUsage{Name: u.Name, Usage: u.Usage.Div(n)}
+		out[i] = ProcUsage{Name: u.Name, Usage: u.Div(n)}
 	}
 	return out
 }
