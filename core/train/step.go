@@ -30,36 +30,32 @@ func (l *loop) step(ctx context.Context, b *sdk.Batch) (float64, error) {
 
 // forwardBoth runs the image and text encoders (see both).
 func (l *loop) forwardBoth(ctx context.Context, b *sdk.Batch, graph bool) (v, u *tensor.Tensor, err error) {
-	err = l.both(ctx, func(ctx context.Context) error {
-		var err error
+	err = l.both(ctx, named("image encoder forward", func(ctx context.Context) (err error) {
 		v, err = l.p.Image.Forward(ctx, sdk.ForwardRequest{Batch: imagesOnly(b), Train: true, Graph: graph})
-		if err != nil {
-			return fmt.Errorf("image encoder forward: %w", err)
-		}
-		return nil
-	}, func(ctx context.Context) error {
-		var err error
+		return err
+	}), named("text encoder forward", func(ctx context.Context) (err error) {
 		u, err = l.p.Text.Forward(ctx, sdk.ForwardRequest{Batch: textsOnly(b), Train: true, Graph: graph})
-		if err != nil {
-			return fmt.Errorf("text encoder forward: %w", err)
-		}
-		return nil
-	})
+		return err
+	}))
 	return v, u, err
 }
 
 func (l *loop) backwardBoth(ctx context.Context, gv, gu *tensor.Tensor) error {
-	return l.both(ctx, func(ctx context.Context) error {
-		if err := l.p.Image.Backward(ctx, gv); err != nil {
-			return fmt.Errorf("image encoder backward: %w", err)
+	return l.both(ctx, named("image encoder backward", func(ctx context.Context) error {
+		return l.p.Image.Backward(ctx, gv)
+	}), named("text encoder backward", func(ctx context.Context) error {
+		return l.p.Text.Backward(ctx, gu)
+	}))
+}
+
+// named wraps the error of call with what failed.
+func named(what string, call func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := call(ctx); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		return nil
-	}, func(ctx context.Context) error {
-		if err := l.p.Text.Backward(ctx, gu); err != nil {
-			return fmt.Errorf("text encoder backward: %w", err)
-		}
-		return nil
-	})
+	}
 }
 
 // both runs one call on the image encoder and one on the text encoder: at
@@ -85,24 +81,13 @@ func (l *loop) stepAll(ctx context.Context) error {
 	req := sdk.StepRequest{ValLoss: l.st.PendingVal}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return l.both(gctx, func(ctx context.Context) error {
-			if err := l.p.Image.Step(ctx, req); err != nil {
-				return fmt.Errorf("image encoder step: %w", err)
-			}
-			return nil
-		}, func(ctx context.Context) error {
-			if err := l.p.Text.Step(ctx, req); err != nil {
-				return fmt.Errorf("text encoder step: %w", err)
-			}
-			return nil
-		})
+		return l.both(gctx, named("image encoder step", func(ctx context.Context) error {
+			return l.p.Image.Step(ctx, req)
+		}), named("text encoder step", func(ctx context.Context) error {
+			return l.p.Text.Step(ctx, req)
+		}))
 	})
-	g.Go(func() error {
-		if err := l.p.Loss.Step(gctx); err != nil {
-			return fmt.Errorf("loss step: %w", err)
-		}
-		return nil
-	})
+	g.Go(func() error { return named("loss step", l.p.Loss.Step)(gctx) })
 	if err := g.Wait(); err != nil {
 		return err
 	}
