@@ -241,14 +241,16 @@ func benchData(o *convirtOpts) (*bench.RandomPairs, func(), error) {
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 	words, err := writeBenchVocab(dir, o)
-	if err == nil {
-		var data *bench.RandomPairs
-		if data, err = benchPairs(o, words); err == nil {
-			return data, cleanup, nil
-		}
+	if err != nil {
+		cleanup()
+		return nil, nil, err
 	}
-	cleanup()
-	return nil, nil, err
+	data, err := benchPairs(o, words)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return data, cleanup, nil
 }
 
 // benchPairs makes the random batches of bench convirt and bench model

@@ -41,7 +41,7 @@ func runBenchRatio(_ context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if len(pos) != 2 {
-		return fmt.Errorf("%w: want two files (the last JSON object of each is compared)", errUsage)
+		return fmt.Errorf("%w: want two files (the last JSON object of each is compared, or with --reduce all of them)", errUsage)
 	}
 	switch *reduce {
 	case bench.ReduceLast, bench.ReduceMedian, bench.ReduceMin:

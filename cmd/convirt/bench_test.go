@@ -2,13 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"github.com/convirt/convirt/core/bench"
-	"github.com/convirt/convirt/core/thp"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/convirt/convirt/core/bench"
+	"github.com/convirt/convirt/core/thp"
 )
 
 // benchJSON runs a bench command that prints one JSON object and decodes it.

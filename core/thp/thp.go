@@ -46,40 +46,40 @@ var tunableName, _, _ = strings.Cut(Tunable, "=")
 // glibc.malloc.hugetlb. The last assignment of a variable wins, as it does
 // for exec.Cmd.
 func Environ(env []string) ([]string, bool) {
-	tunables, at := "", -1
+	tunables, at, optOut := "", -1, false
 	for i, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
 		case OptOutVar:
-			if v == "0" {
-				return env, false
-			}
+			optOut = v == "0"
 		case TunablesVar:
 			tunables, at = v, i
 		}
+	}
+	if optOut {
+		return env, false
 	}
 	for _, t := range strings.Split(tunables, ":") {
 		if name, _, _ := strings.Cut(t, "="); name == tunableName {
 			return env, false
 		}
 	}
+	value := Tunable
+	if tunables != "" {
+		value = tunables + ":" + Tunable
+	}
+	// One GLIBC_TUNABLES, where the one in force was.
 	out := make([]string, 0, len(env)+1)
 	for i, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); k != TunablesVar || i == at {
+		switch k, _, _ := strings.Cut(kv, "="); {
+		case k != TunablesVar:
 			out = append(out, kv)
+		case i == at:
+			out = append(out, TunablesVar+"="+value)
 		}
 	}
 	if at < 0 {
-		return append(out, TunablesVar+"="+Tunable), true
-	}
-	for i, kv := range out {
-		if k, _, _ := strings.Cut(kv, "="); k == TunablesVar {
-			if tunables == "" {
-				out[i] = TunablesVar + "=" + Tunable
-			} else {
-				out[i] = TunablesVar + "=" + tunables + ":" + Tunable
-			}
-		}
+		out = append(out, TunablesVar+"="+value)
 	}
 	return out, true
 }
