@@ -120,8 +120,8 @@ bench-compare: build
 ## bench-rss: resident memory over long runs (start/end RSS, growth): every
 ## model for 500 steps after a 500-step warm-up (the heap and the kernel's
 ## huge-page collapsing settle in the first few hundred steps), and the
-## split ConVIRT step for 1000 steps (reduced shapes so it finishes in about
-## half an hour on 2 cores; not in CI)
+## split ConVIRT step for 1000 steps (reduced shapes so all of it finishes
+## in about 45 minutes on 2 cores; not in CI)
 RSS_STEPS ?= 500
 RSS_WARMUP ?= 500
 bench-rss: build
