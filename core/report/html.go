@@ -200,7 +200,10 @@ func FromRun(runDir string) (Page, error) {
 	pngs, _ := filepath.Glob(filepath.Join(runDir, runs.PlotsDir, "*.png"))
 	sort.Strings(pngs)
 	for _, f := range pngs {
-		p.Figures = append(p.Figures, Figure{Title: strings.TrimSuffix(filepath.Base(f), ".png"), Path: f})
+		// Relative to the run directory, as Figure documents: runDir itself
+		// may be relative (a recipe's "output: runs"), and WriteHTML joins
+		// the two.
+		p.Figures = append(p.Figures, Figure{Title: strings.TrimSuffix(filepath.Base(f), ".png"), Path: filepath.Join(runs.PlotsDir, filepath.Base(f))})
 	}
 	return p, nil
 }

@@ -116,3 +116,39 @@ func TestWriteHTMLSelfContained(t *testing.T) {
 		t.Error("ragged table accepted")
 	}
 }
+
+// TestWriteHTMLRelativeRunDir is the demo's case: a recipe's "output: runs"
+// makes the run directory relative to the working directory, and the report
+// must still find its plots (it once joined the run directory twice).
+func TestWriteHTMLRelativeRunDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	r, err := runs.Create("runs", "demo", runs.Options{Name: "relative"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.IsAbs(r.Dir()) {
+		t.Fatalf("run dir %q is absolute; the test needs a relative one", r.Dir())
+	}
+	for i := range 3 {
+		r.LogMetric("loss", 1/float64(i+1), int64(i))
+	}
+	r.Sync()
+	ms, _ := runs.ReadMetrics(r.Dir())
+	if err := Loss(r.Path(runs.PlotsDir, "loss.png"), MetricSeries(ms, "loss")); err != nil {
+		t.Fatal(err)
+	}
+	r.Finish(runs.Finished)
+	p, err := FromRun(r.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Figures) != 1 {
+		t.Fatalf("figures %+v, want the loss plot", p.Figures)
+	}
+	if err := WriteHTML(r.Dir(), p); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(r.Path("report.html")); err != nil || !strings.Contains(string(b), "data:image/png;base64,") {
+		t.Fatalf("report.html: %v", err)
+	}
+}

@@ -3,10 +3,16 @@
 // candidate.csv and query.csv), resolving image paths against the directory
 // that holds the CheXpert download. Categories are taken from the query
 // file, so the synthetic 6-category set reads the same way.
+//
+// The authors' own query and candidate files (public, from the paper's
+// release) ship inside this package (authors/) and are selected with
+// dir: authors; the images themselves come from a CheXpert download.
 package retrieval8x200
 
 import (
+	"embed"
 	"fmt"
+	"path"
 	"path/filepath"
 
 	"github.com/convirt/convirt/core/schema"
@@ -15,10 +21,22 @@ import (
 	"github.com/convirt/convirt/plugins/datasets/source"
 )
 
+// Authors is the value of Config.Dir that selects the authors' 8x200 files
+// shipped with convirt.
+const Authors = "authors"
+
+// authorsFS holds the ConVIRT authors' retrieval sets: image-retrieval/ and
+// text-retrieval/, each with candidate.csv and query.csv (see
+// authors/README.md).
+//
+//go:embed authors
+var authorsFS embed.FS
+
 // Config selects the protocol and the file.
 type Config struct {
 	// Dir holds image-retrieval/ and text-retrieval/ (default
-	// root/convirt-retrieval).
+	// root/convirt-retrieval); "authors" selects the authors' files
+	// shipped with convirt.
 	Dir string `json:"dir" yaml:"dir"`
 	// Protocol is "image" (image queries) or "text" (text queries).
 	Protocol string `json:"protocol" yaml:"protocol"`
@@ -30,7 +48,7 @@ type Config struct {
 // the dataset plugin sets them from the split).
 func Fields() []schema.Field {
 	return []schema.Field{
-		{Name: "dir", Type: schema.String, Doc: "folder holding image-retrieval/ and text-retrieval/ (default: root/convirt-retrieval)"},
+		{Name: "dir", Type: schema.String, Doc: "folder holding image-retrieval/ and text-retrieval/ (default: root/convirt-retrieval); \"authors\": the ConVIRT authors' 8x200 files shipped with convirt"},
 	}
 }
 
@@ -44,8 +62,13 @@ func Open(root string, c Config) (*source.Slice, error) {
 	if c.Protocol != "image" && c.Protocol != "text" {
 		return nil, fmt.Errorf("retrieval8x200: protocol %q: want image or text", c.Protocol)
 	}
-	dir := filepath.Join(c.Dir, c.Protocol+"-retrieval")
-	q, err := csvfile.Read(filepath.Join(dir, "query.csv"), csvfile.Options{})
+	read := func(name string) (*csvfile.File, error) {
+		if c.Dir == Authors {
+			return readAuthors(c.Protocol+"-retrieval", name)
+		}
+		return csvfile.Read(filepath.Join(c.Dir, c.Protocol+"-retrieval", name), csvfile.Options{})
+	}
+	q, err := read("query.csv")
 	if err != nil {
 		return nil, fmt.Errorf("retrieval8x200: %w", err)
 	}
@@ -63,7 +86,7 @@ func Open(root string, c Config) (*source.Slice, error) {
 	}
 	switch c.Set {
 	case "candidate":
-		f, err := csvfile.Read(filepath.Join(dir, "candidate.csv"), csvfile.Options{})
+		f, err := read("candidate.csv")
 		if err != nil {
 			return nil, fmt.Errorf("retrieval8x200: %w", err)
 		}
@@ -106,3 +129,16 @@ func Open(root string, c Config) (*source.Slice, error) {
 	}
 	return s, nil
 }
+
+// readAuthors parses one of the shipped authors' files; errors name it as
+// authors/<dir>/<name>.
+func readAuthors(dir, name string) (*csvfile.File, error) {
+	p := path.Join(Authors, dir, name)
+	f, err := authorsFS.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("shipped retrieval set: %w", err)
+	}
+	defer f.Close()
+	return csvfile.Parse(f, "(shipped) "+p, csvfile.Options{})
+}
+

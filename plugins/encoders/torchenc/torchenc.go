@@ -52,7 +52,7 @@ type Common struct {
 	RestoreOptimizer bool `json:"restore_optimizer"`
 }
 
-// Defaults are the paper's values (shared/REFERENCE.md, section 1).
+// Defaults are the paper's values (docs/paper.md, "Method").
 func Defaults() Common {
 	return Common{Device: "cpu", ProjDim: 512, Optimizer: "adam", LR: 1e-4, WeightDecay: 1e-6, Schedule: "plateau", Factor: 0.5, Patience: 5, RestoreOptimizer: true}
 }
