@@ -97,7 +97,9 @@ func ROC(path string, curves []Curve) error {
 }
 
 // LabelEfficiency draws metric against label fraction on a log x axis, one
-// line per initialisation, with error bars from Series.Err.
+// line per initialisation, with error bars from Series.Err. When every point
+// has the same fraction (one fraction evaluated, or the same one twice) the
+// axis spans a factor of 2 either side of it.
 func LabelEfficiency(path string, series []Series, metricName string) error {
 	p := plot.New()
 	p.Title.Text = metricName + " vs labelled fraction"
@@ -105,35 +107,63 @@ func LabelEfficiency(path string, series []Series, metricName string) error {
 	p.Y.Label.Text = metricName
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = fractionTicks{}
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, s := range series {
 		for _, x := range s.X {
 			if x <= 0 {
 				return fmt.Errorf("label-efficiency plot %s: series %q: fraction %v is not positive", path, s.Name, x)
 			}
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
 		}
 	}
 	if err := addSeries(p, series, true); err != nil {
 		return fmt.Errorf("label-efficiency plot %s: %w", path, err)
 	}
+	if lo == hi {
+		// gonum widens an empty range to [x-1, x+1], which starts at or
+		// below 0 for any fraction: no place on a log axis.
+		p.X.Min, p.X.Max = lo/2, hi*2
+	}
 	return save(p, path)
 }
 
 // fractionTicks labels each decade and the usual 1%/10%/100% fractions as
-// percentages.
+// percentages; a range holding fewer than two decades gets gonum's default
+// ticks, labelled as percentages too.
 type fractionTicks struct{}
 
 func (fractionTicks) Ticks(min, max float64) []plot.Tick {
+	if !(min > 0) || !(max >= min) || math.IsInf(max, 1) {
+		// Not a range a log axis can show (LabelEfficiency never asks for
+		// one): no ticks, rather than counting decades up from log10(0).
+		return nil
+	}
 	var ts []plot.Tick
-	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
-		v := math.Pow(10, e)
+	// At most ~630 decades between the smallest and largest float64.
+	for e := int(math.Floor(math.Log10(min))); e <= int(math.Ceil(math.Log10(max))); e++ {
+		v := math.Pow(10, float64(e))
 		if v >= min*0.999 && v <= max*1.001 {
-			ts = append(ts, plot.Tick{Value: v, Label: fmt.Sprintf("%g%%", v*100)})
+			ts = append(ts, plot.Tick{Value: v, Label: percent(v)})
 		}
 	}
-	if len(ts) < 2 {
-		return plot.DefaultTicks{}.Ticks(min, max)
+	if len(ts) >= 2 {
+		return ts
+	}
+	if min == max {
+		return []plot.Tick{{Value: min, Label: percent(min)}}
+	}
+	ts = plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = percent(ts[i].Value)
+		}
 	}
 	return ts
+}
+
+// percent renders a fraction as a percentage: 0.01 -> "1%".
+func percent(v float64) string {
+	return fmt.Sprintf("%.4g%%", v*100)
 }
 
 func addSeries(p *plot.Plot, series []Series, points bool) error {

@@ -1,0 +1,123 @@
+package report
+
+import (
+	"bufio"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"gonum.org/v1/plot"
+)
+
+// cappedEnv names, in a child test process, the test to run under a memory
+// cap.
+const cappedEnv = "CONVIRT_TEST_CAPPED"
+
+// capped runs body in a child process of the test binary whose address
+// space is capped (RLIMIT_AS) at 512 MiB above what it has mapped at start:
+// code that allocates without bound (the endless tick loop) then dies with
+// "out of memory" and fails the test instead of eating the machine. t must
+// be a top-level test.
+func capped(t *testing.T, body func(t *testing.T)) {
+	t.Helper()
+	if os.Getenv(cappedEnv) == t.Name() {
+		vm, err := vmSize()
+		if err != nil {
+			t.Fatalf("cannot cap memory: %v", err)
+		}
+		lim := vm + 512<<20
+		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
+			t.Fatalf("cannot cap memory: %v", err)
+		}
+		body(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v")
+	cmd.Env = append(os.Environ(), cappedEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		if len(out) > 4000 {
+			out = append(out[:4000], "\n[...]"...)
+		}
+		t.Fatalf("child test under a 512 MiB memory cap failed: %v\n%s", err, out)
+	}
+}
+
+// vmSize returns the address space the process has mapped, in bytes.
+func vmSize() (uint64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmSize:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, sc.Err()
+}
+
+// TestLabelEfficiencyOneFraction is issue 24's case: every point at the same
+// fraction (one fraction, or the same one twice) gave the log axis a range
+// of [0, 2], and the tick loop started at log10(0) and never ended.
+func TestLabelEfficiencyOneFraction(t *testing.T) {
+	capped(t, func(t *testing.T) {
+		dir := t.TempDir()
+		cases := map[string][]Series{
+			"one.png": {{Name: "ConVIRT", X: []float64{1}, Y: []float64{0.9}, Err: []float64{0.01}}},
+			"twice.png": {{Name: "ConVIRT", X: []float64{1, 1}, Y: []float64{0.9, 0.91}},
+				{Name: "random", X: []float64{1}, Y: []float64{0.7}}},
+			"small.png": {{Name: "ConVIRT", X: []float64{0.01}, Y: []float64{0.5}}},
+		}
+		for name, s := range cases {
+			p := filepath.Join(dir, name)
+			if err := LabelEfficiency(p, s, "mean AUC"); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			checkPNG(t, p)
+		}
+	})
+}
+
+// TestFractionTicksDegenerate calls the tick marker with every range the
+// axis could hand it: each call must end with a bounded number of ticks, and
+// the usual ranges keep their percentage labels.
+func TestFractionTicksDegenerate(t *testing.T) {
+	capped(t, func(t *testing.T) {
+		inf := math.Inf(1)
+		for _, r := range [][2]float64{{0, 2}, {-1, 1}, {0, 0}, {1, 1}, {math.NaN(), 1}, {1, math.NaN()},
+			{-inf, inf}, {0, inf}, {5e-324, 1}, {1e-300, 1e300}, {2, 1}} {
+			ts := fractionTicks{}.Ticks(r[0], r[1])
+			if len(ts) > 1000 {
+				t.Errorf("Ticks(%v, %v): %d ticks", r[0], r[1], len(ts))
+			}
+		}
+		if labels := labelsOf(fractionTicks{}.Ticks(0.01, 1)); labels != "1% 10% 100%" {
+			t.Errorf("Ticks(0.01, 1) labels %q, want 1%% 10%% 100%%", labels)
+		}
+		// The axis LabelEfficiency gives a single fraction of 1.
+		if got := labelsOf(fractionTicks{}.Ticks(0.5, 2)); !strings.Contains(got, "100%") || strings.Contains(got, "e") {
+			t.Errorf("Ticks(0.5, 2) labels %q, want percentages including 100%%", got)
+		}
+	})
+}
+
+// labelsOf joins the non-empty tick labels with spaces.
+func labelsOf(ts []plot.Tick) string {
+	var labels []string
+	for _, tk := range ts {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	return strings.Join(labels, " ")
+}
