@@ -231,7 +231,31 @@ func (c *Client) UploadArtifact(ctx context.Context, artifactURI, relPath, src s
 		return fmt.Errorf("mlflow artifact %s: %w", relPath, err)
 	}
 	return c.call(ctx, request{method: "PUT", endpoint: "mlflow-artifacts/artifacts/" + root + rel,
-		raw: func() (io.ReadCloser, error) { return os.Open(src) }})
+		raw: func() (io.ReadCloser, int64, error) { return openSized(src) }})
+}
+
+// openSized opens src for an upload and returns its size at that instant.
+// The body sent is exactly that many bytes, so the Content-Length stays
+// true if the file grows meanwhile (a file replaced by rename keeps the
+// opened content); a file cut shorter fails the upload.
+func openSized(src string) (io.ReadCloser, int64, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: not a regular file", src)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, st.Size()), f}, st.Size(), nil
 }
 
 // artifactRoot turns "mlflow-artifacts:/1/abc/artifacts" (or the

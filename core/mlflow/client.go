@@ -177,9 +177,11 @@ func Transient(err error) bool {
 type request struct {
 	method, endpoint string // endpoint below /api/2.0/, e.g. "mlflow/runs/create"
 	query            url.Values
-	body             any                           // JSON-encoded when non-nil
-	raw              func() (io.ReadCloser, error) // re-openable raw body
-	out              any
+	body             any // JSON-encoded when non-nil
+	// raw re-opens a raw body and says its length, which is sent as
+	// Content-Length: proxies in front of MLflow may refuse a chunked upload.
+	raw func() (io.ReadCloser, int64, error)
+	out any
 }
 
 // call performs r, retrying transient failures with exponential backoff and
@@ -225,19 +227,28 @@ func (c *Client) once(ctx context.Context, r request, payload []byte) (time.Dura
 	u.Path += "/api/2.0/" + r.endpoint
 	u.RawQuery = r.query.Encode()
 	var body io.Reader
+	size := int64(-1)
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	} else if r.raw != nil {
-		rc, err := r.raw()
+		rc, n, err := r.raw()
 		if err != nil {
 			return 0, fmt.Errorf("mlflow %s: %w", r.endpoint, err)
 		}
 		defer rc.Close()
-		body = rc
+		body, size = rc, n
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
 	if err != nil {
 		return 0, fmt.Errorf("mlflow %s: %s", r.endpoint, c.scrub(err.Error()))
+	}
+	if size >= 0 {
+		// A sized body: Content-Length, never chunked transfer encoding
+		// (net/http treats a non-nil body of length 0 as unknown).
+		req.ContentLength = size
+		if size == 0 {
+			req.Body = http.NoBody
+		}
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -57,6 +57,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			apiErr(w, http.StatusMethodNotAllowed, "BAD_REQUEST", "method not allowed")
 			return
 		}
+		// As a proxy in front of MLflow may (nginx without chunked
+		// request bodies, some load balancers): an upload must say its
+		// length up front.
+		if r.ContentLength < 0 || len(r.TransferEncoding) > 0 {
+			apiErr(w, http.StatusLengthRequired, "LENGTH_REQUIRED", "artifact upload without Content-Length (chunked transfer encoding is refused)")
+			return
+		}
 		s.artifacts[rel] = body
 		reply(w, struct{}{})
 		return

@@ -3,6 +3,7 @@ package mlflowtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -53,5 +54,38 @@ func TestServerKeepsMLflowRules(t *testing.T) {
 	}
 	if s.Injected() != 1 || s.Count("runs/update") != 1 {
 		t.Errorf("injected %d, runs/update answered %d", s.Injected(), s.Count("runs/update"))
+	}
+}
+
+// An artifact upload must carry a Content-Length: a chunked one is refused
+// with 411, as some proxies in front of MLflow do.
+func TestServerRefusesChunkedUploads(t *testing.T) {
+	s := NewServer(t)
+	put := func(body io.Reader, length int64) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPut, s.URL+artifactPrefix+"0/r/artifacts/a.txt", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = length
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// A reader of unknown size, sent with ContentLength -1: chunked.
+	if code := put(io.MultiReader(strings.NewReader("abc")), -1); code != http.StatusLengthRequired {
+		t.Errorf("chunked upload: HTTP %d, want 411", code)
+	}
+	if len(s.Artifacts()) != 0 {
+		t.Errorf("a refused upload was stored: %v", s.Artifacts())
+	}
+	if code := put(strings.NewReader("abc"), 3); code != http.StatusOK {
+		t.Errorf("sized upload: HTTP %d", code)
+	}
+	if got := string(s.Artifacts()["0/r/artifacts/a.txt"]); got != "abc" {
+		t.Errorf("stored %q", got)
 	}
 }
