@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -31,8 +32,15 @@ type Checkpoint struct {
 // ErrNoCheckpoint is returned by LoadLatest when a directory has none.
 var ErrNoCheckpoint = errors.New("no checkpoint")
 
-// keepCheckpoints is how many checkpoints stay on disk; older ones go.
+// keepCheckpoints is how many step checkpoints stay on disk; older ones
+// go. BestFile is apart from the rotation.
 const keepCheckpoints = 2
+
+// BestFile is the checkpoint of the lowest validation loss so far, kept in
+// the checkpoint directory beside the rotated step checkpoints and never
+// removed by the rotation: the weights an evaluation uses by default. Its
+// loop state records the step it was taken at and the validation loss.
+const BestFile = "best.ckpt"
 
 const ckMagic = "CONVIRT-CKPT-1\n"
 
@@ -184,6 +192,50 @@ func listCheckpoints(dir string) ([]int, error) {
 	}
 	sort.Ints(steps)
 	return steps, nil
+}
+
+// Step is the optimisation step the checkpoint was taken after.
+func (ck *Checkpoint) Step() int { return ck.State.Step }
+
+// ValLoss is the validation loss the checkpoint was kept for: that of the
+// validation at its step. ok is false for a checkpoint taken at a step
+// without a validation (a rotated step checkpoint usually is one).
+func (ck *Checkpoint) ValLoss() (loss float64, ok bool) {
+	if !ck.State.HasMinVal || ck.State.MinValStep != ck.State.Step {
+		return math.NaN(), false
+	}
+	return ck.State.MinVal, true
+}
+
+// Validated reports whether the run had validated at least once when the
+// checkpoint was taken: a run without validation data never writes BestFile.
+func (ck *Checkpoint) Validated() bool { return ck.State.HasBest || ck.State.HasMinVal }
+
+// LoadBest reads and verifies BestFile in dir. Without one the error wraps
+// ErrNoCheckpoint.
+func LoadBest(dir string) (*Checkpoint, error) {
+	path := filepath.Join(dir, BestFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no %s in %s", ErrNoCheckpoint, BestFile, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ck, err := DecodeCheckpoint(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, ok := ck.ValLoss(); !ok {
+		return nil, fmt.Errorf("%s: records no validation loss at its step %d", path, ck.State.Step)
+	}
+	return ck, nil
+}
+
+// saveBest writes ck as dir's BestFile atomically (core/atomicfile): a crash
+// leaves the previous best checkpoint.
+func saveBest(dir string, ck *Checkpoint) error {
+	return atomicfile.WriteFunc(filepath.Join(dir, BestFile), 0o644, ck.Encode)
 }
 
 // LoadLatest returns the newest checkpoint in dir that verifies. A corrupt

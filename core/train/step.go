@@ -186,7 +186,7 @@ func (l *loop) validate(ctx context.Context) error {
 	} else {
 		l.st.BadVals++
 	}
-	return nil
+	return l.keepBest(ctx, val)
 }
 
 func imagesOnly(b *sdk.Batch) *sdk.Batch { return &sdk.Batch{IDs: b.IDs, Images: b.Images} }

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/convirt/convirt/core/tensor"
@@ -128,6 +130,11 @@ type Result struct {
 	Epochs      int
 	LastLoss    float64
 	BestValLoss float64 // NaN without validation
+	// BestStep is the step of the lowest validation loss, MinValLoss that
+	// loss (NaN without validation); the weights of that step are
+	// BestFile in the checkpoint directory when checkpoints are on.
+	BestStep   int
+	MinValLoss float64
 	StopReason  string
 	// SkippedCheckpoints lists corrupt checkpoints passed over on resume.
 	SkippedCheckpoints []string
@@ -165,6 +172,13 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 			st, skipped = ck.State, ck.Skipped
 		}
 	}
+	bad, err := adoptBest(cfg, &st)
+	if err != nil {
+		return Result{}, err
+	}
+	if bad != "" {
+		skipped = append(skipped, bad)
+	}
 	l := &loop{cfg: cfg, p: p, st: st, n: info.Len, perEpoch: stepsPerEpoch}
 	res, err := l.run(ctx)
 	res.SkippedCheckpoints = skipped
@@ -181,6 +195,12 @@ type state struct {
 	BadVals    int      `json:"bad_vals"`
 	LastLoss   float64  `json:"last_loss"`
 	PendingVal *float64 `json:"pending_val,omitempty"`
+	// MinVal is the lowest validation loss so far (improvement is strict,
+	// without EarlyStopMinDelta) and MinValStep the step it was measured
+	// after: the content of BestFile.
+	MinVal     float64 `json:"min_val"`
+	MinValStep int     `json:"min_val_step"`
+	HasMinVal  bool    `json:"has_min_val"`
 }
 
 type loop struct {
@@ -264,6 +284,10 @@ func (l *loop) result(r Result, start time.Time, startStep int) Result {
 	if l.st.HasBest {
 		r.BestValLoss = l.st.BestVal
 	}
+	r.MinValLoss = math.NaN()
+	if l.st.HasMinVal {
+		r.BestStep, r.MinValLoss = l.st.MinValStep, l.st.MinVal
+	}
 	r.Elapsed = time.Since(start)
 	if s := r.Elapsed.Seconds(); s > 0 {
 		r.ItemsPerSec = float64((l.st.Step-startStep)*l.cfg.BatchSize) / s
@@ -276,6 +300,61 @@ func (l *loop) record(key string, v float64) {
 		// Tracking must never fail the training step; the recorder buffers.
 		_ = l.p.Recorder.LogMetric(key, v, int64(l.st.Step))
 	}
+}
+
+// adoptBest reconciles the loop state with BestFile in the checkpoint
+// directory. A resumed run keeps the best checkpoint it finds when its
+// validation loss is lower than any the resumed state knows (it may have
+// been written after the newest step checkpoint), so a later, worse
+// validation cannot replace it; a damaged one is removed and described in
+// bad, and the next validation writes a new one. A fresh run removes
+// a stale one, which belongs to another run.
+func adoptBest(cfg Config, st *state) (bad string, err error) {
+	if cfg.CheckpointDir == "" {
+		return "", nil
+	}
+	path := filepath.Join(cfg.CheckpointDir, BestFile)
+	if !cfg.Resume {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("remove the stale best checkpoint: %w", err)
+		}
+		return "", nil
+	}
+	ck, err := LoadBest(cfg.CheckpointDir)
+	switch {
+	case errors.Is(err, ErrNoCheckpoint):
+		return "", nil
+	case err != nil:
+		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return "", fmt.Errorf("%v; removing it: %w", err, rerr)
+		}
+		st.HasMinVal = false // the next validation writes a new one
+		return err.Error() + " (removed)", nil
+	}
+	if v, _ := ck.ValLoss(); !st.HasMinVal || v < st.MinVal {
+		st.MinVal, st.MinValStep, st.HasMinVal = v, ck.Step(), true
+	}
+	return "", nil
+}
+
+// keepBest writes the current weights as BestFile when val is the lowest
+// validation loss so far.
+func (l *loop) keepBest(ctx context.Context, val float64) error {
+	if math.IsNaN(val) || (l.st.HasMinVal && !(val < l.st.MinVal)) {
+		return nil
+	}
+	l.st.MinVal, l.st.MinValStep, l.st.HasMinVal = val, l.st.Step, true
+	if l.cfg.CheckpointDir == "" {
+		return nil
+	}
+	ck, err := capture(ctx, l.p, l.st)
+	if err == nil {
+		err = saveBest(l.cfg.CheckpointDir, ck)
+	}
+	if err != nil {
+		return fmt.Errorf("best checkpoint at step %d: %w", l.st.Step, err)
+	}
+	return nil
 }
 
 func (l *loop) checkpoint(ctx context.Context, final bool) error {
