@@ -135,7 +135,7 @@ type Result struct {
 	// BestFile in the checkpoint directory when checkpoints are on.
 	BestStep   int
 	MinValLoss float64
-	StopReason  string
+	StopReason string
 	// SkippedCheckpoints lists corrupt checkpoints passed over on resume.
 	SkippedCheckpoints []string
 	Elapsed            time.Duration
