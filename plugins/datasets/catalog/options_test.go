@@ -133,8 +133,9 @@ func TestOptionErrors(t *testing.T) {
 		{"mimic-cxr", map[string]any{"policy": map[string]any{"Edema": 1}}, []string{"policy.Edema"}},
 		{"mura", map[string]any{"body_parts": []any{"XR_KNEE"}}, []string{"body_parts.0", "XR_WRIST"}},
 		{"covidx", map[string]any{"variant": "four-class"}, []string{"variant"}},
-		{"rsna", map[string]any{"train_frac": 1.5}, []string{"train_frac", "out of range"}},
-		{"rsna", map[string]any{"train_frac": 0.9, "valid_frac": 0.2}, []string{"sum of at most 1"}},
+		{"rsna", map[string]any{"test_frac": 1.5}, []string{"test_frac", "out of range"}},
+		{"rsna", map[string]any{"holdout_frac": 0.6}, []string{"holdout_frac", "out of range"}},
+		{"rsna", map[string]any{"train_frac": 0.9}, []string{"train_frac", "not a known key"}},
 		{"paired", map[string]any{"text_column": "report"}, []string{"text_column", "not a known key"}},
 		{"chexpert-8x200", map[string]any{"set": "query"}, []string{"set", "not a known key"}},
 	}

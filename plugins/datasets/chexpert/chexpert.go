@@ -46,7 +46,9 @@ type Config struct {
 	// listed use Default (default DefaultPolicy, then zeros).
 	Policy  map[string]string `json:"policy" yaml:"policy"`
 	Default string            `json:"default_policy" yaml:"default_policy"`
-	// FrontalOnly drops lateral views (default for evaluation recipes).
+	// FrontalOnly drops lateral views (rows whose Frontal/Lateral column
+	// says Lateral), as the paper does; recipes/paper/table1.yaml sets it.
+	// Off by default, so that the demo and existing recipes keep every image.
 	FrontalOnly bool `json:"frontal_only" yaml:"frontal_only"`
 	// CSV overrides the index file (e.g. a retrieval candidate list);
 	// relative to root.
@@ -69,7 +71,8 @@ func Fields() []schema.Field {
 		PolicyField(DefaultPolicy()),
 		{Name: "default_policy", Type: schema.String, Enum: Policies, Default: Zeros,
 			Doc: "uncertainty policy of the labels that policy does not list"},
-		{Name: "frontal_only", Type: schema.Bool, Default: false, Doc: "drop lateral views"},
+		{Name: "frontal_only", Type: schema.Bool, Default: false,
+			Doc: "drop lateral views (Frontal/Lateral column = Lateral), the paper's setting (recipes/paper/table1.yaml sets it); needs the Frontal/Lateral column"},
 		{Name: "csv", Type: schema.String, Doc: "index file relative to root, instead of {split}.csv (e.g. a candidate list)"},
 		{Name: "parent_root", Type: schema.String,
 			Doc: "resolve the index's image paths as written against this directory (the one above the dataset folder) instead of replacing their first element by root"},
@@ -150,10 +153,15 @@ func FromFile(root string, f *csvfile.File, c Config) (*source.Slice, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chexpert: %w", err)
 	}
-	viewCol, _ := f.Col("Frontal/Lateral")
+	viewCol := -1
+	if c.FrontalOnly {
+		if viewCol, err = f.Col("Frontal/Lateral"); err != nil {
+			return nil, fmt.Errorf("chexpert: frontal_only: %w", err)
+		}
+	}
 	s := &source.Slice{Names: c.Labels, Kind: source.Multilabel, Issues: f.Problems}
 	for _, r := range f.Rows {
-		if c.FrontalOnly && viewCol > 0 && r.Fields[viewCol] == "Lateral" {
+		if viewCol >= 0 && strings.EqualFold(strings.TrimSpace(r.Fields[viewCol]), "Lateral") {
 			continue
 		}
 		rel := r.Fields[pathCol]
@@ -183,7 +191,10 @@ func FromFile(root string, f *csvfile.File, c Config) (*source.Slice, error) {
 			s.Issues = append(s.Issues, f.Problem(r, "image %s missing or empty", rel))
 			continue
 		}
-		group := strings.Join(strings.Split(rel, "/")[:min(3, strings.Count(rel, "/"))], "/")
+		group := source.PatientInPath(rel) // patientNNNNN: all of a patient's studies and views
+		if group == "" {
+			group = strings.Join(strings.Split(rel, "/")[:min(3, strings.Count(rel, "/"))], "/")
+		}
 		s.Examples = append(s.Examples, source.Example{ID: rel, ImagePath: p, Labels: labels, Group: group})
 	}
 	return s, nil

@@ -202,8 +202,8 @@ func TestOtherReaderOptions(t *testing.T) {
 	dir := shared(t)
 	rsna := filepath.Join(dir, "RSNA")
 	if def, big := splitLen(t, configured(t, "rsna", map[string]any{"root": rsna}), "train"),
-		splitLen(t, configured(t, "rsna", map[string]any{"root": rsna, "train_frac": 1.0, "valid_frac": 0.0}), "train"); big <= def {
-		t.Errorf("rsna train_frac 1: %d patients, default %d", big, def)
+		splitLen(t, configured(t, "rsna", map[string]any{"root": rsna, "test_frac": 0.0, "holdout_frac": 0.0}), "train"); big <= def {
+		t.Errorf("rsna test_frac 0, holdout_frac 0: %d patients, default %d", big, def)
 	}
 
 	covidx := filepath.Join(dir, "COVIDx")

@@ -72,7 +72,11 @@ func Open(root string, c Config) (*source.Slice, error) {
 			s.Issues = append(s.Issues, im.Problem(r, "%v", err))
 			continue
 		}
-		s.Examples = append(s.Examples, source.Example{ID: rel, ImagePath: p, Labels: []float32{label}, Group: dir})
+		group := source.PatientInPath(rel) // patientNNNNN: all of a patient's studies
+		if group == "" {
+			group = dir
+		}
+		s.Examples = append(s.Examples, source.Example{ID: rel, ImagePath: p, Labels: []float32{label}, Group: group})
 	}
 	return s, nil
 }

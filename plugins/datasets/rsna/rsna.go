@@ -1,56 +1,74 @@
 // Package rsna reads the RSNA Pneumonia Detection Challenge training set:
 // one DICOM per patient, labelled positive when any of the patient's rows in
 // stage_2_train_labels.csv has Target 1. The challenge's test labels are not
-// public, so train/valid/test splits are drawn from the training patients
-// by a stable hash of the patient id.
+// public, so the splits are drawn from the training patients: test by a
+// stable hash of the patient id, valid as a stratified holdout of the other
+// (training) patients, train the rest.
 package rsna
 
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"path/filepath"
 	"sort"
 
 	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
+	"github.com/convirt/convirt/plugins/datasets/subset"
 )
 
 // Config selects the split.
 type Config struct {
 	// Split is train, valid, test or all.
 	Split string `json:"split" yaml:"split"`
-	// Fractions of patients in train and valid (the rest is test); default
-	// 0.7 and 0.15.
-	TrainFrac float64 `json:"train_frac" yaml:"train_frac"`
-	ValidFrac float64 `json:"valid_frac" yaml:"valid_frac"`
+	// TestFrac is the share of patients in test, chosen by a stable hash of
+	// the patient id (so a patient's split does not depend on the others).
+	TestFrac float64 `json:"test_frac" yaml:"test_frac"`
+	// HoldoutFrac is the share of the remaining (training) patients held
+	// out of train as valid, for early stopping: a stratified draw by
+	// subset.Holdout (patients whole, seed HoldoutSeed). The paper's
+	// "held-out 10% of train".
+	HoldoutFrac float64 `json:"holdout_frac" yaml:"holdout_frac"`
 	// ImageDir holds {patientId}.dcm (default stage_2_train_images).
 	ImageDir string `json:"image_dir" yaml:"image_dir"`
 }
 
 // Defaults of Config.
 const (
-	DefaultTrainFrac = 0.7
-	DefaultValidFrac = 0.15
-	DefaultImageDir  = "stage_2_train_images"
+	DefaultTestFrac    = 0.15
+	DefaultHoldoutFrac = 0.1
+	DefaultImageDir    = "stage_2_train_images"
+	// HoldoutSeed seeds the valid holdout (the evaluators' default val_seed).
+	HoldoutSeed = 0
 )
 
+// DefaultConfig returns the documented defaults (Open takes the fractions
+// as given: 0 is a valid share).
+func DefaultConfig() Config {
+	return Config{TestFrac: DefaultTestFrac, HoldoutFrac: DefaultHoldoutFrac, ImageDir: DefaultImageDir}
+}
+
 // Fields describes Config as plugin config keys (Split excepted: the dataset
-// plugin sets it per request). Defaults are those Open applies.
+// plugin sets it per request), with DefaultConfig's values.
 func Fields() []schema.Field {
 	return []schema.Field{
-		{Name: "train_frac", Type: schema.Float, Default: DefaultTrainFrac, Min: schema.Ptr(0), Max: schema.Ptr(1),
-			Doc: "share of patients in train (by a stable hash of the patient id)"},
-		{Name: "valid_frac", Type: schema.Float, Default: DefaultValidFrac, Min: schema.Ptr(0), Max: schema.Ptr(1),
-			Doc: "share of patients in valid; the rest (1 - train_frac - valid_frac) is test"},
+		{Name: "test_frac", Type: schema.Float, Default: DefaultTestFrac, Min: schema.Ptr(0), Max: schema.Ptr(1),
+			Doc: "share of patients in test, by a stable hash of the patient id; the others are the training patients"},
+		{Name: "holdout_frac", Type: schema.Float, Default: DefaultHoldoutFrac, Min: schema.Ptr(0), Max: schema.Ptr(0.5),
+			Doc: "share of the training patients held out of train as valid (stratified by label, seed 0): the held-out 10% of train that early stopping uses; 0: no valid split"},
 		{Name: "image_dir", Type: schema.String, Default: DefaultImageDir, Doc: "folder of {patientId}.dcm, relative to root"},
 	}
 }
 
 // Validate checks the split fractions.
 func (c Config) Validate() error {
-	if c.TrainFrac < 0 || c.ValidFrac < 0 || c.TrainFrac+c.ValidFrac > 1 {
-		return fmt.Errorf("rsna: train_frac %v and valid_frac %v must be non-negative with a sum of at most 1", c.TrainFrac, c.ValidFrac)
+	if !(c.TestFrac >= 0 && c.TestFrac <= 1) {
+		return fmt.Errorf("rsna: test_frac %v must be in [0, 1]", c.TestFrac)
+	}
+	if !(c.HoldoutFrac >= 0 && c.HoldoutFrac <= 0.5) {
+		return fmt.Errorf("rsna: holdout_frac %v must be in [0, 0.5]", c.HoldoutFrac)
 	}
 	return nil
 }
@@ -59,9 +77,6 @@ func (c Config) Validate() error {
 func Open(root string, c Config) (*source.Slice, error) {
 	if c.Split == "" {
 		c.Split = "train"
-	}
-	if c.TrainFrac == 0 && c.ValidFrac == 0 {
-		c.TrainFrac, c.ValidFrac = DefaultTrainFrac, DefaultValidFrac
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -97,8 +112,12 @@ func Open(root string, c Config) (*source.Slice, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	split, err := c.assign(ids, target)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range ids {
-		if c.Split != "all" && splitOf(id, c.TrainFrac, c.ValidFrac) != c.Split {
+		if c.Split != "all" && split[id] != c.Split {
 			continue
 		}
 		p, err := source.Resolve(root, c.ImageDir+"/"+id+".dcm")
@@ -111,15 +130,42 @@ func Open(root string, c Config) (*source.Slice, error) {
 	return s, nil
 }
 
-func splitOf(id string, train, valid float64) string {
+// assign puts each patient (ids sorted) in test, valid or train: test by
+// hash, valid as the stratified holdout of the others.
+func (c Config) assign(ids []string, target map[string]float32) (map[string]string, error) {
+	split := make(map[string]string, len(ids))
+	var pool []string
+	var labels [][]float32
+	cut := uint64(math.Round((1 - c.TestFrac) * buckets))
+	for _, id := range ids {
+		if bucket(id) >= cut {
+			split[id] = "test"
+			continue
+		}
+		split[id] = "train"
+		pool = append(pool, id)
+		labels = append(labels, []float32{target[id]})
+	}
+	if c.HoldoutFrac == 0 || len(pool) == 0 {
+		return split, nil
+	}
+	held, err := subset.Holdout(labels, pool, c.HoldoutFrac, HoldoutSeed)
+	if err != nil {
+		return nil, fmt.Errorf("rsna: holdout_frac: %w", err)
+	}
+	for _, i := range held {
+		split[pool[i]] = "valid"
+	}
+	return split, nil
+}
+
+// buckets is the resolution of the hashed test split.
+const buckets = 1_000_000
+
+// bucket maps a patient id to [0, buckets), stably: the patients of the top
+// test_frac of buckets are the test set.
+func bucket(id string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
-	u := float64(h.Sum64()%1_000_000) / 1_000_000
-	switch {
-	case u < train:
-		return "train"
-	case u < train+valid:
-		return "valid"
-	}
-	return "test"
+	return h.Sum64() % buckets
 }
