@@ -1,14 +1,15 @@
 // Package dataset serves every dataset reader of plugins/datasets as an
 // sdk.Dataset plugin: "mimic-cxr", "chexpert", "rsna", "covidx", "mura",
 // "paired" and "chexpert-8x200". Batches carry decoded, resized and (on
-// request) augmented images, raw texts (one sampled sentence or the whole
-// report) and labels; the host owns the order. Each plugin's config is the
-// common keys (CommonFields) plus its reader's own options (views, policy,
-// column names, ...: catalog.Dataset.Fields). Bad samples are skipped,
-// counted and logged; a split whose share of bad samples passes
-// max_bad_fraction fails its batches with the first problems. Images are
-// read from a prepared cache of pre-resized copies (plugins/datasets/prepare)
-// when one exists for the root, as the prepared key says.
+// request) augmented images, raw texts (one sampled sentence, in validation
+// batches too, or the whole report) and labels; the host owns the order.
+// Each plugin's config is the common keys (CommonFields) plus its reader's
+// own options (views, policy, column names, ...: catalog.Dataset.Fields).
+// Bad samples are skipped, counted and logged; a split whose share of bad
+// samples passes max_bad_fraction fails its batches with the first
+// problems. Images are read from a prepared cache of pre-resized copies
+// (plugins/datasets/prepare) when one exists for the root, as the prepared
+// key says.
 package dataset
 
 import (
@@ -53,6 +54,10 @@ type Config struct {
 	MaxBad    float64        `json:"max_bad_fraction"`
 	Prepared  string         `json:"prepared"`     // PreparedAuto, PreparedOff or PreparedRequired
 	PrepDir   string         `json:"prepared_dir"` // "" : ROOT/.convirt-prepared
+	// MaxPixels is the pixel limit of an image (0: loader.DefaultMaxPixels).
+	MaxPixels int `json:"max_pixels"`
+	// AllowOutside lets images resolve (through symlinks) outside the root.
+	AllowOutside bool `json:"allow_outside_root"`
 }
 
 // Plugin is one dataset plugin.
@@ -65,6 +70,7 @@ type Plugin struct {
 	opts   map[string]any    // the reader's options
 	cache  loader.ImageCache // prepared copies; nil: read the originals
 	splits map[string]*split
+	roots  []string // real directories images must resolve inside; see confinement
 }
 
 // split is one opened split with its bad-sample tally.
@@ -143,6 +149,7 @@ func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
 	}
 	p.mu.Lock()
 	p.cfg, p.opts, p.cache, p.splits = cfg, opts, cache, map[string]*split{}
+	p.roots = nil
 	p.mu.Unlock()
 	return nil
 }
@@ -205,20 +212,28 @@ func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, e
 			return nil, fmt.Errorf("dataset %s split %s: index %d out of range [0,%d)", p.name, req.Split, i, s.Len())
 		}
 	}
+	roots, err := p.confinement()
+	if err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	cache := p.cache
 	p.mu.Unlock()
 	o := loader.Options{Size: p.cfg.ImageSize, Channels: p.cfg.Channels, Resize: p.cfg.Resize, Augment: req.Augment, Aug: p.cfg.Augment,
 		Seed: req.Seed, Epoch: req.Epoch, Cache: cache}
+	o.MaxPixels, o.Roots = p.cfg.MaxPixels, roots
 	lb, err := loader.LoadBatch(ctx, s, req.Indices, o, p.cfg.Workers)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.count(sp, req, lb.Bad); err != nil {
+	if err := p.count(sp, req, lb.Bad, lb.BadIndices); err != nil {
 		return nil, err
 	}
 	if len(lb.Examples) == 0 {
-		return nil, fmt.Errorf("dataset %s split %s: every sample of the batch failed to load; first: %s", p.name, req.Split, firstProblem(lb.Bad))
+		// Every sample failed to load: they are counted like any bad
+		// sample, and under max_bad_fraction the batch is empty; the
+		// host skips it.
+		return &sdk.Batch{LabelNames: s.LabelNames()}, nil
 	}
 	b := &sdk.Batch{Images: lb.Images, LabelNames: s.LabelNames()}
 	var labels []float32
@@ -237,25 +252,36 @@ func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, e
 	return b, nil
 }
 
-// text picks the training text: with augmentation and sentence sampling, one
-// sentence drawn from (seed, epoch, id) as the paper does; otherwise the
-// whole Findings + Impression.
+// textSeed fixes the sentence of a plain (unaugmented) batch, the same in
+// every run whatever its seed.
+const textSeed = 0x5e17e9ce
+
+// text picks a sample's text. With sentence sampling it is one sentence of
+// Findings + Impression, as the paper trains: in an augmented (training)
+// batch drawn from (seed, epoch, id), anew each epoch; in a plain batch
+// (validation) fixed by the id alone, so that a held-out pair always gets the
+// same sentence, in every validation and every run, and the validation loss
+// is the training objective on held-out pairs. With report sampling, or a
+// one-sentence text, it is the whole text.
 func (p *Plugin) text(ex source.Example, req sdk.BatchRequest) string {
-	if req.Augment && p.cfg.Text == "sentence" && len(ex.Texts) > 1 {
-		r := loader.RNG(req.Seed^0x5e17e9ce, req.Epoch, ex.ID)
-		return ex.Texts[r.IntN(len(ex.Texts))]
+	if p.cfg.Text != "sentence" || len(ex.Texts) < 2 {
+		return strings.Join(ex.Texts, " ")
 	}
-	return strings.Join(ex.Texts, " ")
+	r := loader.RNG(textSeed, 0, ex.ID)
+	if req.Augment {
+		r = loader.RNG(req.Seed^textSeed, req.Epoch, ex.ID)
+	}
+	return ex.Texts[r.IntN(len(ex.Texts))]
 }
 
-// count adds a batch's skipped samples to the split's tally, logs the first
-// ones, and fails once the split's bad share passes max_bad_fraction.
-func (p *Plugin) count(sp *split, req sdk.BatchRequest, bad []source.Problem) error {
+// count adds a batch's skipped samples (bad, at indices idx) to the split's
+// tally, logs the first ones, and fails once the split's bad share passes
+// max_bad_fraction.
+func (p *Plugin) count(sp *split, req sdk.BatchRequest, bad []source.Problem, idx []int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	before := sp.tally.skipped
-	sp.tally.add(len(req.Indices), bad)
-	for i, b := range bad {
+	before := len(sp.tally.bad)
+	for i, b := range sp.tally.add(len(req.Indices), bad, idx) {
 		if n := before + i + 1; n <= maxListed {
 			p.log.Warn("bad sample skipped", "dataset", p.name, "split", req.Split, "problem", b.Error(), "skipped", n)
 		} else if n == maxListed+1 {
@@ -265,9 +291,30 @@ func (p *Plugin) count(sp *split, req sdk.BatchRequest, bad []source.Problem) er
 	return sp.tally.check(p.name, req.Split, p.cfg.MaxBad)
 }
 
-func firstProblem(ps []source.Problem) string {
-	if len(ps) == 0 {
-		return "unknown"
+// rootKeys are reader options naming a directory that index paths are
+// resolved against instead of root (chexpert's parent_root): images may
+// resolve inside it too.
+var rootKeys = []string{"parent_root"}
+
+// confinement returns the real directories (symlinks resolved) that images
+// must resolve inside: root and the rootKeys options that are set; nil
+// with allow_outside_root.
+func (p *Plugin) confinement() ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cfg.AllowOutside || p.roots != nil {
+		return p.roots, nil
 	}
-	return fmt.Sprintf("%s: %s", ps[0].Path, ps[0].Msg)
+	dirs := []string{p.cfg.Root}
+	for _, k := range rootKeys {
+		if d, _ := p.opts[k].(string); d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	roots, err := source.RealDirs(dirs...)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", p.name, err)
+	}
+	p.roots = roots
+	return roots, nil
 }

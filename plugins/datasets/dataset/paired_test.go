@@ -47,7 +47,7 @@ func TestPairedCustomColumns(t *testing.T) {
 		"2,c.png,FINDINGS: Normal wrist.,train\n" +
 		"3,d.png,FINDINGS: Hardware in the ulna.,test\n"
 	root := pairedRoot(t, map[string]string{"bone.csv": csv}, "a.png", "b.png", "c.png", "d.png")
-	cfg := map[string]any{"root": root, "image_size": 16, "csv": "bone.csv",
+	cfg := map[string]any{"root": root, "image_size": 16, "csv": "bone.csv", "text_sampling": "report",
 		"image_column": "file", "report_column": "findings", "split_column": "fold"}
 	p := configured(t, "paired", cfg)
 	if n := splitLen(t, p, "train"); n != 3 {
@@ -80,7 +80,7 @@ func TestPairedReportFilesAndWholeReport(t *testing.T) {
 	root := pairedRoot(t, files, "a.png", "b.png")
 	texts := func(whole bool) []string {
 		p := configured(t, "paired", map[string]any{"root": root, "image_size": 16, "image_column": "img",
-			"report_file_column": "txt", "whole_report": whole})
+			"report_file_column": "txt", "whole_report": whole, "text_sampling": "report"})
 		b, err := p.Batch(ctx, sdk.BatchRequest{Split: "", Indices: []int{0, 1}})
 		if err != nil {
 			t.Fatal(err)

@@ -24,7 +24,7 @@ func CommonFields() []schema.Field {
 		{Name: "channels", Type: schema.Int, Default: 1, Min: schema.Ptr(1), Max: schema.Ptr(3), Doc: "1 (grayscale) or 3 (gray replicated, for ImageNet weights)"},
 		{Name: "resize", Type: schema.String, Default: "center-crop", Enum: []string{"center-crop", "stretch"}, Doc: "how images are fitted to the square"},
 		{Name: "augment", Type: schema.Object, Fields: augmentFields(), Doc: "the paper's augmentations, applied in this order when the host asks for augmented batches"},
-		{Name: "text_sampling", Type: schema.String, Default: "sentence", Enum: []string{"sentence", "report"}, Doc: "training text: one sampled sentence (the paper) or the whole Findings + Impression"},
+		{Name: "text_sampling", Type: schema.String, Default: "sentence", Enum: []string{"sentence", "report"}, Doc: "text of a pair: sentence: one sentence of Findings + Impression (the paper), drawn anew each epoch in augmented (training) batches and fixed per sample in plain ones (validation, features); report: the whole Findings + Impression"},
 		{Name: "workers", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "image decoding goroutines; 0 uses every core"},
 		{Name: "prepared", Type: schema.String, Default: PreparedAuto, Enum: []string{PreparedAuto, PreparedOff, PreparedRequired},
 			Doc: "read pre-resized copies written by `convirt data prepare` (a complete cache of size >= image_size): auto uses one when present, off never, required fails without one"},
