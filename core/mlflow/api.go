@@ -22,13 +22,41 @@ const (
 	StatusKilled   = "KILLED"
 )
 
-// Reserved tags MLflow's UI understands.
+// Reserved tags MLflow's UI understands. TagGitCommit is the project's
+// commit (the checkout the run was started in, runs.Env.GitCommit), as for
+// an MLflow project; convirt's own revision is the tag runs.TagConvirtRevision.
 const (
 	TagRunName   = "mlflow.runName"
 	TagUser      = "mlflow.user"
 	TagGitCommit = "mlflow.source.git.commit"
 	TagParentRun = "mlflow.parentRunId"
 )
+
+// TagLocalRunID names the local run (its runs.Meta.ID) an MLflow run records.
+const TagLocalRunID = "convirt.run_id"
+
+// reserved are the values of the tags MLflow's UI reads and of
+// TagLocalRunID; "" leaves a tag out.
+type reserved struct {
+	name, user, gitCommit, localID, parent string
+}
+
+// runTags are the tags an MLflow run is created with, by a live Tracker and
+// by Push alike: the local run's tags (text redacted unless allowText) and
+// the reserved ones.
+func runTags(local map[string]string, allowText bool, r reserved) map[string]string {
+	tags := runs.RedactText(local, allowText)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	for k, v := range map[string]string{TagRunName: r.name, TagUser: r.user, TagGitCommit: r.gitCommit,
+		TagLocalRunID: r.localID, TagParentRun: r.parent} {
+		if v != "" {
+			tags[k] = v
+		}
+	}
+	return tags
+}
 
 // StatusOf maps a local run status to MLflow's.
 func StatusOf(s runs.Status) string {

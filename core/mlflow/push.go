@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -19,10 +18,12 @@ type PushOptions struct {
 	Force      bool   // push again although the directory records an MLflow run
 }
 
-// Push uploads a finished local run directory to MLflow as a new run:
-// params, tags (with the reserved mlflow.* tags filled from meta.json),
-// every metric value, the files under plots/ and artifacts/ and report.html,
-// and the final status. The new run's id is recorded in runDir/mlflow.json,
+// Push uploads a finished local run directory to MLflow as a new run with
+// everything a live run sends: params, tags (the provenance tags among
+// them, with the reserved mlflow.* tags filled from meta.json, see
+// runTags), every metric value, the files of runs.Uploads (report.html,
+// results.json, tables.md, resolved.yaml, plots/ and artifacts/), and the
+// final status. The new run's id is recorded in runDir/mlflow.json,
 // and the spool a Tracker may have left is removed (its content is in the
 // new run). A directory that already records an MLflow run is refused
 // unless opts.Force is set (a copy is pushed), or unless a Tracker left
@@ -54,13 +55,12 @@ func Push(ctx context.Context, runDir string, c *Client, opts PushOptions) (RunI
 	if err != nil {
 		return RunInfo{}, fmt.Errorf("push %s: %w", runDir, err)
 	}
-	tags := runs.RedactText(r.Tags(), opts.AllowText)
-	for k, v := range map[string]string{TagRunName: meta.Name, TagUser: meta.Env.User, TagGitCommit: meta.Env.GitCommit,
-		"convirt.run_id": meta.ID, TagParentRun: RunIDOf(filepath.Join(filepath.Dir(runDir), meta.ParentID))} {
-		if v != "" && (k != TagParentRun || meta.ParentID != "") {
-			tags[k] = v
-		}
+	parent := ""
+	if meta.ParentID != "" {
+		parent = RunIDOf(filepath.Join(filepath.Dir(runDir), meta.ParentID))
 	}
+	tags := runTags(r.Tags(), opts.AllowText, reserved{name: meta.Name, user: meta.Env.User,
+		gitCommit: meta.Env.GitCommit, localID: meta.ID, parent: parent})
 	info, err := c.CreateRun(ctx, expID, meta.Name, meta.StartTime, sortedKV(tags))
 	if err != nil {
 		return info, fmt.Errorf("push %s: %w", runDir, err)
@@ -90,33 +90,15 @@ func Push(ctx context.Context, runDir string, c *Client, opts PushOptions) (RunI
 	return info, nil
 }
 
-// uploadTree uploads report.html and the files under plots/ and
-// artifacts/, keeping their relative paths.
+// uploadTree uploads the run's files, the same list a live run sends
+// (runs.Uploads).
 func uploadTree(ctx context.Context, c *Client, artifactURI, runDir string) error {
-	if _, err := os.Stat(filepath.Join(runDir, "report.html")); err == nil {
-		if err := c.UploadArtifact(ctx, artifactURI, "report.html", filepath.Join(runDir, "report.html")); err != nil {
-			return err
-		}
+	ups, err := runs.Uploads(runDir)
+	if err != nil {
+		return err
 	}
-	for _, sub := range []string{runs.PlotsDir, runs.ArtifactsDir} {
-		root := filepath.Join(runDir, sub)
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if os.IsNotExist(err) && p == root {
-					return fs.SkipDir
-				}
-				return err
-			}
-			if !d.Type().IsRegular() {
-				return nil
-			}
-			rel, _ := filepath.Rel(runDir, p)
-			if sub == runs.ArtifactsDir {
-				rel, _ = filepath.Rel(root, p)
-			}
-			return c.UploadArtifact(ctx, artifactURI, filepath.ToSlash(rel), p)
-		})
-		if err != nil {
+	for _, u := range ups {
+		if err := c.UploadArtifact(ctx, artifactURI, u.Name, u.Path); err != nil {
 			return err
 		}
 	}

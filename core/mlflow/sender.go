@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/convirt/convirt/core/atomicfile"
-	"github.com/convirt/convirt/core/runs"
 )
 
 // loop is the background sender: it creates the MLflow run, then sends
@@ -263,16 +262,8 @@ func (t *Tracker) createRun(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tags := map[string]string{}
-	for k, v := range runs.RedactText(t.opts.Tags, t.opts.AllowText) {
-		tags[k] = v
-	}
-	for k, v := range map[string]string{TagRunName: t.opts.RunName, TagUser: t.opts.User,
-		TagGitCommit: t.opts.GitCommit, TagParentRun: t.opts.ParentRunID} {
-		if v != "" {
-			tags[k] = v
-		}
-	}
+	tags := runTags(t.opts.Tags, t.opts.AllowText, reserved{name: t.opts.RunName, user: t.opts.User,
+		gitCommit: t.opts.GitCommit, localID: t.opts.LocalRunID, parent: t.opts.ParentRunID})
 	info, err := t.c.CreateRun(ctx, expID, t.opts.RunName, time.Now(), sortedKV(tags))
 	if err != nil {
 		return err

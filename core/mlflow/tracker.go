@@ -24,14 +24,17 @@ const (
 
 // TrackerOptions configure a Tracker.
 type TrackerOptions struct {
-	Experiment  string            // MLflow experiment name (created when missing)
-	RunName     string            // mlflow.runName
-	ParentRunID string            // MLflow id of the parent run (mlflow.parentRunId)
-	User        string            // mlflow.user
-	GitCommit   string            // mlflow.source.git.commit
-	Tags        map[string]string // more tags at creation
-	Dir         string            // where StateFile and SpoolFile live; required
-	AllowText   bool              // send params/tags marked runs.TextPrefix verbatim
+	Experiment  string // MLflow experiment name (created when missing)
+	RunName     string // mlflow.runName
+	ParentRunID string // MLflow id of the parent run (mlflow.parentRunId)
+	User        string // mlflow.user
+	GitCommit   string // mlflow.source.git.commit: the project's commit (runs.Env.GitCommit)
+	LocalRunID  string // convirt.run_id: the local run's id
+	// Tags are set at creation: the local run's tags (runs.Run.Tags), so
+	// that its provenance tags (runs.Env.ProvenanceTags) reach MLflow.
+	Tags      map[string]string
+	Dir       string // where StateFile and SpoolFile live; required
+	AllowText bool   // send params/tags marked runs.TextPrefix verbatim
 	// QueueSize is how many operations wait in memory before further ones
 	// go to the disk spool; default 1024.
 	QueueSize int
@@ -285,4 +288,14 @@ func (t *Tracker) WaitRunID(ctx context.Context, timeout time.Duration) string {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// OptionsFor returns TrackerOptions describing the local run: its name,
+// user, project commit, id and tags (the provenance tags among them), as
+// Push reads them from the run directory, so that a live run and a pushed
+// one carry the same tags. The caller sets Experiment and the rest.
+func OptionsFor(run *runs.Run) TrackerOptions {
+	m := run.Meta()
+	return TrackerOptions{RunName: m.Name, User: m.Env.User, GitCommit: m.Env.GitCommit, LocalRunID: m.ID,
+		Tags: run.Tags(), Dir: run.Dir()}
 }

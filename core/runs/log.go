@@ -230,7 +230,9 @@ func openAppend(path string) (*os.File, error) {
 
 // Reopen marks a run that ended (killed, failed, or a finished one being
 // continued) as running again, for `convirt run --resume`. Its records are
-// kept; the end time is cleared and a "resumed" tag counts the restarts.
+// kept; the end time is cleared, a "resumed" tag counts the restarts, and
+// TagResumedRevision names the convirt revision resuming it when that is
+// not the one that created it.
 func (r *Run) Reopen() error {
 	r.mu.Lock()
 	m := r.meta
@@ -242,6 +244,10 @@ func (r *Run) Reopen() error {
 	r.meta = m
 	n := 0
 	_, _ = fmt.Sscan(r.tags["resumed"], &n) // absent: 0
+	tags := map[string]string{"resumed": fmt.Sprint(n + 1)}
+	if now := ReadBuild(); now.RevisionString() != m.Env.Convirt.RevisionString() {
+		tags[TagResumedRevision] = now.RevisionString()
+	}
 	r.mu.Unlock()
-	return r.SetTag("resumed", fmt.Sprint(n+1))
+	return r.SetTags(tags)
 }

@@ -76,7 +76,7 @@ type Options struct {
 	// EnvExtra is recorded in meta.json next to git/Go/host info: libtorch
 	// version, device, plugin versions and checksums.
 	EnvExtra map[string]string
-	// GitDir is where git is asked for the commit; "" means ".".
+	// GitDir is where git is asked for the project's commit; "" means ".".
 	GitDir string
 	// AllowText lets params and tags marked as patient text (see IsText)
 	// be stored verbatim instead of redacted.
@@ -98,7 +98,8 @@ type Run struct {
 }
 
 // Create makes a new run directory root/experiment/<uuid>/ with its
-// metadata, empty params and tags, and its subdirectories. The directory is
+// metadata, empty params, its tags (opts.Tags and the provenance tags of
+// Env.ProvenanceTags, which win), and its subdirectories. The directory is
 // assembled under a temporary name and renamed into place, so a crash never
 // leaves a run directory without meta.json.
 func Create(root, experiment string, opts Options) (*Run, error) {
@@ -131,6 +132,9 @@ func Create(root, experiment string, opts Options) (*Run, error) {
 	}
 	if r.tags == nil {
 		r.tags = map[string]string{}
+	}
+	for k, v := range r.meta.Env.ProvenanceTags() {
+		r.tags[k] = v
 	}
 	if err := r.populate(tmp); err != nil {
 		os.RemoveAll(tmp)
