@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/convirt/convirt/core/host"
@@ -153,25 +154,13 @@ func rowsOf(all [][]float32, idx []int) [][]float32 {
 }
 
 // finetuneEncoder starts a fresh image encoder with init's weights (as
-// evalRun.encoder does) and the fine-tuning optimisation: the recipe's
-// finetune optimizer, lr and weight_decay replace pretraining's for every
-// key the encoder declares; totalSteps sizes a cosine schedule.
+// evalRun.encoder does) and the fine-tuning optimisation of
+// finetuneEncoderConfig.
 func (er *evalRun) finetuneEncoder(ctx context.Context, init string, totalSteps int) (*host.Encoder, error) {
 	ref := er.s.r.ImageEncoder
-	cfg := er.s.encoderConfig(ref.Plugin, ref.Config, totalSteps, init == "random")
-	ft := er.e.Finetune
-	// restore_optimizer false: a restored pretraining state brings its
-	// weights only, so the fine-tuning optimiser starts fresh at its lr.
-	over := map[string]any{"optimizer": ft.Optimizer, "lr": ft.LR, "weight_decay": ft.WeightDecay, "restore_optimizer": false}
-	if sc, ok := er.s.opt.Launcher.Schema(ref.Plugin); ok {
-		for _, f := range sc.Fields {
-			if v, ok := over[f.Name]; ok {
-				cfg[f.Name] = v
-			}
-		}
-	}
-	if w, _ := cfg["weights"].(string); init == "imagenet" && w == "" {
-		return nil, fmt.Errorf("init imagenet needs image_encoder.config.weights")
+	cfg, err := er.finetuneEncoderConfig(init, totalSteps)
+	if err != nil {
+		return nil, err
 	}
 	c, err := er.s.opt.Launcher.Encoder(ctx, ref.Plugin, cfg)
 	if err != nil {
@@ -189,6 +178,79 @@ func (er *evalRun) finetuneEncoder(ctx context.Context, init string, totalSteps 
 		return nil, fmt.Errorf("image_encoder: restore the pretrained state: %w", err)
 	}
 	return c, nil
+}
+
+// finetuneEncoderConfig is the image encoder's config for one fine-tuning
+// probe: the recipe's finetune optimizer, lr and weight_decay replace
+// pretraining's for every key the encoder declares; totalSteps sizes a
+// cosine schedule. A plateau schedule's patience is capped at
+// plateauPatience, so that its learning-rate cut can fire before early
+// stopping ends the probe.
+func (er *evalRun) finetuneEncoderConfig(init string, totalSteps int) (map[string]any, error) {
+	ref := er.s.r.ImageEncoder
+	cfg := er.s.encoderConfig(ref.Plugin, ref.Config, totalSteps, init == "random")
+	ft := er.e.Finetune
+	// restore_optimizer false: a restored pretraining state brings its
+	// weights only, so the fine-tuning optimiser starts fresh at its lr.
+	over := map[string]any{"optimizer": ft.Optimizer, "lr": ft.LR, "weight_decay": ft.WeightDecay, "restore_optimizer": false}
+	sc, ok := er.s.opt.Launcher.Schema(ref.Plugin)
+	if ok {
+		for _, f := range sc.Fields {
+			if v, ok := over[f.Name]; ok {
+				cfg[f.Name] = v
+			}
+		}
+	}
+	if w, _ := cfg["weights"].(string); init == "imagenet" && w == "" {
+		return nil, fmt.Errorf("init imagenet needs image_encoder.config.weights")
+	}
+	if kind, _ := cfg["schedule"].(string); kind == "plateau" && ft.Patience > 0 {
+		p, ok := intValue(cfg["patience"])
+		if !ok {
+			return cfg, nil // the encoder declares no plateau patience
+		}
+		capped, fires := plateauPatience(p, ft.Patience)
+		if !fires {
+			fmt.Fprintf(er.s.log, "finetune %s: warning: with patience %d, early stopping ends a probe at the first epoch without a lower validation loss, before the plateau schedule can cut the learning rate\n", er.e.Name, ft.Patience)
+		} else if capped != p {
+			fmt.Fprintf(er.s.log, "finetune %s: plateau patience %d capped at %d (finetune.patience %d - 2), so the learning-rate cut can fire before early stopping\n", er.e.Name, p, capped, ft.Patience)
+			cfg["patience"] = capped
+		}
+	}
+	return cfg, nil
+}
+
+// plateauPatience returns the plateau schedule patience fine-tuning uses
+// with early-stopping patience stop (> 0), given the configured one, and
+// whether a learning-rate cut can then take effect before training stops.
+//
+// A plateau schedule with patience p cuts the rate after p+1 validations
+// without improvement (ReduceLROnPlateau), and the encoder learns of a
+// validation loss at the first step of the next epoch; early stopping ends
+// training after stop epochs without improvement. The cut takes effect
+// only if an epoch follows it: p+1 < stop, so p is capped at stop-2. With
+// equal patiences (both 5 by default) the cut would never fire.
+func plateauPatience(p, stop int) (int, bool) {
+	if stop < 2 {
+		return p, false
+	}
+	return min(p, stop-2), true
+}
+
+// intValue reads an integer config value (decoded YAML or JSON gives int,
+// int64 or a whole float64).
+func intValue(v any) (int, bool) {
+	switch x := v.(type) {
+	case int:
+		return x, true
+	case int64:
+		return int(x), true
+	case float64:
+		if x == math.Trunc(x) {
+			return int(x), true
+		}
+	}
+	return 0, false
 }
 
 // configureHead gives the evaluator a fresh head for one probe: the

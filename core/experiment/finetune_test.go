@@ -13,9 +13,11 @@ import (
 
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
+	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/evalplugin"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
 )
 
 // fakeData serves rows of features as 1x1xD "images" with one binary label.
@@ -228,6 +230,129 @@ func TestBatchesOf(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, c.want) || total != c.n {
 			t.Errorf("%d rows in batches of %d: sizes %v, want %v", c.n, c.size, got, c.want)
+		}
+	}
+}
+
+// testPlateauEncoder names an encoder whose schema declares the keys the
+// host fills for a schedule (registered for its Info only: it is never
+// started; plateauEncoder plays it in process).
+const testPlateauEncoder = "test-plateau-encoder"
+
+func init() {
+	builtin.RegisterEncoder(testPlateauEncoder, func() sdk.Encoder { return &plateauEncoder{} })
+}
+
+// plateauEncoder is fakeEncoder with the plateau schedule of the built-in
+// encoders (plugins/encoders/optim.Schedule, ReduceLROnPlateau in mode min
+// with relative threshold 1e-4): a validation loss that is not below the
+// best by the threshold is a bad one, and after more than patience bad ones
+// in a row the learning rate is multiplied by factor. lrs records the rate
+// each step trained with.
+type plateauEncoder struct {
+	fakeEncoder
+	lr, factor, best float64
+	patience, bad    int
+	hasBest          bool
+	lrs              []float64
+}
+
+func (e *plateauEncoder) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: testPlateauEncoder, Version: "0.0.1", Schema: schema.Schema{Fields: []schema.Field{
+		{Name: "optimizer", Type: schema.String, Default: "adam"},
+		{Name: "lr", Type: schema.Float, Default: 1e-4},
+		{Name: "weight_decay", Type: schema.Float, Default: 0.0},
+		{Name: "schedule", Type: schema.String, Default: "none"},
+		{Name: "factor", Type: schema.Float, Default: 0.5},
+		{Name: "patience", Type: schema.Int, Default: 0},
+		{Name: "seed", Type: schema.Int, Default: 0},
+	}}}, nil
+}
+
+func (e *plateauEncoder) Configure(context.Context, map[string]any) error { return nil }
+func (e *plateauEncoder) Close() error                                    { return nil }
+
+func (e *plateauEncoder) Step(ctx context.Context, req sdk.StepRequest) error {
+	if v := req.ValLoss; v != nil {
+		if !e.hasBest || *v < e.best*(1-1e-4) {
+			e.best, e.hasBest, e.bad = *v, true, 0
+		} else if e.bad++; e.bad > e.patience {
+			e.lr *= e.factor
+			e.bad = 0
+		}
+	}
+	e.lrs = append(e.lrs, e.lr)
+	return e.fakeEncoder.Step(ctx, req)
+}
+
+// TestFinetunePlateauCutFiresBeforeEarlyStop fine-tunes with the recipe's
+// default schedule (plateau) and early-stopping patience on a validation
+// loss that stops improving after epoch 1: the learning rate must be cut,
+// and at least one step must train at the cut rate, before early stopping
+// ends the probe. With both patiences 5 the cut needed six bad epochs and
+// the stop came after five.
+func TestFinetunePlateauCutFiresBeforeEarlyStop(t *testing.T) {
+	ctx := context.Background()
+	r, err := recipe.Parse("ft.yaml", []byte(`
+name: ft
+seed: 1
+image_encoder: {plugin: `+testPlateauEncoder+`}
+evaluate:
+  - name: ft
+    evaluator: {plugin: finetune}
+    dataset: {plugin: none}
+    protocol: finetune
+    inits: [random]
+`), recipe.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Train.Schedule.Kind != "plateau" || r.Evaluate[0].Finetune.Patience == 0 {
+		t.Fatalf("defaults changed: schedule %q, finetune patience %d: this test wants a plateau schedule with early stopping", r.Train.Schedule.Kind, r.Evaluate[0].Finetune.Patience)
+	}
+	enc := &plateauEncoder{fakeEncoder: fakeEncoder{W: 1, breakAt: 17}}
+	pr, logPath := fakeProbe(t, 20, r.Evaluate[0].Finetune.Patience, true, &enc.fakeEncoder)
+	pr.er.s.r = r
+	pr.enc = enc
+	cfg, err := pr.er.finetuneEncoderConfig("random", 160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg["schedule"] != "plateau" {
+		t.Fatalf("encoder config %v: want the recipe's plateau schedule", cfg)
+	}
+	enc.lr, enc.factor = cfg["lr"].(float64), cfg["factor"].(float64)
+	var ok bool
+	if enc.patience, ok = intValue(cfg["patience"]); !ok {
+		t.Fatalf("encoder config patience %v", cfg["patience"])
+	}
+	if err := pr.train(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := os.ReadFile(logPath)
+	if !strings.Contains(string(log), "early stop") {
+		t.Fatalf("the probe did not stop early (the test needs a plateau); run log:\n%s", log)
+	}
+	if n := len(enc.lrs); n == 0 || enc.lrs[n-1] >= enc.lrs[0] {
+		t.Errorf("learning rates per step %v: no step trained at a cut rate before early stopping (plateau patience %v, early-stopping patience %d)",
+			enc.lrs, cfg["patience"], r.Evaluate[0].Finetune.Patience)
+	}
+	if !strings.Contains(string(log), "plateau patience") {
+		t.Errorf("run log does not say the plateau patience was capped:\n%s", log)
+	}
+}
+
+func TestPlateauPatience(t *testing.T) {
+	for _, c := range []struct {
+		p, stop, want int
+		fires         bool
+	}{{5, 5, 3, true}, {2, 5, 2, true}, {3, 5, 3, true}, {5, 2, 0, true}, {0, 10, 0, true}, {5, 1, 5, false}} {
+		got, fires := plateauPatience(c.p, c.stop)
+		if got != c.want || fires != c.fires {
+			t.Errorf("plateauPatience(%d, %d) = %d, %v; want %d, %v", c.p, c.stop, got, fires, c.want, c.fires)
+		}
+		if fires && got+1 >= c.stop {
+			t.Errorf("plateauPatience(%d, %d) = %d: the cut after %d bad epochs leaves no epoch before the stop after %d", c.p, c.stop, got, got+1, c.stop)
 		}
 	}
 }
