@@ -207,8 +207,8 @@ func startMLflow(r *recipe.Recipe, run *runs.Run, logw io.Writer) (*mlflow.Track
 		exp = r.Experiment
 	}
 	m := run.Meta()
-	opts := mlflow.TrackerOptions{Experiment: exp, RunName: m.Name, GitCommit: m.Env.GitCommit, User: m.Env.User,
-		Dir: run.Dir(), AllowText: r.Tracking.LogText}
+	opts := mlflow.OptionsFor(run)
+	opts.Experiment, opts.AllowText = exp, r.Tracking.LogText
 	if m.ParentID != "" {
 		if pm, err := runs.Find(r.Output, m.ParentID); err == nil {
 			opts.ParentRunID = mlflow.RunIDOf(pm.Dir)

@@ -4,12 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/report"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/plugins/evaluators/results"
@@ -30,13 +27,6 @@ var headline = map[string]bool{"auc": true, "accuracy": true}
 
 // retrievalMetrics are the retrieval table's columns.
 var retrievalMetrics = []string{"p@5", "p@10", "p@50", "chance"}
-
-// retrievalTitle heads the retrieval table and says what each row ranks by
-// (retrievalOutput): the rows of different inits compare encoders on the
-// same representation, and text-image rows exist for init convirt only.
-const retrievalTitle = "Retrieval: precision@k (retrieval-image: image-image on the pooled image features, every init; " +
-	"retrieval-text: text-image on the projections, init convirt only, the one whose image and text heads were trained together; " +
-	"chance: a random ranking)"
 
 // report draws the loss and label-efficiency plots, writes tables.md and
 // report.html, and prints the tables and the report's path.
@@ -87,22 +77,19 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 	return tables, page, nil
 }
 
-// uploadArtifacts sends the run's report, results, tables, resolved recipe
-// and plots to the remote trackers (MLflow); the local run already holds
-// them. Failures are warnings: the files stay in the run for `runs push`.
+// uploadArtifacts sends the run's files to the remote trackers (MLflow):
+// runs.Uploads, the list `runs push` sends too (report, results, tables,
+// resolved recipe, plots, artifacts); the local run already holds them.
+// Failures are warnings: the files stay in the run for `runs push`.
 func (s *session) uploadArtifacts() {
-	names := []string{"report.html", ResultsFile, TablesFile, recipe.ResolvedFile}
-	plots, _ := filepath.Glob(s.runPath(runs.PlotsDir, "*.png"))
-	for _, p := range plots {
-		names = append(names, filepath.Join(runs.PlotsDir, filepath.Base(p)))
+	ups, err := runs.Uploads(s.run.Dir())
+	if err != nil {
+		fmt.Fprintf(s.log, "warning: upload: %v\n", err)
 	}
 	for _, t := range s.tracker[1:] {
-		for _, n := range names {
-			if _, err := os.Stat(s.runPath(n)); err != nil {
-				continue
-			}
-			if err := t.LogArtifact(filepath.ToSlash(n), s.runPath(n)); err != nil {
-				fmt.Fprintf(s.log, "warning: upload %s: %v\n", n, err)
+		for _, u := range ups {
+			if err := t.LogArtifact(u.Name, u.Path); err != nil {
+				fmt.Fprintf(s.log, "warning: upload %s: %v\n", u.Name, err)
 			}
 		}
 	}
@@ -153,7 +140,7 @@ func resultTables(entries []results.Entry, inits []string) []mdTable {
 		}
 	}
 	if len(rp) > 0 {
-		out = append(out, mdTable{title: retrievalTitle, body: results.RetrievalTable(entries, rp, inits, retrievalMetrics)})
+		out = append(out, mdTable{title: "Retrieval: precision@k (chance: a random ranking)", body: results.RetrievalTable(entries, rp, inits, retrievalMetrics)})
 	}
 	return out
 }
