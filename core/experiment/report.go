@@ -28,6 +28,13 @@ var headline = map[string]bool{"auc": true, "accuracy": true}
 // retrievalMetrics are the retrieval table's columns.
 var retrievalMetrics = []string{"p@5", "p@10", "p@50", "chance"}
 
+// retrievalTitle heads the retrieval table and says what each row ranks by
+// (retrievalOutput): the rows of different inits compare encoders on the
+// same representation, and text-image rows exist for init convirt only.
+const retrievalTitle = "Retrieval: precision@k (retrieval-image: image-image on the pooled image features, every init; " +
+	"retrieval-text: text-image on the projections, init convirt only, the one whose image and text heads were trained together; " +
+	"chance: a random ranking)"
+
 // report draws the loss and label-efficiency plots, writes tables.md and
 // report.html, and prints the tables and the report's path.
 func (s *session) report(out *Outcome) (tables, page string, err error) {
@@ -140,7 +147,7 @@ func resultTables(entries []results.Entry, inits []string) []mdTable {
 		}
 	}
 	if len(rp) > 0 {
-		out = append(out, mdTable{title: "Retrieval: precision@k (chance: a random ranking)", body: results.RetrievalTable(entries, rp, inits, retrievalMetrics)})
+		out = append(out, mdTable{title: retrievalTitle, body: results.RetrievalTable(entries, rp, inits, retrievalMetrics)})
 	}
 	return out
 }
