@@ -10,6 +10,7 @@ import (
 	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/datasets/subset"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
+	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 )
@@ -23,17 +24,19 @@ func init() {
 
 // LinearConfig is the config of the linear-probe evaluator.
 type LinearConfig struct {
-	// WeightDecay, MaxIter, Patience and History set the probe's L-BFGS
-	// training (linear.Config).
-	WeightDecay float64 `json:"weight_decay"`
-	MaxIter     int     `json:"max_iter"`
-	Patience    int     `json:"patience"`
-	History     int     `json:"history"`
+	// L2Grid, L2, MaxIter and History set the probe's regularisation and
+	// L-BFGS training (linear.Config): the L2 strength is chosen per probe
+	// from L2Grid on the validation loss, or is L2 (0: 1/n) without a
+	// validation split.
+	L2Grid  []float64 `json:"l2_grid"`
+	L2      float64   `json:"l2"`
+	MaxIter int       `json:"max_iter"`
+	History int       `json:"history"`
 	// Standardize standardises features with the training subset's
 	// statistics.
 	Standardize bool `json:"standardize"`
-	// ValFraction is the stratified fraction of train held out for early
-	// stopping when the request has no "val" split (0: none).
+	// ValFraction is the stratified fraction of train held out to choose
+	// the L2 strength on when the request has no "val" split (0: none).
 	ValFraction float64 `json:"val_fraction"`
 	// ValSeed seeds the held-out validation rows (not the probe seeds, so
 	// every probe sees the same validation set).
@@ -43,12 +46,13 @@ type LinearConfig struct {
 
 // DefaultLinearConfig is the linear evaluator's config before Configure.
 func DefaultLinearConfig() LinearConfig {
-	return LinearConfig{MaxIter: 500, Patience: 20, History: 10, Standardize: true, ValFraction: 0.1, BootConfig: defaultBoot()}
+	return LinearConfig{L2Grid: append([]float64(nil), linear.DefaultL2Grid...), MaxIter: 1000, History: 10, Standardize: true, ValFraction: 0.1, BootConfig: defaultBoot()}
 }
 
 // Linear is the built-in "linear" evaluator: the paper's linear protocol,
-// one L-BFGS logistic-regression probe per seed on a stratified labelled
-// fraction of frozen training features.
+// one L2-regularised logistic-regression probe per seed on a stratified
+// labelled fraction of frozen training features, its L2 strength chosen on
+// validation data from a log grid, each fit by L-BFGS to convergence.
 type Linear struct {
 	mu  sync.Mutex
 	cfg LinearConfig
@@ -61,16 +65,26 @@ func NewLinear() *Linear { return &Linear{cfg: DefaultLinearConfig()} }
 func (p *Linear) Info(context.Context) (sdk.Info, error) {
 	d := DefaultLinearConfig()
 	return sdk.Info{Name: LinearName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: `linear probing of frozen features (protocol "linear"): stratified label fractions, one L-BFGS probe per seed, AUC or accuracy with bootstrap intervals`,
+		Description: `linear probing of frozen features (protocol "linear"): stratified label fractions, one L2-regularised logistic-regression probe per seed (strength chosen on validation data, L-BFGS to convergence), AUC or accuracy with seed and test-bootstrap intervals`,
 		Schema: schema.Schema{Fields: append([]schema.Field{
-			{Name: "weight_decay", Type: schema.Float, Default: d.WeightDecay, Min: schema.Ptr(0), Doc: "L2 penalty weight_decay/2*||W||^2 on the probe's weights (not the bias)"},
-			{Name: "max_iter", Type: schema.Int, Default: d.MaxIter, Min: schema.Ptr(1), Doc: "maximum L-BFGS iterations per probe"},
-			{Name: "patience", Type: schema.Int, Default: d.Patience, Min: schema.Ptr(1), Doc: "stop after this many iterations without a lower validation loss, keeping the best weights"},
+			{Name: "l2_grid", Type: schema.List, Elem: schema.Float, Default: anyList(d.L2Grid), Min: schema.Ptr(0), Doc: "candidate L2 strengths l2 (penalty l2/2*||w||^2 on each label's weights, added to its mean loss; the bias is not penalised), each > 0; each probe is fitted for every one, strongest first, and keeps the one with the lowest validation loss"},
+			{Name: "l2", Type: schema.Float, Default: d.L2, Min: schema.Ptr(0), Doc: "the L2 strength when there is no validation split (val_fraction 0 and no \"val\" split); 0: 1/n for n training examples, scikit-learn's LogisticRegression default C = 1"},
+			{Name: "max_iter", Type: schema.Int, Default: d.MaxIter, Min: schema.Ptr(1), Doc: "maximum L-BFGS iterations of each fit (a fit that reaches it is counted in the probe_unconverged metric)"},
 			{Name: "history", Type: schema.Int, Default: d.History, Min: schema.Ptr(1), Doc: "L-BFGS correction pairs"},
 			{Name: "standardize", Type: schema.Bool, Default: d.Standardize, Doc: "standardise each feature with the training subset's mean and standard deviation"},
-			{Name: "val_fraction", Type: schema.Float, Default: d.ValFraction, Min: schema.Ptr(0), Max: schema.Ptr(0.5), Doc: `stratified fraction of "train" held out for early stopping when the request has no "val" split (0: no early stopping)`},
+			{Name: "val_fraction", Type: schema.Float, Default: d.ValFraction, Min: schema.Ptr(0), Max: schema.Ptr(0.5), Doc: `stratified fraction of "train" held out to choose the L2 strength on when the request has no "val" split (0: none; l2 is used)`},
 			{Name: "val_seed", Type: schema.Int, Default: d.ValSeed, Min: schema.Ptr(0), Doc: "seed of the held-out validation rows (independent of the probe seeds)"},
 		}, bootFields()...)}}, nil
+}
+
+// anyList is xs as a decoded config holds a list (the form schema.Check
+// takes).
+func anyList(xs []float64) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
 }
 
 // Configure implements sdk.Plugin.
@@ -80,14 +94,21 @@ func (p *Linear) Configure(_ context.Context, raw map[string]any) error {
 		return fmt.Errorf("evaluator %q: %w", LinearName, err)
 	}
 	switch {
-	case !(cfg.WeightDecay >= 0) || math.IsInf(cfg.WeightDecay, 0):
-		return fmt.Errorf("evaluator %q: config: weight_decay must be finite and >= 0, got %v", LinearName, cfg.WeightDecay)
-	case cfg.MaxIter < 1 || cfg.Patience < 1 || cfg.History < 1:
-		return fmt.Errorf("evaluator %q: config: max_iter, patience and history must be >= 1 (got %d, %d, %d)", LinearName, cfg.MaxIter, cfg.Patience, cfg.History)
+	case len(cfg.L2Grid) == 0:
+		return fmt.Errorf("evaluator %q: config: l2_grid must list at least one strength", LinearName)
+	case !(cfg.L2 >= 0) || math.IsInf(cfg.L2, 0):
+		return fmt.Errorf("evaluator %q: config: l2 must be finite and >= 0, got %v", LinearName, cfg.L2)
+	case cfg.MaxIter < 1 || cfg.History < 1:
+		return fmt.Errorf("evaluator %q: config: max_iter and history must be >= 1 (got %d, %d)", LinearName, cfg.MaxIter, cfg.History)
 	case !(cfg.ValFraction >= 0 && cfg.ValFraction <= 0.5):
 		return fmt.Errorf("evaluator %q: config: val_fraction must be in [0, 0.5], got %v", LinearName, cfg.ValFraction)
 	case cfg.ValSeed < 0:
 		return fmt.Errorf("evaluator %q: config: val_seed must be >= 0, got %d", LinearName, cfg.ValSeed)
+	}
+	for i, l := range cfg.L2Grid {
+		if !(l > 0) || math.IsInf(l, 0) {
+			return fmt.Errorf("evaluator %q: config: l2_grid[%d] must be finite and > 0, got %v", LinearName, i, l)
+		}
 	}
 	if err := cfg.check(); err != nil {
 		return fmt.Errorf("evaluator %q: %w", LinearName, err)
@@ -199,10 +220,13 @@ func prepareLinear(req sdk.EvalRequest, cfg LinearConfig) (*linearJob, error) {
 	return job, nil
 }
 
-// runLinear trains and scores one probe per seed.
+// runLinear trains and scores one probe per seed. Besides the split sizes,
+// Metrics report each probe's L2 strength (results.ProbeL2Key), whether it
+// was chosen on validation data (results.ProbeSelectedKey) and how many
+// probes stopped at max_iter (results.ProbeUnconvergedKey).
 func runLinear(ctx context.Context, job *linearJob, cfg LinearConfig) (sdk.EvalResult, error) {
-	lcfg := linear.Config{Task: job.task, WeightDecay: cfg.WeightDecay, MaxIter: cfg.MaxIter,
-		Patience: cfg.Patience, History: cfg.History, NoStandardize: !cfg.Standardize}
+	lcfg := linear.Config{Task: job.task, L2Grid: cfg.L2Grid, L2: cfg.L2, MaxIter: cfg.MaxIter,
+		History: cfg.History, NoStandardize: !cfg.Standardize}
 	if job.task == linear.MultiClass {
 		lcfg.NumClasses = job.test.k
 	}
@@ -225,7 +249,9 @@ func runLinear(ctx context.Context, job *linearJob, cfg LinearConfig) (sdk.EvalR
 		subsetRows += len(idx)
 		return job.pool.take(SplitTrain, idx).linearSplit(job.task), nil
 	}
-	preds, err := linear.TrainSeeds(ctx, seeds, draw, val, job.test.linearSplit(job.task), lcfg)
+	test := job.test.linearSplit(job.task)
+	test.Names = job.test.names
+	probes, preds, err := linear.TrainSeeds(ctx, seeds, draw, val, test, lcfg)
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
@@ -235,10 +261,22 @@ func runLinear(ctx context.Context, job *linearJob, cfg LinearConfig) (sdk.EvalR
 	}
 	res.Metrics["train_examples"] = float64(job.pool.rows)
 	res.Metrics["subset_examples"] = float64(subsetRows) / float64(len(seeds))
-	res.Metrics["val_examples"] = 0
+	res.Metrics[results.ValExamplesKey] = 0
 	if job.val != nil {
-		res.Metrics["val_examples"] = float64(job.val.rows)
+		res.Metrics[results.ValExamplesKey] = float64(job.val.rows)
 	}
 	res.Metrics["test_examples"] = float64(job.test.rows)
+	unconverged := 0
+	for i, p := range probes {
+		res.Metrics[results.ProbeL2Key(seeds[i])] = p.L2
+		if !p.Converged {
+			unconverged++
+		}
+	}
+	res.Metrics[results.ProbeSelectedKey] = 0
+	if probes[0].Selected {
+		res.Metrics[results.ProbeSelectedKey] = 1
+	}
+	res.Metrics[results.ProbeUnconvergedKey] = float64(unconverged)
 	return res, nil
 }

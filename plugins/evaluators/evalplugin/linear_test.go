@@ -2,6 +2,7 @@ package evalplugin
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/convirt/convirt/plugins/datasets/subset"
+	"github.com/convirt/convirt/plugins/evaluators/linear"
+	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
@@ -199,10 +202,11 @@ func TestLinearConfig(t *testing.T) {
 		t.Errorf("defaults fail the schema: %+v", issues)
 	}
 	ev := configured(t, NewLinear(), defaults)
-	if ev.cfg != DefaultLinearConfig() {
+	if !reflect.DeepEqual(ev.cfg, DefaultLinearConfig()) {
 		t.Errorf("configured defaults %+v, want %+v", ev.cfg, DefaultLinearConfig())
 	}
-	for _, bad := range []map[string]any{{"epochs": 5}, {"val_fraction": 0.9}, {"bootstrap": 3}, {"max_iter": 0}, {"weight_decay": -1.0}} {
+	for _, bad := range []map[string]any{{"epochs": 5}, {"val_fraction": 0.9}, {"bootstrap": 3}, {"max_iter": 0}, {"l2": -1.0},
+		{"l2_grid": []any{}}, {"l2_grid": []any{1.0, 0.0}}, {"weight_decay": 0.1}, {"patience": 20}} {
 		if err := NewLinear().Configure(ctx, bad); err == nil {
 			t.Errorf("config %v accepted", bad)
 		}
@@ -210,5 +214,66 @@ func TestLinearConfig(t *testing.T) {
 	_, _, err = ev.Grad(ctx, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "not supported by protocol linear") {
 		t.Errorf("Grad: %v", err)
+	}
+}
+
+// TestLinearProbeProvenance: the result reports each seed's chosen L2
+// strength, that it was chosen on validation data, and no unconverged
+// probe; at 100% of the labels the deterministic probe gives every seed
+// the same value.
+func TestLinearProbeProvenance(t *testing.T) {
+	ev := configured(t, NewLinear(), map[string]any{"bootstrap": 50, "l2_grid": []any{10.0, 0.1, 0.001}})
+	params := map[string]any{"task": "multilabel", "fraction": 1.0, "seeds": []int{0, 7}}
+	res, err := ev.Evaluate(context.Background(), labelRequest(t, 8, true, params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Metrics
+	for _, seed := range []uint64{0, 7} {
+		if l2, ok := m[results.ProbeL2Key(seed)]; !ok || (l2 != 10 && l2 != 0.1 && l2 != 0.001) {
+			t.Errorf("seed %d: l2 %v (%v), want one of the grid", seed, l2, ok)
+		}
+	}
+	if m[results.ProbeSelectedKey] != 1 || m[results.ProbeUnconvergedKey] != 0 {
+		t.Errorf("metrics %v", m)
+	}
+	if v := scoreOf(t, res, "auc").Values; v[0] != v[1] {
+		t.Errorf("100%% of the labels, deterministic probe: seeds gave %v", v)
+	}
+	// Without validation data: the default strength 1/n, not selected.
+	ev = configured(t, NewLinear(), map[string]any{"bootstrap": 50, "val_fraction": 0.0})
+	res, err = ev.Evaluate(context.Background(), labelRequest(t, 8, true, map[string]any{"task": "multilabel", "fraction": 1.0, "seeds": []int{0}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := res.Metrics; m[results.ProbeSelectedKey] != 0 || m[results.ProbeL2Key(0)] != 1.0/600 {
+		t.Errorf("no validation: metrics %v", m)
+	}
+}
+
+// TestLinearDegenerateProbe: test features that are all the same get
+// constant scores; the evaluator fails naming the seed and the label
+// instead of reporting an AUC of 0.5.
+func TestLinearDegenerateProbe(t *testing.T) {
+	req := labelRequest(t, 9, true, map[string]any{"task": "multilabel", "fraction": 0.5, "seeds": []int{4}})
+	test := req.Splits["test"]
+	n := int(test.Features.Shape[0])
+	d := int(test.Features.Shape[1])
+	same := make([][]float32, n)
+	for i := range same {
+		same[i] = make([]float32, d)
+	}
+	labels, err := test.Labels.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = labels[i*2 : i*2+2]
+	}
+	req.Splits["test"] = fset(t, same, rows, test.LabelNames)
+	_, err = configured(t, NewLinear(), map[string]any{"bootstrap": 50}).Evaluate(context.Background(), req)
+	if !errors.Is(err, linear.ErrDegenerate) || !strings.Contains(err.Error(), "seed 4") || !strings.Contains(err.Error(), `label "Edema"`) {
+		t.Errorf("constant test scores: %v", err)
 	}
 }

@@ -1,10 +1,12 @@
 // Package linear trains the linear-probe classifier of the paper's linear
-// evaluation protocol on fixed (frozen-encoder) features: one linear layer
-// with sigmoid + binary cross-entropy per label (binary and multi-label
-// tasks, unknown labels ignored) or softmax cross-entropy (multi-class),
-// features standardised with the training split's statistics, fitted by
-// full-batch L-BFGS with weight decay and validation-based early stopping.
-// It is plain Go (gonum's float32 BLAS for the matrix products).
+// evaluation protocol on fixed (frozen-encoder) features: L2-regularised
+// logistic regression, one linear layer with sigmoid + binary cross-entropy
+// per label (binary and multi-label tasks, unknown labels ignored) or
+// softmax cross-entropy (multi-class), features standardised with the
+// training split's statistics, fitted full-batch by L-BFGS to convergence
+// for each strength of a small log grid, the strength chosen on the
+// validation loss (as scikit-learn's LogisticRegressionCV does). It is plain
+// Go (gonum's float32 BLAS for the matrix products).
 package linear
 
 import (
@@ -53,6 +55,16 @@ type Split struct {
 	Y Matrix
 	// Class holds the N class indices of multi-class tasks.
 	Class []int
+	// Names optionally names the label columns or classes, for messages.
+	Names []string
+}
+
+// name is column c's name for messages: its Names entry, or "column c".
+func (s Split) name(c int) string {
+	if c < len(s.Names) {
+		return fmt.Sprintf("%q", s.Names[c])
+	}
+	return fmt.Sprintf("column %d", c)
 }
 
 // check validates s for the task with k outputs and d features; empty

@@ -6,9 +6,11 @@ import (
 )
 
 // lbfgs minimises f with limited-memory BFGS and a backtracking (Armijo)
-// line search. After every iteration it calls visit with the iteration
-// number and the current point; visit returns true to stop. It returns the
-// number of iterations run.
+// line search, to tolerance: it stops when the largest gradient component
+// is below gtol, when an iteration lowers f by less than ftol relative to
+// max(1, |f|) (scipy's L-BFGS-B criterion), or when no step along the
+// search direction lowers f (the minimum to numerical precision). Only
+// reaching maxIter counts as not converged.
 type lbfgs struct {
 	history int     // pairs (s, y) kept
 	maxIter int     // iteration cap
@@ -24,7 +26,10 @@ func dot(a, b []float64) float64 {
 	return s
 }
 
-func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x []float64, visit func(iter int, x []float64) bool) (int, error) {
+// minimize improves x in place from its value on entry (a warm start) and
+// returns the number of iterations run and whether a tolerance was met
+// before maxIter.
+func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x []float64) (iters int, converged bool, err error) {
 	n := len(x)
 	g := make([]float64, n)
 	gNew := make([]float64, n)
@@ -36,10 +41,10 @@ func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x [
 	fx := f(x, g)
 	for iter := 1; iter <= l.maxIter; iter++ {
 		if err := ctx.Err(); err != nil {
-			return iter - 1, err
+			return iter - 1, false, err
 		}
 		if maxAbs(g) < l.gtol {
-			return iter - 1, nil
+			return iter - 1, true, nil
 		}
 		// Two-loop recursion: d = -H g.
 		copy(d, g)
@@ -84,7 +89,7 @@ func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x [
 			t /= 2
 		}
 		if !ok { // no decrease along d: converged to numerical precision
-			return iter - 1, nil
+			return iter - 1, true, nil
 		}
 		s := make([]float64, n)
 		y := make([]float64, n)
@@ -102,14 +107,11 @@ func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x [
 		copy(x, xNew)
 		copy(g, gNew)
 		fx = fNew
-		if visit(iter, x) {
-			return iter, nil
-		}
 		if decrease <= l.ftol*math.Max(1, math.Abs(fx)) {
-			return iter, nil
+			return iter, true, nil
 		}
 	}
-	return l.maxIter, nil
+	return l.maxIter, maxAbs(g) < l.gtol, nil
 }
 
 func axpy(a float64, x, y []float64) {

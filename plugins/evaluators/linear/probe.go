@@ -4,7 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 )
+
+// DefaultL2Grid is the default set of candidate L2 strengths: decades from
+// 1 to 1e-6. In scikit-learn's terms (l2 = 1/(C·n)) it spans C = 1/n to
+// 1e6/n, n the training examples: from a nearly nearest-centroid probe to a
+// nearly unregularised one.
+var DefaultL2Grid = []float64{1e2, 1e1, 1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6}
 
 // Config sets the probe's training.
 type Config struct {
@@ -12,26 +19,38 @@ type Config struct {
 	Task Task `json:"task" yaml:"task" koanf:"task"`
 	// NumClasses is the number of classes of a MultiClass task.
 	NumClasses int `json:"num_classes" yaml:"num_classes" koanf:"num_classes"`
-	// WeightDecay is the L2 penalty (wd/2)||W||^2 added to the mean loss;
-	// the bias is not penalised. >= 0.
-	WeightDecay float64 `json:"weight_decay" yaml:"weight_decay" koanf:"weight_decay"`
-	// MaxIter caps the L-BFGS iterations (default 500).
+	// L2Grid lists the candidate L2 strengths, each finite and > 0 (default
+	// DefaultL2Grid). With a validation split the probe is fitted for each,
+	// strongest first, every fit to convergence and warm-started from the
+	// previous one, and the fit with the lowest validation loss is kept
+	// (ties: the stronger). The objective is documented on objective: per
+	// label, mean loss + (l2/2)·||w||².
+	L2Grid []float64 `json:"l2_grid" yaml:"l2_grid" koanf:"l2_grid"`
+	// L2 is the strength used when there is no validation split to choose
+	// one; 0 means 1/n for n training examples, scikit-learn's
+	// LogisticRegression default (C = 1).
+	L2 float64 `json:"l2" yaml:"l2" koanf:"l2"`
+	// MaxIter caps the L-BFGS iterations of each fit (default 1000); a fit
+	// that reaches it is reported as not converged (Fit.Converged).
 	MaxIter int `json:"max_iter" yaml:"max_iter" koanf:"max_iter"`
-	// Patience stops training after this many iterations without a lower
-	// validation loss, keeping the best weights (default 20).
-	Patience int `json:"patience" yaml:"patience" koanf:"patience"`
 	// History is the number of L-BFGS correction pairs (default 10).
 	History int `json:"history" yaml:"history" koanf:"history"`
 	// NoStandardize turns off the per-feature standardisation.
 	NoStandardize bool `json:"no_standardize" yaml:"no_standardize" koanf:"no_standardize"`
 }
 
+// L-BFGS tolerances of every fit (lbfgs documents them).
+const (
+	gradTol = 1e-6
+	funcTol = 1e-9
+)
+
 func (c Config) withDefaults() (Config, error) {
-	if c.MaxIter == 0 {
-		c.MaxIter = 500
+	if c.L2Grid == nil {
+		c.L2Grid = DefaultL2Grid
 	}
-	if c.Patience == 0 {
-		c.Patience = 20
+	if c.MaxIter == 0 {
+		c.MaxIter = 1000
 	}
 	if c.History == 0 {
 		c.History = 10
@@ -41,12 +60,37 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("task must be %q, %q or %q, got %q", Binary, MultiLabel, MultiClass, c.Task)
 	case c.Task == MultiClass && c.NumClasses < 2:
 		return c, fmt.Errorf("num_classes must be >= 2 for a multi-class task, got %d", c.NumClasses)
-	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
-		return c, fmt.Errorf("weight_decay must be finite and >= 0, got %v", c.WeightDecay)
-	case c.MaxIter < 0 || c.Patience < 0 || c.History < 0:
-		return c, fmt.Errorf("max_iter, patience and history must be >= 0 (got %d, %d, %d)", c.MaxIter, c.Patience, c.History)
+	case len(c.L2Grid) == 0:
+		return c, fmt.Errorf("l2_grid is empty")
+	case !(c.L2 >= 0) || math.IsInf(c.L2, 0):
+		return c, fmt.Errorf("l2 must be finite and >= 0, got %v", c.L2)
+	case c.MaxIter < 0 || c.History < 0:
+		return c, fmt.Errorf("max_iter and history must be >= 0 (got %d, %d)", c.MaxIter, c.History)
 	}
+	for i, l := range c.L2Grid {
+		if !(l > 0) || math.IsInf(l, 0) {
+			return c, fmt.Errorf("l2_grid[%d] must be finite and > 0, got %v", i, l)
+		}
+	}
+	// Strongest first: each fit warm-starts the next, weaker one.
+	c.L2Grid = append([]float64(nil), c.L2Grid...)
+	sort.Sort(sort.Reverse(sort.Float64Slice(c.L2Grid)))
 	return c, nil
+}
+
+// Fit is one L-BFGS fit of the probe at one L2 strength.
+type Fit struct {
+	// L2 is the strength.
+	L2 float64
+	// ValLoss is the validation loss of the fit: the mean over labels of
+	// each label's mean binary cross-entropy, or the mean softmax
+	// cross-entropy, without the penalty (NaN without a validation split).
+	ValLoss float64
+	// Iterations is the number of L-BFGS iterations the fit ran.
+	Iterations int
+	// Converged is false when the fit stopped at MaxIter rather than at a
+	// tolerance.
+	Converged bool
 }
 
 // Probe is a trained linear classifier.
@@ -55,21 +99,27 @@ type Probe struct {
 	Task Task
 	// Outputs is the number of labels (sigmoid tasks) or classes.
 	Outputs int
-	// Iterations is the number of L-BFGS iterations run; BestIteration the
-	// one whose weights were kept (0: the initial zero weights).
-	Iterations, BestIteration int
-	// ValLoss is the validation loss of the kept weights (NaN without a
-	// validation split).
-	ValLoss float64
+	// Fit is the kept fit: its strength, validation loss, iterations and
+	// convergence.
+	Fit
+	// Selected is true when L2 was chosen on a validation split, false when
+	// it is Config.L2's default for want of one.
+	Selected bool
+	// Path holds every fit, strongest first (one without a validation
+	// split).
+	Path []Fit
 
 	mean, scale []float32 // x' = (x - mean) * scale
 	w           []float64 // K x D
 	b           []float64 // K
 }
 
-// Train fits a probe on the training split, stopping early on the loss of
-// the validation split (which may be empty: then training runs until
-// L-BFGS converges or MaxIter).
+// Train fits a probe on the training split. With a non-empty validation
+// split it fits one probe per strength of cfg.L2Grid and keeps the one with
+// the lowest validation loss; without one it fits once at cfg.L2 (default
+// 1/n). Every fit starts from the previous fit (the first from zero weights)
+// and runs to convergence: the initial weights are never returned as they
+// are.
 func Train(ctx context.Context, train, val Split, cfg Config) (*Probe, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -92,34 +142,40 @@ func Train(ctx context.Context, train, val Split, cfg Config) (*Probe, error) {
 	if err := val.check("validation", cfg.Task, k, d, true); err != nil {
 		return nil, fmt.Errorf("linear: %w", err)
 	}
-	p := &Probe{Task: cfg.Task, Outputs: k, ValLoss: math.NaN()}
+	p := &Probe{Task: cfg.Task, Outputs: k}
 	p.mean, p.scale = standardizer(train.X, cfg.NoStandardize)
-	trainObj := newObjective(cfg.Task, standardized(train, p.mean, p.scale), k, cfg.WeightDecay)
-	valObj := newObjective(cfg.Task, standardized(val, p.mean, p.scale), k, 0)
-
+	trainObj := newObjective(cfg.Task, standardized(train, p.mean, p.scale), k, 0)
+	if trainObj.used == 0 {
+		return nil, fmt.Errorf("linear: train split has no known label")
+	}
+	grid := []float64{cfg.L2}
+	if cfg.L2 == 0 {
+		grid[0] = 1 / float64(train.X.Rows)
+	}
+	var valObj *objective
+	if val.X.Rows > 0 {
+		valObj = newObjective(cfg.Task, standardized(val, p.mean, p.scale), k, 0)
+		if valObj.used == 0 {
+			return nil, fmt.Errorf("linear: validation split (%d rows) has no known label to choose the L2 strength on", val.X.Rows)
+		}
+		grid, p.Selected = cfg.L2Grid, true
+	}
+	opt := lbfgs{history: cfg.History, maxIter: cfg.MaxIter, gtol: gradTol, ftol: funcTol}
 	theta := make([]float64, trainObj.dim())
-	best := append([]float64(nil), theta...)
-	haveVal := val.X.Rows > 0
-	if haveVal {
-		p.ValLoss = valObj.eval(theta, nil)
-	}
-	opt := lbfgs{history: cfg.History, maxIter: cfg.MaxIter, gtol: 1e-6, ftol: 1e-9}
-	p.Iterations, err = opt.minimize(ctx, trainObj.eval, theta, func(iter int, x []float64) bool {
-		if !haveVal {
-			p.BestIteration = iter
-			return false
+	var best []float64
+	for _, l2 := range grid {
+		trainObj.l2 = l2
+		f := Fit{L2: l2, ValLoss: math.NaN()}
+		if f.Iterations, f.Converged, err = opt.minimize(ctx, trainObj.eval, theta); err != nil {
+			return nil, fmt.Errorf("linear: train (l2 %g): %w", l2, err)
 		}
-		if vl := valObj.eval(x, nil); vl < p.ValLoss {
-			p.ValLoss, p.BestIteration = vl, iter
-			copy(best, x)
+		if valObj != nil {
+			f.ValLoss = valObj.dataLoss(theta)
 		}
-		return iter-p.BestIteration >= cfg.Patience
-	})
-	if err != nil {
-		return nil, fmt.Errorf("linear: train: %w", err)
-	}
-	if !haveVal {
-		best = theta
+		p.Path = append(p.Path, f)
+		if best == nil || f.ValLoss < p.ValLoss {
+			p.Fit, best = f, append(best[:0], theta...)
+		}
 	}
 	p.w, p.b = best[:k*d], best[k*d:]
 	return p, nil

@@ -64,12 +64,12 @@ func meanAUC(t *testing.T, p *Probe, s Split) float64 {
 func TestSeparableBinary(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	train, val, test := synth(r, 400, 16, 1, 0, false), synth(r, 200, 16, 1, 0, false), synth(r, 1000, 16, 1, 0, false)
-	p, err := Train(context.Background(), train, val, Config{Task: Binary, WeightDecay: 1e-4})
+	p, err := Train(context.Background(), train, val, Config{Task: Binary})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if auc := meanAUC(t, p, test); auc < 0.98 {
-		t.Errorf("separable data: test AUC %v (iterations %d, best %d)", auc, p.Iterations, p.BestIteration)
+		t.Errorf("separable data: test AUC %v (l2 %v, iterations %d)", auc, p.L2, p.Iterations)
 	}
 }
 
@@ -83,9 +83,10 @@ func TestRandomLabels(t *testing.T) {
 	if auc := meanAUC(t, p, test); math.Abs(auc-0.5) > 0.05 {
 		t.Errorf("random labels: test AUC %v", auc)
 	}
-	// Validation loss cannot keep falling on noise: early stopping kicks in.
-	if p.BestIteration >= p.Iterations {
-		t.Errorf("no early stop: best %d of %d iterations", p.BestIteration, p.Iterations)
+	// On noise, weak regularisation only overfits: the validation loss
+	// chooses a strong one.
+	if !p.Selected || p.L2 < 0.1 {
+		t.Errorf("random labels: chose l2 %v (selected %v), path %+v", p.L2, p.Selected, p.Path)
 	}
 }
 
@@ -108,6 +109,10 @@ func TestMultiLabelUnknownLabels(t *testing.T) {
 	}
 	if !math.IsNaN(p.ValLoss) {
 		t.Errorf("no validation split but ValLoss %v", p.ValLoss)
+	}
+	// Without a validation split: one fit at l2 = 1/n (scikit-learn's C = 1).
+	if p.Selected || p.L2 != 1.0/600 || len(p.Path) != 1 || !p.Converged {
+		t.Errorf("no validation split: l2 %v selected %v path %+v", p.L2, p.Selected, p.Path)
 	}
 }
 
@@ -202,7 +207,13 @@ func TestTrainErrors(t *testing.T) {
 		"label 2":    {bad, Split{}, Config{Task: Binary}},
 		"empty":      {Split{Y: Matrix{0, 1, nil}}, Split{}, Config{Task: Binary}},
 		"val width":  {ok, synth(r, 5, 4, 1, 0, false), Config{Task: Binary}},
-		"decay":      {ok, Split{}, Config{Task: Binary, WeightDecay: -1}},
+		"l2":         {ok, Split{}, Config{Task: Binary, L2: -1}},
+		"l2 NaN":     {ok, Split{}, Config{Task: Binary, L2: math.NaN()}},
+		"grid 0":     {ok, ok, Config{Task: Binary, L2Grid: []float64{1, 0}}},
+		"grid inf":   {ok, ok, Config{Task: Binary, L2Grid: []float64{math.Inf(1)}}},
+		"grid empty": {ok, ok, Config{Task: Binary, L2Grid: []float64{}}},
+		"no labels":  {Split{X: ok.X, Y: Matrix{20, 1, nanLabels(20)}}, Split{}, Config{Task: Binary}},
+		"val NaN":    {ok, Split{X: ok.X, Y: Matrix{20, 1, nanLabels(20)}}, Config{Task: Binary}},
 		"binary L=2": {synth(r, 10, 3, 2, 0, false), Split{}, Config{Task: Binary}},
 	}
 	for name, c := range cases {
@@ -224,10 +235,23 @@ func BenchmarkTrain(b *testing.B) {
 	train, val := synth(r, 20000, 2048, 5, 2, false), synth(r, 2000, 2048, 5, 2, false)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p, err := Train(context.Background(), train, val, Config{Task: MultiLabel, MaxIter: 100})
+		p, err := Train(context.Background(), train, val, Config{Task: MultiLabel})
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(p.Iterations), "iterations")
+		var iters int
+		for _, f := range p.Path {
+			iters += f.Iterations
+		}
+		b.ReportMetric(float64(iters), "iterations")
+		b.ReportMetric(p.L2, "l2")
 	}
+}
+
+func nanLabels(n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(math.NaN())
+	}
+	return out
 }

@@ -34,41 +34,102 @@ type SeedSummary struct {
 // bootstrap interval (boot.Seed fixes its resampling). It is TrainSeeds
 // followed by Summarize.
 func RunSeeds(ctx context.Context, seeds []uint64, subset func(seed uint64) (Split, error), val, test Split, cfg Config, metric Metric, boot metrics.BootstrapConfig) (*SeedSummary, error) {
-	preds, err := TrainSeeds(ctx, seeds, subset, val, test, cfg)
+	_, preds, err := TrainSeeds(ctx, seeds, subset, val, test, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return Summarize(ctx, seeds, preds, metric, boot)
 }
 
+// ErrDegenerate marks a probe whose test scores are all equal where they
+// should rank something: for a label with both classes among the test
+// split's known labels, or, for a multi-class task, for every class. Such a
+// probe ignores the features, and its AUC of 0.5 would measure nothing.
+var ErrDegenerate = errors.New("degenerate probe: constant test scores")
+
 // TrainSeeds trains one probe per seed on the training subset that subset
-// returns for it, stopping early on val, and returns each seed's test
-// predictions in the order of seeds. Callers that score several metrics
-// train once here and call Summarize per metric.
-func TrainSeeds(ctx context.Context, seeds []uint64, subset func(seed uint64) (Split, error), val, test Split, cfg Config) ([][][]float32, error) {
+// returns for it, choosing its L2 strength on val, and returns each seed's
+// probe and test predictions in the order of seeds. Callers that score
+// several metrics train once here and call Summarize per metric. A probe
+// whose test scores are constant (CheckScores) is an error naming the seed
+// and the label, wrapping ErrDegenerate.
+func TrainSeeds(ctx context.Context, seeds []uint64, subset func(seed uint64) (Split, error), val, test Split, cfg Config) ([]*Probe, [][][]float32, error) {
 	if len(seeds) == 0 {
-		return nil, fmt.Errorf("linear: no seeds")
+		return nil, nil, fmt.Errorf("linear: no seeds")
 	}
 	if test.X.Rows == 0 {
-		return nil, fmt.Errorf("linear: empty test split")
+		return nil, nil, fmt.Errorf("linear: empty test split")
 	}
+	probes := make([]*Probe, 0, len(seeds))
 	preds := make([][][]float32, 0, len(seeds))
 	for _, seed := range seeds {
 		train, err := subset(seed)
 		if err != nil {
-			return nil, fmt.Errorf("linear: seed %d: training subset: %w", seed, err)
+			return nil, nil, fmt.Errorf("linear: seed %d: training subset: %w", seed, err)
 		}
 		p, err := Train(ctx, train, val, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("linear: seed %d: %w", seed, err)
+			return nil, nil, fmt.Errorf("linear: seed %d: %w", seed, err)
 		}
 		pred, err := p.Predict(test.X)
 		if err != nil {
-			return nil, fmt.Errorf("linear: seed %d: %w", seed, err)
+			return nil, nil, fmt.Errorf("linear: seed %d: %w", seed, err)
 		}
-		preds = append(preds, pred)
+		if err := CheckScores(p.Task, pred, test); err != nil {
+			return nil, nil, fmt.Errorf("linear: seed %d (%d training examples, l2 %g): %w", seed, train.X.Rows, p.L2, err)
+		}
+		probes, preds = append(probes, p), append(preds, pred)
 	}
-	return preds, nil
+	return probes, preds, nil
+}
+
+// CheckScores returns an error wrapping ErrDegenerate when a probe's test
+// predictions pred are constant where they must rank: for a sigmoid task,
+// a label whose known test labels hold both classes and whose scores on
+// those examples are all equal; for a multi-class task, predictions equal
+// for every example.
+// The error names the label (test.Names) and the constant score.
+func CheckScores(task Task, pred [][]float32, test Split) error {
+	if len(pred) < 2 {
+		return nil
+	}
+	if task == MultiClass {
+		for _, row := range pred[1:] {
+			for c, v := range row {
+				if v != pred[0][c] {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("all %d test examples get the same class probabilities %v: %w", len(pred), pred[0], ErrDegenerate)
+	}
+	if test.Y.Rows != len(pred) {
+		return fmt.Errorf("%d predictions for %d test rows", len(pred), test.Y.Rows)
+	}
+	for c := 0; c < test.Y.Cols; c++ {
+		var pos, neg, varies bool
+		first, known := float32(0), 0
+		for i, row := range pred {
+			switch test.Y.Data[i*test.Y.Cols+c] {
+			case 1:
+				pos = true
+			case 0:
+				neg = true
+			default: // unknown: not scored
+				continue
+			}
+			if known == 0 {
+				first = row[c]
+			} else if row[c] != first {
+				varies = true
+			}
+			known++
+		}
+		if pos && neg && !varies {
+			return fmt.Errorf("label %s: all %d test scores with a known label are %v although those labels hold both classes: %w", test.name(c), known, first, ErrDegenerate)
+		}
+	}
+	return nil
 }
 
 // Summarize scores each seed's test predictions (preds[i] belongs to

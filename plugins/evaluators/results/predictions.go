@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // WriteLabelPredictions writes a binary or multi-label predictions CSV: an
@@ -77,4 +78,108 @@ func WriteClassPredictions(w io.Writer, ids, classes []string, truth []int, scor
 		return fmt.Errorf("results: predictions: %w", err)
 	}
 	return nil
+}
+
+// LabelPredictions is a binary or multi-label predictions CSV as
+// WriteLabelPredictions writes it.
+type LabelPredictions struct {
+	IDs    []string
+	Labels []string
+	Truth  [][]float64 // 1, 0 or NaN (unknown) per example and label
+	Scores [][]float32 // per example and label
+}
+
+// ClassPredictions is a multi-class predictions CSV as
+// WriteClassPredictions writes it.
+type ClassPredictions struct {
+	IDs     []string
+	Classes []string
+	Truth   []int       // class index per example
+	Scores  [][]float32 // per example and class
+}
+
+// ReadPredictions reads a predictions CSV of either layout: it returns a
+// *LabelPredictions or a *ClassPredictions. Errors name the line and
+// column at fault.
+func ReadPredictions(r io.Reader) (any, error) {
+	cr := csv.NewReader(r)
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("results: predictions header: %w", err)
+	}
+	if len(header) >= 2 && header[0] == "id" && header[1] == "true" {
+		return readClass(cr, header)
+	}
+	if len(header) < 3 || header[0] != "id" || len(header)%2 != 1 {
+		return nil, fmt.Errorf("results: predictions header %q: want id,<label>:true,<label>:score,... or id,true,score:<class>,...", header)
+	}
+	p := &LabelPredictions{}
+	for j := 1; j < len(header); j += 2 {
+		l, ok1 := strings.CutSuffix(header[j], ":true")
+		l2, ok2 := strings.CutSuffix(header[j+1], ":score")
+		if !ok1 || !ok2 || l != l2 {
+			return nil, fmt.Errorf("results: predictions header columns %d-%d %q, %q: want <label>:true, <label>:score", j+1, j+2, header[j], header[j+1])
+		}
+		p.Labels = append(p.Labels, l)
+	}
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return p, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("results: predictions: %w", err)
+		}
+		truth, scores := make([]float64, len(p.Labels)), make([]float32, len(p.Labels))
+		for k := range p.Labels {
+			t, s := rec[1+2*k], rec[2+2*k]
+			truth[k] = math.NaN()
+			if t != "" {
+				if truth[k], err = strconv.ParseFloat(t, 64); err != nil {
+					return nil, fmt.Errorf("results: predictions line %d, %s: %w", line, header[1+2*k], err)
+				}
+			}
+			v, err := strconv.ParseFloat(s, 32)
+			if err != nil {
+				return nil, fmt.Errorf("results: predictions line %d, %s: %w", line, header[2+2*k], err)
+			}
+			scores[k] = float32(v)
+		}
+		p.IDs, p.Truth, p.Scores = append(p.IDs, rec[0]), append(p.Truth, truth), append(p.Scores, scores)
+	}
+}
+
+func readClass(cr *csv.Reader, header []string) (*ClassPredictions, error) {
+	p := &ClassPredictions{}
+	index := map[string]int{}
+	for j, h := range header[2:] {
+		c, ok := strings.CutPrefix(h, "score:")
+		if !ok {
+			return nil, fmt.Errorf("results: predictions header column %d %q: want score:<class>", j+3, h)
+		}
+		index[c] = len(p.Classes)
+		p.Classes = append(p.Classes, c)
+	}
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return p, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("results: predictions: %w", err)
+		}
+		c, ok := index[rec[1]]
+		if !ok {
+			return nil, fmt.Errorf("results: predictions line %d: class %q is not in the header", line, rec[1])
+		}
+		scores := make([]float32, len(p.Classes))
+		for k := range scores {
+			v, err := strconv.ParseFloat(rec[2+k], 32)
+			if err != nil {
+				return nil, fmt.Errorf("results: predictions line %d, %s: %w", line, header[2+k], err)
+			}
+			scores[k] = float32(v)
+		}
+		p.IDs, p.Truth, p.Scores = append(p.IDs, rec[0]), append(p.Truth, c), append(p.Scores, scores)
+	}
 }

@@ -1,36 +1,89 @@
 // Package results writes the evaluation outputs of a run: results.json (one
 // entry per task x protocol x init x fraction x metric, with the mean,
-// standard deviation and bootstrap interval over seeds; documented in
+// sample standard deviation and Student-t interval over seeds, the
+// test-set bootstrap interval, and what the numbers cover; documented in
 // docs/results.md), the per-probe predictions CSVs, and Markdown tables laid
 // out like the paper's Table 1 and its retrieval table.
 package results
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"strings"
 
 	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
 )
 
-// Version is the version of the results.json format.
-const Version = 1
+// Version is the version of the results.json format. Version 2 replaced
+// version 1's "ci95" (a test-set bootstrap interval that read like an
+// interval over seeds) with "test_bootstrap95" and added "seed_t95",
+// "labels", "probe" and "notes". Read converts version 1 files.
+const Version = 2
 
 // Entry is one aggregated result.
 type Entry struct {
-	Task     string     `json:"task"`     // e.g. "chexpert"
-	Protocol string     `json:"protocol"` // "linear", "finetune", "retrieval-image", ...
-	Init     string     `json:"init"`     // e.g. "random", "imagenet", "convirt"
-	Fraction float64    `json:"fraction"` // fraction of training labels, in (0, 1]
-	Metric   string     `json:"metric"`   // e.g. "auc", "accuracy", "p@10"
-	Mean     float64    `json:"mean"`
-	Std      float64    `json:"std"`
-	CI95     [2]float64 `json:"ci95"`
-	Seeds    []uint64   `json:"seeds"`
-	Values   []float64  `json:"values"`
+	Task     string  `json:"task"`     // e.g. "chexpert"
+	Protocol string  `json:"protocol"` // "linear", "finetune", "retrieval-image", ...
+	Init     string  `json:"init"`     // e.g. "random", "imagenet", "convirt"
+	Fraction float64 `json:"fraction"` // fraction of training labels, in (0, 1]
+	Metric   string  `json:"metric"`   // e.g. "auc", "accuracy", "p@10"
+	// Mean is the mean of Values over the seeds.
+	Mean float64 `json:"mean"`
+	// Std is the sample standard deviation of Values (n - 1; 0 for one
+	// seed).
+	Std float64 `json:"std"`
+	// SeedT95 is the Student-t 95% interval for Mean over the seeds,
+	// Mean ± t_{0.975, n-1}·Std/√n: how far the mean over n seeds (their
+	// training subsets and the probe's own randomness) is from its
+	// expectation. Absent (nil) for one seed.
+	SeedT95 *[2]float64 `json:"seed_t95,omitempty"`
+	// TestBootstrap95 is the 95% percentile bootstrap interval for Mean
+	// over resamples of the test examples (or retrieval queries), the
+	// probes held fixed: the test set's sampling error only.
+	TestBootstrap95 [2]float64 `json:"test_bootstrap95"`
+	Seeds           []uint64   `json:"seeds"`
+	Values          []float64  `json:"values"` // per seed, in the order of Seeds
+	// Labels lists, for a mean over labels (metric "auc" of a binary or
+	// multi-label task), the labels that entered it: those with both
+	// classes in the test split, each with its own "auc:<label>" entry.
+	Labels []string `json:"labels,omitempty"`
+	// Probe records the linear probes' regularisation, when the evaluator
+	// reported it.
+	Probe *Probe `json:"probe,omitempty"`
+	// Notes say in words what the spread means where it can mislead: one
+	// seed, 100% of the labels, identical values over seeds.
+	Notes []string `json:"notes,omitempty"`
 }
+
+// Probe is the provenance of a cell's linear probes.
+type Probe struct {
+	// L2 is each seed's L2 strength (in the order of the entry's Seeds):
+	// the penalty (l2/2)·||w||² added to each label's mean loss.
+	L2 []float64 `json:"l2"`
+	// Selection says how L2 was set.
+	Selection string `json:"selection"`
+}
+
+// Keys of sdk.EvalResult.Metrics through which the linear evaluator
+// reports its probes (Cell reads them).
+const (
+	// ProbeSelectedKey is 1 when each probe's L2 strength was chosen on a
+	// validation split, 0 when it is the evaluator's fixed default.
+	ProbeSelectedKey = "probe_l2_selected"
+	// ProbeUnconvergedKey counts the probes whose kept fit stopped at the
+	// iteration cap before converging.
+	ProbeUnconvergedKey = "probe_unconverged"
+	// ValExamplesKey is the number of validation examples.
+	ValExamplesKey = "val_examples"
+)
+
+// ProbeL2Key is the sdk.EvalResult.Metrics key of the L2 strength of
+// seed's probe.
+func ProbeL2Key(seed uint64) string { return fmt.Sprintf("probe_l2:seed-%d", seed) }
 
 // File is the content of results.json.
 type File struct {
@@ -39,8 +92,10 @@ type File struct {
 }
 
 // Aggregate builds an entry from per-seed values (in the order of seeds)
-// and a bootstrap interval computed by the caller.
-func Aggregate(e Entry, seeds []uint64, values []float64, ci metrics.Interval) (Entry, error) {
+// and the test-set bootstrap interval computed by the caller: the mean,
+// sample standard deviation, Student-t interval over the seeds, and the
+// notes that say what the spread means.
+func Aggregate(e Entry, seeds []uint64, values []float64, testBoot metrics.Interval) (Entry, error) {
 	if len(seeds) != len(values) {
 		return Entry{}, fmt.Errorf("results: %d seeds but %d values", len(seeds), len(values))
 	}
@@ -48,14 +103,121 @@ func Aggregate(e Entry, seeds []uint64, values []float64, ci metrics.Interval) (
 	if err != nil {
 		return Entry{}, fmt.Errorf("results: %s/%s/%s: %w", e.Task, e.Protocol, e.Init, err)
 	}
-	e.Mean, e.Std, e.CI95 = mean, std, [2]float64{ci.Lo, ci.Hi}
+	e.Mean, e.Std, e.TestBootstrap95 = mean, std, [2]float64{testBoot.Lo, testBoot.Hi}
 	e.Seeds, e.Values = append([]uint64(nil), seeds...), append([]float64(nil), values...)
+	e.SeedT95, e.Notes = nil, nil
+	if len(values) > 1 {
+		iv, err := metrics.SeedInterval(values, 0.95)
+		if err != nil {
+			return Entry{}, fmt.Errorf("results: %s/%s/%s: %w", e.Task, e.Protocol, e.Init, err)
+		}
+		e.SeedT95 = &[2]float64{iv.Lo, iv.Hi}
+	}
+	e.Notes = spreadNotes(e)
 	return e, e.Validate()
+}
+
+// Notes of Aggregate, exported so that tables can repeat them.
+const (
+	NoteOneSeed   = "one seed (or one run): no spread over seeds; std is 0 and there is no seed_t95"
+	NoteAllLabels = "100% of the labels: every seed trains on the same examples, so the seeds differ only by the probe's own randomness"
+	NoteIdentical = "the seeds gave identical values: std is 0 because nothing varied between them, not because the estimate is exact"
+)
+
+// spreadNotes says what e's spread over seeds means where it can mislead.
+func spreadNotes(e Entry) []string {
+	if len(e.Values) == 1 {
+		return []string{NoteOneSeed}
+	}
+	var out []string
+	if e.Fraction == 1 {
+		out = append(out, NoteAllLabels)
+	}
+	same := true
+	for _, v := range e.Values[1:] {
+		same = same && v == e.Values[0]
+	}
+	if same {
+		out = append(out, NoteIdentical)
+	}
+	return out
+}
+
+// Score is one metric of an evaluation cell as an evaluator reports it
+// (sdk.Score without the transport).
+type Score struct {
+	Metric string
+	Seeds  []uint64
+	Values []float64 // per seed, in the order of Seeds
+	// TestBootstrap is the bootstrap interval over test examples.
+	TestBootstrap metrics.Interval
+}
+
+// Cell builds the entries of one evaluation cell (cell sets Task,
+// Protocol, Init and Fraction) from its scores and the evaluator's flat
+// numbers (sdk.EvalResult.Metrics): Aggregate per score, plus the labels
+// each mean AUC covers (those with an "auc:<label>" score in the cell) and,
+// when the evaluator reported them (ProbeL2Key), the probes' L2 strengths
+// and how they were chosen.
+func Cell(cell Entry, scores []Score, counts map[string]float64) ([]Entry, error) {
+	var perLabel []string
+	for _, s := range scores {
+		if l, ok := strings.CutPrefix(s.Metric, "auc:"); ok {
+			perLabel = append(perLabel, l)
+		}
+	}
+	var out []Entry
+	for _, s := range scores {
+		e := cell
+		e.Metric = s.Metric
+		e, err := Aggregate(e, s.Seeds, s.Values, s.TestBootstrap)
+		if err != nil {
+			return nil, err
+		}
+		if s.Metric == "auc" && len(perLabel) > 0 {
+			e.Labels = append([]string(nil), perLabel...)
+		}
+		if e.Probe, err = probeOf(e.Seeds, counts); err != nil {
+			return nil, fmt.Errorf("results: %s: %w", e.id(), err)
+		}
+		if n := counts[ProbeUnconvergedKey]; n > 0 && e.Probe != nil {
+			e.Notes = append(e.Notes, fmt.Sprintf("%d of %d probes stopped at the evaluator's max_iter before L-BFGS converged", int(n), len(e.Seeds)))
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// probeOf reads the probes' L2 strengths of seeds from counts: nil when
+// the evaluator reported none, an error when it reported some seeds only.
+func probeOf(seeds []uint64, counts map[string]float64) (*Probe, error) {
+	p := &Probe{}
+	for _, s := range seeds {
+		if v, ok := counts[ProbeL2Key(s)]; ok {
+			p.L2 = append(p.L2, v)
+		}
+	}
+	switch {
+	case len(p.L2) == 0:
+		return nil, nil
+	case len(p.L2) != len(seeds):
+		return nil, fmt.Errorf("the evaluator reported the probe's L2 strength for %d of %d seeds", len(p.L2), len(seeds))
+	}
+	if counts[ProbeSelectedKey] == 1 {
+		p.Selection = fmt.Sprintf("chosen for each seed from the evaluator's l2_grid by the loss on %d validation examples", int(counts[ValExamplesKey]))
+	} else {
+		p.Selection = "no validation split: the evaluator's fixed l2 (by default 1/n for n training examples, scikit-learn's C = 1)"
+	}
+	return p, nil
+}
+
+func (e Entry) id() string {
+	return fmt.Sprintf("%s/%s/%s/%v/%s", e.Task, e.Protocol, e.Init, e.Fraction, e.Metric)
 }
 
 // Validate checks that the entry is complete and consistent.
 func (e Entry) Validate() error {
-	id := fmt.Sprintf("%s/%s/%s/%v/%s", e.Task, e.Protocol, e.Init, e.Fraction, e.Metric)
+	id := e.id()
 	switch {
 	case e.Task == "" || e.Protocol == "" || e.Init == "" || e.Metric == "":
 		return fmt.Errorf("results: entry %s: task, protocol, init and metric must be set", id)
@@ -63,8 +225,19 @@ func (e Entry) Validate() error {
 		return fmt.Errorf("results: entry %s: fraction must be in (0, 1], got %v", id, e.Fraction)
 	case len(e.Values) == 0 || len(e.Values) != len(e.Seeds):
 		return fmt.Errorf("results: entry %s: %d values for %d seeds", id, len(e.Values), len(e.Seeds))
+	case len(e.Values) > 1 && e.SeedT95 == nil:
+		return fmt.Errorf("results: entry %s: %d seeds but no seed_t95", id, len(e.Values))
+	case e.Probe != nil && len(e.Probe.L2) != len(e.Seeds):
+		return fmt.Errorf("results: entry %s: probe l2 for %d of %d seeds", id, len(e.Probe.L2), len(e.Seeds))
 	}
-	for _, x := range append([]float64{e.Mean, e.Std, e.CI95[0], e.CI95[1]}, e.Values...) {
+	nums := append([]float64{e.Mean, e.Std, e.TestBootstrap95[0], e.TestBootstrap95[1]}, e.Values...)
+	if e.SeedT95 != nil {
+		nums = append(nums, e.SeedT95[0], e.SeedT95[1])
+	}
+	if e.Probe != nil {
+		nums = append(nums, e.Probe.L2...)
+	}
+	for _, x := range nums {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return fmt.Errorf("results: entry %s holds %v", id, x)
 		}
@@ -88,23 +261,78 @@ func Write(path string, f *File) error {
 	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }
 
-// Read reads and validates a results.json.
+// Read reads and validates a results.json. A version 1 file is converted
+// (upgradeV1): its "ci95" was a test-set bootstrap interval and becomes
+// TestBootstrap95; the spread over seeds is recomputed from its values.
+// Other versions are an error naming the file.
 func Read(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
-	var f File
-	if err := json.Unmarshal(b, &f); err != nil {
+	var head struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
 		return nil, fmt.Errorf("results: %s: %w", path, err)
 	}
-	if f.Version != Version {
-		return nil, fmt.Errorf("results: %s: version %d, want %d", path, f.Version, Version)
+	var f *File
+	switch head.Version {
+	case Version:
+		f = &File{}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(f); err != nil {
+			return nil, fmt.Errorf("results: %s: %w", path, err)
+		}
+	case 1:
+		if f, err = upgradeV1(b); err != nil {
+			return nil, fmt.Errorf("results: %s (version 1): %w", path, err)
+		}
+	default:
+		return nil, fmt.Errorf("results: %s: version %d, this convirt reads versions 1 and %d", path, head.Version, Version)
 	}
 	for i, e := range f.Entries {
 		if err := e.Validate(); err != nil {
 			return nil, fmt.Errorf("results: %s: entry %d: %w", path, i, err)
 		}
 	}
-	return &f, nil
+	return f, nil
+}
+
+// upgradeV1 converts a version 1 results.json: each entry is aggregated
+// again from its seeds and values with its "ci95" as the test-set
+// bootstrap interval, and each mean AUC gets the labels of the per-label
+// AUC entries of its cell. Probe provenance did not exist and stays
+// absent.
+func upgradeV1(b []byte) (*File, error) {
+	var v1 struct {
+		Entries []struct {
+			Entry
+			CI95 [2]float64 `json:"ci95"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal(b, &v1); err != nil {
+		return nil, err
+	}
+	f := &File{Version: Version}
+	for i, old := range v1.Entries {
+		e, err := Aggregate(Entry{Task: old.Task, Protocol: old.Protocol, Init: old.Init, Fraction: old.Fraction, Metric: old.Metric},
+			old.Seeds, old.Values, metrics.Interval{Lo: old.CI95[0], Hi: old.CI95[1]})
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i, err)
+		}
+		f.Entries = append(f.Entries, e)
+	}
+	for i, e := range f.Entries {
+		if e.Metric != "auc" {
+			continue
+		}
+		for _, o := range f.Entries {
+			if l, ok := strings.CutPrefix(o.Metric, "auc:"); ok && o.Task == e.Task && o.Protocol == e.Protocol && o.Init == e.Init && o.Fraction == e.Fraction {
+				f.Entries[i].Labels = append(f.Entries[i].Labels, l)
+			}
+		}
+	}
+	return f, nil
 }

@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -45,6 +46,56 @@ func Table1(entries []Entry, protocol string, inits []string, cols []Column) str
 	}
 	return b.String()
 }
+
+// Table1Note is the footnote of a Table1 of protocol over cols: what a
+// cell is, where the intervals are, and, where a column is at 100% of the
+// labels, what the spread there means (the NoteAllLabels and NoteIdentical
+// of the entries).
+func Table1Note(entries []Entry, protocol string, cols []Column) string {
+	want := map[string]bool{}
+	for _, c := range cols {
+		want[key(c.Task, "", c.Metric, c.Fraction)] = true
+	}
+	seeds := map[int]bool{}
+	var full, fullSame int
+	for _, e := range entries {
+		if e.Protocol != protocol || !want[key(e.Task, "", e.Metric, e.Fraction)] {
+			continue
+		}
+		seeds[len(e.Seeds)] = true
+		if e.Fraction == 1 && len(e.Seeds) > 1 {
+			full++
+			if slices.Contains(e.Notes, NoteIdentical) {
+				fullSame++
+			}
+		}
+	}
+	n := "per cell in results.json"
+	if len(seeds) == 1 {
+		for k := range seeds {
+			n = fmt.Sprintf("%d", k)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Cells: mean ± sample standard deviation over the seeds (n = %s), in percent. "+
+		"results.json holds the Student-t 95%% interval over the seeds (seed_t95) and, separately, the test-set bootstrap interval (test_bootstrap95).", n)
+	if full > 0 {
+		b.WriteString(" At 100% of the labels every seed trains on the same examples, so the seeds differ only by the probe's own randomness")
+		switch fullSame {
+		case full:
+			b.WriteString("; there the seeds gave identical values: ± 0.0 means nothing varied, not an exact estimate.")
+		case 0:
+			b.WriteString(".")
+		default:
+			fmt.Fprintf(&b, "; in %d of those %d cells the seeds gave identical values (± 0.0: nothing varied).", fullSame, full)
+		}
+	}
+	return b.String()
+}
+
+// RetrievalNote is the footnote of a RetrievalTable.
+const RetrievalNote = "Retrieval trains nothing: one run per cell, so ± 0.0 is no spread. " +
+	"results.json holds the bootstrap interval over the queries (test_bootstrap95)."
 
 // Columns lists the task x metric x fraction columns present in entries of a
 // protocol, sorted by task, metric and fraction.
