@@ -8,23 +8,29 @@ import (
 )
 
 const (
-	// minSeen is how many samples a split must have shown (index rows at
-	// open time, or samples served by Batch) before its bad share is judged.
+	// minSeen is how many samples a split must have (index rows at open
+	// time), or Batch must have served, before its bad share is judged: a
+	// tiny split is not failed for one bad sample before it has been read a
+	// few times over.
 	minSeen = 50
 	// maxListed bounds the problems kept for the error and the log.
 	maxListed = 5
 )
 
-// tally counts one split's bad samples: rows the reader rejected while
-// indexing, and samples Batch skipped because they failed to load.
+// tally counts one split's bad samples over the whole split: rows the
+// reader rejected while indexing, and the distinct samples that failed to
+// load in any Batch. The bad share is that count over the split's rows, so
+// it does not depend on the order or the batches the samples came in, nor
+// on how many epochs have read them.
 type tally struct {
 	indexed, rejected int // open time: examples kept, problems reported
-	served, skipped   int // Batch: samples asked for, samples skipped
+	served            int // Batch: samples asked for, over every call
+	bad               map[int]bool
 	first             []source.Problem
 }
 
 func newTally(s source.Source) *tally {
-	t := &tally{indexed: s.Len(), rejected: len(s.Problems())}
+	t := &tally{indexed: s.Len(), rejected: len(s.Problems()), bad: map[int]bool{}}
 	t.keep(s.Problems())
 	return t
 }
@@ -38,33 +44,45 @@ func (t *tally) keep(ps []source.Problem) {
 	}
 }
 
-// add records a Batch call that asked for asked samples and skipped bad.
-func (t *tally) add(asked int, bad []source.Problem) {
+// add records a Batch call that asked for asked samples, of which the
+// samples at indices idx failed to load with problems bad (bad[i] about
+// idx[i]). It returns the problems of samples not counted before.
+func (t *tally) add(asked int, bad []source.Problem, idx []int) []source.Problem {
+	if t.bad == nil {
+		t.bad = map[int]bool{}
+	}
 	t.served += asked
-	t.skipped += len(bad)
-	t.keep(bad)
+	var fresh []source.Problem
+	for i, p := range bad {
+		if i < len(idx) && t.bad[idx[i]] {
+			continue
+		}
+		if i < len(idx) {
+			t.bad[idx[i]] = true
+		}
+		fresh = append(fresh, p)
+	}
+	t.keep(fresh)
+	return fresh
 }
 
-// share estimates the split's share of bad samples: the rows rejected at
-// open time, plus the indexed examples times the share of served samples
-// that were skipped (counted once minSeen samples have been served, so a
-// single unlucky batch is not extrapolated).
+// count is the number of the split's samples known to be bad.
+func (t *tally) count() int { return t.rejected + len(t.bad) }
+
+// share is the split's share of bad samples known so far.
 func (t *tally) share() float64 {
 	total := t.indexed + t.rejected
 	if total == 0 {
 		return 0
 	}
-	s := float64(t.rejected) / float64(total)
-	if t.served >= minSeen {
-		s += float64(t.indexed) / float64(total) * float64(t.skipped) / float64(t.served)
-	}
-	return s
+	return float64(t.count()) / float64(total)
 }
 
-// check returns an error once the bad share is known (enough samples seen)
-// and above limit.
+// check returns an error once the split's bad share is judged (enough rows,
+// or enough samples served) and above limit.
 func (t *tally) check(dataset, split string, limit float64) error {
-	if t.indexed+t.rejected < minSeen && t.served < minSeen {
+	total := t.indexed + t.rejected
+	if total < minSeen && t.served < minSeen {
 		return nil
 	}
 	share := t.share()
@@ -75,7 +93,8 @@ func (t *tally) check(dataset, split string, limit float64) error {
 	for i, p := range t.first {
 		first[i] = p.Error()
 	}
-	return fmt.Errorf("dataset %s split %s: too many bad samples: %d of %d samples served were skipped and %d of %d index rows were rejected at open time "+
-		"(estimated bad share %.1f%% > max_bad_fraction %.1f%%); fix the data or raise max_bad_fraction; first problems: %s",
-		dataset, split, t.skipped, t.served, t.rejected, t.indexed+t.rejected, 100*share, 100*limit, strings.Join(first, "; "))
+	return fmt.Errorf("dataset %s split %s: too many bad samples: %d of the split's %d samples are bad "+
+		"(%d index rows rejected at open time, %d samples failed to load so far): %.1f%% > max_bad_fraction %.1f%%; "+
+		"fix the data or raise max_bad_fraction; first problems: %s",
+		dataset, split, t.count(), total, t.rejected, len(t.bad), 100*share, 100*limit, strings.Join(first, "; "))
 }

@@ -136,19 +136,34 @@ func TestMaxBadFractionRejectedRows(t *testing.T) {
 
 func TestTallyShare(t *testing.T) {
 	tl := &tally{indexed: 90, rejected: 10}
-	tl.add(40, make([]source.Problem, 20))
-	if s := tl.share(); math.Abs(s-0.1) > 1e-9 {
-		t.Errorf("before %d samples: share %v, want the open-time 0.1 only", minSeen, s)
+	bad := make([]source.Problem, 20)
+	idx := make([]int, 20)
+	for i := range idx {
+		idx[i] = i
 	}
-	tl.add(60, nil)
-	if s := tl.share(); math.Abs(s-(0.1+0.9*0.2)) > 1e-9 {
-		t.Errorf("share %v", s)
+	if fresh := tl.add(40, bad, idx); len(fresh) != 20 {
+		t.Errorf("%d fresh problems, want 20", len(fresh))
 	}
-	if tl.check("d", "s", 0.3) != nil || tl.check("d", "s", 0.25) == nil {
+	if s := tl.share(); math.Abs(s-0.3) > 1e-9 {
+		t.Errorf("share %v, want (10 rejected + 20 failed) / 100", s)
+	}
+	// The same samples failing again (another epoch, or asked again) are
+	// the same bad samples.
+	if fresh := tl.add(40, bad, idx); len(fresh) != 0 {
+		t.Errorf("%d fresh problems on the second reading, want 0", len(fresh))
+	}
+	if s := tl.share(); math.Abs(s-0.3) > 1e-9 {
+		t.Errorf("share %v after the same samples failed again, want 0.3", s)
+	}
+	if tl.check("d", "s", 0.3) != nil || tl.check("d", "s", 0.29) == nil {
 		t.Error("threshold not applied")
 	}
 	small := &tally{indexed: 10, rejected: 10}
 	if small.check("d", "s", 0.1) != nil {
 		t.Error("judged before 50 samples were seen")
+	}
+	small.add(50, nil, nil)
+	if small.check("d", "s", 0.1) == nil {
+		t.Error("not judged once 50 samples were served")
 	}
 }

@@ -199,8 +199,9 @@ func (p *Plugin) Describe(_ context.Context, split string) (sdk.SplitInfo, error
 }
 
 // Batch implements sdk.Dataset. Samples that fail to load are left out of
-// the batch (so it can be shorter than asked), counted and logged; once the
-// split's bad share passes max_bad_fraction, Batch fails.
+// the batch (so it can be shorter than asked, or empty when all of them
+// fail), counted and logged; once the split's bad share passes
+// max_bad_fraction, Batch fails.
 func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, error) {
 	sp, err := p.open(req.Split)
 	if err != nil {

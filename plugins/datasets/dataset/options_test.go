@@ -147,9 +147,21 @@ func TestMimicOptions(t *testing.T) {
 		t.Errorf("split_file moving everything to train: %d images, default %d", n, def)
 	}
 
-	// report_root: an empty directory has none of the reports.
+	// report_root: an empty directory has none of the reports: a batch
+	// comes back empty, and once 50 samples are served the split fails.
 	p := configured(t, "mimic-cxr", cfg("report_root", t.TempDir()))
-	if _, err := p.Batch(context.Background(), sdk.BatchRequest{Split: "train", Indices: []int{0, 1}}); err == nil || !strings.Contains(err.Error(), ".txt") {
+	b, err := p.Batch(context.Background(), sdk.BatchRequest{Split: "train", Indices: []int{0, 1}})
+	if err != nil || len(b.IDs) != 0 {
+		t.Fatalf("reports looked up elsewhere: %v, err = %v", b, err)
+	}
+	all := make([]int, splitLen(t, p, "train"))
+	for i := range all {
+		all[i] = i
+	}
+	for range minSeen/len(all) + 1 {
+		_, err = p.Batch(context.Background(), sdk.BatchRequest{Split: "train", Indices: all})
+	}
+	if err == nil || !strings.Contains(err.Error(), ".txt") {
 		t.Errorf("reports looked up elsewhere: err = %v", err)
 	}
 }

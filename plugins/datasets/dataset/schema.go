@@ -3,6 +3,7 @@ package dataset
 import (
 	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/augment"
+	"github.com/convirt/convirt/plugins/datasets/loader"
 )
 
 // DefaultMaxBadFraction is the default of the max_bad_fraction key.
@@ -31,7 +32,11 @@ func CommonFields() []schema.Field {
 		{Name: "prepared_dir", Type: schema.String, Default: "",
 			Doc: "folder holding the prepared caches (one subfolder per size), as `convirt data prepare --out` wrote it; empty: ROOT/.convirt-prepared"},
 		{Name: "max_bad_fraction", Type: schema.Float, Default: DefaultMaxBadFraction, Min: schema.Ptr(0), Max: schema.Ptr(1),
-			Doc: "largest share of bad samples (unreadable images or reports, rows rejected when the index is read) a split may have; past it, once 50 samples are seen, batches fail naming the first problems"},
+			Doc: "largest share of a split's samples that may be bad (rows rejected when the index is read, plus distinct samples that failed to load), counted over the whole split whatever the batches; past it (judged once the split has 50 rows or 50 samples were served) batches fail naming the first problems; a batch whose samples all fail comes back empty"},
+		{Name: "max_pixels", Type: schema.Int, Default: loader.DefaultMaxPixels, Min: schema.Ptr(1),
+			Doc: "largest image, in pixels (width x height), decoded in any format; checked from the header before decoding, a larger image is a bad sample naming the file; decoding takes 5 to 12 bytes per pixel per worker"},
+		{Name: "allow_outside_root", Type: schema.Bool, Default: false,
+			Doc: "follow symlinks that lead images out of root (and parent_root); off: such an image is a bad sample naming where it leads. Index paths that are absolute or climb out with .. are refused either way"},
 	}
 }
 

@@ -8,8 +8,20 @@ import (
 	"math"
 )
 
-// maxPixels bounds Rows*Columns so a corrupt header cannot exhaust memory.
-const maxPixels = 1 << 26
+// DefaultMaxPixels is Decode's bound on Rows*Columns (8192 x 8192), so that a
+// corrupt or hostile header cannot exhaust memory; DecodeMax takes another.
+const DefaultMaxPixels = 1 << 26
+
+// TooLargeError refuses an image that declares more pixels than the limit.
+// Width and Height come from the header that declared them (Columns and
+// Rows, or the encapsulated JPEG's frame header).
+type TooLargeError struct {
+	Width, Height, Limit int
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("dicom: %d x %d image (%d pixels) is over the pixel limit of %d", e.Width, e.Height, e.Width*e.Height, e.Limit)
+}
 
 // image assembles the Image from the parsed elements.
 func (p *parser) image(ts string) (*Image, error) {
@@ -28,8 +40,8 @@ func (p *parser) image(ts string) (*Image, error) {
 	if im.Rows <= 0 || im.Columns <= 0 {
 		return nil, fmt.Errorf("dicom: missing or zero Rows/Columns (%d x %d)", im.Rows, im.Columns)
 	}
-	if im.Rows*im.Columns > maxPixels {
-		return nil, fmt.Errorf("dicom: %d x %d image is too large", im.Rows, im.Columns)
+	if im.Rows*im.Columns > p.maxPixels {
+		return nil, &TooLargeError{Width: im.Columns, Height: im.Rows, Limit: p.maxPixels}
 	}
 	if im.BitsStored, err = p.uint(tagBitsStored, im.BitsAllocated); err != nil {
 		return nil, err
@@ -120,14 +132,20 @@ func (im *Image) decodeJPEG(frags [][]byte) error {
 	for _, f := range frags[1:] { // frags[0] is the basic offset table
 		buf.Write(f)
 	}
+	// The JPEG's own frame header decides what jpeg.Decode allocates: check
+	// it against the DICOM header (already within the limit) first.
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return fmt.Errorf("dicom: JPEG pixel data: %w", err)
+	}
+	if cfg.Width != im.Columns || cfg.Height != im.Rows {
+		return fmt.Errorf("dicom: JPEG is %dx%d, header says %dx%d", cfg.Width, cfg.Height, im.Columns, im.Rows)
+	}
 	img, err := jpeg.Decode(&buf)
 	if err != nil {
 		return fmt.Errorf("dicom: JPEG pixel data: %w", err)
 	}
 	b := img.Bounds()
-	if b.Dx() != im.Columns || b.Dy() != im.Rows {
-		return fmt.Errorf("dicom: JPEG is %dx%d, header says %dx%d", b.Dx(), b.Dy(), im.Columns, im.Rows)
-	}
 	im.Pixels = make([]int32, im.Rows*im.Columns)
 	g, ok := img.(*image.Gray)
 	for y := 0; y < im.Rows; y++ {

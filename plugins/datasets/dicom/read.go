@@ -20,14 +20,16 @@ type element struct {
 }
 
 type parser struct {
-	data     []byte
-	pos      int
-	order    binary.ByteOrder
-	explicit bool
-	elems    map[tag]*element
+	data      []byte
+	pos       int
+	order     binary.ByteOrder
+	explicit  bool
+	elems     map[tag]*element
+	maxPixels int
 }
 
-// Read parses a DICOM file from r and decodes its first frame.
+// Read parses a DICOM file from r and decodes its first frame, refusing
+// images of more than DefaultMaxPixels pixels.
 func Read(r io.Reader) (*Image, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 1<<31))
 	if err != nil {
@@ -36,9 +38,19 @@ func Read(r io.Reader) (*Image, error) {
 	return Decode(data)
 }
 
-// Decode parses a DICOM file held in memory and decodes its first frame.
-func Decode(data []byte) (*Image, error) {
-	p := &parser{data: data, order: binary.LittleEndian, explicit: true, elems: map[tag]*element{}}
+// Decode parses a DICOM file held in memory and decodes its first frame,
+// refusing images of more than DefaultMaxPixels pixels.
+func Decode(data []byte) (*Image, error) { return DecodeMax(data, DefaultMaxPixels) }
+
+// DecodeMax is Decode with a pixel limit: an image whose Rows x Columns,
+// or whose encapsulated JPEG's frame header, declares more than maxPixels
+// pixels is refused with a *TooLargeError before its pixels are allocated
+// (maxPixels <= 0 means DefaultMaxPixels).
+func DecodeMax(data []byte, maxPixels int) (*Image, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	p := &parser{data: data, order: binary.LittleEndian, explicit: true, elems: map[tag]*element{}, maxPixels: maxPixels}
 	switch {
 	case len(data) >= 132 && string(data[128:132]) == "DICM":
 		p.pos = 132

@@ -12,7 +12,9 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/convirt/convirt/plugins/datasets/augment"
 	"github.com/convirt/convirt/plugins/datasets/dicom"
@@ -21,17 +23,50 @@ import (
 // ErrEmptyFile is returned for a zero-byte image file.
 var ErrEmptyFile = errors.New("empty file")
 
-// DecodeFile reads and decodes the image at path. JPEGs are decoded at full
-// size: Go's image/jpeg has no reduced-scale (DCT-domain) decoding, so for
-// large originals (MIMIC-CXR-JPG's 2500 x 3000) prepare a cache of
-// pre-resized copies once (plugins/datasets/prepare, `convirt data
-// prepare`) and pass it as Options.Cache.
-func DecodeFile(path string) (augment.Gray, error) {
+// DefaultMaxPixels is the default pixel limit of every format (the dataset
+// option max_pixels): 8192 x 8192, the bound the DICOM reader always had. A
+// decoded image takes about 5 to 12 bytes per pixel while it is converted
+// (the decoder's own buffer plus the float32 copy), per decoding worker.
+const DefaultMaxPixels = dicom.DefaultMaxPixels
+
+// PixelLimitError refuses an image whose header declares more pixels than
+// the limit; it is returned before any pixel is allocated.
+type PixelLimitError struct {
+	Format        string // "JPEG", "PNG" or "DICOM"
+	Width, Height int
+	Limit         int
+}
+
+func (e *PixelLimitError) Error() string {
+	return fmt.Sprintf("%s of %d x %d = %d pixels is over the pixel limit of %d; raise the dataset option max_pixels to decode it",
+		e.Format, e.Width, e.Height, e.Width*e.Height, e.Limit)
+}
+
+// DecodeFile reads and decodes the image at path with the default pixel
+// limit (see DecodeFileLimit).
+func DecodeFile(path string) (augment.Gray, error) { return DecodeFileLimit(path, DefaultMaxPixels) }
+
+// DecodeFileLimit reads and decodes the image at path, refusing files that
+// are not regular (a FIFO or device would block or never end) and images
+// of more than maxPixels pixels (<= 0: DefaultMaxPixels). Errors name the
+// path. JPEGs are decoded at full size: Go's image/jpeg has no
+// reduced-scale (DCT-domain) decoding, so for large originals
+// (MIMIC-CXR-JPG's 2500 x 3000) prepare a cache of pre-resized copies once
+// (plugins/datasets/prepare, `convirt data prepare`) and pass it as
+// Options.Cache.
+func DecodeFileLimit(path string, maxPixels int) (augment.Gray, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return augment.Gray{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return augment.Gray{}, fmt.Errorf("%s: not a regular file (%s)", path, fi.Mode().Type())
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return augment.Gray{}, err
 	}
-	g, err := Decode(data)
+	g, err := DecodeLimit(data, maxPixels)
 	if err != nil {
 		return augment.Gray{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -39,31 +74,56 @@ func DecodeFile(path string) (augment.Gray, error) {
 }
 
 // Decode decodes JPEG, PNG or DICOM bytes (recognised by content) to a
-// grayscale image in [0,1].
-func Decode(data []byte) (augment.Gray, error) {
+// grayscale image in [0,1], with the default pixel limit.
+func Decode(data []byte) (augment.Gray, error) { return DecodeLimit(data, DefaultMaxPixels) }
+
+// DecodeLimit is Decode with a pixel limit: the image's header is read
+// first (image.DecodeConfig, or the DICOM header) and an image of more than
+// maxPixels pixels (<= 0: DefaultMaxPixels) is refused with a
+// *PixelLimitError before it is decoded.
+func DecodeLimit(data []byte, maxPixels int) (augment.Gray, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
 	switch {
 	case len(data) == 0:
 		return augment.Gray{}, ErrEmptyFile
 	case len(data) >= 132 && string(data[128:132]) == "DICM":
-		im, err := dicom.Decode(data)
+		im, err := dicom.DecodeMax(data, maxPixels)
+		var tl *dicom.TooLargeError
+		if errors.As(err, &tl) {
+			return augment.Gray{}, &PixelLimitError{Format: "DICOM", Width: tl.Width, Height: tl.Height, Limit: tl.Limit}
+		}
 		if err != nil {
 			return augment.Gray{}, err
 		}
 		return augment.Gray{W: im.Columns, H: im.Rows, Pix: im.Gray()}, nil
 	case bytes.HasPrefix(data, []byte{0xFF, 0xD8}):
-		img, err := jpeg.Decode(bytes.NewReader(data))
-		if err != nil {
-			return augment.Gray{}, fmt.Errorf("jpeg: %w", err)
-		}
-		return fromImage(img), nil
+		return decodeImage("JPEG", data, maxPixels, jpeg.DecodeConfig, jpeg.Decode)
 	case bytes.HasPrefix(data, []byte("\x89PNG")):
-		img, err := png.Decode(bytes.NewReader(data))
-		if err != nil {
-			return augment.Gray{}, fmt.Errorf("png: %w", err)
-		}
-		return fromImage(img), nil
+		return decodeImage("PNG", data, maxPixels, png.DecodeConfig, png.Decode)
 	}
 	return augment.Gray{}, errors.New("unknown image format (want JPEG, PNG or DICOM)")
+}
+
+// decodeImage checks the header's size against maxPixels, then decodes.
+// Both decoders allocate from the header they check (a JPEG with a second
+// frame header and a PNG whose IHDR is not first are refused).
+func decodeImage(format string, data []byte, maxPixels int,
+	config func(io.Reader) (image.Config, error), decode func(io.Reader) (image.Image, error)) (augment.Gray, error) {
+	name := strings.ToLower(format)
+	cfg, err := config(bytes.NewReader(data))
+	if err != nil {
+		return augment.Gray{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
+		return augment.Gray{}, &PixelLimitError{Format: format, Width: cfg.Width, Height: cfg.Height, Limit: maxPixels}
+	}
+	img, err := decode(bytes.NewReader(data))
+	if err != nil {
+		return augment.Gray{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return fromImage(img), nil
 }
 
 // fromImage converts any image to grayscale floats, with fast paths for the

@@ -2,6 +2,7 @@ package loader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -41,6 +42,14 @@ type Options struct {
 	// Cache, when set, supplies prepared (pre-resized) copies of the
 	// images; an image without a usable copy is read from its original.
 	Cache ImageCache `json:"-" yaml:"-"`
+	// MaxPixels refuses, from the header, images of more pixels than this
+	// (a bad sample naming the file); 0 means DefaultMaxPixels.
+	MaxPixels int `json:"max_pixels" yaml:"max_pixels"`
+	// Roots, when set, confine images: one whose path, symlinks resolved,
+	// lies inside none of these real directories (source.RealDirs) is
+	// refused (a bad sample naming the file and where it leads). The
+	// dataset option allow_outside_root leaves Roots empty.
+	Roots []string `json:"-" yaml:"-"`
 }
 
 // ImageCache maps an original image path to a prepared copy of it
@@ -92,18 +101,33 @@ func RNG(seed int64, epoch int, id string) *rand.Rand {
 }
 
 // Load decodes ex.ImagePath, or its prepared copy when o.Cache has a
-// readable one, and returns a C x Size x Size float32 array.
+// readable one, and returns a C x Size x Size float32 array. With o.Roots,
+// the image must resolve inside them (checked before the cache is asked).
 func Load(ex source.Example, o Options) ([]float32, error) {
+	path := ex.ImagePath
+	if len(o.Roots) > 0 {
+		real, err := source.Confine(path, o.Roots)
+		if err != nil {
+			if errors.Is(err, source.ErrOutsideRoot) {
+				err = fmt.Errorf("%w; set the dataset option allow_outside_root: true to read it", err)
+			}
+			return nil, err
+		}
+		path = real
+	}
 	if o.Cache != nil {
 		if p := o.Cache.Lookup(ex.ImagePath); p != "" {
-			if g, err := DecodeFile(p); err == nil && g.W > 0 && g.H > 0 {
+			if g, err := DecodeFileLimit(p, o.MaxPixels); err == nil && g.W > 0 && g.H > 0 {
 				return Transform(g, ex.ID, o), nil
 			}
 			// Missing or damaged copy: fall back to the original.
 		}
 	}
-	g, err := DecodeFile(ex.ImagePath)
+	g, err := DecodeFileLimit(path, o.MaxPixels)
 	if err != nil {
+		if path != ex.ImagePath { // name the file as the index does
+			err = fmt.Errorf("%s (%w)", ex.ImagePath, err)
+		}
 		return nil, err
 	}
 	if g.W == 0 || g.H == 0 {
@@ -144,8 +168,10 @@ type Batch struct {
 	Examples []source.Example
 	// Indices are their indices in the source.
 	Indices []int
-	// Bad are the samples skipped, with the reason.
-	Bad []source.Problem
+	// Bad are the samples skipped, with the reason, and BadIndices their
+	// indices in the source (Bad[i] is about BadIndices[i]).
+	Bad        []source.Problem
+	BadIndices []int
 }
 
 // LoadBatch loads src's examples at idx with up to workers goroutines
@@ -210,6 +236,7 @@ feed:
 		}
 		if r.err != nil {
 			b.Bad = append(b.Bad, source.Problem{Path: r.ex.ImagePath, Msg: fmt.Sprintf("example %d: %v", idx[j], r.err)})
+			b.BadIndices = append(b.BadIndices, idx[j])
 			continue
 		}
 		flat = append(flat, r.pix...)

@@ -8,6 +8,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,7 @@ func Resolve(root, rel string) (string, error) {
 	if rel == "" {
 		return "", errors.New("empty path")
 	}
-	if filepath.IsAbs(rel) || strings.HasPrefix(rel, "/") || strings.HasPrefix(rel, `\`) {
+	if isAbs(rel) {
 		return "", fmt.Errorf("%w: %q is absolute", ErrEscapesRoot, rel)
 	}
 	clean := filepath.Clean(filepath.FromSlash(rel))
@@ -98,13 +99,76 @@ func Resolve(root, rel string) (string, error) {
 
 // StripFirst removes the first element of a slash-separated path, e.g. the
 // "CheXpert-v1.0-small/" prefix that index files carry, so that the rest can
-// be resolved against the dataset folder whatever it is named locally.
+// be resolved against the dataset folder whatever it is named locally. An
+// absolute path is returned unchanged, for Resolve to refuse by name: its
+// first element is no dataset folder, and dropping it would silently move
+// the path under the root.
 func StripFirst(rel string) string {
+	if isAbs(rel) {
+		return rel
+	}
 	rel = strings.TrimPrefix(rel, "./")
 	if i := strings.IndexByte(rel, '/'); i >= 0 {
 		return rel[i+1:]
 	}
 	return rel
+}
+
+func isAbs(rel string) bool {
+	return filepath.IsAbs(rel) || strings.HasPrefix(rel, "/") || strings.HasPrefix(rel, `\`)
+}
+
+// ErrOutsideRoot is returned for a file whose path, symlinks resolved,
+// leaves every directory it may be read from.
+var ErrOutsideRoot = errors.New("resolves outside the dataset root")
+
+// RealDirs resolves dirs with filepath.EvalSymlinks, for Confine.
+func RealDirs(dirs ...string) ([]string, error) {
+	out := make([]string, 0, len(dirs))
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, err
+		}
+		r, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Confine resolves every symlink of path and returns the resulting real
+// path when it lies inside one of roots (real paths, see RealDirs), or an
+// error wrapping ErrOutsideRoot that names path and where it leads. A path
+// that does not exist (or leads through a dangling link) is returned as
+// given: there is nothing to read, and opening it reports that.
+func Confine(path string, roots []string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	for _, r := range roots {
+		if within(r, real) {
+			return real, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w: it leads to %s, outside %s", path, ErrOutsideRoot, real, strings.Join(roots, " and "))
+}
+
+// within reports whether path is dir or lies under it (both clean and
+// absolute).
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // NaN is the label value of an ignored label.
