@@ -75,7 +75,7 @@ func TestFinetuneEndToEnd(t *testing.T) {
 		if len(e.Values) != 2 || len(e.Seeds) != 2 || e.Seeds[0] != 0 || e.Seeds[1] != 1 {
 			t.Errorf("%s: seeds %v values %v, want one value per seed 0 and 1", k, e.Seeds, e.Values)
 		}
-		if lo, hi := e.CI95[0], e.CI95[1]; !(0 <= lo && lo <= hi && hi <= 1) || e.Mean < 0 || e.Mean > 1 {
+		if lo, hi := e.TestBootstrap95[0], e.TestBootstrap95[1]; !(0 <= lo && lo <= hi && hi <= 1) || e.Mean < 0 || e.Mean > 1 {
 			t.Errorf("%s: mean %v, interval [%v, %v]: want an interval inside [0, 1]", k, e.Mean, lo, hi)
 		}
 	}

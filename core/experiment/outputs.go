@@ -17,7 +17,7 @@ import (
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
-// intervalOf is a score's bootstrap interval.
+// intervalOf is a score's test-set bootstrap interval.
 func intervalOf(sc sdk.Score) metrics.Interval { return metrics.Interval{Lo: sc.CILo, Hi: sc.CIHi} }
 
 // cellName names one evaluation cell in file names and metric keys, e.g.

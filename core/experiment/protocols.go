@@ -281,13 +281,14 @@ func (er *evalRun) promptFeatures(ctx context.Context, enc *host.Encoder, classe
 // record turns an evaluator's result into results entries, metrics,
 // prediction CSVs and ROC plots.
 func (er *evalRun) record(ctx context.Context, protocol, init string, fraction float64, res sdk.EvalResult, task string) error {
-	for _, sc := range res.Scores {
-		e := results.Entry{Task: er.data.plugin, Protocol: protocol, Init: init, Fraction: fraction, Metric: sc.Metric}
-		e, err := results.Aggregate(e, sc.Seeds, sc.Values, intervalOf(sc))
-		if err != nil {
-			return err
-		}
-		er.out = append(er.out, e)
+	scores := make([]results.Score, len(res.Scores))
+	for i, sc := range res.Scores {
+		scores[i] = results.Score{Metric: sc.Metric, Seeds: sc.Seeds, Values: sc.Values, TestBootstrap: intervalOf(sc)}
 	}
+	es, err := results.Cell(results.Entry{Task: er.data.plugin, Protocol: protocol, Init: init, Fraction: fraction}, scores, res.Metrics)
+	if err != nil {
+		return err
+	}
+	er.out = append(er.out, es...)
 	return er.s.writeOutputs(er.e.Name, protocol, init, fraction, res, task)
 }

@@ -54,6 +54,9 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 	var b strings.Builder
 	for _, t := range md {
 		fmt.Fprintf(&b, "### %s\n\n%s\n", t.title, t.body)
+		if t.note != "" {
+			fmt.Fprintf(&b, "%s\n\n", t.note)
+		}
 	}
 	tables = b.String()
 	if tables != "" {
@@ -70,6 +73,7 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 		if err != nil {
 			return "", "", err
 		}
+		tb.Note = t.note
 		p.Tables = append(p.Tables, tb)
 	}
 	if err := report.WriteHTML(s.run.Dir(), p); err != nil {
@@ -117,8 +121,8 @@ func (s *session) inits() []string {
 	return out
 }
 
-// mdTable is one titled Markdown table.
-type mdTable struct{ title, body string }
+// mdTable is one titled Markdown table with its footnote.
+type mdTable struct{ title, body, note string }
 
 // resultTables lays the entries out as the paper does: one Table 1 per
 // trained protocol and one retrieval table.
@@ -134,7 +138,8 @@ func resultTables(entries []results.Entry, inits []string) []mdTable {
 	var out []mdTable
 	for _, p := range []string{"linear", "finetune", "zeroshot"} {
 		if protocols[p] {
-			out = append(out, mdTable{title: "Classification: " + p, body: results.Table1(head, p, inits, results.Columns(head, p))})
+			cols := results.Columns(head, p)
+			out = append(out, mdTable{title: "Classification: " + p, body: results.Table1(head, p, inits, cols), note: results.Table1Note(head, p, cols)})
 		}
 	}
 	var rp []string
@@ -147,7 +152,7 @@ func resultTables(entries []results.Entry, inits []string) []mdTable {
 		}
 	}
 	if len(rp) > 0 {
-		out = append(out, mdTable{title: retrievalTitle, body: results.RetrievalTable(entries, rp, inits, retrievalMetrics)})
+		out = append(out, mdTable{title: retrievalTitle, body: results.RetrievalTable(entries, rp, inits, retrievalMetrics), note: results.RetrievalNote})
 	}
 	return out
 }
