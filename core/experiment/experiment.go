@@ -64,6 +64,7 @@ type session struct {
 	tracker runs.Multi
 	log     *os.File
 	states  map[string][]byte // pretrained encoder states: "image", "text"
+	trained *pretrainOutcome  // this run's pretraining, for the evaluations' checkpoint
 }
 
 // Run executes the recipe r. On failure the run is marked failed and the

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/convirt/convirt/core/host"
@@ -108,6 +111,7 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 		CheckpointEvery: r.Train.CheckpointEvery, CheckpointDir: s.runPath(runs.CheckpointsDir),
 		Resume: s.opt.Resume != "",
 	}
+	s.trained = &pretrainOutcome{valSplit: valSplit, checkpoints: cfg.CheckpointDir}
 	fmt.Fprintf(s.log, "pretraining on %s/%s (%d pairs, %d steps per epoch), validation on %q\n", r.Data.Pretrain.Plugin, trainSplit, info.Len, perEpoch, valSplit)
 	for restarts := 0; ; restarts++ {
 		bar := progress.New(s.opt.Progress, int64(total), "pretraining")
@@ -145,9 +149,17 @@ func (s *session) finishPretrain(ctx context.Context, res train.Result, parts *p
 	fmt.Fprintf(s.log, "pretraining stopped (%s) after %d steps, %d epochs, last loss %.4f, %.1f pairs/s\n",
 		res.StopReason, res.Steps, res.Epochs, res.LastLoss, res.ItemsPerSec)
 	_ = s.tracker.LogMetrics([]runs.Metric{{Key: "train/items_per_sec", Value: res.ItemsPerSec, Step: int64(res.Steps), Time: time.Now()}})
-	if err := s.tracker.SetTags(map[string]string{"train.stop_reason": res.StopReason}); err != nil {
+	tags := map[string]string{"train.stop_reason": res.StopReason}
+	if !math.IsNaN(res.MinValLoss) {
+		fmt.Fprintf(s.log, "lowest validation loss %.6g at step %d, kept in %s\n", res.MinValLoss, res.BestStep, filepath.Join(runs.CheckpointsDir, train.BestFile))
+		tags["train.best_step"] = strconv.Itoa(res.BestStep)
+		tags["train.best_val_loss"] = strconv.FormatFloat(res.MinValLoss, 'g', -1, 64)
+		tags["train.best_checkpoint"] = filepath.ToSlash(filepath.Join(runs.CheckpointsDir, train.BestFile))
+	}
+	if err := s.tracker.SetTags(tags); err != nil {
 		return &res, err
 	}
+	s.trained.result = res
 	s.states = map[string][]byte{}
 	for role, enc := range map[string]*host.Encoder{"image": parts.image, "text": parts.text} {
 		st, err := enc.State(ctx)
@@ -157,6 +169,14 @@ func (s *session) finishPretrain(ctx context.Context, res train.Result, parts *p
 		s.states[role] = st
 	}
 	return &res, nil
+}
+
+// pretrainOutcome is what the evaluations need to know of this run's
+// pretraining to pick its best or last weights.
+type pretrainOutcome struct {
+	valSplit    string // "" when data.pretrain has no validation split
+	checkpoints string // the checkpoint directory
+	result      train.Result
 }
 
 // barAdapter lets a progress bar receive the training loop's progress.

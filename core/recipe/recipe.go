@@ -114,6 +114,9 @@ type Eval struct {
 	Seeds      Seeds     `yaml:"seeds"`
 	Inits      []string  `yaml:"inits"`
 	Checkpoint string    `yaml:"checkpoint"`
+	// CheckpointSelect is CheckpointBest or CheckpointLast: which pretrained
+	// weights init convirt uses.
+	CheckpointSelect string `yaml:"checkpoint_select"`
 	// Prompts are the zero-shot protocol's texts, per class.
 	Prompts map[string][]string `yaml:"prompts"`
 	// Finetune is the fine-tuning protocol's training of the image encoder

@@ -5,6 +5,16 @@ import "github.com/convirt/convirt/core/schema"
 // Protocols are the evaluation protocols an evaluation entry can name.
 var Protocols = []string{"linear", "finetune", "retrieval", "zeroshot"}
 
+// Values of an evaluation's checkpoint_select: the pretrained weights of
+// the lowest validation loss, or those at the end of pretraining.
+const (
+	CheckpointBest = "best"
+	CheckpointLast = "last"
+)
+
+// CheckpointSelects are the allowed values of checkpoint_select.
+var CheckpointSelects = []string{CheckpointBest, CheckpointLast}
+
 // Inits are the image-encoder initialisations an evaluation compares:
 // the run's (or a checkpoint's) ConVIRT weights, random weights, or the
 // encoder plugin's ImageNet weights.
@@ -88,6 +98,7 @@ var Schema = schema.Schema{Fields: []schema.Field{
 		{Name: "inits", Type: schema.List, Elem: schema.String, Enum: Inits, Default: []string{"convirt"}, Doc: "Image-encoder initialisations compared."},
 		{Name: "prompts", Type: schema.Map, Doc: "zeroshot: class name -> list of prompt texts; a class's prompts are embedded by the text encoder and averaged."},
 		{Name: "checkpoint", Type: schema.String, Default: "", Doc: "Pretraining run directory (or encoder checkpoint) whose weights init convirt uses; empty: the encoders this run pretrained."},
+		{Name: "checkpoint_select", Type: schema.String, Default: CheckpointBest, Enum: CheckpointSelects, Doc: "Which weights of the pretraining (this run's, or that of the run directory `checkpoint` names) init convirt uses. best: those of the lowest validation loss, `checkpoints/best.ckpt`, kept apart from the rotated step checkpoints; a pretraining without validation data has none, and best then uses the last weights and says so on the terminal, in the log and in the tags (a run directory that validated but lacks best.ckpt is an error). last: the weights at the end of pretraining. A checkpoint file named in `checkpoint` is used as it is. The weights used, their step and validation loss are recorded in the run's tags `evaluate.NAME.checkpoint*` (docs/tracking.md)."},
 		{Name: "finetune", Type: schema.Object, Doc: "finetune: training of the whole image encoder with the evaluator's classification head, one fresh encoder per fraction x seed (the head's own settings are the evaluator's config).", Fields: []schema.Field{
 			{Name: "epochs", Type: schema.Int, Default: 20, Min: schema.Ptr(1), Doc: "Maximum passes over the labelled subset."},
 			{Name: "batch_size", Type: schema.Int, Default: 32, Min: schema.Ptr(2), Max: schema.Ptr(65536), Doc: "Images per step (a last batch of one image joins the one before it)."},

@@ -154,6 +154,9 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 
 func ckName(step int) string { return fmt.Sprintf("step-%09d.ckpt", step) }
 
+// StepFile is the file name of the step checkpoint taken after step.
+func StepFile(step int) string { return ckName(step) }
+
 // Save writes ck into dir atomically (core/atomicfile), then removes all but
 // the newest checkpoints. A crash at
 // any point leaves the previous checkpoint intact.

@@ -137,7 +137,10 @@ func (l *loop) gradCacheStep(ctx context.Context, b *sdk.Batch) (float64, error)
 }
 
 // validate computes the mean loss on the validation split (no graph, no
-// optimiser step) and updates early stopping.
+// optimiser step), updates early stopping and keeps the best checkpoint.
+// Its batches are plain (unaugmented) ones: the dataset gives each pair the
+// text training would, with sentence sampling one sentence fixed per pair,
+// so the loss is the training objective on held-out pairs.
 func (l *loop) validate(ctx context.Context) error {
 	if l.cfg.ValSplit == "" {
 		return nil
