@@ -1,6 +1,9 @@
 // Package covidx reads COVIDx train.txt / test.txt (space separated:
 // patient_id filename label [source]) in every label variant: three classes
-// (normal, pneumonia, COVID-19) or binary (positive, negative).
+// (normal, pneumonia, COVID-19), the paper's task and the default, or binary
+// (positive, negative: the later releases' files). The task is chosen by the
+// variant option, never silently by the file: a positive/negative file read
+// as three classes is an error that says to set variant: binary.
 package covidx
 
 import (
@@ -15,8 +18,8 @@ import (
 
 // Label variants.
 const (
-	Auto       = "auto"        // three classes if any such label appears, else binary
-	ThreeClass = "three-class" // normal, pneumonia, COVID-19
+	Auto       = "auto"        // three classes if any such label appears, else binary (the dataset plugin logs which)
+	ThreeClass = "three-class" // normal, pneumonia, COVID-19 (the default)
 	Binary     = "binary"      // COVID-19 / positive vs everything else
 )
 
@@ -26,7 +29,7 @@ var Classes = []string{"normal", "pneumonia", "COVID-19"}
 // Config selects the split and variant.
 type Config struct {
 	Split   string `json:"split" yaml:"split"`     // train or test
-	Variant string `json:"variant" yaml:"variant"` // auto, three-class or binary
+	Variant string `json:"variant" yaml:"variant"` // three-class (default), binary or auto
 	// File overrides {split}.txt (e.g. train_COVIDx9A.txt), relative to root.
 	File string `json:"file" yaml:"file"`
 }
@@ -35,13 +38,13 @@ type Config struct {
 // plugin sets it per request). Defaults are those Open applies.
 func Fields() []schema.Field {
 	return []schema.Field{
-		{Name: "variant", Type: schema.String, Default: Auto, Enum: []string{Auto, ThreeClass, Binary},
-			Doc: "labels: auto (three-class if the file has normal/pneumonia/COVID-19 labels, else binary), three-class, or binary (COVID-19 vs the rest)"},
+		{Name: "variant", Type: schema.String, Default: ThreeClass, Enum: []string{ThreeClass, Binary, Auto},
+			Doc: "task: three-class (normal/pneumonia/COVID-19, multiclass accuracy; a positive/negative file is an error), binary (COVID-19 or positive vs the rest, binary AUC: the positive/negative files), or auto (three-class if the file has those labels, else binary)"},
 		{Name: "file", Type: schema.String, Doc: "index file relative to root, instead of {split}.txt (e.g. train_COVIDx9A.txt); images stay under {split}/"},
 	}
 }
 
-// Validate checks the variant ("" stands for Auto).
+// Validate checks the variant ("" stands for ThreeClass).
 func (c Config) Validate() error {
 	switch c.Variant {
 	case "", Auto, ThreeClass, Binary:
@@ -56,7 +59,7 @@ func Open(root string, c Config) (*source.Slice, error) {
 		c.Split = "train"
 	}
 	if c.Variant == "" {
-		c.Variant = Auto
+		c.Variant = ThreeClass
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -76,6 +79,7 @@ func Open(root string, c Config) (*source.Slice, error) {
 	}
 	var rows []row
 	three := c.Variant == ThreeClass
+	var threeLabels, binaryLabels int
 	for _, r := range f.Rows {
 		fl := r.Fields
 		if len(fl) < 3 {
@@ -89,15 +93,20 @@ func Open(root string, c Config) (*source.Slice, error) {
 		label := fl[li]
 		switch strings.ToLower(label) {
 		case "normal", "pneumonia", "covid-19":
+			threeLabels++
 			if c.Variant == Auto {
 				three = true
 			}
 		case "positive", "negative":
+			binaryLabels++
 		default:
 			s.Issues = append(s.Issues, f.Problem(r, "unknown label %q", label))
 			continue
 		}
 		rows = append(rows, row{r, strings.Join(fl[1:li], " "), strings.ToLower(label)})
+	}
+	if c.Variant == ThreeClass && threeLabels == 0 && binaryLabels > 0 {
+		return nil, fmt.Errorf("covidx: %s: every label is positive or negative (a binary COVIDx file), but variant is three-class: set variant: binary to evaluate COVID-19 vs. the rest (binary AUC), or give a three-class file", f.Path)
 	}
 	if three {
 		s.Kind, s.Names = source.Multiclass, Classes

@@ -3,6 +3,7 @@ package covidx
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -24,9 +25,25 @@ func TestVariants(t *testing.T) {
 	if b.Task() != "binary" || b.Examples[1].Labels[0] != 1 || b.Examples[0].Labels[0] != 0 {
 		t.Fatalf("binary on a three-class file: %+v", b.Examples)
 	}
-	tb, _ := Open(root, Config{Split: "test"})
-	if tb.Task() != "binary" || tb.Len() != 2 || len(tb.Problems()) != 1 {
-		t.Fatalf("binary file: %s %d %v", tb.Task(), tb.Len(), tb.Problems())
+	for _, v := range []string{Binary, Auto} {
+		tb, err := Open(root, Config{Split: "test", Variant: v})
+		if err != nil || tb.Task() != "binary" || tb.Len() != 2 || len(tb.Problems()) != 1 {
+			t.Fatalf("binary file, variant %s: %v %v", v, tb, err)
+		}
+	}
+}
+
+// TestBinaryFileNeedsBinaryVariant: a positive/negative file is never read
+// silently as a binary task: by default (three-class, the paper's task) it
+// is an error naming the file and the variant to set.
+func TestBinaryFileNeedsBinaryVariant(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "test.txt"), []byte("1 a.jpg positive src\n2 b.jpg negative src\n"), 0o644)
+	for _, v := range []string{"", ThreeClass} {
+		s, err := Open(root, Config{Split: "test", Variant: v})
+		if err == nil || !strings.Contains(err.Error(), "test.txt") || !strings.Contains(err.Error(), "variant: binary") {
+			t.Errorf("variant %q on a binary file: %v, %v", v, s, err)
+		}
 	}
 }
 

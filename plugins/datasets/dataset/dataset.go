@@ -58,6 +58,11 @@ type Config struct {
 	MaxPixels int `json:"max_pixels"`
 	// AllowOutside lets images resolve (through symlinks) outside the root.
 	AllowOutside bool `json:"allow_outside_root"`
+	// Mean and Std normalise each channel, (x - mean) / std for gray values
+	// x in [0,1]: one value per channel, both or neither (checkNorm); nil:
+	// the loader's default, 0.5 and 0.25.
+	Mean []float64 `json:"mean"`
+	Std  []float64 `json:"std"`
 }
 
 // Plugin is one dataset plugin.
@@ -140,6 +145,9 @@ func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
 	if err := cfg.Augment.Validate(); err != nil {
 		return fmt.Errorf("dataset %s: %w", p.name, err)
 	}
+	if err := checkNorm(cfg); err != nil {
+		return fmt.Errorf("dataset %s: %w", p.name, err)
+	}
 	if err := d.CheckOptions(opts); err != nil {
 		return err
 	}
@@ -171,6 +179,10 @@ func (p *Plugin) open(name string) (*split, error) {
 		return nil, err
 	}
 	s := &split{src: src, tally: newTally(src)}
+	// Which task the split poses, stated once: a reader may derive it from
+	// its files (COVIDx's variant: auto).
+	p.log.Info("split opened", "dataset", p.name, "split", name, "examples", src.Len(), "task", string(src.Task()),
+		"labels", strings.Join(src.LabelNames(), ", "))
 	if ps := src.Problems(); len(ps) > 0 {
 		p.log.Warn("index rows rejected", "dataset", p.name, "split", name, "rejected", len(ps), "kept", src.Len(), "first", ps[0].Error())
 	}
@@ -223,6 +235,7 @@ func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, e
 	o := loader.Options{Size: p.cfg.ImageSize, Channels: p.cfg.Channels, Resize: p.cfg.Resize, Augment: req.Augment, Aug: p.cfg.Augment,
 		Seed: req.Seed, Epoch: req.Epoch, Cache: cache}
 	o.MaxPixels, o.Roots = p.cfg.MaxPixels, roots
+	o.Mean, o.Std = float32s(p.cfg.Mean), float32s(p.cfg.Std)
 	lb, err := loader.LoadBatch(ctx, s, req.Indices, o, p.cfg.Workers)
 	if err != nil {
 		return nil, err
