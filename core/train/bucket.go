@@ -47,8 +47,16 @@ func regroup(window []*sdk.Batch, r *rand.Rand) ([]*sdk.Batch, error) {
 		rowRef
 		n int
 	}
+	// Batches that came back empty (every sample failed to load) give no
+	// rows and no tensors; the window still yields len(window) batches.
+	full := make([]*sdk.Batch, 0, len(window))
+	for _, b := range window {
+		if len(b.IDs) > 0 {
+			full = append(full, b)
+		}
+	}
 	var rows []keyed
-	for bi, b := range window {
+	for bi, b := range full {
 		if len(b.Texts) != len(b.IDs) {
 			return nil, fmt.Errorf("length bucketing: batch of %d pairs has %d texts", len(b.IDs), len(b.Texts))
 		}
@@ -66,7 +74,11 @@ func regroup(window []*sdk.Batch, r *rand.Rand) ([]*sdk.Batch, error) {
 		for i, p := range part {
 			refs[i] = p.rowRef
 		}
-		b, err := gatherBatch(window, refs)
+		if len(refs) == 0 {
+			out = append(out, &sdk.Batch{})
+			continue
+		}
+		b, err := gatherBatch(full, refs)
 		if err != nil {
 			return nil, fmt.Errorf("length bucketing: %w", err)
 		}

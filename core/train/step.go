@@ -156,7 +156,7 @@ func (l *loop) validate(ctx context.Context) error {
 	if batches == 0 {
 		return nil
 	}
-	total := 0.0
+	total, n := 0.0, 0
 	for i := range batches {
 		idx := make([]int, l.cfg.BatchSize)
 		for j := range idx {
@@ -166,6 +166,10 @@ func (l *loop) validate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("validation batch %d: %w", i, err)
 		}
+		if len(b.IDs) == 0 {
+			continue // every sample failed to load; the dataset counted them
+		}
+		n++
 		v, err := l.p.Image.Forward(ctx, sdk.ForwardRequest{Batch: imagesOnly(b)})
 		if err != nil {
 			return fmt.Errorf("validation: image encoder forward: %w", err)
@@ -180,7 +184,10 @@ func (l *loop) validate(ctx context.Context) error {
 		}
 		total += res.Loss
 	}
-	val := total / float64(batches)
+	if n == 0 {
+		return fmt.Errorf("validation: all %d batches of split %q came back empty (every sample failed to load)", batches, l.cfg.ValSplit)
+	}
+	val := total / float64(n)
 	l.record("val/loss", val)
 	l.st.PendingVal = &val
 	if !l.st.HasBest || val < l.st.BestVal-l.cfg.EarlyStopMinDelta {

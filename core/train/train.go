@@ -231,6 +231,7 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 	res := Result{BestValLoss: math.NaN()}
 	pf := newPrefetcher(ctx, l.p.Data, l.cfg, l.n, l.perEpoch, l.st.Epoch, l.st.Pos)
 	defer pf.stop()
+	empty := 0 // empty batches in a row
 	for {
 		if reason := l.done(start); reason != "" {
 			res.StopReason = reason
@@ -246,18 +247,28 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 		if err != nil {
 			return l.result(res, start, startStep), err
 		}
-		loss, err := l.step(ctx, b)
-		if err != nil {
-			return l.result(res, start, startStep), fmt.Errorf("step %d: %w", l.st.Step+1, err)
+		// A batch whose samples all failed to load comes back empty (the
+		// dataset counts them against its max_bad_fraction): it takes its
+		// place in the epoch without a step.
+		stepped := len(b.IDs) > 0
+		if stepped {
+			empty = 0
+			loss, err := l.step(ctx, b)
+			if err != nil {
+				return l.result(res, start, startStep), fmt.Errorf("step %d: %w", l.st.Step+1, err)
+			}
+			l.st.Step++
+			l.st.LastLoss = loss
+			l.record("train/loss", loss)
+			if l.p.Progress != nil {
+				l.p.Progress.Add(1)
+				l.p.Progress.Describe(fmt.Sprintf("epoch %d loss %.4f", l.st.Epoch+1, loss))
+			}
+		} else if empty++; empty >= l.perEpoch {
+			return l.result(res, start, startStep), fmt.Errorf("epoch %d: %d batches in a row came back empty (every sample failed to load): check the dataset, or its max_bad_fraction",
+				l.st.Epoch+1, empty)
 		}
-		l.st.Step++
 		l.st.Pos++
-		l.st.LastLoss = loss
-		l.record("train/loss", loss)
-		if l.p.Progress != nil {
-			l.p.Progress.Add(1)
-			l.p.Progress.Describe(fmt.Sprintf("epoch %d loss %.4f", l.st.Epoch+1, loss))
-		}
 		if l.st.Pos == l.perEpoch {
 			l.st.Epoch++
 			l.st.Pos = 0
@@ -265,7 +276,7 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 				return l.result(res, start, startStep), err
 			}
 		}
-		if l.cfg.CheckpointEvery > 0 && l.st.Step%l.cfg.CheckpointEvery == 0 {
+		if stepped && l.cfg.CheckpointEvery > 0 && l.st.Step%l.cfg.CheckpointEvery == 0 {
 			if err := l.checkpoint(ctx, false); err != nil {
 				return l.result(res, start, startStep), err
 			}
