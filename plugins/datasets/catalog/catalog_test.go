@@ -105,3 +105,62 @@ func TestUnknown(t *testing.T) {
 		t.Fatal("unknown split accepted")
 	}
 }
+
+// TestGroupsArePatients: every reader with patient ids groups its images by
+// patient (source.Example.Group, what subset.Holdout keeps whole):
+// CheXpert's and MURA's patientNNNNN, RSNA's patientId, COVIDx's patient_id
+// column, MIMIC-CXR's subject_id (the folder pNNNNNNNN of the image).
+func TestGroupsArePatients(t *testing.T) {
+	cases := []struct {
+		name, root, split string
+		want              func(ex source.Example) string
+	}{
+		{"chexpert", "CheXpert-v1.0-small", "train", func(ex source.Example) string { return patientIn(ex.ID) }},
+		{"mura", "MURA-v1.1", "train", func(ex source.Example) string { return patientIn(ex.ID) }},
+		{"rsna", "RSNA", "all", func(ex source.Example) string { return ex.ID }},
+		{"mimic-cxr", "MIMIC-CXR", "train", func(ex source.Example) string {
+			return strings.TrimPrefix(filepath.Base(filepath.Dir(filepath.Dir(ex.ImagePath))), "p")
+		}},
+	}
+	for _, c := range cases {
+		src, err := Open(c.name, filepath.Join(corpus, c.root), c.split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range src.Len() {
+			ex, _ := src.Example(i)
+			if want := c.want(ex); ex.Group != want || want == "" {
+				t.Fatalf("%s: %s: group %q, want the patient %q", c.name, ex.ID, ex.Group, want)
+			}
+		}
+	}
+	// COVIDx: the first field of the row; the synthetic files give two
+	// images to each patient.
+	txt, err := os.ReadFile(filepath.Join(corpus, "COVIDx", "train.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	patient := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(txt)), "\n") {
+		f := strings.Fields(line)
+		patient[f[1]] = f[0]
+	}
+	src, err := Open("covidx", filepath.Join(corpus, "COVIDx"), "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range src.Len() {
+		if ex, _ := src.Example(i); ex.Group != patient[ex.ID] || ex.Group == "" {
+			t.Fatalf("covidx: %s: group %q, want %q", ex.ID, ex.Group, patient[ex.ID])
+		}
+	}
+}
+
+func patientIn(rel string) string {
+	for _, e := range strings.Split(rel, "/") {
+		if strings.HasPrefix(e, "patient") {
+			return e
+		}
+	}
+	return ""
+}
