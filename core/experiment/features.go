@@ -106,9 +106,21 @@ type fetched struct {
 	err error
 }
 
+// forwarder is what feature extraction needs of an encoder plugin.
+type forwarder interface {
+	Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error)
+}
+
+// splitReader is what reading a split in order needs of a dataset plugin.
+type splitReader interface {
+	batcher
+	Describe(ctx context.Context, split string) (sdk.SplitInfo, error)
+}
+
 // extract runs the encoder over a split in order, reading the next batch
-// while the encoder works on the current one.
-func extract(ctx context.Context, enc *host.Encoder, ds *host.Dataset, split, output string, text bool, seed int, w io.Writer) (*sdk.FeatureSet, error) {
+// while the encoder works on the current one. Samples the dataset cannot
+// load are left out (a batch of them only comes back empty).
+func extract(ctx context.Context, enc forwarder, ds splitReader, split, output string, text bool, seed int, w io.Writer) (*sdk.FeatureSet, error) {
 	info, err := ds.Describe(ctx, split)
 	if err != nil {
 		return nil, err
@@ -145,6 +157,9 @@ func extract(ctx context.Context, enc *host.Encoder, ds *host.Dataset, split, ou
 	for f := range batches {
 		if f.err != nil {
 			return nil, f.err
+		}
+		if len(f.b.IDs) == 0 {
+			continue // every sample failed to load; the dataset counted them
 		}
 		in := &sdk.Batch{IDs: f.b.IDs, Images: f.b.Images}
 		if text {

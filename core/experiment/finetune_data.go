@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/convirt/convirt/core/atomicfile"
-	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
 )
@@ -57,7 +56,7 @@ func (s *session) labels(ctx context.Context, d dataset, split string) (*splitLa
 // readLabels reads a split's labels batch by batch; a batch that comes
 // back short (unreadable samples) is read again sample by sample to find
 // which ones.
-func readLabels(ctx context.Context, ds *host.Dataset, split string) (*splitLabels, error) {
+func readLabels(ctx context.Context, ds splitReader, split string) (*splitLabels, error) {
 	info, err := ds.Describe(ctx, split)
 	if err != nil {
 		return nil, err
@@ -71,6 +70,9 @@ func readLabels(ctx context.Context, ds *host.Dataset, split string) (*splitLabe
 		b, err := ds.Batch(ctx, sdk.BatchRequest{Split: split, Indices: idx})
 		if err != nil {
 			return nil, err
+		}
+		if len(b.IDs) == 0 {
+			return b, nil // every sample failed to load
 		}
 		if b.Labels == nil || len(b.Labels.Shape) != 2 || int(b.Labels.Shape[1]) != k || int(b.Labels.Shape[0]) != len(b.IDs) {
 			return nil, fmt.Errorf("a batch came without (N,%d) labels", k)
@@ -165,6 +167,9 @@ func encodeRows(ctx context.Context, enc trainable, ds batcher, split string, ro
 	for f := range prefetch(ctx, ds, reqs) {
 		if f.err != nil {
 			return nil, f.err
+		}
+		if len(f.b.IDs) == 0 {
+			continue // every sample failed to load; the dataset counted them
 		}
 		if f.b.Labels == nil {
 			return nil, fmt.Errorf("split %q: a batch came without labels", split)

@@ -156,6 +156,10 @@ func (pr *ftProbe) epoch(ctx context.Context, epoch int) (float64, error) {
 		if f.err != nil {
 			return 0, f.err
 		}
+		if len(f.b.IDs) == 0 { // every sample failed to load; the dataset counted them
+			pr.bar.Add(1)
+			continue
+		}
 		loss, err := pr.step(ctx, f.b)
 		if err != nil {
 			return 0, err
@@ -165,6 +169,9 @@ func (pr *ftProbe) epoch(ctx context.Context, epoch int) (float64, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	if n == 0 && len(reqs) > 0 {
+		return 0, fmt.Errorf("split %q: all %d batches of epoch %d came back empty (every sample failed to load)", pr.plan.trainSplit, len(reqs), epoch+1)
 	}
 	return sum / float64(max(n, 1)), nil
 }
