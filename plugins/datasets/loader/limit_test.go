@@ -153,9 +153,6 @@ func vmSize() (uint64, error) {
 // machine. The limit must refuse them from the header, naming the file,
 // the limit and max_pixels.
 func TestDecodeUnderMemoryCap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("re-executes the test binary")
-	}
 	dir := t.TempDir()
 	limit := []string{"60000 x 60000", strconv.Itoa(DefaultMaxPixels), "max_pixels"}
 	for _, c := range []struct {
