@@ -255,6 +255,10 @@ func TestTable1Note(t *testing.T) {
 	if note := Table1Note(es[:1], "linear", Columns(es[:1], "linear")); strings.Contains(note, "100%") {
 		t.Errorf("no 100%% column: %s", note)
 	}
+	one := []Entry{entry(t, "chexpert", "zeroshot", "convirt", 1, "auc", 0.6)}
+	if note := Table1Note(one, "zeroshot", Columns(one, "zeroshot")); !strings.HasPrefix(note, "Cells: one run each (no seeds)") {
+		t.Errorf("one run: %s", note)
+	}
 }
 
 func TestReadPredictions(t *testing.T) {

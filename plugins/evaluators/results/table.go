@@ -70,6 +70,10 @@ func Table1Note(entries []Entry, protocol string, cols []Column) string {
 			}
 		}
 	}
+	if len(seeds) == 1 && seeds[1] {
+		return "Cells: one run each (no seeds), in percent, so ± 0.0 is no spread. " +
+			"results.json holds the test-set bootstrap interval (test_bootstrap95)."
+	}
 	n := "per cell in results.json"
 	if len(seeds) == 1 {
 		for k := range seeds {
