@@ -141,4 +141,3 @@ func readAuthors(dir, name string) (*csvfile.File, error) {
 	defer f.Close()
 	return csvfile.Parse(f, "(shipped) "+p, csvfile.Options{})
 }
-
