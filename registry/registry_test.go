@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/host/plugintest"
@@ -99,7 +100,32 @@ func TestInstallRefusesNonPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := reg.Install(context.Background(), bin, nil)
-	if err == nil || !strings.Contains(err.Error(), `wrote "hi" to stdout before the handshake`) {
+	if err == nil || !strings.Contains(err.Error(), "exited before the handshake (exit status 0)") || !strings.Contains(err.Error(), "stdout: hi") {
+		t.Fatalf("error = %v", err)
+	}
+	if list, _ := reg.List(); len(list) != 0 {
+		t.Fatalf("a failed install left %v", list)
+	}
+}
+
+// Installing a plugin that writes a 1 MiB line to stdout before its
+// handshake, then sleeps, fails at once with the limit and how to raise it,
+// and installs nothing.
+func TestInstallRefusesLongStdoutLine(t *testing.T) {
+	t.Setenv(plugintest.EnvMode, plugintest.ModeLongLine)
+	reg, _ := registry.Open(t.TempDir())
+	done := make(chan error, 1)
+	go func() {
+		_, err := reg.Install(context.Background(), os.Args[0], nil)
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("install still waiting after 30s")
+	}
+	if err == nil || !strings.Contains(err.Error(), "wrote more than 65536 bytes to stdout before its handshake") || !strings.Contains(err.Error(), host.EnvStdoutLimit+"=") {
 		t.Fatalf("error = %v", err)
 	}
 	if list, _ := reg.List(); len(list) != 0 {

@@ -2,9 +2,18 @@
 // built-in plugin (`convirt plugin serve NAME`) or an external executable,
 // completes go-plugin's gRPC handshake with AutoMTLS and explicit message
 // limits, checks the plugin's identity and protocol version, and returns a
-// client implementing the plugin's sdk interface. A plugin that dies is
-// reported at once, by name, with its last stderr lines; no plugin outlives
-// the host (Pdeathsig on Linux); plugin logs go to the writer the caller gives.
+// client implementing the plugin's sdk interface. A plugin that dies, before
+// its handshake or after, is reported at once, by name, with its last stderr
+// lines (an *ExitError); no plugin outlives the host (Pdeathsig on Linux);
+// plugin logs go to the writer the caller gives.
+//
+// An external binary with a recorded sha256 runs from exactly the bytes
+// that were hashed (the open file, or a private copy), so replacing it
+// between the check and the start cannot run anything else. The host reads
+// the plugin's stdout itself: a plugin that writes more than a limit
+// ($CONVIRT_PLUGIN_STDOUT_LIMIT) before its handshake is stopped with an
+// error saying so, and a process the plugin started that holds its pipes
+// cannot keep the host waiting.
 package host
 
 import (
@@ -14,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"time"
 
 	"github.com/convirt/convirt/core/schema"
@@ -23,6 +33,7 @@ import (
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
 )
 
@@ -50,6 +61,12 @@ type Spec struct {
 	Wire         sdk.WireOptions // message limit and shared-memory threshold
 	Env          []string        // extra environment entries
 
+	// StdoutLimit is how many bytes the plugin may write to stdout before
+	// its handshake line; lines before it go to Log, and a plugin that
+	// writes more is stopped. Zero means $CONVIRT_PLUGIN_STDOUT_LIMIT, or
+	// DefaultStdoutLimit.
+	StdoutLimit int
+
 	// CheckConfig, when set, validates every config against the plugin's
 	// schema before Configure sends it (e.g. built on schema.Schema.Check).
 	CheckConfig func(s schema.Schema, cfg map[string]any) error
@@ -63,29 +80,50 @@ func (s Spec) label() string {
 	return fmt.Sprintf("plugin %s", s.Path)
 }
 
-// command builds the plugin's command line.
-func (s Spec) command() (*exec.Cmd, error) {
+// stdoutLimit is the stdout limit before the handshake.
+func (s Spec) stdoutLimit() (int, error) {
+	if s.StdoutLimit > 0 {
+		return s.StdoutLimit, nil
+	}
+	v := os.Getenv(EnvStdoutLimit)
+	if v == "" {
+		return DefaultStdoutLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("environment %s=%q: want a positive number of bytes", EnvStdoutLimit, v)
+	}
+	return n, nil
+}
+
+// command builds the plugin's command line. For a binary with a recorded
+// sha256 it also returns the verified bytes, which are what will run.
+func (s Spec) command() (*exec.Cmd, *verifiedExe, error) {
 	var cmd *exec.Cmd
+	var exe *verifiedExe
 	switch {
 	case s.BuiltIn:
 		if _, ok := builtin.Lookup(s.Name); !ok && s.Exe == "" {
-			return nil, fmt.Errorf("no built-in plugin %q is compiled into this binary", s.Name)
+			return nil, nil, fmt.Errorf("no built-in plugin %q is compiled into this binary", s.Name)
 		}
 		exe := s.Exe
 		if exe == "" {
 			var err error
 			if exe, err = os.Executable(); err != nil {
-				return nil, fmt.Errorf("finding the convirt executable: %w", err)
+				return nil, nil, fmt.Errorf("finding the convirt executable: %w", err)
 			}
 		}
 		cmd = exec.Command(exe, builtin.Args(s.Name)...)
 	case s.Path != "":
-		if err := verifyChecksum(s.Path, s.SHA256); err != nil {
-			return nil, err
+		if s.SHA256 != "" {
+			var err error
+			if exe, err = openVerified(s.Path, s.SHA256); err != nil {
+				return nil, nil, err
+			}
 		}
 		cmd = exec.Command(s.Path, s.Args...)
 	default:
-		return nil, errors.New("spec names neither a built-in nor a path")
+		return nil, nil, errors.New("spec names neither a built-in nor a path")
 	}
 	// The host's environment first, so that ours wins (go-plugin is told to
 	// skip adding it again); glibc's malloc asked for huge pages unless the
@@ -94,7 +132,7 @@ func (s Spec) command() (*exec.Cmd, error) {
 	cmd.Env = append(append(cmd.Env, s.Wire.Env()...), shm.EnvDir+"="+shm.Dir())
 	cmd.Env, _ = thp.Environ(cmd.Env)
 	bindToHost(cmd)
-	return cmd, nil
+	return cmd, exe, nil
 }
 
 // Client is a started plugin: one of *Encoder, *Loss, *Dataset and
@@ -115,11 +153,15 @@ func Start(ctx context.Context, spec Spec) (Client, error) {
 	if spec.Kind != "" && !spec.Kind.Valid() {
 		return nil, fmt.Errorf("%s: unknown kind %q", spec.label(), spec.Kind)
 	}
-	cmd, err := spec.command()
+	limit, err := spec.stdoutLimit()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.label(), err)
 	}
-	p := newProcess(spec, cmd)
+	cmd, exe, err := spec.command()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.label(), err)
+	}
+	p := newProcess(spec, cmd, exe, limit)
 	if err := p.start(ctx); err != nil {
 		return nil, err
 	}
@@ -131,8 +173,9 @@ func Start(ctx context.Context, spec Spec) (Client, error) {
 	return c, nil
 }
 
-// newProcess prepares the go-plugin client for cmd.
-func newProcess(spec Spec, cmd *exec.Cmd) *Process {
+// newProcess prepares the go-plugin client for cmd; exe, when not nil, is
+// the verified binary cmd runs.
+func newProcess(spec Spec, cmd *exec.Cmd, exe *verifiedExe, limit int) *Process {
 	p := &Process{spec: spec, label: spec.label(), done: make(chan struct{}), stop: make(chan struct{})}
 	out := spec.Log
 	if out == nil {
@@ -147,8 +190,12 @@ func newProcess(spec Spec, cmd *exec.Cmd) *Process {
 		name = "plugin"
 	}
 	logger := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: name, Output: out, Level: lvl})
-	logger.RegisterSink(&p.exit)
 	p.log = logger
+	stdout, stdoutTail := logger.Named("stdout"), p.tail.writer("fd1")
+	p.runner = newRunner(cmd, exe, cmd.Path, limit, func(line string) {
+		stdout.Info(line, "stream", "stdout")
+		stdoutTail.addLine("stdout: " + line)
+	})
 	timeout := spec.StartTimeout
 	if timeout <= 0 {
 		timeout = DefaultStartTimeout
@@ -158,7 +205,7 @@ func newProcess(spec Spec, cmd *exec.Cmd) *Process {
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          sdk.ClientPlugins(spec.Name, spec.Wire),
-		Cmd:              cmd,
+		RunnerFunc:       p.runnerFunc(cmd),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
@@ -170,4 +217,13 @@ func newProcess(spec Spec, cmd *exec.Cmd) *Process {
 		GRPCDialOptions:  dial,
 	})
 	return p
+}
+
+// runnerFunc hands go-plugin the process's runner, adding the handshake
+// environment that go-plugin put on its own command to cmd's.
+func (p *Process) runnerFunc(cmd *exec.Cmd) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+	return func(_ hclog.Logger, gp *exec.Cmd, _ string) (runner.Runner, error) {
+		cmd.Env = append(cmd.Env, gp.Env...)
+		return p.runner, nil
+	}
 }

@@ -73,6 +73,16 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// addLine keeps one complete line.
+func (w *tailWriter) addLine(line string) {
+	w.t.mu.Lock()
+	defer w.t.mu.Unlock()
+	w.t.lines = append(w.t.lines, line)
+	if len(w.t.lines) > tailLines {
+		w.t.lines = w.t.lines[len(w.t.lines)-tailLines:]
+	}
+}
+
 // render shows an hclog JSON line as "[LEVEL] message key=value ...";
 // other lines are returned unchanged.
 func render(line string) string {
@@ -120,35 +130,4 @@ func (l *logLines) Write(p []byte) (int, error) {
 		l.buf = l.buf[i+1:]
 	}
 	return len(p), nil
-}
-
-// exitSink watches the host-side go-plugin logger for the record of the
-// plugin process's exit and keeps its status ("exit status 2", "signal:
-// killed").
-type exitSink struct {
-	mu     sync.Mutex
-	status string
-}
-
-// Accept implements hclog.SinkAdapter.
-func (s *exitSink) Accept(_ string, _ hclog.Level, msg string, args ...any) {
-	if msg != "plugin process exited" {
-		return
-	}
-	st := "exit status 0"
-	for i := 0; i+1 < len(args); i += 2 {
-		if k, _ := args[i].(string); k == "error" {
-			st = fmt.Sprint(args[i+1])
-		}
-	}
-	s.mu.Lock()
-	s.status = st
-	s.mu.Unlock()
-}
-
-// get returns the recorded status, or "" before the exit.
-func (s *exitSink) get() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.status
 }

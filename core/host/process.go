@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -25,9 +24,9 @@ type Process struct {
 	label   string
 	timeout time.Duration
 	client  *plugin.Client
+	runner  *procRunner
 	log     hclog.Logger
 	tail    tail
-	exit    exitSink
 	pid     int
 	info    sdk.Info
 	base    sdk.Plugin
@@ -67,7 +66,10 @@ func (p *Process) Err() error {
 	return p.exitError()
 }
 
-// ExitError reports a plugin process that exited unexpectedly.
+// ExitError reports a plugin process that exited unexpectedly: during a
+// call, or before its handshake (Start's error then wraps an *ExitError,
+// so that errors.As finds it either way and a caller that restarts dead
+// plugins restarts one that died while starting too).
 type ExitError struct {
 	Plugin string   // the plugin's name
 	PID    int      // its process id
@@ -104,8 +106,22 @@ func (p *Process) exitError() *ExitError {
 	if name == "" {
 		name = p.spec.Name
 	}
-	return &ExitError{Plugin: name, PID: p.pid, Status: p.exit.get(), Stderr: p.tail.snapshot()}
+	return &ExitError{Plugin: name, PID: p.pid, Status: p.runner.status(), Stderr: p.tail.snapshot()}
 }
+
+// startExitError is the error of a start that failed because the process
+// ended before its handshake: the start's message, unwrapping to the
+// *ExitError.
+type startExitError struct {
+	msg  string
+	exit *ExitError
+}
+
+// Error implements error.
+func (e *startExitError) Error() string { return e.msg }
+
+// Unwrap returns the *ExitError.
+func (e *startExitError) Unwrap() error { return e.exit }
 
 // start runs the handshake and starts watching the process.
 func (p *Process) start(ctx context.Context) error {
@@ -120,45 +136,57 @@ func (p *Process) start(ctx context.Context) error {
 	case r := <-ch:
 		err = r.err
 	case <-ctx.Done():
+		_ = p.runner.Kill(context.Background()) // go-plugin's Start returns once the process is gone
+		<-ch
 		p.client.Kill()
 		return fmt.Errorf("%s: start: %w", p.label, ctx.Err())
 	}
+	p.pid = p.runner.pid()
 	if err != nil {
 		p.client.Kill()
+		if p.runner.exe != nil { // go-plugin may have failed before executing it
+			p.runner.exe.release()
+		}
 		return p.startError(err)
-	}
-	if rc := p.client.ReattachConfig(); rc != nil {
-		p.pid = rc.Pid
 	}
 	go p.watch()
 	return nil
 }
 
-var (
-	versionRE      = regexp.MustCompile(`Plugin version: (\d+), Client versions: \[([\d ]+)\]`)
-	unrecognizedRE = regexp.MustCompile(`(?s)Unrecognized remote plugin message: (.*?)(\n|$)`)
-)
+var versionRE = regexp.MustCompile(`Plugin version: (\d+), Client versions: \[([\d ]+)\]`)
 
 // startError turns go-plugin's start failures into one clear message.
 func (p *Process) startError(err error) error {
 	msg := err.Error()
 	var b strings.Builder
-	switch {
+	var ce *ChecksumError
+	switch over := p.runner.overflowError(); {
+	case over != nil:
+		first := fmt.Sprintf("%q", over.first)
+		if len(over.first) == 64 {
+			first = strings.TrimSuffix(first, `"`) + `..."`
+		}
+		fmt.Fprintf(&b, "%s wrote more than %d bytes to stdout before its handshake, starting %s; stdout carries go-plugin's handshake line, so a plugin should log to stderr; to allow more, run convirt with %s=BYTES (now %d)",
+			p.label, over.limit, first, EnvStdoutLimit, over.limit)
+		if lines := p.tail.snapshot(); len(lines) > 0 {
+			writeTail(&b, lines)
+		}
+		return errors.New(b.String())
+	case errors.As(err, &ce):
+		return fmt.Errorf("%s: %w", p.label, err)
 	case versionRE.MatchString(msg):
 		m := versionRE.FindStringSubmatch(msg)
 		return fmt.Errorf("%s speaks plugin protocol version %s but this host speaks version %s: rebuild the plugin against a matching convirt SDK",
 			p.label, m[1], m[2])
-	case strings.Contains(msg, "Failed to read any lines from plugin's stdout"):
-		// stdout closed without a line: the process ended before the handshake.
-		p.exitedEarly(&b)
-	case unrecognizedRE.MatchString(msg):
-		line := unrecognizedRE.FindStringSubmatch(msg)[1]
-		return fmt.Errorf("%s wrote %q to stdout before the handshake; stdout belongs to the handshake, so a plugin must log to stderr and call sdk.Serve before printing anything",
-			p.label, line)
 	case strings.Contains(msg, "timeout while waiting for plugin to start"):
 		fmt.Fprintf(&b, "%s did not complete the handshake within %s", p.label, p.timeout)
-	case strings.Contains(msg, "plugin exited before we could connect"):
-		p.exitedEarly(&b)
+	case strings.Contains(msg, "Failed to read any lines from plugin's stdout"), // stdout closed without a handshake
+		strings.Contains(msg, "plugin exited before we could connect"):
+		<-p.runner.exited // go-plugin has killed it if it had not exited
+		exit := p.exitError()
+		fmt.Fprintf(&b, "%s exited before the handshake (%s)", p.label, exit.Status)
+		writeTail(&b, exit.Stderr)
+		return &startExitError{msg: b.String(), exit: exit}
 	default:
 		return fmt.Errorf("%s: start: %w", p.label, err)
 	}
@@ -166,35 +194,12 @@ func (p *Process) startError(err error) error {
 	return errors.New(b.String())
 }
 
-// exitedEarly describes a process that ended before the handshake.
-func (p *Process) exitedEarly(b *strings.Builder) {
-	p.waitExitStatus()
-	fmt.Fprintf(b, "%s exited before the handshake", p.label)
-	if st := p.exit.get(); st != "" {
-		fmt.Fprintf(b, " (%s)", st)
-	}
-}
-
-// waitExitStatus gives go-plugin a moment to record the exit status.
-func (p *Process) waitExitStatus() {
-	for i := 0; i < 100 && p.exit.get() == ""; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // watch closes done as soon as the process has exited.
 func (p *Process) watch() {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for range t.C {
-		if p.client.Exited() {
-			p.waitExitStatus()
-			close(p.done)
-			if _, err := shm.Sweep(p.pid); err != nil {
-				p.log.Warn("removing the plugin's shared-memory segments", "error", err)
-			}
-			return
-		}
+	<-p.runner.exited
+	close(p.done)
+	if _, err := shm.Sweep(p.pid); err != nil {
+		p.log.Warn("removing the plugin's shared-memory segments", "error", err)
 	}
 }
 
@@ -278,11 +283,7 @@ func (p *Process) Close() error {
 // Kill stops the process at once without asking the plugin to close.
 func (p *Process) Kill() {
 	p.stopOnce.Do(func() { close(p.stop) })
-	if !p.client.Exited() && p.pid > 0 {
-		if proc, err := os.FindProcess(p.pid); err == nil {
-			_ = proc.Kill()
-		}
-	}
+	_ = p.runner.Kill(context.Background())
 	p.client.Kill()
 	if p.pid > 0 {
 		<-p.done

@@ -32,6 +32,14 @@ const (
 	ModeBadVersion = "bad-version" // speaks protocol version 99
 	ModeBadCookie  = "bad-cookie"  // expects another magic cookie
 	ModeSlow       = "slow"        // sleeps before the handshake
+
+	// Hostile modes (see hostile.go).
+	ModeLongLine           = "long-line"            // writes a 1 MiB line to stdout, then sleeps
+	ModeLongLineThenServe  = "long-line-then-serve" // writes a 1 MiB line to stdout, then serves Scale
+	ModeGrandchildLongLine = "grandchild-long-line" // its child writes a 1 MiB line to the shared stdout; both sleep
+	ModeGrandchildSlow     = "grandchild-slow"      // its child holds stdout and stderr open; both sleep
+	ModeKillSelf           = "kill-self"            // SIGKILLs itself before the handshake
+	ModeSelfHash           = "self-hash"            // serves Scale, reporting the sha256 of its own executable
 )
 
 // Main turns the test binary into a plugin or a host when it was started as
@@ -73,6 +81,8 @@ func serve(mode string) error {
 	case ModeSlow:
 		time.Sleep(time.Minute)
 		return sdk.Serve(sdk.ServeConfig{Encoder: &Scale{}})
+	case ModeLongLine, ModeLongLineThenServe, ModeGrandchildLongLine, ModeGrandchildSlow, ModeKillSelf, ModeSelfHash:
+		return serveHostile(mode)
 	case ModeBadVersion, ModeBadCookie:
 		hs := sdk.Handshake
 		if mode == ModeBadVersion {

@@ -26,7 +26,8 @@ func init() {
 // Scale is an encoder with one parameter s: Forward returns s*images (same
 // shape); Backward accumulates dL/ds = sum(grad*images); Step does s -= lr*g.
 type Scale struct {
-	Name string // reported by Info; default "scale"
+	Name        string // reported by Info; default "scale"
+	Description string // reported by Info; default a sentence on what Scale does
 
 	mu   sync.Mutex
 	cfg  ScaleConfig
@@ -43,7 +44,7 @@ type ScaleConfig struct {
 
 // Info implements sdk.Plugin.
 func (e *Scale) Info(context.Context) (sdk.Info, error) {
-	return sdk.Info{Name: cmp.Or(e.Name, "scale"), Version: "1.2.3", Description: "multiplies images by a learnable scalar",
+	return sdk.Info{Name: cmp.Or(e.Name, "scale"), Version: "1.2.3", Description: cmp.Or(e.Description, "multiplies images by a learnable scalar"),
 		Schema: schema.Schema{Fields: []schema.Field{
 			{Name: "scale", Type: schema.Float, Doc: "initial scale", Default: 1.0},
 			{Name: "lr", Type: schema.Float, Doc: "learning rate", Default: 0.1, Min: schema.Ptr(0)},
