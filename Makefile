@@ -34,9 +34,11 @@ setup:
 fit: setup
 	@GOWORK=off $(GO) run ./cmd/fitgotch
 
-## build: bin/convirt
+## build: bin/convirt, stamped with the commit it is built from
+## (core/runs.ReadBuild; also where GOFLAGS=-buildvcs=false)
+STAMP := github.com/convirt/convirt/core/runs
 build: fit
-	$(GO) build -o $(BIN) ./cmd/convirt
+	$(GO) build -ldflags "-X $(STAMP).linkRevision=$$(git rev-parse HEAD 2>/dev/null) -X $(STAMP).linkModified=$$(test -n "$$(git status --porcelain 2>/dev/null)" && echo true) -X $(STAMP).linkTime=$$(git log -1 --format=%cI 2>/dev/null)" -o $(BIN) ./cmd/convirt
 
 ## test: every unit and integration test, then each fuzz target for
 ## FUZZTIME (under ~20 minutes on 2 cores)

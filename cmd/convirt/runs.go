@@ -138,11 +138,18 @@ func runsShow(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		row("parent", dash(m.ParentID))
 		row("start", m.StartTime.Local().Format(time.RFC3339))
 		row("duration", m.Duration().Round(time.Second).String())
+		// convirt's own build, then the git state of the project the run
+		// was started in (meta.json env.convirt and env.git_commit).
+		convirt := "-" // a run from before convirt recorded its build
+		if c := m.Env.Convirt; c.Version != "" {
+			convirt = c.Version + " " + c.RevisionString()
+		}
+		row("convirt", convirt)
 		git := dash(m.Env.GitCommit)
 		if m.Env.GitDirty {
 			git += " (dirty)"
 		}
-		row("git", git)
+		row("project git", git)
 		row("host", fmt.Sprintf("%s (%s, %s/%s, %s)", m.Env.Host, m.Env.User, m.Env.OS, m.Env.Arch, m.Env.GoVersion))
 		for _, k := range slices.Sorted(maps.Keys(m.Env.Extra)) {
 			row("env."+k, m.Env.Extra[k])
