@@ -68,12 +68,13 @@ func (s *session) startPretrain(ctx context.Context, totalSteps int) (*pretrainP
 // encoder states for the evaluations. When a plugin process dies, every
 // plugin is restarted and training resumes from the newest checkpoint, so
 // the run ends as an uninterrupted one would; restarts are capped by
-// train.max_restarts and logged.
+// train.max_restarts and logged. A plugin that dies while starting, before
+// its handshake, counts against the same cap.
 func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 	r := s.r
-	probe, err := s.startPretrain(ctx, 0)
+	restarts := 0 // plugin deaths survived, while starting or training
+	probe, err := s.startPretrainRestarting(ctx, 0, &restarts, 0)
 	if err != nil {
-		probe.close()
 		return nil, err
 	}
 	trainSplit, valSplit, err := pretrainSplits(ctx, probe.data)
@@ -96,8 +97,7 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 	parts := probe
 	if r.Train.Schedule.Kind == "cosine" { // the encoders need the step budget
 		probe.close()
-		if parts, err = s.startPretrain(ctx, total); err != nil {
-			parts.close()
+		if parts, err = s.startPretrainRestarting(ctx, total, &restarts, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -113,7 +113,7 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 	}
 	s.trained = &pretrainOutcome{valSplit: valSplit, checkpoints: cfg.CheckpointDir}
 	fmt.Fprintf(s.log, "pretraining on %s/%s (%d pairs, %d steps per epoch), validation on %q\n", r.Data.Pretrain.Plugin, trainSplit, info.Len, perEpoch, valSplit)
-	for restarts := 0; ; restarts++ {
+	for {
 		bar := progress.New(s.opt.Progress, int64(total), "pretraining")
 		res, err := train.Run(ctx, cfg, train.Parts{Image: parts.image, Text: parts.text, Loss: parts.loss, Data: parts.data, Recorder: s, Progress: barAdapter{bar}})
 		bar.Finish()
@@ -129,15 +129,41 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 		if restarts >= r.Train.MaxRestarts {
 			return &res, fmt.Errorf("%w (gave up after %d restarts: train.max_restarts)", err, restarts)
 		}
+		restarts++
 		fmt.Fprintf(s.log, "plugin %q died at step %d (%s); restarting the plugins and resuming from the newest checkpoint (restart %d of at most %d)\n",
-			dead.Plugin, res.Steps, dead.Status, restarts+1, r.Train.MaxRestarts)
+			dead.Plugin, res.Steps, dead.Status, restarts, r.Train.MaxRestarts)
 		fmt.Fprintf(s.opt.Progress, "plugin %q died (%s): restarting from the newest checkpoint\n", dead.Plugin, dead.Status)
-		_ = s.LogMetric("train/restarts", float64(restarts+1), int64(res.Steps))
+		_ = s.LogMetric("train/restarts", float64(restarts), int64(res.Steps))
 		cfg.Resume = true
-		if parts, err = s.startPretrain(ctx, total); err != nil {
-			parts.close()
+		if parts, err = s.startPretrainRestarting(ctx, total, &restarts, res.Steps); err != nil {
 			return &res, fmt.Errorf("restart after plugin %q died: %w", dead.Plugin, err)
 		}
+	}
+}
+
+// startPretrainRestarting is startPretrain, starting the plugins again
+// when one dies before its handshake (an *host.ExitError). Each try counts
+// against train.max_restarts in restarts, as a death during training does;
+// step is the training step it happens at, for the train/restarts metric.
+func (s *session) startPretrainRestarting(ctx context.Context, totalSteps int, restarts *int, step int) (*pretrainParts, error) {
+	for {
+		p, err := s.startPretrain(ctx, totalSteps)
+		if err == nil {
+			return p, nil
+		}
+		p.close()
+		var dead *host.ExitError
+		if !errors.As(err, &dead) || ctx.Err() != nil {
+			return nil, err
+		}
+		if *restarts >= s.r.Train.MaxRestarts {
+			return nil, fmt.Errorf("%w (gave up after %d restarts: train.max_restarts)", err, *restarts)
+		}
+		*restarts++
+		fmt.Fprintf(s.log, "plugin %q died while starting (%s); starting the plugins again (restart %d of at most %d)\n",
+			dead.Plugin, dead.Status, *restarts, s.r.Train.MaxRestarts)
+		fmt.Fprintf(s.opt.Progress, "plugin %q died while starting (%s): starting it again\n", dead.Plugin, dead.Status)
+		_ = s.LogMetric("train/restarts", float64(*restarts), int64(step))
 	}
 }
 
