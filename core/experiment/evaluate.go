@@ -212,6 +212,9 @@ func (s *session) pretrainedWeights(e recipe.Eval) (weights, error) {
 func (p *pretrainOutcome) weights(sel string, final map[string][]byte) (weights, error) {
 	res := p.result
 	last := weights{parts: final, asked: sel, used: recipe.CheckpointLast, step: res.Steps, valLoss: math.NaN(), source: finalState}
+	if res.BestStep == res.Steps && !math.IsNaN(res.MinValLoss) {
+		last.valLoss = res.MinValLoss // the last weights are also the best
+	}
 	if sel == recipe.CheckpointLast {
 		return last, nil
 	}

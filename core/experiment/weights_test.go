@@ -82,17 +82,25 @@ func (toyPairs) Batch(_ context.Context, req sdk.BatchRequest) (*sdk.Batch, erro
 	return b, err
 }
 
+// toyValLosses are the validation losses of pretrainToy's epochs: the best
+// weights are those of step 8, the last those of step 16.
+var toyValLosses = []float64{3, 1, 2, 2.5}
+
 // pretrainToy pretrains for 4 epochs of 4 steps into dir's checkpoints,
-// validating after each epoch with the losses 3, 1, 2, 2.5 when validate is
-// set: the best weights are those of step 8, the last those of step 16.
+// validating after each epoch with toyValLosses when validate is set.
 func pretrainToy(t *testing.T, dir string, validate bool) train.Result {
+	t.Helper()
+	return pretrainScript(t, dir, validate, toyValLosses)
+}
+
+func pretrainScript(t *testing.T, dir string, validate bool, valLosses []float64) train.Result {
 	t.Helper()
 	cfg := train.Config{BatchSize: 4, Epochs: 4, Seed: 1, CheckpointDir: filepath.Join(dir, runs.CheckpointsDir), CheckpointEvery: 1}
 	if validate {
 		cfg.ValSplit = "val"
 	}
 	res, err := train.Run(context.Background(), cfg, train.Parts{Image: &countEnc{}, Text: &countEnc{},
-		Loss: &scriptLoss{script: []float64{3, 1, 2, 2.5}}, Data: toyPairs{}})
+		Loss: &scriptLoss{script: valLosses}, Data: toyPairs{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +201,17 @@ evaluate:
 // pretrainToy's, ending with its last weights.
 func toySession(t *testing.T, validate bool) (*session, *bytes.Buffer) {
 	t.Helper()
+	return scriptSession(t, validate, toyValLosses)
+}
+
+func scriptSession(t *testing.T, validate bool, valLosses []float64) (*session, *bytes.Buffer) {
+	t.Helper()
 	dir := t.TempDir()
 	run, err := runs.Create(filepath.Join(dir, "runs"), "e", runs.Options{Name: "w"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := pretrainToy(t, run.Dir(), validate)
+	res := pretrainScript(t, run.Dir(), validate, valLosses)
 	logf, err := os.Create(filepath.Join(dir, "run.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -283,6 +296,20 @@ func TestEvaluationWithoutValidationUsesLast(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "no validation split") {
 		t.Errorf("terminal output %q lacks the fallback note", progress.String())
+	}
+}
+
+// TestLastWeightsThatAreBest: when the lowest validation loss is the last
+// one, the last weights are recorded with it.
+func TestLastWeightsThatAreBest(t *testing.T) {
+	s, _ := scriptSession(t, true, []float64{3, 2, 1.5, 1})
+	er := &evalRun{s: s, e: probeEval(t, "last")}
+	if _, err := er.convirtState("image"); err != nil {
+		t.Fatal(err)
+	}
+	tags := s.run.Tags()
+	if tags["evaluate.probe.checkpoint"] != "last" || tags["evaluate.probe.checkpoint_step"] != "16" || tags["evaluate.probe.checkpoint_val_loss"] != "1" {
+		t.Errorf("tags %v", tags)
 	}
 }
 
