@@ -78,7 +78,7 @@ type procRunner struct {
 // before its handshake.
 type stdoutOverflow struct {
 	limit int
-	first []byte // the first bytes it wrote
+	first []byte // the first bytes of the line it was writing when it passed the limit
 }
 
 // newRunner prepares cmd to run under go-plugin.
