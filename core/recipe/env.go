@@ -21,6 +21,9 @@ func (l *loader) expandAll(m map[string]any, prefix, file string, lines map[stri
 }
 
 func (l *loader) expandValue(v any, path, file string, lines map[string]int) any {
+	if l.stopped() {
+		return v
+	}
 	switch x := v.(type) {
 	case string:
 		s, missing := expandEnv(x, l.getenv)

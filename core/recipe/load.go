@@ -1,14 +1,14 @@
 package recipe
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/convirt/convirt/core/schema"
-	"github.com/knadh/koanf/maps"
-	kyaml "github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/v2"
 )
@@ -32,30 +32,91 @@ type Options struct {
 	// --set values inside plugin configs. When nil only the recipe's own
 	// schema is checked and plugin configs only for being mappings.
 	Plugins PluginLookup
-	// Getenv expands ${VAR}; nil means os.LookupEnv.
+	// Getenv reads environment variables: those ${VAR} names, and
+	// MaxBytesEnv. Nil means os.LookupEnv.
 	Getenv func(string) (string, bool)
+	// MaxBytes is how many bytes the recipe file and its bases may hold
+	// together; 0 means MaxBytesEnv when set, else DefaultMaxBytes.
+	MaxBytes int64
 }
 
-// Load reads the recipe file at path with its bases, applies the overrides
-// and defaults, and validates the result. On any problem it returns the
-// (partially) resolved recipe, useful for `recipe show`, and a Diagnostics
-// error listing every problem found.
+// Load is LoadContext without cancellation.
 func Load(path string, opt Options) (*Recipe, error) {
-	data, err := os.ReadFile(path)
+	return LoadContext(context.Background(), path, opt)
+}
+
+// LoadContext reads the recipe file at path with its bases, applies the
+// overrides and defaults, and validates the result. On any problem it
+// returns the (partially) resolved recipe, useful for `recipe show`, and a
+// Diagnostics error listing every problem found.
+//
+// Every file must be a regular file, and together they may hold at most
+// the size limit (Options.MaxBytes). Loading stops, returning ctx's error,
+// soon after ctx is cancelled.
+func LoadContext(ctx context.Context, path string, opt Options) (*Recipe, error) {
+	l, err := newLoader(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("recipe %s: %w", path, err)
+	}
+	data, err := l.read(path)
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %w", err)
 	}
-	return Parse(path, data, opt)
+	return l.load(path, data, opt)
 }
 
-// Parse is Load on the content of a file named name; bases are resolved
-// relative to name's directory.
+// Parse is ParseContext without cancellation.
 func Parse(name string, data []byte, opt Options) (*Recipe, error) {
-	l := &loader{origins: map[string]Origin{}, getenv: opt.Getenv, k: koanf.New(".")}
+	return ParseContext(context.Background(), name, data, opt)
+}
+
+// ParseContext is LoadContext on the content of a file named name; bases
+// are resolved relative to name's directory.
+func ParseContext(ctx context.Context, name string, data []byte, opt Options) (*Recipe, error) {
+	l, err := newLoader(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("recipe %s: %w", name, err)
+	}
+	if int64(len(data)) > l.budget {
+		return nil, fmt.Errorf("recipe: %w", tooLarge(name, int64(len(data)), l.limit))
+	}
+	l.budget -= int64(len(data))
+	l.files++
+	return l.load(name, data, opt)
+}
+
+func newLoader(ctx context.Context, opt Options) (*loader, error) {
+	l := &loader{ctx: ctx, origins: map[string]Origin{}, getenv: opt.Getenv, k: koanf.New(".")}
 	if l.getenv == nil {
 		l.getenv = os.LookupEnv
 	}
+	var err error
+	if l.limit, err = maxBytes(opt, l.getenv); err != nil {
+		return nil, err
+	}
+	l.budget = l.limit
+	return l, nil
+}
+
+// read reads one recipe file against what is left of the size limit.
+func (l *loader) read(path string) ([]byte, error) {
+	if l.files >= maxFiles {
+		return nil, fmt.Errorf("%s: more than %d recipe files in one load (does a base list fan out at every level?)", path, maxFiles)
+	}
+	data, err := readRecipe(l.ctx, path, l.budget, l.limit)
+	if err != nil {
+		return nil, err
+	}
+	l.budget -= int64(len(data))
+	l.files++
+	return data, nil
+}
+
+func (l *loader) load(name string, data []byte, opt Options) (*Recipe, error) {
 	l.file(name, data, nil)
+	if l.err != nil {
+		return nil, fmt.Errorf("recipe %s: loading stopped: %w", name, l.err)
+	}
 	r := &Recipe{Source: name, Overrides: append([]string(nil), opt.Sets...), tree: l.k.Raw(), origins: l.origins}
 	l.applySets(r, opt.Sets, opt.Plugins)
 	for _, p := range Schema.ApplyDefaults("", r.tree) {
@@ -68,7 +129,7 @@ func Parse(name string, data []byte, opt Options) (*Recipe, error) {
 	if len(diags) > 0 {
 		return r, Diagnostics(sortDiagnostics(diags))
 	}
-	if err := r.decode(); err != nil {
+	if err := r.decodeTyped(); err != nil {
 		return r, err
 	}
 	return r, nil
@@ -76,15 +137,31 @@ func Parse(name string, data []byte, opt Options) (*Recipe, error) {
 
 // loader merges recipe files into one koanf instance, recording origins.
 type loader struct {
+	ctx     context.Context
 	k       *koanf.Koanf
 	origins map[string]Origin
 	diags   []Diagnostic
 	getenv  func(string) (string, bool)
+	err     error // ctx's, once cancelled: stop
+
+	limit, budget int64 // the size limit, and what is left of it
+	files         int   // files read
+	steps         int   // work done, for stopped
 
 	unparsed bool // a file could not be parsed: schema checks would only add noise
 
 	cur   Origin         // origin of the file being merged
 	lines map[string]int // its key lines
+}
+
+// stopped counts a step of work and reports whether loading must stop:
+// every checkEvery steps it looks at ctx.
+func (l *loader) stopped() bool {
+	l.steps++
+	if l.err == nil && l.steps%checkEvery == 0 {
+		l.err = l.ctx.Err()
+	}
+	return l.err != nil
 }
 
 func (l *loader) errorf(file string, line int, path, format string, args ...any) {
@@ -93,17 +170,20 @@ func (l *loader) errorf(file string, line int, path, format string, args ...any)
 
 // file loads one recipe file: its bases first, then its own keys.
 func (l *loader) file(path string, data []byte, chain []string) {
-	m, err := kyaml.Parser().Unmarshal(data)
+	if l.err != nil {
+		return
+	}
+	doc, diags, err := parseRecipe(l.ctx, path, data)
 	if err != nil {
-		l.errorf(path, errorLine(err), "", "invalid YAML: %v", err)
+		l.err = err
+		return
+	}
+	if len(diags) > 0 {
+		l.diags = append(l.diags, diags...)
 		l.unparsed = true
 		return
 	}
-	if m == nil {
-		m = map[string]any{}
-	}
-	maps.IntfaceKeysToStrings(m)
-	lines := lineIndex(data)
+	m, lines := doc.tree, doc.lines
 	if b, ok := m["base"]; ok {
 		delete(m, "base")
 		bases, ok := baseList(b)
@@ -120,14 +200,24 @@ func (l *loader) file(path string, data []byte, chain []string) {
 				l.errorf(path, lines["base"], "base", "base chain loops or is too deep: %s -> %s", strings.Join(chain, " -> "), bp)
 				continue
 			}
-			bdata, err := os.ReadFile(bp)
+			bdata, err := l.read(bp)
+			if l.ctx.Err() != nil {
+				l.err = l.ctx.Err()
+				return
+			}
 			if err != nil {
 				l.errorf(path, lines["base"], "base", "cannot read base recipe: %v", err)
 				l.unparsed = true
 				continue
 			}
 			l.file(bp, bdata, chain)
+			if l.err != nil {
+				return
+			}
 		}
+	}
+	if l.err = l.ctx.Err(); l.err != nil {
+		return
 	}
 	l.expandAll(m, "", path, lines)
 	l.cur, l.lines = Origin{Kind: FromFile, File: path}, lines
@@ -175,8 +265,10 @@ func (l *loader) mergeInto(src, dest map[string]any, prefix string) {
 	for k, v := range src {
 		p := join(prefix, k)
 		if isDelete(v) {
+			if old, ok := dest[k]; ok {
+				dropTree(l.origins, p, old)
+			}
 			delete(dest, k)
-			dropOrigins(l.origins, p)
 			continue
 		}
 		if sm, ok := v.(map[string]any); ok {
@@ -189,9 +281,28 @@ func (l *loader) mergeInto(src, dest map[string]any, prefix string) {
 			}
 		}
 		v = stripDeletes(v)
+		if old, ok := dest[k]; ok {
+			dropTree(l.origins, p, old)
+		}
 		dest[k] = v
-		dropOrigins(l.origins, p)
 		markOrigins(l.origins, p, v, l.cur, l.lines)
+	}
+}
+
+// dropTree forgets the origins of path and of every key path inside v, its
+// value: while files merge, origins hold exactly the merged tree's paths, so
+// this is dropOrigins in time proportional to v rather than to the tree.
+func dropTree(origins map[string]Origin, path string, v any) {
+	delete(origins, path)
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			dropTree(origins, join(path, k), e)
+		}
+	case []any:
+		for i, e := range x {
+			dropTree(origins, join(path, strconv.Itoa(i)), e)
+		}
 	}
 }
 

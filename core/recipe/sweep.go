@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -109,8 +110,13 @@ func (r *Recipe) child(keys, names []string, idx []int, sw map[string]any, plugi
 		diags = Validate(c, plugins)
 	}
 	if len(diags) == 0 {
-		if err := c.decode(); err != nil {
-			diags = append(diags, Diagnostic{File: r.Source, Message: err.Error()})
+		if err := c.decodeTyped(); err != nil {
+			var ds Diagnostics
+			if errors.As(err, &ds) {
+				diags = append(diags, ds...)
+			} else {
+				diags = append(diags, Diagnostic{File: r.Source, Message: err.Error()})
+			}
 		}
 	}
 	return Child{Label: label, Values: values, Recipe: c}, diags

@@ -114,6 +114,11 @@ func crossChecks(tree map[string]any) []schema.Issue {
 			}
 		}
 	}
+	if e, ok := tree["experiment"].(string); ok {
+		if msg := checkDirName(e); msg != "" {
+			out = append(out, schema.Issue{Path: "experiment", Message: msg})
+		}
+	}
 	evals, _ := tree["evaluate"].([]any)
 	seen := map[string]int{}
 	for i, e := range evals {
@@ -133,6 +138,49 @@ func crossChecks(tree map[string]any) []schema.Issue {
 				out = append(out, schema.Issue{Path: path + ".seeds", Message: msg})
 			}
 		}
+		out = append(out, repeats(m, path, "fractions", "fraction")...)
+		out = append(out, repeats(m, path, "inits", "init")...)
+		out = append(out, repeats(m, path, "seeds", "seed")...)
+	}
+	return out
+}
+
+// checkDirName is the rule run directories impose on the experiment name
+// (core/runs creates OUTPUT/EXPERIMENT/RUN_ID): a plain, non-hidden
+// directory name. It returns what is wrong, or "".
+func checkDirName(s string) string {
+	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) || strings.HasPrefix(s, ".") {
+		return fmt.Sprintf("%q must be a plain directory name not starting with '.' (runs are stored in output/experiment/)", s)
+	}
+	return ""
+}
+
+// repeats reports each element of the list at m[key] that repeats an
+// earlier one: a fraction, init or seed given twice runs the same cells
+// twice and counts them twice in the mean.
+func repeats(m map[string]any, path, key, what string) []schema.Issue {
+	l, _ := m[key].([]any)
+	var out []schema.Issue
+	first := map[any]int{}
+	for i, e := range l {
+		k := e
+		if x, ok := schema.Number(e); ok {
+			k = x // 1 and 1.0 are the same fraction
+		}
+		switch k.(type) {
+		case string, float64:
+		default:
+			continue // a type error, reported by the schema
+		}
+		if j, dup := first[k]; dup {
+			v := fmt.Sprint(e)
+			if s, ok := e.(string); ok {
+				v = strconv.Quote(s)
+			}
+			out = append(out, schema.Issue{Path: fmt.Sprintf("%s.%s.%d", path, key, i), Message: fmt.Sprintf("%s is already %s %d of this evaluation", v, what, j)})
+			continue
+		}
+		first[k] = i
 	}
 	return out
 }
