@@ -16,19 +16,19 @@ import (
 func init() {
 	register(&command{
 		Name:  "recipe validate",
-		Usage: "FILE [--set key.path=value]...",
+		Usage: "FILE [--set key.path=value]... [--max-recipe-bytes N]",
 		Short: "check a recipe strictly and list every problem",
 		Run:   recipeValidate,
 	})
 	register(&command{
 		Name:  "recipe show",
-		Usage: "FILE [--set key.path=value]... [--origins]",
+		Usage: "FILE [--set key.path=value]... [--origins] [--max-recipe-bytes N]",
 		Short: "print the fully resolved recipe (with --origins: where each value came from)",
 		Run:   recipeShow,
 	})
 	register(&command{
 		Name:  "recipe expand",
-		Usage: "FILE [--set key.path=value]...",
+		Usage: "FILE [--set key.path=value]... [--max-recipe-bytes N]",
 		Short: "list the child runs of a recipe's sweep and each evaluation's cells",
 		Run:   recipeExpand,
 	})
@@ -50,11 +50,26 @@ func (s *setFlags) Set(v string) error {
 	return nil
 }
 
-// loadRecipeArgs parses FILE and --set flags (plus any extra flags fs holds)
-// and loads the recipe.
-func loadRecipeArgs(fs *flag.FlagSet, args []string) (*recipe.Recipe, string, error) {
+// maxRecipeBytesFlag adds --max-recipe-bytes to fs; maxRecipeBytes checks
+// its value.
+func maxRecipeBytesFlag(fs *flag.FlagSet) *int64 {
+	return fs.Int64("max-recipe-bytes", 0, fmt.Sprintf("size limit of a recipe and its bases together, in `bytes` (default $%s, else %d)", recipe.MaxBytesEnv, recipe.DefaultMaxBytes))
+}
+
+func maxRecipeBytes(n int64) (int64, error) {
+	if n < 0 {
+		return 0, fmt.Errorf("%w: --max-recipe-bytes must be a positive number of bytes, got %d", errUsage, n)
+	}
+	return n, nil
+}
+
+// loadRecipeArgs parses FILE, --set and --max-recipe-bytes flags (plus any
+// extra flags fs holds) and loads the recipe; ctx (SIGINT, SIGTERM) stops
+// the loading.
+func loadRecipeArgs(ctx context.Context, fs *flag.FlagSet, args []string) (*recipe.Recipe, string, error) {
 	var sets setFlags
 	fs.Var(&sets, "set", "override `key.path=value` (repeatable)")
+	limit := maxRecipeBytesFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, "", err
@@ -62,11 +77,15 @@ func loadRecipeArgs(fs *flag.FlagSet, args []string) (*recipe.Recipe, string, er
 	if len(pos) != 1 {
 		return nil, "", fmt.Errorf("%w: want one recipe FILE, got %d arguments", errUsage, len(pos))
 	}
+	limitBytes, err := maxRecipeBytes(*limit)
+	if err != nil {
+		return nil, "", err
+	}
 	l, err := newLauncher("")
 	if err != nil {
 		return nil, "", err
 	}
-	r, err := recipe.Load(pos[0], recipe.Options{Sets: sets, Plugins: l.Schema})
+	r, err := recipe.LoadContext(ctx, pos[0], recipe.Options{Sets: sets, Plugins: l.Schema, MaxBytes: limitBytes})
 	return r, pos[0], err
 }
 
@@ -84,7 +103,7 @@ func reportDiagnostics(err error, stderr io.Writer) error {
 }
 
 func recipeValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	r, file, err := loadRecipeArgs(newFlags("recipe validate", stderr), args)
+	r, file, err := loadRecipeArgs(ctx, newFlags("recipe validate", stderr), args)
 	if err != nil {
 		return reportDiagnostics(err, stderr)
 	}
@@ -99,7 +118,7 @@ func recipeValidate(ctx context.Context, args []string, stdout, stderr io.Writer
 func recipeShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("recipe show", stderr)
 	origins := fs.Bool("origins", false, "annotate each value with the file:line, --set or default it came from")
-	r, _, err := loadRecipeArgs(fs, args)
+	r, _, err := loadRecipeArgs(ctx, fs, args)
 	if r == nil {
 		return reportDiagnostics(err, stderr)
 	}
@@ -114,7 +133,7 @@ func recipeShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func recipeExpand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	r, _, err := loadRecipeArgs(newFlags("recipe expand", stderr), args)
+	r, _, err := loadRecipeArgs(ctx, newFlags("recipe expand", stderr), args)
 	if err != nil {
 		return reportDiagnostics(err, stderr)
 	}

@@ -16,7 +16,7 @@ import (
 func init() {
 	register(&command{
 		Name:  "run",
-		Usage: "RECIPE [--set key.path=value]... [--dry-run] | --resume RUN_DIR | --repeat RUN_DIR",
+		Usage: "RECIPE [--set key.path=value]... [--dry-run] [--max-recipe-bytes N] | --resume RUN_DIR | --repeat RUN_DIR",
 		Short: "run a recipe: synthetic data, pretraining, evaluations, report",
 		Run:   runRecipe,
 	})
@@ -40,7 +40,12 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	resume := fs.String("resume", "", "continue the run in `RUN_DIR` from its newest checkpoint")
 	repeat := fs.String("repeat", "", "run again the resolved recipe and overrides saved in `RUN_DIR`")
 	pluginDir := fs.String("plugins", "", "plugin directory (default $CONVIRT_PLUGIN_DIR or ~/.convirt/plugins)")
+	limit := maxRecipeBytesFlag(fs)
 	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	limitBytes, err := maxRecipeBytes(*limit)
 	if err != nil {
 		return err
 	}
@@ -55,9 +60,9 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(pos) != 0 || len(sets) != 0 || (*resume != "" && *repeat != "") {
 			return fmt.Errorf("%w: --resume and --repeat take a run directory and nothing else", errUsage)
 		}
-		r, err = recipe.LoadRun(dir, l.Schema)
+		r, err = recipe.LoadRunContext(ctx, dir, recipe.Options{Plugins: l.Schema, MaxBytes: limitBytes})
 	case len(pos) == 1:
-		r, err = recipe.Load(pos[0], recipe.Options{Sets: sets, Plugins: l.Schema})
+		r, err = recipe.LoadContext(ctx, pos[0], recipe.Options{Sets: sets, Plugins: l.Schema, MaxBytes: limitBytes})
 	default:
 		return fmt.Errorf("%w: want one RECIPE file", errUsage)
 	}

@@ -40,6 +40,8 @@ func (s *session) evaluate(ctx context.Context) (*results.File, error) {
 			}
 			fmt.Fprintf(s.log, "plugin %q died during evaluation %s (%s); running the evaluation again (restart %d of at most %d)\n",
 				dead.Plugin, e.Name, dead.Status, restarts+1, s.r.Train.MaxRestarts)
+			// The terminal too, as pretraining's restarts (issue 24 item 10).
+			fmt.Fprintf(s.opt.Progress, "plugin %q died during evaluation %s (%s): running the evaluation again\n", dead.Plugin, e.Name, dead.Status)
 		}
 		file.Entries = append(file.Entries, entries...)
 		if err := results.Write(s.runPath(ResultsFile), file); err != nil {

@@ -2,6 +2,7 @@ package recipe
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -173,14 +174,30 @@ func (r *Recipe) Save(dir string) error {
 	return nil
 }
 
-// LoadRun reads back the recipe Save wrote into a run directory: the same
-// resolved recipe, with Overrides restored from OverridesFile.
+// LoadRun is LoadRunContext without cancellation or a raised size limit.
 func LoadRun(dir string, plugins PluginLookup) (*Recipe, error) {
-	r, err := Load(filepath.Join(dir, ResolvedFile), Options{Plugins: plugins})
+	return LoadRunContext(context.Background(), dir, Options{Plugins: plugins})
+}
+
+// LoadRunContext reads back the recipe Save wrote into a run directory: the
+// same resolved recipe, with Overrides restored from OverridesFile. Of opt,
+// Plugins, Getenv and MaxBytes apply (the size limit to each of the two
+// files); the overrides are those saved, not opt.Sets.
+func LoadRunContext(ctx context.Context, dir string, opt Options) (*Recipe, error) {
+	opt.Sets = nil
+	r, err := LoadContext(ctx, filepath.Join(dir, ResolvedFile), opt)
 	if err != nil {
 		return r, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, OverridesFile))
+	getenv := opt.Getenv
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	limit, err := maxBytes(opt, getenv)
+	if err != nil {
+		return r, fmt.Errorf("recipe: %w", err)
+	}
+	data, err := readRecipe(ctx, filepath.Join(dir, OverridesFile), limit, limit)
 	if err != nil {
 		return r, fmt.Errorf("recipe: %w", err)
 	}

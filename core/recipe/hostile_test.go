@@ -481,3 +481,34 @@ func TestBombs(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadRunDevZero: `run --resume` reads a run directory's files, which
+// may be links to anything; they get the same limits as a recipe.
+func TestLoadRunDevZero(t *testing.T) {
+	capped(t, func(t *testing.T) {
+		r, err := Parse("r.yaml", []byte(minimal), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := r.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadRun(dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		ov := filepath.Join(dir, OverridesFile)
+		if err := os.Remove(ov); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/dev/zero", ov); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadRun(dir, nil); err == nil || !strings.Contains(err.Error(), ov+": not a regular file (a character device)") {
+			t.Errorf("overrides linked to /dev/zero: %v", err)
+		}
+		if _, err := LoadRunContext(context.Background(), dir, Options{MaxBytes: 10}); err == nil || !strings.Contains(err.Error(), ResolvedFile+" is ") {
+			t.Errorf("resolved recipe over a 10-byte limit: %v", err)
+		}
+	})
+}
