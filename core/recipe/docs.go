@@ -39,6 +39,21 @@ const docsIntro = "# Recipes\n\n" +
 	"```\nrecipes/my.yaml:14: key train.lrr: is not a known key (did you mean \"lr\"?)\n" +
 	"recipes/my.yaml:20: key train.schedule.kind: value \"cosin\" is not one of plateau, cosine, none (did you mean \"cosine\"?)\n" +
 	"--set train.batch_size=1: key train.batch_size: value 1 is out of range [2, 65536]\n```\n\n" +
+	"Besides the reference, validation refuses: an `experiment` that is not a plain directory name (runs\n" +
+	"are stored in `output/experiment/`: no `/`, no leading `.`); a fraction, init or seed given twice in\n" +
+	"one evaluation (the same cells would run twice and count twice in the mean).\n\n" +
+	"## Files and limits\n\n" +
+	"A recipe file holds one YAML document: a second one after `---` is an error naming its line (put it in\n" +
+	"its own file; it can name this one in `base:`), and so is a key given twice in one mapping. Anchors,\n" +
+	"aliases and merge keys (`<<: *defaults`) work as in YAML, within limits that stop alias bombs, and\n" +
+	"mappings and lists nest at most 64 levels deep.\n\n" +
+	"The recipe and each base must be regular files: a directory, a named pipe or a device\n" +
+	"(`base: /dev/zero`) is refused before anything is read. Together the recipe and its bases may hold\n" +
+	"at most 1 MiB (the shipped recipes hold a few KiB); more is refused naming the file and the limit.\n" +
+	"Raise it with `--max-recipe-bytes N` (on `convirt run` and the `convirt recipe` commands) or the\n" +
+	"environment variable `CONVIRT_MAX_RECIPE_BYTES=N`, in bytes; the flag wins. One load reads at most\n" +
+	"256 files (a base loaded twice counts twice) and base chains are at most 16 deep. Loading takes time\n" +
+	"in proportion to the recipe's size, and SIGINT or SIGTERM (Ctrl-C) stops it.\n\n" +
 	"## Sweeps\n\n" +
 	"`sweep:` maps key paths to lists of alternatives; the run expands into one child run per combination\n" +
 	"(the cartesian product, keys in sorted order, the last varying fastest), labelled like\n" +
