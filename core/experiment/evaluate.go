@@ -59,6 +59,7 @@ type evalRun struct {
 	ev    sdk.Evaluator
 	out   []results.Entry
 	saved map[string][]byte // the ConVIRT encoder states used by init "convirt"
+	used  *results.Weights  // where saved came from, for the results entries
 	bar   *progress.Bar     // one step per init x fraction
 }
 
@@ -169,7 +170,7 @@ func (er *evalRun) convirtState(role string) ([]byte, error) {
 		if err := er.s.recordWeights(er.e.Name, w); err != nil {
 			return nil, err
 		}
-		er.saved = w.parts
+		er.saved, er.used = w.parts, w.provenance()
 	}
 	st, ok := er.saved[role]
 	if !ok || len(st) == 0 {
@@ -188,6 +189,16 @@ type weights struct {
 	valLoss float64           // the validation loss they were kept for; NaN: none
 	source  string            // the checkpoint file, or this run's final state
 	note    string            // why best became last, or checkpoints passed over
+}
+
+// provenance is w as results.json records it.
+func (w weights) provenance() *results.Weights {
+	p := &results.Weights{Select: w.asked, Used: w.used, Step: w.step, Source: w.source, Note: w.note}
+	if !math.IsNaN(w.valLoss) {
+		v := w.valLoss
+		p.ValLoss = &v
+	}
+	return p
 }
 
 // finalState names the weights this run's pretraining ended with.

@@ -289,6 +289,11 @@ func (er *evalRun) record(ctx context.Context, protocol, init string, fraction f
 	if err != nil {
 		return err
 	}
+	if init == "convirt" {
+		for i := range es {
+			es[i].Weights = er.used
+		}
+	}
 	er.out = append(er.out, es...)
 	return er.s.writeOutputs(er.e.Name, protocol, init, fraction, res, task)
 }

@@ -258,13 +258,31 @@ func TestEvaluationUsesBestWeightsByDefault(t *testing.T) {
 		{"last", "last", 16, ""},
 	} {
 		s, _ := toySession(t, true)
-		er := &evalRun{s: s, e: probeEval(t, tc.sel)}
+		er := &evalRun{s: s, e: probeEval(t, tc.sel), data: dataset{plugin: "chexpert"}}
 		st, err := er.convirtState("image")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := stepsOf(t, st); got != tc.step {
 			t.Errorf("checkpoint_select %q: weights of step %d, want %d", tc.sel, got, tc.step)
+		}
+		// results.json says the same, on init convirt's entries only.
+		score := sdk.Score{Metric: "auc", Mean: 0.75, Seeds: []uint64{0, 1}, Values: []float64{0.7, 0.8}}
+		for _, init := range []string{"convirt", "random"} {
+			if err := er.record(context.Background(), "linear", init, 1, sdk.EvalResult{Scores: []sdk.Score{score}}, "multilabel"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := len(er.out); n != 2 {
+			t.Fatalf("%d entries, want 2", n)
+		}
+		if w := er.out[1].Weights; w != nil {
+			t.Errorf("init random has weights provenance %+v", w)
+		}
+		w := er.out[0].Weights
+		if w == nil || w.Used != tc.used || w.Step != tc.step || w.Select != map[string]string{"": "best"}[tc.sel]+tc.sel ||
+			(w.ValLoss == nil) != (tc.valLoss == "") || w.Source == "" {
+			t.Errorf("checkpoint_select %q: results weights %+v, want %s of step %d", tc.sel, w, tc.used, tc.step)
 		}
 		tags := s.run.Tags()
 		want := map[string]string{"evaluate.probe.checkpoint": tc.used, "evaluate.probe.checkpoint_step": itoa(tc.step),

@@ -54,6 +54,9 @@ type Entry struct {
 	// Probe records the linear probes' regularisation, when the evaluator
 	// reported it.
 	Probe *Probe `json:"probe,omitempty"`
+	// Weights records which pretrained weights init "convirt" evaluated
+	// (absent for other inits, whose weights come from the encoder config).
+	Weights *Weights `json:"weights,omitempty"`
 	// Notes say in words what the spread means where it can mislead: one
 	// seed, 100% of the labels, identical values over seeds.
 	Notes []string `json:"notes,omitempty"`
@@ -66,6 +69,24 @@ type Probe struct {
 	L2 []float64 `json:"l2"`
 	// Selection says how L2 was set.
 	Selection string `json:"selection"`
+}
+
+// Weights is the provenance of the pretrained weights of init "convirt".
+type Weights struct {
+	// Select is the evaluation's checkpoint_select: "best" or "last".
+	Select string `json:"select"`
+	// Used is what was loaded: "best", "last" or "file" (a checkpoint
+	// file named by the evaluation).
+	Used string `json:"used"`
+	// Step is the pretraining step of the weights.
+	Step int `json:"step"`
+	// ValLoss is the pretraining validation loss the weights were kept
+	// for; absent when none was measured.
+	ValLoss *float64 `json:"val_loss,omitempty"`
+	// Source is the checkpoint file, or this run's final encoders.
+	Source string `json:"source"`
+	// Note says why best became last, if it did.
+	Note string `json:"note,omitempty"`
 }
 
 // Keys of sdk.EvalResult.Metrics through which the linear evaluator
