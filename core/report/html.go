@@ -184,12 +184,15 @@ func FromRun(runDir string) (Page, error) {
 	if m.ParentID != "" {
 		p.Meta = append(p.Meta, [2]string{"parent", m.ParentID})
 	}
+	if m.Env.Convirt.Revision != "" {
+		p.Meta = append(p.Meta, [2]string{"convirt", m.Env.Convirt.Version + " " + m.Env.Convirt.RevisionString()})
+	}
 	if m.Env.GitCommit != "" {
 		c := m.Env.GitCommit
 		if m.Env.GitDirty {
 			c += " (dirty)"
 		}
-		p.Meta = append(p.Meta, [2]string{"git", c})
+		p.Meta = append(p.Meta, [2]string{"project git", c})
 	}
 	for _, k := range sortedKeys(m.Env.Extra) {
 		p.Meta = append(p.Meta, [2]string{k, m.Env.Extra[k]})

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"image/png"
 	"math"
 	"os"
@@ -150,5 +151,44 @@ func TestWriteHTMLRelativeRunDir(t *testing.T) {
 	}
 	if b, err := os.ReadFile(r.Path("report.html")); err != nil || !strings.Contains(string(b), "data:image/png;base64,") {
 		t.Fatalf("report.html: %v", err)
+	}
+}
+
+// TestFromRunNamesBothRevisions: the report's header shows convirt's own
+// revision apart from the project checkout's commit.
+func TestFromRunNamesBothRevisions(t *testing.T) {
+	r, err := runs.Create(t.TempDir(), "e", runs.Options{Name: "rev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Finish(runs.Finished)
+	path := r.Path("meta.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(b, &meta); err != nil {
+		t.Fatal(err)
+	}
+	env := meta["env"].(map[string]any)
+	env["convirt"] = map[string]any{"version": "v1.2.3", "revision": "abc123", "modified": true}
+	env["git_commit"], env["git_dirty"] = "def456", false
+	if b, err = json.Marshal(meta); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := FromRun(r.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, kv := range p.Meta {
+		got[kv[0]] = kv[1]
+	}
+	if got["convirt"] != "v1.2.3 abc123+dirty" || got["project git"] != "def456" {
+		t.Errorf("meta %v: want convirt v1.2.3 abc123+dirty and project git def456", p.Meta)
 	}
 }
