@@ -307,7 +307,11 @@ func TestDecodeErrorNamesKey(t *testing.T) {
 func TestExperimentName(t *testing.T) {
 	for _, e := range []string{"../x", "a/b", ".hidden", "..", `a\b`, ""} {
 		_, err := Parse("e.yaml", []byte(minimal+"experiment: "+strconv.Quote(e)+"\n"), Options{})
-		want := fmt.Sprintf("e.yaml:3: key experiment: %q must be a plain directory name not starting with '.' (runs are stored in output/experiment/)", e)
+		rule := "must be a plain directory name not starting with '.'"
+		if e == "" {
+			rule = "empty name"
+		}
+		want := fmt.Sprintf("e.yaml:3: key experiment: %q %s (runs are stored in output/experiment/)", e, rule)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("experiment %q: got %v", e, err)
 		}

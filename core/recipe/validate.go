@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/schema"
 )
 
@@ -115,8 +116,8 @@ func crossChecks(tree map[string]any) []schema.Issue {
 		}
 	}
 	if e, ok := tree["experiment"].(string); ok {
-		if msg := checkDirName(e); msg != "" {
-			out = append(out, schema.Issue{Path: "experiment", Message: msg})
+		if err := runs.ValidName(e); err != nil {
+			out = append(out, schema.Issue{Path: "experiment", Message: fmt.Sprintf("%q %v (runs are stored in output/experiment/)", e, err)})
 		}
 	}
 	evals, _ := tree["evaluate"].([]any)
@@ -145,15 +146,6 @@ func crossChecks(tree map[string]any) []schema.Issue {
 	return out
 }
 
-// checkDirName is the rule run directories impose on the experiment name
-// (core/runs creates OUTPUT/EXPERIMENT/RUN_ID): a plain, non-hidden
-// directory name. It returns what is wrong, or "".
-func checkDirName(s string) string {
-	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) || strings.HasPrefix(s, ".") {
-		return fmt.Sprintf("%q must be a plain directory name not starting with '.' (runs are stored in output/experiment/)", s)
-	}
-	return ""
-}
 
 // repeats reports each element of the list at m[key] that repeats an
 // earlier one: a fraction, init or seed given twice runs the same cells

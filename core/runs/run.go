@@ -103,7 +103,7 @@ type Run struct {
 // assembled under a temporary name and renamed into place, so a crash never
 // leaves a run directory without meta.json.
 func Create(root, experiment string, opts Options) (*Run, error) {
-	if err := validName(experiment); err != nil {
+	if err := ValidName(experiment); err != nil {
 		return nil, fmt.Errorf("create run: experiment %q: %w", experiment, err)
 	}
 	id := uuid.NewString()
@@ -236,7 +236,10 @@ func (r *Run) inside(rel string) (string, error) {
 	return filepath.Join(r.dir, clean), nil
 }
 
-func validName(s string) error {
+// ValidName checks an experiment name: runs are stored in
+// output/experiment/<run-id>/, so it must be a plain directory name not
+// starting with '.'. Recipe validation applies the same rule.
+func ValidName(s string) error {
 	switch {
 	case s == "":
 		return errors.New("empty name")
