@@ -146,7 +146,6 @@ func crossChecks(tree map[string]any) []schema.Issue {
 	return out
 }
 
-
 // repeats reports each element of the list at m[key] that repeats an
 // earlier one: a fraction, init or seed given twice runs the same cells
 // twice and counts them twice in the mean.
