@@ -20,7 +20,9 @@ import (
 )
 
 // featureCacheVersion changes whenever the cache's key or format does.
-const featureCacheVersion = 1
+// 2: feature sets and labels carry the samples' groups (patients), which
+// version-1 files lack.
+const featureCacheVersion = 2
 
 // evalBatch is the number of samples per feature-extraction batch.
 const evalBatch = 128
@@ -65,8 +67,8 @@ func (s *session) cachePath(k featureKey) (string, error) {
 }
 
 // features returns the encoder's embeddings (output: sdk.OutputFeatures or
-// sdk.OutputProjection) of every sample of a dataset split, with labels and
-// ids, from the cache when the same encoder weights and dataset config were
+// sdk.OutputProjection) of every sample of a dataset split, with labels,
+// ids and groups (patients), from the cache when the same encoder weights and dataset config were
 // extracted before. Texts are encoded when text is set, images otherwise.
 func (s *session) features(ctx context.Context, enc encoder, d dataset, split, output string, text bool) (*sdk.FeatureSet, error) {
 	key := featureKey{Version: featureCacheVersion, Encoder: enc.plugin, EncoderConfig: enc.config, Weights: enc.weights,
@@ -119,7 +121,8 @@ type splitReader interface {
 
 // extract runs the encoder over a split in order, reading the next batch
 // while the encoder works on the current one. Samples the dataset cannot
-// load are left out (a batch of them only comes back empty).
+// load are left out (a batch of them only comes back empty). The feature
+// set carries the batches' groups (appendGroups).
 func extract(ctx context.Context, enc forwarder, ds splitReader, split, output string, text bool, seed int, w io.Writer) (*sdk.FeatureSet, error) {
 	info, err := ds.Describe(ctx, split)
 	if err != nil {
@@ -191,6 +194,9 @@ func extract(ctx context.Context, enc forwarder, ds splitReader, split, output s
 			}
 			labels = append(labels, l...)
 		}
+		if fs.Groups, err = appendGroups(fs.Groups, len(fs.IDs), f.b); err != nil {
+			return nil, fmt.Errorf("split %q: %w", split, err)
+		}
 		fs.IDs = append(fs.IDs, f.b.IDs...)
 		bar.Add(int64(len(f.b.IDs)))
 	}
@@ -207,4 +213,25 @@ func extract(ctx context.Context, enc forwarder, ds splitReader, split, output s
 		bar.Describe(fmt.Sprintf("(%d unreadable samples skipped)", skipped))
 	}
 	return fs, nil
+}
+
+// appendGroups appends batch b's groups (sdk.Batch.Groups, the samples'
+// patients) to groups, the groups of the n samples read before: groups
+// stays nil until a batch carries any, so a dataset that knows none (or
+// predates the field) gives nil, and the samples of a batch without groups
+// get "", a group of their own. Groups must be one per id.
+func appendGroups(groups []string, n int, b *sdk.Batch) ([]string, error) {
+	switch {
+	case len(b.Groups) == 0:
+		if groups != nil {
+			groups = append(groups, make([]string, len(b.IDs))...)
+		}
+		return groups, nil
+	case len(b.Groups) != len(b.IDs):
+		return nil, fmt.Errorf("a batch came with %d groups for %d samples", len(b.Groups), len(b.IDs))
+	}
+	if groups == nil {
+		groups = make([]string, n, n+len(b.IDs))
+	}
+	return append(groups, b.Groups...), nil
 }

@@ -70,7 +70,9 @@ func (er *evalRun) finetune(ctx context.Context, init string, _ encoder) error {
 // finetunePlan picks the splits, reads the training labels and holds out
 // the validation rows: the dataset's validation split when it has one
 // besides the test split, else a stratified val_fraction of train (seeded
-// by val_seed, so every probe and init validates on the same rows).
+// by val_seed, so every probe and init validates on the same rows) drawn
+// by whole patients where the dataset names them (subset.Holdout), so that
+// no patient has images on both sides.
 func (er *evalRun) finetunePlan(ctx context.Context) (*ftPlan, error) {
 	trainSplit, valSplit, testSplit, err := labelSplits(ctx, er.data.client)
 	if err != nil {
@@ -111,7 +113,7 @@ func (er *evalRun) finetunePlan(ctx context.Context) (*ftPlan, error) {
 			return nil, err
 		}
 	case ft.ValFraction > 0:
-		idx, err := subset.Stratified(rowsOf(lab.Rows, readable), ft.ValFraction, int64(ft.ValSeed))
+		idx, err := subset.Holdout(rowsOf(lab.Rows, readable), groupsOf(lab.Groups, readable), ft.ValFraction, int64(ft.ValSeed))
 		if err != nil {
 			return nil, fmt.Errorf("holding out validation rows: %w", err)
 		}
@@ -142,6 +144,18 @@ func allRows(ctx context.Context, ds *host.Dataset, split string) ([]int, error)
 		return nil, err
 	}
 	return span(0, info.Len), nil
+}
+
+// groupsOf picks the groups of rows idx of all (nil stays nil: no groups).
+func groupsOf(all []string, idx []int) []string {
+	if all == nil {
+		return nil
+	}
+	out := make([]string, len(idx))
+	for j, i := range idx {
+		out[j] = all[i]
+	}
+	return out
 }
 
 // rowsOf picks rows idx of all.

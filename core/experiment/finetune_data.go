@@ -13,10 +13,14 @@ import (
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
-// splitLabels are the labels of every sample of a split, by index.
+// splitLabels are the labels and groups of every sample of a split, by
+// index.
 type splitLabels struct {
 	Rows [][]float32 // Rows[i] is sample i's labels; nil when it cannot be read
 	K    int
+	// Groups[i] is sample i's group (patient, sdk.Batch.Groups; "" when
+	// unknown or unreadable); nil when the dataset sent no groups.
+	Groups []string
 }
 
 // labels reads the labels of every sample of a dataset split through its
@@ -53,9 +57,9 @@ func (s *session) labels(ctx context.Context, d dataset, split string) (*splitLa
 	return l, nil
 }
 
-// readLabels reads a split's labels batch by batch; a batch that comes
-// back short (unreadable samples) is read again sample by sample to find
-// which ones.
+// readLabels reads a split's labels and groups batch by batch; a batch
+// that comes back short (unreadable samples) is read again sample by
+// sample to find which ones.
 func readLabels(ctx context.Context, ds splitReader, split string) (*splitLabels, error) {
 	info, err := ds.Describe(ctx, split)
 	if err != nil {
@@ -77,7 +81,21 @@ func readLabels(ctx context.Context, ds splitReader, split string) (*splitLabels
 		if b.Labels == nil || len(b.Labels.Shape) != 2 || int(b.Labels.Shape[1]) != k || int(b.Labels.Shape[0]) != len(b.IDs) {
 			return nil, fmt.Errorf("a batch came without (N,%d) labels", k)
 		}
+		if len(b.Groups) != 0 && len(b.Groups) != len(b.IDs) {
+			return nil, fmt.Errorf("a batch came with %d groups for %d samples", len(b.Groups), len(b.IDs))
+		}
 		return b, nil
+	}
+	groups := make([]string, info.Len)
+	grouped := false // some batch carried groups
+	setGroups := func(idx []int, b *sdk.Batch) {
+		if len(b.Groups) == 0 {
+			return
+		}
+		grouped = true
+		for j, i := range idx {
+			groups[i] = b.Groups[j]
+		}
 	}
 	for lo := 0; lo < info.Len; lo += evalBatch {
 		idx := span(lo, min(lo+evalBatch, info.Len))
@@ -93,6 +111,7 @@ func readLabels(ctx context.Context, ds splitReader, split string) (*splitLabels
 			for j, i := range idx {
 				l.Rows[i] = v[j*k : (j+1)*k]
 			}
+			setGroups(idx, b)
 			continue
 		}
 		for _, i := range idx {
@@ -103,7 +122,11 @@ func readLabels(ctx context.Context, ds splitReader, split string) (*splitLabels
 			if l.Rows[i], err = one.Labels.Float32s(); err != nil {
 				return nil, err
 			}
+			setGroups([]int{i}, one)
 		}
+	}
+	if grouped {
+		l.Groups = groups
 	}
 	return l, nil
 }
@@ -153,7 +176,8 @@ func prefetch(ctx context.Context, ds batcher, reqs []sdk.BatchRequest) <-chan f
 }
 
 // encodeRows runs the encoder in evaluation mode over rows of a split and
-// returns their features with labels and ids (unreadable samples left out).
+// returns their features with labels, ids and groups (unreadable samples
+// left out).
 func encodeRows(ctx context.Context, enc trainable, ds batcher, split string, rows []int, names []string) (*sdk.FeatureSet, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -191,6 +215,9 @@ func encodeRows(ctx context.Context, enc trainable, ds batcher, split string, ro
 			return nil, err
 		}
 		feats, labels = append(feats, v...), append(labels, l...)
+		if fs.Groups, err = appendGroups(fs.Groups, len(fs.IDs), f.b); err != nil {
+			return nil, fmt.Errorf("split %q: %w", split, err)
+		}
 		fs.IDs = append(fs.IDs, f.b.IDs...)
 	}
 	n := int64(len(fs.IDs))

@@ -251,7 +251,7 @@ func selectLabels(fs *sdk.FeatureSet, names []string) (*sdk.FeatureSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sdk.FeatureSet{Features: fs.Features, Labels: l, IDs: fs.IDs, LabelNames: names}, nil
+	return &sdk.FeatureSet{Features: fs.Features, Labels: l, IDs: fs.IDs, LabelNames: names, Groups: fs.Groups}, nil
 }
 
 // promptFeatures encodes the prompts of classes, labelled one-hot by class.

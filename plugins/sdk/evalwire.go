@@ -29,7 +29,7 @@ func evalRequestToWire(out *outbox, r EvalRequest) (*pb.EvaluateRequest, error) 
 		if err != nil {
 			return nil, fmt.Errorf("split %s labels: %w", name, err)
 		}
-		m.Splits[name] = &pb.FeatureSet{Features: f, Labels: l, Ids: fs.IDs, LabelNames: fs.LabelNames}
+		m.Splits[name] = &pb.FeatureSet{Features: f, Labels: l, Ids: fs.IDs, LabelNames: fs.LabelNames, Groups: fs.Groups}
 	}
 	return m, nil
 }
@@ -51,7 +51,7 @@ func evalRequestFromWire(m *pb.EvaluateRequest) (EvalRequest, error) {
 		if err != nil {
 			return r, fmt.Errorf("split %s labels: %w", name, err)
 		}
-		r.Splits[name] = &FeatureSet{Features: f, Labels: l, IDs: fs.Ids, LabelNames: fs.LabelNames}
+		r.Splits[name] = &FeatureSet{Features: f, Labels: l, IDs: fs.Ids, LabelNames: fs.LabelNames, Groups: fs.Groups}
 	}
 	return r, nil
 }

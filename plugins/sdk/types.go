@@ -9,6 +9,11 @@ type Batch struct {
 	Texts      []string       // raw text; tokenising belongs to the text encoder
 	Labels     *tensor.Tensor // (N,K) float32, or nil
 	LabelNames []string       // the K label columns
+	// Groups names each sample's group, the unit a validation holdout must
+	// not split (the patient): nil when the dataset knows none (every sample
+	// a group of its own, as from a plugin that predates the field), else
+	// one per ID, where "" makes that sample a group of its own.
+	Groups []string
 }
 
 // Encoder outputs.
@@ -69,6 +74,10 @@ type FeatureSet struct {
 	Labels     *tensor.Tensor // (N,K)
 	IDs        []string
 	LabelNames []string
+	// Groups are the rows' groups (patients) as the dataset's batches
+	// carried them (Batch.Groups): nil or one per row. Rows held out of a
+	// split for validation take groups whole.
+	Groups []string
 }
 
 // EvalRequest runs one evaluation protocol.

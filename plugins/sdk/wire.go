@@ -155,7 +155,7 @@ func (o *outbox) batch(b *Batch) (*pb.Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch labels: %w", err)
 	}
-	return &pb.Batch{Ids: b.IDs, Images: img, Texts: b.Texts, Labels: lab, LabelNames: b.LabelNames}, nil
+	return &pb.Batch{Ids: b.IDs, Images: img, Texts: b.Texts, Labels: lab, LabelNames: b.LabelNames, Groups: b.Groups}, nil
 }
 
 // fromTensor decodes a wire tensor, reading (and so removing) its segment.
@@ -201,10 +201,14 @@ func fromBlob(m *pb.Blob) ([]byte, error) {
 	return []byte{}, nil
 }
 
-// fromBatch decodes a wire batch.
+// fromBatch decodes a wire batch. Groups must be absent (a sender that
+// knows none, or predates the field) or one per id.
 func fromBatch(m *pb.Batch) (*Batch, error) {
 	if m == nil {
 		return nil, nil
+	}
+	if len(m.Groups) != 0 && len(m.Groups) != len(m.Ids) {
+		return nil, fmt.Errorf("batch has %d groups for %d ids: want one group per id, or none", len(m.Groups), len(m.Ids))
 	}
 	img, err := fromTensor(m.Images)
 	if err != nil {
@@ -214,5 +218,5 @@ func fromBatch(m *pb.Batch) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch labels: %w", err)
 	}
-	return &Batch{IDs: m.Ids, Images: img, Texts: m.Texts, Labels: lab, LabelNames: m.LabelNames}, nil
+	return &Batch{IDs: m.Ids, Images: img, Texts: m.Texts, Labels: lab, LabelNames: m.LabelNames, Groups: m.Groups}, nil
 }

@@ -2,7 +2,8 @@
 // sdk.Dataset plugin: "mimic-cxr", "chexpert", "rsna", "covidx", "mura",
 // "paired" and "chexpert-8x200". Batches carry decoded, resized and (on
 // request) augmented images, raw texts (one sampled sentence, in validation
-// batches too, or the whole report) and labels; the host owns the order.
+// batches too, or the whole report), labels and each sample's group (its
+// patient, for patient-grouped validation holdouts); the host owns the order.
 // Each plugin's config is the common keys (CommonFields) plus its reader's
 // own options (views, policy, column names, ...: catalog.Dataset.Fields).
 // Bad samples are skipped, counted and logged; a split whose share of bad
@@ -249,7 +250,7 @@ func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, e
 		// host skips it.
 		return &sdk.Batch{LabelNames: s.LabelNames()}, nil
 	}
-	b := &sdk.Batch{Images: lb.Images, LabelNames: s.LabelNames()}
+	b := &sdk.Batch{Images: lb.Images, LabelNames: s.LabelNames(), Groups: groups(lb.Examples)}
 	var labels []float32
 	for _, ex := range lb.Examples {
 		b.IDs = append(b.IDs, ex.ID)
@@ -264,6 +265,22 @@ func (p *Plugin) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, e
 		}
 	}
 	return b, nil
+}
+
+// groups returns the examples' groups (their patients, source.Example.Group)
+// for sdk.Batch.Groups: one per example, or nil when the reader knows none,
+// so that validation holdouts keep each patient on one side.
+func groups(exs []source.Example) []string {
+	out := make([]string, len(exs))
+	known := false
+	for i, ex := range exs {
+		out[i] = ex.Group
+		known = known || ex.Group != ""
+	}
+	if !known {
+		return nil
+	}
+	return out
 }
 
 // textSeed fixes the sentence of a plain (unaugmented) batch, the same in

@@ -36,7 +36,9 @@ type LinearConfig struct {
 	// statistics.
 	Standardize bool `json:"standardize"`
 	// ValFraction is the stratified fraction of train held out to choose
-	// the L2 strength on when the request has no "val" split (0: none).
+	// the L2 strength on when the request has no "val" split (0: none),
+	// drawn by whole groups (patients) when the split has them
+	// (subset.Holdout), so that no patient is on both sides.
 	ValFraction float64 `json:"val_fraction"`
 	// ValSeed seeds the held-out validation rows (not the probe seeds, so
 	// every probe sees the same validation set).
@@ -72,7 +74,7 @@ func (p *Linear) Info(context.Context) (sdk.Info, error) {
 			{Name: "max_iter", Type: schema.Int, Default: d.MaxIter, Min: schema.Ptr(1), Doc: "maximum L-BFGS iterations of each fit (a fit that reaches it is counted in the probe_unconverged metric)"},
 			{Name: "history", Type: schema.Int, Default: d.History, Min: schema.Ptr(1), Doc: "L-BFGS correction pairs"},
 			{Name: "standardize", Type: schema.Bool, Default: d.Standardize, Doc: "standardise each feature with the training subset's mean and standard deviation"},
-			{Name: "val_fraction", Type: schema.Float, Default: d.ValFraction, Min: schema.Ptr(0), Max: schema.Ptr(0.5), Doc: `stratified fraction of "train" held out to choose the L2 strength on when the request has no "val" split (0: none; l2 is used)`},
+			{Name: "val_fraction", Type: schema.Float, Default: d.ValFraction, Min: schema.Ptr(0), Max: schema.Ptr(0.5), Doc: `stratified fraction of "train" held out to choose the L2 strength on when the request has no "val" split (0: none; l2 is used), drawn by whole patients when the split carries groups`},
 			{Name: "val_seed", Type: schema.Int, Default: d.ValSeed, Min: schema.Ptr(0), Doc: "seed of the held-out validation rows (independent of the probe seeds)"},
 		}, bootFields()...)}}, nil
 }
@@ -154,7 +156,9 @@ func (p *Linear) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.Eva
 	return res, nil
 }
 
-// prepareLinear checks the request and holds out the validation rows.
+// prepareLinear checks the request and holds out the validation rows:
+// val_fraction of train by whole groups (patients) when the request has
+// no "val" split.
 func prepareLinear(req sdk.EvalRequest, cfg LinearConfig) (*linearJob, error) {
 	if err := checkProtocol(req.Protocol, ProtocolLinear); err != nil {
 		return nil, err
@@ -198,7 +202,9 @@ func prepareLinear(req sdk.EvalRequest, cfg LinearConfig) (*linearJob, error) {
 	}
 	job.pool = train
 	if job.val == nil && cfg.ValFraction > 0 {
-		valIdx, err := subset.Stratified(train.labelRows(), cfg.ValFraction, cfg.ValSeed)
+		// Whole patients (the train split's groups; each row its own
+		// group when it has none, which is the label-stratified draw).
+		valIdx, err := subset.Holdout(train.labelRows(), train.groups, cfg.ValFraction, cfg.ValSeed)
 		if err != nil {
 			return nil, fmt.Errorf("holding out validation rows: %w", err)
 		}

@@ -12,7 +12,8 @@ import (
 )
 
 // split is one decoded and checked split of a request: rows x dim
-// features, rows x k labels named by names, and the row ids.
+// features, rows x k labels named by names, the row ids and the rows'
+// groups (patients; nil when the request has none).
 type split struct {
 	name      string
 	rows, dim int
@@ -21,11 +22,13 @@ type split struct {
 	y         []float32
 	names     []string
 	ids       []string
+	groups    []string
 }
 
 // getSplit decodes and checks split name of req: it must be present, hold
 // at least one example with finite 2-d features, and 2-d labels with one
-// row per example and one column per (distinct) label name.
+// row per example and one column per (distinct) label name; groups, when
+// given, one per example.
 func getSplit(req sdk.EvalRequest, name string) (*split, error) {
 	fs, ok := req.Splits[name]
 	if !ok || fs == nil {
@@ -75,6 +78,13 @@ func getSplit(req sdk.EvalRequest, name string) (*split, error) {
 		s.ids = fs.IDs
 	default:
 		return nil, fmt.Errorf("split %q has %d ids for %d rows", name, len(fs.IDs), s.rows)
+	}
+	switch len(fs.Groups) {
+	case 0:
+	case s.rows:
+		s.groups = fs.Groups
+	default:
+		return nil, fmt.Errorf("split %q has %d groups for %d rows: want one per row, or none", name, len(fs.Groups), s.rows)
 	}
 	return s, nil
 }
@@ -208,12 +218,15 @@ func (s *split) take(name string, idx []int) *split {
 		out.x = append(out.x, s.x[i*s.dim:(i+1)*s.dim]...)
 		out.y = append(out.y, s.y[i*s.k:(i+1)*s.k]...)
 		out.ids = append(out.ids, s.ids[i])
+		if s.groups != nil {
+			out.groups = append(out.groups, s.groups[i])
+		}
 	}
 	return out
 }
 
 // labelRows returns the label rows (sharing s's storage), as
-// subset.Stratified takes them.
+// subset.Stratified and subset.Holdout take them.
 func (s *split) labelRows() [][]float32 {
 	out := make([][]float32, s.rows)
 	for i := range out {

@@ -357,7 +357,19 @@ func (*Blob_Data) isBlob_Payload() {}
 func (*Blob_Shm) isBlob_Payload() {}
 
 // Batch is a set of samples: images (N,C,H,W float32), raw texts, labels
-// (N,K float32) and the names of the K label columns. Any part may be absent.
+// (N,K float32), the names of the K label columns and the samples' groups.
+// Any part may be absent.
+//
+// Groups. groups[i] names the group of sample i: the unit that must not be
+// split between training and held-out rows, a patient for medical images
+// (all of a patient's studies and views). Validation rows held out of a
+// training split (by the host for fine-tuning, by an evaluator from
+// FeatureSet.groups for the linear probe) take groups whole, so that no
+// patient has images on both sides.
+// groups is either absent (the dataset knows no groups: every sample is a
+// group of its own, which is also what a plugin written before the field
+// existed sends) or holds one entry per id; an empty entry makes that
+// sample a group of its own. Group names are compared within one split only.
 type Batch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ids           []string               `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
@@ -365,6 +377,7 @@ type Batch struct {
 	Texts         []string               `protobuf:"bytes,3,rep,name=texts,proto3" json:"texts,omitempty"`
 	Labels        *Tensor                `protobuf:"bytes,4,opt,name=labels,proto3" json:"labels,omitempty"`
 	LabelNames    []string               `protobuf:"bytes,5,rep,name=label_names,json=labelNames,proto3" json:"label_names,omitempty"`
+	Groups        []string               `protobuf:"bytes,6,rep,name=groups,proto3" json:"groups,omitempty"` // one per id, or none (see Groups above)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -430,6 +443,13 @@ func (x *Batch) GetLabels() *Tensor {
 func (x *Batch) GetLabelNames() []string {
 	if x != nil {
 		return x.LabelNames
+	}
+	return nil
+}
+
+func (x *Batch) GetGroups() []string {
+	if x != nil {
+		return x.Groups
 	}
 	return nil
 }
@@ -1120,12 +1140,17 @@ func (x *BatchRequest) GetEpoch() int64 {
 }
 
 // FeatureSet is frozen features with their labels for an evaluation split.
+// groups are the samples' groups (patients) as the dataset's batches carried
+// them (see Batch): absent when the dataset knows none, else one per row. An
+// evaluator that holds rows out of a split (the linear probe's validation
+// rows) keeps each group on one side.
 type FeatureSet struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Features      *Tensor                `protobuf:"bytes,1,opt,name=features,proto3" json:"features,omitempty"` // (N,D)
 	Labels        *Tensor                `protobuf:"bytes,2,opt,name=labels,proto3" json:"labels,omitempty"`     // (N,K)
 	Ids           []string               `protobuf:"bytes,3,rep,name=ids,proto3" json:"ids,omitempty"`
 	LabelNames    []string               `protobuf:"bytes,4,rep,name=label_names,json=labelNames,proto3" json:"label_names,omitempty"`
+	Groups        []string               `protobuf:"bytes,5,rep,name=groups,proto3" json:"groups,omitempty"` // one per row, or none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1184,6 +1209,13 @@ func (x *FeatureSet) GetIds() []string {
 func (x *FeatureSet) GetLabelNames() []string {
 	if x != nil {
 		return x.LabelNames
+	}
+	return nil
+}
+
+func (x *FeatureSet) GetGroups() []string {
+	if x != nil {
+		return x.Groups
 	}
 	return nil
 }
@@ -1689,14 +1721,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04Blob\x12\x14\n" +
 	"\x04data\x18\x01 \x01(\fH\x00R\x04data\x12-\n" +
 	"\x03shm\x18\x02 \x01(\v2\x19.convirt.plugin.v1.ShmRefH\x00R\x03shmB\t\n" +
-	"\apayload\"\xb6\x01\n" +
+	"\apayload\"\xce\x01\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03ids\x18\x01 \x03(\tR\x03ids\x121\n" +
 	"\x06images\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x06images\x12\x14\n" +
 	"\x05texts\x18\x03 \x03(\tR\x05texts\x121\n" +
 	"\x06labels\x18\x04 \x01(\v2\x19.convirt.plugin.v1.TensorR\x06labels\x12\x1f\n" +
 	"\vlabel_names\x18\x05 \x03(\tR\n" +
-	"labelNames\"\a\n" +
+	"labelNames\x12\x16\n" +
+	"\x06groups\x18\x06 \x03(\tR\x06groups\"\a\n" +
 	"\x05Empty\"\xbe\x01\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
@@ -1745,14 +1778,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\aindices\x18\x02 \x03(\x03R\aindices\x12\x18\n" +
 	"\aaugment\x18\x03 \x01(\bR\aaugment\x12\x12\n" +
 	"\x04seed\x18\x04 \x01(\x03R\x04seed\x12\x14\n" +
-	"\x05epoch\x18\x05 \x01(\x03R\x05epoch\"\xa9\x01\n" +
+	"\x05epoch\x18\x05 \x01(\x03R\x05epoch\"\xc1\x01\n" +
 	"\n" +
 	"FeatureSet\x125\n" +
 	"\bfeatures\x18\x01 \x01(\v2\x19.convirt.plugin.v1.TensorR\bfeatures\x121\n" +
 	"\x06labels\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x06labels\x12\x10\n" +
 	"\x03ids\x18\x03 \x03(\tR\x03ids\x12\x1f\n" +
 	"\vlabel_names\x18\x04 \x03(\tR\n" +
-	"labelNames\"\xf0\x01\n" +
+	"labelNames\x12\x16\n" +
+	"\x06groups\x18\x05 \x03(\tR\x06groups\"\xf0\x01\n" +
 	"\x0fEvaluateRequest\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\tR\bprotocol\x12F\n" +
 	"\x06splits\x18\x02 \x03(\v2..convirt.plugin.v1.EvaluateRequest.SplitsEntryR\x06splits\x12\x1f\n" +
