@@ -107,7 +107,7 @@ var Schema = schema.Schema{Fields: []schema.Field{
 			{Name: "weight_decay", Type: schema.Float, Default: 1e-6, Min: schema.Ptr(0), Max: schema.Ptr(1), Doc: "Weight decay of the image encoder, and of the head unless the evaluator's config sets its own."},
 			{Name: "patience", Type: schema.Int, Default: 5, Min: schema.Ptr(0), Doc: "Stop after this many epochs without a lower validation loss (0: run every epoch). The epoch with the lowest validation loss is the one tested. With a plateau `train.schedule`, the fine-tuning encoder's plateau patience is capped at this minus 2, so that its learning-rate cut comes at least one epoch before the stop (docs/evaluators.md)."},
 			{Name: "augment", Type: schema.Bool, Default: true, Doc: "Ask the dataset for augmented training images (the dataset's augment settings)."},
-			{Name: "val_fraction", Type: schema.Float, Default: 0.1, Min: schema.Ptr(0), Max: schema.Ptr(0.5), Doc: "Stratified fraction of the training split held out for validation when the dataset has no validation split besides its test split (0: no validation, the last epoch is tested)."},
+			{Name: "val_fraction", Type: schema.Float, Default: 0.1, Min: schema.Ptr(0), Max: schema.Ptr(0.5), Doc: "Stratified fraction of the training split held out for validation when the dataset has no validation split besides its test split, drawn by whole patients where the dataset names them (0: no validation, the last epoch is tested)."},
 			{Name: "val_seed", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "Seed of the held-out validation rows (the same for every probe and init)."},
 		}},
 	}},
