@@ -27,9 +27,9 @@ import (
 	"time"
 
 	"github.com/convirt/convirt/core/host"
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // EnvDir overrides the plugin directory.

@@ -9,10 +9,10 @@ import (
 
 	"github.com/convirt/convirt/core/bench"
 	"github.com/convirt/convirt/core/launch"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 func init() {

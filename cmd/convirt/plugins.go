@@ -11,7 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/registry"
 )
 

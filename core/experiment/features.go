@@ -15,8 +15,8 @@ import (
 	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/progress"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // featureCacheVersion changes whenever the cache's key or format does.

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/convirt/convirt/core/atomicfile"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // splitLabels are the labels and groups of every sample of a split, by

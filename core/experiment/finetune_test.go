@@ -13,11 +13,11 @@ import (
 
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/evalplugin"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // fakeData serves rows of features as 1x1xD "images" with one binary label.

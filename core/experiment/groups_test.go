@@ -13,11 +13,11 @@ import (
 
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/datasets/subset"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 const testPatientData = "test-patient-data"

@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/core/host"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // labelSplits picks the train, validation and test splits of a labelled

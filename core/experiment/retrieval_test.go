@@ -16,12 +16,12 @@ import (
 	"github.com/convirt/convirt/core/host/plugintest"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/evalplugin"
 	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // The test binary doubles as the plugins it starts: the host re-runs it as

@@ -12,9 +12,9 @@ import (
 
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/core/train"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // countEnc is an encoder whose state is the number of optimiser steps it

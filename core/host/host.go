@@ -26,11 +26,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/shm"
 	"github.com/convirt/convirt/core/thp"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/shm"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"

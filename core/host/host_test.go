@@ -14,10 +14,10 @@ import (
 
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/host/plugintest"
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/shm"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/shm"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 func TestMain(m *testing.M) {

@@ -8,9 +8,9 @@ import (
 
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/host/plugintest"
-	"github.com/convirt/convirt/core/shm"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/shm"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 func TestDatasetBatchThroughSharedMemory(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/convirt/convirt/core/shm"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/shm"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"

@@ -17,8 +17,8 @@ import (
 	"sync"
 
 	"github.com/convirt/convirt/core/host"
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/registry"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/convirt/convirt/core/atomicfile"
-	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"gopkg.in/yaml.v3"
 )
 

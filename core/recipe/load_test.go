@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // writeFiles writes name -> content into a temp dir and returns the dir.

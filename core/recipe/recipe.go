@@ -10,7 +10,7 @@ package recipe
 import (
 	"fmt"
 
-	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"gopkg.in/yaml.v3"
 )
 

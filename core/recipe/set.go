@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // applySets applies `key.path=value` overrides to the tree, each value typed

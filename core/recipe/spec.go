@@ -1,6 +1,6 @@
 package recipe
 
-import "github.com/convirt/convirt/core/schema"
+import "github.com/convirt/convirt/plugins/sdk/schema"
 
 // Protocols are the evaluation protocols an evaluation entry can name.
 var Protocols = []string{"linear", "finetune", "retrieval", "zeroshot"}

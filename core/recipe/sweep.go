@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // maxChildren bounds the size of a sweep's expansion.

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/core/schema"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Plugin kinds, as PluginUse.Kind reports them.

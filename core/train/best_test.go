@@ -10,8 +10,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // evalFlagEnc is a linear encoder that remembers whether its last forward

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // Sentence-length bucketing (Config.LengthBuckets). The text encoder pads

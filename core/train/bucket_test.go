@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // sentences is a paired dataset whose pair i has a text of 1 + i*7%23 words

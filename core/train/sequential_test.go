@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // overlapEnc wraps an encoder and records, with its twin, how many encoder

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"golang.org/x/sync/errgroup"
 )
 

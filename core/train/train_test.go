@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // The loop's logic is tested here with small pure-Go parts: linear encoders

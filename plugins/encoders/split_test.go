@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/convirt/convirt/core/host"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/core/train"
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/encoders/text"
@@ -20,6 +19,7 @@ import (
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 )

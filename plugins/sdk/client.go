@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk/internal/pb"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )

@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/convirt/convirt/core/shm"
+	"github.com/convirt/convirt/plugins/sdk/shm"
 	"github.com/hashicorp/go-hclog"
 )
 

@@ -17,8 +17,8 @@ package sdk
 import (
 	"context"
 
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/hashicorp/go-plugin"
 )
 

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/convirt/convirt/core/shm"
 	"github.com/convirt/convirt/plugins/sdk/internal/pb"
+	"github.com/convirt/convirt/plugins/sdk/shm"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"

@@ -1,6 +1,6 @@
 package sdk
 
-import "github.com/convirt/convirt/core/tensor"
+import "github.com/convirt/convirt/plugins/sdk/tensor"
 
 // Batch is a set of samples. Any part may be empty.
 type Batch struct {

@@ -6,9 +6,9 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/convirt/convirt/core/shm"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk/internal/pb"
+	"github.com/convirt/convirt/plugins/sdk/shm"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // Environment variables through which the host tells a plugin its wire limits.

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/shm"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk/internal/pb"
+	"github.com/convirt/convirt/plugins/sdk/shm"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )

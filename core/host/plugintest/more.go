@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // Ramp is a dataset whose sample i is an HxW image filled with i, the text

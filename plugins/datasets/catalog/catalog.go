@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/chexpert"
 	"github.com/convirt/convirt/plugins/datasets/covidx"
 	"github.com/convirt/convirt/plugins/datasets/mimic"
@@ -17,6 +16,7 @@ import (
 	"github.com/convirt/convirt/plugins/datasets/retrieval8x200"
 	"github.com/convirt/convirt/plugins/datasets/rsna"
 	"github.com/convirt/convirt/plugins/datasets/source"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Dataset describes one reader.

@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/source"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // entry builds a Dataset whose options decode into the reader's Config C.

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/chexpert"
 	"github.com/convirt/convirt/plugins/datasets/covidx"
 	"github.com/convirt/convirt/plugins/datasets/mimic"
@@ -15,6 +14,7 @@ import (
 	"github.com/convirt/convirt/plugins/datasets/paired"
 	"github.com/convirt/convirt/plugins/datasets/retrieval8x200"
 	"github.com/convirt/convirt/plugins/datasets/rsna"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // configs are the readers' Config types and the keys the catalogue sets

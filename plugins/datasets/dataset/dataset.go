@@ -21,14 +21,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/datasets/augment"
 	"github.com/convirt/convirt/plugins/datasets/catalog"
 	"github.com/convirt/convirt/plugins/datasets/loader"
 	"github.com/convirt/convirt/plugins/datasets/source"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/hashicorp/go-hclog"
 )
 

@@ -1,9 +1,9 @@
 package dataset
 
 import (
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/augment"
 	"github.com/convirt/convirt/plugins/datasets/loader"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // DefaultMaxBadFraction is the default of the max_bad_fraction key.

@@ -9,9 +9,9 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/datasets/augment"
 	"github.com/convirt/convirt/plugins/datasets/source"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // Resize modes.

@@ -11,11 +11,11 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/chexpert"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/report"
 	"github.com/convirt/convirt/plugins/datasets/source"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Config selects what to read.

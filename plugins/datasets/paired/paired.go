@@ -10,10 +10,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/report"
 	"github.com/convirt/convirt/plugins/datasets/source"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Config names the CSV and its columns.

@@ -15,10 +15,10 @@ import (
 	"path"
 	"path/filepath"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/chexpert"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Authors is the value of Config.Dir that selects the authors' 8x200 files

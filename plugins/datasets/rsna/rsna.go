@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
 	"github.com/convirt/convirt/plugins/datasets/subset"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Config selects the split.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	"github.com/convirt/convirt/plugins/models/resnet"
 	"github.com/convirt/convirt/plugins/models/safetensors"
@@ -17,6 +16,7 @@ import (
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"

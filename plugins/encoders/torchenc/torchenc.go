@@ -11,12 +11,12 @@ import (
 	"fmt"
 	"runtime"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/encoders/optim"
 	"github.com/convirt/convirt/plugins/models/heads"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"

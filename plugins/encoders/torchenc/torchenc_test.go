@@ -10,11 +10,11 @@ import (
 
 	"github.com/sugarme/gotch"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 func batch(t *testing.T) *sdk.Batch {

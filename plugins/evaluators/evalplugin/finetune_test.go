@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // headConfig is a finetune config as the host sends it for one probe.

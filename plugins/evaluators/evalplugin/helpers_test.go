@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // fset builds a feature set from rows of features and labels.

@@ -6,13 +6,13 @@ import (
 	"math"
 	"sync"
 
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/datasets/subset"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // LinearName is the name of the built-in linear-probe evaluator.

@@ -13,9 +13,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/convirt/convirt/core/schema"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Version is the version of the built-in evaluator plugins.

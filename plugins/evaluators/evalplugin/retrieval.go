@@ -6,12 +6,12 @@ import (
 	"math"
 	"sync"
 
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
 	"github.com/convirt/convirt/plugins/evaluators/retrieval"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // RetrievalName is the name of the built-in retrieval evaluator.

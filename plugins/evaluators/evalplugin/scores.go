@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // namedMetric is one score to compute; optional scores (per-label AUCs)

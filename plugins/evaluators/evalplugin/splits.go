@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // split is one decoded and checked split of a request: rows x dim

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 func TestLinearRejectsBadRequests(t *testing.T) {

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/zeroshot"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // ZeroShotName is the name of the built-in zero-shot evaluator.

@@ -13,9 +13,9 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/internal/vec"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // Config sets the head and its optimiser.

@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/internal/vec"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 func batch(r *rand.Rand, n, d int) []float64 {

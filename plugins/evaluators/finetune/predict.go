@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/internal/vec"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // Config returns the head's configuration.

@@ -7,9 +7,9 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/evaluators/internal/vec"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // TestPredictAndLossMatchCompute checks that Predict and Loss give Compute's

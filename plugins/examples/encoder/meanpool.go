@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/convirt/convirt/core/schema"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // Name is the plugin's name: recipes refer to it, and Info must report it.

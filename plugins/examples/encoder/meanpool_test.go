@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/convirt/convirt/core/host"
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // TestMain lets the test binary serve the plugin when a host starts it, so

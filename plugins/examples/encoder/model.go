@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // model is the network: pool -> ReLU layer (the features) -> linear layer

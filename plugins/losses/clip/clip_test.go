@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 func mat(rows, cols int, vals []float64) *tensor.Tensor {

@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/losses/internal/infonce"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
 )
 

@@ -1,5 +1,5 @@
 // Package torchx converts between the project's framework-neutral
-// core/tensor.Tensor and gotch (libtorch) tensors, and tracks the libtorch
+// sdk/tensor.Tensor and gotch (libtorch) tensors, and tracks the libtorch
 // tensors a computation creates so that they are freed together. The loss
 // and encoder plugins share it; run its calls inside torchrt.Pin (or on a
 // goroutine locked to its OS thread) so that libtorch's per-thread state
@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"unsafe"
 
-	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch"
 	lib "github.com/sugarme/gotch/libtch"
 	"github.com/sugarme/gotch/ts"

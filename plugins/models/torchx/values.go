@@ -1,7 +1,7 @@
 package torchx
 
 import (
-	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
 )
 

@@ -3,7 +3,7 @@ package vec
 import (
 	"fmt"
 
-	"github.com/convirt/convirt/core/tensor"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // Matrix reads a 2-d float32 or float64 tensor as rows x cols float64s.

@@ -3,8 +3,8 @@ package infonce
 import (
 	"fmt"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/models/torchx"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
 )
 

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/convirt/convirt/core/tensor"
 	"github.com/convirt/convirt/plugins/models/torchx"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
 )
 

@@ -10,7 +10,7 @@
 // kind ("encoder", "loss", "dataset", "evaluator").
 //
 // Tensors. A tensor is a dtype, a row-major shape and little-endian element
-// bytes (core/tensor.Tensor). The bytes travel either inline (Tensor.data) or,
+// bytes (sdk/tensor.Tensor). The bytes travel either inline (Tensor.data) or,
 // when large, in a shared-memory segment (Tensor.shm):
 //
 //   * The sender creates a regular file named ShmRef.name (pattern
@@ -32,7 +32,7 @@
 //
 // Opaque values. Configs, parameters and config schemas are JSON documents
 // carried as bytes: configs and parameters are JSON objects, a schema is the
-// JSON encoding of core/schema.Schema.
+// JSON encoding of sdk/schema.Schema.
 //
 // Errors. A plugin reports a failure of its own with status UNKNOWN (or
 // INVALID_ARGUMENT for a bad request) and a one-line message that the host
@@ -61,7 +61,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// DType is the element type; the numbers equal core/tensor.DType.
+// DType is the element type; the numbers equal sdk/tensor.DType.
 type DType int32
 
 const (
@@ -498,7 +498,7 @@ type InfoResponse struct {
 	Kind            string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`                                               // "encoder", "loss", "dataset" or "evaluator"
 	Version         string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`                                         // the plugin's own version, free-form (semver advised)
 	ProtocolVersion int32                  `protobuf:"varint,4,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"` // this protocol's version: 1
-	SchemaJson      []byte                 `protobuf:"bytes,5,opt,name=schema_json,json=schemaJson,proto3" json:"schema_json,omitempty"`                 // core/schema.Schema as JSON
+	SchemaJson      []byte                 `protobuf:"bytes,5,opt,name=schema_json,json=schemaJson,proto3" json:"schema_json,omitempty"`                 // sdk/schema.Schema as JSON
 	Description     string                 `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`                                 // one line
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache

@@ -10,7 +10,7 @@
 // kind ("encoder", "loss", "dataset", "evaluator").
 //
 // Tensors. A tensor is a dtype, a row-major shape and little-endian element
-// bytes (core/tensor.Tensor). The bytes travel either inline (Tensor.data) or,
+// bytes (sdk/tensor.Tensor). The bytes travel either inline (Tensor.data) or,
 // when large, in a shared-memory segment (Tensor.shm):
 //
 //   * The sender creates a regular file named ShmRef.name (pattern
@@ -32,7 +32,7 @@
 //
 // Opaque values. Configs, parameters and config schemas are JSON documents
 // carried as bytes: configs and parameters are JSON objects, a schema is the
-// JSON encoding of core/schema.Schema.
+// JSON encoding of sdk/schema.Schema.
 //
 // Errors. A plugin reports a failure of its own with status UNKNOWN (or
 // INVALID_ARGUMENT for a bad request) and a one-line message that the host
