@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 )
 

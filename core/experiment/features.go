@@ -12,10 +12,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 

@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 

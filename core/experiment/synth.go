@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/datasets/synth"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // synthMarker records, inside a synthetic corpus, the settings it was

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // PushOptions configure Push.

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // spooled reports whether runDir holds operations a Tracker could not send.

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // loop is the background sender: it creates the MLflow run, then sends

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // Files the Tracker keeps in its directory (the local run directory).

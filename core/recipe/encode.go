@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"gopkg.in/yaml.v3"
 )

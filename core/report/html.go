@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // Page is the content of report.html.

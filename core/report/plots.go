@@ -20,8 +20,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // Size of every PNG, in pixels (at 96 dpi).

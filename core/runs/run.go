@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 	"github.com/google/uuid"
 )
 
@@ -219,7 +219,7 @@ func (r *Run) Params() map[string]string { r.mu.Lock(); defer r.mu.Unlock(); ret
 func (r *Run) Tags() map[string]string { r.mu.Lock(); defer r.mu.Unlock(); return clone(r.tags) }
 
 // WriteFileAtomic writes data to rel inside the run directory atomically
-// (see core/atomicfile). rel must stay inside the run.
+// (see plugins/sdk/atomicfile). rel must stay inside the run.
 func (r *Run) WriteFileAtomic(rel string, data []byte) error {
 	p, err := r.inside(rel)
 	if err != nil {

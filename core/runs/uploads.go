@@ -36,7 +36,7 @@ type Upload struct {
 //
 // Only regular files are listed: a symlink, device or FIFO in the run
 // directory is skipped, never followed, and so are hidden files (the
-// temporaries core/atomicfile leaves when a write is cut short).
+// temporaries plugins/sdk/atomicfile leaves when a write is cut short).
 func Uploads(dir string) ([]Upload, error) {
 	var out []Upload
 	for _, name := range topFiles {

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // GotchModule and GotchVersion name the gotch release the project is fitted to.

@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // Checkpoint is the full resumable state of a run: the loop's position and
@@ -157,7 +157,7 @@ func ckName(step int) string { return fmt.Sprintf("step-%09d.ckpt", step) }
 // StepFile is the file name of the step checkpoint taken after step.
 func StepFile(step int) string { return ckName(step) }
 
-// Save writes ck into dir atomically (core/atomicfile), then removes all but
+// Save writes ck into dir atomically (plugins/sdk/atomicfile), then removes all but
 // the newest checkpoints. A crash at
 // any point leaves the previous checkpoint intact.
 func Save(dir string, ck *Checkpoint) error {
@@ -235,7 +235,7 @@ func LoadBest(dir string) (*Checkpoint, error) {
 	return ck, nil
 }
 
-// saveBest writes ck as dir's BestFile atomically (core/atomicfile): a crash
+// saveBest writes ck as dir's BestFile atomically (plugins/sdk/atomicfile): a crash
 // leaves the previous best checkpoint.
 func saveBest(dir string, ck *Checkpoint) error {
 	return atomicfile.WriteFunc(filepath.Join(dir, BestFile), 0o644, ck.Encode)

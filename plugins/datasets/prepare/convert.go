@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/plugins/datasets/augment"
 	"github.com/convirt/convirt/plugins/datasets/loader"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // writeError marks a failure to write the cache (as opposed to a bad

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // Layout and format constants.

@@ -4,8 +4,8 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/plugins/models/wordpiece"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // VocabFile is the name, under the corpus directory, of the WordPiece

@@ -14,8 +14,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/convirt/convirt/core/atomicfile"
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // Version is the version of the results.json format. Version 2 replaced

@@ -16,7 +16,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/convirt/convirt/core/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // MaxHeaderSize bounds the JSON header, as the reference implementation does.
@@ -198,7 +198,7 @@ func Write(w io.Writer, f *File) error {
 	return nil
 }
 
-// WriteFile writes f to path atomically (see core/atomicfile).
+// WriteFile writes f to path atomically (see plugins/sdk/atomicfile).
 func WriteFile(path string, f *File) error {
 	if err := atomicfile.WriteFunc(path, 0o644, func(w io.Writer) error { return Write(w, f) }); err != nil {
 		return fmt.Errorf("safetensors: %w", err)

@@ -4,6 +4,11 @@
 // and renamed over the target, and the directory is fsynced so the rename
 // itself survives a crash. Checkpoints, run records, weights, results and
 // installed plugins are all written through it.
+//
+// It lives in the SDK because both sides need it and plugins may import
+// nothing of the project but the SDK: it is a utility the SDK offers plugin
+// authors (prepared datasets, predictions, weights), and the host uses the
+// same one. It imports nothing of the project.
 package atomicfile
 
 import (
