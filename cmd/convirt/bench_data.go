@@ -206,7 +206,7 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // taken.
 func benchPrepare(ctx context.Context, res *dataResult, root, split string, size int, stderr io.Writer) error {
 	t := time.Now()
-	pr, err := prepare.Run(ctx, prepare.Options{Dataset: res.Dataset, Root: root, Splits: []string{split}, Size: size, Workers: res.Workers, Progress: stderr})
+	pr, err := prepare.Run(ctx, prepare.Options{Dataset: res.Dataset, Root: root, Splits: []string{split}, Size: size, Workers: res.Workers, Progress: prepareBar(stderr)})
 	if err != nil {
 		return fmt.Errorf("bench data: prepare: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/datasets/catalog"
 	"github.com/convirt/convirt/plugins/datasets/loader"
 	"github.com/convirt/convirt/plugins/datasets/prepare"
@@ -31,9 +32,14 @@ func init() {
 	})
 }
 
+// prepareBar draws a prepare's progress on w as a core/progress bar.
+func prepareBar(w io.Writer) func(total int64, label string) prepare.Bar {
+	return func(total int64, label string) prepare.Bar { return progress.New(w, total, label) }
+}
+
 func runDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("data prepare", stderr)
-	o := prepare.Options{Progress: stderr}
+	o := prepare.Options{Progress: prepareBar(stderr)}
 	fs.StringVar(&o.Dataset, "dataset", "", "dataset name")
 	fs.StringVar(&o.Root, "root", "", "dataset root directory")
 	fs.IntVar(&o.Size, "size", prepare.DefaultSize, "short side of the prepared images in pixels (at least the image_size trained at)")

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/datasets/catalog"
 	"github.com/convirt/convirt/plugins/datasets/source"
 	"golang.org/x/sync/errgroup"
@@ -38,12 +36,27 @@ type Options struct {
 	// ROOT/.convirt-prepared. A dataset plugin finds a cache elsewhere
 	// through its prepared_dir key.
 	Base string
-	// Progress, when set, gets a progress bar (core/progress).
-	Progress io.Writer
+	// Progress, when set, is called once the images to convert are known,
+	// with their number and a label, and returns the Bar that follows the
+	// conversion; cmd/convirt draws a progress bar with it.
+	Progress func(total int64, label string) Bar
 	// OnImage, when set, is called from one goroutine after each image is
 	// converted (err nil) or fails, with the original's path.
 	OnImage func(path string, err error)
 }
+
+// Bar follows a conversion: Add after each image converted or failed,
+// Finish when the conversion ends. A core/progress bar is one.
+type Bar interface {
+	Add(n int64)
+	Finish()
+}
+
+// noBar is the Bar of a prepare without Options.Progress.
+type noBar struct{}
+
+func (noBar) Add(int64) {}
+func (noBar) Finish()   {}
 
 // Result says what a prepare did.
 type Result struct {
@@ -204,9 +217,9 @@ func convertAll(ctx context.Context, o Options, dir string, images map[string]st
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var bar *progress.Bar
+	var bar Bar = noBar{}
 	if o.Progress != nil {
-		bar = progress.New(o.Progress, int64(len(todo)), fmt.Sprintf("prepare %s %dpx", o.Dataset, o.Size))
+		bar = o.Progress(int64(len(todo)), fmt.Sprintf("prepare %s %dpx", o.Dataset, o.Size))
 	}
 	type done struct {
 		key string
