@@ -7,8 +7,8 @@ import (
 	"strconv"
 
 	"github.com/convirt/convirt/core/host"
-	"github.com/convirt/convirt/plugins/datasets/subset"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/subset"
 )
 
 // ftPlan is what every probe of one fine-tuning evaluation shares: the

@@ -8,8 +8,8 @@ import (
 	"strconv"
 
 	"github.com/convirt/convirt/core/progress"
-	"github.com/convirt/convirt/plugins/datasets/subset"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/subset"
 )
 
 // ftProbe is one fine-tuning run in progress: a fresh encoder and head

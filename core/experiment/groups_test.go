@@ -13,10 +13,10 @@ import (
 
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
-	"github.com/convirt/convirt/plugins/datasets/subset"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/subset"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 

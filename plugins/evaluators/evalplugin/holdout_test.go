@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/plugins/datasets/subset"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/subset"
 )
 
 // patientRequest is a binary linear request whose train split holds

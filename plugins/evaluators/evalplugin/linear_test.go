@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/plugins/datasets/subset"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/subset"
 )
 
 // labelRequest is a linear request on synthetic multi-label data.

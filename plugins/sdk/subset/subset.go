@@ -1,6 +1,9 @@
 // Package subset draws the labelled subsets of the 1%/10%/100% experiments:
 // stratified, seeded, and a function of (labels, fraction, seed) only, so
-// every encoder compared is probed on the same images.
+// every encoder compared is probed on the same images. It is part of the
+// plugin contract because the host (fine-tuning's training rows and
+// validation holdout) and the evaluators (the linear probe's) must draw the
+// same subsets.
 package subset
 
 import (
