@@ -11,9 +11,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 )
 
 func init() {

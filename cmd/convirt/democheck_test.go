@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/plugins/evaluators/metrics"
-	"github.com/convirt/convirt/plugins/evaluators/results"
+	"github.com/convirt/convirt/plugins/sdk/stats"
 )
 
 func entry(protocol, init, metric string, fraction, mean float64) results.Entry {
@@ -71,9 +71,9 @@ func demoRun(t *testing.T, root string, degenerate bool) string {
 			seeds[i] = uint64(i)
 		}
 		var out []results.Score
-		out = append(out, results.Score{Metric: "auc", Seeds: seeds, Values: values, TestBootstrap: metrics.Interval{Lo: 0.5, Hi: 1}})
+		out = append(out, results.Score{Metric: "auc", Seeds: seeds, Values: values, TestBootstrap: stats.Interval{Lo: 0.5, Hi: 1}})
 		for _, l := range []string{"Cardiomegaly", "Pleural Effusion"} {
-			out = append(out, results.Score{Metric: "auc:" + l, Seeds: seeds, Values: values, TestBootstrap: metrics.Interval{Lo: 0.5, Hi: 1}})
+			out = append(out, results.Score{Metric: "auc:" + l, Seeds: seeds, Values: values, TestBootstrap: stats.Interval{Lo: 0.5, Hi: 1}})
 		}
 		es, err := results.Cell(results.Entry{Task: "chexpert", Protocol: "linear", Init: init, Fraction: fraction}, out, nil)
 		if err != nil {

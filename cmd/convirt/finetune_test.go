@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/plugins/evaluators/results"
+	"github.com/convirt/convirt/core/results"
 )
 
 // finetuneRecipe turns the tiny recipe into one that pretrains and then

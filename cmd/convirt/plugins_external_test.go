@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/convirt/convirt/core/host"
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/registry"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/convirt/convirt/core/procs"
 	"github.com/convirt/convirt/core/recipe"
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 )
 
 // The test binary doubles as convirt: started as `plugin serve NAME` by the

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/convirt/convirt/core/procs"
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 )
 
 func init() {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/plugins/evaluators/results"
+	"github.com/convirt/convirt/core/results"
 )
 
 // A plugin killed before its handshake, once while pretraining starts and

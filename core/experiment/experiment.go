@@ -22,9 +22,9 @@ import (
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/mlflow"
 	"github.com/convirt/convirt/core/recipe"
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 

@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/convirt/convirt/core/report"
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/plugins/evaluators/metrics"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/stats"
 )
 
 // intervalOf is a score's test-set bootstrap interval.
-func intervalOf(sc sdk.Score) metrics.Interval { return metrics.Interval{Lo: sc.CILo, Hi: sc.CIHi} }
+func intervalOf(sc sdk.Score) stats.Interval { return stats.Interval{Lo: sc.CILo, Hi: sc.CIHi} }
 
 // cellName names one evaluation cell in file names and metric keys, e.g.
 // "chexpert-linear/linear/convirt/f0.01".

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/core/host"
-	"github.com/convirt/convirt/plugins/evaluators/results"
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/convirt/convirt/core/report"
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 )
 
 // TablesFile holds the paper-style Markdown tables of a run.

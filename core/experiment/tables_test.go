@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/plugins/evaluators/metrics"
-	"github.com/convirt/convirt/plugins/evaluators/results"
+	"github.com/convirt/convirt/core/results"
+	"github.com/convirt/convirt/plugins/sdk/stats"
 )
 
 // TestResultTablesSayWhatCellsAre: each table carries a footnote saying
@@ -18,7 +18,7 @@ func TestResultTablesSayWhatCellsAre(t *testing.T) {
 		values   []float64
 	}{{0.01, []float64{0.8, 0.9}}, {1, []float64{0.95, 0.95}}} {
 		e, err := results.Aggregate(results.Entry{Task: "chexpert", Protocol: "linear", Init: "random", Fraction: c.fraction, Metric: "auc"},
-			[]uint64{0, 1}, c.values, metrics.Interval{Lo: 0.7, Hi: 1})
+			[]uint64{0, 1}, c.values, stats.Interval{Lo: 0.7, Hi: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

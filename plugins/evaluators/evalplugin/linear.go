@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/convirt/convirt/plugins/evaluators/linear"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
@@ -227,9 +226,9 @@ func prepareLinear(req sdk.EvalRequest, cfg LinearConfig) (*linearJob, error) {
 }
 
 // runLinear trains and scores one probe per seed. Besides the split sizes,
-// Metrics report each probe's L2 strength (results.ProbeL2Key), whether it
-// was chosen on validation data (results.ProbeSelectedKey) and how many
-// probes stopped at max_iter (results.ProbeUnconvergedKey).
+// Metrics report each probe's L2 strength (sdk.ProbeL2Key), whether it
+// was chosen on validation data (sdk.ProbeSelectedKey) and how many
+// probes stopped at max_iter (sdk.ProbeUnconvergedKey).
 func runLinear(ctx context.Context, job *linearJob, cfg LinearConfig) (sdk.EvalResult, error) {
 	lcfg := linear.Config{Task: job.task, L2Grid: cfg.L2Grid, L2: cfg.L2, MaxIter: cfg.MaxIter,
 		History: cfg.History, NoStandardize: !cfg.Standardize}
@@ -267,22 +266,22 @@ func runLinear(ctx context.Context, job *linearJob, cfg LinearConfig) (sdk.EvalR
 	}
 	res.Metrics["train_examples"] = float64(job.pool.rows)
 	res.Metrics["subset_examples"] = float64(subsetRows) / float64(len(seeds))
-	res.Metrics[results.ValExamplesKey] = 0
+	res.Metrics[sdk.ValExamplesKey] = 0
 	if job.val != nil {
-		res.Metrics[results.ValExamplesKey] = float64(job.val.rows)
+		res.Metrics[sdk.ValExamplesKey] = float64(job.val.rows)
 	}
 	res.Metrics["test_examples"] = float64(job.test.rows)
 	unconverged := 0
 	for i, p := range probes {
-		res.Metrics[results.ProbeL2Key(seeds[i])] = p.L2
+		res.Metrics[sdk.ProbeL2Key(seeds[i])] = p.L2
 		if !p.Converged {
 			unconverged++
 		}
 	}
-	res.Metrics[results.ProbeSelectedKey] = 0
+	res.Metrics[sdk.ProbeSelectedKey] = 0
 	if probes[0].Selected {
-		res.Metrics[results.ProbeSelectedKey] = 1
+		res.Metrics[sdk.ProbeSelectedKey] = 1
 	}
-	res.Metrics[results.ProbeUnconvergedKey] = float64(unconverged)
+	res.Metrics[sdk.ProbeUnconvergedKey] = float64(unconverged)
 	return res, nil
 }

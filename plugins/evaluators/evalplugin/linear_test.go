@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/convirt/convirt/plugins/evaluators/linear"
-	"github.com/convirt/convirt/plugins/evaluators/results"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/subset"
 )
@@ -230,11 +229,11 @@ func TestLinearProbeProvenance(t *testing.T) {
 	}
 	m := res.Metrics
 	for _, seed := range []uint64{0, 7} {
-		if l2, ok := m[results.ProbeL2Key(seed)]; !ok || (l2 != 10 && l2 != 0.1 && l2 != 0.001) {
+		if l2, ok := m[sdk.ProbeL2Key(seed)]; !ok || (l2 != 10 && l2 != 0.1 && l2 != 0.001) {
 			t.Errorf("seed %d: l2 %v (%v), want one of the grid", seed, l2, ok)
 		}
 	}
-	if m[results.ProbeSelectedKey] != 1 || m[results.ProbeUnconvergedKey] != 0 {
+	if m[sdk.ProbeSelectedKey] != 1 || m[sdk.ProbeUnconvergedKey] != 0 {
 		t.Errorf("metrics %v", m)
 	}
 	if v := scoreOf(t, res, "auc").Values; v[0] != v[1] {
@@ -246,7 +245,7 @@ func TestLinearProbeProvenance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := res.Metrics; m[results.ProbeSelectedKey] != 0 || m[results.ProbeL2Key(0)] != 1.0/600 {
+	if m := res.Metrics; m[sdk.ProbeSelectedKey] != 0 || m[sdk.ProbeL2Key(0)] != 1.0/600 {
 		t.Errorf("no validation: metrics %v", m)
 	}
 }

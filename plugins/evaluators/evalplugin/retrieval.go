@@ -11,6 +11,7 @@ import (
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/plugins/sdk/stats"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
@@ -216,7 +217,7 @@ func retrievalScores(ctx context.Context, rep *retrieval.Report, boot metrics.Bo
 }
 
 // intervalScore is a single-run score (seed 0) with a bootstrap interval.
-func intervalScore(name string, v float64, ci metrics.Interval) sdk.Score {
+func intervalScore(name string, v float64, ci stats.Interval) sdk.Score {
 	s := constScore(name, v)
 	s.CILo, s.CIHi = ci.Lo, ci.Hi
 	return s

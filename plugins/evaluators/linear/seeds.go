@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
+	"github.com/convirt/convirt/plugins/sdk/stats"
 )
 
 // DefaultSeeds is the number of probes per setting, as in the paper.
@@ -23,7 +24,7 @@ type SeedSummary struct {
 	Std    float64 // sample standard deviation over seeds
 	// CI is a bootstrap interval for Mean over resamples of the test
 	// examples (each resample scores every seed's predictions).
-	CI metrics.Interval
+	CI stats.Interval
 	// Predictions holds each seed's test predictions, for the CSVs.
 	Predictions [][][]float32
 }
@@ -159,7 +160,7 @@ func Summarize(ctx context.Context, seeds []uint64, preds [][][]float32, metric 
 		sum.Values = append(sum.Values, v)
 	}
 	var err error
-	if sum.Mean, sum.Std, err = metrics.MeanStd(sum.Values); err != nil {
+	if sum.Mean, sum.Std, err = stats.MeanStd(sum.Values); err != nil {
 		return nil, fmt.Errorf("linear: %w", err)
 	}
 	sum.CI, err = metrics.Bootstrap(ctx, n, func(idx []int) (float64, error) {

@@ -1,7 +1,9 @@
 // Package metrics computes the evaluation metrics of the paper's protocols:
 // ROC AUC (as the Mann-Whitney statistic) and ROC curves, accuracy,
-// Precision@k, mean and standard deviation over seeds, and seeded bootstrap
-// intervals. Everything is plain Go on float64 slices.
+// Precision@k, and seeded bootstrap intervals. Everything is plain Go on
+// float64 slices. The mean and standard deviation over seeds, which the
+// host computes again, are plugins/sdk/stats'; the Student-t interval over
+// seeds is the host's (core/results).
 package metrics
 
 import (

@@ -61,23 +61,3 @@ func PrecisionAtK(relevant []bool, k int) (float64, error) {
 	}
 	return float64(n) / float64(k), nil
 }
-
-// MeanStd returns the mean and the sample standard deviation (n-1 in the
-// denominator; 0 for a single value) of xs. It errors on an empty slice.
-func MeanStd(xs []float64) (mean, std float64, err error) {
-	if len(xs) == 0 {
-		return 0, 0, fmt.Errorf("metrics: mean of no values")
-	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	if len(xs) == 1 {
-		return mean, 0, nil
-	}
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(xs)-1)), nil
-}

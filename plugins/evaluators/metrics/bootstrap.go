@@ -7,12 +7,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
-)
 
-// Interval is a confidence interval.
-type Interval struct {
-	Lo, Hi float64
-}
+	"github.com/convirt/convirt/plugins/sdk/stats"
+)
 
 // BootstrapConfig sets a percentile bootstrap.
 type BootstrapConfig struct {
@@ -46,9 +43,9 @@ func (c BootstrapConfig) withDefaults() (BootstrapConfig, error) {
 // times. Resamples on which the metric returns ErrOneClass (a resample with
 // one class only) are skipped; if more than half of them are, or the metric
 // fails otherwise, Bootstrap returns the error.
-func Bootstrap(ctx context.Context, n int, metric func(idx []int) (float64, error), cfg BootstrapConfig) (Interval, error) {
+func Bootstrap(ctx context.Context, n int, metric func(idx []int) (float64, error), cfg BootstrapConfig) (stats.Interval, error) {
 	if n <= 0 {
-		return Interval{}, fmt.Errorf("metrics: bootstrap over %d examples", n)
+		return stats.Interval{}, fmt.Errorf("metrics: bootstrap over %d examples", n)
 	}
 	all := make([]int, n)
 	for i := range all {
@@ -63,20 +60,20 @@ func Bootstrap(ctx context.Context, n int, metric func(idx []int) (float64, erro
 // stratum, and passes them to metric concatenated in stratum order. Every
 // resample thus keeps the strata's sizes. With one stratum 0..n-1 it draws
 // exactly the resamples of Bootstrap.
-func StratifiedBootstrap(ctx context.Context, strata [][]int, metric func(idx []int) (float64, error), cfg BootstrapConfig) (Interval, error) {
+func StratifiedBootstrap(ctx context.Context, strata [][]int, metric func(idx []int) (float64, error), cfg BootstrapConfig) (stats.Interval, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
-		return Interval{}, err
+		return stats.Interval{}, err
 	}
 	n := 0
 	for i, s := range strata {
 		if len(s) == 0 {
-			return Interval{}, fmt.Errorf("metrics: bootstrap stratum %d is empty", i)
+			return stats.Interval{}, fmt.Errorf("metrics: bootstrap stratum %d is empty", i)
 		}
 		n += len(s)
 	}
 	if n == 0 {
-		return Interval{}, fmt.Errorf("metrics: bootstrap over 0 examples")
+		return stats.Interval{}, fmt.Errorf("metrics: bootstrap over 0 examples")
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
 	idx := make([]int, n)
@@ -85,7 +82,7 @@ func StratifiedBootstrap(ctx context.Context, strata [][]int, metric func(idx []
 	for b := 0; b < cfg.Resamples; b++ {
 		if b%64 == 0 {
 			if err := ctx.Err(); err != nil {
-				return Interval{}, err
+				return stats.Interval{}, err
 			}
 		}
 		k := 0
@@ -101,16 +98,16 @@ func StratifiedBootstrap(ctx context.Context, strata [][]int, metric func(idx []
 			continue
 		}
 		if err != nil {
-			return Interval{}, fmt.Errorf("metrics: bootstrap resample %d: %w", b, err)
+			return stats.Interval{}, fmt.Errorf("metrics: bootstrap resample %d: %w", b, err)
 		}
 		vals = append(vals, v)
 	}
 	if 2*skipped > cfg.Resamples {
-		return Interval{}, fmt.Errorf("metrics: bootstrap: %d of %d resamples had one class: %w", skipped, cfg.Resamples, ErrOneClass)
+		return stats.Interval{}, fmt.Errorf("metrics: bootstrap: %d of %d resamples had one class: %w", skipped, cfg.Resamples, ErrOneClass)
 	}
 	sort.Float64s(vals)
 	alpha := (1 - cfg.Level) / 2
-	return Interval{Lo: quantile(vals, alpha), Hi: quantile(vals, 1-alpha)}, nil
+	return stats.Interval{Lo: quantile(vals, alpha), Hi: quantile(vals, 1-alpha)}, nil
 }
 
 // quantile interpolates linearly between order statistics of sorted xs

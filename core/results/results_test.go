@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/plugins/evaluators/metrics"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/stats"
 )
 
 func entry(t *testing.T, task, protocol, init string, fraction float64, metric string, values ...float64) Entry {
@@ -18,7 +19,7 @@ func entry(t *testing.T, task, protocol, init string, fraction float64, metric s
 	for i := range seeds {
 		seeds[i] = uint64(i)
 	}
-	e, err := Aggregate(Entry{Task: task, Protocol: protocol, Init: init, Fraction: fraction, Metric: metric}, seeds, values, metrics.Interval{Lo: 0.1, Hi: 0.9})
+	e, err := Aggregate(Entry{Task: task, Protocol: protocol, Init: init, Fraction: fraction, Metric: metric}, seeds, values, stats.Interval{Lo: 0.1, Hi: 0.9})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +126,11 @@ func TestReadVersion1(t *testing.T) {
 func TestCell(t *testing.T) {
 	seeds := []uint64{0, 1}
 	scores := []Score{
-		{Metric: "auc", Seeds: seeds, Values: []float64{0.8, 0.9}, TestBootstrap: metrics.Interval{Lo: 0.8, Hi: 0.9}},
-		{Metric: "auc:Edema", Seeds: seeds, Values: []float64{0.7, 0.9}, TestBootstrap: metrics.Interval{Lo: 0.7, Hi: 0.9}},
-		{Metric: "auc:Cardiomegaly", Seeds: seeds, Values: []float64{0.9, 0.9}, TestBootstrap: metrics.Interval{Lo: 0.85, Hi: 0.95}},
+		{Metric: "auc", Seeds: seeds, Values: []float64{0.8, 0.9}, TestBootstrap: stats.Interval{Lo: 0.8, Hi: 0.9}},
+		{Metric: "auc:Edema", Seeds: seeds, Values: []float64{0.7, 0.9}, TestBootstrap: stats.Interval{Lo: 0.7, Hi: 0.9}},
+		{Metric: "auc:Cardiomegaly", Seeds: seeds, Values: []float64{0.9, 0.9}, TestBootstrap: stats.Interval{Lo: 0.85, Hi: 0.95}},
 	}
-	counts := map[string]float64{ProbeL2Key(0): 10, ProbeL2Key(1): 0.1, ProbeSelectedKey: 1, ValExamplesKey: 485, ProbeUnconvergedKey: 1, "test_examples": 237}
+	counts := map[string]float64{sdk.ProbeL2Key(0): 10, sdk.ProbeL2Key(1): 0.1, sdk.ProbeSelectedKey: 1, sdk.ValExamplesKey: 485, sdk.ProbeUnconvergedKey: 1, "test_examples": 237}
 	cell := Entry{Task: "chexpert", Protocol: "linear", Init: "random", Fraction: 0.01}
 	es, err := Cell(cell, scores, counts)
 	if err != nil {
@@ -149,11 +150,11 @@ func TestCell(t *testing.T) {
 	if !slicesContainsPrefix(es[2].Notes, NoteIdentical) {
 		t.Errorf("identical per-label values: notes %q", es[2].Notes)
 	}
-	counts[ProbeSelectedKey] = 0
+	counts[sdk.ProbeSelectedKey] = 0
 	if es, _ := Cell(cell, scores[:1], counts); !strings.Contains(es[0].Probe.Selection, "no validation split") {
 		t.Errorf("default strength: %+v", es[0].Probe)
 	}
-	delete(counts, ProbeL2Key(1))
+	delete(counts, sdk.ProbeL2Key(1))
 	if _, err := Cell(cell, scores, counts); err == nil || !strings.Contains(err.Error(), "1 of 2 seeds") {
 		t.Errorf("one seed's strength missing: %v", err)
 	}

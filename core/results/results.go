@@ -3,7 +3,9 @@
 // sample standard deviation and Student-t interval over seeds, the
 // test-set bootstrap interval, and what the numbers cover; documented in
 // docs/results.md), the per-probe predictions CSVs, and Markdown tables laid
-// out like the paper's Table 1 and its retrieval table.
+// out like the paper's Table 1 and its retrieval table. It is the host's:
+// evaluators report scores through the SDK (sdk.Score, the metric keys of
+// sdk.EvalResult.Metrics), and the host aggregates and records them here.
 package results
 
 import (
@@ -14,8 +16,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/convirt/convirt/plugins/evaluators/metrics"
+	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/atomicfile"
+	"github.com/convirt/convirt/plugins/sdk/stats"
 )
 
 // Version is the version of the results.json format. Version 2 replaced
@@ -89,23 +92,6 @@ type Weights struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Keys of sdk.EvalResult.Metrics through which the linear evaluator
-// reports its probes (Cell reads them).
-const (
-	// ProbeSelectedKey is 1 when each probe's L2 strength was chosen on a
-	// validation split, 0 when it is the evaluator's fixed default.
-	ProbeSelectedKey = "probe_l2_selected"
-	// ProbeUnconvergedKey counts the probes whose kept fit stopped at the
-	// iteration cap before converging.
-	ProbeUnconvergedKey = "probe_unconverged"
-	// ValExamplesKey is the number of validation examples.
-	ValExamplesKey = "val_examples"
-)
-
-// ProbeL2Key is the sdk.EvalResult.Metrics key of the L2 strength of
-// seed's probe.
-func ProbeL2Key(seed uint64) string { return fmt.Sprintf("probe_l2:seed-%d", seed) }
-
 // File is the content of results.json.
 type File struct {
 	Version int     `json:"version"`
@@ -116,11 +102,11 @@ type File struct {
 // and the test-set bootstrap interval computed by the caller: the mean,
 // sample standard deviation, Student-t interval over the seeds, and the
 // notes that say what the spread means.
-func Aggregate(e Entry, seeds []uint64, values []float64, testBoot metrics.Interval) (Entry, error) {
+func Aggregate(e Entry, seeds []uint64, values []float64, testBoot stats.Interval) (Entry, error) {
 	if len(seeds) != len(values) {
 		return Entry{}, fmt.Errorf("results: %d seeds but %d values", len(seeds), len(values))
 	}
-	mean, std, err := metrics.MeanStd(values)
+	mean, std, err := stats.MeanStd(values)
 	if err != nil {
 		return Entry{}, fmt.Errorf("results: %s/%s/%s: %w", e.Task, e.Protocol, e.Init, err)
 	}
@@ -128,7 +114,7 @@ func Aggregate(e Entry, seeds []uint64, values []float64, testBoot metrics.Inter
 	e.Seeds, e.Values = append([]uint64(nil), seeds...), append([]float64(nil), values...)
 	e.SeedT95, e.Notes = nil, nil
 	if len(values) > 1 {
-		iv, err := metrics.SeedInterval(values, 0.95)
+		iv, err := SeedInterval(values, 0.95)
 		if err != nil {
 			return Entry{}, fmt.Errorf("results: %s/%s/%s: %w", e.Task, e.Protocol, e.Init, err)
 		}
@@ -171,14 +157,14 @@ type Score struct {
 	Seeds  []uint64
 	Values []float64 // per seed, in the order of Seeds
 	// TestBootstrap is the bootstrap interval over test examples.
-	TestBootstrap metrics.Interval
+	TestBootstrap stats.Interval
 }
 
 // Cell builds the entries of one evaluation cell (cell sets Task,
 // Protocol, Init and Fraction) from its scores and the evaluator's flat
 // numbers (sdk.EvalResult.Metrics): Aggregate per score, plus the labels
 // each mean AUC covers (those with an "auc:<label>" score in the cell) and,
-// when the evaluator reported them (ProbeL2Key), the probes' L2 strengths
+// when the evaluator reported them (sdk.ProbeL2Key), the probes' L2 strengths
 // and how they were chosen.
 func Cell(cell Entry, scores []Score, counts map[string]float64) ([]Entry, error) {
 	var perLabel []string
@@ -201,7 +187,7 @@ func Cell(cell Entry, scores []Score, counts map[string]float64) ([]Entry, error
 		if e.Probe, err = probeOf(e.Seeds, counts); err != nil {
 			return nil, fmt.Errorf("results: %s: %w", e.id(), err)
 		}
-		if n := counts[ProbeUnconvergedKey]; n > 0 && e.Probe != nil {
+		if n := counts[sdk.ProbeUnconvergedKey]; n > 0 && e.Probe != nil {
 			e.Notes = append(e.Notes, fmt.Sprintf("%d of %d probes stopped at the evaluator's max_iter before L-BFGS converged", int(n), len(e.Seeds)))
 		}
 		out = append(out, e)
@@ -214,7 +200,7 @@ func Cell(cell Entry, scores []Score, counts map[string]float64) ([]Entry, error
 func probeOf(seeds []uint64, counts map[string]float64) (*Probe, error) {
 	p := &Probe{}
 	for _, s := range seeds {
-		if v, ok := counts[ProbeL2Key(s)]; ok {
+		if v, ok := counts[sdk.ProbeL2Key(s)]; ok {
 			p.L2 = append(p.L2, v)
 		}
 	}
@@ -224,8 +210,8 @@ func probeOf(seeds []uint64, counts map[string]float64) (*Probe, error) {
 	case len(p.L2) != len(seeds):
 		return nil, fmt.Errorf("the evaluator reported the probe's L2 strength for %d of %d seeds", len(p.L2), len(seeds))
 	}
-	if counts[ProbeSelectedKey] == 1 {
-		p.Selection = fmt.Sprintf("chosen for each seed from the evaluator's l2_grid by the loss on %d validation examples", int(counts[ValExamplesKey]))
+	if counts[sdk.ProbeSelectedKey] == 1 {
+		p.Selection = fmt.Sprintf("chosen for each seed from the evaluator's l2_grid by the loss on %d validation examples", int(counts[sdk.ValExamplesKey]))
 	} else {
 		p.Selection = "no validation split: the evaluator's fixed l2 (by default 1/n for n training examples, scikit-learn's C = 1)"
 	}
@@ -339,7 +325,7 @@ func upgradeV1(b []byte) (*File, error) {
 	f := &File{Version: Version}
 	for i, old := range v1.Entries {
 		e, err := Aggregate(Entry{Task: old.Task, Protocol: old.Protocol, Init: old.Init, Fraction: old.Fraction, Metric: old.Metric},
-			old.Seeds, old.Values, metrics.Interval{Lo: old.CI95[0], Hi: old.CI95[1]})
+			old.Seeds, old.Values, stats.Interval{Lo: old.CI95[0], Hi: old.CI95[1]})
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", i, err)
 		}
