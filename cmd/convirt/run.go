@@ -83,7 +83,7 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	}
-	opt := experiment.Options{Launcher: l, Out: stdout, Progress: stderr, Resume: *resume}
+	opt := experiment.Options{Launcher: l, Out: stdout, Progress: stderr, Resume: *resume, Synth: synthCorpus()}
 	if len(children) == 1 && children[0].Label == "" {
 		_, err := experiment.Run(ctx, children[0].Recipe, opt)
 		return err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/convirt/convirt/core/experiment"
 	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/datasets/synth"
 )
@@ -17,6 +18,18 @@ func init() {
 		Short: "write the synthetic chest X-ray corpus in the real datasets' layouts",
 		Run:   runSynth,
 	})
+}
+
+// synthCorpus is the synthetic corpus writer that `convirt run` hands
+// core/experiment for a recipe's data.synth.
+func synthCorpus() *experiment.SynthCorpus {
+	return &experiment.SynthCorpus{Version: synth.CorpusVersion,
+		Write: func(ctx context.Context, dir string, pairs, size int, seed int64, step func()) error {
+			cfg := synth.DefaultConfig()
+			cfg.Studies, cfg.Size, cfg.Seed = pairs, size, seed
+			cfg.Progress = step
+			return synth.Write(ctx, dir, cfg)
+		}}
 }
 
 func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -44,6 +44,9 @@ type Options struct {
 	Label string
 	// Env is extra run-environment information (libtorch version, ...).
 	Env map[string]string
+	// Synth writes the synthetic corpus of a recipe's data.synth; a
+	// recipe that asks for one fails without it.
+	Synth *SynthCorpus
 }
 
 // Outcome is what a finished run produced.

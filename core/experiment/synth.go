@@ -11,9 +11,21 @@ import (
 	"time"
 
 	"github.com/convirt/convirt/core/progress"
-	"github.com/convirt/convirt/plugins/datasets/synth"
 	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
+
+// SynthCorpus writes the synthetic corpus a recipe's data.synth asks for.
+// The host does not know how the corpus is drawn: cmd/convirt hands in the
+// writer (plugins/datasets/synth) through Options.Synth.
+type SynthCorpus struct {
+	// Version is the version of the corpus the writer draws; it is recorded
+	// in the corpus with the settings, so that a later run reuses a corpus
+	// only when they all match.
+	Version int
+	// Write writes pairs image-report pairs (studies) of size px, drawn
+	// from seed, into dir, calling step after each image.
+	Write func(ctx context.Context, dir string, pairs, size int, seed int64, step func()) error
+}
 
 // synthMarker records, inside a synthetic corpus, the settings it was
 // written with, so a later run reuses it only when they match.
@@ -21,7 +33,7 @@ const synthMarker = ".convirt-synth.json"
 
 // synthStamp is the content of synthMarker.
 type synthStamp struct {
-	Version int   `json:"version"` // synth.CorpusVersion
+	Version int   `json:"version"` // SynthCorpus.Version
 	Pairs   int   `json:"pairs"`
 	Size    int   `json:"size"`
 	Seed    int64 `json:"seed"`
@@ -36,7 +48,11 @@ func (s *session) synth(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
-	want := synthStamp{Version: synth.CorpusVersion, Pairs: c.Pairs, Size: c.Size, Seed: int64(c.Seed)}
+	w := s.opt.Synth
+	if w == nil || w.Write == nil {
+		return errors.New("the recipe asks for a synthetic corpus (data.synth), but this program was given no corpus writer (experiment.Options.Synth)")
+	}
+	want := synthStamp{Version: w.Version, Pairs: c.Pairs, Size: c.Size, Seed: int64(c.Seed)}
 	root := filepath.Clean(c.Root)
 	b, err := os.ReadFile(filepath.Join(root, synthMarker))
 	switch {
@@ -68,13 +84,10 @@ func (s *session) synth(ctx context.Context) error {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	cfg := synth.DefaultConfig()
-	cfg.Studies, cfg.Size, cfg.Seed = c.Pairs, c.Size, int64(c.Seed)
 	start := time.Now()
 	fmt.Fprintf(s.opt.Progress, "writing the synthetic corpus (%d pairs, %d px) to %s\n", c.Pairs, c.Size, root)
 	bar := progress.New(s.opt.Progress, 0, "synthetic images")
-	cfg.Progress = func() { bar.Add(1) }
-	err = synth.Write(ctx, tmp, cfg)
+	err = w.Write(ctx, tmp, c.Pairs, c.Size, int64(c.Seed), func() { bar.Add(1) })
 	bar.Finish()
 	if err != nil {
 		return err
