@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk"
@@ -50,9 +49,9 @@ func (er *evalRun) finetune(ctx context.Context, init string, _ encoder) error {
 			if err != nil {
 				return fmt.Errorf("fraction %v seed %d: %w", f, seed, err)
 			}
-			splits["seed-"+strconv.Itoa(seed)] = probs
+			splits[sdk.SeedSplit(int64(seed))] = probs
 		}
-		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "score", Splits: splits,
+		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolScore, Splits: splits,
 			Params: map[string]any{"task": plan.task, "seeds": seeds}})
 		if err != nil {
 			return fmt.Errorf("fraction %v: score: %w", f, err)

@@ -67,7 +67,7 @@ func (pr *ftProbe) test(ctx context.Context) (*sdk.FeatureSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("test features: %w", err)
 	}
-	res, err := pr.er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "predict", Splits: map[string]*sdk.FeatureSet{"test": test}})
+	res, err := pr.er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolPredict, Splits: map[string]*sdk.FeatureSet{sdk.SplitTest: test}})
 	if err != nil {
 		return nil, fmt.Errorf("test predictions: %w", err)
 	}
@@ -112,7 +112,7 @@ func (pr *ftProbe) train(ctx context.Context) error {
 			if bestState, err = pr.enc.State(ctx); err != nil {
 				return fmt.Errorf("keep the best encoder: %w", err)
 			}
-			if _, err := pr.er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "snapshot"}); err != nil {
+			if _, err := pr.er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolSnapshot}); err != nil {
 				return fmt.Errorf("keep the best head: %w", err)
 			}
 			continue
@@ -126,7 +126,7 @@ func (pr *ftProbe) train(ctx context.Context) error {
 		if err := pr.enc.SetState(ctx, bestState); err != nil {
 			return fmt.Errorf("restore the best encoder: %w", err)
 		}
-		if _, err := pr.er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "restore"}); err != nil {
+		if _, err := pr.er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolRestore}); err != nil {
 			return fmt.Errorf("restore the best head: %w", err)
 		}
 	}
@@ -216,11 +216,11 @@ func (pr *ftProbe) validate(ctx context.Context) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	res, err := pr.er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "predict", Splits: map[string]*sdk.FeatureSet{"val": fs}})
+	res, err := pr.er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolPredict, Splits: map[string]*sdk.FeatureSet{sdk.SplitVal: fs}})
 	if err != nil {
 		return 0, err
 	}
-	loss, ok := res.Metrics["loss"]
+	loss, ok := res.Metrics[sdk.LossKey]
 	if !ok || math.IsNaN(loss) {
 		return 0, fmt.Errorf(`the evaluator's "predict" returned no loss (metrics %v)`, res.Metrics)
 	}

@@ -55,7 +55,7 @@ func (er *evalRun) linear(ctx context.Context, init string, img encoder) error {
 		return err
 	}
 	splits := map[string]*sdk.FeatureSet{}
-	for _, rs := range [][2]string{{"train", trainSplit}, {"val", valSplit}, {"test", testSplit}} {
+	for _, rs := range [][2]string{{sdk.SplitTrain, trainSplit}, {sdk.SplitVal, valSplit}, {sdk.SplitTest, testSplit}} {
 		role, name := rs[0], rs[1]
 		if name == "" {
 			continue
@@ -69,7 +69,7 @@ func (er *evalRun) linear(ctx context.Context, init string, img encoder) error {
 		seeds[i] = s
 	}
 	for _, f := range er.e.Fractions {
-		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "linear", Splits: splits,
+		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolLinear, Splits: splits,
 			Params: map[string]any{"task": info.Task, "fraction": f, "seeds": seeds}})
 		if err != nil {
 			return fmt.Errorf("fraction %v: %w", f, err)
@@ -142,8 +142,8 @@ func (er *evalRun) retrieval(ctx context.Context, init string, img encoder) erro
 		if err != nil {
 			return err
 		}
-		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "retrieval",
-			Splits: map[string]*sdk.FeatureSet{"candidates": c, "queries": qs}, Params: map[string]any{}})
+		res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolRetrieval,
+			Splits: map[string]*sdk.FeatureSet{sdk.SplitCandidates: c, sdk.SplitQueries: qs}, Params: map[string]any{}})
 		if err != nil {
 			return fmt.Errorf("%s queries: %w", q, err)
 		}
@@ -193,8 +193,8 @@ func (er *evalRun) zeroshot(ctx context.Context, init string, img encoder) error
 	if err != nil {
 		return err
 	}
-	res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: "zeroshot",
-		Splits: map[string]*sdk.FeatureSet{"test": test, "prompts": prompts}, Params: map[string]any{"task": info.Task}})
+	res, err := er.ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolZeroShot,
+		Splits: map[string]*sdk.FeatureSet{sdk.SplitTest: test, sdk.SplitPrompts: prompts}, Params: map[string]any{"task": info.Task}})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,50 @@
 package sdk
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
+
+// Protocols of EvalRequest.Protocol: what the host asks an evaluator to do.
+// Host and evaluators name them through these constants.
+const (
+	// ProtocolLinear trains linear probes on frozen features (splits
+	// train, val, test) at a label fraction, one per seed.
+	ProtocolLinear = "linear"
+	// ProtocolRetrieval ranks candidates for queries (splits candidates,
+	// queries).
+	ProtocolRetrieval = "retrieval"
+	// ProtocolZeroShot classifies test images by the nearest prompt
+	// (splits test, prompts).
+	ProtocolZeroShot = "zeroshot"
+
+	// The fine-tuning protocols. The host trains the encoder and drives the
+	// evaluator's head through Grad; these score what it produced.
+
+	// ProtocolPredict returns the head's probabilities for every split of
+	// the request, with the mean loss of each labelled one.
+	ProtocolPredict = "predict"
+	// ProtocolScore aggregates the test probabilities of the probes, one
+	// split SeedSplit(n) per seed, as the linear protocol does.
+	ProtocolScore = "score"
+	// ProtocolSnapshot keeps a copy of the head (the host's best epoch).
+	ProtocolSnapshot = "snapshot"
+	// ProtocolRestore makes the kept copy the head again.
+	ProtocolRestore = "restore"
+)
+
+// Split names of EvalRequest.Splits.
+const (
+	SplitTrain      = "train"
+	SplitVal        = "val"
+	SplitTest       = "test"
+	SplitCandidates = "candidates"
+	SplitQueries    = "queries"
+	SplitPrompts    = "prompts"
+)
+
+// SeedSplit names the split of seed's probe in a ProtocolScore request.
+func SeedSplit(seed int64) string { return "seed-" + strconv.FormatInt(seed, 10) }
 
 // Keys of EvalResult.Metrics through which the linear evaluator reports
 // its probes, and which the host records with each result (core/results).
@@ -14,6 +58,11 @@ const (
 	// ValExamplesKey is the number of validation examples.
 	ValExamplesKey = "val_examples"
 )
+
+// LossKey is the EvalResult.Metrics key of the head's mean loss on the one
+// labelled split of a ProtocolPredict request (fine-tuning's validation
+// loss, which the host reads).
+const LossKey = "loss"
 
 // ProbeL2Key is the EvalResult.Metrics key of the L2 strength of seed's
 // probe.

@@ -17,21 +17,6 @@ import (
 // FinetuneName is the name of the built-in fine-tuning evaluator.
 const FinetuneName = "finetune"
 
-// The fine-tuning evaluator's protocols. The host trains the encoder and
-// drives the head through Grad; these score what it produced.
-const (
-	// ProtocolPredict returns the head's probabilities for every split of
-	// the request, with the mean loss of each labelled one.
-	ProtocolPredict = "predict"
-	// ProtocolScore aggregates the test probabilities of the probes, one
-	// split "seed-<n>" per seed, as the linear protocol does.
-	ProtocolScore = "score"
-	// ProtocolSnapshot keeps a copy of the head (the host's best epoch).
-	ProtocolSnapshot = "snapshot"
-	// ProtocolRestore makes the kept copy the head again.
-	ProtocolRestore = "restore"
-)
-
 func init() {
 	builtin.RegisterEvaluator(FinetuneName, func() sdk.Evaluator { return NewFinetune() })
 }
@@ -226,16 +211,16 @@ func targetsOf(hc finetune.Config, features, labels *tensor.Tensor) (n int, tg f
 func (p *Finetune) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.EvalResult, err error) {
 	err = guard(FinetuneName, func() error {
 		switch req.Protocol {
-		case ProtocolPredict:
+		case sdk.ProtocolPredict:
 			res, err = p.predict(req)
-		case ProtocolScore:
+		case sdk.ProtocolScore:
 			cfg, _ := p.current()
 			res, err = scoreProbes(ctx, req, cfg.BootConfig)
-		case ProtocolSnapshot, ProtocolRestore:
+		case sdk.ProtocolSnapshot, sdk.ProtocolRestore:
 			err = p.keep(req)
 		default:
 			err = fmt.Errorf("protocol %q is not implemented: this evaluator implements protocols %q, %q, %q and %q",
-				req.Protocol, ProtocolPredict, ProtocolScore, ProtocolSnapshot, ProtocolRestore)
+				req.Protocol, sdk.ProtocolPredict, sdk.ProtocolScore, sdk.ProtocolSnapshot, sdk.ProtocolRestore)
 		}
 		return err
 	})
@@ -256,7 +241,7 @@ func (p *Finetune) keep(req sdk.EvalRequest) error {
 	if p.head == nil {
 		return errNoHead
 	}
-	if req.Protocol == ProtocolSnapshot {
+	if req.Protocol == sdk.ProtocolSnapshot {
 		st, err := p.head.State()
 		if err != nil {
 			return err
@@ -265,7 +250,7 @@ func (p *Finetune) keep(req sdk.EvalRequest) error {
 		return nil
 	}
 	if p.snapshot == nil {
-		return fmt.Errorf(`protocol %q: no snapshot was taken since Configure`, ProtocolRestore)
+		return fmt.Errorf(`protocol %q: no snapshot was taken since Configure`, sdk.ProtocolRestore)
 	}
 	return p.head.SetState(p.snapshot)
 }

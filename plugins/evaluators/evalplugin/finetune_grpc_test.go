@@ -57,18 +57,18 @@ func TestFinetuneOverGRPC(t *testing.T) {
 			}
 			if step == 2*len(trx)/16-1 { // the "best epoch": keep this head
 				for _, ev := range []sdk.Evaluator{remote, local} {
-					if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: ProtocolSnapshot}); err != nil {
+					if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolSnapshot}); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
 		}
 		for _, ev := range []sdk.Evaluator{remote, local} {
-			if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: ProtocolRestore}); err != nil {
+			if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolRestore}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		req := sdk.EvalRequest{Protocol: ProtocolPredict, Splits: map[string]*sdk.FeatureSet{"test": test}}
+		req := sdk.EvalRequest{Protocol: sdk.ProtocolPredict, Splits: map[string]*sdk.FeatureSet{"test": test}}
 		got, err := remote.Evaluate(ctx, req)
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +85,7 @@ func TestFinetuneOverGRPC(t *testing.T) {
 		p := got.Predictions[0]
 		splits[fmt.Sprintf("seed-%d", seed)] = &sdk.FeatureSet{Features: p.Scores, Labels: p.Targets, IDs: p.IDs, LabelNames: p.Names}
 	}
-	req := sdk.EvalRequest{Protocol: ProtocolScore, Splits: splits, Params: map[string]any{"task": "multilabel", "seeds": seeds}}
+	req := sdk.EvalRequest{Protocol: sdk.ProtocolScore, Splits: splits, Params: map[string]any{"task": "multilabel", "seeds": seeds}}
 	got, err := remote.Evaluate(ctx, req)
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ func (p *Finetune) predict(req sdk.EvalRequest) (sdk.EvalResult, error) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		return sdk.EvalResult{}, fmt.Errorf("params: protocol %q takes none, got %s", ProtocolPredict, quoteAll(keys))
+		return sdk.EvalResult{}, fmt.Errorf("params: protocol %q takes none, got %s", sdk.ProtocolPredict, quoteAll(keys))
 	}
 	_, head := p.current()
 	if head == nil {
@@ -34,7 +34,7 @@ func (p *Finetune) predict(req sdk.EvalRequest) (sdk.EvalResult, error) {
 		}
 	}
 	if len(names) == 0 {
-		return sdk.EvalResult{}, fmt.Errorf("protocol %q needs at least one split of features", ProtocolPredict)
+		return sdk.EvalResult{}, fmt.Errorf("protocol %q needs at least one split of features", sdk.ProtocolPredict)
 	}
 	sort.Strings(names)
 	res := sdk.EvalResult{Metrics: map[string]float64{}}
@@ -61,7 +61,7 @@ func (p *Finetune) predict(req sdk.EvalRequest) (sdk.EvalResult, error) {
 			}
 			res.Metrics["loss:"+name] = loss
 			if len(names) == 1 {
-				res.Metrics["loss"] = loss
+				res.Metrics[sdk.LossKey] = loss
 			}
 			probs, pr.Targets = pp, fs.Labels
 		} else if probs, err = head.Predict(fs.Features); err != nil {
@@ -132,7 +132,7 @@ func scoreProbes(ctx context.Context, req sdk.EvalRequest, boot BootConfig) (sdk
 	seeds, names := make([]uint64, len(seeds64)), make([]string, len(seeds64))
 	want := map[string]bool{}
 	for i, s := range seeds64 {
-		seeds[i], names[i] = uint64(s), "seed-"+strconv.FormatInt(s, 10)
+		seeds[i], names[i] = uint64(s), sdk.SeedSplit(s)
 		want[names[i]] = true
 	}
 	for name := range req.Splits {

@@ -34,7 +34,7 @@ func mat64(t *testing.T, rows [][]float64) *tensor.Tensor {
 // predictLoss is the head's mean loss on x and y through protocol predict.
 func predictLoss(t *testing.T, ev sdk.Evaluator, x, y *tensor.Tensor, names []string) float64 {
 	t.Helper()
-	res, err := ev.Evaluate(context.Background(), sdk.EvalRequest{Protocol: ProtocolPredict,
+	res, err := ev.Evaluate(context.Background(), sdk.EvalRequest{Protocol: sdk.ProtocolPredict,
 		Splits: map[string]*sdk.FeatureSet{"val": {Features: x, Labels: y, LabelNames: names}}})
 	if err != nil {
 		t.Fatal(err)
@@ -122,12 +122,12 @@ func TestFinetuneTrainingThroughGrad(t *testing.T) {
 	if !(after < before/2) {
 		t.Errorf("test loss %v before training, %v after", before, after)
 	}
-	res, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: ProtocolPredict, Splits: map[string]*sdk.FeatureSet{"test": test}})
+	res, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolPredict, Splits: map[string]*sdk.FeatureSet{"test": test}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pr := res.Predictions[0]
-	sc, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: ProtocolScore, Params: map[string]any{"task": "multilabel", "seeds": []int{3}},
+	sc, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolScore, Params: map[string]any{"task": "multilabel", "seeds": []int{3}},
 		Splits: map[string]*sdk.FeatureSet{"seed-3": {Features: pr.Scores, Labels: pr.Targets, IDs: pr.IDs, LabelNames: pr.Names}}})
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestFinetuneScoreIsLinearAggregation(t *testing.T) {
 		for _, s := range lin.Scores[0].Seeds {
 			seeds = append(seeds, s)
 		}
-		got, err := configured(t, NewFinetune(), cfg).Evaluate(ctx, sdk.EvalRequest{Protocol: ProtocolScore, Splits: splits,
+		got, err := configured(t, NewFinetune(), cfg).Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolScore, Splits: splits,
 			Params: map[string]any{"task": c.task, "seeds": seeds}})
 		if err != nil {
 			t.Fatal(err)
@@ -205,8 +205,8 @@ func TestFinetuneSnapshotRestore(t *testing.T) {
 	names := []string{"a"}
 	x, y := synthLabels(r, 64, 3, 1, true)
 	ev := configured(t, NewFinetune(), headConfig("binary", 3, 1, 0, 0.1))
-	snap := sdk.EvalRequest{Protocol: ProtocolSnapshot}
-	if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: ProtocolRestore}); err == nil {
+	snap := sdk.EvalRequest{Protocol: sdk.ProtocolSnapshot}
+	if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolRestore}); err == nil {
 		t.Error("restore without a snapshot accepted")
 	}
 	if _, err := ev.Evaluate(ctx, snap); err != nil {
@@ -221,7 +221,7 @@ func TestFinetuneSnapshotRestore(t *testing.T) {
 	if moved := predictLoss(t, ev, mat(t, x), mat(t, y), names); moved == kept {
 		t.Fatal("training did not change the head")
 	}
-	if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: ProtocolRestore}); err != nil {
+	if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolRestore}); err != nil {
 		t.Fatal(err)
 	}
 	if back := predictLoss(t, ev, mat(t, x), mat(t, y), names); back != kept {
@@ -230,7 +230,7 @@ func TestFinetuneSnapshotRestore(t *testing.T) {
 	if err := ev.Configure(ctx, headConfig("binary", 3, 1, 0, 0.1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: ProtocolRestore}); err == nil {
+	if _, err := ev.Evaluate(ctx, sdk.EvalRequest{Protocol: sdk.ProtocolRestore}); err == nil {
 		t.Error("a snapshot survived Configure")
 	}
 }
@@ -290,14 +290,14 @@ func TestFinetuneUnknownLabelsAndErrors(t *testing.T) {
 		return &sdk.FeatureSet{Features: mat(t, [][]float32{{0.1, 0.9}, {0.8, 0.3}}), Labels: mat(t, [][]float32{{0, 1}, {1, 0}}), IDs: ids, LabelNames: names}
 	}
 	score := func(splits map[string]*sdk.FeatureSet, seeds []int) sdk.EvalRequest {
-		return sdk.EvalRequest{Protocol: ProtocolScore, Splits: splits, Params: map[string]any{"task": "multilabel", "seeds": seeds}}
+		return sdk.EvalRequest{Protocol: sdk.ProtocolScore, Splits: splits, Params: map[string]any{"task": "multilabel", "seeds": seeds}}
 	}
 	wantErr(t, "ids differ", ev, score(map[string]*sdk.FeatureSet{"seed-0": probs("x", "y"), "seed-1": probs("x", "z")}, []int{0, 1}), `"seed-1"`, "same test examples")
 	wantErr(t, "missing seed", ev, score(map[string]*sdk.FeatureSet{"seed-0": probs("x", "y")}, []int{0, 1}), `"seed-1" is missing`)
 	wantErr(t, "extra split", ev, score(map[string]*sdk.FeatureSet{"seed-0": probs("x", "y"), "test": probs("x", "y")}, []int{0}), `"test"`)
 	wantErr(t, "protocol", ev, sdk.EvalRequest{Protocol: "linear"}, `protocol "linear" is not implemented`, "predict")
-	wantErr(t, "predict params", ev, sdk.EvalRequest{Protocol: ProtocolPredict, Params: map[string]any{"k": 1},
+	wantErr(t, "predict params", ev, sdk.EvalRequest{Protocol: sdk.ProtocolPredict, Params: map[string]any{"k": 1},
 		Splits: map[string]*sdk.FeatureSet{"test": probs()}}, `takes none, got "k"`)
-	wantErr(t, "predict names", ev, sdk.EvalRequest{Protocol: ProtocolPredict,
+	wantErr(t, "predict names", ev, sdk.EvalRequest{Protocol: sdk.ProtocolPredict,
 		Splits: map[string]*sdk.FeatureSet{"test": {Features: x, Labels: mat(t, [][]float32{{1}, {0}}), LabelNames: []string{"a"}}}}, "label names")
 }

@@ -85,7 +85,7 @@ func TestLinearHoldoutWithoutGroupsUnchanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		train, err := getSplit(req, SplitTrain)
+		train, err := getSplit(req, sdk.SplitTrain)
 		if err != nil {
 			t.Fatal(err)
 		}

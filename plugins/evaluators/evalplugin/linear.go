@@ -125,7 +125,7 @@ func (p *Linear) Close() error { return nil }
 
 // Grad implements sdk.Evaluator; linear probing does not fine-tune.
 func (p *Linear) Grad(context.Context, *tensor.Tensor, *tensor.Tensor) (float64, *tensor.Tensor, error) {
-	return 0, nil, fmt.Errorf("evaluator %q: %w", LinearName, errGrad(ProtocolLinear))
+	return 0, nil, fmt.Errorf("evaluator %q: %w", LinearName, errGrad(sdk.ProtocolLinear))
 }
 
 // linearJob is a checked linear request.
@@ -159,7 +159,7 @@ func (p *Linear) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.Eva
 // val_fraction of train by whole groups (patients) when the request has
 // no "val" split.
 func prepareLinear(req sdk.EvalRequest, cfg LinearConfig) (*linearJob, error) {
-	if err := checkProtocol(req.Protocol, ProtocolLinear); err != nil {
+	if err := checkProtocol(req.Protocol, sdk.ProtocolLinear); err != nil {
 		return nil, err
 	}
 	ps := params{req.Params}
@@ -177,16 +177,16 @@ func prepareLinear(req sdk.EvalRequest, cfg LinearConfig) (*linearJob, error) {
 	if job.seeds, err = ps.ints("seeds", nil, 0, 1<<53); err != nil {
 		return nil, err
 	}
-	train, err := getSplit(req, SplitTrain)
+	train, err := getSplit(req, sdk.SplitTrain)
 	if err != nil {
 		return nil, err
 	}
-	if job.test, err = getSplit(req, SplitTest); err != nil {
+	if job.test, err = getSplit(req, sdk.SplitTest); err != nil {
 		return nil, err
 	}
 	checked := []*split{train, job.test}
-	if fs, ok := req.Splits[SplitVal]; ok && fs != nil {
-		if job.val, err = getSplit(req, SplitVal); err != nil {
+	if fs, ok := req.Splits[sdk.SplitVal]; ok && fs != nil {
+		if job.val, err = getSplit(req, sdk.SplitVal); err != nil {
 			return nil, err
 		}
 		checked = append(checked, job.val)
@@ -218,9 +218,9 @@ func prepareLinear(req sdk.EvalRequest, cfg LinearConfig) (*linearJob, error) {
 			}
 		}
 		if len(rest) == 0 {
-			return nil, fmt.Errorf("split %q: holding out val_fraction %v for validation leaves no training rows (%d rows)", SplitTrain, cfg.ValFraction, train.rows)
+			return nil, fmt.Errorf("split %q: holding out val_fraction %v for validation leaves no training rows (%d rows)", sdk.SplitTrain, cfg.ValFraction, train.rows)
 		}
-		job.val, job.pool = train.take("val (held out of train)", valIdx), train.take(SplitTrain, rest)
+		job.val, job.pool = train.take("val (held out of train)", valIdx), train.take(sdk.SplitTrain, rest)
 	}
 	return job, nil
 }
@@ -252,7 +252,7 @@ func runLinear(ctx context.Context, job *linearJob, cfg LinearConfig) (sdk.EvalR
 			return linear.Split{}, err
 		}
 		subsetRows += len(idx)
-		return job.pool.take(SplitTrain, idx).linearSplit(job.task), nil
+		return job.pool.take(sdk.SplitTrain, idx).linearSplit(job.task), nil
 	}
 	test := job.test.linearSplit(job.task)
 	test.Names = job.test.names

@@ -21,23 +21,6 @@ import (
 // Version is the version of the built-in evaluator plugins.
 const Version = "0.1.0"
 
-// Protocols, one per built-in plugin.
-const (
-	ProtocolLinear    = "linear"
-	ProtocolRetrieval = "retrieval"
-	ProtocolZeroShot  = "zeroshot"
-)
-
-// Split names of the requests.
-const (
-	SplitTrain      = "train"
-	SplitVal        = "val"
-	SplitTest       = "test"
-	SplitCandidates = "candidates"
-	SplitQueries    = "queries"
-	SplitPrompts    = "prompts"
-)
-
 // BootConfig is the bootstrap part of every built-in's config.
 type BootConfig struct {
 	// Bootstrap is the number of bootstrap resamples (>= 10).

@@ -75,7 +75,7 @@ func (p *Retrieval) Close() error { return nil }
 
 // Grad implements sdk.Evaluator; retrieval does not fine-tune.
 func (p *Retrieval) Grad(context.Context, *tensor.Tensor, *tensor.Tensor) (float64, *tensor.Tensor, error) {
-	return 0, nil, fmt.Errorf("evaluator %q: %w", RetrievalName, errGrad(ProtocolRetrieval))
+	return 0, nil, fmt.Errorf("evaluator %q: %w", RetrievalName, errGrad(sdk.ProtocolRetrieval))
 }
 
 // Evaluate implements sdk.Evaluator for protocol "retrieval".
@@ -95,7 +95,7 @@ func (p *Retrieval) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.
 
 // runRetrieval checks the request, ranks and scores.
 func runRetrieval(ctx context.Context, req sdk.EvalRequest, cfg RetrievalConfig) (sdk.EvalResult, error) {
-	if err := checkProtocol(req.Protocol, ProtocolRetrieval); err != nil {
+	if err := checkProtocol(req.Protocol, sdk.ProtocolRetrieval); err != nil {
 		return sdk.EvalResult{}, err
 	}
 	ps := params{req.Params}
@@ -106,14 +106,14 @@ func runRetrieval(ctx context.Context, req sdk.EvalRequest, cfg RetrievalConfig)
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
-	cands, err := getSplit(req, SplitCandidates)
+	cands, err := getSplit(req, sdk.SplitCandidates)
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
 	if err := cands.check01(); err != nil {
 		return sdk.EvalResult{}, err
 	}
-	queries, err := getSplit(req, SplitQueries)
+	queries, err := getSplit(req, sdk.SplitQueries)
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
@@ -126,7 +126,7 @@ func runRetrieval(ctx context.Context, req sdk.EvalRequest, cfg RetrievalConfig)
 	ks := make([]int, len(ks64))
 	for i, k := range ks64 {
 		if int(k) > cands.rows {
-			return sdk.EvalResult{}, fmt.Errorf(`params: "ks": precision@%d needs at least %d candidates, split %q has %d`, k, k, SplitCandidates, cands.rows)
+			return sdk.EvalResult{}, fmt.Errorf(`params: "ks": precision@%d needs at least %d candidates, split %q has %d`, k, k, sdk.SplitCandidates, cands.rows)
 		}
 		ks[i] = int(k)
 	}
@@ -144,7 +144,7 @@ func runRetrieval(ctx context.Context, req sdk.EvalRequest, cfg RetrievalConfig)
 	}
 	rep, err := retrieval.Evaluate(qs, cs, ks)
 	if err != nil {
-		return sdk.EvalResult{}, fmt.Errorf("splits %q and %q: %w", SplitQueries, SplitCandidates, err)
+		return sdk.EvalResult{}, fmt.Errorf("splits %q and %q: %w", sdk.SplitQueries, sdk.SplitCandidates, err)
 	}
 	res := sdk.EvalResult{Metrics: map[string]float64{
 		"queries": float64(queries.rows), "candidates": float64(cands.rows), "categories": float64(len(rep.Categories))}}

@@ -62,7 +62,7 @@ func (p *ZeroShot) Close() error { return nil }
 
 // Grad implements sdk.Evaluator; zero-shot classification does not train.
 func (p *ZeroShot) Grad(context.Context, *tensor.Tensor, *tensor.Tensor) (float64, *tensor.Tensor, error) {
-	return 0, nil, fmt.Errorf("evaluator %q: %w", ZeroShotName, errGrad(ProtocolZeroShot))
+	return 0, nil, fmt.Errorf("evaluator %q: %w", ZeroShotName, errGrad(sdk.ProtocolZeroShot))
 }
 
 // Evaluate implements sdk.Evaluator for protocol "zeroshot".
@@ -82,7 +82,7 @@ func (p *ZeroShot) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.E
 
 // runZeroShot checks the request, scores the test images and aggregates.
 func runZeroShot(ctx context.Context, req sdk.EvalRequest, cfg ZeroShotConfig) (sdk.EvalResult, error) {
-	if err := checkProtocol(req.Protocol, ProtocolZeroShot); err != nil {
+	if err := checkProtocol(req.Protocol, sdk.ProtocolZeroShot); err != nil {
 		return sdk.EvalResult{}, err
 	}
 	ps := params{req.Params}
@@ -93,14 +93,14 @@ func runZeroShot(ctx context.Context, req sdk.EvalRequest, cfg ZeroShotConfig) (
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
-	test, err := getSplit(req, SplitTest)
+	test, err := getSplit(req, sdk.SplitTest)
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
 	if err := test.checkTask(task); err != nil {
 		return sdk.EvalResult{}, err
 	}
-	prompts, err := getSplit(req, SplitPrompts)
+	prompts, err := getSplit(req, sdk.SplitPrompts)
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
@@ -120,12 +120,12 @@ func runZeroShot(ctx context.Context, req sdk.EvalRequest, cfg ZeroShotConfig) (
 	}
 	for _, cl := range classes {
 		if len(cl.Prompts) == 0 {
-			return sdk.EvalResult{}, fmt.Errorf("split %q has no prompt for class %q", SplitPrompts, cl.Name)
+			return sdk.EvalResult{}, fmt.Errorf("split %q has no prompt for class %q", sdk.SplitPrompts, cl.Name)
 		}
 	}
 	sim, err := zeroshot.Scores(test.featureRows(), classes)
 	if err != nil {
-		return sdk.EvalResult{}, fmt.Errorf("splits %q and %q: %w", SplitTest, SplitPrompts, err)
+		return sdk.EvalResult{}, fmt.Errorf("splits %q and %q: %w", sdk.SplitTest, sdk.SplitPrompts, err)
 	}
 	// Scores are reported, and scored, as the float32 predictions the
 	// host records, so the numbers can be recomputed from them exactly.
