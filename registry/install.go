@@ -14,7 +14,6 @@ import (
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/atomicfile"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
 )
 
 // Install copies the plugin executable at path into the registry and records
@@ -68,7 +67,7 @@ func (r *Registry) InstallFile(ctx context.Context, path string, opt InstallOpti
 	if !nameRE.MatchString(info.Name) {
 		return Manifest{}, fmt.Errorf("registry: install %s: the plugin calls itself %q; names are lower-case letters, digits, '.', '_' and '-'", opt.Source, info.Name)
 	}
-	if _, ok := builtin.Lookup(info.Name); ok {
+	if _, ok := r.Builtins.lookup(info.Name); ok {
 		return Manifest{}, fmt.Errorf("registry: install %s: %q is the name of a built-in plugin", opt.Source, info.Name)
 	}
 	if opt.Expect != nil {

@@ -10,7 +10,9 @@
 // file, from a URL with a known sha256, or by name and version from an
 // Index that another group published (Publish), checked against the
 // index's sha256 before anything is installed. Built-in plugins (compiled into
-// convirt, see plugins/sdk/builtin) need no install and have no manifest file.
+// convirt, see plugins/sdk/builtin) need no install and have no manifest file;
+// the registry knows them only as the value cmd/convirt hands it
+// (Registry.Builtins).
 package registry
 
 import (
@@ -60,12 +62,38 @@ func fromInfo(info sdk.Info) Manifest {
 		Description: info.Description, Schema: info.Schema}
 }
 
-// Registry is a plugin directory.
+// Registry is a plugin directory, and the built-in plugins beside it.
 type Registry struct {
 	Dir string
 	// HTTP fetches indexes and binaries over http(s); nil means
 	// DefaultHTTPClient.
 	HTTP *http.Client
+	// Builtins are the plugins compiled into the executable; the zero
+	// value has none.
+	Builtins Builtins
+}
+
+// Builtins are the plugins compiled into an executable and how that
+// executable serves one. The registry does not look them up itself:
+// cmd/convirt hands them in, so that which plugins are built in, and the
+// command line that serves one (`convirt plugin serve NAME`), stay the
+// CLI's business.
+type Builtins struct {
+	// Entries are the built-in plugins (plugins/sdk/builtin's catalogue).
+	Entries []builtin.Entry
+	// Args returns the arguments, after the executable, that make it serve
+	// the built-in name.
+	Args func(name string) []string
+}
+
+// lookup returns the built-in called name.
+func (b Builtins) lookup(name string) (builtin.Entry, bool) {
+	for _, e := range b.Entries {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return builtin.Entry{}, false
 }
 
 // DefaultDir is $CONVIRT_PLUGIN_DIR, or ~/.convirt/plugins.
@@ -149,11 +177,11 @@ func (r *Registry) List() ([]Manifest, error) {
 	return out, nil
 }
 
-// Builtins describes the plugins compiled into this binary, asking each a
-// fresh in-process instance for its Info.
-func Builtins(ctx context.Context) ([]Manifest, error) {
+// BuiltinManifests describes the built-in plugins, in the order of
+// r.Builtins.Entries, asking each a fresh in-process instance for its Info.
+func (r *Registry) BuiltinManifests(ctx context.Context) ([]Manifest, error) {
 	var out []Manifest
-	for _, e := range builtin.List() {
+	for _, e := range r.Builtins.Entries {
 		p := e.New()
 		info, err := p.Info(ctx)
 		_ = p.Close()
@@ -169,8 +197,8 @@ func Builtins(ctx context.Context) ([]Manifest, error) {
 
 // Describe returns the manifest of name: a built-in, else an installed one.
 func (r *Registry) Describe(ctx context.Context, name string) (Manifest, error) {
-	if _, ok := builtin.Lookup(name); ok {
-		all, err := Builtins(ctx)
+	if _, ok := r.Builtins.lookup(name); ok {
+		all, err := r.BuiltinManifests(ctx)
 		if err != nil {
 			return Manifest{}, err
 		}
@@ -184,11 +212,14 @@ func (r *Registry) Describe(ctx context.Context, name string) (Manifest, error) 
 }
 
 // Spec returns how to start the plugin name: the built-in of that name if
-// there is one, else the installed binary with its recorded checksum (which
-// host.Start verifies).
+// there is one (served with the arguments Builtins.Args gives), else the
+// installed binary with its recorded checksum (which host.Start verifies).
 func (r *Registry) Spec(name string) (host.Spec, error) {
-	if e, ok := builtin.Lookup(name); ok {
-		return host.Spec{Name: name, Kind: e.Kind, BuiltIn: true}, nil
+	if e, ok := r.Builtins.lookup(name); ok {
+		if r.Builtins.Args == nil {
+			return host.Spec{}, fmt.Errorf("registry: built-in plugin %q: no command line serves built-ins (Builtins.Args is nil)", name)
+		}
+		return host.Spec{Name: name, Kind: e.Kind, BuiltIn: true, Args: r.Builtins.Args(name)}, nil
 	}
 	m, err := r.Get(name)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,7 @@ func TestBuiltinsResolveWithoutInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg.Builtins = plugintest.Builtins()
 	spec, err := reg.Spec("builtin-dot")
 	if err != nil || !spec.BuiltIn || spec.Kind != sdk.KindLoss {
 		t.Fatalf("Spec = %+v, %v", spec, err)
@@ -90,6 +92,32 @@ func TestBuiltinsResolveWithoutInstall(t *testing.T) {
 	}
 	if _, err := reg.Spec("nope"); err == nil || !strings.Contains(err.Error(), `plugin "nope" is neither built in nor installed`) {
 		t.Fatalf("Spec(nope) error = %v", err)
+	}
+}
+
+// TestBuiltinsAreWhatTheRegistryIsGiven: the registry knows the built-ins
+// it is handed (Registry.Builtins), none of its own, and serves one with
+// the arguments its Args gives.
+func TestBuiltinsAreWhatTheRegistryIsGiven(t *testing.T) {
+	reg, err := registry.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Spec("builtin-dot"); err == nil || !strings.Contains(err.Error(), "neither built in nor installed") {
+		t.Fatalf("a registry given no built-ins: Spec(builtin-dot) error = %v", err)
+	}
+	if all, err := reg.BuiltinManifests(context.Background()); err != nil || len(all) != 0 {
+		t.Fatalf("a registry given no built-ins lists %v (%v)", all, err)
+	}
+	reg.Builtins = registry.Builtins{Entries: plugintest.Builtins().Entries,
+		Args: func(name string) []string { return []string{"serve-me", name} }}
+	spec, err := reg.Spec("builtin-dot")
+	if err != nil || !spec.BuiltIn || !slices.Equal(spec.Args, []string{"serve-me", "builtin-dot"}) {
+		t.Fatalf("Spec = %+v, %v; want the built-in with the arguments Args gives", spec, err)
+	}
+	reg.Builtins.Args = nil
+	if _, err := reg.Spec("builtin-dot"); err == nil || !strings.Contains(err.Error(), `"builtin-dot"`) {
+		t.Fatalf("no Args: Spec error = %v, want one naming the plugin", err)
 	}
 }
 

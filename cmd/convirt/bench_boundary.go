@@ -78,7 +78,7 @@ func runBenchBoundary(ctx context.Context, args []string, stdout, stderr io.Writ
 		return fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", errUsage, o.Image)
 	}
 	cfg, _ := encoderConfigs(o)
-	plug, err := (&launch.Launcher{}).Encoder(ctx, o.imagePlugin, cfg)
+	plug, err := (&launch.Launcher{Registry: builtinRegistry()}).Encoder(ctx, o.imagePlugin, cfg)
 	if err != nil {
 		return err
 	}

@@ -181,7 +181,7 @@ func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer cleanup()
-	l := &launch.Launcher{}
+	l := &launch.Launcher{Registry: builtinRegistry()}
 	if o.Verbose {
 		l.Log = stderr
 	}

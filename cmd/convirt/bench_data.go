@@ -123,7 +123,7 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	cfg := map[string]any{"root": *root, "image_size": *size, "workers": *workers, "prepared": *prepared}
-	plug, err := (&launch.Launcher{}).Dataset(ctx, *name, cfg)
+	plug, err := (&launch.Launcher{Registry: builtinRegistry()}).Dataset(ctx, *name, cfg)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,11 @@ func openRegistry(fs *flag.FlagSet, dir *string, args []string, lo, hi int) (*re
 		return nil, nil, fmt.Errorf("%w: want %s argument(s), got %d", errUsage, want, len(pos))
 	}
 	reg, err := registry.Open(*dir)
-	return reg, pos, err
+	if err != nil {
+		return nil, nil, err
+	}
+	reg.Builtins = builtins()
+	return reg, pos, nil
 }
 
 func pluginsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,7 +61,7 @@ func pluginsList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	builtins, err := registry.Builtins(ctx)
+	built, err := reg.BuiltinManifests(ctx)
 	if err != nil {
 		return err
 	}
@@ -67,7 +71,7 @@ func pluginsList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tPROTOCOL\tSOURCE\tSHA256")
-	for _, m := range append(builtins, installed...) {
+	for _, m := range append(built, installed...) {
 		src, sum := "built-in", "-"
 		if !m.BuiltIn {
 			src, sum = m.Binary, m.SHA256[:min(12, len(m.SHA256))]

@@ -6,7 +6,23 @@ import (
 	"io"
 
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/registry"
 )
+
+// serveArgs are the arguments after the convirt executable that serve the
+// built-in name: `convirt plugin serve NAME` (below).
+func serveArgs(name string) []string { return []string{"plugin", "serve", name} }
+
+// builtins are the plugins compiled into convirt (builtins*.go) and how
+// convirt serves one: the value the registry and the host get, which know
+// neither the list nor this command line themselves.
+func builtins() registry.Builtins {
+	return registry.Builtins{Entries: builtin.List(), Args: serveArgs}
+}
+
+// builtinRegistry is a registry of the built-ins only, for commands that
+// start no installed plugin.
+func builtinRegistry() *registry.Registry { return &registry.Registry{Builtins: builtins()} }
 
 func init() {
 	register(&command{

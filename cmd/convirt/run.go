@@ -29,6 +29,7 @@ func newLauncher(dir string) (*launch.Launcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	reg.Builtins = builtins()
 	return &launch.Launcher{Registry: reg}, nil
 }
 

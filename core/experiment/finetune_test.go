@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/plugins/evaluators/evalplugin"
 	"github.com/convirt/convirt/plugins/sdk"
@@ -123,7 +122,7 @@ func fakeProbe(t *testing.T, epochs, patience int, validate bool, enc *fakeEncod
 	data := fakeData{"train": separable(r, 64), "val": separable(r, 32), "test": separable(r, 40)}
 	e := recipe.Eval{Name: "ft", Evaluator: recipe.PluginRef{Plugin: evalplugin.FinetuneName, Config: map[string]any{"bootstrap": 50}}}
 	e.Finetune.Epochs, e.Finetune.BatchSize, e.Finetune.Patience, e.Finetune.LR = epochs, 8, patience, 0.05
-	s := &session{r: &recipe.Recipe{Seed: 1}, opt: Options{Launcher: &launch.Launcher{}}, log: log}
+	s := &session{r: &recipe.Recipe{Seed: 1}, opt: Options{Launcher: testLauncher()}, log: log}
 	er := &evalRun{s: s, e: e, ev: evalplugin.NewFinetune()}
 	plan := &ftPlan{trainSplit: "train", testSplit: "test", task: sdk.TaskBinary, names: []string{"finding"}, testRows: span(0, 40)}
 	if validate {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
@@ -110,7 +109,7 @@ func patientRun(t *testing.T, dataConfig map[string]any) *evalRun {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
-	l := &launch.Launcher{}
+	l := testLauncher()
 	s := &session{r: &recipe.Recipe{Output: dir, Seed: 1}, opt: Options{Launcher: l, Progress: io.Discard}, log: log}
 	d, err := l.Dataset(ctx, testPatientData, dataConfig)
 	if err != nil {

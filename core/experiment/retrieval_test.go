@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/host/plugintest"
-	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/plugins/evaluators/evalplugin"
@@ -23,13 +21,6 @@ import (
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
-
-// The test binary doubles as the plugins it starts: the host re-runs it as
-// `plugin serve NAME` for the built-ins registered below.
-func TestMain(m *testing.M) {
-	plugintest.Main()
-	os.Exit(m.Run())
-}
 
 const (
 	testRetrievalEncoder = "test-retrieval-encoder"
@@ -225,7 +216,7 @@ func retrievalRun(t *testing.T, init string, dataConfig map[string]any) ([]resul
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
-	l := &launch.Launcher{}
+	l := testLauncher()
 	r := &recipe.Recipe{Output: dir, Seed: 1,
 		ImageEncoder: recipe.PluginRef{Plugin: testRetrievalEncoder, Config: map[string]any{"weights": "imagenet.safetensors"}},
 		TextEncoder:  &recipe.PluginRef{Plugin: testRetrievalEncoder, Config: map[string]any{}}}

@@ -1,5 +1,6 @@
 // Package host starts and supervises plugin processes. Start launches a
-// built-in plugin (`convirt plugin serve NAME`) or an external executable,
+// built-in plugin (served by an executable, e.g. convirt, with the arguments
+// the caller gives) or an external executable,
 // completes go-plugin's gRPC handshake with AutoMTLS and explicit message
 // limits, checks the plugin's identity and protocol version, and returns a
 // client implementing the plugin's sdk interface. A plugin that dies, before
@@ -28,7 +29,6 @@ import (
 
 	"github.com/convirt/convirt/core/thp"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/shm"
 	"github.com/hashicorp/go-hclog"
@@ -45,11 +45,14 @@ type Spec struct {
 	Name string   // the plugin's name; Info must report the same
 	Kind sdk.Kind // expected kind; empty accepts whatever the plugin is
 
-	BuiltIn bool   // serve the built-in Name from Exe
+	// BuiltIn serves the built-in Name by running Exe with Args; which
+	// arguments do that is the serving executable's business (for convirt,
+	// `plugin serve NAME`, which cmd/convirt gives through the registry).
+	BuiltIn bool
 	Exe     string // executable that serves built-ins; default os.Executable()
 
 	Path   string   // external plugin executable (when not BuiltIn)
-	Args   []string // arguments for Path
+	Args   []string // arguments for Path, or for Exe when BuiltIn
 	SHA256 string   // expected hex sha256 of Path; empty skips the check
 
 	// Log receives the plugin's logs and the supervisor's, as hclog text
@@ -103,8 +106,8 @@ func (s Spec) command() (*exec.Cmd, *verifiedExe, error) {
 	var exe *verifiedExe
 	switch {
 	case s.BuiltIn:
-		if _, ok := builtin.Lookup(s.Name); !ok && s.Exe == "" {
-			return nil, nil, fmt.Errorf("no built-in plugin %q is compiled into this binary", s.Name)
+		if len(s.Args) == 0 {
+			return nil, nil, fmt.Errorf("built-in plugin %q: no arguments that serve it (Spec.Args)", s.Name)
 		}
 		exe := s.Exe
 		if exe == "" {
@@ -113,7 +116,7 @@ func (s Spec) command() (*exec.Cmd, *verifiedExe, error) {
 				return nil, nil, fmt.Errorf("finding the convirt executable: %w", err)
 			}
 		}
-		cmd = exec.Command(exe, builtin.Args(s.Name)...)
+		cmd = exec.Command(exe, s.Args...)
 	case s.Path != "":
 		if s.SHA256 != "" {
 			var err error

@@ -191,7 +191,7 @@ func TestOversizeMessageFailsClearly(t *testing.T) {
 }
 
 func TestBuiltInStartsAsPluginServe(t *testing.T) {
-	loss, err := host.StartLoss(context.Background(), host.Spec{Name: "builtin-dot", BuiltIn: true, Exe: os.Args[0]})
+	loss, err := host.StartLoss(context.Background(), host.Spec{Name: "builtin-dot", BuiltIn: true, Exe: os.Args[0], Args: plugintest.ServeArgs("builtin-dot")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,5 +233,16 @@ func TestConfigCheckRunsBeforeConfigure(t *testing.T) {
 	err = enc2.Configure(context.Background(), map[string]any{"bogus": 1})
 	if err == nil || !strings.Contains(err.Error(), `plugin "scale": Configure: config: json: unknown field "bogus"`) {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// TestBuiltInNeedsServeArgs: the host does not know how an executable
+// serves its built-ins; a built-in spec without the arguments that do is
+// an error naming the plugin, not a process started with a guessed
+// command line.
+func TestBuiltInNeedsServeArgs(t *testing.T) {
+	_, err := host.StartLoss(context.Background(), host.Spec{Name: "builtin-dot", BuiltIn: true, Exe: os.Args[0]})
+	if err == nil || !strings.Contains(err.Error(), `"builtin-dot"`) || !strings.Contains(err.Error(), "Spec.Args") {
+		t.Fatalf("err = %v, want one naming the plugin and Spec.Args", err)
 	}
 }

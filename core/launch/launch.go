@@ -1,5 +1,6 @@
 // Package launch starts the plugins a recipe names. It resolves each name to
-// a built-in (served by the convirt executable) or an installed plugin (from
+// a built-in (served by the convirt executable, as the registry it is given
+// says) or an installed plugin (from
 // the registry, checksum verified), starts it under core/host's supervision
 // with its logs going to the run's log, validates its config against the
 // schema the plugin reports, and configures it. It also answers the
@@ -24,7 +25,8 @@ import (
 
 // Launcher starts plugins by name.
 type Launcher struct {
-	// Registry finds installed plugins; nil means built-ins only.
+	// Registry finds the built-in plugins (Registry.Builtins, which
+	// cmd/convirt hands in) and the installed ones; nil finds none.
 	Registry *registry.Registry
 	// Exe serves built-ins; "" means the running executable.
 	Exe string

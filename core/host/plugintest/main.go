@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/registry"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 )
@@ -52,7 +53,7 @@ func Main() {
 		return
 	}
 	var err error
-	if len(os.Args) == 4 && strings.Join(os.Args[1:3], " ") == "plugin serve" {
+	if len(os.Args) == 4 && slices.Equal(os.Args[1:], ServeArgs(os.Args[3])) {
 		err = builtin.Serve(os.Args[3])
 	} else {
 		err = serve(os.Getenv(EnvMode))
@@ -98,6 +99,18 @@ func serve(mode string) error {
 		return nil
 	}
 	return fmt.Errorf("plugintest: unknown mode %q", mode)
+}
+
+// ServeArgs are the arguments after the test binary that make Main serve
+// the built-in name (registered with plugins/sdk/builtin), as
+// `convirt plugin serve NAME` does for convirt.
+func ServeArgs(name string) []string { return []string{"plugin", "serve", name} }
+
+// Builtins are the built-ins registered in this test binary, served by it
+// through Main: what a test hands the registry (registry.Registry.Builtins)
+// to start them by name, as cmd/convirt does for convirt's.
+func Builtins() registry.Builtins {
+	return registry.Builtins{Entries: builtin.List(), Args: ServeArgs}
 }
 
 // Spec returns a host.Spec that starts this test binary as the plugin of

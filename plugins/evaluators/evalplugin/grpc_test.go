@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 // its own process, through the host's real gRPC path.
 func startBuiltin(t *testing.T, name string) *host.Evaluator {
 	t.Helper()
-	ev, err := host.StartEvaluator(context.Background(), host.Spec{Name: name, BuiltIn: true, Exe: os.Args[0], StartTimeout: 30 * time.Second})
+	ev, err := host.StartEvaluator(context.Background(), host.Spec{Name: name, BuiltIn: true, Exe: os.Args[0], Args: plugintest.ServeArgs(name), StartTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

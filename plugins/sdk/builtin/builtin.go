@@ -4,9 +4,11 @@
 //
 //	func init() { builtin.RegisterLoss("convirt-loss", func() sdk.Loss { return &Loss{} }) }
 //
-// and is linked into convirt by a blank import in cmd/convirt. The host runs
-// each built-in in its own process as `convirt plugin serve NAME` (Args),
-// which calls Serve.
+// and is linked into convirt by a blank import in cmd/convirt. cmd/convirt
+// hands the catalogue (List) to the registry and the host as a value, with
+// the command line that serves one built-in (`convirt plugin serve NAME`);
+// neither looks it up here. Each built-in runs in its own process, whose
+// body is Serve.
 package builtin
 
 import (
@@ -100,10 +102,6 @@ func List() []Entry {
 	})
 	return out
 }
-
-// Args are the arguments after the convirt executable that serve the
-// built-in name: `convirt plugin serve NAME`.
-func Args(name string) []string { return []string{"plugin", "serve", name} }
 
 // Serve serves the built-in name in this process (the body of
 // `convirt plugin serve NAME`); it returns when the host stops the plugin.
