@@ -1,8 +1,10 @@
-// Package paperrecipes_test checks the datasets of recipes/paper against the
-// protocol they claim (normalisation, views, splits, task) and that their
-// normalisation reaches the run's params. It holds tests only: it imports
-// the host (core/experiment), which the dataset plugins must not.
-package paperrecipes_test
+package main
+
+// The tests below check the datasets of recipes/paper against the protocol
+// they claim (normalisation, views, splits, task) and that their
+// normalisation reaches the run's params. They live here, where the host
+// (core/experiment) and the dataset plugins meet: neither may import the
+// other.
 
 import (
 	"bytes"
@@ -28,7 +30,7 @@ import (
 // (so ${CONVIRT_DATA:-data} is data) and with extra --set values.
 func paperRecipes(t *testing.T, sets ...string) map[string]*recipe.Recipe {
 	t.Helper()
-	files, err := filepath.Glob("../../../recipes/paper/*.yaml")
+	files, err := filepath.Glob("../../recipes/paper/*.yaml")
 	if err != nil || len(files) < 4 {
 		t.Fatalf("paper recipes: %v %v", files, err)
 	}
