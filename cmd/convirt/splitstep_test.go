@@ -1,4 +1,9 @@
-package encoders_test
+package main
+
+// The split step of the host (core/train) with the built-in encoders and
+// loss in their own processes, against the same steps in one process. The
+// test lives here, where the host and the plugins meet, since neither may
+// import the other.
 
 import (
 	"context"
@@ -15,27 +20,12 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/encoders/text"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
-	_ "github.com/convirt/convirt/plugins/losses/convirt"
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 )
-
-// The test binary doubles as the plugin executable: started with
-// CONVIRT_TEST_SERVE=NAME it serves the built-in NAME.
-func TestMain(m *testing.M) {
-	if name := os.Getenv("CONVIRT_TEST_SERVE"); name != "" {
-		if err := builtin.Serve(name); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
 
 var words = strings.Fields("no acute cardiopulmonary process mild cardiomegaly small left right pleural effusion consolidation lung base pneumothorax nodule")
 
@@ -133,7 +123,7 @@ func TestSplitStepEqualsOneProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := func(name string, kind sdk.Kind) host.Client {
-		c, err := host.Start(ctx, host.Spec{Name: name, Kind: kind, BuiltIn: true, Exe: exe, Args: []string{"-test.run=^$"}, Env: []string{"CONVIRT_TEST_SERVE=" + name}})
+		c, err := host.Start(ctx, host.Spec{Name: name, Kind: kind, BuiltIn: true, Exe: exe, Args: serveArgs(name)})
 		if err != nil {
 			t.Fatalf("start %s: %v", name, err)
 		}
