@@ -170,7 +170,7 @@ func (er *evalRun) convirtState(role string) ([]byte, error) {
 		if err := er.s.recordWeights(er.e.Name, w); err != nil {
 			return nil, err
 		}
-		er.saved, er.used = w.parts, w.provenance()
+		er.saved, er.used = w.parts, w.provenance(er.s.run.Dir())
 	}
 	st, ok := er.saved[role]
 	if !ok || len(st) == 0 {
@@ -191,9 +191,14 @@ type weights struct {
 	note    string            // why best became last, or checkpoints passed over
 }
 
-// provenance is w as results.json records it.
-func (w weights) provenance() *results.Weights {
+// provenance is w as results.json records it. A checkpoint of this run
+// (runDir) is named relative to the run directory, so that results.json
+// repeats bit for bit when the run is repeated.
+func (w weights) provenance(runDir string) *results.Weights {
 	p := &results.Weights{Select: w.asked, Used: w.used, Step: w.step, Source: w.source, Note: w.note}
+	if rel, err := filepath.Rel(runDir, w.source); err == nil && filepath.IsAbs(w.source) == filepath.IsAbs(runDir) && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		p.Source = filepath.ToSlash(rel)
+	}
 	if !math.IsNaN(w.valLoss) {
 		v := w.valLoss
 		p.ValLoss = &v

@@ -281,7 +281,7 @@ func TestEvaluationUsesBestWeightsByDefault(t *testing.T) {
 		}
 		w := er.out[0].Weights
 		if w == nil || w.Used != tc.used || w.Step != tc.step || w.Select != map[string]string{"": "best"}[tc.sel]+tc.sel ||
-			(w.ValLoss == nil) != (tc.valLoss == "") || w.Source == "" {
+			(w.ValLoss == nil) != (tc.valLoss == "") || w.Source == "" || strings.Contains(w.Source, s.run.Dir()) {
 			t.Errorf("checkpoint_select %q: results weights %+v, want %s of step %d", tc.sel, w, tc.used, tc.step)
 		}
 		tags := s.run.Tags()

@@ -11,7 +11,7 @@ import (
 )
 
 // TestFinetuneOverGRPC drives the built-in "finetune" evaluator through the
-// host's real process and gRPC path exactly as the host's fine-tuning loop
+// real process and gRPC path (sdktest) exactly as the host's fine-tuning loop
 // does (Configure a head, Grad per batch, snapshot, predict, restore,
 // score) and checks every answer against the same calls in process.
 func TestFinetuneOverGRPC(t *testing.T) {

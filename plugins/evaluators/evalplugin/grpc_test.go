@@ -6,30 +6,24 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/convirt/convirt/core/host"
-	"github.com/convirt/convirt/core/host/plugintest"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/sdktest"
 )
 
-// TestMain lets the test binary serve the built-ins when the host re-runs
-// it as `<test binary> plugin serve NAME`.
+// TestMain lets the test binary serve the built-ins when sdktest.Start
+// re-runs it as one.
 func TestMain(m *testing.M) {
-	plugintest.Main()
+	sdktest.Main(builtin.Serve)
 	os.Exit(m.Run())
 }
 
 // startBuiltin serves the built-in evaluator name from this test binary in
-// its own process, through the host's real gRPC path.
-func startBuiltin(t *testing.T, name string) *host.Evaluator {
+// its own process, over the real gRPC path.
+func startBuiltin(t *testing.T, name string) sdk.Evaluator {
 	t.Helper()
-	ev, err := host.StartEvaluator(context.Background(), host.Spec{Name: name, BuiltIn: true, Exe: os.Args[0], Args: plugintest.ServeArgs(name), StartTimeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ev.Close() })
-	return ev
+	return sdktest.Start(t, name, sdk.KindEvaluator).(sdk.Evaluator)
 }
 
 func TestBuiltinsOverGRPC(t *testing.T) {

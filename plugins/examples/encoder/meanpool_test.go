@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/sdktest"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
-// TestMain lets the test binary serve the plugin when a host starts it, so
-// the tests below can talk to it across a real process boundary.
+// TestMain lets the test binary serve the plugin when a host (here
+// sdktest.Start) starts it, so the tests below can talk to it across a real
+// process boundary.
 func TestMain(m *testing.M) {
 	if os.Getenv(sdk.Handshake.MagicCookieKey) != "" {
 		main()
@@ -255,16 +256,14 @@ func TestConfigAndInfo(t *testing.T) {
 	}
 }
 
-// The plugin served by a real host: handshake, Info, Configure, a training
-// step and State across the process boundary.
-func TestServedThroughTheHost(t *testing.T) {
-	enc, err := host.StartEncoder(ctx, host.Spec{Name: Name, Path: os.Args[0]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	if info := enc.Process().Info(); info.Kind != sdk.KindEncoder || info.Version != Version {
-		t.Fatalf("Info = %+v", info)
+// The plugin served in its own process, as a host starts it, with only
+// the SDK (sdktest): handshake, Info, Configure, a training step and State
+// across the process boundary. cmd/convirt's tests install and run the
+// built binary under the real host.
+func TestServedOverTheWire(t *testing.T) {
+	enc := sdktest.Start(t, Name, sdk.KindEncoder).(sdk.Encoder)
+	if info, err := enc.Info(ctx); err != nil || info.Kind != sdk.KindEncoder || info.Version != Version {
+		t.Fatalf("Info = %+v, %v", info, err)
 	}
 	if err := enc.Configure(ctx, map[string]any{"proj_dim": 8.0, "features": 16.0}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,93 @@
+// Package sdktest runs a plugin in a process of its own for a test, over
+// the real wire, with nothing but the SDK: the test binary doubles as the
+// plugin. A plugin's tests use it to check that what crosses the process
+// boundary (configs, tensors, errors) arrives as it left; they need no
+// host, which plugins may not import (the host's own supervision is tested
+// in core/host).
+//
+//	func TestMain(m *testing.M) {
+//		sdktest.Main(builtin.Serve) // serves the plugin Start asks for
+//		os.Exit(m.Run())
+//	}
+//
+//	ev := sdktest.Start(t, "linear", sdk.KindEvaluator).(sdk.Evaluator)
+package sdktest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/shm"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+)
+
+// EnvServe names the plugin a test binary started by Start serves.
+const EnvServe = "CONVIRT_SDKTEST_SERVE"
+
+// Main makes a test binary that Start re-ran serve the plugin it names,
+// through serve (e.g. builtin.Serve), and exit; otherwise it returns. Call
+// it first in TestMain.
+func Main(serve func(name string) error) {
+	name := os.Getenv(EnvServe)
+	if name == "" || os.Getenv(sdk.Handshake.MagicCookieKey) == "" {
+		return
+	}
+	if err := serve(name); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Start re-runs the test binary as the plugin name, completes go-plugin's
+// gRPC handshake with it (AutoMTLS, the SDK's default wire options), and
+// returns its client, which implements the sdk interface of kind (Encoder,
+// Loss, Dataset or Evaluator). The binary serves name through Main, or
+// serves its one plugin from its own TestMain when it sees
+// sdk.Handshake's cookie. The plugin is closed and its process stopped when
+// the test ends.
+func Start(t testing.TB, name string, kind sdk.Kind) sdk.Plugin {
+	t.Helper()
+	if !kind.Valid() {
+		t.Fatalf("sdktest: unknown kind %q", kind)
+	}
+	var wire sdk.WireOptions
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), EnvServe+"="+name, shm.EnvDir+"="+shm.Dir())
+	cmd.Env = append(cmd.Env, wire.Env()...)
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		Plugins:          sdk.ClientPlugins(name, wire),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		GRPCDialOptions:  sdk.GRPCDialOptions(wire),
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: name, Output: io.Discard}),
+		Stderr:           io.Discard,
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		t.Fatalf("sdktest: start plugin %q: %v", name, err)
+	}
+	raw, err := rpc.Dispense(string(kind))
+	if err != nil {
+		client.Kill()
+		t.Fatalf("sdktest: plugin %q: %v", name, err)
+	}
+	p, ok := raw.(sdk.Plugin)
+	if !ok {
+		client.Kill()
+		t.Fatalf("sdktest: plugin %q: dispensed %T, not a plugin", name, raw)
+	}
+	t.Cleanup(func() {
+		_ = p.Close()
+		client.Kill()
+	})
+	return p
+}
