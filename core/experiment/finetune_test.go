@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/convirt/convirt/core/recipe"
-	"github.com/convirt/convirt/plugins/evaluators/evalplugin"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
@@ -108,8 +107,8 @@ func (e *fakeEncoder) SetState(_ context.Context, b []byte) error {
 	return json.Unmarshal(b, e)
 }
 
-// fakeProbe is a probe of the finetune evaluator (in process) on fake
-// data and a fake encoder, with a run log to inspect.
+// fakeProbe is a probe of a fine-tuning head (headEvaluator, in process)
+// on fake data and a fake encoder, with a run log to inspect.
 func fakeProbe(t *testing.T, epochs, patience int, validate bool, enc *fakeEncoder) (*ftProbe, string) {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "run.log")
@@ -120,10 +119,10 @@ func fakeProbe(t *testing.T, epochs, patience int, validate bool, enc *fakeEncod
 	t.Cleanup(func() { log.Close() })
 	r := rand.New(rand.NewPCG(4, 4))
 	data := fakeData{"train": separable(r, 64), "val": separable(r, 32), "test": separable(r, 40)}
-	e := recipe.Eval{Name: "ft", Evaluator: recipe.PluginRef{Plugin: evalplugin.FinetuneName, Config: map[string]any{"bootstrap": 50}}}
+	e := recipe.Eval{Name: "ft", Evaluator: recipe.PluginRef{Plugin: testFinetuneHead, Config: map[string]any{"bootstrap": 50}}}
 	e.Finetune.Epochs, e.Finetune.BatchSize, e.Finetune.Patience, e.Finetune.LR = epochs, 8, patience, 0.05
 	s := &session{r: &recipe.Recipe{Seed: 1}, opt: Options{Launcher: testLauncher()}, log: log}
-	er := &evalRun{s: s, e: e, ev: evalplugin.NewFinetune()}
+	er := &evalRun{s: s, e: e, ev: &headEvaluator{}}
 	plan := &ftPlan{trainSplit: "train", testSplit: "test", task: sdk.TaskBinary, names: []string{"finding"}, testRows: span(0, 40)}
 	if validate {
 		plan.valSplit, plan.valRows = "val", span(0, 32)
@@ -234,12 +233,17 @@ func TestBatchesOf(t *testing.T) {
 }
 
 // testPlateauEncoder names an encoder whose schema declares the keys the
-// host fills for a schedule (registered for its Info only: it is never
-// started; plateauEncoder plays it in process).
-const testPlateauEncoder = "test-plateau-encoder"
+// host fills for a schedule, and testFinetuneHead the fine-tuning head
+// (registered for their Info only: they are never started; plateauEncoder
+// and headEvaluator play them in process).
+const (
+	testPlateauEncoder = "test-plateau-encoder"
+	testFinetuneHead   = "test-finetune-head"
+)
 
 func init() {
 	builtin.RegisterEncoder(testPlateauEncoder, func() sdk.Encoder { return &plateauEncoder{} })
+	builtin.RegisterEvaluator(testFinetuneHead, func() sdk.Evaluator { return &headEvaluator{} })
 }
 
 // plateauEncoder is fakeEncoder with the plateau schedule of the built-in

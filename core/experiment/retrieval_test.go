@@ -15,7 +15,6 @@ import (
 
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/results"
-	"github.com/convirt/convirt/plugins/evaluators/evalplugin"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
@@ -226,7 +225,7 @@ func retrievalRun(t *testing.T, init string, dataConfig map[string]any) ([]resul
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	ev := evalplugin.NewRetrieval()
+	ev := &rankEvaluator{}
 	if err := ev.Configure(ctx, map[string]any{"ks": []any{1, 4}, "bootstrap": 20}); err != nil {
 		t.Fatal(err)
 	}
