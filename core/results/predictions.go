@@ -111,7 +111,7 @@ func ReadPredictions(r io.Reader) (any, error) {
 		return readClass(cr, header)
 	}
 	if len(header) < 3 || header[0] != "id" || len(header)%2 != 1 {
-		return nil, fmt.Errorf("results: predictions header %q: want id,<label>:true,<label>:score,... or id,true,score:<class>,...", header)
+		return nil, fmt.Errorf("results: predictions header %q: want columns id,<label>:true,<label>:score (per label) or id,true,score:<class> (per class)", header)
 	}
 	p := &LabelPredictions{}
 	for j := 1; j < len(header); j += 2 {

@@ -74,10 +74,9 @@ func groupLabels(labels [][]float32, members []int) []float32 {
 			if j >= len(labels[i]) {
 				continue
 			}
-			switch x := labels[i][j]; {
-			case x == 1:
+			if x := labels[i][j]; x == 1 {
 				v, labelled = 1, true
-			case x == x: // not NaN
+			} else if !math.IsNaN(float64(x)) {
 				labelled = true
 			}
 		}
