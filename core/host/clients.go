@@ -7,112 +7,88 @@ import (
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
-// configure validates cfg against the plugin's schema when the spec asks to.
-func (p *Process) configure(ctx context.Context, cfg map[string]any, next func(context.Context, map[string]any) error) error {
-	if p.spec.CheckConfig != nil {
-		if err := p.spec.CheckConfig(p.info.Schema, cfg); err != nil {
-			return fmt.Errorf("plugin %q: config: %w", p.info.Name, err)
+// client is what supervision adds to a dispensed plugin of kind T, written
+// once for the four kinds: Configure checks the config against the plugin's
+// schema first (Spec.CheckConfig), Close and Kill stop the process, and
+// Process returns it.
+//
+// Each kind's client (Encoder, Loss, Dataset, Evaluator) embeds a client[T]
+// and, one level deeper, the sdk interface itself (Go cannot embed a type
+// parameter): the shallower Configure and Close of client win over the
+// plugin's, and every other call of the kind is the plugin's own.
+type client[T sdk.Plugin] struct {
+	plugin T
+	proc   *Process
+}
+
+// Configure validates cfg (Spec.CheckConfig) and sends it to the plugin.
+func (c client[T]) Configure(ctx context.Context, cfg map[string]any) error {
+	if c.proc.spec.CheckConfig != nil {
+		if err := c.proc.spec.CheckConfig(c.proc.info.Schema, cfg); err != nil {
+			return fmt.Errorf("plugin %q: config: %w", c.proc.info.Name, err)
 		}
 	}
-	return next(ctx, cfg)
+	return c.plugin.Configure(ctx, cfg)
 }
+
+// Close closes the plugin and stops its process.
+func (c client[T]) Close() error { return c.proc.Close() }
+
+// Kill stops the process at once.
+func (c client[T]) Kill() { c.proc.Kill() }
+
+// Process is the supervised process.
+func (c client[T]) Process() *Process { return c.proc }
 
 // Encoder is a supervised encoder plugin.
 type Encoder struct {
-	sdk.Encoder
-	proc *Process
+	client[sdk.Encoder]
+	encoderCalls
 }
 
-// Configure validates cfg (Spec.CheckConfig) and sends it to the plugin.
-func (c *Encoder) Configure(ctx context.Context, cfg map[string]any) error {
-	return c.proc.configure(ctx, cfg, c.Encoder.Configure)
-}
-
-// Close closes the plugin and stops its process.
-func (c *Encoder) Close() error { return c.proc.Close() }
-
-// Kill stops the process at once.
-func (c *Encoder) Kill() { c.proc.Kill() }
-
-// Process is the supervised process.
-func (c *Encoder) Process() *Process { return c.proc }
+// encoderCalls holds the sdk.Encoder one level below Encoder's client.
+type encoderCalls struct{ sdk.Encoder }
 
 // Loss is a supervised loss plugin.
 type Loss struct {
-	sdk.Loss
-	proc *Process
+	client[sdk.Loss]
+	lossCalls
 }
 
-// Configure validates cfg (Spec.CheckConfig) and sends it to the plugin.
-func (c *Loss) Configure(ctx context.Context, cfg map[string]any) error {
-	return c.proc.configure(ctx, cfg, c.Loss.Configure)
-}
-
-// Close closes the plugin and stops its process.
-func (c *Loss) Close() error { return c.proc.Close() }
-
-// Kill stops the process at once.
-func (c *Loss) Kill() { c.proc.Kill() }
-
-// Process is the supervised process.
-func (c *Loss) Process() *Process { return c.proc }
+// lossCalls holds the sdk.Loss one level below Loss's client.
+type lossCalls struct{ sdk.Loss }
 
 // Dataset is a supervised dataset plugin.
 type Dataset struct {
-	sdk.Dataset
-	proc *Process
+	client[sdk.Dataset]
+	datasetCalls
 }
 
-// Configure validates cfg (Spec.CheckConfig) and sends it to the plugin.
-func (c *Dataset) Configure(ctx context.Context, cfg map[string]any) error {
-	return c.proc.configure(ctx, cfg, c.Dataset.Configure)
-}
-
-// Close closes the plugin and stops its process.
-func (c *Dataset) Close() error { return c.proc.Close() }
-
-// Kill stops the process at once.
-func (c *Dataset) Kill() { c.proc.Kill() }
-
-// Process is the supervised process.
-func (c *Dataset) Process() *Process { return c.proc }
+// datasetCalls holds the sdk.Dataset one level below Dataset's client.
+type datasetCalls struct{ sdk.Dataset }
 
 // Evaluator is a supervised evaluator plugin.
 type Evaluator struct {
-	sdk.Evaluator
-	proc *Process
+	client[sdk.Evaluator]
+	evaluatorCalls
 }
 
-// Configure validates cfg (Spec.CheckConfig) and sends it to the plugin.
-func (c *Evaluator) Configure(ctx context.Context, cfg map[string]any) error {
-	return c.proc.configure(ctx, cfg, c.Evaluator.Configure)
-}
-
-// Close closes the plugin and stops its process.
-func (c *Evaluator) Close() error { return c.proc.Close() }
-
-// Kill stops the process at once.
-func (c *Evaluator) Kill() { c.proc.Kill() }
-
-// Process is the supervised process.
-func (c *Evaluator) Process() *Process { return c.proc }
+// evaluatorCalls holds the sdk.Evaluator one level below Evaluator's client.
+type evaluatorCalls struct{ sdk.Evaluator }
 
 // wrap puts the dispensed sdk client of p's kind under supervision.
 func wrap(p *Process, raw any) (Client, error) {
-	var c Client
 	switch v := raw.(type) {
 	case sdk.Encoder:
-		c = &Encoder{Encoder: v, proc: p}
+		return &Encoder{client[sdk.Encoder]{v, p}, encoderCalls{v}}, nil
 	case sdk.Loss:
-		c = &Loss{Loss: v, proc: p}
+		return &Loss{client[sdk.Loss]{v, p}, lossCalls{v}}, nil
 	case sdk.Dataset:
-		c = &Dataset{Dataset: v, proc: p}
+		return &Dataset{client[sdk.Dataset]{v, p}, datasetCalls{v}}, nil
 	case sdk.Evaluator:
-		c = &Evaluator{Evaluator: v, proc: p}
-	default:
-		return nil, fmt.Errorf("%s: no client for kind %s", p.label, p.info.Kind)
+		return &Evaluator{client[sdk.Evaluator]{v, p}, evaluatorCalls{v}}, nil
 	}
-	return c, nil
+	return nil, fmt.Errorf("%s: no client for kind %s", p.label, p.info.Kind)
 }
 
 // StartEncoder starts an encoder plugin (spec.Kind is set for you).
@@ -150,3 +126,24 @@ func startAs[T Client](ctx context.Context, spec Spec, kind sdk.Kind) (T, error)
 	}
 	return t, nil
 }
+
+// Each kind's client is a Client and its kind's sdk interface; a Configure
+// or Close made ambiguous by the embedding would fail here.
+var (
+	_ interface {
+		Client
+		sdk.Encoder
+	} = (*Encoder)(nil)
+	_ interface {
+		Client
+		sdk.Loss
+	} = (*Loss)(nil)
+	_ interface {
+		Client
+		sdk.Dataset
+	} = (*Dataset)(nil)
+	_ interface {
+		Client
+		sdk.Evaluator
+	} = (*Evaluator)(nil)
+)

@@ -2,7 +2,6 @@ package mlflow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/convirt/convirt/core/mlflow/internal/wire"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -71,64 +71,19 @@ func StatusOf(s runs.Status) string {
 	return StatusRunning
 }
 
-// Experiment is MLflow's experiment object (the fields used here).
-type Experiment struct {
-	ExperimentID     string `json:"experiment_id"`
-	Name             string `json:"name"`
-	ArtifactLocation string `json:"artifact_location,omitempty"`
-	LifecycleStage   string `json:"lifecycle_stage,omitempty"`
-}
-
-// RunInfo is MLflow's RunInfo object.
-type RunInfo struct {
-	RunID          string `json:"run_id"`
-	RunUUID        string `json:"run_uuid,omitempty"`
-	RunName        string `json:"run_name,omitempty"`
-	ExperimentID   string `json:"experiment_id"`
-	UserID         string `json:"user_id,omitempty"`
-	Status         string `json:"status,omitempty"`
-	StartTime      int64  `json:"start_time,omitempty"`
-	EndTime        int64  `json:"end_time,omitempty"`
-	ArtifactURI    string `json:"artifact_uri,omitempty"`
-	LifecycleStage string `json:"lifecycle_stage,omitempty"`
-}
-
-// Metric is one metric value as MLflow's JSON has it (timestamp in ms).
-type Metric struct {
-	Key       string
-	Value     float64
-	Timestamp int64
-	Step      int64
-}
-
-// MarshalJSON writes NaN and infinities as protobuf JSON strings.
-func (m Metric) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Key       string          `json:"key"`
-		Value     json.RawMessage `json:"value"`
-		Timestamp int64           `json:"timestamp"`
-		Step      int64           `json:"step"`
-	}{m.Key, runs.FormatFloat(m.Value), m.Timestamp, m.Step})
-}
-
-// UnmarshalJSON reads what MarshalJSON writes.
-func (m *Metric) UnmarshalJSON(b []byte) error {
-	var j struct {
-		Key       string          `json:"key"`
-		Value     json.RawMessage `json:"value"`
-		Timestamp int64           `json:"timestamp"`
-		Step      int64           `json:"step"`
-	}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	v, err := runs.ParseFloat(j.Value)
-	if err != nil {
-		return err
-	}
-	*m = Metric{j.Key, v, j.Timestamp, j.Step}
-	return nil
-}
+// The MLflow REST objects, declared once in internal/wire for this client
+// and the fake server in mlflowtest alike.
+type (
+	// Experiment is MLflow's experiment object (the fields used here).
+	Experiment = wire.Experiment
+	// RunInfo is MLflow's RunInfo object.
+	RunInfo = wire.RunInfo
+	// Metric is one metric value as MLflow's JSON has it (timestamp in
+	// ms); NaN and the infinities travel as protobuf JSON strings.
+	Metric = wire.Metric
+	// KV is a param or a tag.
+	KV = wire.KV
+)
 
 // FromRunMetric converts a local metric.
 func FromRunMetric(m runs.Metric) Metric {
@@ -137,12 +92,6 @@ func FromRunMetric(m runs.Metric) Metric {
 		t = time.Now()
 	}
 	return Metric{Key: m.Key, Value: m.Value, Timestamp: t.UnixMilli(), Step: m.Step}
-}
-
-// KV is a param or a tag.
-type KV struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
 }
 
 // GetExperimentByName returns the experiment named name; a missing one is
@@ -218,7 +167,7 @@ func (c *Client) UpdateRun(ctx context.Context, runID, status string, end time.T
 
 // SetTag sets one tag on a run.
 func (c *Client) SetTag(ctx context.Context, runID, key, value string) error {
-	t := c.fitTags([]KV{{key, value}})[0]
+	t := c.fitTags([]KV{{Key: key, Value: value}})[0]
 	return c.call(ctx, request{method: "POST", endpoint: "mlflow/runs/set-tag",
 		body: map[string]string{"run_id": runID, "run_uuid": runID, "key": t.Key, "value": t.Value}})
 }

@@ -43,7 +43,7 @@ func TestExperimentAndRunLifecycle(t *testing.T) {
 	if f.Count("experiments/create") != 1 {
 		t.Errorf("experiments/create called %d times", f.Count("experiments/create"))
 	}
-	info, err := c.CreateRun(ctx, id, "r1", time.Now(), []KV{{TagRunName, "r1"}})
+	info, err := c.CreateRun(ctx, id, "r1", time.Now(), []KV{{Key: TagRunName, Value: "r1"}})
 	if err != nil || info.RunID == "" || info.ArtifactURI == "" {
 		t.Fatalf("CreateRun: %+v %v", info, err)
 	}
@@ -83,10 +83,10 @@ func TestLogBatchSplitsAndTruncates(t *testing.T) {
 	}
 	params := make([]KV, 150)
 	for i := range params {
-		params[i] = KV{fmt.Sprintf("p%d", i), "v"}
+		params[i] = KV{Key: fmt.Sprintf("p%d", i), Value: "v"}
 	}
 	secret := "SECRET-" + strings.Repeat("x", 600)
-	params[0] = KV{strings.Repeat("k", 300), secret}
+	params[0] = KV{Key: strings.Repeat("k", 300), Value: secret}
 	if err := c.LogBatch(ctx, info.RunID, ms[:0], nil, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -264,7 +264,7 @@ func (t *Tracker) persistLocked() error {
 func sortedKV(m map[string]string) []KV {
 	out := make([]KV, 0, len(m))
 	for k, v := range m {
-		out = append(out, KV{k, v})
+		out = append(out, KV{Key: k, Value: v})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out

@@ -6,14 +6,14 @@
 // Failures can be injected to imitate a server that is down or flaky.
 //
 // It does not import core/mlflow, so that package's own tests can use it;
-// it has its own small JSON types for what the server stores.
+// the JSON objects it shares with the client are declared once, in
+// core/mlflow/internal/wire.
 package mlflowtest
 
 import (
-	"encoding/json"
 	"sort"
 
-	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/core/mlflow/internal/wire"
 )
 
 // Limits the fake enforces on runs/log-batch, as MLflow's REST API
@@ -33,52 +33,17 @@ const (
 	Drop    = -1 // drop the connection without an answer
 )
 
-// RunInfo is MLflow's RunInfo object as the fake stores it.
-type RunInfo struct {
-	RunID          string `json:"run_id"`
-	RunUUID        string `json:"run_uuid,omitempty"`
-	RunName        string `json:"run_name,omitempty"`
-	ExperimentID   string `json:"experiment_id"`
-	Status         string `json:"status,omitempty"`
-	StartTime      int64  `json:"start_time,omitempty"`
-	EndTime        int64  `json:"end_time,omitempty"`
-	ArtifactURI    string `json:"artifact_uri,omitempty"`
-	LifecycleStage string `json:"lifecycle_stage,omitempty"`
-}
-
-// Metric is one logged metric value. Value accepts the protobuf JSON
-// spellings of NaN and the infinities ("NaN", "Infinity", "-Infinity").
-type Metric struct {
-	Key       string
-	Value     float64
-	Timestamp int64
-	Step      int64
-}
-
-// UnmarshalJSON reads MLflow's metric JSON.
-func (m *Metric) UnmarshalJSON(b []byte) error {
-	var j struct {
-		Key       string          `json:"key"`
-		Value     json.RawMessage `json:"value"`
-		Timestamp int64           `json:"timestamp"`
-		Step      int64           `json:"step"`
-	}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	v, err := runs.ParseFloat(j.Value)
-	if err != nil {
-		return err
-	}
-	*m = Metric{j.Key, v, j.Timestamp, j.Step}
-	return nil
-}
-
-// KV is a param or a tag.
-type KV struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
+// The MLflow REST objects the fake reads and stores, declared once in
+// core/mlflow/internal/wire for the client and the fake alike.
+type (
+	// RunInfo is MLflow's RunInfo object as the fake stores it.
+	RunInfo = wire.RunInfo
+	// Metric is one logged metric value. Value accepts the protobuf JSON
+	// spellings of NaN and the infinities ("NaN", "Infinity", "-Infinity").
+	Metric = wire.Metric
+	// KV is a param or a tag.
+	KV = wire.KV
+)
 
 // Run is a snapshot of one run on the server: its info, its metric values
 // in the order they arrived, its params and its tags.
