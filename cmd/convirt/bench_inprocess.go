@@ -10,9 +10,7 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/text"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	convirtloss "github.com/convirt/convirt/plugins/losses/convirt"
-	"github.com/convirt/convirt/plugins/models/torchx"
-	"github.com/sugarme/gotch"
-	"github.com/sugarme/gotch/ts"
+	"github.com/convirt/convirt/plugins/losses/infonce"
 )
 
 // inProcessRef runs the same ConVIRT step in this process: either in one
@@ -53,7 +51,7 @@ func newInProcessRef(ctx context.Context, o *convirtOpts, data *bench.RandomPair
 // Step runs one step and returns its loss.
 func (r *inProcessRef) Step(ctx context.Context) (float64, error) {
 	if r.mode == "graph" {
-		return torchenc.ReferenceStep(r.img.Encoder(), r.txt.Encoder(), r.data.Next(), convirtTorchLoss(0.1, 0.75))
+		return torchenc.ReferenceStep(r.img.Encoder(), r.txt.Encoder(), r.data.Next(), infonce.ConVIRT(0.1, 0.75))
 	}
 	res, err := train.Run(ctx, r.cfg, train.Parts{Image: r.img, Text: r.txt, Loss: r.loss, Data: r.data})
 	return res.LastLoss, err
@@ -63,65 +61,4 @@ func (r *inProcessRef) Step(ctx context.Context) (float64, error) {
 func (r *inProcessRef) Close() {
 	r.img.Close()
 	r.txt.Close()
-}
-
-// convirtTorchLoss is ConVIRT's loss in the caller's autograd graph:
-// lambda * CE(v.u^T/tau) + (1-lambda) * CE(u.v^T/tau) on L2-normalised rows.
-func convirtTorchLoss(tau, lambda float64) torchenc.LossFunc {
-	return func(v, u *ts.Tensor) (*ts.Tensor, error) {
-		var s torchx.Scope
-		defer s.Free()
-		norm := func(x *ts.Tensor) (*ts.Tensor, error) {
-			n, err := s.Keep(x.NormScalaroptDim(s.Scalar(2), []int64{1}, true, false))
-			if err != nil {
-				return nil, err
-			}
-			return s.Keep(x.Div(n, false))
-		}
-		vn, err := norm(v)
-		if err != nil {
-			return nil, err
-		}
-		un, err := norm(u)
-		if err != nil {
-			return nil, err
-		}
-		ut, err := s.Keep(un.T(false))
-		if err != nil {
-			return nil, err
-		}
-		sim, err := s.Keep(vn.Matmul(ut, false))
-		if err != nil {
-			return nil, err
-		}
-		logits, err := s.Keep(sim.DivScalar(s.Scalar(tau), false))
-		if err != nil {
-			return nil, err
-		}
-		lt, err := s.Keep(logits.T(false))
-		if err != nil {
-			return nil, err
-		}
-		target, err := s.Keep(ts.Arange(s.Scalar(float64(v.MustSize()[0])), gotch.Int64, v.MustDevice()))
-		if err != nil {
-			return nil, err
-		}
-		lvu, err := s.Keep(logits.CrossEntropyForLogits(target), nil)
-		if err != nil {
-			return nil, err
-		}
-		luv, err := s.Keep(lt.CrossEntropyForLogits(target), nil)
-		if err != nil {
-			return nil, err
-		}
-		a, err := s.Keep(lvu.MulScalar(s.Scalar(lambda), false))
-		if err != nil {
-			return nil, err
-		}
-		b, err := s.Keep(luv.MulScalar(s.Scalar(1-lambda), false))
-		if err != nil {
-			return nil, err
-		}
-		return a.Add(b, false)
-	}
 }

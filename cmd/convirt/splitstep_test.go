@@ -20,11 +20,10 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/encoders/text"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
+	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
-	"github.com/sugarme/gotch"
-	"github.com/sugarme/gotch/ts"
 )
 
 var words = strings.Fields("no acute cardiopulmonary process mild cardiomegaly small left right pleural effusion consolidation lung base pneumothorax nodule")
@@ -76,18 +75,6 @@ func configs(vocab string) (map[string]any, map[string]any) {
 		img[k], txt[k] = v, v
 	}
 	return img, txt
-}
-
-// convirtLoss is ConVIRT's loss in one autograd graph (tau 0.1, lambda 0.75).
-func convirtLoss(v, u *ts.Tensor) (*ts.Tensor, error) {
-	vn := v.MustDiv(v.MustNormScalaroptDim(ts.FloatScalar(2), []int64{1}, true, false), false)
-	un := u.MustDiv(u.MustNormScalaroptDim(ts.FloatScalar(2), []int64{1}, true, false), false)
-	s := vn.MustMatmul(un.MustT(false), false).MustDivScalar(ts.FloatScalar(0.1), true)
-	n := v.MustSize()[0]
-	target := ts.MustArange(ts.IntScalar(n), gotch.Int64, gotch.CPU)
-	lvu := s.CrossEntropyForLogits(target)
-	luv := s.MustT(false).CrossEntropyForLogits(target)
-	return lvu.MustMulScalar(ts.FloatScalar(0.75), true).MustAdd(luv.MustMulScalar(ts.FloatScalar(0.25), true), true), nil
 }
 
 func modelTensors(t *testing.T, state []byte) map[string][]float32 {
@@ -160,7 +147,7 @@ func TestSplitStepEqualsOneProcess(t *testing.T) {
 	for step := range k {
 		order := train.EpochOrder(data.n, 11, 0)
 		b, _ := data.Batch(ctx, sdk.BatchRequest{Indices: order[step*batch : (step+1)*batch]})
-		if last, err = torchenc.ReferenceStep(refImg.Encoder(), refTxt.Encoder(), b, convirtLoss); err != nil {
+		if last, err = torchenc.ReferenceStep(refImg.Encoder(), refTxt.Encoder(), b, infonce.ConVIRT(0.1, 0.75)); err != nil {
 			t.Fatal(err)
 		}
 	}

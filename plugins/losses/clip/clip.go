@@ -15,7 +15,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/convirt/convirt/plugins/losses/internal/infonce"
+	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk/tensor"

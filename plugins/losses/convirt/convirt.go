@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/convirt/convirt/plugins/losses/internal/infonce"
+	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk/tensor"

@@ -1,7 +1,10 @@
 // Package infonce holds the bidirectional InfoNCE computation shared by the
 // ConVIRT and CLIP losses: L2-normalise both embedding batches, scale their
 // cosine similarities, and mix the row-wise (image-to-text) and column-wise
-// (text-to-image) cross-entropies with the diagonal as target.
+// (text-to-image) cross-entropies with the diagonal as target. It is the one
+// definition of that loss: the loss plugins, the in-process reference of the
+// ConVIRT benchmark and the split-step tests use it (ConVIRT builds it in the
+// caller's graph), and a new contrastive loss should too (docs/plugins.md).
 package infonce
 
 import (
