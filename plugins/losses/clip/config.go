@@ -3,6 +3,8 @@ package clip
 import (
 	"fmt"
 	"math"
+
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Optimizer names accepted in Config.Optimizer.
@@ -15,21 +17,21 @@ const (
 type Config struct {
 	// Lambda weighs the image-to-text direction, 1 - Lambda the other; CLIP
 	// uses 0.5. In [0, 1].
-	Lambda float64 `json:"lambda" yaml:"lambda" koanf:"lambda"`
+	Lambda float64 `json:"lambda" yaml:"lambda" koanf:"lambda" min:"0" max:"1" doc:"weight of the image-to-text direction"`
 	// InitLogScale is the initial s; CLIP's is log(1/0.07).
-	InitLogScale float64 `json:"init_logit_scale" yaml:"init_logit_scale" koanf:"init_logit_scale"`
+	InitLogScale float64 `json:"init_logit_scale" yaml:"init_logit_scale" koanf:"init_logit_scale" doc:"initial log of 1/temperature"`
 	// MaxLogScale caps s (log(100) in CLIP); s is also kept >= 0.
-	MaxLogScale float64 `json:"max_logit_scale" yaml:"max_logit_scale" koanf:"max_logit_scale"`
+	MaxLogScale float64 `json:"max_logit_scale" yaml:"max_logit_scale" koanf:"max_logit_scale" min:"0" doc:"cap on the log scale"`
 	// Learnable turns the updates of s on; when false s stays fixed.
-	Learnable bool `json:"learnable" yaml:"learnable" koanf:"learnable"`
+	Learnable bool `json:"learnable" yaml:"learnable" koanf:"learnable" doc:"learn the temperature"`
 	// Optimizer is "adam" or "sgd".
-	Optimizer string `json:"optimizer" yaml:"optimizer" koanf:"optimizer"`
+	Optimizer string `json:"optimizer" yaml:"optimizer" koanf:"optimizer" enum:"adam|sgd" doc:"optimiser of the temperature"`
 	// LR is the learning rate of s; >= 0.
-	LR float64 `json:"lr" yaml:"lr" koanf:"lr"`
+	LR float64 `json:"lr" yaml:"lr" koanf:"lr" min:"0" doc:"learning rate of the temperature"`
 	// Beta1, Beta2 and Eps are Adam's constants.
-	Beta1 float64 `json:"beta1" yaml:"beta1" koanf:"beta1"`
-	Beta2 float64 `json:"beta2" yaml:"beta2" koanf:"beta2"`
-	Eps   float64 `json:"eps" yaml:"eps" koanf:"eps"`
+	Beta1 float64 `json:"beta1" yaml:"beta1" koanf:"beta1" doc:"Adam beta1"`
+	Beta2 float64 `json:"beta2" yaml:"beta2" koanf:"beta2" doc:"Adam beta2"`
+	Eps   float64 `json:"eps" yaml:"eps" koanf:"eps" doc:"Adam epsilon"`
 }
 
 // DefaultConfig returns CLIP's settings: symmetric loss, learnable scale
@@ -48,20 +50,17 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate checks the ranges of the fields, naming the one at fault.
+// Schema is the plugin's config schema, derived from Config's tags with
+// DefaultConfig's values.
+var Schema = schema.MustDerive(DefaultConfig())
+
+// Validate checks the fields' ranges and allowed values (Config's tags) and
+// Adam's constants when the optimiser is Adam, naming the one at fault.
 func (c Config) Validate() error {
-	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if err := schema.Validate(c); err != nil {
+		return fmt.Errorf("clip: %w", err)
+	}
 	switch {
-	case !(c.Lambda >= 0 && c.Lambda <= 1):
-		return fmt.Errorf("clip: lambda must be in [0, 1], got %v", c.Lambda)
-	case !finite(c.MaxLogScale) || c.MaxLogScale < 0:
-		return fmt.Errorf("clip: max_logit_scale must be finite and >= 0, got %v", c.MaxLogScale)
-	case !finite(c.InitLogScale):
-		return fmt.Errorf("clip: init_logit_scale must be finite, got %v", c.InitLogScale)
-	case c.Optimizer != OptimizerAdam && c.Optimizer != OptimizerSGD:
-		return fmt.Errorf("clip: optimizer must be %q or %q, got %q", OptimizerAdam, OptimizerSGD, c.Optimizer)
-	case !finite(c.LR) || c.LR < 0:
-		return fmt.Errorf("clip: lr must be finite and >= 0, got %v", c.LR)
 	case c.Optimizer == OptimizerAdam && !(c.Beta1 >= 0 && c.Beta1 < 1):
 		return fmt.Errorf("clip: beta1 must be in [0, 1), got %v", c.Beta1)
 	case c.Optimizer == OptimizerAdam && !(c.Beta2 >= 0 && c.Beta2 < 1):

@@ -6,7 +6,6 @@ import (
 
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
-	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
@@ -26,20 +25,9 @@ type Plugin struct{ loss *Loss }
 
 // Info implements sdk.Plugin.
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
-	d := DefaultConfig()
 	return sdk.Info{Name: PluginName, Kind: sdk.KindLoss, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: "CLIP's symmetric InfoNCE with a learnable temperature",
-		Schema: schema.Schema{Fields: []schema.Field{
-			{Name: "lambda", Type: schema.Float, Default: d.Lambda, Min: schema.Ptr(0), Max: schema.Ptr(1), Doc: "weight of the image-to-text direction"},
-			{Name: "init_logit_scale", Type: schema.Float, Default: d.InitLogScale, Doc: "initial log of 1/temperature"},
-			{Name: "max_logit_scale", Type: schema.Float, Default: d.MaxLogScale, Doc: "cap on the log scale"},
-			{Name: "learnable", Type: schema.Bool, Default: d.Learnable, Doc: "learn the temperature"},
-			{Name: "optimizer", Type: schema.String, Default: d.Optimizer, Enum: []string{"adam", "sgd"}, Doc: "optimiser of the temperature"},
-			{Name: "lr", Type: schema.Float, Default: d.LR, Min: schema.Ptr(0), Doc: "learning rate of the temperature"},
-			{Name: "beta1", Type: schema.Float, Default: d.Beta1, Doc: "Adam beta1"},
-			{Name: "beta2", Type: schema.Float, Default: d.Beta2, Doc: "Adam beta2"},
-			{Name: "eps", Type: schema.Float, Default: d.Eps, Doc: "Adam epsilon"},
-		}}}, nil
+		Schema: Schema}, nil
 }
 
 // Configure implements sdk.Plugin.

@@ -10,11 +10,11 @@ package convirt
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
 )
@@ -22,22 +22,24 @@ import (
 // Config holds the loss's hyper-parameters.
 type Config struct {
 	// Tau is the temperature dividing the cosine similarities; > 0.
-	Tau float64 `json:"tau" yaml:"tau" koanf:"tau"`
+	Tau float64 `json:"tau" yaml:"tau" koanf:"tau" min:"1e-6" doc:"temperature (the paper: 0.1)"`
 	// Lambda weighs the image-to-text direction; 1 - Lambda the
 	// text-to-image one. In [0, 1].
-	Lambda float64 `json:"lambda" yaml:"lambda" koanf:"lambda"`
+	Lambda float64 `json:"lambda" yaml:"lambda" koanf:"lambda" min:"0" max:"1" doc:"weight of the image-to-text direction"`
 }
 
 // DefaultConfig returns the paper's settings: tau 0.1, lambda 0.75.
 func DefaultConfig() Config { return Config{Tau: 0.1, Lambda: 0.75} }
 
-// Validate checks the ranges of the fields, naming the one at fault.
+// Schema is the plugin's config schema, derived from Config's tags with
+// DefaultConfig's values.
+var Schema = schema.MustDerive(DefaultConfig())
+
+// Validate checks the ranges of the fields (Config's tags), naming the one
+// at fault.
 func (c Config) Validate() error {
-	if !(c.Tau > 0) || math.IsInf(c.Tau, 0) {
-		return fmt.Errorf("convirt: tau must be a finite number > 0, got %v", c.Tau)
-	}
-	if !(c.Lambda >= 0 && c.Lambda <= 1) {
-		return fmt.Errorf("convirt: lambda must be in [0, 1], got %v", c.Lambda)
+	if err := schema.Validate(c); err != nil {
+		return fmt.Errorf("convirt: %w", err)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
-	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
@@ -26,13 +25,9 @@ type Plugin struct{ loss *Loss }
 
 // Info implements sdk.Plugin.
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
-	d := DefaultConfig()
 	return sdk.Info{Name: PluginName, Kind: sdk.KindLoss, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: "ConVIRT's bidirectional InfoNCE loss",
-		Schema: schema.Schema{Fields: []schema.Field{
-			{Name: "tau", Type: schema.Float, Default: d.Tau, Min: schema.Ptr(1e-6), Doc: "temperature (the paper: 0.1)"},
-			{Name: "lambda", Type: schema.Float, Default: d.Lambda, Min: schema.Ptr(0), Max: schema.Ptr(1), Doc: "weight of the image-to-text direction"},
-		}}}, nil
+		Schema: Schema}, nil
 }
 
 // Configure implements sdk.Plugin.

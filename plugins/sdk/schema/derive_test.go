@@ -152,3 +152,17 @@ func TestDeriveErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestValidate(t *testing.T) {
+	ok := full{Tau: 0.1, Size: 224, Mode: "a", Sub: inner{P: 0.5}, Items: []elem{{Name: "e", N: 1}}}
+	if err := Validate(ok); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+	bad := ok
+	bad.Tau, bad.Mode, bad.Sub.P, bad.Pair = 0, "c", 1.5, [2]float64{-1, 0}
+	err := Validate(&bad)
+	want := `tau: value 0 is out of range >= 1e-06; mode: value "c" is not one of a, b; pair.0: value -1 is out of range >= 0; sub.p: value 1.5 is out of range [0, 1]`
+	if err == nil || err.Error() != want {
+		t.Errorf("Validate: %v\nwant: %s", err, want)
+	}
+}
