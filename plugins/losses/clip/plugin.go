@@ -27,7 +27,7 @@ type Plugin struct{ loss *Loss }
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: PluginName, Kind: sdk.KindLoss, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: "CLIP's symmetric InfoNCE with a learnable temperature",
-		Schema: Schema}, nil
+		Schema:      Schema}, nil
 }
 
 // Configure implements sdk.Plugin.
