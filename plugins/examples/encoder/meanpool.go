@@ -26,28 +26,22 @@ const stateFormat = "example-meanpool/state/v1"
 // lr, weight_decay) are filled from the recipe's seed and train section
 // unless the recipe sets them here.
 type Config struct {
-	Grid        int     `json:"grid"`
-	Features    int     `json:"features"`
-	ProjDim     int     `json:"proj_dim"`
-	LR          float64 `json:"lr"`
-	WeightDecay float64 `json:"weight_decay"`
-	Seed        int     `json:"seed"`
+	Grid        int     `json:"grid" min:"1" max:"64" doc:"images are mean-pooled to grid x grid cells"`
+	Features    int     `json:"features" min:"1" doc:"width of the ReLU layer: the features probes see"`
+	ProjDim     int     `json:"proj_dim" min:"1" doc:"width of the projection; must equal the text encoder's"`
+	LR          float64 `json:"lr" min:"0" doc:"SGD learning rate (default: train.lr)"`
+	WeightDecay float64 `json:"weight_decay" min:"0" doc:"L2 penalty on the weights (default: train.weight_decay)"`
+	Seed        int     `json:"seed" min:"0" doc:"seed of the initial weights (default: the recipe's seed)"`
 }
 
-// defaults is the config before the recipe's keys are applied; it must agree
-// with the schema's defaults.
+// defaults is the config before the recipe's keys are applied.
 var defaults = Config{Grid: 8, Features: 128, ProjDim: 512, LR: 0.01, Seed: 0}
 
 // configSchema describes Config to the host, which checks recipes against it
-// before starting anything and shows it in `convirt plugins describe`.
-var configSchema = schema.Schema{Fields: []schema.Field{
-	{Name: "grid", Type: schema.Int, Default: defaults.Grid, Min: schema.Ptr(1), Max: schema.Ptr(64), Doc: "images are mean-pooled to grid x grid cells"},
-	{Name: "features", Type: schema.Int, Default: defaults.Features, Min: schema.Ptr(1), Doc: "width of the ReLU layer: the features probes see"},
-	{Name: "proj_dim", Type: schema.Int, Default: defaults.ProjDim, Min: schema.Ptr(1), Doc: "width of the projection; must equal the text encoder's"},
-	{Name: "lr", Type: schema.Float, Default: defaults.LR, Min: schema.Ptr(0), Doc: "SGD learning rate (default: train.lr)"},
-	{Name: "weight_decay", Type: schema.Float, Default: defaults.WeightDecay, Min: schema.Ptr(0), Doc: "L2 penalty on the weights (default: train.weight_decay)"},
-	{Name: "seed", Type: schema.Int, Default: defaults.Seed, Min: schema.Ptr(0), Doc: "seed of the initial weights (default: the recipe's seed)"},
-}}
+// before starting anything and shows it in `convirt plugins describe`. It is
+// derived from Config's tags (key, type, doc, range) with defaults' values,
+// so the struct is the one place a key is written.
+var configSchema = schema.MustDerive(defaults)
 
 // Encoder is the example-meanpool sdk.Encoder. The zero value is ready for
 // Configure; the host calls it from one goroutine per request, so a mutex
@@ -76,8 +70,8 @@ func (e *Encoder) Configure(_ context.Context, raw map[string]any) error {
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return err
 	}
-	if cfg.Grid < 1 || cfg.Features < 1 || cfg.ProjDim < 1 || cfg.LR < 0 || cfg.WeightDecay < 0 || cfg.Seed < 0 {
-		return fmt.Errorf("config %+v: grid, features and proj_dim must be at least 1; lr, weight_decay and seed at least 0", cfg)
+	if err := schema.Validate(cfg); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
