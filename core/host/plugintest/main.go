@@ -12,13 +12,15 @@ import (
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/sdktest"
 	"github.com/convirt/convirt/registry"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 )
 
-// EnvMode selects what a re-run test binary serves (see Modes).
-const EnvMode = "CONVIRT_PLUGINTEST_MODE"
+// EnvMode selects what a re-run test binary serves (see Modes): it is
+// sdktest's EnvServe, the mode the name sdktest.Main hands to serve.
+const EnvMode = sdktest.EnvServe
 
 // envHost makes a re-run test binary act as a host (HostMain).
 const envHost = "CONVIRT_PLUGINTEST_HOST"
@@ -44,25 +46,20 @@ const (
 )
 
 // Main turns the test binary into a plugin or a host when it was started as
-// one, and returns otherwise. Call it first in TestMain.
+// one, and returns otherwise. Call it first in TestMain. A plugin is served
+// through sdktest.Main, the one mechanism by which a test binary serves
+// itself: the built-in its arguments name (ServeArgs), else the mode in
+// EnvMode.
 func Main() {
-	if os.Getenv(sdk.Handshake.MagicCookieKey) == "" {
-		if os.Getenv(envHost) != "" {
-			os.Exit(hostMain())
+	if os.Getenv(sdk.Handshake.MagicCookieKey) == "" && os.Getenv(envHost) != "" {
+		os.Exit(hostMain())
+	}
+	sdktest.Main(func(mode string) error {
+		if len(os.Args) == 4 && slices.Equal(os.Args[1:], ServeArgs(os.Args[3])) {
+			return builtin.Serve(os.Args[3])
 		}
-		return
-	}
-	var err error
-	if len(os.Args) == 4 && slices.Equal(os.Args[1:], ServeArgs(os.Args[3])) {
-		err = builtin.Serve(os.Args[3])
-	} else {
-		err = serve(os.Getenv(EnvMode))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
+		return serve(mode)
+	})
 }
 
 // serve serves one mode.

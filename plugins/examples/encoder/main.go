@@ -24,10 +24,15 @@ import (
 )
 
 func main() {
-	// Nothing may be written to stdout before Serve: it carries the
-	// handshake with the host.
-	if err := sdk.Serve(sdk.ServeConfig{Encoder: &Encoder{}}); err != nil {
+	if err := serve(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// serve serves the encoder until the host stops it; the tests serve it the
+// same way (TestMain). Nothing may be written to stdout before Serve: it
+// carries the handshake with the host.
+func serve() error {
+	return sdk.Serve(sdk.ServeConfig{Encoder: &Encoder{}})
 }

@@ -15,12 +15,10 @@ import (
 
 // TestMain lets the test binary serve the plugin when a host (here
 // sdktest.Start) starts it, so the tests below can talk to it across a real
-// process boundary.
+// process boundary: sdktest.Main serves it whatever name it is asked for,
+// as the binary has one plugin.
 func TestMain(m *testing.M) {
-	if os.Getenv(sdk.Handshake.MagicCookieKey) != "" {
-		main()
-		os.Exit(0)
-	}
+	sdktest.Main(func(string) error { return serve() })
 	os.Exit(m.Run())
 }
 

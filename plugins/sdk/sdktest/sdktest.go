@@ -29,15 +29,19 @@ import (
 // EnvServe names the plugin a test binary started by Start serves.
 const EnvServe = "CONVIRT_SDKTEST_SERVE"
 
-// Main makes a test binary that Start re-ran serve the plugin it names,
-// through serve (e.g. builtin.Serve), and exit; otherwise it returns. Call
-// it first in TestMain.
+// Main makes a test binary that was re-run as a plugin serve it, through
+// serve, and exit; otherwise (no sdk.Handshake cookie in the environment)
+// it returns. serve gets the name in EnvServe: the plugin Start asks for
+// (e.g. builtin.Serve serves that built-in), or "" when whatever started
+// the binary named none, so that a binary with one plugin serves it from
+// serve whatever the name. Call it first in TestMain; it is the one way a
+// test binary serves itself as a plugin, for plugins' tests and, through
+// core/host/plugintest, for the host's.
 func Main(serve func(name string) error) {
-	name := os.Getenv(EnvServe)
-	if name == "" || os.Getenv(sdk.Handshake.MagicCookieKey) == "" {
+	if os.Getenv(sdk.Handshake.MagicCookieKey) == "" {
 		return
 	}
-	if err := serve(name); err != nil {
+	if err := serve(os.Getenv(EnvServe)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -47,9 +51,8 @@ func Main(serve func(name string) error) {
 // Start re-runs the test binary as the plugin name, completes go-plugin's
 // gRPC handshake with it (AutoMTLS, the SDK's default wire options), and
 // returns its client, which implements the sdk interface of kind (Encoder,
-// Loss, Dataset or Evaluator). The binary serves name through Main, or
-// serves its one plugin from its own TestMain when it sees
-// sdk.Handshake's cookie. The plugin is closed and its process stopped when
+// Loss, Dataset or Evaluator). The binary serves name through Main. The
+// plugin is closed and its process stopped when
 // the test ends.
 func Start(t testing.TB, name string, kind sdk.Kind) sdk.Plugin {
 	t.Helper()

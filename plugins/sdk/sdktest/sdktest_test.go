@@ -2,8 +2,10 @@ package sdktest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -14,6 +16,9 @@ import (
 
 func TestMain(m *testing.M) {
 	sdktest.Main(func(name string) error {
+		if name == "" {
+			return errors.New("sdktest: serve called with no plugin name")
+		}
 		if name != "counter" {
 			return fmt.Errorf("no plugin %q here", name)
 		}
@@ -64,5 +69,18 @@ func TestStartServesOverTheWire(t *testing.T) {
 	}
 	if _, _, err := ev.Grad(ctx, nil, nil); err == nil || !strings.Contains(err.Error(), "counter has no head") {
 		t.Fatalf("Grad error = %v, want the plugin's message", err)
+	}
+}
+
+// TestMainServesWithoutAName: a binary started with the handshake cookie
+// but no EnvServe (as a host starts a single-plugin binary) is served by
+// Main with the name "", not run as a test binary.
+func TestMainServesWithoutAName(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), sdk.Handshake.MagicCookieKey+"="+sdk.Handshake.MagicCookieValue)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "serve called with no plugin name") {
+		t.Fatalf("exit %v, output %q; want serve called with \"\" and its error", err, out)
 	}
 }
