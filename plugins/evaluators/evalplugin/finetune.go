@@ -24,16 +24,16 @@ func init() {
 // FinetuneConfig is the config of the fine-tuning evaluator.
 type FinetuneConfig struct {
 	// LR and WeightDecay set the head's Adam optimiser.
-	LR          float64 `json:"lr"`
-	WeightDecay float64 `json:"weight_decay"`
+	LR          float64 `json:"lr" min:"0" doc:"the head's Adam learning rate (the host fills in evaluate[].finetune.lr when unset)"`
+	WeightDecay float64 `json:"weight_decay" min:"0" doc:"L2 weight decay on the head's weights, added to the gradient (the host fills in evaluate[].finetune.weight_decay when unset)"`
 	// Task, In, Out and Seed shape and seed the head; the host sets them
 	// for each probe (the task of the dataset, the encoder's feature
 	// dimension, the number of labels, the probe's seed). Without Task the
 	// evaluator has no head and only scores.
-	Task string `json:"task"`
-	In   int    `json:"in"`
-	Out  int    `json:"out"`
-	Seed uint64 `json:"seed"`
+	Task string `json:"task" doc:"set by the host: binary, multilabel or multiclass; empty: no head (scoring only)"`
+	In   int    `json:"in" min:"0" doc:"set by the host: the encoder's feature dimension"`
+	Out  int    `json:"out" min:"0" doc:"set by the host: the number of labels or classes"`
+	Seed uint64 `json:"seed" min:"0" doc:"set by the host: the probe's seed, which initialises the head"`
 	BootConfig
 }
 
@@ -42,6 +42,9 @@ type FinetuneConfig struct {
 func DefaultFinetuneConfig() FinetuneConfig {
 	return FinetuneConfig{LR: 1e-4, WeightDecay: 1e-6, BootConfig: defaultBoot()}
 }
+
+// finetuneSchema is FinetuneConfig's schema, with the defaults.
+var finetuneSchema = schema.MustDerive(DefaultFinetuneConfig())
 
 // Finetune is the built-in "finetune" evaluator: the classification head
 // of the paper's fine-tuning protocol. During training it plays the loss
@@ -59,17 +62,9 @@ func NewFinetune() *Finetune { return &Finetune{cfg: DefaultFinetuneConfig()} }
 
 // Info implements sdk.Plugin.
 func (p *Finetune) Info(context.Context) (sdk.Info, error) {
-	d := DefaultFinetuneConfig()
 	return sdk.Info{Name: FinetuneName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: `fine-tuning head (protocol finetune): a linear classifier trained with the whole image encoder through Grad; protocols "predict" and "score" (AUC or accuracy over seeds with bootstrap intervals)`,
-		Schema: schema.Schema{Fields: append([]schema.Field{
-			{Name: "lr", Type: schema.Float, Default: d.LR, Min: schema.Ptr(0), Doc: "the head's Adam learning rate (the host fills in evaluate[].finetune.lr when unset)"},
-			{Name: "weight_decay", Type: schema.Float, Default: d.WeightDecay, Min: schema.Ptr(0), Doc: "L2 weight decay on the head's weights, added to the gradient (the host fills in evaluate[].finetune.weight_decay when unset)"},
-			{Name: "task", Type: schema.String, Default: d.Task, Doc: "set by the host: binary, multilabel or multiclass; empty: no head (scoring only)"},
-			{Name: "in", Type: schema.Int, Default: d.In, Min: schema.Ptr(0), Doc: "set by the host: the encoder's feature dimension"},
-			{Name: "out", Type: schema.Int, Default: d.Out, Min: schema.Ptr(0), Doc: "set by the host: the number of labels or classes"},
-			{Name: "seed", Type: schema.Int, Default: d.Seed, Min: schema.Ptr(0), Doc: "set by the host: the probe's seed, which initialises the head"},
-		}, bootFields()...)}}, nil
+		Schema:      finetuneSchema}, nil
 }
 
 // Configure implements sdk.Plugin. Every call discards the head and, when
@@ -79,10 +74,7 @@ func (p *Finetune) Configure(_ context.Context, raw map[string]any) error {
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return fmt.Errorf("evaluator %q: %w", FinetuneName, err)
 	}
-	if !(cfg.LR >= 0) || math.IsInf(cfg.LR, 0) || !(cfg.WeightDecay >= 0) || math.IsInf(cfg.WeightDecay, 0) {
-		return fmt.Errorf("evaluator %q: config: lr and weight_decay must be finite and >= 0, got %v and %v", FinetuneName, cfg.LR, cfg.WeightDecay)
-	}
-	if err := cfg.check(); err != nil {
+	if err := checkConfig(cfg); err != nil {
 		return fmt.Errorf("evaluator %q: %w", FinetuneName, err)
 	}
 	var head *finetune.Head

@@ -27,21 +27,21 @@ type LinearConfig struct {
 	// L-BFGS training (linear.Config): the L2 strength is chosen per probe
 	// from L2Grid on the validation loss, or is L2 (0: 1/n) without a
 	// validation split.
-	L2Grid  []float64 `json:"l2_grid"`
-	L2      float64   `json:"l2"`
-	MaxIter int       `json:"max_iter"`
-	History int       `json:"history"`
+	L2Grid  []float64 `json:"l2_grid" min:"0" doc:"candidate L2 strengths l2 (penalty l2/2*||w||^2 on each label's weights, added to its mean loss; the bias is not penalised), each > 0; each probe is fitted for every one, strongest first, and keeps the one with the lowest validation loss"`
+	L2      float64   `json:"l2" min:"0" doc:"the L2 strength when there is no validation split (val_fraction 0 and no \"val\" split); 0: 1/n for n training examples, scikit-learn's LogisticRegression default C = 1"`
+	MaxIter int       `json:"max_iter" min:"1" doc:"maximum L-BFGS iterations of each fit (a fit that reaches it is counted in the probe_unconverged metric)"`
+	History int       `json:"history" min:"1" doc:"L-BFGS correction pairs"`
 	// Standardize standardises features with the training subset's
 	// statistics.
-	Standardize bool `json:"standardize"`
+	Standardize bool `json:"standardize" doc:"standardise each feature with the training subset's mean and standard deviation"`
 	// ValFraction is the stratified fraction of train held out to choose
 	// the L2 strength on when the request has no "val" split (0: none),
 	// drawn by whole groups (patients) when the split has them
 	// (subset.Holdout), so that no patient is on both sides.
-	ValFraction float64 `json:"val_fraction"`
+	ValFraction float64 `json:"val_fraction" min:"0" max:"0.5" doc:"stratified fraction of \"train\" held out to choose the L2 strength on when the request has no \"val\" split (0: none; l2 is used), drawn by whole patients when the split carries groups"`
 	// ValSeed seeds the held-out validation rows (not the probe seeds, so
 	// every probe sees the same validation set).
-	ValSeed int64 `json:"val_seed"`
+	ValSeed int64 `json:"val_seed" min:"0" doc:"seed of the held-out validation rows (independent of the probe seeds)"`
 	BootConfig
 }
 
@@ -49,6 +49,9 @@ type LinearConfig struct {
 func DefaultLinearConfig() LinearConfig {
 	return LinearConfig{L2Grid: append([]float64(nil), linear.DefaultL2Grid...), MaxIter: 1000, History: 10, Standardize: true, ValFraction: 0.1, BootConfig: defaultBoot()}
 }
+
+// linearSchema is LinearConfig's schema, with the defaults.
+var linearSchema = schema.MustDerive(DefaultLinearConfig())
 
 // Linear is the built-in "linear" evaluator: the paper's linear protocol,
 // one L2-regularised logistic-regression probe per seed on a stratified
@@ -64,28 +67,9 @@ func NewLinear() *Linear { return &Linear{cfg: DefaultLinearConfig()} }
 
 // Info implements sdk.Plugin.
 func (p *Linear) Info(context.Context) (sdk.Info, error) {
-	d := DefaultLinearConfig()
 	return sdk.Info{Name: LinearName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: `linear probing of frozen features (protocol "linear"): stratified label fractions, one L2-regularised logistic-regression probe per seed (strength chosen on validation data, L-BFGS to convergence), AUC or accuracy with seed and test-bootstrap intervals`,
-		Schema: schema.Schema{Fields: append([]schema.Field{
-			{Name: "l2_grid", Type: schema.List, Elem: schema.Float, Default: anyList(d.L2Grid), Min: schema.Ptr(0), Doc: "candidate L2 strengths l2 (penalty l2/2*||w||^2 on each label's weights, added to its mean loss; the bias is not penalised), each > 0; each probe is fitted for every one, strongest first, and keeps the one with the lowest validation loss"},
-			{Name: "l2", Type: schema.Float, Default: d.L2, Min: schema.Ptr(0), Doc: "the L2 strength when there is no validation split (val_fraction 0 and no \"val\" split); 0: 1/n for n training examples, scikit-learn's LogisticRegression default C = 1"},
-			{Name: "max_iter", Type: schema.Int, Default: d.MaxIter, Min: schema.Ptr(1), Doc: "maximum L-BFGS iterations of each fit (a fit that reaches it is counted in the probe_unconverged metric)"},
-			{Name: "history", Type: schema.Int, Default: d.History, Min: schema.Ptr(1), Doc: "L-BFGS correction pairs"},
-			{Name: "standardize", Type: schema.Bool, Default: d.Standardize, Doc: "standardise each feature with the training subset's mean and standard deviation"},
-			{Name: "val_fraction", Type: schema.Float, Default: d.ValFraction, Min: schema.Ptr(0), Max: schema.Ptr(0.5), Doc: `stratified fraction of "train" held out to choose the L2 strength on when the request has no "val" split (0: none; l2 is used), drawn by whole patients when the split carries groups`},
-			{Name: "val_seed", Type: schema.Int, Default: d.ValSeed, Min: schema.Ptr(0), Doc: "seed of the held-out validation rows (independent of the probe seeds)"},
-		}, bootFields()...)}}, nil
-}
-
-// anyList is xs as a decoded config holds a list (the form schema.Check
-// takes).
-func anyList(xs []float64) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
+		Schema:      linearSchema}, nil
 }
 
 // Configure implements sdk.Plugin.
@@ -94,25 +78,17 @@ func (p *Linear) Configure(_ context.Context, raw map[string]any) error {
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return fmt.Errorf("evaluator %q: %w", LinearName, err)
 	}
-	switch {
-	case len(cfg.L2Grid) == 0:
+	if err := checkConfig(cfg); err != nil {
+		return fmt.Errorf("evaluator %q: %w", LinearName, err)
+	}
+	// Rules the tags cannot state: a non-empty grid of strengths > 0.
+	if len(cfg.L2Grid) == 0 {
 		return fmt.Errorf("evaluator %q: config: l2_grid must list at least one strength", LinearName)
-	case !(cfg.L2 >= 0) || math.IsInf(cfg.L2, 0):
-		return fmt.Errorf("evaluator %q: config: l2 must be finite and >= 0, got %v", LinearName, cfg.L2)
-	case cfg.MaxIter < 1 || cfg.History < 1:
-		return fmt.Errorf("evaluator %q: config: max_iter and history must be >= 1 (got %d, %d)", LinearName, cfg.MaxIter, cfg.History)
-	case !(cfg.ValFraction >= 0 && cfg.ValFraction <= 0.5):
-		return fmt.Errorf("evaluator %q: config: val_fraction must be in [0, 0.5], got %v", LinearName, cfg.ValFraction)
-	case cfg.ValSeed < 0:
-		return fmt.Errorf("evaluator %q: config: val_seed must be >= 0, got %d", LinearName, cfg.ValSeed)
 	}
 	for i, l := range cfg.L2Grid {
 		if !(l > 0) || math.IsInf(l, 0) {
 			return fmt.Errorf("evaluator %q: config: l2_grid[%d] must be finite and > 0, got %v", LinearName, i, l)
 		}
-	}
-	if err := cfg.check(); err != nil {
-		return fmt.Errorf("evaluator %q: %w", LinearName, err)
 	}
 	p.mu.Lock()
 	p.cfg = cfg

@@ -24,9 +24,9 @@ const Version = "0.1.0"
 // BootConfig is the bootstrap part of every built-in's config.
 type BootConfig struct {
 	// Bootstrap is the number of bootstrap resamples (>= 10).
-	Bootstrap int `json:"bootstrap"`
+	Bootstrap int `json:"bootstrap" min:"10" doc:"number of bootstrap resamples of the test examples (or queries) for the 95% interval"`
 	// BootstrapSeed seeds the resampling, so intervals are repeatable.
-	BootstrapSeed uint64 `json:"bootstrap_seed"`
+	BootstrapSeed uint64 `json:"bootstrap_seed" min:"0" doc:"seed of the bootstrap resampling (the same seed gives the same interval)"`
 }
 
 // defaultBoot is the default bootstrap config.
@@ -37,20 +37,11 @@ func (b BootConfig) metricsConfig() metrics.BootstrapConfig {
 	return metrics.BootstrapConfig{Resamples: b.Bootstrap, Level: 0.95, Seed: b.BootstrapSeed}
 }
 
-// bootFields documents the bootstrap keys of a schema.
-func bootFields() []schema.Field {
-	d := defaultBoot()
-	return []schema.Field{
-		{Name: "bootstrap", Type: schema.Int, Default: d.Bootstrap, Min: schema.Ptr(10),
-			Doc: "number of bootstrap resamples of the test examples (or queries) for the 95% interval"},
-		{Name: "bootstrap_seed", Type: schema.Int, Default: d.BootstrapSeed, Min: schema.Ptr(0),
-			Doc: "seed of the bootstrap resampling (the same seed gives the same interval)"},
-	}
-}
-
-func (b BootConfig) check() error {
-	if b.Bootstrap < 10 {
-		return fmt.Errorf("config: bootstrap must be >= 10, got %d", b.Bootstrap)
+// checkConfig checks a config's ranges against its tags (schema.Validate),
+// the same rules the host checks a recipe's config with.
+func checkConfig(cfg any) error {
+	if err := schema.Validate(cfg); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	return nil
 }

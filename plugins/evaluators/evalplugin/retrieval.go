@@ -24,10 +24,13 @@ func init() {
 
 // RetrievalConfig is the config of the retrieval evaluator.
 type RetrievalConfig struct {
-	BootConfig
 	// Ks are the precision cut-offs used when a request names none.
-	Ks []int64 `json:"ks"`
+	Ks []int64 `json:"ks" min:"1" doc:"Precision@k cut-offs, used when the request's params name none (the paper: 5, 10, 50)"`
+	BootConfig
 }
+
+// retrievalSchema is RetrievalConfig's schema, with the defaults.
+var retrievalSchema = schema.MustDerive(RetrievalConfig{BootConfig: defaultBoot(), Ks: defaultKs})
 
 // defaultKs are the paper's cut-offs.
 var defaultKs = []int64{5, 10, 50}
@@ -49,10 +52,7 @@ func NewRetrieval() *Retrieval {
 func (p *Retrieval) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: RetrievalName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: `zero-shot retrieval (protocol "retrieval"): Precision@k of cosine-similarity rankings, per category and averaged over categories`,
-		Schema: schema.Schema{Fields: append([]schema.Field{
-			{Name: "ks", Type: schema.List, Elem: schema.Int, Default: defaultKs, Min: schema.Ptr(1),
-				Doc: "Precision@k cut-offs, used when the request's params name none (the paper: 5, 10, 50)"},
-		}, bootFields()...)}}, nil
+		Schema:      retrievalSchema}, nil
 }
 
 // Configure implements sdk.Plugin.
@@ -61,7 +61,7 @@ func (p *Retrieval) Configure(_ context.Context, raw map[string]any) error {
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return fmt.Errorf("evaluator %q: %w", RetrievalName, err)
 	}
-	if err := cfg.check(); err != nil {
+	if err := checkConfig(cfg); err != nil {
 		return fmt.Errorf("evaluator %q: %w", RetrievalName, err)
 	}
 	p.mu.Lock()

@@ -24,6 +24,9 @@ type ZeroShotConfig struct {
 	BootConfig
 }
 
+// zeroShotSchema is ZeroShotConfig's schema, with the defaults.
+var zeroShotSchema = schema.MustDerive(ZeroShotConfig{BootConfig: defaultBoot()})
+
 // ZeroShot is the built-in "zeroshot" evaluator: an image's score for a
 // class is the cosine similarity between its embedding and the mean of the
 // class's normalised prompt embeddings.
@@ -39,7 +42,7 @@ func NewZeroShot() *ZeroShot { return &ZeroShot{cfg: ZeroShotConfig{BootConfig: 
 func (p *ZeroShot) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: ZeroShotName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: `zero-shot classification (protocol "zeroshot"): cosine similarity to each class's mean prompt embedding, AUC or accuracy with bootstrap intervals`,
-		Schema:      schema.Schema{Fields: bootFields()}}, nil
+		Schema:      zeroShotSchema}, nil
 }
 
 // Configure implements sdk.Plugin.
@@ -48,7 +51,7 @@ func (p *ZeroShot) Configure(_ context.Context, raw map[string]any) error {
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return fmt.Errorf("evaluator %q: %w", ZeroShotName, err)
 	}
-	if err := cfg.check(); err != nil {
+	if err := checkConfig(cfg); err != nil {
 		return fmt.Errorf("evaluator %q: %w", ZeroShotName, err)
 	}
 	p.mu.Lock()
