@@ -1,0 +1,114 @@
+// Package democheck checks the demo's claims on a finished run (`convirt
+// demo check`): the figures of its results.json as `convirt run` prints them,
+// the two claims the demo makes (pretraining beats random initialisation with
+// 1% of the labels; text queries retrieve relevant images well above chance)
+// and that no linear probe's test scores are degenerate. The rule for
+// degenerate scores is the linear evaluator's; the CLI hands it in as a
+// ProbeRule, since the host may not import an evaluator.
+package democheck
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/convirt/convirt/core/results"
+)
+
+// The demo's claims, checked on results.json: contrastive
+// pretraining beats random initialisation by a clear margin with 1% of the
+// labels, and text queries retrieve relevant images well above chance.
+const (
+	MinGap   = 0.10 // ConVIRT mean AUC - random mean AUC, linear probe at 1%
+	MinRatio = 2.0  // text-to-image P@10 / chance
+)
+
+// RetrievalMetrics are the retrieval table's columns, as `convirt run`
+// prints them.
+var RetrievalMetrics = []string{"p@5", "p@10", "p@50", "chance"}
+
+// Claim is one checked statement: its text as printed, and whether it holds.
+type Claim struct {
+	Text string
+	OK   bool
+}
+
+// pm formats an entry as the tables do: mean ± standard deviation over the
+// seeds, in percent.
+func pm(e results.Entry) string { return fmt.Sprintf("%.1f ± %.1f", 100*e.Mean, 100*e.Std) }
+
+// Claims evaluates the demo's claims on its results.
+func Claims(f *results.File) ([]Claim, error) {
+	find := func(protocol, init, metric string, fraction float64) (results.Entry, error) {
+		for _, e := range f.Entries {
+			if e.Protocol == protocol && e.Init == init && e.Metric == metric && e.Fraction == fraction {
+				return e, nil
+			}
+		}
+		return results.Entry{}, fmt.Errorf("results.json has no %s/%s/%s at fraction %v", protocol, init, metric, fraction)
+	}
+	var out []Claim
+	c, err := find("linear", "convirt", "auc", 0.01)
+	if err != nil {
+		return nil, err
+	}
+	r, err := find("linear", "random", "auc", 0.01)
+	if err != nil {
+		return nil, err
+	}
+	gap := c.Mean - r.Mean
+	out = append(out, Claim{fmt.Sprintf("linear probe, 1%% of labels: ConVIRT AUC %s - random AUC %s = %+.1f points (need >= %.1f)",
+		pm(c), pm(r), 100*gap, 100*MinGap), gap >= MinGap-1e-9})
+	p, err := find("retrieval-text", "convirt", "p@10", 1)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := find("retrieval-text", "convirt", "chance", 1)
+	if err != nil {
+		return nil, err
+	}
+	ratio := p.Mean / ch.Mean
+	out = append(out, Claim{fmt.Sprintf("text-to-image retrieval: P@10 %.1f = %.2fx chance %.1f (need >= %.1fx)", 100*p.Mean, ratio, 100*ch.Mean, MinRatio), ratio >= MinRatio-1e-9})
+	return out, nil
+}
+
+// Figures renders results as `convirt run` prints them (and
+// docs/demo.md shows them): the linear probes' Table 1 with its footnote,
+// the labels each mean AUC is over, and the retrieval table.
+func Figures(f *results.File) string {
+	var inits []string
+	for _, e := range f.Entries {
+		if !slices.Contains(inits, e.Init) {
+			inits = append(inits, e.Init)
+		}
+	}
+	var head []results.Entry
+	for _, e := range f.Entries {
+		if e.Metric == "auc" || e.Metric == "accuracy" {
+			head = append(head, e)
+		}
+	}
+	var b strings.Builder
+	if cols := results.Columns(head, "linear"); len(cols) > 0 {
+		fmt.Fprintf(&b, "### Classification: linear\n\n%s\n%s\n\n", results.Table1(head, "linear", inits, cols), results.Table1Note(head, "linear", cols))
+	}
+	for _, e := range head {
+		if e.Protocol == "linear" && e.Metric == "auc" {
+			over := "the labels are not recorded"
+			if len(e.Labels) > 0 {
+				over = fmt.Sprintf("over %d labels: %s", len(e.Labels), strings.Join(e.Labels, ", "))
+			}
+			fmt.Fprintf(&b, "mean AUC of %s/%s at %.4g%%: %s\n", e.Task, e.Init, 100*e.Fraction, over)
+		}
+	}
+	var rp []string
+	for _, p := range []string{"retrieval-image", "retrieval-text"} {
+		if slices.ContainsFunc(f.Entries, func(e results.Entry) bool { return e.Protocol == p }) {
+			rp = append(rp, p)
+		}
+	}
+	if len(rp) > 0 {
+		fmt.Fprintf(&b, "\n### Retrieval: precision@k\n\n%s\n%s\n", results.RetrievalTable(f.Entries, rp, inits, RetrievalMetrics), results.RetrievalNote)
+	}
+	return b.String()
+}
