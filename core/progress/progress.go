@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -23,6 +24,7 @@ type Bar struct {
 	total int64
 	desc  string
 	start time.Time
+	clock clock.Clock              // the rate's and the summary's time
 	pb    *progressbar.ProgressBar // nil when quiet
 
 	mu    sync.Mutex
@@ -34,7 +36,7 @@ type Bar struct {
 // New starts a bar of total steps (total <= 0: unknown, a spinner) labelled
 // desc, drawing on w when w is a terminal.
 func New(w io.Writer, total int64, desc string) *Bar {
-	return newBar(w, total, desc, IsTerminal(w))
+	return newBar(w, total, desc, IsTerminal(w), clock.Real)
 }
 
 // IsTerminal reports whether w is a terminal (an *os.File on a tty).
@@ -43,8 +45,9 @@ func IsTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func newBar(w io.Writer, total int64, desc string, tty bool) *Bar {
-	b := &Bar{w: w, total: total, desc: desc, start: time.Now()}
+// newBar is New drawing on a terminal or not (tty), timed by clk.
+func newBar(w io.Writer, total int64, desc string, tty bool, clk clock.Clock) *Bar {
+	b := &Bar{w: w, total: total, desc: desc, start: clk.Now(), clock: clk}
 	if !tty {
 		return b
 	}
@@ -117,7 +120,7 @@ func (b *Bar) Finish() {
 		_ = b.pb.Finish()
 		return
 	}
-	fmt.Fprintln(b.w, b.summary(time.Since(b.start)))
+	fmt.Fprintln(b.w, b.summary(b.clock.Now().Sub(b.start)))
 }
 
 func (b *Bar) summary(elapsed time.Duration) string {
@@ -140,7 +143,7 @@ func (b *Bar) summary(elapsed time.Duration) string {
 func (b *Bar) Rate() float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	sec := time.Since(b.start).Seconds()
+	sec := b.clock.Now().Sub(b.start).Seconds()
 	if sec <= 0 {
 		return 0
 	}
