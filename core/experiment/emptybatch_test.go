@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convirt/convirt/core/features"
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
@@ -38,7 +39,7 @@ func (d holeyData) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch,
 }
 
 // lastFourBad is the case: 4 unreadable samples of 260 at the end
-// of the split, so that its last batch of evalBatch (128) in order is all
+// of the split, so that its last batch of features.Batch (128) in order is all
 // bad.
 func lastFourBad() holeyData {
 	r := rand.New(rand.NewPCG(5, 5))
@@ -53,7 +54,7 @@ func TestEvaluationReadsSkipEmptyBatches(t *testing.T) {
 	d := lastFourBad()
 	enc := &fakeEncoder{W: 1}
 
-	fs, err := extract(ctx, enc, d, "test", sdk.OutputFeatures, false, 1, io.Discard)
+	fs, err := features.Extract(ctx, enc, d, "test", sdk.OutputFeatures, false, 1, io.Discard)
 	if err != nil {
 		t.Fatalf("features: %v", err)
 	}
@@ -61,7 +62,7 @@ func TestEvaluationReadsSkipEmptyBatches(t *testing.T) {
 		t.Errorf("features of %d ids, shape %v, labels %v; want 256", len(fs.IDs), fs.Features.Shape, fs.Labels.Shape)
 	}
 
-	l, err := readLabels(ctx, d, "test")
+	l, err := features.ReadLabels(ctx, d, "test")
 	if err != nil {
 		t.Fatalf("labels: %v", err)
 	}
@@ -71,7 +72,7 @@ func TestEvaluationReadsSkipEmptyBatches(t *testing.T) {
 		}
 	}
 
-	fs, err = encodeRows(ctx, enc, d, "test", span(0, 260), []string{"finding"})
+	fs, err = features.EncodeRows(ctx, enc, d, "test", features.Span(0, 260), []string{"finding"})
 	if err != nil {
 		t.Fatalf("fine-tuning encodings: %v", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convirt/convirt/core/features"
+	"github.com/convirt/convirt/core/finetune"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
@@ -123,11 +125,11 @@ func fakeProbe(t *testing.T, epochs, patience int, validate bool, enc *fakeEncod
 	e.Finetune.Epochs, e.Finetune.BatchSize, e.Finetune.Patience, e.Finetune.LR = epochs, 8, patience, 0.05
 	s := &session{r: &recipe.Recipe{Seed: 1}, opt: Options{Launcher: testLauncher()}, log: log}
 	er := &evalRun{s: s, e: e, ev: &headEvaluator{}}
-	plan := &ftPlan{trainSplit: "train", testSplit: "test", task: sdk.TaskBinary, names: []string{"finding"}, testRows: span(0, 40)}
+	plan := &finetune.Plan{TrainSplit: "train", TestSplit: "test", Task: sdk.TaskBinary, Names: []string{"finding"}, TestRows: features.Span(0, 40)}
 	if validate {
-		plan.valSplit, plan.valRows = "val", span(0, 32)
+		plan.ValSplit, plan.ValRows = "val", features.Span(0, 32)
 	}
-	return &ftProbe{er: er, plan: plan, enc: enc, ds: data, seed: 3, rows: span(0, 64), key: "ft/seed-3"}, logPath
+	return &ftProbe{er: er, plan: plan, enc: enc, ds: data, seed: 3, rows: features.Span(0, 64), key: "ft/seed-3"}, logPath
 }
 
 // testAUC scores a probe's test probabilities through protocol "score".
@@ -212,23 +214,6 @@ func TestFinetuneWithoutValidation(t *testing.T) {
 	}
 	if auc := testAUC(t, pr, test); auc < 0.9 {
 		t.Errorf("test AUC %v after 3 epochs", auc)
-	}
-}
-
-func TestBatchesOf(t *testing.T) {
-	for _, c := range []struct {
-		n, size int
-		want    []int
-	}{{9, 4, []int{4, 5}}, {8, 4, []int{4, 4}}, {10, 4, []int{4, 4, 2}}, {1, 4, []int{1}}, {3, 8, []int{3}}} {
-		var got []int
-		total := 0
-		for _, b := range batchesOf(span(0, c.n), c.size) {
-			got = append(got, len(b))
-			total += len(b)
-		}
-		if !reflect.DeepEqual(got, c.want) || total != c.n {
-			t.Errorf("%d rows in batches of %d: sizes %v, want %v", c.n, c.size, got, c.want)
-		}
 	}
 }
 
@@ -342,20 +327,5 @@ evaluate:
 	}
 	if !strings.Contains(string(log), "plateau patience") {
 		t.Errorf("run log does not say the plateau patience was capped:\n%s", log)
-	}
-}
-
-func TestPlateauPatience(t *testing.T) {
-	for _, c := range []struct {
-		p, stop, want int
-		fires         bool
-	}{{5, 5, 3, true}, {2, 5, 2, true}, {3, 5, 3, true}, {5, 2, 0, true}, {0, 10, 0, true}, {5, 1, 5, false}} {
-		got, fires := plateauPatience(c.p, c.stop)
-		if got != c.want || fires != c.fires {
-			t.Errorf("plateauPatience(%d, %d) = %d, %v; want %d, %v", c.p, c.stop, got, fires, c.want, c.fires)
-		}
-		if fires && got+1 >= c.stop {
-			t.Errorf("plateauPatience(%d, %d) = %d: the cut after %d bad epochs leaves no epoch before the stop after %d", c.p, c.stop, got, got+1, c.stop)
-		}
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
+	"github.com/convirt/convirt/core/features"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
@@ -131,14 +131,14 @@ func TestFinetuneHoldoutKeepsPatientsWhole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.valSplit != "train" || len(p.valRows) == 0 || len(p.valRows)+len(p.pool) != len(patientSamples) {
-			t.Fatalf("%s: %d validation rows of %q, %d training rows", read, len(p.valRows), p.valSplit, len(p.pool))
+		if p.ValSplit != "train" || len(p.ValRows) == 0 || len(p.ValRows)+len(p.Pool) != len(patientSamples) {
+			t.Fatalf("%s: %d validation rows of %q, %d training rows", read, len(p.ValRows), p.ValSplit, len(p.Pool))
 		}
 		held := map[string]bool{}
-		for _, i := range p.valRows {
+		for _, i := range p.ValRows {
 			held[patientSamples[i].patient] = true
 		}
-		for _, i := range p.pool {
+		for _, i := range p.Pool {
 			if g := patientSamples[i].patient; held[g] {
 				t.Errorf("%s: %s has images on both sides (training row %d)", read, g, i)
 			}
@@ -163,8 +163,8 @@ func TestFinetuneHoldoutWithoutGroupsUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(p.valRows, want) {
-		t.Fatalf("held out %v, want the stratified draw %v", p.valRows, want)
+	if !slices.Equal(p.ValRows, want) {
+		t.Fatalf("held out %v, want the stratified draw %v", p.ValRows, want)
 	}
 }
 
@@ -175,11 +175,11 @@ func TestFeaturesCarryGroups(t *testing.T) {
 	ctx := context.Background()
 	for _, grouped := range []bool{true, false} {
 		er := patientRun(t, map[string]any{"no_groups": !grouped})
-		fs, err := extract(ctx, &fakeEncoder{W: 1}, er.data.client, "train", sdk.OutputFeatures, false, 1, io.Discard)
+		fs, err := features.Extract(ctx, &fakeEncoder{W: 1}, er.data.client, "train", sdk.OutputFeatures, false, 1, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := readLabels(ctx, er.data.client, "train")
+		l, err := features.ReadLabels(ctx, er.data.client, "train")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,31 +197,6 @@ func TestFeaturesCarryGroups(t *testing.T) {
 				t.Fatalf("sample %d: groups %q and %q, want %q", i, fs.Groups[i], l.Groups[i], want)
 			}
 		}
-	}
-}
-
-// TestAppendGroups: groups stay nil until a batch carries some; samples of
-// batches without groups, before or after, get "" (a group of their own);
-// groups that are not one per id are an error.
-func TestAppendGroups(t *testing.T) {
-	plain := &sdk.Batch{IDs: []string{"a", "b"}}
-	grouped := &sdk.Batch{IDs: []string{"c", "d"}, Groups: []string{"p1", "p1"}}
-	g, err := appendGroups(nil, 0, plain)
-	if err != nil || g != nil {
-		t.Fatalf("after a batch without groups: %q, %v", g, err)
-	}
-	if g, err = appendGroups(g, 2, grouped); err != nil {
-		t.Fatal(err)
-	}
-	if g, err = appendGroups(g, 4, plain); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"", "", "p1", "p1", "", ""}; !slices.Equal(g, want) {
-		t.Fatalf("groups %q, want %q", g, want)
-	}
-	_, err = appendGroups(nil, 0, &sdk.Batch{IDs: []string{"a", "b"}, Groups: []string{"p"}})
-	if err == nil || !strings.Contains(err.Error(), "1 groups for 2 samples") {
-		t.Fatalf("err = %v", err)
 	}
 }
 
@@ -246,7 +221,7 @@ func (d groupedHoley) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Bat
 func TestReadLabelsGroupsAroundUnreadableSamples(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	d := groupedHoley{holeyData{fakeData{"test": separable(r, 150)}, map[int]bool{3: true, 140: true}}}
-	l, err := readLabels(context.Background(), d, "test")
+	l, err := features.ReadLabels(context.Background(), d, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

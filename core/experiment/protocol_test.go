@@ -1,0 +1,28 @@
+package experiment
+
+import (
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/convirt/convirt/core/recipe"
+)
+
+// TestEveryRecipeProtocolIsRegistered: the protocols a recipe may name
+// (recipe.Protocols, which validation checks) are exactly those registered
+// for convirt run, so no valid recipe meets "not supported".
+func TestEveryRecipeProtocolIsRegistered(t *testing.T) {
+	var registered []string
+	for name := range protocols {
+		registered = append(registered, name)
+	}
+	sort.Strings(registered)
+	want := slices.Clone(recipe.Protocols)
+	sort.Strings(want)
+	if !slices.Equal(registered, want) {
+		t.Errorf("registered protocols %v, recipe protocols %v", registered, want)
+	}
+	if _, err := protocolOf("nope"); err == nil {
+		t.Error("an unregistered protocol was found")
+	}
+}
