@@ -33,11 +33,32 @@ const Version = "0.1.0"
 
 // Config is the plugin's configuration.
 type Config struct {
+	Arch          string `json:"arch" enum:"resnet50|resnet18" doc:"network depth"`
+	InChannels    int64  `json:"in_channels" min:"1" max:"4" doc:"image channels (3 for ImageNet weights, 1 for grayscale)"`
+	Weights       string `json:"weights" doc:"optional .safetensors file with torchvision-named weights (e.g. ImageNet)"`
+	WeightsPrefix string `json:"weights_prefix" doc:"prefix to strip from the names in weights"`
 	torchenc.Common
-	Arch          string `json:"arch"`
-	InChannels    int64  `json:"in_channels"`
-	Weights       string `json:"weights"`
-	WeightsPrefix string `json:"weights_prefix"`
+}
+
+// DefaultConfig is the config of plugin name (ResNet or SmallCNN) before
+// the recipe's keys apply: ResNet-50 on 3 channels, or the small CNN on 1.
+func DefaultConfig(name string) Config {
+	cfg := Config{Common: torchenc.Defaults(), Arch: "resnet50", InChannels: 3}
+	if name == SmallCNN {
+		cfg.Arch, cfg.InChannels = "smallcnn", 1
+	}
+	return cfg
+}
+
+// Schema is the config schema of plugin name, derived from Config's tags
+// with DefaultConfig's values; "smallcnn" has one network, so its arch
+// allows only that.
+func Schema(name string) schema.Schema {
+	var opts []schema.Option
+	if name == SmallCNN {
+		opts = append(opts, schema.Modify("arch", func(f *schema.Field) { f.Enum, f.Doc = []string{"smallcnn"}, "network" }))
+	}
+	return schema.MustDerive(DefaultConfig(name), opts...)
 }
 
 func init() {
@@ -47,20 +68,8 @@ func init() {
 
 // Info describes the plugin name (ResNet or SmallCNN) and its config schema.
 func Info(name string) sdk.Info {
-	arch := schema.Field{Name: "arch", Type: schema.String, Default: "resnet50", Enum: []string{"resnet50", "resnet18"}, Doc: "network depth"}
-	channels := 3
-	if name == SmallCNN {
-		arch = schema.Field{Name: "arch", Type: schema.String, Default: "smallcnn", Enum: []string{"smallcnn"}, Doc: "network"}
-		channels = 1
-	}
-	fields := append([]schema.Field{
-		arch,
-		{Name: "in_channels", Type: schema.Int, Default: channels, Min: schema.Ptr(1), Max: schema.Ptr(4), Doc: "image channels (3 for ImageNet weights, 1 for grayscale)"},
-		{Name: "weights", Type: schema.String, Default: "", Doc: "optional .safetensors file with torchvision-named weights (e.g. ImageNet)"},
-		{Name: "weights_prefix", Type: schema.String, Default: "", Doc: "prefix to strip from the names in weights"},
-	}, torchenc.CommonFields()...)
 	return sdk.Info{Name: name, Kind: sdk.KindEncoder, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: "image encoder: ResNet-50/18 or a small CNN, with the ConVIRT projection head", Schema: schema.Schema{Fields: fields}}
+		Description: "image encoder: ResNet-50/18 or a small CNN, with the ConVIRT projection head", Schema: Schema(name)}
 }
 
 // New returns the unconfigured plugin name (ResNet or SmallCNN).
@@ -93,10 +102,7 @@ func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, e
 }
 
 func setup(name string, raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
-	cfg := Config{Common: torchenc.Defaults(), Arch: "resnet50", InChannels: 3}
-	if name == SmallCNN {
-		cfg.Arch, cfg.InChannels = "smallcnn", 1
-	}
+	cfg := DefaultConfig(name)
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return cfg.Common, nil, err
 	}

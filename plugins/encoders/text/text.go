@@ -31,21 +31,31 @@ const Version = "0.1.0"
 
 // Config is the plugin's configuration.
 type Config struct {
+	Pretrained       string `json:"pretrained" doc:"a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; e.g. ClinicalBERT): sizes from config.json, and vocab and weights default to its files"`
+	Vocab            string `json:"vocab" doc:"WordPiece vocab.txt (ClinicalBERT's, or the synthetic corpus's); required without pretrained"`
+	Lowercase        bool   `json:"lowercase" doc:"lower-case and strip accents before WordPiece (uncased models)"`
+	Size             string `json:"size" enum:"base|tiny" doc:"BERT-base (768/12/12) or tiny (128/2/2)"`
+	Layers           int64  `json:"layers" min:"0" doc:"override the number of layers; 0 keeps the size's"`
+	Hidden           int64  `json:"hidden" min:"0" doc:"override the hidden size; 0 keeps the size's"`
+	Heads            int64  `json:"heads" min:"0" doc:"override the attention heads; 0 keeps the size's"`
+	MaxLen           int    `json:"max_len" min:"2" max:"512" doc:"maximum tokens per text, [CLS] and [SEP] included"`
+	Pooling          string `json:"pooling" enum:"max|cls" doc:"max over tokens (ConVIRT) or the [CLS] output"`
+	FreezeEmbeddings bool   `json:"freeze_embeddings" doc:"freeze the embeddings (the paper does)"`
+	FreezeLayers     int    `json:"freeze_layers" min:"0" doc:"freeze the first N transformer layers (the paper: 6)"`
+	Weights          string `json:"weights" doc:"optional .safetensors with Hugging Face BERT names (e.g. ClinicalBERT)"`
+	WeightsPrefix    string `json:"weights_prefix" doc:"prefix to strip from the names in weights"`
 	torchenc.Common
-	Pretrained       string `json:"pretrained"`
-	Vocab            string `json:"vocab"`
-	Lowercase        bool   `json:"lowercase"`
-	Size             string `json:"size"`
-	Layers           int64  `json:"layers"`
-	Hidden           int64  `json:"hidden"`
-	Heads            int64  `json:"heads"`
-	MaxLen           int    `json:"max_len"`
-	Pooling          string `json:"pooling"`
-	FreezeEmbeddings bool   `json:"freeze_embeddings"`
-	FreezeLayers     int    `json:"freeze_layers"`
-	Weights          string `json:"weights"`
-	WeightsPrefix    string `json:"weights_prefix"`
 }
+
+// DefaultConfig is the config before the recipe's keys apply: BERT-base,
+// max pooling, embeddings and the first 6 layers frozen (the paper).
+func DefaultConfig() Config {
+	return Config{Common: torchenc.Defaults(), Lowercase: true, Size: "base", MaxLen: 128, Pooling: "max", FreezeEmbeddings: true, FreezeLayers: 6, WeightsPrefix: "bert."}
+}
+
+// Schema is the plugin's config schema, derived from Config's tags with
+// DefaultConfig's values.
+var Schema = schema.MustDerive(DefaultConfig())
 
 func init() {
 	builtin.RegisterEncoder(Name, func() sdk.Encoder { return New() })
@@ -53,23 +63,8 @@ func init() {
 
 // Info describes the plugin and its config schema.
 func Info() sdk.Info {
-	fields := append([]schema.Field{
-		{Name: "pretrained", Type: schema.String, Default: "", Doc: "a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; e.g. ClinicalBERT): sizes from config.json, and vocab and weights default to its files"},
-		{Name: "vocab", Type: schema.String, Default: "", Doc: "WordPiece vocab.txt (ClinicalBERT's, or the synthetic corpus's); required without pretrained"},
-		{Name: "lowercase", Type: schema.Bool, Default: true, Doc: "lower-case and strip accents before WordPiece (uncased models)"},
-		{Name: "size", Type: schema.String, Default: "base", Enum: []string{"base", "tiny"}, Doc: "BERT-base (768/12/12) or tiny (128/2/2)"},
-		{Name: "layers", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "override the number of layers; 0 keeps the size's"},
-		{Name: "hidden", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "override the hidden size; 0 keeps the size's"},
-		{Name: "heads", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "override the attention heads; 0 keeps the size's"},
-		{Name: "max_len", Type: schema.Int, Default: 128, Min: schema.Ptr(2), Max: schema.Ptr(512), Doc: "maximum tokens per text, [CLS] and [SEP] included"},
-		{Name: "pooling", Type: schema.String, Default: "max", Enum: []string{"max", "cls"}, Doc: "max over tokens (ConVIRT) or the [CLS] output"},
-		{Name: "freeze_embeddings", Type: schema.Bool, Default: true, Doc: "freeze the embeddings (the paper does)"},
-		{Name: "freeze_layers", Type: schema.Int, Default: 6, Min: schema.Ptr(0), Doc: "freeze the first N transformer layers (the paper: 6)"},
-		{Name: "weights", Type: schema.String, Default: "", Doc: "optional .safetensors with Hugging Face BERT names (e.g. ClinicalBERT)"},
-		{Name: "weights_prefix", Type: schema.String, Default: "bert.", Doc: "prefix to strip from the names in weights"},
-	}, torchenc.CommonFields()...)
 	return sdk.Info{Name: Name, Kind: sdk.KindEncoder, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: "text encoder: BERT with WordPiece tokenisation and the ConVIRT projection head", Schema: schema.Schema{Fields: fields}}
+		Description: "text encoder: BERT with WordPiece tokenisation and the ConVIRT projection head", Schema: Schema}
 }
 
 // New returns the unconfigured plugin.
@@ -112,7 +107,7 @@ func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, e
 }
 
 func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
-	cfg := Config{Common: torchenc.Defaults(), Lowercase: true, Size: "base", MaxLen: 128, Pooling: "max", FreezeEmbeddings: true, FreezeLayers: 6, WeightsPrefix: "bert."}
+	cfg := DefaultConfig()
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return cfg.Common, nil, err
 	}

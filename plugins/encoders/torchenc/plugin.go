@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
@@ -91,25 +90,4 @@ func (p *Plugin) SetState(ctx context.Context, b []byte) error {
 		return errNotConfigured
 	}
 	return p.enc.SetState(ctx, b)
-}
-
-// CommonFields is the schema of the settings every torch encoder shares.
-func CommonFields() []schema.Field {
-	d := Defaults()
-	return []schema.Field{
-		{Name: "device", Type: schema.String, Default: d.Device, Doc: "cpu, cuda or cuda:N"},
-		{Name: "seed", Type: schema.Int, Default: 0, Doc: "initialisation and dropout seed"},
-		{Name: "proj_dim", Type: schema.Int, Default: d.ProjDim, Min: schema.Ptr(1), Doc: "projection head output size (the paper: 512)"},
-		{Name: "proj_hidden", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "projection hidden size; 0 uses the feature size"},
-		{Name: "optimizer", Type: schema.String, Default: d.Optimizer, Enum: []string{"adam", "adamw", "sgd"}, Doc: "optimiser"},
-		{Name: "lr", Type: schema.Float, Default: d.LR, Min: schema.Ptr(0), Doc: "learning rate"},
-		{Name: "weight_decay", Type: schema.Float, Default: d.WeightDecay, Min: schema.Ptr(0), Doc: "weight decay"},
-		{Name: "schedule", Type: schema.String, Default: d.Schedule, Enum: []string{"none", "plateau", "cosine"}, Doc: "learning-rate schedule"},
-		{Name: "factor", Type: schema.Float, Default: d.Factor, Min: schema.Ptr(0), Max: schema.Ptr(1), Doc: "plateau: lr factor"},
-		{Name: "patience", Type: schema.Int, Default: d.Patience, Min: schema.Ptr(0), Doc: "plateau: validations without improvement"},
-		{Name: "warmup_steps", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "cosine: warm-up steps"},
-		{Name: "total_steps", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "cosine: decay length"},
-		{Name: "threads", Type: schema.Int, Default: 0, Min: schema.Ptr(0), Doc: "libtorch intra-op threads; 0 keeps the default"},
-		{Name: "restore_optimizer", Type: schema.Bool, Default: d.RestoreOptimizer, Doc: "restoring a saved state restores the optimiser and schedule too (resume); false loads the weights only (fine-tuning from pretrained weights)"},
-	}
 }

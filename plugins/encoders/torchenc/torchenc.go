@@ -33,23 +33,23 @@ type Builder func(vs *nn.VarStore, p *nn.Path) (Net, error)
 
 // Common is the configuration every torch encoder shares.
 type Common struct {
-	Device      string  `json:"device"`       // cpu, cuda, cuda:N
-	Seed        int64   `json:"seed"`         // initialisation and dropout
-	ProjDim     int64   `json:"proj_dim"`     // projection output (512)
-	ProjHidden  int64   `json:"proj_hidden"`  // projection hidden size; 0 = feature size
-	Optimizer   string  `json:"optimizer"`    // adam, adamw, sgd
-	LR          float64 `json:"lr"`           // learning rate
-	WeightDecay float64 `json:"weight_decay"` // L2 (adam) or decoupled (adamw)
-	Schedule    string  `json:"schedule"`     // none, plateau, cosine
-	Factor      float64 `json:"factor"`       // plateau factor
-	Patience    int     `json:"patience"`     // plateau patience
-	Warmup      int     `json:"warmup_steps"` // cosine warm-up
-	TotalSteps  int     `json:"total_steps"`  // cosine length
-	Threads     int     `json:"threads"`      // libtorch intra-op threads; 0 keeps the default
+	Device      string  `json:"device" doc:"cpu, cuda or cuda:N"`
+	Seed        int64   `json:"seed" doc:"initialisation and dropout seed"`
+	ProjDim     int64   `json:"proj_dim" min:"1" doc:"projection head output size (the paper: 512)"`
+	ProjHidden  int64   `json:"proj_hidden" min:"0" doc:"projection hidden size; 0 uses the feature size"`
+	Optimizer   string  `json:"optimizer" enum:"adam|adamw|sgd" doc:"optimiser"`
+	LR          float64 `json:"lr" min:"0" doc:"learning rate"`
+	WeightDecay float64 `json:"weight_decay" min:"0" doc:"weight decay"` // L2 (adam) or decoupled (adamw)
+	Schedule    string  `json:"schedule" enum:"none|plateau|cosine" doc:"learning-rate schedule"`
+	Factor      float64 `json:"factor" min:"0" max:"1" doc:"plateau: lr factor"`
+	Patience    int     `json:"patience" min:"0" doc:"plateau: validations without improvement"`
+	Warmup      int     `json:"warmup_steps" min:"0" doc:"cosine: warm-up steps"`
+	TotalSteps  int     `json:"total_steps" min:"0" doc:"cosine: decay length"`
+	Threads     int     `json:"threads" min:"0" doc:"libtorch intra-op threads; 0 keeps the default"`
 	// RestoreOptimizer makes SetState restore the optimiser and schedule
 	// too (resuming training); without it SetState loads the weights only,
 	// so the configured optimiser starts afresh (fine-tuning).
-	RestoreOptimizer bool `json:"restore_optimizer"`
+	RestoreOptimizer bool `json:"restore_optimizer" doc:"restoring a saved state restores the optimiser and schedule too (resume); false loads the weights only (fine-tuning from pretrained weights)"`
 }
 
 // Defaults are the paper's values (docs/paper.md, "Method").
