@@ -14,11 +14,7 @@ import (
 	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/stats"
 )
-
-// intervalOf is a score's test-set bootstrap interval.
-func intervalOf(sc sdk.Score) stats.Interval { return stats.Interval{Lo: sc.CILo, Hi: sc.CIHi} }
 
 // cellName names one evaluation cell in file names and metric keys, e.g.
 // "chexpert-linear/linear/convirt/f0.01".
@@ -49,7 +45,7 @@ func (s *session) writeOutputs(eval, protocol, init string, fraction float64, re
 	}
 	for _, p := range res.Predictions {
 		var buf bytes.Buffer
-		if err := writePredictions(&buf, p, task); err != nil {
+		if err := results.WritePredictions(&buf, p, task); err != nil {
 			return fmt.Errorf("predictions %s: %w", p.Name, err)
 		}
 		rel := filepath.Join(runs.PredictionsDir, filepath.FromSlash(cell), p.Name+".csv")
@@ -81,53 +77,4 @@ func sortedKeys(m map[string]float64) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// writePredictions writes one probe's predictions CSV in the layout of
-// docs/results.md: per-label truth and score columns, or for multi-class
-// tasks the true class and a score per class.
-func writePredictions(buf *bytes.Buffer, p sdk.Predictions, task string) error {
-	scores, err := p.Scores.Float32s()
-	if err != nil {
-		return err
-	}
-	n, k := len(p.IDs), len(p.Names)
-	if len(scores) != n*k {
-		return fmt.Errorf("%d scores for %d samples x %d columns", len(scores), n, k)
-	}
-	var targets []float32
-	if p.Targets != nil {
-		if targets, err = p.Targets.Float32s(); err != nil {
-			return err
-		}
-	}
-	if len(targets) != n*k {
-		targets = make([]float32, n*k)
-		for i := range targets {
-			targets[i] = float32(math.NaN())
-		}
-	}
-	rows := make([][]float32, n)
-	for i := range rows {
-		rows[i] = scores[i*k : (i+1)*k]
-	}
-	if task == sdk.TaskMulticlass {
-		truth := make([]int, n)
-		for i := range truth {
-			for j := 0; j < k; j++ {
-				if targets[i*k+j] == 1 {
-					truth[i] = j
-				}
-			}
-		}
-		return results.WriteClassPredictions(buf, p.IDs, p.Names, truth, rows)
-	}
-	truth := make([][]float64, n)
-	for i := range truth {
-		truth[i] = make([]float64, k)
-		for j := range truth[i] {
-			truth[i][j] = float64(targets[i*k+j])
-		}
-	}
-	return results.WriteLabelPredictions(buf, p.IDs, p.Names, truth, rows)
 }

@@ -104,11 +104,7 @@ func labelSplits(ctx context.Context, d *host.Dataset) (trainSplit, valSplit, te
 // record turns an evaluator's result into results entries, metrics,
 // prediction CSVs and ROC plots.
 func (er *evalRun) record(ctx context.Context, protocol, init string, fraction float64, res sdk.EvalResult, task string) error {
-	scores := make([]results.Score, len(res.Scores))
-	for i, sc := range res.Scores {
-		scores[i] = results.Score{Metric: sc.Metric, Seeds: sc.Seeds, Values: sc.Values, TestBootstrap: intervalOf(sc)}
-	}
-	es, err := results.Cell(results.Entry{Task: er.data.plugin, Protocol: protocol, Init: init, Fraction: fraction}, scores, res.Metrics)
+	es, err := results.Cell(results.Entry{Task: er.data.plugin, Protocol: protocol, Init: init, Fraction: fraction}, results.Scores(res.Scores), res.Metrics)
 	if err != nil {
 		return err
 	}
