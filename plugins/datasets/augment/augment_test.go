@@ -3,6 +3,7 @@ package augment
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -93,5 +94,23 @@ func TestBlurAndAdjust(t *testing.T) {
 	bad.BlurKernel = 4
 	if bad.Validate() == nil {
 		t.Fatal("even kernel accepted")
+	}
+}
+
+// TestValidateBounds checks that the bounds in Config's tags are enforced
+// and named (schema.Validate), besides the written [lo, hi] and odd-kernel
+// rules.
+func TestValidateBounds(t *testing.T) {
+	for name, mod := range map[string]func(*Config){
+		"flip_p: value 1.5 is out of range [0, 1]":       func(c *Config) { c.FlipP = 1.5 },
+		"crop_scale.1: value 1.2 is out of range [0, 1]": func(c *Config) { c.CropScale[1] = 1.2 },
+		"blur_kernel: value -1 is out of range >= 0":     func(c *Config) { c.BlurKernel = -1 },
+		"brightness range [1.4 0.6] is not [lo, hi]":     func(c *Config) { c.Brightness = [2]float64{1.4, 0.6} },
+	} {
+		c := Default()
+		mod(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("Validate: %v, want an error containing %q", err, name)
+		}
 	}
 }

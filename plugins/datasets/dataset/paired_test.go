@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/plugins/datasets/augment"
 	"github.com/convirt/convirt/plugins/datasets/synth"
 	"github.com/convirt/convirt/plugins/sdk"
 )
@@ -92,21 +91,5 @@ func TestPairedReportFilesAndWholeReport(t *testing.T) {
 	}
 	if got := texts(true); !reflect.DeepEqual(got, []string{"Wrist, two views. No fracture.", "Healed fracture."}) {
 		t.Errorf("whole_report: %q", got)
-	}
-}
-
-// TestAugmentFieldsMatchConfig keeps the augment section's schema in step
-// with augment.Config.
-func TestAugmentFieldsMatchConfig(t *testing.T) {
-	typ := reflect.TypeOf(augment.Config{})
-	var tags, names []string
-	for i := range typ.NumField() {
-		tags = append(tags, typ.Field(i).Tag.Get("json"))
-	}
-	for _, f := range augmentFields() {
-		names = append(names, f.Name)
-	}
-	if !reflect.DeepEqual(tags, names) {
-		t.Errorf("augment.Config keys %v, schema %v", tags, names)
 	}
 }
