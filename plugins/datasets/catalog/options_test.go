@@ -3,67 +3,11 @@ package catalog
 import (
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/plugins/datasets/chexpert"
-	"github.com/convirt/convirt/plugins/datasets/covidx"
-	"github.com/convirt/convirt/plugins/datasets/mimic"
-	"github.com/convirt/convirt/plugins/datasets/mura"
-	"github.com/convirt/convirt/plugins/datasets/paired"
-	"github.com/convirt/convirt/plugins/datasets/retrieval8x200"
-	"github.com/convirt/convirt/plugins/datasets/rsna"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 )
-
-// configs are the readers' Config types and the keys the catalogue sets
-// itself from the split, which must not be config keys.
-var configs = map[string]struct {
-	typ      reflect.Type
-	fromSplt []string
-}{
-	"mimic-cxr":      {reflect.TypeOf(mimic.Config{}), []string{"split"}},
-	"chexpert":       {reflect.TypeOf(chexpert.Config{}), []string{"split"}},
-	"rsna":           {reflect.TypeOf(rsna.Config{}), []string{"split"}},
-	"covidx":         {reflect.TypeOf(covidx.Config{}), []string{"split"}},
-	"mura":           {reflect.TypeOf(mura.Config{}), []string{"split"}},
-	"paired":         {reflect.TypeOf(paired.Config{}), []string{"split"}},
-	"chexpert-8x200": {reflect.TypeOf(retrieval8x200.Config{}), []string{"protocol", "set"}},
-}
-
-// TestFieldsMatchConfigs keeps each reader's Fields and Config in step:
-// every Config key but the split is a field and nothing else is.
-func TestFieldsMatchConfigs(t *testing.T) {
-	if len(configs) != len(All()) {
-		t.Fatalf("%d configs listed for %d datasets", len(configs), len(All()))
-	}
-	for _, d := range All() {
-		c, ok := configs[d.Name]
-		if !ok {
-			t.Fatalf("%s: no Config type listed", d.Name)
-		}
-		var tags []string
-		for i := range c.typ.NumField() {
-			tag, _, _ := strings.Cut(c.typ.Field(i).Tag.Get("json"), ",")
-			if !contains(c.fromSplt, tag) {
-				tags = append(tags, tag)
-			}
-		}
-		var names []string
-		for _, f := range d.Fields {
-			names = append(names, f.Name)
-			if f.Doc == "" {
-				t.Errorf("%s: field %s has no doc", d.Name, f.Name)
-			}
-		}
-		sort.Strings(tags)
-		sort.Strings(names)
-		if !reflect.DeepEqual(tags, names) {
-			t.Errorf("%s: Config keys %v, Fields %v", d.Name, tags, names)
-		}
-	}
-}
 
 // TestDefaultsAreValidOptions: every field's default passes the schema
 // and decodes into the Config.
@@ -158,13 +102,4 @@ func TestOptionErrors(t *testing.T) {
 	if _, err := OpenOptions("chexpert", filepath.Join(corpus, "CheXpert-v1.0-small"), "train", map[string]any{"policy": map[string]any{"Edema": "maybe"}}); err == nil {
 		t.Error("OpenOptions accepted a bad policy")
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -39,56 +39,43 @@ func DefaultPolicy() map[string]string {
 
 // Config selects the split and label handling.
 type Config struct {
-	Split string `json:"split" yaml:"split"` // "train" or "valid"
+	Split string `json:"split" yaml:"split" schema:"-"` // "train" or "valid"
 	// Labels to return, in order (default Competition).
-	Labels []string `json:"labels" yaml:"labels"`
+	Labels []string `json:"labels" yaml:"labels" doc:"label columns returned, in order (default: the five competition labels)"`
 	// Policy maps a label to ones|zeros|ignore for -1 values; labels not
 	// listed use Default (default DefaultPolicy, then zeros).
-	Policy  map[string]string `json:"policy" yaml:"policy"`
-	Default string            `json:"default_policy" yaml:"default_policy"`
+	Policy  map[string]string `json:"policy" yaml:"policy" doc:"uncertain (-1) label handling per label: ones, zeros or ignore (NaN, left out of the loss and metrics), e.g. {Edema: ones}"`
+	Default string            `json:"default_policy" yaml:"default_policy" doc:"uncertainty policy of the labels that policy does not list"`
 	// FrontalOnly drops lateral views (rows whose Frontal/Lateral column
 	// says Lateral), as the paper does; recipes/paper/table1.yaml sets it.
 	// Off by default, so that the demo and existing recipes keep every image.
-	FrontalOnly bool `json:"frontal_only" yaml:"frontal_only"`
+	FrontalOnly bool `json:"frontal_only" yaml:"frontal_only" doc:"drop lateral views (Frontal/Lateral column = Lateral), the paper's setting (recipes/paper/table1.yaml sets it); needs the Frontal/Lateral column"`
 	// CSV overrides the index file (e.g. a retrieval candidate list);
 	// relative to root.
-	CSV string `json:"csv" yaml:"csv"`
+	CSV string `json:"csv" yaml:"csv" default:"-" doc:"index file relative to root, instead of {split}.csv (e.g. a candidate list)"`
 	// ParentRoot, when set, resolves each path as written against this
 	// directory (the one above the dataset folder) instead of replacing
 	// the path's first element by root.
-	ParentRoot string `json:"parent_root" yaml:"parent_root"`
+	ParentRoot string `json:"parent_root" yaml:"parent_root" default:"-" doc:"resolve the index's image paths as written against this directory (the one above the dataset folder) instead of replacing their first element by root"`
 }
 
 // Policies lists the uncertainty policies.
 var Policies = []string{Ones, Zeros, Ignore}
 
-// Fields describes Config as plugin config keys (Split excepted: the dataset
-// plugin sets it per request). Defaults are those Open applies.
-func Fields() []schema.Field {
-	return []schema.Field{
-		{Name: "labels", Type: schema.List, Elem: schema.String, Enum: Columns, Default: Competition,
-			Doc: "label columns returned, in order (default: the five competition labels)"},
-		PolicyField(DefaultPolicy()),
-		{Name: "default_policy", Type: schema.String, Enum: Policies, Default: Zeros,
-			Doc: "uncertainty policy of the labels that policy does not list"},
-		{Name: "frontal_only", Type: schema.Bool, Default: false,
-			Doc: "drop lateral views (Frontal/Lateral column = Lateral), the paper's setting (recipes/paper/table1.yaml sets it); needs the Frontal/Lateral column"},
-		{Name: "csv", Type: schema.String, Doc: "index file relative to root, instead of {split}.csv (e.g. a candidate list)"},
-		{Name: "parent_root", Type: schema.String,
-			Doc: "resolve the index's image paths as written against this directory (the one above the dataset folder) instead of replacing their first element by root"},
-	}
+// DefaultConfig is the config Open gives zero fields: the competition
+// labels, DefaultPolicy, zeros for the rest.
+func DefaultConfig() Config {
+	return Config{Labels: Competition, Policy: DefaultPolicy(), Default: Zeros}
 }
 
-// PolicyField is the "policy" config key with the given default: a map from
-// label to ones, zeros or ignore.
-func PolicyField(def map[string]string) schema.Field {
-	m := map[string]any{}
-	for k, v := range def {
-		m[k] = v
-	}
-	return schema.Field{Name: "policy", Type: schema.Map, Elem: schema.String, Enum: Policies, Default: m,
-		Doc: "uncertain (-1) label handling per label: ones, zeros or ignore (NaN, left out of the loss and metrics), e.g. {Edema: ones}"}
-}
+// configSchema is Config's schema (Split excepted: the dataset plugin sets
+// it per request), derived from its tags with DefaultConfig's values; the
+// allowed labels and policies are the Go lists.
+var configSchema = schema.MustDerive(DefaultConfig(),
+	schema.WithEnum("labels", Columns...), schema.WithEnum("policy", Policies...), schema.WithEnum("default_policy", Policies...))
+
+// Fields describes Config as plugin config keys (configSchema).
+func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // CheckPolicy checks that every policy value (and def, when set) is ones,
 // zeros or ignore, and that every label is a CheXpert column.

@@ -28,21 +28,19 @@ var Classes = []string{"normal", "pneumonia", "COVID-19"}
 
 // Config selects the split and variant.
 type Config struct {
-	Split   string `json:"split" yaml:"split"`     // train or test
-	Variant string `json:"variant" yaml:"variant"` // three-class (default), binary or auto
+	Split string `json:"split" yaml:"split" schema:"-"` // train or test
+	// Variant is three-class (the default, also for ""), binary or auto.
+	Variant string `json:"variant" yaml:"variant" enum:"three-class|binary|auto" doc:"task: three-class (normal/pneumonia/COVID-19, multiclass accuracy; a positive/negative file is an error), binary (COVID-19 or positive vs the rest, binary AUC: the positive/negative files), or auto (three-class if the file has those labels, else binary)"`
 	// File overrides {split}.txt (e.g. train_COVIDx9A.txt), relative to root.
-	File string `json:"file" yaml:"file"`
+	File string `json:"file" yaml:"file" default:"-" doc:"index file relative to root, instead of {split}.txt (e.g. train_COVIDx9A.txt); images stay under {split}/"`
 }
 
-// Fields describes Config as plugin config keys (Split excepted: the dataset
-// plugin sets it per request). Defaults are those Open applies.
-func Fields() []schema.Field {
-	return []schema.Field{
-		{Name: "variant", Type: schema.String, Default: ThreeClass, Enum: []string{ThreeClass, Binary, Auto},
-			Doc: "task: three-class (normal/pneumonia/COVID-19, multiclass accuracy; a positive/negative file is an error), binary (COVID-19 or positive vs the rest, binary AUC: the positive/negative files), or auto (three-class if the file has those labels, else binary)"},
-		{Name: "file", Type: schema.String, Doc: "index file relative to root, instead of {split}.txt (e.g. train_COVIDx9A.txt); images stay under {split}/"},
-	}
-}
+// configSchema is Config's schema (Split excepted), derived from its tags,
+// the variant defaulting to three-class.
+var configSchema = schema.MustDerive(Config{Variant: ThreeClass})
+
+// Fields describes Config as plugin config keys (configSchema).
+func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // Validate checks the variant ("" stands for ThreeClass).
 func (c Config) Validate() error {

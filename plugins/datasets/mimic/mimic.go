@@ -20,19 +20,19 @@ import (
 
 // Config selects what to read.
 type Config struct {
-	Split string `json:"split" yaml:"split"` // train, validate or test
+	Split string `json:"split" yaml:"split" schema:"-"` // train, validate or test
 	// Views kept by ViewPosition (default AP, PA); empty strings match
 	// images without a view.
-	Views []string `json:"views" yaml:"views"`
+	Views []string `json:"views" yaml:"views" doc:"ViewPosition values kept (AP, PA, LATERAL, LL, ...); \"\" keeps images without a view"`
 	// SplitFile and MetadataFile override the gzipped CSVs (relative to root).
-	SplitFile    string `json:"split_file" yaml:"split_file"`
-	MetadataFile string `json:"metadata_file" yaml:"metadata_file"`
+	SplitFile    string `json:"split_file" yaml:"split_file" doc:"split CSV relative to root (gunzipped when its name ends in .gz)"`
+	MetadataFile string `json:"metadata_file" yaml:"metadata_file" doc:"metadata CSV with ViewPosition, relative to root (gunzipped when its name ends in .gz)"`
 	// ReportRoot holds files/pXX/pN/sN.txt (default root).
-	ReportRoot string `json:"report_root" yaml:"report_root"`
+	ReportRoot string `json:"report_root" yaml:"report_root" default:"-" doc:"directory holding the reports files/pXX/pN/sN.txt (default: root)"`
 	// Labels from LabelFile, if set (uncertain values per Policy, as in
 	// chexpert.Config; labels it does not list use zeros).
-	Labels []string          `json:"labels" yaml:"labels"`
-	Policy map[string]string `json:"policy" yaml:"policy"`
+	Labels []string          `json:"labels" yaml:"labels" doc:"CheXpert-labeller labels attached from mimic-cxr-2.0.0-chexpert.csv.gz (default: none)"`
+	Policy map[string]string `json:"policy" yaml:"policy" doc:"uncertain (-1) label handling per label: ones, zeros or ignore (NaN, left out of the loss and metrics), e.g. {Edema: ones}"`
 }
 
 // Defaults of Config.
@@ -46,20 +46,19 @@ const (
 // DefaultViews are the frontal views the paper pretrains on.
 func DefaultViews() []string { return []string{"AP", "PA"} }
 
-// Fields describes Config as plugin config keys (Split excepted: the dataset
-// plugin sets it per request). Defaults are those Open applies.
-func Fields() []schema.Field {
-	return []schema.Field{
-		{Name: "views", Type: schema.List, Elem: schema.String, Default: DefaultViews(),
-			Doc: "ViewPosition values kept (AP, PA, LATERAL, LL, ...); \"\" keeps images without a view"},
-		{Name: "split_file", Type: schema.String, Default: DefaultSplitFile, Doc: "split CSV relative to root (gunzipped when its name ends in .gz)"},
-		{Name: "metadata_file", Type: schema.String, Default: DefaultMetadataFile, Doc: "metadata CSV with ViewPosition, relative to root (gunzipped when its name ends in .gz)"},
-		{Name: "report_root", Type: schema.String, Doc: "directory holding the reports files/pXX/pN/sN.txt (default: root)"},
-		{Name: "labels", Type: schema.List, Elem: schema.String, Enum: chexpert.Columns,
-			Doc: "CheXpert-labeller labels attached from " + LabelFile + " (default: none)"},
-		chexpert.PolicyField(chexpert.DefaultPolicy()),
-	}
+// DefaultConfig is the config Open gives zero fields: the AP and PA views,
+// the dataset's CSVs, chexpert.DefaultPolicy.
+func DefaultConfig() Config {
+	return Config{Views: DefaultViews(), SplitFile: DefaultSplitFile, MetadataFile: DefaultMetadataFile, Policy: chexpert.DefaultPolicy()}
 }
+
+// configSchema is Config's schema (Split excepted), derived from its tags
+// with DefaultConfig's values; labels and policies are chexpert's lists.
+var configSchema = schema.MustDerive(DefaultConfig(),
+	schema.WithEnum("labels", chexpert.Columns...), schema.WithEnum("policy", chexpert.Policies...))
+
+// Fields describes Config as plugin config keys (configSchema).
+func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // Validate checks the label policy (see chexpert.CheckPolicy).
 func (c Config) Validate() error {

@@ -15,22 +15,20 @@ import (
 
 // Config selects the split and body parts.
 type Config struct {
-	Split string `json:"split" yaml:"split"` // train or valid
+	Split string `json:"split" yaml:"split" schema:"-"` // train or valid
 	// BodyParts keeps only these study types (e.g. XR_WRIST); empty keeps all.
-	BodyParts []string `json:"body_parts" yaml:"body_parts"`
+	BodyParts []string `json:"body_parts" yaml:"body_parts" doc:"study types kept (default: all)"`
 }
 
 // BodyParts are MURA's study types.
 var BodyParts = []string{"XR_ELBOW", "XR_FINGER", "XR_FOREARM", "XR_HAND", "XR_HUMERUS", "XR_SHOULDER", "XR_WRIST"}
 
-// Fields describes Config as plugin config keys (Split excepted: the dataset
-// plugin sets it per request).
-func Fields() []schema.Field {
-	return []schema.Field{
-		{Name: "body_parts", Type: schema.List, Elem: schema.String, Enum: BodyParts,
-			Doc: "study types kept (default: all)"},
-	}
-}
+// configSchema is Config's schema (Split excepted), derived from its tags;
+// the study types allowed are BodyParts.
+var configSchema = schema.MustDerive(Config{}, schema.WithEnum("body_parts", BodyParts...))
+
+// Fields describes Config as plugin config keys (configSchema).
+func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // Open indexes root (the MURA-v1.1 folder).
 func Open(root string, c Config) (*source.Slice, error) {

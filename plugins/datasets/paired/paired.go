@@ -18,17 +18,17 @@ import (
 
 // Config names the CSV and its columns.
 type Config struct {
-	CSV         string `json:"csv" yaml:"csv"`                   // relative to root (default pairs.csv)
-	ImageColumn string `json:"image_column" yaml:"image_column"` // default "image"
+	CSV         string `json:"csv" yaml:"csv" doc:"the index CSV, relative to root"`                                                            // default pairs.csv
+	ImageColumn string `json:"image_column" yaml:"image_column" doc:"column of image paths relative to root; several per row separated by ';'"` // default "image"
 	// ReportColumn holds report text; ReportFileColumn a path to a text
 	// file relative to root. One of them must exist (text wins).
-	ReportColumn     string `json:"report_column" yaml:"report_column"`           // default "report"
-	ReportFileColumn string `json:"report_file_column" yaml:"report_file_column"` // default "report_file"
-	SplitColumn      string `json:"split_column" yaml:"split_column"`             // default "split"
-	Split            string `json:"split" yaml:"split"`                           // kept split; empty keeps all
+	ReportColumn     string `json:"report_column" yaml:"report_column" doc:"column of report text (wins over report_file_column when non-empty)"`  // default "report"
+	ReportFileColumn string `json:"report_file_column" yaml:"report_file_column" doc:"column of report file paths relative to root"`               // default "report_file"
+	SplitColumn      string `json:"split_column" yaml:"split_column" doc:"column naming each row's split; without it every row is in every split"` // default "split"
+	Split            string `json:"split" yaml:"split" schema:"-"`                                                                                 // kept split; empty keeps all
 	// WholeReport uses the whole text when it has no Findings/Impression
 	// sections (default: the report parser's fallback, its last paragraph).
-	WholeReport bool `json:"whole_report" yaml:"whole_report"`
+	WholeReport bool `json:"whole_report" yaml:"whole_report" doc:"use the whole text of reports without Findings/Impression sections (default: their last paragraph)"`
 }
 
 // Defaults returns the Config that Open's defaults make of the zero Config.
@@ -37,21 +37,12 @@ func Defaults() Config {
 		ReportFileColumn: "report_file", SplitColumn: "split"}
 }
 
-// Fields describes Config as plugin config keys (Split excepted: the dataset
-// plugin sets it per request). Defaults are those Open applies.
-func Fields() []schema.Field {
-	d := Defaults()
-	return []schema.Field{
-		{Name: "csv", Type: schema.String, Default: d.CSV, Doc: "the index CSV, relative to root"},
-		{Name: "image_column", Type: schema.String, Default: d.ImageColumn,
-			Doc: "column of image paths relative to root; several per row separated by ';'"},
-		{Name: "report_column", Type: schema.String, Default: d.ReportColumn, Doc: "column of report text (wins over report_file_column when non-empty)"},
-		{Name: "report_file_column", Type: schema.String, Default: d.ReportFileColumn, Doc: "column of report file paths relative to root"},
-		{Name: "split_column", Type: schema.String, Default: d.SplitColumn, Doc: "column naming each row's split; without it every row is in every split"},
-		{Name: "whole_report", Type: schema.Bool, Default: false,
-			Doc: "use the whole text of reports without Findings/Impression sections (default: their last paragraph)"},
-	}
-}
+// configSchema is Config's schema (Split excepted), derived from its tags
+// with Defaults' values.
+var configSchema = schema.MustDerive(Defaults())
+
+// Fields describes Config as plugin config keys (configSchema).
+func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // Open reads the CSV.
 func Open(root string, c Config) (*source.Slice, error) {

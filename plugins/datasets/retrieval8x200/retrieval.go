@@ -37,20 +37,19 @@ type Config struct {
 	// Dir holds image-retrieval/ and text-retrieval/ (default
 	// root/convirt-retrieval); "authors" selects the authors' files
 	// shipped with convirt.
-	Dir string `json:"dir" yaml:"dir"`
+	Dir string `json:"dir" yaml:"dir" default:"-" doc:"folder holding image-retrieval/ and text-retrieval/ (default: root/convirt-retrieval); \"authors\": the ConVIRT authors' 8x200 files shipped with convirt"`
 	// Protocol is "image" (image queries) or "text" (text queries).
-	Protocol string `json:"protocol" yaml:"protocol"`
+	Protocol string `json:"protocol" yaml:"protocol" schema:"-"`
 	// Set is "candidate" or "query".
-	Set string `json:"set" yaml:"set"`
+	Set string `json:"set" yaml:"set" schema:"-"`
 }
 
-// Fields describes Config as plugin config keys (Protocol and Set excepted:
-// the dataset plugin sets them from the split).
-func Fields() []schema.Field {
-	return []schema.Field{
-		{Name: "dir", Type: schema.String, Doc: "folder holding image-retrieval/ and text-retrieval/ (default: root/convirt-retrieval); \"authors\": the ConVIRT authors' 8x200 files shipped with convirt"},
-	}
-}
+// configSchema is Config's schema (Protocol and Set excepted: the catalogue
+// sets them from the split's name), derived from its tags.
+var configSchema = schema.MustDerive(Config{})
+
+// Fields describes Config as plugin config keys (configSchema).
+func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // Open reads one file. Candidates carry a label per category (1 when the
 // CheXpert label is 1, else 0); queries carry a one-hot category and either

@@ -22,17 +22,17 @@ import (
 // Config selects the split.
 type Config struct {
 	// Split is train, valid, test or all.
-	Split string `json:"split" yaml:"split"`
+	Split string `json:"split" yaml:"split" schema:"-"`
 	// TestFrac is the share of patients in test, chosen by a stable hash of
 	// the patient id (so a patient's split does not depend on the others).
-	TestFrac float64 `json:"test_frac" yaml:"test_frac"`
+	TestFrac float64 `json:"test_frac" yaml:"test_frac" min:"0" max:"1" doc:"share of patients in test, by a stable hash of the patient id; the others are the training patients"`
 	// HoldoutFrac is the share of the remaining (training) patients held
 	// out of train as valid, for early stopping: a stratified draw by
 	// subset.Holdout (patients whole, seed HoldoutSeed). The paper's
 	// "held-out 10% of train".
-	HoldoutFrac float64 `json:"holdout_frac" yaml:"holdout_frac"`
+	HoldoutFrac float64 `json:"holdout_frac" yaml:"holdout_frac" min:"0" max:"0.5" doc:"share of the training patients held out of train as valid (stratified by label, seed 0): the held-out 10% of train that early stopping uses; 0: no valid split"`
 	// ImageDir holds {patientId}.dcm (default stage_2_train_images).
-	ImageDir string `json:"image_dir" yaml:"image_dir"`
+	ImageDir string `json:"image_dir" yaml:"image_dir" doc:"folder of {patientId}.dcm, relative to root"`
 }
 
 // Defaults of Config.
@@ -50,25 +50,17 @@ func DefaultConfig() Config {
 	return Config{TestFrac: DefaultTestFrac, HoldoutFrac: DefaultHoldoutFrac, ImageDir: DefaultImageDir}
 }
 
-// Fields describes Config as plugin config keys (Split excepted: the dataset
-// plugin sets it per request), with DefaultConfig's values.
-func Fields() []schema.Field {
-	return []schema.Field{
-		{Name: "test_frac", Type: schema.Float, Default: DefaultTestFrac, Min: schema.Ptr(0), Max: schema.Ptr(1),
-			Doc: "share of patients in test, by a stable hash of the patient id; the others are the training patients"},
-		{Name: "holdout_frac", Type: schema.Float, Default: DefaultHoldoutFrac, Min: schema.Ptr(0), Max: schema.Ptr(0.5),
-			Doc: "share of the training patients held out of train as valid (stratified by label, seed 0): the held-out 10% of train that early stopping uses; 0: no valid split"},
-		{Name: "image_dir", Type: schema.String, Default: DefaultImageDir, Doc: "folder of {patientId}.dcm, relative to root"},
-	}
-}
+// configSchema is Config's schema (Split excepted), derived from its tags
+// with DefaultConfig's values.
+var configSchema = schema.MustDerive(DefaultConfig())
+
+// Fields describes Config as plugin config keys (configSchema).
+func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // Validate checks the split fractions.
 func (c Config) Validate() error {
-	if !(c.TestFrac >= 0 && c.TestFrac <= 1) {
-		return fmt.Errorf("rsna: test_frac %v must be in [0, 1]", c.TestFrac)
-	}
-	if !(c.HoldoutFrac >= 0 && c.HoldoutFrac <= 0.5) {
-		return fmt.Errorf("rsna: holdout_frac %v must be in [0, 0.5]", c.HoldoutFrac)
+	if err := schema.Validate(c); err != nil {
+		return fmt.Errorf("rsna: %w", err)
 	}
 	return nil
 }
