@@ -2,6 +2,10 @@
 // accepts: typed fields with defaults, ranges and documentation. Plugins send
 // their schema in their Info; the recipe loader checks every config against
 // it before any process trains, and docs/recipes.md is generated from it.
+//
+// A plugin writes its config once, as a tagged struct: Derive turns it into
+// the schema (keys, types, docs, defaults, bounds, enums) and Validate checks
+// a struct's values against the same tags (docs/plugins.md lists them).
 package schema
 
 // Type is the type of a field's value.
