@@ -80,22 +80,3 @@ func TestDataPrepareCLI(t *testing.T) {
 		t.Fatalf("journal left behind: %v", err)
 	}
 }
-
-func TestBenchDataPrepared(t *testing.T) {
-	var r dataResult
-	errOut := benchJSON(t, &r, "bench", "data", "--synth", "10", "--synth-width", "120", "--synth-height", "144", "--size", "32",
-		"--prepare", "--prepare-size", "48", "--prepared", "required",
-		"--batch", "2", "--batches", "1", "--workers", "1", "--augment", "--json")
-	if r.Prepared != "required" || r.PreparedSize != 48 || r.PreparedDecodeSec <= 0 || r.PrepareRate <= 0 || r.ItemsPerSec <= 0 {
-		t.Errorf("record: %+v", r)
-	}
-	if !strings.Contains(errOut, "prepared") {
-		t.Errorf("stderr %q", errOut)
-	}
-	// Without a cache, required fails in the plugin's Configure.
-	code, _, stderr := runCLI(t, "bench", "data", "--synth", "10", "--synth-width", "32", "--synth-height", "32", "--size", "32",
-		"--prepared", "required", "--batch", "2", "--batches", "1", "--workers", "1")
-	if code != 1 || !strings.Contains(stderr, "convirt data prepare") {
-		t.Errorf("required without a cache: exit %d, %s", code, stderr)
-	}
-}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/thp"
 )
 
@@ -42,8 +43,13 @@ func register(c *command) {
 	commands[c.Name] = c
 }
 
-// errUsage marks an error whose message is a usage hint; it exits with code 2.
-var errUsage = errors.New("usage")
+// The shared argument parsing of every command (package cli): errUsage
+// marks an error whose message is a usage hint, which exits with code 2.
+var (
+	errUsage         = cli.ErrUsage
+	newFlags         = cli.NewFlags
+	parseInterleaved = cli.ParseInterleaved
+)
 
 func main() {
 	// Before anything else: a command that runs libtorch here starts again
@@ -107,30 +113,5 @@ func usage(w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-20s %s\n", n, commands[n].Short)
-	}
-}
-
-// newFlags returns a FlagSet for a command that reports errors instead of
-// exiting, printing its defaults to stderr on -h.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("convirt "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseInterleaved parses flags that may come before or after positional
-// arguments and returns the positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
 	}
 }

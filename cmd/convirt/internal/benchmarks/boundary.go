@@ -1,4 +1,4 @@
-package main
+package benchmarks
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/bench"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/plugins/encoders/image"
@@ -14,16 +15,6 @@ import (
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
-
-func init() {
-	register(&command{
-		Name:  "bench boundary",
-		Usage: "[--image resnet50|resnet18|smallcnn] [--batch 32] [--size 224] [--steps 5] [--warmup 1] [--threads T] [--device cpu] [--backward] [--json]",
-		Short: "time one image-encoder forward through a plugin process beside the same forward in this process",
-		Run:   runBenchBoundary,
-		Torch: true,
-	})
-}
 
 // boundaryResult is bench boundary's JSON record; the top-level timing is
 // the call through the plugin process.
@@ -50,9 +41,9 @@ type boundaryResult struct {
 	OverheadSec    float64 `json:"overhead_sec"`
 }
 
-func runBenchBoundary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := &convirtOpts{WeightDecay: 1e-6}
-	fs := newFlags("bench boundary", stderr)
+	fs := cli.NewFlags("bench boundary", stderr)
 	fs.StringVar(&o.Image, "image", "resnet50", "image encoder: resnet50, resnet18 or smallcnn")
 	fs.StringVar(&o.Device, "device", "cpu", "encoder device: cpu, cuda or cuda:N")
 	fs.IntVar(&o.Batch, "batch", 32, "images per forward")
@@ -64,10 +55,10 @@ func runBenchBoundary(ctx context.Context, args []string, stdout, stderr io.Writ
 	backward := fs.Bool("backward", false, "time forward with a graph, backward of a fixed gradient and an Adam step instead of a bare forward")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
 	}
 	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 {
-		return fmt.Errorf("%w: batch, size and steps must be positive, warmup and threads not negative", errUsage)
+		return fmt.Errorf("%w: batch, size and steps must be positive, warmup and threads not negative", cli.ErrUsage)
 	}
 	switch o.Image {
 	case "resnet50", "resnet18":
@@ -75,10 +66,10 @@ func runBenchBoundary(ctx context.Context, args []string, stdout, stderr io.Writ
 	case "smallcnn":
 		o.imagePlugin, o.imageArch, o.imageChannels = "smallcnn", "smallcnn", 1
 	default:
-		return fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", errUsage, o.Image)
+		return fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", cli.ErrUsage, o.Image)
 	}
 	cfg, _ := encoderConfigs(o)
-	plug, err := (&launch.Launcher{Registry: builtinRegistry()}).Encoder(ctx, o.imagePlugin, cfg)
+	plug, err := (&launch.Launcher{Registry: bs.Registry()}).Encoder(ctx, o.imagePlugin, cfg)
 	if err != nil {
 		return err
 	}

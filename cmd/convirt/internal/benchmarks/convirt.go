@@ -1,4 +1,4 @@
-package main
+package benchmarks
 
 import (
 	"context"
@@ -8,22 +8,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/bench"
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/train"
 )
-
-func init() {
-	register(&command{
-		Name: "bench convirt",
-		Usage: "[--image resnet50|resnet18|smallcnn] [--text base|tiny] [--batch 32] [--size 224] [--text-len 32] [--steps 5] [--warmup 1] " +
-			"[--text-len-min N] [--length-buckets W] [--threads T] [--image-threads T] [--text-threads T] [--device cpu] [--weight-decay 1e-6] [--gradcache CHUNK] [--inprocess] [--ref graph|loop] [--rss-every N] [--json]",
-		Short: "time the full ConVIRT step through encoder and loss plugin processes, beside the same step in one process",
-		Run:   runBenchConvirt,
-		Torch: true,
-	})
-}
 
 // convirtOpts are the flags of bench convirt.
 type convirtOpts struct {
@@ -103,7 +93,7 @@ type convirtResult struct {
 
 func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	o := &convirtOpts{}
-	fs := newFlags("bench convirt", stderr)
+	fs := cli.NewFlags("bench convirt", stderr)
 	fs.StringVar(&o.Image, "image", "resnet50", "image encoder: resnet50, resnet18 or smallcnn")
 	fs.StringVar(&o.Text, "text", "base", "text encoder: base (BERT-base, embeddings and 6 layers frozen) or tiny (2 layers, 1 frozen)")
 	fs.StringVar(&o.Device, "device", "cpu", "encoder device: cpu, cuda or cuda:N")
@@ -127,17 +117,17 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object")
 	fs.BoolVar(&o.Verbose, "v", false, "show plugin logs on stderr")
 	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: %v", cli.ErrUsage, err)
 	}
 	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 || o.GradCache < 0 || o.RSSEvery < 0 || o.LengthBuckets < 0 ||
 		o.ImageThreads < 0 || o.TextThreads < 0 {
-		return nil, fmt.Errorf("%w: batch, size and steps must be positive; warmup, threads, gradcache, rss-every and length-buckets not negative", errUsage)
+		return nil, fmt.Errorf("%w: batch, size and steps must be positive; warmup, threads, gradcache, rss-every and length-buckets not negative", cli.ErrUsage)
 	}
 	if o.LengthBuckets > 1 && o.InProcess {
-		return nil, fmt.Errorf("%w: --length-buckets and --inprocess: the in-process reference does not bucket; compare two runs instead", errUsage)
+		return nil, fmt.Errorf("%w: --length-buckets and --inprocess: the in-process reference does not bucket; compare two runs instead", cli.ErrUsage)
 	}
 	if o.TextLenMin != 0 && (o.TextLenMin < 3 || o.TextLenMin > o.TextLen) {
-		return nil, fmt.Errorf("%w: --text-len-min %d: want 3..--text-len (%d)", errUsage, o.TextLenMin, o.TextLen)
+		return nil, fmt.Errorf("%w: --text-len-min %d: want 3..--text-len (%d)", cli.ErrUsage, o.TextLenMin, o.TextLen)
 	}
 	switch o.Image {
 	case "resnet50", "resnet18":
@@ -145,7 +135,7 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	case "smallcnn":
 		o.imagePlugin, o.imageArch, o.imageChannels = "smallcnn", "smallcnn", 1
 	default:
-		return nil, fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", errUsage, o.Image)
+		return nil, fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", cli.ErrUsage, o.Image)
 	}
 	switch o.Text {
 	case "base":
@@ -153,10 +143,10 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	case "tiny":
 		o.textFrozen, o.textMaxWords = 1, 128
 	default:
-		return nil, fmt.Errorf("%w: --text %q: want base or tiny", errUsage, o.Text)
+		return nil, fmt.Errorf("%w: --text %q: want base or tiny", cli.ErrUsage, o.Text)
 	}
 	if o.TextLen < 3 || o.TextLen > o.textMaxWords {
-		return nil, fmt.Errorf("%w: --text-len %d: want 3..%d for --text %s", errUsage, o.TextLen, o.textMaxWords, o.Text)
+		return nil, fmt.Errorf("%w: --text-len %d: want 3..%d for --text %s", cli.ErrUsage, o.TextLen, o.textMaxWords, o.Text)
 	}
 	switch {
 	case o.Ref == "" && o.GradCache > 0:
@@ -164,14 +154,14 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	case o.Ref == "":
 		o.Ref = "graph"
 	case o.Ref == "graph" && o.GradCache > 0:
-		return nil, fmt.Errorf("%w: --ref graph has no GradCache form; use --ref loop", errUsage)
+		return nil, fmt.Errorf("%w: --ref graph has no GradCache form; use --ref loop", cli.ErrUsage)
 	case o.Ref != "graph" && o.Ref != "loop":
-		return nil, fmt.Errorf("%w: --ref %q: want graph or loop", errUsage, o.Ref)
+		return nil, fmt.Errorf("%w: --ref %q: want graph or loop", cli.ErrUsage, o.Ref)
 	}
 	return o, nil
 }
 
-func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func (bs *Bench) runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseConvirtOpts(args, stderr)
 	if err != nil {
 		return err
@@ -181,7 +171,7 @@ func runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer cleanup()
-	l := &launch.Launcher{Registry: builtinRegistry()}
+	l := &launch.Launcher{Registry: bs.Registry()}
 	if o.Verbose {
 		l.Log = stderr
 	}

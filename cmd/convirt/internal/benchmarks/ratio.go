@@ -1,4 +1,4 @@
-package main
+package benchmarks
 
 import (
 	"context"
@@ -8,17 +8,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/bench"
 )
-
-func init() {
-	register(&command{
-		Name:  "bench ratio",
-		Usage: "[--field sec_per_step[,items_per_sec,inprocess.sec_per_step=sec_per_step...]] [--reduce last|median|min] [--json] A.json B.json",
-		Short: "compare two benchmark JSON records (e.g. convirt vs PyTorch): A/B of each field",
-		Run:   runBenchRatio,
-	})
-}
 
 // ratioLine is one compared field.
 type ratioLine struct {
@@ -32,21 +24,21 @@ type ratioLine struct {
 }
 
 func runBenchRatio(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench ratio", stderr)
+	fs := cli.NewFlags("bench ratio", stderr)
 	fields := fs.String("field", bench.FieldSecPerStep+","+bench.FieldItemsPerSec, "comma-separated fields to compare; dots reach nested ones (inprocess.sec_per_step), A_FIELD=B_FIELD compares different ones")
 	reduce := fs.String("reduce", bench.ReduceLast, "how a file holding several records (repeated runs) gives one figure per field: last, median or min")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := cli.ParseInterleaved(fs, args)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
 	}
 	if len(pos) != 2 {
-		return fmt.Errorf("%w: want two files (the last JSON object of each is compared, or with --reduce all of them)", errUsage)
+		return fmt.Errorf("%w: want two files (the last JSON object of each is compared, or with --reduce all of them)", cli.ErrUsage)
 	}
 	switch *reduce {
 	case bench.ReduceLast, bench.ReduceMedian, bench.ReduceMin:
 	default:
-		return fmt.Errorf("%w: --reduce %q: want last, median or min", errUsage, *reduce)
+		return fmt.Errorf("%w: --reduce %q: want last, median or min", cli.ErrUsage, *reduce)
 	}
 	var recs [2][]bench.Record
 	for i, p := range pos {
@@ -123,7 +115,7 @@ func compareRecords(a, b []bench.Record, fields []string, how string) ([]ratioLi
 		out = append(out, line)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no field to compare", errUsage)
+		return nil, fmt.Errorf("%w: no field to compare", cli.ErrUsage)
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package main
+package benchmarks
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/bench"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/train"
@@ -17,17 +18,6 @@ import (
 	"github.com/convirt/convirt/plugins/datasets/prepare"
 	"github.com/convirt/convirt/plugins/sdk"
 )
-
-func init() {
-	register(&command{
-		Name: "bench data",
-		Usage: "--dataset NAME (--root DIR | --synth STUDIES [--synth-dir DIR] [--synth-width 2500] [--synth-height 3000]) " +
-			"[--split train] [--size 224] [--augment] [--workers N] [--batch 32] [--batches 5] [--warmup 1] [--inprocess] " +
-			"[--prepared auto|off|required] [--prepare [--prepare-size 256]] [--json]",
-		Short: "time batches of decoded, resized (and augmented) images through a dataset plugin, and in this process",
-		Run:   runBenchData,
-	})
-}
 
 // dataResult is bench data's JSON record; the top-level timing is through
 // the dataset plugin process, one step being one batch.
@@ -63,8 +53,8 @@ type dataResult struct {
 	PrepareRate       float64 `json:"prepare_images_per_sec,omitempty"`
 }
 
-func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench data", stderr)
+func (bs *Bench) runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags("bench data", stderr)
 	name := fs.String("dataset", "mimic-cxr", "dataset plugin")
 	root := fs.String("root", "", "dataset root")
 	split := fs.String("split", "train", "split to read")
@@ -85,20 +75,20 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	prepSize := fs.Int("prepare-size", prepare.DefaultSize, "short side of the images --prepare writes")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
 	}
 	if fs.NArg() > 0 || *batch <= 0 || *batches <= 0 || *warmup < 0 || *workers < 0 || *size <= 0 || (*root == "") == (fsz.Studies == 0) {
-		return fmt.Errorf("%w: give one of --root and --synth; batch, batches and size must be positive", errUsage)
+		return fmt.Errorf("%w: give one of --root and --synth; batch, batches and size must be positive", cli.ErrUsage)
 	}
 	d, err := catalog.Lookup(*name)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
 	}
 	res := dataResult{Impl: "go", Bench: "data", Dataset: *name, Split: *split, Batch: *batch, Size: *size, Augment: *aug,
 		Workers: *workers, Steps: *batches, Warmup: *warmup, Prepared: *prepared}
 	if fsz.Studies > 0 {
 		if *name != "mimic-cxr" {
-			return fmt.Errorf("%w: --synth writes the mimic-cxr layout only", errUsage)
+			return fmt.Errorf("%w: --synth writes the mimic-cxr layout only", cli.ErrUsage)
 		}
 		dir := *synthDir
 		if dir == "" {
@@ -118,12 +108,12 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			n, fsz.Width, fsz.Height, res.FileMB, *root, time.Since(t).Round(time.Millisecond))
 	}
 	if *doPrepare {
-		if err := benchPrepare(ctx, &res, *root, *split, *prepSize, stderr); err != nil {
+		if err := bs.benchPrepare(ctx, &res, *root, *split, *prepSize, stderr); err != nil {
 			return err
 		}
 	}
 	cfg := map[string]any{"root": *root, "image_size": *size, "workers": *workers, "prepared": *prepared}
-	plug, err := (&launch.Launcher{Registry: builtinRegistry()}).Dataset(ctx, *name, cfg)
+	plug, err := (&launch.Launcher{Registry: bs.Registry()}).Dataset(ctx, *name, cfg)
 	if err != nil {
 		return err
 	}
@@ -204,9 +194,9 @@ func runBenchData(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // benchPrepare prepares the split's images at size, recording the time
 // taken.
-func benchPrepare(ctx context.Context, res *dataResult, root, split string, size int, stderr io.Writer) error {
+func (bs *Bench) benchPrepare(ctx context.Context, res *dataResult, root, split string, size int, stderr io.Writer) error {
 	t := time.Now()
-	pr, err := prepare.Run(ctx, prepare.Options{Dataset: res.Dataset, Root: root, Splits: []string{split}, Size: size, Workers: res.Workers, Progress: prepareBar(stderr)})
+	pr, err := prepare.Run(ctx, prepare.Options{Dataset: res.Dataset, Root: root, Splits: []string{split}, Size: size, Workers: res.Workers, Progress: bs.PrepareProgress(stderr)})
 	if err != nil {
 		return fmt.Errorf("bench data: prepare: %w", err)
 	}
