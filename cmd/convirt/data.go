@@ -12,9 +12,7 @@ import (
 
 	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/datasets/catalog"
-	"github.com/convirt/convirt/plugins/datasets/loader"
 	"github.com/convirt/convirt/plugins/datasets/prepare"
-	"github.com/convirt/convirt/plugins/datasets/source"
 )
 
 func init() {
@@ -90,18 +88,6 @@ func runDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
-// inspection is what `data inspect` reports for one split.
-type inspection struct {
-	Dataset   string           `json:"dataset"`
-	Split     string           `json:"split"`
-	Task      source.Task      `json:"task"`
-	Examples  int              `json:"examples"`
-	Positives map[string]int   `json:"positives"`
-	Ignored   map[string]int   `json:"ignored"`
-	Sizes     map[string]int   `json:"image_sizes,omitempty"`
-	Problems  []source.Problem `json:"problems"`
-}
-
 func runDataInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("data inspect", stderr)
 	name := fs.String("dataset", "", "dataset name (see below)")
@@ -119,33 +105,9 @@ func runDataInspect(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return fmt.Errorf("%w: --dataset and --root are required (datasets: %v)", errUsage, names)
 	}
-	splits := []string{*split}
-	if *split == "" {
-		splits = nil
-		for _, d := range catalog.All() {
-			if d.Name == *name {
-				splits = d.Splits
-			}
-		}
-		if splits == nil {
-			splits = []string{""}
-		}
-	}
-	var all []inspection
-	for _, sp := range splits {
-		src, err := catalog.Open(*name, *root, sp)
-		if err != nil {
-			if len(splits) > 1 {
-				all = append(all, inspection{Dataset: *name, Split: sp, Problems: []source.Problem{{Path: *root, Msg: err.Error()}}})
-				continue
-			}
-			return err
-		}
-		in, err := inspect(ctx, *name, sp, src, *images)
-		if err != nil {
-			return err
-		}
-		all = append(all, in)
+	all, err := catalog.Inspect(ctx, *name, *root, *split, *images)
+	if err != nil {
+		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -158,40 +120,7 @@ func runDataInspect(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
-func inspect(ctx context.Context, name, split string, src source.Source, images bool) (inspection, error) {
-	in := inspection{Dataset: name, Split: split, Task: src.Task(), Examples: src.Len(),
-		Positives: map[string]int{}, Ignored: map[string]int{}, Sizes: map[string]int{},
-		Problems: append([]source.Problem(nil), src.Problems()...)}
-	for i := range src.Len() {
-		if err := ctx.Err(); err != nil {
-			return in, err
-		}
-		ex, err := src.Example(i)
-		if err != nil {
-			in.Problems = append(in.Problems, source.Problem{Path: ex.ImagePath, Msg: err.Error()})
-			continue
-		}
-		for j, v := range ex.Labels {
-			switch {
-			case math.IsNaN(float64(v)):
-				in.Ignored[src.LabelNames()[j]]++
-			case v == 1:
-				in.Positives[src.LabelNames()[j]]++
-			}
-		}
-		if images && ex.ImagePath != "" {
-			g, err := loader.DecodeFile(ex.ImagePath)
-			if err != nil {
-				in.Problems = append(in.Problems, source.Problem{Path: ex.ImagePath, Msg: err.Error()})
-				continue
-			}
-			in.Sizes[fmt.Sprintf("%dx%d", g.W, g.H)]++
-		}
-	}
-	return in, nil
-}
-
-func printInspection(w io.Writer, in inspection) {
+func printInspection(w io.Writer, in catalog.Inspection) {
 	fmt.Fprintf(w, "%s split %q (%s): %d examples, %d problems\n", in.Dataset, in.Split, in.Task, in.Examples, len(in.Problems))
 	names := make([]string, 0, len(in.Positives))
 	for n := range in.Positives {

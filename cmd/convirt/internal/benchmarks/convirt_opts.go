@@ -1,0 +1,94 @@
+package benchmarks
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
+)
+
+// convirtOpts are the flags of bench convirt.
+type convirtOpts struct {
+	Image, Text, Device, Ref            string
+	Batch, Size, TextLen, Steps, Warmup int
+	Threads, GradCache, RSSEvery, Seed  int
+	TextLenMin, LengthBuckets           int
+	ImageThreads, TextThreads           int
+	WeightDecay                         float64
+	InProcess, JSON, Verbose            bool
+	Sequential                          bool
+	imageChannels                       int
+	imagePlugin, imageArch, vocabPath   string
+	textFrozen, textMaxWords            int
+}
+
+// parseConvirtOpts parses and checks the flags of bench convirt.
+func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
+	o := &convirtOpts{}
+	fs := cli.NewFlags("bench convirt", stderr)
+	fs.StringVar(&o.Image, "image", "resnet50", "image encoder: resnet50, resnet18 or smallcnn")
+	fs.StringVar(&o.Text, "text", "base", "text encoder: base (BERT-base, embeddings and 6 layers frozen) or tiny (2 layers, 1 frozen)")
+	fs.StringVar(&o.Device, "device", "cpu", "encoder device: cpu, cuda or cuda:N")
+	fs.StringVar(&o.Ref, "ref", "", "in-process reference: graph (one autograd graph, torchenc.ReferenceStep) or loop (core/train's step, plugins in-process); default graph, loop with --gradcache")
+	fs.IntVar(&o.Batch, "batch", 32, "pairs per step")
+	fs.IntVar(&o.Size, "size", 224, "image side in pixels")
+	fs.IntVar(&o.TextLen, "text-len", 32, "tokens per text, [CLS] and [SEP] included")
+	fs.IntVar(&o.TextLenMin, "text-len-min", 0, "when set, each text's length is uniform in [text-len-min, text-len] tokens (0: all text-len)")
+	fs.IntVar(&o.LengthBuckets, "length-buckets", 0, "sentence-length bucketing window in batches (the recipe's train.length_buckets; 0: off)")
+	fs.IntVar(&o.Steps, "steps", 5, "timed steps")
+	fs.IntVar(&o.Warmup, "warmup", 1, "untimed steps first")
+	fs.IntVar(&o.Threads, "threads", 0, "libtorch intra-op threads of each encoder process (and of the in-process reference); 0 keeps libtorch's default")
+	fs.IntVar(&o.ImageThreads, "image-threads", 0, "intra-op threads of the image encoder process only (0: --threads)")
+	fs.IntVar(&o.TextThreads, "text-threads", 0, "intra-op threads of the text encoder process only (0: --threads)")
+	fs.IntVar(&o.GradCache, "gradcache", 0, "GradCache chunk size; 0 is the plain step")
+	fs.IntVar(&o.RSSEvery, "rss-every", 0, "print every process's RSS every N steps and report the growth from step N to the end")
+	fs.IntVar(&o.Seed, "seed", 1, "initialisation and data seed")
+	fs.Float64Var(&o.WeightDecay, "weight-decay", 1e-6, "Adam's L2 weight decay (the paper: 1e-6)")
+	fs.BoolVar(&o.Sequential, "sequential", false, "run the two encoders one after the other, not at the same time (the recipe's train.sequential_encoders)")
+	fs.BoolVar(&o.InProcess, "inprocess", false, "also time the same step in this process, alternating step by step, and report the split overhead")
+	fs.BoolVar(&o.JSON, "json", false, "print one JSON object")
+	fs.BoolVar(&o.Verbose, "v", false, "show plugin logs on stderr")
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w: %v", cli.ErrUsage, err)
+	}
+	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 || o.GradCache < 0 || o.RSSEvery < 0 || o.LengthBuckets < 0 ||
+		o.ImageThreads < 0 || o.TextThreads < 0 {
+		return nil, fmt.Errorf("%w: batch, size and steps must be positive; warmup, threads, gradcache, rss-every and length-buckets not negative", cli.ErrUsage)
+	}
+	if o.LengthBuckets > 1 && o.InProcess {
+		return nil, fmt.Errorf("%w: --length-buckets and --inprocess: the in-process reference does not bucket; compare two runs instead", cli.ErrUsage)
+	}
+	if o.TextLenMin != 0 && (o.TextLenMin < 3 || o.TextLenMin > o.TextLen) {
+		return nil, fmt.Errorf("%w: --text-len-min %d: want 3..--text-len (%d)", cli.ErrUsage, o.TextLenMin, o.TextLen)
+	}
+	switch o.Image {
+	case "resnet50", "resnet18":
+		o.imagePlugin, o.imageArch, o.imageChannels = "resnet", o.Image, 3
+	case "smallcnn":
+		o.imagePlugin, o.imageArch, o.imageChannels = "smallcnn", "smallcnn", 1
+	default:
+		return nil, fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", cli.ErrUsage, o.Image)
+	}
+	switch o.Text {
+	case "base":
+		o.textFrozen, o.textMaxWords = 6, 512
+	case "tiny":
+		o.textFrozen, o.textMaxWords = 1, 128
+	default:
+		return nil, fmt.Errorf("%w: --text %q: want base or tiny", cli.ErrUsage, o.Text)
+	}
+	if o.TextLen < 3 || o.TextLen > o.textMaxWords {
+		return nil, fmt.Errorf("%w: --text-len %d: want 3..%d for --text %s", cli.ErrUsage, o.TextLen, o.textMaxWords, o.Text)
+	}
+	switch {
+	case o.Ref == "" && o.GradCache > 0:
+		o.Ref = "loop"
+	case o.Ref == "":
+		o.Ref = "graph"
+	case o.Ref == "graph" && o.GradCache > 0:
+		return nil, fmt.Errorf("%w: --ref graph has no GradCache form; use --ref loop", cli.ErrUsage)
+	case o.Ref != "graph" && o.Ref != "loop":
+		return nil, fmt.Errorf("%w: --ref %q: want graph or loop", cli.ErrUsage, o.Ref)
+	}
+	return o, nil
+}
