@@ -211,3 +211,24 @@ func TestFreesTensors(t *testing.T) {
 		t.Errorf("live libtorch tensors went from %d to %d over 5 calls", before, after)
 	}
 }
+
+// TestConfigAgreesWithSchema: New refuses what the reported schema refuses,
+// because both come from Config's tags (a tau below the schema's 1e-6 was
+// accepted by the hand-written Validate), and the error names the key.
+func TestConfigAgreesWithSchema(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Tau: 1e-7, Lambda: 0.5}, "tau: value 1e-07 is out of range >= 1e-06"},
+		{Config{Tau: 0.1, Lambda: 1.5}, "lambda: value 1.5 is out of range [0, 1]"},
+	} {
+		if iss := Schema.Check("", map[string]any{"tau": c.cfg.Tau, "lambda": c.cfg.Lambda}); len(iss) == 0 {
+			t.Errorf("schema accepts %+v", c.cfg)
+		}
+		_, err := New(c.cfg)
+		if err == nil || err.Error() != "convirt: "+c.want {
+			t.Errorf("New(%+v): %v, want convirt: %s", c.cfg, err, c.want)
+		}
+	}
+}
