@@ -2,6 +2,7 @@ package evalplugin
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -34,5 +35,17 @@ func TestConfigureAgreesWithSchema(t *testing.T) {
 		if err := c.ev.Configure(ctx, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: Configure(%v): %v, want an error containing %q", info.Name, c.cfg, err, c.want)
 		}
+	}
+}
+
+// TestRetrievalDefaultsNotShared: configuring ks decodes into a fresh
+// slice, so the defaults of a later evaluator stay the paper's (the
+// package-level default slice was overwritten in place by a config's ks).
+func TestRetrievalDefaultsNotShared(t *testing.T) {
+	if err := NewRetrieval().Configure(context.Background(), map[string]any{"ks": []any{7, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := NewRetrieval().cfg.Ks; !reflect.DeepEqual(got, []int64{5, 10, 50}) {
+		t.Errorf("defaults after a configure: ks %v, want [5 10 50]", got)
 	}
 }

@@ -30,10 +30,14 @@ type RetrievalConfig struct {
 }
 
 // retrievalSchema is RetrievalConfig's schema, with the defaults.
-var retrievalSchema = schema.MustDerive(RetrievalConfig{BootConfig: defaultBoot(), Ks: defaultKs})
+var retrievalSchema = schema.MustDerive(DefaultRetrievalConfig())
 
-// defaultKs are the paper's cut-offs.
-var defaultKs = []int64{5, 10, 50}
+// DefaultRetrievalConfig is the retrieval evaluator's config before
+// Configure: the paper's cut-offs 5, 10 and 50. Each call returns a fresh
+// Ks, so decoding a config into it never changes another's.
+func DefaultRetrievalConfig() RetrievalConfig {
+	return RetrievalConfig{BootConfig: defaultBoot(), Ks: []int64{5, 10, 50}}
+}
 
 // Retrieval is the built-in "retrieval" evaluator: each query embedding
 // ranks the candidate images by cosine similarity; Precision@k counts the
@@ -45,7 +49,7 @@ type Retrieval struct {
 
 // NewRetrieval returns the evaluator with the default config.
 func NewRetrieval() *Retrieval {
-	return &Retrieval{cfg: RetrievalConfig{BootConfig: defaultBoot(), Ks: defaultKs}}
+	return &Retrieval{cfg: DefaultRetrievalConfig()}
 }
 
 // Info implements sdk.Plugin.
@@ -57,7 +61,7 @@ func (p *Retrieval) Info(context.Context) (sdk.Info, error) {
 
 // Configure implements sdk.Plugin.
 func (p *Retrieval) Configure(_ context.Context, raw map[string]any) error {
-	cfg := RetrievalConfig{BootConfig: defaultBoot(), Ks: defaultKs}
+	cfg := DefaultRetrievalConfig()
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return fmt.Errorf("evaluator %q: %w", RetrievalName, err)
 	}
