@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -188,129 +187,6 @@ func TestBenchBoundarySmoke(t *testing.T) {
 	}
 	if !near(r.OverheadSec, r.SecPerStep-r.InProcess.SecPerStep, 1e-9) || !near(r.InputMB, 2*32*32*4/float64(1<<20), 1e-9) {
 		t.Errorf("derived fields: %+v", r)
-	}
-}
-
-func TestBenchDataSynth(t *testing.T) {
-	var r dataResult
-	errOut := benchJSON(t, &r, "bench", "data", "--synth", "10", "--synth-width", "64", "--synth-height", "80", "--size", "32",
-		"--batch", "2", "--batches", "2", "--workers", "1", "--augment", "--inprocess", "--json")
-	if r.SourceSize != "64x80" || r.Images == 0 || r.FileMB <= 0 || r.DecodeSec <= 0 || !r.Augment {
-		t.Errorf("record: %+v", r)
-	}
-	if r.SecPerStep <= 0 || r.InProcess == nil || r.InProcess.ItemsPerSec <= 0 || r.Overhead == nil {
-		t.Errorf("timings: %+v", r)
-	}
-	if !strings.Contains(errOut, "JPEGs of 64x80") {
-		t.Errorf("stderr %q", errOut)
-	}
-	if code, _, _ := runCLI(t, "bench", "data", "--root", "x", "--synth", "10"); code != 2 {
-		t.Errorf("--root with --synth: exit %d, want 2", code)
-	}
-}
-
-func TestBenchDataPrepared(t *testing.T) {
-	var r dataResult
-	errOut := benchJSON(t, &r, "bench", "data", "--synth", "10", "--synth-width", "120", "--synth-height", "144", "--size", "32",
-		"--prepare", "--prepare-size", "48", "--prepared", "required",
-		"--batch", "2", "--batches", "1", "--workers", "1", "--augment", "--json")
-	if r.Prepared != "required" || r.PreparedSize != 48 || r.PreparedDecodeSec <= 0 || r.PrepareRate <= 0 || r.ItemsPerSec <= 0 {
-		t.Errorf("record: %+v", r)
-	}
-	if !strings.Contains(errOut, "prepared") {
-		t.Errorf("stderr %q", errOut)
-	}
-	// Without a cache, required fails in the plugin's Configure.
-	code, _, stderr := runCLI(t, "bench", "data", "--synth", "10", "--synth-width", "32", "--synth-height", "32", "--size", "32",
-		"--prepared", "required", "--batch", "2", "--batches", "1", "--workers", "1")
-	if code != 1 || !strings.Contains(stderr, "convirt data prepare") {
-		t.Errorf("required without a cache: exit %d, %s", code, stderr)
-	}
-}
-
-func TestBenchRatio(t *testing.T) {
-	dir := t.TempDir()
-	a := filepath.Join(dir, "a.json")
-	b := filepath.Join(dir, "b.json")
-	if err := os.WriteFile(a, []byte("log line\n{\"impl\":\"gotch\",\"sec_per_step\":3,\"items_per_sec\":8,\"inprocess\":{\"sec_per_step\":1}}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(b, []byte("{\"impl\":\"old\",\"sec_per_step\":9}\n{\"impl\":\"pytorch\",\"sec_per_step\":2,\"items_per_sec\":16,\"inprocess\":{\"sec_per_step\":4}}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errOut := runCLI(t, "bench", "ratio", a, b)
-	if code != 0 || !strings.Contains(out, "sec_per_step: gotch 3 / pytorch 2 = 1.500") || !strings.Contains(out, "items_per_sec: gotch 8 / pytorch 16 = 0.500") {
-		t.Errorf("exit %d\n%s%s", code, out, errOut)
-	}
-	var lines []ratioLine
-	benchJSON(t, &lines, "bench", "ratio", "--field", "inprocess.sec_per_step", "--json", a, b)
-	if len(lines) != 1 || lines[0].Ratio != 0.25 {
-		t.Errorf("nested ratio: %+v", lines)
-	}
-	benchJSON(t, &lines, "bench", "ratio", "--field", "inprocess.sec_per_step=sec_per_step", "--json", a, b)
-	if len(lines) != 1 || lines[0].Ratio != 0.5 || lines[0].Field != "inprocess.sec_per_step=sec_per_step" {
-		t.Errorf("cross-field ratio: %+v", lines)
-	}
-	if code, _, errOut := runCLI(t, "bench", "ratio", "--field", "nope", a, b); code != 1 || !strings.Contains(errOut, "nope") {
-		t.Errorf("missing field: exit %d, %q", code, errOut)
-	}
-	if code, _, _ := runCLI(t, "bench", "ratio", a); code != 2 {
-		t.Errorf("one file: exit %d, want 2", code)
-	}
-	// Repeated runs: the median (or min) of each file's records.
-	c := filepath.Join(dir, "c.json")
-	if err := os.WriteFile(c, []byte("{\"impl\":\"gotch\",\"sec_per_step\":1}\n{\"impl\":\"gotch\",\"sec_per_step\":5}\n{\"impl\":\"gotch\",\"sec_per_step\":3}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	benchJSON(t, &lines, "bench", "ratio", "--field", "sec_per_step", "--reduce", "median", "--json", c, b)
-	if len(lines) != 1 || lines[0].A != 3 || lines[0].B != 5.5 || lines[0].RunsA != 3 || lines[0].RunsB != 2 {
-		t.Errorf("median: %+v", lines)
-	}
-	benchJSON(t, &lines, "bench", "ratio", "--field", "sec_per_step", "--reduce", "min", "--json", c, b)
-	if len(lines) != 1 || lines[0].Ratio != 0.5 {
-		t.Errorf("min: %+v", lines)
-	}
-	if code, out, _ := runCLI(t, "bench", "ratio", "--field", "sec_per_step", "--reduce", "median", c, b); code != 0 || !strings.Contains(out, "gotch (median of 3) 3 / pytorch (median of 2) 5.5 = 0.545") {
-		t.Errorf("median text: exit %d\n%s", code, out)
-	}
-	if code, _, errOut := runCLI(t, "bench", "ratio", "--reduce", "mean", c, b); code != 2 || !strings.Contains(errOut, "mean") {
-		t.Errorf("bad --reduce: exit %d, %q", code, errOut)
-	}
-	if code, _, errOut := runCLI(t, "bench", "ratio", "--field", "items_per_sec", "--reduce", "median", c, b); code != 1 || !strings.Contains(errOut, "record 1") {
-		t.Errorf("field missing in one record: exit %d, %q", code, errOut)
-	}
-}
-
-// TestBenchModel runs one timed training step of each model at toy size and
-// checks the record. The parameter counts are torchvision's and Hugging
-// Face's (classifier and pooler left out) and, for convirt, the count
-// bench_torch.py --arch convirt prints, so a model whose structure drifts
-// from its PyTorch twin fails here.
-func TestBenchModel(t *testing.T) {
-	for _, c := range []struct {
-		arch   string
-		params int64
-	}{{"resnet18", 11176512}, {"smallcnn", 393312}, {"bert-tiny", 4320256}, {"convirt", 72265024}} {
-		t.Run(c.arch, func(t *testing.T) {
-			var r benchResult
-			benchJSON(t, &r, "bench", "model", "--arch", c.arch, "--size", "32", "--batch", "2", "--text-len", "8",
-				"--steps", "2", "--warmup", "1", "--threads", "1", "--json")
-			if r.Arch != c.arch || r.Batch != 2 || r.Steps != 2 || r.Threads != 1 || r.Params != c.params {
-				t.Errorf("header: %+v, want %d parameters", r, c.params)
-			}
-			if r.SecPerStep <= 0 || r.SecMedian <= 0 || r.CPUPerStep <= 0 || !near(r.ItemsPerSec, 2/r.SecPerStep, 1e-9) {
-				t.Errorf("timing: %+v", r)
-			}
-			if r.RSSStartMB <= 0 || r.RSSPeakMB < r.RSSEndMB || r.GoHeapStartMB <= 0 || r.GoHeapEndMB <= 0 {
-				t.Errorf("memory: %+v", r)
-			}
-			if math.IsNaN(r.FirstLoss) || math.IsNaN(r.LastLoss) || r.FirstLoss == r.LastLoss {
-				t.Errorf("loss %v -> %v: want finite and changed by the optimiser", r.FirstLoss, r.LastLoss)
-			}
-		})
-	}
-	if code, _, errOut := runCLI(t, "bench", "model", "--arch", "vgg16", "--steps", "1"); code == 0 || !strings.Contains(errOut, `"vgg16"`) {
-		t.Errorf("unknown arch: exit %d, stderr %q", code, errOut)
 	}
 }
 
