@@ -43,7 +43,7 @@ type full struct {
 
 func TestDerive(t *testing.T) {
 	d := full{Tau: 0.1, Size: 224, Mode: "a", Pair: [2]float64{0.5, 1}, Labels: []string{"x"},
-		Policy: map[string]string{"x": "ones"}, Sub: inner{P: 0.5}}
+		Policy: map[string]string{"x": "ones"}, Sub: inner{P: 0.5}, private: 1}
 	got, err := Derive(&d)
 	if err != nil {
 		t.Fatal(err)
