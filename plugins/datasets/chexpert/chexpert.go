@@ -44,7 +44,7 @@ type Config struct {
 	Labels []string `json:"labels" yaml:"labels" doc:"label columns returned, in order (default: the five competition labels)"`
 	// Policy maps a label to ones|zeros|ignore for -1 values; labels not
 	// listed use Default (default DefaultPolicy, then zeros).
-	Policy  map[string]string `json:"policy" yaml:"policy" doc:"uncertain (-1) label handling per label: ones, zeros or ignore (NaN, left out of the loss and metrics), e.g. {Edema: ones}"`
+	Policy  map[string]string `json:"policy" yaml:"policy"` // documented by PolicyDoc
 	Default string            `json:"default_policy" yaml:"default_policy" doc:"uncertainty policy of the labels that policy does not list"`
 	// FrontalOnly drops lateral views (rows whose Frontal/Lateral column
 	// says Lateral), as the paper does; recipes/paper/table1.yaml sets it.
@@ -71,8 +71,11 @@ func DefaultConfig() Config {
 // configSchema is Config's schema (Split excepted: the dataset plugin sets
 // it per request), derived from its tags with DefaultConfig's values; the
 // allowed labels and policies are the Go lists.
-var configSchema = schema.MustDerive(DefaultConfig(),
-	schema.WithEnum("labels", Columns...), schema.WithEnum("policy", Policies...), schema.WithEnum("default_policy", Policies...))
+var configSchema = schema.MustDerive(DefaultConfig(), schema.WithEnum("labels", Columns...),
+	schema.WithEnum("policy", Policies...), schema.WithDoc("policy", PolicyDoc), schema.WithEnum("default_policy", Policies...))
+
+// PolicyDoc documents the policy key of the readers with CheXpert labels.
+const PolicyDoc = "uncertain (-1) label handling per label: ones, zeros or ignore (NaN, left out of the loss and metrics), e.g. {Edema: ones}"
 
 // Fields describes Config as plugin config keys (configSchema).
 func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }

@@ -32,7 +32,7 @@ type Config struct {
 	// Labels from LabelFile, if set (uncertain values per Policy, as in
 	// chexpert.Config; labels it does not list use zeros).
 	Labels []string          `json:"labels" yaml:"labels" doc:"CheXpert-labeller labels attached from mimic-cxr-2.0.0-chexpert.csv.gz (default: none)"`
-	Policy map[string]string `json:"policy" yaml:"policy" doc:"uncertain (-1) label handling per label: ones, zeros or ignore (NaN, left out of the loss and metrics), e.g. {Edema: ones}"`
+	Policy map[string]string `json:"policy" yaml:"policy"` // documented by chexpert.PolicyDoc
 }
 
 // Defaults of Config.
@@ -55,7 +55,8 @@ func DefaultConfig() Config {
 // configSchema is Config's schema (Split excepted), derived from its tags
 // with DefaultConfig's values; labels and policies are chexpert's lists.
 var configSchema = schema.MustDerive(DefaultConfig(),
-	schema.WithEnum("labels", chexpert.Columns...), schema.WithEnum("policy", chexpert.Policies...))
+	schema.WithEnum("labels", chexpert.Columns...), schema.WithEnum("policy", chexpert.Policies...),
+	schema.WithDoc("policy", chexpert.PolicyDoc))
 
 // Fields describes Config as plugin config keys (configSchema).
 func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }

@@ -22,7 +22,7 @@ import (
 //     a list of structs has Fields), maps Map (Elem from a scalar value
 //     type), structs Object with their own Fields, pointers their target,
 //     interfaces Any.
-//   - doc: the `doc:"..."` tag, required on every key.
+//   - doc: the `doc:"..."` tag (or a WithDoc option), required on every key.
 //   - default: the field's value in v, except for a required key, a nil
 //     slice, map or pointer, an Object, or a `default:"-"` tag (no default);
 //     `default:"TEXT"` sets it instead, parsed as `--set` parses (Field.ParseValue).
@@ -58,6 +58,9 @@ func Derive(v any, opts ...Option) (Schema, error) {
 			return Schema{}, fmt.Errorf("derive schema of %s: %w", rv.Type(), err)
 		}
 	}
+	if key := undocumented("", s.Fields); key != "" {
+		return Schema{}, fmt.Errorf("derive schema of %s: key %q has no doc (a doc tag or WithDoc)", rv.Type(), key)
+	}
 	return s, nil
 }
 
@@ -74,6 +77,12 @@ func MustDerive(v any, opts ...Option) Schema {
 
 // Option adjusts a derived schema with what struct tags cannot hold.
 type Option func(*Schema) error
+
+// WithDoc sets the documentation of the key at the dotted path, for a doc
+// that several configs share (kept in one Go constant) instead of a tag.
+func WithDoc(path, doc string) Option {
+	return Modify(path, func(f *Field) { f.Doc = doc })
+}
 
 // WithEnum sets the allowed values of the key at the dotted path (for a
 // list of strings, those of each element), for enums kept in a Go variable.
@@ -109,7 +118,27 @@ func Modify(path string, fn func(*Field)) Option {
 	}
 }
 
+// undocumented returns the dotted path of the first key without a doc.
+func undocumented(prefix string, fields []Field) string {
+	for _, f := range fields {
+		if f.Doc == "" {
+			return prefix + f.Name
+		}
+		if k := undocumented(prefix+f.Name+".", f.Fields); k != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+// maxDepth bounds the nesting of sections, so that a recursive config type
+// is an error rather than endless recursion.
+const maxDepth = 16
+
 func structFields(rv reflect.Value, where string) ([]Field, error) {
+	if strings.Count(where, ".") > maxDepth {
+		return nil, fmt.Errorf("derive schema: %s nests more than %d sections (a recursive type?)", where, maxDepth)
+	}
 	rt := rv.Type()
 	var out []Field
 	for i := 0; i < rt.NumField(); i++ {
@@ -156,9 +185,6 @@ func structFields(rv reflect.Value, where string) ([]Field, error) {
 
 func field(sf reflect.StructField, fv reflect.Value, name, where string) (Field, error) {
 	f := Field{Name: name, Doc: sf.Tag.Get("doc"), Pattern: sf.Tag.Get("pattern")}
-	if f.Doc == "" {
-		return Field{}, fmt.Errorf("derive schema: field %s (key %q) has no doc tag", where, name)
-	}
 	bad := func(tag string, err error) (Field, error) {
 		return Field{}, fmt.Errorf("derive schema: field %s tag %s: %w", where, tag, err)
 	}

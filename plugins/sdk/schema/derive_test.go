@@ -21,6 +21,10 @@ type elem struct {
 	N    int    `json:"n" doc:"count" default:"3"`
 }
 
+type recursive struct {
+	Next *recursive `json:"next" doc:"the next one"`
+}
+
 type full struct {
 	common
 	Tau     float64           `json:"tau" doc:"temperature" min:"1e-6"`
@@ -113,6 +117,12 @@ func TestDeriveOptions(t *testing.T) {
 	if f, _ := s.Field("sub"); f.Fields[0].Doc != "changed" {
 		t.Errorf("sub.p doc %q, want changed", f.Fields[0].Doc)
 	}
+	type shared struct {
+		P map[string]string `json:"p"`
+	}
+	if s, err := Derive(shared{}, WithDoc("p", "shared doc")); err != nil || s.Fields[0].Doc != "shared doc" {
+		t.Errorf("WithDoc: %v, %+v", err, s)
+	}
 	if _, err := Derive(full{}, WithEnum("nope", "a")); err == nil || !strings.Contains(err.Error(), `no key "nope"`) {
 		t.Errorf("option on a missing key: %v", err)
 	}
@@ -127,7 +137,13 @@ func TestDeriveErrors(t *testing.T) {
 		{"not a struct", 3, "int is not a struct"},
 		{"no doc", struct {
 			A int `json:"a"`
-		}{}, `field .A (key "a") has no doc tag`},
+		}{}, `key "a" has no doc (a doc tag or WithDoc)`},
+		{"no doc below", struct {
+			S struct {
+				B int `json:"b"`
+			} `json:"s" doc:"section"`
+		}{}, `key "s.b" has no doc`},
+		{"recursive type", recursive{}, "nests more than 16 sections"},
 		{"no json name", struct {
 			A int `doc:"x"`
 		}{}, "field .A has no json name"},
