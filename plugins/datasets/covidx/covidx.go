@@ -42,13 +42,16 @@ var configSchema = schema.MustDerive(Config{Variant: ThreeClass})
 // Fields describes Config as plugin config keys (configSchema).
 func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
-// Validate checks the variant ("" stands for ThreeClass).
+// Validate checks the variant against Config's enum tag ("" stands for
+// ThreeClass).
 func (c Config) Validate() error {
-	switch c.Variant {
-	case "", Auto, ThreeClass, Binary:
-		return nil
+	if c.Variant == "" {
+		c.Variant = ThreeClass
 	}
-	return fmt.Errorf("covidx: variant %q: want %s, %s or %s", c.Variant, Auto, ThreeClass, Binary)
+	if err := schema.Validate(c); err != nil {
+		return fmt.Errorf("covidx: %w", err)
+	}
+	return nil
 }
 
 // Open reads root/{split}.txt with images under root/{split}/.

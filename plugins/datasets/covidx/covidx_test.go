@@ -73,3 +73,17 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateVariant: the variant is checked against Config's enum tag,
+// the same list the schema reports, and "" is the default three-class.
+func TestValidateVariant(t *testing.T) {
+	for _, v := range []string{"", Auto, ThreeClass, Binary} {
+		if err := (Config{Variant: v}).Validate(); err != nil {
+			t.Errorf("variant %q: %v", v, err)
+		}
+	}
+	err := Config{Variant: "four-class"}.Validate()
+	if want := `covidx: variant: value "four-class" is not one of three-class, binary, auto`; err == nil || err.Error() != want {
+		t.Errorf("four-class: %v, want %s", err, want)
+	}
+}
