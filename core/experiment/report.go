@@ -10,6 +10,7 @@ import (
 	"github.com/convirt/convirt/core/report"
 	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/sdk"
 )
 
 // TablesFile holds the paper-style Markdown tables of a run.
@@ -136,7 +137,7 @@ func resultTables(entries []results.Entry, inits []string) []mdTable {
 		}
 	}
 	var out []mdTable
-	for _, p := range []string{"linear", "finetune", "zeroshot"} {
+	for _, p := range []string{sdk.ProtocolLinear, protocolFinetune, sdk.ProtocolZeroShot} {
 		if protocols[p] {
 			cols := results.Columns(head, p)
 			out = append(out, mdTable{title: "Classification: " + p, body: results.Table1(head, p, inits, cols), note: results.Table1Note(head, p, cols)})
@@ -164,7 +165,7 @@ func (s *session) efficiencyPlots(entries []results.Entry) error {
 	type group struct{ task, protocol, metric string }
 	series := map[group]map[string]*report.Series{}
 	for _, e := range entries {
-		if !headline[e.Metric] || (e.Protocol != "linear" && e.Protocol != "finetune") {
+		if !headline[e.Metric] || (e.Protocol != sdk.ProtocolLinear && e.Protocol != protocolFinetune) {
 			continue
 		}
 		g := group{e.Task, e.Protocol, e.Metric}
