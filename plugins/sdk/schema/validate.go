@@ -10,7 +10,9 @@ import (
 // its type (ranges, enums, patterns, finite numbers), so that a config built
 // in Go, not read from a recipe, meets the same rules the recipe checker
 // applies. It returns nil or an error listing every problem by key. A
-// config's own Validate calls it and adds the rules between fields.
+// config's own Validate calls it and adds the rules between fields. Only
+// the tags count: what Options add (WithEnum) is checked where the schema
+// itself checks a config.
 func Validate(v any) error {
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
