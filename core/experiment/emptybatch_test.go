@@ -2,12 +2,9 @@ package experiment
 
 import (
 	"context"
-	"io"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
-	"github.com/convirt/convirt/core/features"
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
@@ -36,49 +33,6 @@ func (d holeyData) Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch,
 	}
 	req.Indices = keep
 	return d.fakeData.Batch(ctx, req)
-}
-
-// lastFourBad is the case: 4 unreadable samples of 260 at the end
-// of the split, so that its last batch of features.Batch (128) in order is all
-// bad.
-func lastFourBad() holeyData {
-	r := rand.New(rand.NewPCG(5, 5))
-	return holeyData{fakeData{"test": separable(r, 260)}, map[int]bool{256: true, 257: true, 258: true, 259: true}}
-}
-
-// TestEvaluationReadsSkipEmptyBatches: features, labels and fine-tuning
-// encodings of a split whose last batch comes back empty hold every readable
-// sample, without an error.
-func TestEvaluationReadsSkipEmptyBatches(t *testing.T) {
-	ctx := context.Background()
-	d := lastFourBad()
-	enc := &fakeEncoder{W: 1}
-
-	fs, err := features.Extract(ctx, enc, d, "test", sdk.OutputFeatures, false, 1, io.Discard)
-	if err != nil {
-		t.Fatalf("features: %v", err)
-	}
-	if len(fs.IDs) != 256 || fs.Features.Shape[0] != 256 || fs.Labels.Shape[0] != 256 {
-		t.Errorf("features of %d ids, shape %v, labels %v; want 256", len(fs.IDs), fs.Features.Shape, fs.Labels.Shape)
-	}
-
-	l, err := features.ReadLabels(ctx, d, "test")
-	if err != nil {
-		t.Fatalf("labels: %v", err)
-	}
-	for i, row := range l.Rows {
-		if (row == nil) != d.bad[i] {
-			t.Errorf("labels of sample %d: %v (bad: %v)", i, row, d.bad[i])
-		}
-	}
-
-	fs, err = features.EncodeRows(ctx, enc, d, "test", features.Span(0, 260), []string{"finding"})
-	if err != nil {
-		t.Fatalf("fine-tuning encodings: %v", err)
-	}
-	if len(fs.IDs) != 256 {
-		t.Errorf("encoded %d samples, want 256", len(fs.IDs))
-	}
 }
 
 // TestFinetuneEpochOfEmptyBatchesFails: a fine-tuning epoch whose every
