@@ -5,10 +5,8 @@
 // results.json, the prediction CSVs, the plots, the paper-style tables and
 // report.html. Every plugin runs in its own process, started through
 // core/launch; every record also goes to MLflow when tracking is set.
-//
-// Each evaluation protocol is a registered value (protocol.go, one file
-// protocol_NAME.go each); features come from core/features, fine-tuning's
-// loop is core/finetune, and results.json is written by core/results.
+// Protocols are registered values (protocol.go); features come from
+// core/features, fine-tuning's loop is core/finetune, results core/results.
 package experiment
 
 import (
