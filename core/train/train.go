@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/convirt/convirt/plugins/sdk"
@@ -52,67 +50,6 @@ type Recorder interface {
 type Progress interface {
 	Add(n int)
 	Describe(text string)
-}
-
-// Config is the optimisation schedule of one pretraining run.
-type Config struct {
-	BatchSize     int           // pairs per step
-	Epochs        int           // passes over the train split; 0 means unbounded
-	MaxSteps      int           // stop after this many steps; 0 means unbounded
-	MaxDuration   time.Duration // stop after this much training time; 0 means unbounded
-	Seed          int64         // data order and augmentation
-	TrainSplit    string        // default "train"
-	ValSplit      string        // "" disables validation
-	ValMaxBatches int           // cap on validation batches per evaluation; 0 means all
-	Augment       bool          // ask the dataset for augmented samples
-	Prefetch      int           // batches fetched ahead; default 2
-	// GradCacheChunk > 0 enables GradCache: embeddings are computed without a
-	// graph, then each encoder recomputes chunks of this size with a graph
-	// and back-propagates the cached gradient slices.
-	GradCacheChunk int
-	// LengthBuckets > 1 turns on sentence-length bucketing: each window of
-	// this many batches of the epoch is regrouped into batches of texts of
-	// similar length (bucket.go), so dynamic padding pads less. 0 or 1 is
-	// off (the paper's plain random batches).
-	LengthBuckets int
-	// SequentialEncoders runs each call on the two encoders (forward,
-	// backward, optimiser step) one after the other instead of at the same
-	// time. Give each encoder all the cores with it: that is the order a
-	// one-process implementation runs in, and on a CPU machine it beats
-	// two encoders dividing the cores between them (docs/performance.md).
-	SequentialEncoders bool
-	// EarlyStopPatience stops after this many validations without an
-	// improvement of at least EarlyStopMinDelta; 0 disables.
-	EarlyStopPatience int
-	EarlyStopMinDelta float64
-	// CheckpointEvery writes a checkpoint every N steps; 0 writes only at the end.
-	CheckpointEvery int
-	// CheckpointDir holds the checkpoints; "" disables them.
-	CheckpointDir string
-	// Resume continues from the newest valid checkpoint in CheckpointDir.
-	Resume bool
-}
-
-func (c *Config) defaults() error {
-	if c.BatchSize <= 0 {
-		return fmt.Errorf("train: batch size must be positive, got %d", c.BatchSize)
-	}
-	if c.Epochs <= 0 && c.MaxSteps <= 0 && c.MaxDuration <= 0 {
-		return errors.New("train: set epochs, max_steps or max_minutes, or the run never ends")
-	}
-	if c.TrainSplit == "" {
-		c.TrainSplit = "train"
-	}
-	if c.Prefetch <= 0 {
-		c.Prefetch = 2
-	}
-	if c.GradCacheChunk < 0 {
-		return fmt.Errorf("train: grad_cache.chunk must be >= 0, got %d", c.GradCacheChunk)
-	}
-	if c.LengthBuckets < 0 {
-		return fmt.Errorf("train: length_buckets must be >= 0, got %d", c.LengthBuckets)
-	}
-	return nil
 }
 
 // Parts are the plugins one run trains.
@@ -311,61 +248,6 @@ func (l *loop) record(key string, v float64) {
 		// Tracking must never fail the training step; the recorder buffers.
 		_ = l.p.Recorder.LogMetric(key, v, int64(l.st.Step))
 	}
-}
-
-// adoptBest reconciles the loop state with BestFile in the checkpoint
-// directory. A resumed run keeps the best checkpoint it finds when its
-// validation loss is lower than any the resumed state knows (it may have
-// been written after the newest step checkpoint), so a later, worse
-// validation cannot replace it; a damaged one is removed and described in
-// bad, and the next validation writes a new one. A fresh run removes
-// a stale one, which belongs to another run.
-func adoptBest(cfg Config, st *state) (bad string, err error) {
-	if cfg.CheckpointDir == "" {
-		return "", nil
-	}
-	path := filepath.Join(cfg.CheckpointDir, BestFile)
-	if !cfg.Resume {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("remove the stale best checkpoint: %w", err)
-		}
-		return "", nil
-	}
-	ck, err := LoadBest(cfg.CheckpointDir)
-	switch {
-	case errors.Is(err, ErrNoCheckpoint):
-		return "", nil
-	case err != nil:
-		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			return "", fmt.Errorf("%v; removing it: %w", err, rerr)
-		}
-		st.HasMinVal = false // the next validation writes a new one
-		return err.Error() + " (removed)", nil
-	}
-	if v, _ := ck.ValLoss(); !st.HasMinVal || v < st.MinVal {
-		st.MinVal, st.MinValStep, st.HasMinVal = v, ck.Step(), true
-	}
-	return "", nil
-}
-
-// keepBest writes the current weights as BestFile when val is the lowest
-// validation loss so far.
-func (l *loop) keepBest(ctx context.Context, val float64) error {
-	if math.IsNaN(val) || (l.st.HasMinVal && !(val < l.st.MinVal)) {
-		return nil
-	}
-	l.st.MinVal, l.st.MinValStep, l.st.HasMinVal = val, l.st.Step, true
-	if l.cfg.CheckpointDir == "" {
-		return nil
-	}
-	ck, err := capture(ctx, l.p, l.st)
-	if err == nil {
-		err = saveBest(l.cfg.CheckpointDir, ck)
-	}
-	if err != nil {
-		return fmt.Errorf("best checkpoint at step %d: %w", l.st.Step, err)
-	}
-	return nil
 }
 
 func (l *loop) checkpoint(ctx context.Context, final bool) error {

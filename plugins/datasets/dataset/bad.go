@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/convirt/convirt/plugins/datasets/source"
+	"github.com/convirt/convirt/plugins/sdk"
 )
 
 const (
@@ -97,4 +98,21 @@ func (t *tally) check(dataset, split string, limit float64) error {
 		"(%d index rows rejected at open time, %d samples failed to load so far): %.1f%% > max_bad_fraction %.1f%%; "+
 		"fix the data or raise max_bad_fraction; first problems: %s",
 		dataset, split, t.count(), total, t.rejected, len(t.bad), 100*share, 100*limit, strings.Join(first, "; "))
+}
+
+// count adds a batch's skipped samples (bad, at indices idx) to the split's
+// tally, logs the first ones, and fails once the split's bad share passes
+// max_bad_fraction.
+func (p *Plugin) count(sp *split, req sdk.BatchRequest, bad []source.Problem, idx []int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	before := len(sp.tally.bad)
+	for i, b := range sp.tally.add(len(req.Indices), bad, idx) {
+		if n := before + i + 1; n <= maxListed {
+			p.log.Warn("bad sample skipped", "dataset", p.name, "split", req.Split, "problem", b.Error(), "skipped", n)
+		} else if n == maxListed+1 {
+			p.log.Warn("more bad samples are skipped and counted without logging", "dataset", p.name, "split", req.Split)
+		}
+	}
+	return sp.tally.check(p.name, req.Split, p.cfg.MaxBad)
 }
