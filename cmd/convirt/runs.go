@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -61,21 +60,7 @@ func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // keyMetrics shows up to n final metrics, evaluation metrics (auc, acc,
 // precision) before losses.
 func keyMetrics(final map[string]runs.Metric, n int) string {
-	keys := slices.Collect(maps.Keys(final))
-	rank := func(k string) int {
-		for i, w := range []string{"auc", "acc", "precision", "f1", "loss"} {
-			if strings.Contains(strings.ToLower(k), w) {
-				return i
-			}
-		}
-		return 9
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if ri, rj := rank(keys[i]), rank(keys[j]); ri != rj {
-			return ri < rj
-		}
-		return keys[i] < keys[j]
-	})
+	keys := runs.KeyMetrics(final)
 	var parts []string
 	for _, k := range keys[:min(n, len(keys))] {
 		parts = append(parts, fmt.Sprintf("%s=%.4g", k, final[k].Value))
@@ -190,52 +175,37 @@ func runsCompare(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	params := make([]map[string]string, len(ms))
-	finals := make([]map[string]runs.Metric, len(ms))
-	pkeys, mkeys := map[string]bool{}, map[string]bool{}
+	c, err := runs.Compare(ms)
+	if err != nil {
+		return err
+	}
 	header := "\t"
-	for i, m := range ms {
-		r, err := runs.Open(m.Dir)
-		if err != nil {
-			return err
-		}
-		metrics, err := runs.ReadMetrics(m.Dir)
-		if err != nil {
-			return err
-		}
-		params[i], finals[i] = r.Params(), runs.Final(metrics)
-		for k := range params[i] {
-			pkeys[k] = true
-		}
-		for k := range finals[i] {
-			mkeys[k] = true
-		}
+	for _, m := range ms {
 		header += m.ID[:8] + "\t"
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "params that differ"+header)
 	same := 0
-	for _, k := range slices.Sorted(maps.Keys(pkeys)) {
-		line, differ := "  "+k+"\t", false
-		for i := range ms {
-			v, ok := params[i][k]
+	for _, k := range c.ParamKeys {
+		if !c.ParamDiffers(k) {
+			same++
+			continue
+		}
+		line := "  " + k + "\t"
+		for _, p := range c.Params {
+			v, ok := p[k]
 			if !ok {
 				v = "-"
 			}
-			differ = differ || v != params[0][k] || !ok
 			line += v + "\t"
 		}
-		if differ {
-			fmt.Fprintln(tw, line)
-		} else {
-			same++
-		}
+		fmt.Fprintln(tw, line)
 	}
 	fmt.Fprintf(tw, "  (%d params equal)\t\n\nfinal metrics%s\n", same, header)
-	for _, k := range slices.Sorted(maps.Keys(mkeys)) {
+	for _, k := range c.MetricKeys {
 		line := "  " + k + "\t"
-		for i := range ms {
-			if m, ok := finals[i][k]; ok {
+		for _, f := range c.Finals {
+			if m, ok := f[k]; ok {
 				line += fmt.Sprintf("%.6g\t", m.Value)
 			} else {
 				line += "-\t"
