@@ -1,76 +1,20 @@
 package report
 
 import (
-	"bufio"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/convirt/convirt/plugins/sdk/sdktest"
 	"gonum.org/v1/plot"
 )
-
-// cappedEnv names, in a child test process, the test to run under a memory
-// cap.
-const cappedEnv = "CONVIRT_TEST_CAPPED"
-
-// capped runs body in a child process of the test binary whose address
-// space is capped (RLIMIT_AS) at 512 MiB above what it has mapped at start:
-// code that allocates without bound (the endless tick loop) then dies with
-// "out of memory" and fails the test instead of eating the machine. t must
-// be a top-level test.
-func capped(t *testing.T, body func(t *testing.T)) {
-	t.Helper()
-	if os.Getenv(cappedEnv) == t.Name() {
-		vm, err := vmSize()
-		if err != nil {
-			t.Fatalf("cannot cap memory: %v", err)
-		}
-		lim := vm + 512<<20
-		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
-			t.Fatalf("cannot cap memory: %v", err)
-		}
-		body(t)
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v")
-	cmd.Env = append(os.Environ(), cappedEnv+"="+t.Name())
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		if len(out) > 4000 {
-			out = append(out[:4000], "\n[...]"...)
-		}
-		t.Fatalf("child test under a 512 MiB memory cap failed: %v\n%s", err, out)
-	}
-}
-
-// vmSize returns the address space the process has mapped, in bytes.
-func vmSize() (uint64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmSize:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, sc.Err()
-}
 
 // TestLabelEfficiencyOneFraction is issue 24's case: every point at the same
 // fraction (one fraction, or the same one twice) gave the log axis a range
 // of [0, 2], and the tick loop started at log10(0) and never ended.
 func TestLabelEfficiencyOneFraction(t *testing.T) {
-	capped(t, func(t *testing.T) {
+	sdktest.Capped(t, 512<<20, func(t *testing.T) {
 		dir := t.TempDir()
 		cases := map[string][]Series{
 			"one.png": {{Name: "ConVIRT", X: []float64{1}, Y: []float64{0.9}, Err: []float64{0.01}}},
@@ -92,7 +36,7 @@ func TestLabelEfficiencyOneFraction(t *testing.T) {
 // axis could hand it: each call must end with a bounded number of ticks, and
 // the usual ranges keep their percentage labels.
 func TestFractionTicksDegenerate(t *testing.T) {
-	capped(t, func(t *testing.T) {
+	sdktest.Capped(t, 512<<20, func(t *testing.T) {
 		inf := math.Inf(1)
 		for _, r := range [][2]float64{{0, 2}, {-1, 1}, {0, 0}, {1, 1}, {math.NaN(), 1}, {1, math.NaN()},
 			{-inf, inf}, {0, inf}, {5e-324, 1}, {1e-300, 1e300}, {2, 1}} {

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/convirt/convirt/plugins/datasets/dicom"
+	"github.com/convirt/convirt/plugins/sdk/sdktest"
 )
 
 // hugePNG returns a PNG of a few dozen bytes whose header declares w x h
@@ -119,31 +120,11 @@ func TestDecodeChild(t *testing.T) {
 	if path == "" {
 		t.Skip("child of TestDecodeUnderMemoryCap")
 	}
-	vm, err := vmSize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lim := syscall.Rlimit{Cur: vm + addressCap, Max: vm + addressCap}
-	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
+	if err := sdktest.CapMemory(addressCap); err != nil {
 		t.Fatal(err)
 	}
 	g, err := DecodeFile(path)
 	fmt.Printf("decoded %dx%d err=%v\n", g.W, g.H, err)
-}
-
-// vmSize is the process's mapped address space in bytes (VmSize).
-func vmSize() (uint64, error) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmSize:" {
-			kb, err := strconv.ParseUint(f[1], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmSize in /proc/self/status")
 }
 
 // TestDecodeUnderMemoryCap decodes images that are small on disk but

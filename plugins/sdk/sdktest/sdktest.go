@@ -3,7 +3,9 @@
 // plugin. A plugin's tests use it to check that what crosses the process
 // boundary (configs, tensors, errors) arrives as it left; they need no
 // host, which plugins may not import (the host's own supervision is tested
-// in core/host).
+// in core/host). Capped runs a test in a re-run test binary under a memory
+// cap, so that a read or allocation without bound fails the test instead
+// of the machine.
 //
 //	func TestMain(m *testing.M) {
 //		sdktest.Main(builtin.Serve) // serves the plugin Start asks for
