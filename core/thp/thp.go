@@ -2,17 +2,12 @@
 // huge pages (THP), the 2 MiB pages that spare memory-bound kernels most of
 // their TLB misses.
 //
-// libtorch keeps activations, gradients and optimiser state in glibc's heap
-// (plugins/models/torchrt sets malloc to reuse freed memory rather than
-// return it). Where the kernel's THP mode is "madvise", Debian's default,
-// that heap stays on 4 KiB pages unless malloc asks for more, and on the
-// 2-core VM the benchmarks run on a process then ran ResNet-18's training
-// step at anything from PyTorch's speed to 1.5x slower, fixed for its whole
-// life by where its heap landed; the slow runs spent the time in
-// memory-bound kernels (batch-norm and ReLU backward, Adam). With glibc's
-// tunable glibc.malloc.hugetlb=1 (glibc 2.35 and later) malloc madvises its
-// heap for THP and the step runs at PyTorch's speed every time
-// (docs/performance.md).
+// libtorch keeps activations, gradients and optimiser state in glibc's heap.
+// Where the kernel's THP mode is "madvise" (Debian's default) that heap
+// stays on 4 KiB pages unless malloc asks for more, and a training step's
+// speed then depends on where the heap landed. glibc's tunable
+// glibc.malloc.hugetlb=1 (glibc 2.35 and later) makes malloc ask; the
+// measurements are in docs/performance.md ("Huge pages").
 //
 // Tunables are read when a process starts, so the host re-executes itself
 // with the tunable (Reexec) and passes it to every plugin process it starts

@@ -39,20 +39,15 @@ var keepOnce struct {
 
 // KeepFreedMemory makes glibc's malloc, which libtorch's CPU allocator uses,
 // keep freed tensor memory for reuse instead of handing it back to the
-// kernel. A training step frees and reallocates the same activations every
-// step. With glibc's defaults every buffer over the mmap threshold (at most
-// 32 MiB; a ResNet-50 activation at batch 32 is about 100 MB) is mapped
-// on malloc and unmapped on free, and freed heap memory is trimmed, so each
-// step touched fresh pages again: hundreds of thousands of page faults per
-// step, each costing microseconds on a virtual machine; at batch 16 that
-// was half of the step's time. KeepFreedMemory turns off mmap for
+// kernel, so that a steady-state training step reuses the memory of the
+// one before instead of faulting fresh pages in (docs/performance.md,
+// "Memory allocator", has the measurements). It turns off mmap for
 // allocations (M_MMAP_MAX 0: every buffer comes from the heap) and heap
-// trimming (M_TRIM_THRESHOLD -1), so a steady-state step reuses the memory
-// of the one before; every program that links this package also allocates
-// from one arena, set when it loads (convirt_one_arena). The price is that
-// the process holds on to its peak memory, which a training process reaches
-// every step anyway. glibc's M_TOP_PAD is left alone: padding the heap by
-// 64 MiB made it grow by about 300 bytes per tensor op, steadily.
+// trimming (M_TRIM_THRESHOLD -1); every program that links this package
+// also allocates from one arena, set when it loads (convirt_one_arena).
+// The price is that the process holds on to its peak memory, which a
+// training process reaches every step anyway. M_TOP_PAD is left at
+// glibc's default.
 //
 // It is process-wide and idempotent; it reports false (and no error) on a
 // C library other than glibc, where it does nothing.
