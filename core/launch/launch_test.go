@@ -1,0 +1,137 @@
+package launch
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/convirt/convirt/core/host/plugintest"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+	"github.com/convirt/convirt/registry"
+)
+
+func init() {
+	builtin.RegisterEncoder("launch-scale", func() sdk.Encoder { return &plugintest.Scale{Name: "launch-scale"} })
+	builtin.RegisterLoss("launch-dot", func() sdk.Loss { return plugintest.Dot{Name: "launch-dot"} })
+}
+
+func TestMain(m *testing.M) {
+	plugintest.Main()
+	os.Exit(m.Run())
+}
+
+// launcher starts this test binary's built-ins, as cmd/convirt's launcher
+// starts convirt's.
+func launcher(t *testing.T) *Launcher {
+	return &Launcher{
+		Registry: &registry.Registry{Dir: t.TempDir(), Builtins: plugintest.Builtins()},
+		Exe:      os.Args[0],
+	}
+}
+
+// TestStartsBuiltinsAndRecordsThem: a built-in named by a recipe is started
+// in its own process, configured, and recorded (kind, version, built-in)
+// for the run's environment.
+func TestStartsBuiltinsAndRecordsThem(t *testing.T) {
+	ctx := context.Background()
+	l := launcher(t)
+	enc, err := l.Encoder(ctx, "launch-scale", map[string]any{"scale": 2.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	loss, err := l.Loss(ctx, "launch-dot", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loss.Close()
+	got := l.Started()
+	want := []Started{
+		{Name: "launch-dot", Kind: "loss", Version: "0.1.0", BuiltIn: true},
+		{Name: "launch-scale", Kind: "encoder", Version: "1.2.3", BuiltIn: true},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("Started = %+v, want %+v", got, want)
+	}
+	env := l.EnvEntries()
+	if env["plugin.launch-scale"] != "encoder 1.2.3 built-in" || env["plugin.launch-dot"] != "loss 0.1.0 built-in" || len(env) != 2 {
+		t.Errorf("EnvEntries = %v", env)
+	}
+}
+
+// TestRefusals: a config key the plugin's schema lacks, a plugin of
+// another kind and an unknown name are errors naming the plugin and what
+// is wrong, and nothing is recorded as started.
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	l := launcher(t)
+	if _, err := l.Encoder(ctx, "launch-scale", map[string]any{"scael": 2.0}); err == nil ||
+		!strings.Contains(err.Error(), "scael") || !strings.Contains(err.Error(), `did you mean "scale"?`) {
+		t.Errorf("misspelt key: got %v", err)
+	}
+	if _, err := l.Loss(ctx, "launch-scale", nil); err == nil ||
+		!strings.Contains(err.Error(), `plugin "launch-scale" is a encoder plugin, not a loss plugin`) {
+		t.Errorf("wrong kind: got %v", err)
+	}
+	if _, err := l.Dataset(ctx, "launch-missing", nil); err == nil ||
+		!strings.Contains(err.Error(), `dataset plugin "launch-missing"`) {
+		t.Errorf("unknown name: got %v", err)
+	}
+	if s := l.Started(); len(s) != 0 {
+		t.Errorf("Started after refusals = %+v", s)
+	}
+}
+
+// TestSchema: the recipe loader's lookup gives a built-in's schema from its
+// Info, and reports an unknown name as absent; a launcher without a
+// registry knows no plugin.
+func TestSchema(t *testing.T) {
+	l := launcher(t)
+	s, ok := l.Schema("launch-scale")
+	if !ok || len(s.Fields) != 2 || s.Fields[0].Name != "scale" || s.Fields[1].Name != "lr" {
+		t.Errorf("Schema(launch-scale) = %+v, %v", s, ok)
+	}
+	if _, ok := l.Schema("launch-missing"); ok {
+		t.Error("Schema found a plugin that is not there")
+	}
+	if _, ok := (&Launcher{}).Schema("launch-scale"); ok {
+		t.Error("a launcher without a registry found a plugin")
+	}
+}
+
+// TestThreads reads the "threads" key as YAML and JSON decode it.
+func TestThreads(t *testing.T) {
+	for _, c := range []struct {
+		cfg  map[string]any
+		want int
+	}{
+		{map[string]any{"threads": 4}, 4},
+		{map[string]any{"threads": int64(3)}, 3},
+		{map[string]any{"threads": 2.0}, 2},
+		{map[string]any{"threads": "8"}, 0},
+		{map[string]any{}, 0},
+		{nil, 0},
+	} {
+		if got := threads(c.cfg); got != c.want {
+			t.Errorf("threads(%v) = %d, want %d", c.cfg, got, c.want)
+		}
+	}
+}
+
+// TestIssuesError joins schema issues into one message with suggestions.
+func TestIssuesError(t *testing.T) {
+	if err := issuesError(nil); err != nil {
+		t.Errorf("no issues: %v", err)
+	}
+	err := issuesError([]schema.Issue{
+		{Path: "config.scael", Message: "unknown key", Suggestion: "scale"},
+		{Path: "config.lr", Message: "must be at least 0"},
+	})
+	want := `config.scael: unknown key (did you mean "scale"?); config.lr: must be at least 0`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
