@@ -107,6 +107,20 @@ func (f *Fake) Waiting() (int, <-chan struct{}) {
 	return len(f.waiters), f.changed
 }
 
+// Due returns how many Afters wait for a deadline at most d from now: what
+// Advance(d) would fire.
+func (f *Fake) Due(d time.Duration) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, w := range f.waiters {
+		if !w.at.After(f.now.Add(d)) {
+			n++
+		}
+	}
+	return n
+}
+
 // BlockUntil returns once at least n Afters wait on the clock.
 func (f *Fake) BlockUntil(n int) {
 	for {

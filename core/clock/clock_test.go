@@ -13,6 +13,9 @@ func TestFakeFiresInOrderOnlyWhenAdvanced(t *testing.T) {
 	if n, _ := f.Waiting(); n != 2 {
 		t.Fatalf("waiting %d, want 2", n)
 	}
+	if a, b, c := f.Due(999*time.Millisecond), f.Due(time.Second), f.Due(2*time.Second); a != 0 || b != 1 || c != 2 {
+		t.Fatalf("due %d %d %d, want 0 1 2", a, b, c)
+	}
 	f.Advance(999 * time.Millisecond)
 	select {
 	case <-early:

@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/convirt/convirt/core/clock"
 )
 
 // Config says where the server is and how to talk to it.
@@ -41,6 +43,10 @@ type Config struct {
 	// every MLflow server accepts (newer ones take 6000).
 	MaxParamValue int
 	Logger        *slog.Logger // warnings (truncation, retries); default: discard
+	// Clock times the waits between retries, and a Tracker's waits unless
+	// its options name another; default the system clock (tests pass a
+	// clock.Fake).
+	Clock clock.Clock
 }
 
 // ConfigFromEnv reads MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME,
@@ -104,6 +110,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxParamValue <= 0 {
 		cfg.MaxParamValue = MaxParamValueLength
 	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -207,7 +214,7 @@ func (c *Client) call(ctx context.Context, r request) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("mlflow %s: %w (last error: %v)", r.endpoint, ctx.Err(), err)
-		case <-time.After(d):
+		case <-c.cfg.Clock.After(d):
 		}
 	}
 }

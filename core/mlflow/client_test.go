@@ -13,12 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/mlflow/mlflowtest"
 )
 
-func testClient(t *testing.T, uri string, log *bytes.Buffer) *Client {
+// testClient is a client of uri with quick retries, logging to log when
+// not nil, waiting on clk when given (the system clock otherwise).
+func testClient(t *testing.T, uri string, log *bytes.Buffer, clk ...clock.Clock) *Client {
 	t.Helper()
 	cfg := Config{URI: uri, MaxRetries: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+	if len(clk) > 0 {
+		cfg.Clock = clk[0]
+	}
 	if log != nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
 	}

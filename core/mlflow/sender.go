@@ -115,7 +115,8 @@ func (t *Tracker) setUp() {
 	t.down = false
 }
 
-// sleep waits d; false means Finish gave up.
+// sleep waits d, on the system clock (it paces a poll of the spool, not a
+// wait a test times); false means Finish gave up.
 func (t *Tracker) sleep(d time.Duration) bool {
 	select {
 	case <-time.After(d):
@@ -129,7 +130,7 @@ func (t *Tracker) sleep(d time.Duration) bool {
 // the next attempt is made at once, since Finish waits for its outcome.
 func (t *Tracker) backoff(d time.Duration) bool {
 	select {
-	case <-time.After(d):
+	case <-t.opts.Clock.After(d):
 		return true
 	case <-t.finishing:
 		return true
@@ -264,7 +265,7 @@ func (t *Tracker) createRun(ctx context.Context) error {
 	}
 	tags := runTags(t.opts.Tags, t.opts.AllowText, reserved{name: t.opts.RunName, user: t.opts.User,
 		gitCommit: t.opts.GitCommit, localID: t.opts.LocalRunID, parent: t.opts.ParentRunID})
-	info, err := t.c.CreateRun(ctx, expID, t.opts.RunName, time.Now(), sortedKV(tags))
+	info, err := t.c.CreateRun(ctx, expID, t.opts.RunName, t.opts.Clock.Now(), sortedKV(tags))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
@@ -45,6 +46,9 @@ type TrackerOptions struct {
 	// is left stays in the spool for a later Resume; default 30s.
 	FlushTimeout time.Duration
 	Logger       *slog.Logger
+	// Clock times the tracker's waits (retries, FlushTimeout, WaitRunID)
+	// and the run's start and end; default the client's (Config.Clock).
+	Clock clock.Clock
 }
 
 type state struct {
@@ -103,6 +107,9 @@ func Start(c *Client, opts TrackerOptions) (*Tracker, error) {
 	// quick retry for a blip, so that a server that is down is noticed at
 	// once rather than after the client's long backoff.
 	c = c.withMaxRetries(1)
+	if opts.Clock == nil {
+		opts.Clock = c.cfg.Clock
+	}
 	t := &Tracker{c: c, opts: opts, log: c.log, sp: spool{path: filepath.Join(opts.Dir, SpoolFile)},
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		finishing: make(chan struct{}), failedAfterFinish: make(chan struct{}, 1)}
@@ -174,7 +181,7 @@ func (t *Tracker) LogArtifact(name, src string) error {
 // file, for a later Start on the same directory or Push, and the error
 // says so.
 func (t *Tracker) Finish(status runs.Status) error {
-	if err := t.enqueue(op{Kind: "finish", Status: StatusOf(status), EndTime: time.Now().UnixMilli()}); err != nil {
+	if err := t.enqueue(op{Kind: "finish", Status: StatusOf(status), EndTime: t.opts.Clock.Now().UnixMilli()}); err != nil {
 		return err
 	}
 	t.mu.Lock()
@@ -182,11 +189,9 @@ func (t *Tracker) Finish(status runs.Status) error {
 	t.mu.Unlock()
 	close(t.finishing)
 	t.signal()
-	timeout := time.NewTimer(t.opts.FlushTimeout)
-	defer timeout.Stop()
 	select {
 	case <-t.done:
-	case <-timeout.C:
+	case <-t.opts.Clock.After(t.opts.FlushTimeout):
 		close(t.quit)
 		<-t.done
 	case <-t.failedAfterFinish:
@@ -275,17 +280,17 @@ func sortedKV(m map[string]string) []KV {
 // run is then created later, from the spool). A sweep waits for its parent's
 // id so that its children can name it in mlflow.parentRunId.
 func (t *Tracker) WaitRunID(ctx context.Context, timeout time.Duration) string {
-	deadline := time.Now().Add(timeout)
+	deadline := t.opts.Clock.Now().Add(timeout)
 	for {
 		if id := t.RunID(); id != "" {
 			return id
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if t.opts.Clock.Now().After(deadline) || ctx.Err() != nil {
 			return ""
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
+		case <-t.opts.Clock.After(50 * time.Millisecond):
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/mlflow/mlflowtest"
 	"github.com/convirt/convirt/core/runs"
 )
@@ -100,23 +101,23 @@ func TestTrackerBuffersDuringOutageAndReplaysInOrder(t *testing.T) {
 		return 503
 	})
 	dir := t.TempDir()
-	c := testClient(t, f.URL, nil)
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := testClient(t, f.URL, nil, clk)
 	tr := startTracker(t, c, dir, func(o *TrackerOptions) { o.QueueSize = 8 })
+	// The clock stands still unless the test moves it: while the server
+	// is down the sender waits on it, so LogMetrics returning at all shows
+	// that it never waits for the sender.
 	log := func(from, to int) {
 		for i := from; i < to; i++ {
-			start := time.Now()
 			tr.LogMetrics([]runs.Metric{{Key: "loss", Value: float64(i), Step: int64(i)}})
-			if d := time.Since(start); d > 100*time.Millisecond {
-				t.Fatalf("LogMetrics blocked for %v", d)
-			}
 		}
 	}
 	log(0, 100)
 	down.Store(true)
 	log(100, 300)
-	deadline := time.Now().Add(5 * time.Second)
-	for failed.Load() < 3 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	for failed.Load() < 3 { // each retry once the sender waits for it
+		clk.BlockUntil(1)
+		clk.Advance(20 * time.Millisecond)
 	}
 	if st, err := os.Stat(filepath.Join(dir, SpoolFile)); err != nil || st.Size() == 0 {
 		t.Fatalf("nothing spooled during the outage: %v", err)
@@ -124,7 +125,7 @@ func TestTrackerBuffersDuringOutageAndReplaysInOrder(t *testing.T) {
 	log(300, 400)
 	down.Store(false)
 	log(400, 500)
-	if err := tr.Finish(runs.Finished); err != nil {
+	if err := finish(tr, runs.Finished, clk, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	r := f.OnlyRun(t)
@@ -141,23 +142,23 @@ func TestDeadServerNeverStopsTraining(t *testing.T) {
 	f := mlflowtest.NewServer(t)
 	f.SetInject(func(*http.Request) int { return -1 })
 	dir := t.TempDir()
-	c := testClient(t, f.URL, nil)
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := testClient(t, f.URL, nil, clk)
 	tr := startTracker(t, c, dir, func(o *TrackerOptions) { o.FlushTimeout = 100 * time.Millisecond; o.QueueSize = 16 })
-	start := time.Now()
+	// The sender waits on the clock, which stands still: the 2000 steps
+	// go by without it.
 	for i := range 2000 {
 		if err := tr.LogMetrics([]runs.Metric{{Key: "loss", Value: 1, Step: int64(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("2000 steps took %v against a dead server", d)
-	}
-	err := tr.Finish(runs.Finished)
+	// Finish ends within FlushTimeout of the clock.
+	err := finish(tr, runs.Finished, clk, 100*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "kept in") {
 		t.Fatalf("Finish: %v", err)
 	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("Finish took too long: %v", d)
+	if d := clk.Now().Sub(time.Unix(0, 0)); d > time.Second {
+		t.Errorf("Finish took %v of the clock", d)
 	}
 	// The server comes back: a tracker started on the same directory
 	// replays the spool, in order, including the final status.
@@ -196,7 +197,8 @@ func TestTrackerPermanentFailureDisables(t *testing.T) {
 func TestFinishDoesNotWaitForADeadServer(t *testing.T) {
 	f := mlflowtest.NewServer(t)
 	f.SetInject(func(*http.Request) int { return 503 })
-	c, err := New(Config{URI: f.URL}) // default retries and backoff
+	clk := clock.NewFake(time.Unix(0, 0))
+	c, err := New(Config{URI: f.URL, Clock: clk}) // default retries and backoff
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,13 +210,15 @@ func TestFinishDoesNotWaitForADeadServer(t *testing.T) {
 	for i := range 10 {
 		tr.LogMetrics([]runs.Metric{{Key: "loss", Value: 1, Step: int64(i)}})
 	}
-	start := time.Now()
-	err = tr.Finish(runs.Finished)
+	// The clock moves only for waits of up to a second (a retry of the
+	// client's first backoff, at most BaseBackoff); FlushTimeout (30s) and
+	// the client's later backoffs would take it much further.
+	err = finish(tr, runs.Finished, clk, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "11 operations kept in") {
 		t.Errorf("Finish: %v", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Finish waited %v for a dead server", d)
+	if d := clk.Now().Sub(time.Unix(0, 0)); d > 5*time.Second {
+		t.Errorf("Finish waited %v of the clock for a dead server", d)
 	}
 	if f.Injected() == 0 {
 		t.Error("the server was never tried")
@@ -223,5 +227,25 @@ func TestFinishDoesNotWaitForADeadServer(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if err != nil || len(lines) != 11 || !strings.Contains(lines[10], `"kind":"finish","status":"FINISHED"`) {
 		t.Errorf("spool %q: %v", b, err)
+	}
+}
+
+// finish calls tr.Finish, moving clk on by step whenever something waits
+// on it for at most step (step 0: the clock stands still). Waits longer
+// than step, such as FlushTimeout when it is longer, never end.
+func finish(tr *Tracker, status runs.Status, clk *clock.Fake, step time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- tr.Finish(status) }()
+	for {
+		_, changed := clk.Waiting()
+		if step > 0 && clk.Due(step) > 0 {
+			clk.Advance(step)
+			continue
+		}
+		select {
+		case err := <-done:
+			return err
+		case <-changed:
+		}
 	}
 }
