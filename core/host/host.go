@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/thp"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/schema"
@@ -73,6 +74,11 @@ type Spec struct {
 	// CheckConfig, when set, validates every config against the plugin's
 	// schema before Configure sends it (e.g. built on schema.Schema.Check).
 	CheckConfig func(s schema.Schema, cfg map[string]any) error
+
+	// Clock times the supervisor's own waits (how long a failed call
+	// waits to learn whether the plugin died); nil is the system clock.
+	// Tests pass a clock.Fake.
+	Clock clock.Clock
 }
 
 // label names the plugin in messages.

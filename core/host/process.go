@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/shm"
 	"github.com/hashicorp/go-hclog"
@@ -215,7 +216,7 @@ func (p *Process) intercept(ctx context.Context, method string, req, reply any, 
 	}
 	select {
 	case <-p.done:
-	case <-time.After(2 * time.Second):
+	case <-clock.Or(p.spec.Clock).After(2 * time.Second):
 		return err
 	}
 	select {
