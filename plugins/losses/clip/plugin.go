@@ -1,9 +1,7 @@
 package clip
 
 import (
-	"context"
-	"errors"
-
+	"github.com/convirt/convirt/plugins/losses/lossplugin"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
@@ -20,71 +18,40 @@ func init() {
 }
 
 // Plugin serves CLIP's symmetric loss with a learnable temperature as an
-// sdk.Loss.
-type Plugin struct{ loss *Loss }
+// sdk.Loss; Step updates the temperature.
+type Plugin = lossplugin.Plugin[Config, spec]
 
-// Info implements sdk.Plugin.
-func (p *Plugin) Info(context.Context) (sdk.Info, error) {
+// spec describes the plugin to lossplugin.
+type spec struct{}
+
+func (spec) Info() sdk.Info {
 	return sdk.Info{Name: PluginName, Kind: sdk.KindLoss, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: "CLIP's symmetric InfoNCE with a learnable temperature",
-		Schema:      Schema}, nil
+		Schema:      Schema}
 }
 
-// Configure implements sdk.Plugin.
-func (p *Plugin) Configure(_ context.Context, raw map[string]any) error {
-	cfg := DefaultConfig()
-	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
-		return err
-	}
+func (spec) Defaults() Config { return DefaultConfig() }
+
+func (spec) New(cfg Config) (lossplugin.Loss, error) {
 	l, err := New(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p.loss = l
-	return nil
+	return served{l}, nil
 }
 
-// Close implements sdk.Plugin.
-func (p *Plugin) Close() error { return nil }
+// served is the loss as the plugin serves it: its metrics include the
+// temperature (logit_scale).
+type served struct{ *Loss }
 
-var errNotConfigured = errors.New("clip loss: not configured")
-
-// Compute implements sdk.Loss.
-func (p *Plugin) Compute(_ context.Context, v, u *tensor.Tensor) (sdk.LossResult, error) {
-	if p.loss == nil {
-		return sdk.LossResult{}, errNotConfigured
-	}
-	r, err := p.loss.Compute(v, u)
+func (l served) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
+	r, err := l.Loss.Compute(v, u)
 	if err != nil {
 		return sdk.LossResult{}, err
 	}
-	m := map[string]float64{"logit_scale": p.loss.LogScale()}
+	m := map[string]float64{"logit_scale": l.LogScale()}
 	for k, x := range r.Metrics {
 		m[k] = x
 	}
 	return sdk.LossResult{Loss: r.Loss, GradV: r.GradV, GradU: r.GradU, Metrics: m}, nil
-}
-
-// Step implements sdk.Loss: it updates the temperature.
-func (p *Plugin) Step(context.Context) error {
-	if p.loss == nil {
-		return errNotConfigured
-	}
-	return p.loss.Step()
-}
-
-// State implements sdk.Stateful.
-func (p *Plugin) State(context.Context) ([]byte, error) {
-	if p.loss == nil {
-		return nil, errNotConfigured
-	}
-	return p.loss.State()
-}
-
-// SetState implements sdk.Stateful.
-func (p *Plugin) SetState(_ context.Context, b []byte) error {
-	if p.loss == nil {
-		return errNotConfigured
-	}
-	return p.loss.SetState(b)
 }

@@ -1,0 +1,126 @@
+// Package lossplugin serves a loss as an sdk.Loss plugin. It is the shell
+// every built-in loss (convirt, clip) shares: Info, the config decoded onto
+// the loss's defaults, and calls refused before Configure. A loss package
+// writes its config, its Compute and a Spec; with plugins/losses/infonce
+// this is the short route for a new contrastive loss (docs/plugins.md).
+package lossplugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
+)
+
+// Loss is a configured loss, as its plugin serves it.
+type Loss interface {
+	// Compute returns the loss and its gradients for the pair (v, u).
+	Compute(v, u *tensor.Tensor) (sdk.LossResult, error)
+	// Step applies the gradients of the last Compute to the loss's own
+	// parameters.
+	Step() error
+	// State and SetState save and restore those parameters.
+	State() ([]byte, error)
+	SetState(b []byte) error
+}
+
+// Stateless is embedded by a Loss without parameters: Step does nothing and
+// the state is empty.
+type Stateless struct{}
+
+// Step does nothing.
+func (Stateless) Step() error { return nil }
+
+// State is empty.
+func (Stateless) State() ([]byte, error) { return []byte{}, nil }
+
+// SetState accepts any state.
+func (Stateless) SetState([]byte) error { return nil }
+
+// Spec describes one loss plugin with config type C. Its zero value is used
+// (a Spec is a type, not a value), so that a Plugin's zero value is ready
+// for Configure.
+type Spec[C any] interface {
+	// Info describes the plugin and its config schema.
+	Info() sdk.Info
+	// Defaults is the config before the recipe's keys apply.
+	Defaults() C
+	// New builds the loss from a decoded config.
+	New(cfg C) (Loss, error)
+}
+
+// Plugin serves the loss S describes as an sdk.Loss. The zero value is an
+// unconfigured plugin.
+type Plugin[C any, S Spec[C]] struct{ loss Loss }
+
+// Info implements sdk.Plugin.
+func (p *Plugin[C, S]) Info(context.Context) (sdk.Info, error) {
+	var s S
+	return s.Info(), nil
+}
+
+// Configure implements sdk.Plugin: raw is decoded onto the defaults and
+// the loss built from the result.
+func (p *Plugin[C, S]) Configure(_ context.Context, raw map[string]any) error {
+	var s S
+	cfg := s.Defaults()
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+		return err
+	}
+	l, err := s.New(cfg)
+	if err != nil {
+		return err
+	}
+	p.loss = l
+	return nil
+}
+
+// Close implements sdk.Plugin.
+func (p *Plugin[C, S]) Close() error { return nil }
+
+// configured returns the loss, or an error naming the plugin before
+// Configure.
+func (p *Plugin[C, S]) configured() (Loss, error) {
+	if p.loss == nil {
+		var s S
+		return nil, fmt.Errorf("%s loss: not configured", s.Info().Name)
+	}
+	return p.loss, nil
+}
+
+// Compute implements sdk.Loss.
+func (p *Plugin[C, S]) Compute(_ context.Context, v, u *tensor.Tensor) (sdk.LossResult, error) {
+	l, err := p.configured()
+	if err != nil {
+		return sdk.LossResult{}, err
+	}
+	return l.Compute(v, u)
+}
+
+// Step implements sdk.Loss.
+func (p *Plugin[C, S]) Step(context.Context) error {
+	l, err := p.configured()
+	if err != nil {
+		return err
+	}
+	return l.Step()
+}
+
+// State implements sdk.Stateful.
+func (p *Plugin[C, S]) State(context.Context) ([]byte, error) {
+	l, err := p.configured()
+	if err != nil {
+		return nil, err
+	}
+	return l.State()
+}
+
+// SetState implements sdk.Stateful.
+func (p *Plugin[C, S]) SetState(_ context.Context, b []byte) error {
+	l, err := p.configured()
+	if err != nil {
+		return err
+	}
+	return l.SetState(b)
+}
