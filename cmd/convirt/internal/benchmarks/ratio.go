@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,17 +12,6 @@ import (
 	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/bench"
 )
-
-// ratioLine is one compared field.
-type ratioLine struct {
-	Field string `json:"field"`
-	// RunsA and RunsB count the records reduced on each side.
-	RunsA int     `json:"runs_a"`
-	RunsB int     `json:"runs_b"`
-	A     float64 `json:"a"`
-	B     float64 `json:"b"`
-	Ratio float64 `json:"ratio"`
-}
 
 func runBenchRatio(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("bench ratio", stderr)
@@ -46,7 +36,10 @@ func runBenchRatio(_ context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	lines, err := compareRecords(recs[0], recs[1], strings.Split(*fields, ","), *reduce)
+	lines, err := bench.Compare(recs[0], recs[1], strings.Split(*fields, ","), *reduce)
+	if errors.Is(err, bench.ErrNoField) {
+		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -85,37 +78,4 @@ func readRecords(path string) ([]bench.Record, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return recs, nil
-}
-
-// compareRecords returns a/b for each field (a name, or A_FIELD=B_FIELD),
-// each side reduced over its records as how says (bench.Reduce).
-func compareRecords(a, b []bench.Record, fields []string, how string) ([]ratioLine, error) {
-	var out []ratioLine
-	for _, f := range fields {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		fa, fb, ok := strings.Cut(f, "=")
-		if !ok {
-			fb = fa
-		}
-		x, err := bench.Reduce(a, fa, how)
-		if err != nil {
-			return nil, fmt.Errorf("first file: %w", err)
-		}
-		y, err := bench.Reduce(b, fb, how)
-		if err != nil {
-			return nil, fmt.Errorf("second file: %w", err)
-		}
-		line := ratioLine{Field: f, RunsA: len(a), RunsB: len(b), A: x, B: y, Ratio: bench.Finite(bench.Ratio(x, y))}
-		if how == bench.ReduceLast {
-			line.RunsA, line.RunsB = 1, 1
-		}
-		out = append(out, line)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no field to compare", cli.ErrUsage)
-	}
-	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/convirt/convirt/core/bench"
 )
 
 func TestBenchRatio(t *testing.T) {
@@ -21,7 +23,7 @@ func TestBenchRatio(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "sec_per_step: gotch 3 / pytorch 2 = 1.500") || !strings.Contains(out, "items_per_sec: gotch 8 / pytorch 16 = 0.500") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
-	var lines []ratioLine
+	var lines []bench.RatioLine
 	benchJSON(t, &lines, "bench", "ratio", "--field", "inprocess.sec_per_step", "--json", a, b)
 	if len(lines) != 1 || lines[0].Ratio != 0.25 {
 		t.Errorf("nested ratio: %+v", lines)
