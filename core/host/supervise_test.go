@@ -168,13 +168,12 @@ func TestNoOrphanAfterHostSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("plugin %d outlived its SIGKILLed host", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitExit(pid, hangLimit); err != nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("plugin %d outlived its SIGKILLed host: %v", pid, err)
+	}
+	if alive(pid) {
+		t.Fatalf("plugin %d still runs after its exit was reported", pid)
 	}
 }
 
