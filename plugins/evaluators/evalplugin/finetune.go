@@ -71,11 +71,8 @@ func (p *Finetune) Info(context.Context) (sdk.Info, error) {
 // the config names a task, builds a fresh one seeded by seed.
 func (p *Finetune) Configure(_ context.Context, raw map[string]any) error {
 	cfg := DefaultFinetuneConfig()
-	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
-		return fmt.Errorf("evaluator %q: %w", FinetuneName, err)
-	}
-	if err := checkConfig(cfg); err != nil {
-		return fmt.Errorf("evaluator %q: %w", FinetuneName, err)
+	if err := decodeConfig(FinetuneName, raw, &cfg); err != nil {
+		return err
 	}
 	var head *finetune.Head
 	if cfg.Task != "" {

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/subset"
-	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // LinearName is the name of the built-in linear-probe evaluator.
@@ -57,51 +55,33 @@ var linearSchema = schema.MustDerive(DefaultLinearConfig())
 // one L2-regularised logistic-regression probe per seed on a stratified
 // labelled fraction of frozen training features, its L2 strength chosen on
 // validation data from a log grid, each fit by L-BFGS to convergence.
-type Linear struct {
-	mu  sync.Mutex
-	cfg LinearConfig
+type Linear struct{ frozen[LinearConfig] }
+
+// linearSpec is what the linear evaluator's shell serves.
+var linearSpec = frozenSpec[LinearConfig]{
+	name: LinearName, protocol: sdk.ProtocolLinear,
+	description: `linear probing of frozen features (protocol "linear"): stratified label fractions, one L2-regularised logistic-regression probe per seed (strength chosen on validation data, L-BFGS to convergence), AUC or accuracy with seed and test-bootstrap intervals`,
+	schema:      linearSchema,
+	defaults:    DefaultLinearConfig,
+	check:       checkLinearConfig,
+	run:         evaluateLinear,
 }
 
 // NewLinear returns the evaluator with the default config.
-func NewLinear() *Linear { return &Linear{cfg: DefaultLinearConfig()} }
+func NewLinear() *Linear { return &Linear{newFrozen(&linearSpec)} }
 
-// Info implements sdk.Plugin.
-func (p *Linear) Info(context.Context) (sdk.Info, error) {
-	return sdk.Info{Name: LinearName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: `linear probing of frozen features (protocol "linear"): stratified label fractions, one L2-regularised logistic-regression probe per seed (strength chosen on validation data, L-BFGS to convergence), AUC or accuracy with seed and test-bootstrap intervals`,
-		Schema:      linearSchema}, nil
-}
-
-// Configure implements sdk.Plugin.
-func (p *Linear) Configure(_ context.Context, raw map[string]any) error {
-	cfg := DefaultLinearConfig()
-	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
-		return fmt.Errorf("evaluator %q: %w", LinearName, err)
-	}
-	if err := checkConfig(cfg); err != nil {
-		return fmt.Errorf("evaluator %q: %w", LinearName, err)
-	}
-	// Rules the tags cannot state: a non-empty grid of strengths > 0.
+// checkLinearConfig states the rules the tags cannot: a non-empty grid of
+// strengths > 0.
+func checkLinearConfig(cfg LinearConfig) error {
 	if len(cfg.L2Grid) == 0 {
-		return fmt.Errorf("evaluator %q: config: l2_grid must list at least one strength", LinearName)
+		return fmt.Errorf("config: l2_grid must list at least one strength")
 	}
 	for i, l := range cfg.L2Grid {
 		if !(l > 0) || math.IsInf(l, 0) {
-			return fmt.Errorf("evaluator %q: config: l2_grid[%d] must be finite and > 0, got %v", LinearName, i, l)
+			return fmt.Errorf("config: l2_grid[%d] must be finite and > 0, got %v", i, l)
 		}
 	}
-	p.mu.Lock()
-	p.cfg = cfg
-	p.mu.Unlock()
 	return nil
-}
-
-// Close implements sdk.Plugin.
-func (p *Linear) Close() error { return nil }
-
-// Grad implements sdk.Evaluator; linear probing does not fine-tune.
-func (p *Linear) Grad(context.Context, *tensor.Tensor, *tensor.Tensor) (float64, *tensor.Tensor, error) {
-	return 0, nil, fmt.Errorf("evaluator %q: %w", LinearName, errGrad(sdk.ProtocolLinear))
 }
 
 // linearJob is a checked linear request.
@@ -112,23 +92,13 @@ type linearJob struct {
 	pool, val, test *split
 }
 
-// Evaluate implements sdk.Evaluator for protocol "linear".
-func (p *Linear) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.EvalResult, err error) {
-	p.mu.Lock()
-	cfg := p.cfg
-	p.mu.Unlock()
-	err = guard(LinearName, func() error {
-		job, err := prepareLinear(req, cfg)
-		if err != nil {
-			return err
-		}
-		res, err = runLinear(ctx, job, cfg)
-		return err
-	})
+// evaluateLinear checks the request and runs the probes.
+func evaluateLinear(ctx context.Context, req sdk.EvalRequest, cfg LinearConfig) (sdk.EvalResult, error) {
+	job, err := prepareLinear(req, cfg)
 	if err != nil {
-		return sdk.EvalResult{}, fmt.Errorf("evaluator %q: %w", LinearName, err)
+		return sdk.EvalResult{}, err
 	}
-	return res, nil
+	return runLinear(ctx, job, cfg)
 }
 
 // prepareLinear checks the request and holds out the validation rows:

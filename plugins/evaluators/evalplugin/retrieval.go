@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
 	"github.com/convirt/convirt/plugins/evaluators/retrieval"
@@ -12,7 +11,6 @@ import (
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/stats"
-	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // RetrievalName is the name of the built-in retrieval evaluator.
@@ -42,60 +40,19 @@ func DefaultRetrievalConfig() RetrievalConfig {
 // Retrieval is the built-in "retrieval" evaluator: each query embedding
 // ranks the candidate images by cosine similarity; Precision@k counts the
 // candidates labelled 1 for the query's category.
-type Retrieval struct {
-	mu  sync.Mutex
-	cfg RetrievalConfig
+type Retrieval struct{ frozen[RetrievalConfig] }
+
+// retrievalSpec is what the retrieval evaluator's shell serves.
+var retrievalSpec = frozenSpec[RetrievalConfig]{
+	name: RetrievalName, protocol: sdk.ProtocolRetrieval,
+	description: `zero-shot retrieval (protocol "retrieval"): Precision@k of cosine-similarity rankings, per category and averaged over categories`,
+	schema:      retrievalSchema,
+	defaults:    DefaultRetrievalConfig,
+	run:         runRetrieval,
 }
 
 // NewRetrieval returns the evaluator with the default config.
-func NewRetrieval() *Retrieval {
-	return &Retrieval{cfg: DefaultRetrievalConfig()}
-}
-
-// Info implements sdk.Plugin.
-func (p *Retrieval) Info(context.Context) (sdk.Info, error) {
-	return sdk.Info{Name: RetrievalName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: `zero-shot retrieval (protocol "retrieval"): Precision@k of cosine-similarity rankings, per category and averaged over categories`,
-		Schema:      retrievalSchema}, nil
-}
-
-// Configure implements sdk.Plugin.
-func (p *Retrieval) Configure(_ context.Context, raw map[string]any) error {
-	cfg := DefaultRetrievalConfig()
-	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
-		return fmt.Errorf("evaluator %q: %w", RetrievalName, err)
-	}
-	if err := checkConfig(cfg); err != nil {
-		return fmt.Errorf("evaluator %q: %w", RetrievalName, err)
-	}
-	p.mu.Lock()
-	p.cfg = cfg
-	p.mu.Unlock()
-	return nil
-}
-
-// Close implements sdk.Plugin.
-func (p *Retrieval) Close() error { return nil }
-
-// Grad implements sdk.Evaluator; retrieval does not fine-tune.
-func (p *Retrieval) Grad(context.Context, *tensor.Tensor, *tensor.Tensor) (float64, *tensor.Tensor, error) {
-	return 0, nil, fmt.Errorf("evaluator %q: %w", RetrievalName, errGrad(sdk.ProtocolRetrieval))
-}
-
-// Evaluate implements sdk.Evaluator for protocol "retrieval".
-func (p *Retrieval) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.EvalResult, err error) {
-	p.mu.Lock()
-	cfg := p.cfg
-	p.mu.Unlock()
-	err = guard(RetrievalName, func() error {
-		res, err = runRetrieval(ctx, req, cfg)
-		return err
-	})
-	if err != nil {
-		return sdk.EvalResult{}, fmt.Errorf("evaluator %q: %w", RetrievalName, err)
-	}
-	return res, nil
-}
+func NewRetrieval() *Retrieval { return &Retrieval{newFrozen(&retrievalSpec)} }
 
 // runRetrieval checks the request, ranks and scores.
 func runRetrieval(ctx context.Context, req sdk.EvalRequest, cfg RetrievalConfig) (sdk.EvalResult, error) {

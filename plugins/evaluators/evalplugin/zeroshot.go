@@ -3,13 +3,11 @@ package evalplugin
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/convirt/convirt/plugins/evaluators/zeroshot"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
-	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // ZeroShotName is the name of the built-in zero-shot evaluator.
@@ -30,58 +28,19 @@ var zeroShotSchema = schema.MustDerive(ZeroShotConfig{BootConfig: defaultBoot()}
 // ZeroShot is the built-in "zeroshot" evaluator: an image's score for a
 // class is the cosine similarity between its embedding and the mean of the
 // class's normalised prompt embeddings.
-type ZeroShot struct {
-	mu  sync.Mutex
-	cfg ZeroShotConfig
+type ZeroShot struct{ frozen[ZeroShotConfig] }
+
+// zeroShotSpec is what the zero-shot evaluator's shell serves.
+var zeroShotSpec = frozenSpec[ZeroShotConfig]{
+	name: ZeroShotName, protocol: sdk.ProtocolZeroShot,
+	description: `zero-shot classification (protocol "zeroshot"): cosine similarity to each class's mean prompt embedding, AUC or accuracy with bootstrap intervals`,
+	schema:      zeroShotSchema,
+	defaults:    func() ZeroShotConfig { return ZeroShotConfig{BootConfig: defaultBoot()} },
+	run:         runZeroShot,
 }
 
 // NewZeroShot returns the evaluator with the default config.
-func NewZeroShot() *ZeroShot { return &ZeroShot{cfg: ZeroShotConfig{BootConfig: defaultBoot()}} }
-
-// Info implements sdk.Plugin.
-func (p *ZeroShot) Info(context.Context) (sdk.Info, error) {
-	return sdk.Info{Name: ZeroShotName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: `zero-shot classification (protocol "zeroshot"): cosine similarity to each class's mean prompt embedding, AUC or accuracy with bootstrap intervals`,
-		Schema:      zeroShotSchema}, nil
-}
-
-// Configure implements sdk.Plugin.
-func (p *ZeroShot) Configure(_ context.Context, raw map[string]any) error {
-	cfg := ZeroShotConfig{BootConfig: defaultBoot()}
-	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
-		return fmt.Errorf("evaluator %q: %w", ZeroShotName, err)
-	}
-	if err := checkConfig(cfg); err != nil {
-		return fmt.Errorf("evaluator %q: %w", ZeroShotName, err)
-	}
-	p.mu.Lock()
-	p.cfg = cfg
-	p.mu.Unlock()
-	return nil
-}
-
-// Close implements sdk.Plugin.
-func (p *ZeroShot) Close() error { return nil }
-
-// Grad implements sdk.Evaluator; zero-shot classification does not train.
-func (p *ZeroShot) Grad(context.Context, *tensor.Tensor, *tensor.Tensor) (float64, *tensor.Tensor, error) {
-	return 0, nil, fmt.Errorf("evaluator %q: %w", ZeroShotName, errGrad(sdk.ProtocolZeroShot))
-}
-
-// Evaluate implements sdk.Evaluator for protocol "zeroshot".
-func (p *ZeroShot) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.EvalResult, err error) {
-	p.mu.Lock()
-	cfg := p.cfg
-	p.mu.Unlock()
-	err = guard(ZeroShotName, func() error {
-		res, err = runZeroShot(ctx, req, cfg)
-		return err
-	})
-	if err != nil {
-		return sdk.EvalResult{}, fmt.Errorf("evaluator %q: %w", ZeroShotName, err)
-	}
-	return res, nil
-}
+func NewZeroShot() *ZeroShot { return &ZeroShot{newFrozen(&zeroShotSpec)} }
 
 // runZeroShot checks the request, scores the test images and aggregates.
 func runZeroShot(ctx context.Context, req sdk.EvalRequest, cfg ZeroShotConfig) (sdk.EvalResult, error) {
