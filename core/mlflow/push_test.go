@@ -75,15 +75,25 @@ func TestPushCompletesASpooledRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server answers until the first runs/log-batch (the run exists
+	// by then), and dies right after it.
+	var sawBatch atomic.Bool
+	firstBatch := make(chan struct{})
+	f.SetInject(func(q *http.Request) int {
+		if sawBatch.Load() {
+			return mlflowtest.Drop
+		}
+		if strings.HasSuffix(q.URL.Path, "runs/log-batch") && sawBatch.CompareAndSwap(false, true) {
+			close(firstBatch)
+		}
+		return mlflowtest.Proceed
+	})
 	tr := startTracker(t, c, r.Dir(), func(o *TrackerOptions) { o.FlushTimeout = 200 * time.Millisecond })
 	tr.LogParams(map[string]string{"lr": "0.1"})
 	for i := range 100 {
 		tr.LogMetrics([]runs.Metric{{Key: "loss", Value: float64(i), Step: int64(i)}})
 	}
-	for tr.RunID() == "" || f.Count("runs/log-batch") == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	f.SetInject(func(*http.Request) int { return mlflowtest.Drop })
+	<-firstBatch
 	for i := 100; i < 2600; i++ {
 		tr.LogMetrics([]runs.Metric{{Key: "loss", Value: float64(i), Step: int64(i)}})
 	}
