@@ -17,16 +17,13 @@ func WriteLabelPredictions(w io.Writer, ids, labels []string, truth [][]float64,
 	for _, l := range labels {
 		header = append(header, l+":true", l+":score")
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(header); err != nil {
-		return fmt.Errorf("results: predictions: %w", err)
-	}
 	if len(truth) != len(ids) || len(scores) != len(ids) {
 		return fmt.Errorf("results: predictions: %d ids, %d truth rows, %d score rows", len(ids), len(truth), len(scores))
 	}
-	for i, id := range ids {
+	return writeCSV(w, header, len(ids), func(i int) ([]string, error) {
+		id := ids[i]
 		if len(truth[i]) != len(labels) || len(scores[i]) != len(labels) {
-			return fmt.Errorf("results: predictions: row %d (%s) has %d truths and %d scores for %d labels", i, id, len(truth[i]), len(scores[i]), len(labels))
+			return nil, fmt.Errorf("results: predictions: row %d (%s) has %d truths and %d scores for %d labels", i, id, len(truth[i]), len(scores[i]), len(labels))
 		}
 		rec := []string{id}
 		for j := range labels {
@@ -36,15 +33,8 @@ func WriteLabelPredictions(w io.Writer, ids, labels []string, truth [][]float64,
 			}
 			rec = append(rec, t, strconv.FormatFloat(float64(scores[i][j]), 'g', -1, 32))
 		}
-		if err := cw.Write(rec); err != nil {
-			return fmt.Errorf("results: predictions: %w", err)
-		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("results: predictions: %w", err)
-	}
-	return nil
+		return rec, nil
+	})
 }
 
 // WriteClassPredictions writes a multi-class predictions CSV: an id column,
@@ -54,20 +44,33 @@ func WriteClassPredictions(w io.Writer, ids, classes []string, truth []int, scor
 	for _, c := range classes {
 		header = append(header, "score:"+c)
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(header); err != nil {
-		return fmt.Errorf("results: predictions: %w", err)
-	}
 	if len(truth) != len(ids) || len(scores) != len(ids) {
 		return fmt.Errorf("results: predictions: %d ids, %d truths, %d score rows", len(ids), len(truth), len(scores))
 	}
-	for i, id := range ids {
+	return writeCSV(w, header, len(ids), func(i int) ([]string, error) {
+		id := ids[i]
 		if truth[i] < 0 || truth[i] >= len(classes) || len(scores[i]) != len(classes) {
-			return fmt.Errorf("results: predictions: row %d (%s): class %d, %d scores for %d classes", i, id, truth[i], len(scores[i]), len(classes))
+			return nil, fmt.Errorf("results: predictions: row %d (%s): class %d, %d scores for %d classes", i, id, truth[i], len(scores[i]), len(classes))
 		}
 		rec := []string{id, classes[truth[i]]}
 		for _, s := range scores[i] {
 			rec = append(rec, strconv.FormatFloat(float64(s), 'g', -1, 32))
+		}
+		return rec, nil
+	})
+}
+
+// writeCSV writes header, then row(i) for each of n rows, as CSV; an error
+// of row ends it.
+func writeCSV(w io.Writer, header []string, n int, row func(i int) ([]string, error)) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return fmt.Errorf("results: predictions: %w", err)
+	}
+	for i := range n {
+		rec, err := row(i)
+		if err != nil {
+			return err
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("results: predictions: %w", err)
