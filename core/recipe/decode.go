@@ -119,20 +119,28 @@ func shallow(m map[string]any) map[string]any {
 	return out
 }
 
+// roundTripEach decodes each value of v into a T as roundTrip does (the
+// issues name path.<key>), keyed as in v.
+func roundTripEach[T any](path string, v map[string]any) (map[string]T, []schema.Issue) {
+	m := make(map[string]T, len(v))
+	var out []schema.Issue
+	for k, x := range v {
+		var t T
+		if is := roundTrip(path+"."+k, x, &t); is != nil {
+			out = append(out, *is)
+		}
+		m[k] = t
+	}
+	return m, out
+}
+
 // setWide sets the typed field at path, one that splitWide took out, from
 // v, returning what does not fit.
 func (r *Recipe) setWide(path string, v map[string]any) []schema.Issue {
 	segs := strings.Split(path, ".")
 	if segs[0] == "sweep" {
-		r.Sweep = make(map[string][]any, len(v))
 		var out []schema.Issue
-		for k, alts := range v {
-			var l []any
-			if is := roundTrip(path+"."+k, alts, &l); is != nil {
-				out = append(out, *is)
-			}
-			r.Sweep[k] = l
-		}
+		r.Sweep, out = roundTripEach[[]any](path, v)
 		return out
 	}
 	if segs[0] == "evaluate" {
@@ -140,15 +148,8 @@ func (r *Recipe) setWide(path string, v map[string]any) []schema.Issue {
 		e := &r.Evaluate[i]
 		switch segs[2] {
 		case "prompts":
-			e.Prompts = make(map[string][]string, len(v))
 			var out []schema.Issue
-			for class, texts := range v {
-				var l []string
-				if is := roundTrip(path+"."+class, texts, &l); is != nil {
-					out = append(out, *is)
-				}
-				e.Prompts[class] = l
-			}
+			e.Prompts, out = roundTripEach[[]string](path, v)
 			return out
 		case "evaluator":
 			return configOf(path, v, &e.Evaluator.Config)
