@@ -44,6 +44,27 @@ func newDownsample(p *nn.Path, in, out, stride int64) (*convBN, error) {
 	return &d, nil
 }
 
+// residualBlock is a residual block's forward: convs in order with a ReLU
+// in place between each two, then the shortcut of x added (residual).
+func residualBlock(x *ts.Tensor, down *convBN, train bool, convs ...convBN) (*ts.Tensor, error) {
+	var steps []layers.Func
+	for i, c := range convs {
+		if i > 0 {
+			steps = append(steps, layers.ReluInPlace)
+		}
+		steps = append(steps, c.funcs(train)...)
+	}
+	out, err := layers.Chain(x, steps...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := residual(x, out, down, train); err != nil {
+		out.MustDrop()
+		return nil, err
+	}
+	return out, nil
+}
+
 // residual adds the shortcut of x to out in place and applies ReLU in place,
 // as torchvision does; out is returned.
 func residual(x, out *ts.Tensor, down *convBN, train bool) (*ts.Tensor, error) {
@@ -86,17 +107,7 @@ func newBasic(p *nn.Path, in, planes, stride int64) (*basic, error) {
 }
 
 func (b *basic) forward(x *ts.Tensor, train bool) (*ts.Tensor, error) {
-	steps := append(b.c1.funcs(train), layers.ReluInPlace)
-	steps = append(steps, b.c2.funcs(train)...)
-	out, err := layers.Chain(x, steps...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := residual(x, out, b.down, train); err != nil {
-		out.MustDrop()
-		return nil, err
-	}
-	return out, nil
+	return residualBlock(x, b.down, train, b.c1, b.c2)
 }
 
 // bottleneck is ResNet-50's Bottleneck (v1.5): 1x1, 3x3 with the stride,
@@ -125,17 +136,5 @@ func newBottleneck(p *nn.Path, in, planes, stride int64) (*bottleneck, error) {
 }
 
 func (b *bottleneck) forward(x *ts.Tensor, train bool) (*ts.Tensor, error) {
-	steps := append(b.c1.funcs(train), layers.ReluInPlace)
-	steps = append(steps, b.c2.funcs(train)...)
-	steps = append(steps, layers.ReluInPlace)
-	steps = append(steps, b.c3.funcs(train)...)
-	out, err := layers.Chain(x, steps...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := residual(x, out, b.down, train); err != nil {
-		out.MustDrop()
-		return nil, err
-	}
-	return out, nil
+	return residualBlock(x, b.down, train, b.c1, b.c2, b.c3)
 }
