@@ -185,15 +185,7 @@ func residuals(task linear.Task, z []float64, k int, t Targets) (float64, int, [
 		zi := z[i*k : (i+1)*k]
 		scores[i] = make([]float32, k)
 		if task == linear.MultiClass {
-			m := math.Inf(-1)
-			for _, v := range zi {
-				m = math.Max(m, v)
-			}
-			var s float64
-			for _, v := range zi {
-				s += math.Exp(v - m)
-			}
-			lse := m + math.Log(s)
+			lse := vec.LogSumExp(zi)
 			loss += lse - zi[t.Class[i]]
 			count++
 			for c, v := range zi {

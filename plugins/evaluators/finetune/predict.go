@@ -54,15 +54,7 @@ func (h *Head) Predict(features *tensor.Tensor) ([][]float32, error) {
 		zi := z[i*k : (i+1)*k]
 		scores[i] = make([]float32, k)
 		if h.cfg.Task == linear.MultiClass {
-			m := math.Inf(-1)
-			for _, v := range zi {
-				m = math.Max(m, v)
-			}
-			var s float64
-			for _, v := range zi {
-				s += math.Exp(v - m)
-			}
-			lse := m + math.Log(s)
+			lse := vec.LogSumExp(zi)
 			for c, v := range zi {
 				scores[i][c] = float32(math.Exp(v - lse))
 			}

@@ -3,6 +3,8 @@ package linear
 import (
 	"math"
 
+	"github.com/convirt/convirt/plugins/evaluators/internal/vec"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 )
@@ -147,15 +149,7 @@ func (o *objective) residuals() float64 {
 		scale := 1 / float64(n)
 		for i := 0; i < n; i++ {
 			z := o.z[i*k : (i+1)*k]
-			m := math.Inf(-1)
-			for _, v := range z {
-				m = math.Max(m, float64(v))
-			}
-			var s float64
-			for _, v := range z {
-				s += math.Exp(float64(v) - m)
-			}
-			lse := m + math.Log(s)
+			lse := vec.LogSumExp(z)
 			loss += (lse - float64(z[o.cls[i]])) * scale
 			for j := range z {
 				p := math.Exp(float64(z[j]) - lse)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/convirt/convirt/plugins/evaluators/internal/vec"
 )
 
 // DefaultL2Grid is the default set of candidate L2 strengths: decades from
@@ -261,14 +263,7 @@ func probabilities(task Task, z []float64) []float32 {
 		}
 		return out
 	}
-	m := math.Inf(-1)
-	for _, v := range z {
-		m = math.Max(m, v)
-	}
-	var s float64
-	for _, v := range z {
-		s += math.Exp(v - m)
-	}
+	m, s := vec.MaxSumExp(z)
 	for c, v := range z {
 		out[c] = float32(math.Exp(v-m) / s)
 	}

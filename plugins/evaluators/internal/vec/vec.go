@@ -35,3 +35,23 @@ func Dot(a, b []float64) float64 {
 	}
 	return s
 }
+
+// MaxSumExp returns the largest of z and the sum of exp(v - m) over z: the
+// parts of a numerically stable softmax (exp(v-m)/s) and log-sum-exp
+// (m + log s).
+func MaxSumExp[F float32 | float64](z []F) (m, s float64) {
+	m = math.Inf(-1)
+	for _, v := range z {
+		m = math.Max(m, float64(v))
+	}
+	for _, v := range z {
+		s += math.Exp(float64(v) - m)
+	}
+	return m, s
+}
+
+// LogSumExp is log(sum(exp(z))), computed stably.
+func LogSumExp[F float32 | float64](z []F) float64 {
+	m, s := MaxSumExp(z)
+	return m + math.Log(s)
+}
