@@ -109,21 +109,13 @@ func (p params) ints(key string, def []int64, lo, hi int64) ([]int64, error) {
 	case []any:
 		raw = l
 	case []int:
-		for _, x := range l {
-			raw = append(raw, x)
-		}
+		raw = anys(l)
 	case []int64:
-		for _, x := range l {
-			raw = append(raw, x)
-		}
+		raw = anys(l)
 	case []uint64:
-		for _, x := range l {
-			raw = append(raw, x)
-		}
+		raw = anys(l)
 	case []float64:
-		for _, x := range l {
-			raw = append(raw, x)
-		}
+		raw = anys(l)
 	default:
 		return nil, fmt.Errorf("params: %q must be a list of integers, got %v", key, describe(v))
 	}
@@ -196,4 +188,13 @@ func describe(v any) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprintf("%v (%s)", v, schema.TypeOf(v))
+}
+
+// anys is l as a []any.
+func anys[T any](l []T) []any {
+	out := make([]any, len(l))
+	for i, x := range l {
+		out[i] = x
+	}
+	return out
 }
