@@ -92,6 +92,33 @@ func featuresOf(t *testing.T, p *torchenc.Plugin, b *sdk.Batch) *tensor.Tensor {
 	return y
 }
 
+// network is the network weights (the "model/net." tensors) of an
+// encoder's state, named as torchvision names them under prefix.
+func network(t *testing.T, state []byte, prefix string) *safetensors.File {
+	t.Helper()
+	f, err := safetensors.Parse(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := &safetensors.File{Tensors: map[string]safetensors.Tensor{}}
+	for name, x := range f.Tensors {
+		if rest, ok := strings.CutPrefix(name, "model/net."); ok {
+			net.Tensors[prefix+rest] = x
+		}
+	}
+	return net
+}
+
+// write writes f as name in a temporary directory and returns its path.
+func write(t *testing.T, name string, f *safetensors.File) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := safetensors.WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestResNetWeightsPrefixAndClassifier: a ResNet-18's network weights, saved
 // under a prefix beside a classifier (fc.*) as a torchvision checkpoint
 // has, load into an encoder from another seed: weights_prefix is stripped,
@@ -105,23 +132,9 @@ func TestResNetWeightsPrefixAndClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := safetensors.Parse(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := &safetensors.File{Tensors: map[string]safetensors.Tensor{}}
-	for name, x := range f.Tensors {
-		if rest, ok := strings.CutPrefix(name, "model/net."); ok {
-			file.Tensors["backbone."+rest] = x
-			if rest == "conv1.weight" {
-				file.Tensors["backbone.fc.weight"] = x
-			}
-		}
-	}
-	path := filepath.Join(t.TempDir(), "resnet18.safetensors")
-	if err := safetensors.WriteFile(path, file); err != nil {
-		t.Fatal(err)
-	}
+	file := network(t, state, "backbone.")
+	file.Tensors["backbone.fc.weight"] = file.Tensors["backbone.conv1.weight"]
+	path := write(t, "resnet18.safetensors", file)
 	want := featuresOf(t, a, b)
 	if want.Shape[0] != 2 || want.Shape[1] != 512 {
 		t.Fatalf("ResNet-18 features of shape %v, want [2 512]", want.Shape)
@@ -134,6 +147,33 @@ func TestResNetWeightsPrefixAndClassifier(t *testing.T) {
 		"weights": path, "weights_prefix": "backbone."})
 	if got := featuresOf(t, c, b); !reflect.DeepEqual(got, want) {
 		t.Fatal("features differ after loading the same network weights under a prefix")
+	}
+}
+
+// TestWeights loads torchvision-style names (no "net." prefix) into a fresh
+// encoder and checks the features, and that a file missing tensors is named.
+func TestWeights(t *testing.T) {
+	ctx := context.Background()
+	b := images(t, 4)
+	a := configured(t, SmallCNN, map[string]any{"seed": 1})
+	state, err := a.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := network(t, state, "")
+	path := write(t, "net.safetensors", net)
+	c := configured(t, SmallCNN, map[string]any{"seed": 9, "weights": path})
+	if !reflect.DeepEqual(featuresOf(t, a, b), featuresOf(t, c, b)) {
+		t.Fatal("features differ after loading the same network weights")
+	}
+
+	delete(net.Tensors, "blocks.0.conv.weight")
+	bad := write(t, "bad.safetensors", net)
+	p := New(SmallCNN)
+	defer p.Close()
+	err = p.Configure(ctx, map[string]any{"weights": bad})
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "blocks.0.conv.weight") {
+		t.Fatalf("weights missing a tensor: err = %v, want one naming the file and the tensor", err)
 	}
 }
 

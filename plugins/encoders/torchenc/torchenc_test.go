@@ -3,7 +3,6 @@ package torchenc_test
 import (
 	"context"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -134,48 +133,6 @@ func TestStateRoundTrip(t *testing.T) {
 	other := configured(t, map[string]any{"seed": 1, "proj_dim": 16})
 	if err := other.SetState(ctx, state); err == nil || !strings.Contains(err.Error(), "head.linear2") {
 		t.Fatalf("state of another head size: err = %v, want one naming the mis-shaped head tensors", err)
-	}
-}
-
-// TestWeights loads torchvision-style names (no "net." prefix) into a fresh
-// encoder and checks the features, and that a file missing tensors is named.
-func TestWeights(t *testing.T) {
-	ctx := context.Background()
-	b := batch(t)
-	a := configured(t, map[string]any{"seed": 1})
-	state, err := a.State(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := safetensors.Parse(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net := &safetensors.File{Tensors: map[string]safetensors.Tensor{}}
-	for name, x := range f.Tensors {
-		if rest, ok := strings.CutPrefix(name, "model/net."); ok {
-			net.Tensors[rest] = x
-		}
-	}
-	path := filepath.Join(t.TempDir(), "net.safetensors")
-	if err := safetensors.WriteFile(path, net); err != nil {
-		t.Fatal(err)
-	}
-	c := configured(t, map[string]any{"seed": 9, "weights": path})
-	if !reflect.DeepEqual(forward(t, a, b, sdk.OutputFeatures), forward(t, c, b, sdk.OutputFeatures)) {
-		t.Fatal("features differ after loading the same network weights")
-	}
-
-	delete(net.Tensors, "blocks.0.conv.weight")
-	bad := filepath.Join(t.TempDir(), "bad.safetensors")
-	if err := safetensors.WriteFile(bad, net); err != nil {
-		t.Fatal(err)
-	}
-	p := image.New(image.SmallCNN)
-	defer p.Close()
-	err = p.Configure(ctx, map[string]any{"weights": bad})
-	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "blocks.0.conv.weight") {
-		t.Fatalf("weights missing a tensor: err = %v, want one naming the file and the tensor", err)
 	}
 }
 
