@@ -51,7 +51,13 @@ func hugeJPEG(t *testing.T, w, h int) []byte {
 	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
 		t.Fatal(err)
 	}
-	b := buf.Bytes()
+	return resizeSOF0(t, buf.Bytes(), w, h)
+}
+
+// resizeSOF0 rewrites the first baseline JPEG frame header (SOF0) in b to
+// declare w x h pixels.
+func resizeSOF0(t *testing.T, b []byte, w, h int) []byte {
+	t.Helper()
 	i := bytes.Index(b, []byte{0xFF, 0xC0})
 	if i < 0 {
 		t.Fatal("no SOF0 marker")
@@ -70,14 +76,7 @@ func hugeDICOM(t *testing.T, w, h int) []byte {
 	if err := dicom.Write(&buf, im, dicom.WriteOptions{TransferSyntax: dicom.JPEGBaseline}); err != nil {
 		t.Fatal(err)
 	}
-	b := buf.Bytes()
-	i := bytes.Index(b, []byte{0xFF, 0xC0})
-	if i < 0 {
-		t.Fatal("no SOF0 marker in the encapsulated JPEG")
-	}
-	binary.BigEndian.PutUint16(b[i+5:], uint16(h))
-	binary.BigEndian.PutUint16(b[i+7:], uint16(w))
-	return b
+	return resizeSOF0(t, buf.Bytes(), w, h)
 }
 
 // tallDICOM returns a native (explicit VR little endian) DICOM whose Rows
