@@ -68,14 +68,11 @@ func TestAUC(t *testing.T) {
 	}
 }
 
-func TestWriteHTMLSelfContained(t *testing.T) {
-	root := t.TempDir()
-	r, err := runs.Create(root, "e", runs.Options{Name: "demo <run>", EnvExtra: map[string]string{"libtorch": "1.13.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.LogParams(map[string]string{"lr": "0.001", "note": `<script>alert(1)</script>`})
-	for i := range 10 {
+// finishWithLoss logs n steps of a falling loss in r, plots it, finishes
+// the run and returns its page.
+func finishWithLoss(t *testing.T, r *runs.Run, n int) Page {
+	t.Helper()
+	for i := range n {
 		r.LogMetric("loss", 1/float64(i+1), int64(i))
 	}
 	r.Sync()
@@ -88,6 +85,17 @@ func TestWriteHTMLSelfContained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestWriteHTMLSelfContained(t *testing.T) {
+	root := t.TempDir()
+	r, err := runs.Create(root, "e", runs.Options{Name: "demo <run>", EnvExtra: map[string]string{"libtorch": "1.13.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.LogParams(map[string]string{"lr": "0.001", "note": `<script>alert(1)</script>`})
+	p := finishWithLoss(t, r, 10)
 	tb, err := ParseMarkdownTable("Linear probe AUC", "| init | 1% | 10% |\n|---|--:|---|\n| ConVIRT | 0.91 | 0.96 |\n| random | 0.62 | 0.80 |")
 	if err != nil || len(tb.Rows) != 2 || tb.Header[1] != "1%" {
 		t.Fatalf("table %+v %v", tb, err)
@@ -130,19 +138,7 @@ func TestWriteHTMLRelativeRunDir(t *testing.T) {
 	if filepath.IsAbs(r.Dir()) {
 		t.Fatalf("run dir %q is absolute; the test needs a relative one", r.Dir())
 	}
-	for i := range 3 {
-		r.LogMetric("loss", 1/float64(i+1), int64(i))
-	}
-	r.Sync()
-	ms, _ := runs.ReadMetrics(r.Dir())
-	if err := Loss(r.Path(runs.PlotsDir, "loss.png"), MetricSeries(ms, "loss")); err != nil {
-		t.Fatal(err)
-	}
-	r.Finish(runs.Finished)
-	p, err := FromRun(r.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := finishWithLoss(t, r, 3)
 	if len(p.Figures) != 1 {
 		t.Fatalf("figures %+v, want the loss plot", p.Figures)
 	}

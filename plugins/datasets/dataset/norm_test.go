@@ -21,15 +21,7 @@ func pixels(t *testing.T, extra map[string]any) []float32 {
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	b, err := configured(t, "chexpert", cfg).Batch(context.Background(), sdk.BatchRequest{Split: "train", Indices: []int{0, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := b.Images.Float32s()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return batchPixels(t, configured(t, "chexpert", cfg), sdk.BatchRequest{Split: "train", Indices: []int{0, 1}})
 }
 
 // TestNormalisation: without mean and std a batch is (x - 0.5) / 0.25 as
