@@ -156,19 +156,7 @@ func TestOversizedImageIsABadSample(t *testing.T) {
 	if err := os.WriteFile(big, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	serve := func(cfg map[string]any) ([]string, string) {
-		var log bytes.Buffer
-		p := New("paired", "")
-		p.SetLogger(hclog.New(&hclog.LoggerOptions{Output: &log}))
-		if err := p.Configure(context.Background(), cfg); err != nil {
-			t.Fatal(err)
-		}
-		b, err := p.Batch(context.Background(), sdk.BatchRequest{Split: "train", Indices: []int{2, 3, 4, 5}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b.IDs, log.String()
-	}
+	serve := func(cfg map[string]any) ([]string, string) { return servePaired(t, cfg, 2, 3, 4, 5) }
 	ids, log := serve(map[string]any{"root": root, "image_size": 8})
 	if len(ids) != 3 {
 		t.Errorf("default limit: served %v, want 3 of 4", ids)
@@ -218,19 +206,7 @@ func TestSymlinkOutOfRootIsRefused(t *testing.T) {
 	if err := os.Symlink(root, alias); err != nil {
 		t.Fatal(err)
 	}
-	serve := func(cfg map[string]any) ([]string, string) {
-		var log bytes.Buffer
-		p := New("paired", "")
-		p.SetLogger(hclog.New(&hclog.LoggerOptions{Output: &log}))
-		if err := p.Configure(context.Background(), cfg); err != nil {
-			t.Fatal(err)
-		}
-		b, err := p.Batch(context.Background(), sdk.BatchRequest{Split: "train", Indices: []int{0, 1, 2}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b.IDs, log.String()
-	}
+	serve := func(cfg map[string]any) ([]string, string) { return servePaired(t, cfg, 0, 1, 2) }
 	for _, r := range []string{root, alias} {
 		ids, log := serve(map[string]any{"root": r, "image_size": 8})
 		if len(ids) != 2 {
@@ -278,4 +254,22 @@ func TestAbsoluteIndexPathIsRefusedByName(t *testing.T) {
 	if found == nil || !strings.Contains(found.Msg, "is absolute") || found.Line == 0 || !strings.HasSuffix(found.Path, "train.csv") {
 		t.Errorf("absolute path: problem %+v; all: %v", found, p.splits["train"].src.Problems())
 	}
+}
+
+// servePaired configures the "paired" plugin with cfg and reads the train
+// examples at indices; it returns the ids served (bad samples skipped) and
+// what the plugin logged.
+func servePaired(t *testing.T, cfg map[string]any, indices ...int) ([]string, string) {
+	t.Helper()
+	var log bytes.Buffer
+	p := New("paired", "")
+	p.SetLogger(hclog.New(&hclog.LoggerOptions{Output: &log}))
+	if err := p.Configure(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Batch(context.Background(), sdk.BatchRequest{Split: "train", Indices: indices})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.IDs, log.String()
 }
