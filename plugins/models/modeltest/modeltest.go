@@ -12,6 +12,7 @@ import (
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
 
 	"github.com/convirt/convirt/plugins/models/torchrt"
 )
@@ -79,4 +80,31 @@ func Gradients(vs *nn.VarStore) ([]string, error) {
 		}
 	}
 	return bad, nil
+}
+
+// Step is one optimiser step on loss for Fits: it zeroes the gradients,
+// back-propagates, checks (Gradients) that every trainable variable of vs
+// got a finite, non-zero gradient when step is 0, steps opt and returns the
+// loss's value.
+func Step(t testing.TB, vs *nn.VarStore, opt *nn.Optimizer, loss *ts.Tensor, step int) (float64, error) {
+	t.Helper()
+	if err := opt.ZeroGrad(); err != nil {
+		return 0, err
+	}
+	if err := loss.Backward(); err != nil {
+		return 0, err
+	}
+	if step == 0 {
+		bad, err := Gradients(vs)
+		if err != nil {
+			return 0, err
+		}
+		if len(bad) > 0 {
+			t.Errorf("no finite non-zero gradient for %v", bad)
+		}
+	}
+	if err := opt.Step(); err != nil {
+		return 0, err
+	}
+	return loss.Float64Values(false)[0], nil
 }

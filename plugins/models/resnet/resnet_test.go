@@ -132,25 +132,7 @@ func TestTrainStep(t *testing.T) {
 					loss := logits.CrossEntropyForLogits(target)
 					logits.MustDrop()
 					defer loss.MustDrop()
-					if err := opt.ZeroGrad(); err != nil {
-						return 0, err
-					}
-					if err := loss.Backward(); err != nil {
-						return 0, err
-					}
-					if step == 0 {
-						bad, err := modeltest.Gradients(vs)
-						if err != nil {
-							return 0, err
-						}
-						if len(bad) > 0 {
-							t.Errorf("no finite non-zero gradient for %v", bad)
-						}
-					}
-					if err := opt.Step(); err != nil {
-						return 0, err
-					}
-					return loss.Float64Values(false)[0], nil
+					return modeltest.Step(t, vs, opt, loss, step)
 				})
 				return nil
 			})

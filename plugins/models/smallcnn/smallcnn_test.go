@@ -50,23 +50,7 @@ func TestTrainStep(t *testing.T) {
 			// Pull the features towards 1: any working model fits this.
 			loss := f.MustSubScalar(ts.FloatScalar(1), true).MustSquare(true).MustMean(gotch.Float, true)
 			defer loss.MustDrop()
-			opt.MustZeroGrad()
-			if err := loss.Backward(); err != nil {
-				return 0, err
-			}
-			if step == 0 {
-				bad, err := modeltest.Gradients(vs)
-				if err != nil {
-					return 0, err
-				}
-				if len(bad) > 0 {
-					t.Errorf("no finite non-zero gradient for %v", bad)
-				}
-			}
-			if err := opt.Step(); err != nil {
-				return 0, err
-			}
-			return loss.Float64Values(false)[0], nil
+			return modeltest.Step(t, vs, opt, loss, step)
 		})
 		return nil
 	})
