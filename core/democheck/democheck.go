@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/convirt/convirt/core/results"
+	"github.com/convirt/convirt/plugins/sdk"
 )
 
 // The demo's claims, checked on results.json: contrastive
@@ -21,6 +22,15 @@ import (
 const (
 	MinGap   = 0.10 // ConVIRT mean AUC - random mean AUC, linear probe at 1%
 	MinRatio = 2.0  // text-to-image P@10 / chance
+)
+
+// The results.json protocols the demo's claims and figures read: the linear
+// probes, and retrieval with image or text queries (the host records
+// retrieval as sdk.ProtocolRetrieval + "-" + the query modality).
+const (
+	protocolLinear         = sdk.ProtocolLinear
+	protocolRetrievalImage = sdk.ProtocolRetrieval + "-image"
+	protocolRetrievalText  = sdk.ProtocolRetrieval + "-text"
 )
 
 // RetrievalMetrics are the retrieval table's columns, as `convirt run`
@@ -48,22 +58,22 @@ func Claims(f *results.File) ([]Claim, error) {
 		return results.Entry{}, fmt.Errorf("results.json has no %s/%s/%s at fraction %v", protocol, init, metric, fraction)
 	}
 	var out []Claim
-	c, err := find("linear", "convirt", "auc", 0.01)
+	c, err := find(protocolLinear, "convirt", "auc", 0.01)
 	if err != nil {
 		return nil, err
 	}
-	r, err := find("linear", "random", "auc", 0.01)
+	r, err := find(protocolLinear, "random", "auc", 0.01)
 	if err != nil {
 		return nil, err
 	}
 	gap := c.Mean - r.Mean
 	out = append(out, Claim{fmt.Sprintf("linear probe, 1%% of labels: ConVIRT AUC %s - random AUC %s = %+.1f points (need >= %.1f)",
 		pm(c), pm(r), 100*gap, 100*MinGap), gap >= MinGap-1e-9})
-	p, err := find("retrieval-text", "convirt", "p@10", 1)
+	p, err := find(protocolRetrievalText, "convirt", "p@10", 1)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := find("retrieval-text", "convirt", "chance", 1)
+	ch, err := find(protocolRetrievalText, "convirt", "chance", 1)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +99,11 @@ func Figures(f *results.File) string {
 		}
 	}
 	var b strings.Builder
-	if cols := results.Columns(head, "linear"); len(cols) > 0 {
-		fmt.Fprintf(&b, "### Classification: linear\n\n%s\n%s\n\n", results.Table1(head, "linear", inits, cols), results.Table1Note(head, "linear", cols))
+	if cols := results.Columns(head, protocolLinear); len(cols) > 0 {
+		fmt.Fprintf(&b, "### Classification: linear\n\n%s\n%s\n\n", results.Table1(head, protocolLinear, inits, cols), results.Table1Note(head, protocolLinear, cols))
 	}
 	for _, e := range head {
-		if e.Protocol == "linear" && e.Metric == "auc" {
+		if e.Protocol == protocolLinear && e.Metric == "auc" {
 			over := "the labels are not recorded"
 			if len(e.Labels) > 0 {
 				over = fmt.Sprintf("over %d labels: %s", len(e.Labels), strings.Join(e.Labels, ", "))
@@ -102,7 +112,7 @@ func Figures(f *results.File) string {
 		}
 	}
 	var rp []string
-	for _, p := range []string{"retrieval-image", "retrieval-text"} {
+	for _, p := range []string{protocolRetrievalImage, protocolRetrievalText} {
 		if slices.ContainsFunc(f.Entries, func(e results.Entry) bool { return e.Protocol == p }) {
 			rp = append(rp, p)
 		}
