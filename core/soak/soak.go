@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/procs"
 )
 
@@ -37,7 +38,8 @@ type soak struct {
 	args        []string // `run` arguments of the first start
 	out, stderr io.Writer
 	rng         *rand.Rand
-	pluginKills int // still to do
+	clock       clock.Clock // waits between looks at the run
+	pluginKills int         // still to do
 	hostKills   int
 	killed      []string // what was killed, in order
 	hostStarts  int
@@ -60,6 +62,9 @@ type Options struct {
 	Out string
 	// Stdout gets the soak's report, Stderr the runs' own output.
 	Stdout, Stderr io.Writer
+	// Clock times the soak and the waits between kills (clock.Real if
+	// nil); tests hand in a clock.Fake.
+	Clock clock.Clock
 }
 
 // Run runs the recipe twice, once undisturbed and once with random plugin
@@ -82,20 +87,21 @@ func Run(ctx context.Context, o Options) error {
 	}
 	data := filepath.Join(out, "data")
 	env := append(os.Environ(), "CONVIRT_DATA="+data)
-	start := time.Now()
+	clk := clock.Or(o.Clock)
+	start := clk.Now()
 	fmt.Fprintf(o.Stdout, "soak: undisturbed run (%s)\n", out)
 	clean, err := runOnce(ctx, o.Exe, append(base, "--set", "output="+filepath.Join(out, "clean")), env, o.Stderr)
 	if err != nil {
 		return fmt.Errorf("undisturbed run: %w", err)
 	}
 	s := &soak{exe: o.Exe, args: append(base, "--set", "output="+filepath.Join(out, "disturbed")), out: o.Stdout, stderr: o.Stderr,
-		rng: rand.New(rand.NewPCG(o.Seed, 0x50a6)), pluginKills: o.PluginKills, hostKills: o.HostKills}
+		rng: rand.New(rand.NewPCG(o.Seed, 0x50a6)), clock: clk, pluginKills: o.PluginKills, hostKills: o.HostKills}
 	fmt.Fprintf(o.Stdout, "soak: disturbed run (%d plugin kills, %d host kills)\n", o.PluginKills, o.HostKills)
 	dirty, err := s.run(ctx, env, filepath.Join(out, "disturbed"))
 	if err != nil {
 		return fmt.Errorf("disturbed run: %w", err)
 	}
-	return s.compare(clean, dirty, time.Since(start))
+	return s.compare(clean, dirty, clk.Now().Sub(start))
 }
 
 // runOnce runs convirt to the end and returns its run directory.
@@ -164,11 +170,18 @@ func (s *soak) run(ctx context.Context, env []string, root string) (string, erro
 	}
 }
 
+// minWait and maxWait bound the random wait between two looks at the
+// disturbed run (and so between two kills).
+const (
+	minWait = 2 * time.Second
+	maxWait = 8 * time.Second
+)
+
 // disturb waits for the host to finish, killing things on the way; it
 // reports whether it killed the host.
 func (s *soak) disturb(ctx context.Context, host int, root string, done <-chan error) (bool, error) {
 	for {
-		wait := time.Duration(2000+s.rng.IntN(6000)) * time.Millisecond
+		wait := minWait + time.Duration(s.rng.IntN(int((maxWait-minWait)/time.Millisecond)))*time.Millisecond
 		select {
 		case err := <-done:
 			if err != nil {
@@ -177,7 +190,7 @@ func (s *soak) disturb(ctx context.Context, host int, root string, done <-chan e
 			return false, nil
 		case <-ctx.Done():
 			return false, ctx.Err()
-		case <-time.After(wait):
+		case <-s.clock.After(wait):
 		}
 		if !s.training(root) {
 			continue // kill only while pretraining: that is what checkpoints protect

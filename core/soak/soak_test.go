@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
@@ -141,11 +142,13 @@ func TestRunWithoutKills(t *testing.T) {
 	}
 	t.Setenv(fakeRunEnv, "same")
 	var out, errOut bytes.Buffer
-	o := Options{Exe: exe, Recipe: "recipes/demo.yaml", Out: t.TempDir(), Stdout: &out, Stderr: &errOut}
+	fake := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	o := Options{Exe: exe, Recipe: "recipes/demo.yaml", Out: t.TempDir(), Stdout: &out, Stderr: &errOut, Clock: fake}
 	if err := Run(context.Background(), o); err != nil {
 		t.Fatalf("soak: %v\n%s%s", err, out.String(), errOut.String())
 	}
-	for _, want := range []string{"soak: undisturbed run (" + o.Out + ")", "soak: disturbed run (0 plugin kills, 0 host kills)", "soak: same results"} {
+	for _, want := range []string{"soak: undisturbed run (" + o.Out + ")", "soak: disturbed run (0 plugin kills, 0 host kills)", "soak: same results",
+		"0 differences, 0s"} { // timed on the fake clock, which stood still
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
