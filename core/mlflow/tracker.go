@@ -14,7 +14,6 @@ import (
 
 	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // Files the Tracker keeps in its directory (the local run directory).
@@ -206,64 +205,6 @@ func (t *Tracker) Finish(status runs.Status) error {
 		return errors.Join(fmt.Errorf("mlflow tracker: server %s unreachable: %d operations kept in %s", t.c.URI(), left, t.sp.path), err)
 	}
 	return err
-}
-
-func (t *Tracker) enqueueBatches(ms []Metric, params, tags []KV) error {
-	for _, b := range Split(ms, params, tags) {
-		if err := t.enqueue(op{Kind: "batch", Batch: b}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (t *Tracker) enqueue(o op) error {
-	t.mu.Lock()
-	defer t.signal()
-	defer t.mu.Unlock()
-	switch {
-	case t.finished:
-		return errors.New("mlflow tracker: already finished")
-	case t.disabled:
-		return nil
-	case t.down || t.sp.count > 0 || len(t.mem) >= t.opts.QueueSize:
-		if err := t.sp.append(o); err != nil {
-			t.log.Error("mlflow tracker: cannot spool; operation dropped", "kind", o.Kind, "err", err)
-		}
-	default:
-		t.mem = append(t.mem, o)
-	}
-	return nil
-}
-
-func (t *Tracker) signal() {
-	select {
-	case t.wake <- struct{}{}:
-	default:
-	}
-}
-
-// persistLocked writes what is still queued in memory in front of the
-// spool's unsent part, so a later Start on the same directory replays all.
-func (t *Tracker) persistLocked() error {
-	if len(t.mem) == 0 && t.sp.read == 0 {
-		return t.sp.close()
-	}
-	var buf []byte
-	for _, o := range t.mem {
-		b, _ := json.Marshal(o)
-		buf = append(append(buf, b...), '\n')
-	}
-	if t.sp.count > 0 {
-		data, err := os.ReadFile(t.sp.path)
-		if err != nil {
-			return fmt.Errorf("mlflow tracker: %w", err)
-		}
-		buf = append(buf, data[t.sp.read:t.sp.size]...)
-	}
-	_ = t.sp.close() // rewritten whole just below
-	t.mem = nil
-	return atomicfile.Write(t.sp.path, buf, 0o600)
 }
 
 func sortedKV(m map[string]string) []KV {
