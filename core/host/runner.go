@@ -1,45 +1,23 @@
 package host
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"sync"
 	"time"
 )
-
-// EnvStdoutLimit is the environment variable that sets how many bytes a
-// plugin may write to stdout before its handshake line (Spec.StdoutLimit,
-// when set, wins).
-const EnvStdoutLimit = "CONVIRT_PLUGIN_STDOUT_LIMIT"
-
-// DefaultStdoutLimit is the stdout limit before the handshake when neither
-// Spec.StdoutLimit nor $CONVIRT_PLUGIN_STDOUT_LIMIT sets one: 64 KiB, the
-// longest line go-plugin itself reads.
-const DefaultStdoutLimit = 64 << 10
 
 // pipeGrace is how long after the plugin process ends its stdout and stderr
 // may stay open (held by a process it started that escaped its process
 // group) before the host closes its ends and stops waiting for them.
 const pipeGrace = 2 * time.Second
 
-// logLineBytes clips each line a plugin writes to stdout in the log.
-const logLineBytes = 1 << 10
-
 // beforeExec, when set, runs just before the plugin process is executed
 // (tests: to change the binary between its check and its start).
 var beforeExec func(path string)
-
-// handshakeRE matches go-plugin's handshake line:
-// CORE-VERSION|APP-VERSION|NETWORK|ADDRESS|PROTOCOL[|CERT...].
-var handshakeRE = regexp.MustCompile(`^\d+\|\d+\|[^|]*\|[^|]*\|`)
 
 // procRunner starts and stops the plugin process for go-plugin (a
 // go-plugin runner.Runner) and owns the process's stdout and stderr, so that
@@ -72,13 +50,6 @@ type procRunner struct {
 	reaped   bool
 	waitErr  error
 	overflow *stdoutOverflow
-}
-
-// stdoutOverflow records a plugin that wrote more than the limit to stdout
-// before its handshake.
-type stdoutOverflow struct {
-	limit int
-	first []byte // the first bytes of the line it was writing when it passed the limit
 }
 
 // newRunner prepares cmd to run under go-plugin.
@@ -162,77 +133,6 @@ func (r *procRunner) closeReadEnds() {
 		r.stdout.Close()
 		r.stderr.Close()
 	})
-}
-
-// readStdout reads the plugin's stdout until it closes (see procRunner).
-func (r *procRunner) readStdout() {
-	br := bufio.NewReaderSize(r.stdout, 64<<10)
-	var pending []byte // the line being read, before the handshake
-	seen := 0          // bytes read before the handshake
-	shaken := false
-	for {
-		chunk, err := br.ReadSlice('\n')
-		switch {
-		case len(chunk) == 0:
-		case shaken:
-			r.line(clipLine(chunk))
-		default:
-			seen += len(chunk)
-			pending = append(pending, chunk...)
-			if seen > r.limit {
-				r.overflowed(pending)
-				_, _ = io.Copy(io.Discard, br)
-				return
-			}
-			if pending[len(pending)-1] != '\n' {
-				break
-			}
-			if line := bytes.TrimRight(pending, "\r\n"); handshakeRE.Match(line) {
-				_, _ = r.handshake.Write(append(line, '\n'))
-				r.handshake.Close() // go-plugin reads one line
-				shaken = true
-			} else if len(line) > 0 {
-				r.line(clipLine(line))
-			}
-			pending = pending[:0]
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			break
-		}
-	}
-	if !shaken {
-		if len(pending) > 0 { // an unterminated last line
-			r.line(clipLine(pending))
-		}
-		r.handshake.Close()
-	}
-}
-
-// overflowed stops a plugin that wrote more than the limit before its
-// handshake; go-plugin then sees its stdout end.
-func (r *procRunner) overflowed(written []byte) {
-	first := written[:min(len(written), 64)]
-	r.mu.Lock()
-	r.overflow = &stdoutOverflow{limit: r.limit, first: append([]byte(nil), first...)}
-	r.mu.Unlock()
-	_ = r.Kill(context.Background())
-	r.handshake.Close()
-}
-
-// overflowError returns the stdout overflow, if there was one.
-func (r *procRunner) overflowError() *stdoutOverflow {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.overflow
-}
-
-// clipLine returns a stdout line for the log, at most logLineBytes long.
-func clipLine(b []byte) string {
-	b = bytes.TrimRight(b, "\r\n")
-	if len(b) <= logLineBytes {
-		return string(b)
-	}
-	return fmt.Sprintf("%s... (%d bytes)", b[:logLineBytes], len(b))
 }
 
 // status describes how the process ended ("exit status 2", "signal:
