@@ -26,26 +26,15 @@ func (r *Run) LogParam(key, value string) error {
 // Values of keys marked as patient text are redacted unless the run allows
 // text.
 func (r *Run) LogParams(params map[string]string) error {
-	params = RedactText(params, r.allowText)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for k, v := range params {
+	return r.merge(ParamsFile, &r.params, params, func(k, v string) error {
 		if k == "" {
 			return fmt.Errorf("run %s: log param: empty key", r.meta.ID)
 		}
 		if old, ok := r.params[k]; ok && old != v {
 			return fmt.Errorf("run %s: log param %q: already logged as %q, cannot change to %q", r.meta.ID, k, old, v)
 		}
-	}
-	next := clone(r.params)
-	for k, v := range params {
-		next[k] = v
-	}
-	if err := writeJSON(filepath.Join(r.dir, ParamsFile), next); err != nil {
-		return fmt.Errorf("run %s: %w", r.meta.ID, err)
-	}
-	r.params = next
-	return nil
+		return nil
+	})
 }
 
 // SetTag sets one tag; see SetTags.
@@ -56,20 +45,35 @@ func (r *Run) SetTag(key, value string) error {
 // SetTags sets (or overwrites) tags in tags.json, redacting patient text
 // unless allowed.
 func (r *Run) SetTags(tags map[string]string) error {
-	tags = RedactText(tags, r.allowText)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	next := clone(r.tags)
-	for k, v := range tags {
+	return r.merge(TagsFile, &r.tags, tags, func(k, _ string) error {
 		if k == "" {
 			return fmt.Errorf("run %s: set tag: empty key", r.meta.ID)
 		}
+		return nil
+	})
+}
+
+// merge is LogParams and SetTags: it redacts patient text in kv unless the
+// run allows it, checks every pair (under the run's lock, before anything
+// is written), and writes *cur with kv merged in to file, then makes that
+// the current map.
+func (r *Run) merge(file string, cur *map[string]string, kv map[string]string, check func(k, v string) error) error {
+	kv = RedactText(kv, r.allowText)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, v := range kv {
+		if err := check(k, v); err != nil {
+			return err
+		}
+	}
+	next := clone(*cur)
+	for k, v := range kv {
 		next[k] = v
 	}
-	if err := writeJSON(filepath.Join(r.dir, TagsFile), next); err != nil {
+	if err := writeJSON(filepath.Join(r.dir, file), next); err != nil {
 		return fmt.Errorf("run %s: %w", r.meta.ID, err)
 	}
-	r.tags = next
+	*cur = next
 	return nil
 }
 

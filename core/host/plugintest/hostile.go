@@ -1,15 +1,13 @@
 package plugintest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
@@ -92,14 +90,5 @@ func selfHash() (string, error) {
 			return "", err
 		}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return host.FileSHA256(path)
 }
