@@ -56,24 +56,23 @@ type Run struct {
 
 // Steps returns the steps of the values of metric key, in arrival order.
 func (r Run) Steps(key string) []int64 {
-	var s []int64
-	for _, m := range r.Metrics {
-		if m.Key == key {
-			s = append(s, m.Step)
-		}
-	}
-	return s
+	return metricField(r.Metrics, key, func(m Metric) int64 { return m.Step })
 }
 
 // Values returns the values of metric key, in arrival order.
 func (r Run) Values(key string) []float64 {
-	var v []float64
-	for _, m := range r.Metrics {
+	return metricField(r.Metrics, key, func(m Metric) float64 { return m.Value })
+}
+
+// metricField returns field of each value of metric key, in arrival order.
+func metricField[T any](ms []Metric, key string, field func(Metric) T) []T {
+	var out []T
+	for _, m := range ms {
 		if m.Key == key {
-			v = append(v, m.Value)
+			out = append(out, field(m))
 		}
 	}
-	return v
+	return out
 }
 
 // MetricKeys returns the distinct metric keys, sorted.
