@@ -44,8 +44,7 @@ type boundaryResult struct {
 func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := &convirtOpts{WeightDecay: 1e-6}
 	fs := cli.NewFlags("bench boundary", stderr)
-	fs.StringVar(&o.Image, "image", "resnet50", "image encoder: resnet50, resnet18 or smallcnn")
-	fs.StringVar(&o.Device, "device", "cpu", "encoder device: cpu, cuda or cuda:N")
+	o.imageFlags(fs)
 	fs.IntVar(&o.Batch, "batch", 32, "images per forward")
 	fs.IntVar(&o.Size, "size", 224, "image side in pixels")
 	fs.IntVar(&o.Steps, "steps", 5, "timed calls of each kind")
@@ -60,13 +59,8 @@ func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, st
 	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 {
 		return fmt.Errorf("%w: batch, size and steps must be positive, warmup and threads not negative", cli.ErrUsage)
 	}
-	switch o.Image {
-	case "resnet50", "resnet18":
-		o.imagePlugin, o.imageArch, o.imageChannels = "resnet", o.Image, 3
-	case "smallcnn":
-		o.imagePlugin, o.imageArch, o.imageChannels = "smallcnn", "smallcnn", 1
-	default:
-		return fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", cli.ErrUsage, o.Image)
+	if err := o.setImage(); err != nil {
+		return err
 	}
 	cfg, _ := encoderConfigs(o)
 	plug, err := (&launch.Launcher{Registry: bs.Registry()}).Encoder(ctx, o.imagePlugin, cfg)

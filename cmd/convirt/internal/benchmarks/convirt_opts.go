@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"flag"
 	"fmt"
 	"io"
 
@@ -26,9 +27,8 @@ type convirtOpts struct {
 func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	o := &convirtOpts{}
 	fs := cli.NewFlags("bench convirt", stderr)
-	fs.StringVar(&o.Image, "image", "resnet50", "image encoder: resnet50, resnet18 or smallcnn")
+	o.imageFlags(fs)
 	fs.StringVar(&o.Text, "text", "base", "text encoder: base (BERT-base, embeddings and 6 layers frozen) or tiny (2 layers, 1 frozen)")
-	fs.StringVar(&o.Device, "device", "cpu", "encoder device: cpu, cuda or cuda:N")
 	fs.StringVar(&o.Ref, "ref", "", "in-process reference: graph (one autograd graph, torchenc.ReferenceStep) or loop (core/train's step, plugins in-process); default graph, loop with --gradcache")
 	fs.IntVar(&o.Batch, "batch", 32, "pairs per step")
 	fs.IntVar(&o.Size, "size", 224, "image side in pixels")
@@ -61,13 +61,8 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	if o.TextLenMin != 0 && (o.TextLenMin < 3 || o.TextLenMin > o.TextLen) {
 		return nil, fmt.Errorf("%w: --text-len-min %d: want 3..--text-len (%d)", cli.ErrUsage, o.TextLenMin, o.TextLen)
 	}
-	switch o.Image {
-	case "resnet50", "resnet18":
-		o.imagePlugin, o.imageArch, o.imageChannels = "resnet", o.Image, 3
-	case "smallcnn":
-		o.imagePlugin, o.imageArch, o.imageChannels = "smallcnn", "smallcnn", 1
-	default:
-		return nil, fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", cli.ErrUsage, o.Image)
+	if err := o.setImage(); err != nil {
+		return nil, err
 	}
 	switch o.Text {
 	case "base":
@@ -91,4 +86,25 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 		return nil, fmt.Errorf("%w: --ref %q: want graph or loop", cli.ErrUsage, o.Ref)
 	}
 	return o, nil
+}
+
+// imageFlags adds the flags that choose the image encoder and its device,
+// which bench convirt and bench boundary share.
+func (o *convirtOpts) imageFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Image, "image", "resnet50", "image encoder: resnet50, resnet18 or smallcnn")
+	fs.StringVar(&o.Device, "device", "cpu", "encoder device: cpu, cuda or cuda:N")
+}
+
+// setImage sets the plugin, architecture and channels of the --image
+// encoder.
+func (o *convirtOpts) setImage() error {
+	switch o.Image {
+	case "resnet50", "resnet18":
+		o.imagePlugin, o.imageArch, o.imageChannels = "resnet", o.Image, 3
+	case "smallcnn":
+		o.imagePlugin, o.imageArch, o.imageChannels = "smallcnn", "smallcnn", 1
+	default:
+		return fmt.Errorf("%w: --image %q: want resnet50, resnet18 or smallcnn", cli.ErrUsage, o.Image)
+	}
+	return nil
 }
