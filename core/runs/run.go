@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,10 +273,9 @@ func readStringMap(path string) (map[string]string, error) {
 	return m, nil
 }
 
+// clone copies m into a new map, never nil (so that it is written as {}).
 func clone(m map[string]string) map[string]string {
 	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
+	maps.Copy(c, m)
 	return c
 }
