@@ -26,10 +26,7 @@ func (r *Run) LogParam(key, value string) error {
 // Values of keys marked as patient text are redacted unless the run allows
 // text.
 func (r *Run) LogParams(params map[string]string) error {
-	return r.merge(ParamsFile, &r.params, params, func(k, v string) error {
-		if k == "" {
-			return fmt.Errorf("run %s: log param: empty key", r.meta.ID)
-		}
+	return r.merge("log param", ParamsFile, &r.params, params, func(k, v string) error {
 		if old, ok := r.params[k]; ok && old != v {
 			return fmt.Errorf("run %s: log param %q: already logged as %q, cannot change to %q", r.meta.ID, k, old, v)
 		}
@@ -45,25 +42,26 @@ func (r *Run) SetTag(key, value string) error {
 // SetTags sets (or overwrites) tags in tags.json, redacting patient text
 // unless allowed.
 func (r *Run) SetTags(tags map[string]string) error {
-	return r.merge(TagsFile, &r.tags, tags, func(k, _ string) error {
-		if k == "" {
-			return fmt.Errorf("run %s: set tag: empty key", r.meta.ID)
-		}
-		return nil
-	})
+	return r.merge("set tag", TagsFile, &r.tags, tags, nil)
 }
 
-// merge is LogParams and SetTags: it redacts patient text in kv unless the
-// run allows it, checks every pair (under the run's lock, before anything
-// is written), and writes *cur with kv merged in to file, then makes that
-// the current map.
-func (r *Run) merge(file string, cur *map[string]string, kv map[string]string, check func(k, v string) error) error {
+// merge is LogParams and SetTags (op names which in errors): it redacts
+// patient text in kv unless the run allows it, refuses an empty key and
+// checks every pair with check if not nil (under the run's lock, before
+// anything is written), and writes *cur with kv merged in to file, then
+// makes that the current map.
+func (r *Run) merge(op, file string, cur *map[string]string, kv map[string]string, check func(k, v string) error) error {
 	kv = RedactText(kv, r.allowText)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, v := range kv {
-		if err := check(k, v); err != nil {
-			return err
+		if k == "" {
+			return fmt.Errorf("run %s: %s: empty key", r.meta.ID, op)
+		}
+		if check != nil {
+			if err := check(k, v); err != nil {
+				return err
+			}
 		}
 	}
 	next := clone(*cur)
