@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/convirt/convirt/core/results"
 )
 
 // finetuneRecipe turns the tiny recipe into one that pretrains and then
@@ -43,19 +41,8 @@ func TestFinetuneEndToEnd(t *testing.T) {
 		t.Skip("starts every plugin process and trains")
 	}
 	path, runsDir := writeTiny(t, func(y string) string { return finetuneRecipe(t, y) })
-	code, out, errs := runCLI(t, "run", path)
-	if code != 0 {
-		t.Fatalf("convirt run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
-	}
-	dirs := runDirs(t, runsDir, "e2e")
-	if len(dirs) != 1 {
-		t.Fatalf("run directories: %v", dirs)
-	}
-	dir := dirs[0]
-	f, err := results.Read(filepath.Join(dir, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, _, _ := runOnly(t, runsDir, "run", path)
+	f := readResults(t, dir)
 	// The test set is the synthetic CheXpert valid split: one CSV row per
 	// image, after the header.
 	valid, err := os.ReadFile(filepath.Join(filepath.Dir(path), "data", "CheXpert-v1.0-small", "valid.csv"))
