@@ -76,11 +76,7 @@ type convirtResult struct {
 }
 
 func (bs *Bench) runBenchConvirt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseConvirtOpts(args, stderr)
-	if err != nil {
-		return err
-	}
-	data, cleanup, err := benchData(o)
+	o, data, cleanup, err := optsAndData(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -133,6 +129,20 @@ func (bs *Bench) runBenchConvirt(ctx context.Context, args []string, stdout, std
 	}
 	printConvirt(stdout, res)
 	return nil
+}
+
+// optsAndData parses and checks the flags of bench convirt and makes its
+// data (see benchData); cleanup removes the data's directory.
+func optsAndData(args []string, stderr io.Writer) (*convirtOpts, *bench.RandomPairs, func(), error) {
+	o, err := parseConvirtOpts(args, stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	data, cleanup, err := benchData(o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return o, data, cleanup, nil
 }
 
 // benchData writes the benchmark vocabulary into a temporary directory

@@ -14,13 +14,9 @@ import (
 // --arch convirt times. bench convirt runs the same step split across
 // plugin processes.
 func benchConvirtModel(ctx context.Context, res *benchResult, size, textLen, threads int) error {
-	o, err := parseConvirtOpts([]string{"--image", "resnet50", "--text", "base", "--batch", strconv.Itoa(res.Batch),
+	o, data, cleanup, err := optsAndData([]string{"--image", "resnet50", "--text", "base", "--batch", strconv.Itoa(res.Batch),
 		"--size", strconv.Itoa(size), "--text-len", strconv.Itoa(textLen), "--threads", strconv.Itoa(threads),
 		"--ref", "graph"}, io.Discard)
-	if err != nil {
-		return err
-	}
-	data, cleanup, err := benchData(o)
 	if err != nil {
 		return err
 	}
