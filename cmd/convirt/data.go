@@ -68,9 +68,7 @@ func runDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(stdout, res)
 	}
 	rate := 0.0
 	if res.Seconds > 0 {
@@ -110,9 +108,7 @@ func runDataInspect(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(all)
+		return printJSON(stdout, all)
 	}
 	for _, in := range all {
 		printInspection(stdout, in)
@@ -146,4 +142,12 @@ func printInspection(w io.Writer, in catalog.Inspection) {
 		}
 		fmt.Fprintf(w, "  problem: %s\n", p.Error())
 	}
+}
+
+// printJSON writes v to w as indented JSON (the --json output of the data
+// commands).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
