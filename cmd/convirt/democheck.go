@@ -20,8 +20,7 @@ func init() {
 }
 
 func demoCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo check", stderr)
-	dir := fs.String("dir", "runs", "root of the local run store")
+	fs, dir := runStoreFlags("demo check", stderr)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err

@@ -102,14 +102,25 @@ func reportDiagnostics(err error, stderr io.Writer) error {
 	return fmt.Errorf("%d problem(s)", len(ds))
 }
 
-func recipeValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	r, file, err := loadRecipeArgs(ctx, newFlags("recipe validate", stderr), args)
+// expandRecipeArgs loads the recipe that the arguments of command name
+// give and expands its sweep; the diagnostics of a recipe that fails go to
+// stderr.
+func expandRecipeArgs(ctx context.Context, name string, args []string, stderr io.Writer) (string, []recipe.Child, error) {
+	r, file, err := loadRecipeArgs(ctx, newFlags(name, stderr), args)
 	if err != nil {
-		return reportDiagnostics(err, stderr)
+		return "", nil, reportDiagnostics(err, stderr)
 	}
 	children, err := r.Expand(nil)
 	if err != nil {
-		return reportDiagnostics(err, stderr)
+		return "", nil, reportDiagnostics(err, stderr)
+	}
+	return file, children, nil
+}
+
+func recipeValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	file, children, err := expandRecipeArgs(ctx, "recipe validate", args, stderr)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d run(s); plugin configs checked against their schemas)\n", file, len(children))
 	return nil
@@ -133,13 +144,9 @@ func recipeShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func recipeExpand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	r, _, err := loadRecipeArgs(ctx, newFlags("recipe expand", stderr), args)
+	_, children, err := expandRecipeArgs(ctx, "recipe expand", args, stderr)
 	if err != nil {
-		return reportDiagnostics(err, stderr)
-	}
-	children, err := r.Expand(nil)
-	if err != nil {
-		return reportDiagnostics(err, stderr)
+		return err
 	}
 	for i, c := range children {
 		label := c.Label

@@ -28,8 +28,7 @@ func init() {
 }
 
 func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("runs list", stderr)
-	dir := fs.String("dir", "runs", "root of the local run store")
+	fs, dir := runStoreFlags("runs list", stderr)
 	exp := fs.String("experiment", "", "only runs of this experiment")
 	parent := fs.String("parent", "", "only child runs of this parent run id")
 	pos, err := parseInterleaved(fs, args)
@@ -78,6 +77,15 @@ func dash(s string) string {
 	return s
 }
 
+// runStoreFlags returns the flag set of a command that reads the local run
+// store, with its --dir flag.
+func runStoreFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := newFlags(name, stderr)
+	return fs, fs.String("dir", "runs", "root of the local run store")
+}
+
+// findRuns parses args (flags may follow run ids), checks that at least min
+// run ids remain and finds each under dir.
 func findRuns(fs *flag.FlagSet, dir *string, args []string, min int) ([]runs.Meta, error) {
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -98,8 +106,7 @@ func findRuns(fs *flag.FlagSet, dir *string, args []string, min int) ([]runs.Met
 }
 
 func runsShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("runs show", stderr)
-	dir := fs.String("dir", "runs", "root of the local run store")
+	fs, dir := runStoreFlags("runs show", stderr)
 	ms, err := findRuns(fs, dir, args, 1)
 	if err != nil {
 		return err
@@ -169,8 +176,7 @@ func section(tw io.Writer, title string, kv map[string]string) {
 }
 
 func runsCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("runs compare", stderr)
-	dir := fs.String("dir", "runs", "root of the local run store")
+	fs, dir := runStoreFlags("runs compare", stderr)
 	ms, err := findRuns(fs, dir, args, 2)
 	if err != nil {
 		return err
@@ -246,8 +252,7 @@ func runsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func runsReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("runs report", stderr)
-	dir := fs.String("dir", "runs", "root of the local run store")
+	fs, dir := runStoreFlags("runs report", stderr)
 	ms, err := findRuns(fs, dir, args, 1)
 	if err != nil {
 		return err
