@@ -130,7 +130,7 @@ func TestPushSendsWhatTheLiveRunSent(t *testing.T) {
 	}
 	lr, pr := live.OnlyRun(t), pushed.OnlyRun(t)
 
-	la, pa := artifactsOf(live, lr.Info.RunID), artifactsOf(pushed, pr.Info.RunID)
+	la, pa := live.RunArtifacts(lr.Info.RunID), pushed.RunArtifacts(pr.Info.RunID)
 	if ln, pn := slices.Sorted(maps.Keys(la)), slices.Sorted(maps.Keys(pa)); !slices.Equal(ln, pn) {
 		t.Errorf("artifacts differ:\nlive   %q\npushed %q", ln, pn)
 	}
@@ -165,16 +165,4 @@ func TestPushSendsWhatTheLiveRunSent(t *testing.T) {
 	if lr.Info.Status != pr.Info.Status || lr.Info.RunName != pr.Info.RunName {
 		t.Errorf("run info: live %+v, pushed %+v", lr.Info, pr.Info)
 	}
-}
-
-// artifactsOf returns the artifacts of one run on srv by their path below
-// the run's artifact root.
-func artifactsOf(srv *mlflowtest.Server, runID string) map[string][]byte {
-	out := map[string][]byte{}
-	for k, v := range srv.Artifacts() {
-		if _, rel, ok := strings.Cut(k, "/"+runID+"/artifacts/"); ok {
-			out[rel] = v
-		}
-	}
-	return out
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +52,7 @@ func TestLiveAndPushedRunsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	lr, pr := live.OnlyRun(t), pushed.OnlyRun(t)
-	la, pa := artifactsOf(live, lr.Info.RunID), artifactsOf(pushed, pr.Info.RunID)
+	la, pa := live.RunArtifacts(lr.Info.RunID), pushed.RunArtifacts(pr.Info.RunID)
 	if ln, pn := slices.Sorted(maps.Keys(la)), slices.Sorted(maps.Keys(pa)); !slices.Equal(ln, pn) || len(ln) != 6 {
 		t.Errorf("artifacts:\nlive   %q\npushed %q", ln, pn)
 	}
@@ -74,16 +73,4 @@ func TestLiveAndPushedRunsAgree(t *testing.T) {
 	if !slices.Equal(lr.Values("loss"), pr.Values("loss")) || lr.Info.Status != pr.Info.Status {
 		t.Errorf("live %v %s, pushed %v %s", lr.Values("loss"), lr.Info.Status, pr.Values("loss"), pr.Info.Status)
 	}
-}
-
-// artifactsOf returns the artifacts of one run on srv by their path below
-// the run's artifact root.
-func artifactsOf(srv *mlflowtest.Server, runID string) map[string][]byte {
-	out := map[string][]byte{}
-	for k, v := range srv.Artifacts() {
-		if _, rel, ok := strings.Cut(k, "/"+runID+"/artifacts/"); ok {
-			out[rel] = v
-		}
-	}
-	return out
 }

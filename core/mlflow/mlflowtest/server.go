@@ -142,3 +142,15 @@ func (s *Server) Artifacts() map[string][]byte {
 	}
 	return out
 }
+
+// RunArtifacts returns the uploaded files of one run by their path below
+// the run's artifact root, e.g. "plots/loss.png".
+func (s *Server) RunArtifacts(runID string) map[string][]byte {
+	out := map[string][]byte{}
+	for k, v := range s.Artifacts() {
+		if _, rel, ok := strings.Cut(k, "/"+runID+"/artifacts/"); ok {
+			out[rel] = v
+		}
+	}
+	return out
+}
