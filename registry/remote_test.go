@@ -17,6 +17,14 @@ import (
 	"github.com/convirt/convirt/registry"
 )
 
+// serveDirOf serves the directory of path (a published index and its
+// binaries) over HTTP until the test ends.
+func serveDirOf(t *testing.T, path string) *httptest.Server {
+	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(path))))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // published installs the test binary as the "scale" plugin and publishes it
 // into an index in a fresh directory; it returns the index path and the
 // plugin's manifest.
@@ -92,8 +100,7 @@ func TestPublishWritesARelocatableIndex(t *testing.T) {
 
 func TestInstallFromIndexOverHTTPAndFiles(t *testing.T) {
 	path, m := published(t)
-	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(path))))
-	defer srv.Close()
+	srv := serveDirOf(t, path)
 	ctx := context.Background()
 	for _, loc := range []string{srv.URL + "/index.json", path, "file://" + filepath.ToSlash(path)} {
 		t.Run(loc, func(t *testing.T) {
@@ -131,8 +138,7 @@ func TestInstallFromIndexOverHTTPAndFiles(t *testing.T) {
 
 func TestInstallFromIndexRefuses(t *testing.T) {
 	path, m := published(t)
-	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(path))))
-	defer srv.Close()
+	srv := serveDirOf(t, path)
 	ctx := context.Background()
 	plat := registry.Platform()
 	try := func(t *testing.T, edit func(*registry.Index)) (*registry.Registry, error) {
@@ -188,8 +194,7 @@ func TestInstallURL(t *testing.T) {
 	path, m := published(t)
 	ix, _ := registry.ReadIndexFile(path)
 	a, _ := ix.Plugins[0].Artifact(registry.Platform())
-	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(path))))
-	defer srv.Close()
+	srv := serveDirOf(t, path)
 	ctx := context.Background()
 	reg, _ := registry.Open(t.TempDir())
 	url := srv.URL + "/" + a.URL
