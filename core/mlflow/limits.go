@@ -1,15 +1,18 @@
 package mlflow
 
+import "github.com/convirt/convirt/core/mlflow/internal/wire"
+
 // Limits of one runs/log-batch request and of keys and values, from
-// MLflow's REST API documentation.
+// MLflow's REST API documentation (declared once, in internal/wire, for the
+// client and the fake server).
 const (
-	MaxMetricsPerBatch  = 1000
-	MaxParamsPerBatch   = 100
-	MaxTagsPerBatch     = 100
-	MaxEntitiesPerBatch = 1000
-	MaxKeyLength        = 250
-	MaxParamValueLength = 500 // what every server accepts; MLflow >= 2.x takes 6000
-	MaxTagValueLength   = 5000
+	MaxMetricsPerBatch  = wire.MaxMetricsPerBatch
+	MaxParamsPerBatch   = wire.MaxParamsPerBatch
+	MaxTagsPerBatch     = wire.MaxTagsPerBatch
+	MaxEntitiesPerBatch = wire.MaxEntitiesPerBatch
+	MaxKeyLength        = wire.MaxKeyLength
+	MaxParamValueLength = 500 // what every server accepts; MLflow >= 2.x takes wire.MaxParamValueLength
+	MaxTagValueLength   = wire.MaxTagValueLength
 )
 
 // Batch is the content of one runs/log-batch call.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/convirt/convirt/core/mlflow/internal/wire"
 )
 
 const (
@@ -173,13 +175,13 @@ func (s *Server) logBatch(w http.ResponseWriter, run *Run, body []byte) {
 		apiErr(w, http.StatusBadRequest, "MALFORMED_REQUEST", err.Error())
 		return
 	}
-	if len(b.Metrics) > MaxMetricsPerBatch || len(b.Params) > MaxParamsPerBatch || len(b.Tags) > MaxTagsPerBatch ||
-		len(b.Metrics)+len(b.Params)+len(b.Tags) > MaxEntitiesPerBatch {
+	if len(b.Metrics) > wire.MaxMetricsPerBatch || len(b.Params) > wire.MaxParamsPerBatch || len(b.Tags) > wire.MaxTagsPerBatch ||
+		len(b.Metrics)+len(b.Params)+len(b.Tags) > wire.MaxEntitiesPerBatch {
 		apiErr(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "A batch logging request can contain at most 1000 metrics, 100 params and 100 tags")
 		return
 	}
 	for _, p := range b.Params {
-		if len(p.Key) > MaxKeyLength || len(p.Value) > MaxParamValueLength {
+		if len(p.Key) > wire.MaxKeyLength || len(p.Value) > wire.MaxParamValueLength {
 			apiErr(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", fmt.Sprintf("Param '%.60s' is too long", p.Key))
 			return
 		}

@@ -16,17 +16,6 @@ import (
 	"github.com/convirt/convirt/core/mlflow/internal/wire"
 )
 
-// Limits the fake enforces on runs/log-batch, as MLflow's REST API
-// documents them (a newer server's param value limit).
-const (
-	MaxMetricsPerBatch  = 1000
-	MaxParamsPerBatch   = 100
-	MaxTagsPerBatch     = 100
-	MaxEntitiesPerBatch = 1000
-	MaxKeyLength        = 250
-	MaxParamValueLength = 6000
-)
-
 // Values an inject hook (Server.SetInject) returns besides an HTTP status.
 const (
 	Proceed = 0  // answer the request normally

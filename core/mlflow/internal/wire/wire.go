@@ -11,6 +11,20 @@ import (
 	"github.com/convirt/convirt/core/runs"
 )
 
+// Limits of one runs/log-batch request and of keys and values, from
+// MLflow's REST API documentation, as a server enforces them (a newer
+// server's param value limit; the client keeps to what every server
+// accepts, core/mlflow.MaxParamValueLength).
+const (
+	MaxMetricsPerBatch  = 1000
+	MaxParamsPerBatch   = 100
+	MaxTagsPerBatch     = 100
+	MaxEntitiesPerBatch = 1000
+	MaxKeyLength        = 250
+	MaxParamValueLength = 6000
+	MaxTagValueLength   = 5000
+)
+
 // Experiment is MLflow's experiment object (the fields used here).
 type Experiment struct {
 	ExperimentID     string `json:"experiment_id"`
