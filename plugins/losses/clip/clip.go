@@ -16,7 +16,6 @@ import (
 	"sync"
 
 	"github.com/convirt/convirt/plugins/losses/infonce"
-	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
@@ -89,17 +88,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 	defer l.mu.Unlock()
 	logScale := l.st.LogScale
 	var res *Result
-	err = torchrt.Pin(func() error {
-		var s torchx.Scope
-		defer s.Free()
-		vt, err := s.FromCore(v, true)
-		if err != nil {
-			return err
-		}
-		ut, err := s.FromCore(u, true)
-		if err != nil {
-			return err
-		}
+	err = infonce.Run(v, u, func(s *torchx.Scope, vt, ut *ts.Tensor) error {
 		st, err := s.Scalar1(tensor.Float64, logScale, true)
 		if err != nil {
 			return err
@@ -113,11 +102,11 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 		if err != nil {
 			return fmt.Errorf("cast logit scale: %w", err)
 		}
-		loss, logits, lvu, luv, err := infonce.Forward(&s, vt, ut, scale, l.cfg.Lambda)
+		loss, logits, lvu, luv, err := infonce.Forward(s, vt, ut, scale, l.cfg.Lambda)
 		if err != nil {
 			return err
 		}
-		value, grads, metrics, err := infonce.Finish(&s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut, st}, v.DType, int(n))
+		value, grads, metrics, err := infonce.Finish(s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut, st}, v.DType, int(n))
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/losses/infonce"
-	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
@@ -88,26 +87,16 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 		return nil, fmt.Errorf("convirt: %w", err)
 	}
 	var res *Result
-	err = torchrt.Pin(func() error {
-		var s torchx.Scope
-		defer s.Free()
-		vt, err := s.FromCore(v, true)
-		if err != nil {
-			return err
-		}
-		ut, err := s.FromCore(u, true)
-		if err != nil {
-			return err
-		}
+	err = infonce.Run(v, u, func(s *torchx.Scope, vt, ut *ts.Tensor) error {
 		scale, err := s.Scalar1(v.DType, 1/l.cfg.Tau, false)
 		if err != nil {
 			return err
 		}
-		loss, logits, lvu, luv, err := infonce.Forward(&s, vt, ut, scale, l.cfg.Lambda)
+		loss, logits, lvu, luv, err := infonce.Forward(s, vt, ut, scale, l.cfg.Lambda)
 		if err != nil {
 			return err
 		}
-		value, grads, metrics, err := infonce.Finish(&s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut}, v.DType, int(n))
+		value, grads, metrics, err := infonce.Finish(s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut}, v.DType, int(n))
 		if err != nil {
 			return err
 		}
