@@ -135,6 +135,18 @@ func undocumented(prefix string, fields []Field) string {
 // is an error rather than endless recursion.
 const maxDepth = 16
 
+// configKey is the key a struct field stands for in a config map (its json
+// name, empty for an embedded struct whose fields are promoted), and whether
+// the field is part of the config at all: unexported fields other than
+// embedded ones, and fields tagged schema:"-" or json:"-", are not.
+func configKey(sf reflect.StructField) (string, bool) {
+	if (!sf.IsExported() && !sf.Anonymous) || sf.Tag.Get("schema") == "-" {
+		return "", false
+	}
+	name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+	return name, name != "-"
+}
+
 func structFields(rv reflect.Value, where string) ([]Field, error) {
 	if strings.Count(where, ".") > maxDepth {
 		return nil, fmt.Errorf("derive schema: %s nests more than %d sections (a recursive type?)", where, maxDepth)
@@ -143,11 +155,8 @@ func structFields(rv reflect.Value, where string) ([]Field, error) {
 	var out []Field
 	for i := 0; i < rt.NumField(); i++ {
 		sf := rt.Field(i)
-		if (!sf.IsExported() && !sf.Anonymous) || sf.Tag.Get("schema") == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if name == "-" {
+		name, ok := configKey(sf)
+		if !ok {
 			continue
 		}
 		fv := rv.Field(i)

@@ -111,28 +111,25 @@ func requiredBelow(fields []Field) bool {
 	return false
 }
 
+// anys copies a slice into a []any.
+func anys[T any](x []T) []any {
+	out := make([]any, len(x))
+	for i, e := range x {
+		out[i] = e
+	}
+	return out
+}
+
 // Normalize converts Go values to the shapes YAML decoding produces (slices
 // to []any, maps to map[string]any, sized ints to int), copying as it goes.
 func Normalize(v any) any {
 	switch x := v.(type) {
 	case []string:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = e
-		}
-		return out
+		return anys(x)
 	case []float64:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = e
-		}
-		return out
+		return anys(x)
 	case []int:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = e
-		}
-		return out
+		return anys(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {

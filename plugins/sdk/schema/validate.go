@@ -42,11 +42,8 @@ func structValues(rv reflect.Value) map[string]any {
 	rt := rv.Type()
 	for i := 0; i < rt.NumField(); i++ {
 		sf := rt.Field(i)
-		if (!sf.IsExported() && !sf.Anonymous) || sf.Tag.Get("schema") == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if name == "-" {
+		name, ok := configKey(sf)
+		if !ok {
 			continue
 		}
 		fv := rv.Field(i)
