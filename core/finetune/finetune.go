@@ -67,8 +67,7 @@ type Trainable interface {
 	Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error)
 	Backward(ctx context.Context, grad *tensor.Tensor) error
 	Step(ctx context.Context, req sdk.StepRequest) error
-	State(ctx context.Context) ([]byte, error)
-	SetState(ctx context.Context, state []byte) error
+	sdk.Stateful
 }
 
 // Head is what fine-tuning needs of the evaluator plugin holding the

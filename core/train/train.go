@@ -23,16 +23,14 @@ type Encoder interface {
 	Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error)
 	Backward(ctx context.Context, grad *tensor.Tensor) error
 	Step(ctx context.Context, req sdk.StepRequest) error
-	State(ctx context.Context) ([]byte, error)
-	SetState(ctx context.Context, state []byte) error
+	sdk.Stateful
 }
 
 // Loss is what the loop needs of a loss plugin.
 type Loss interface {
 	Compute(ctx context.Context, v, u *tensor.Tensor) (sdk.LossResult, error)
 	Step(ctx context.Context) error
-	State(ctx context.Context) ([]byte, error)
-	SetState(ctx context.Context, state []byte) error
+	sdk.Stateful
 }
 
 // Dataset is what the loop needs of a paired dataset plugin.
