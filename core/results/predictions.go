@@ -125,30 +125,46 @@ func ReadPredictions(r io.Reader) (any, error) {
 		}
 		p.Labels = append(p.Labels, l)
 	}
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return p, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("results: predictions: %w", err)
-		}
+	err = eachRow(cr, func(line int, rec []string) error {
 		truth, scores := make([]float64, len(p.Labels)), make([]float32, len(p.Labels))
 		for k := range p.Labels {
 			t, s := rec[1+2*k], rec[2+2*k]
 			truth[k] = math.NaN()
 			if t != "" {
+				var err error
 				if truth[k], err = strconv.ParseFloat(t, 64); err != nil {
-					return nil, fmt.Errorf("results: predictions line %d, %s: %w", line, header[1+2*k], err)
+					return fmt.Errorf("results: predictions line %d, %s: %w", line, header[1+2*k], err)
 				}
 			}
 			v, err := strconv.ParseFloat(s, 32)
 			if err != nil {
-				return nil, fmt.Errorf("results: predictions line %d, %s: %w", line, header[2+2*k], err)
+				return fmt.Errorf("results: predictions line %d, %s: %w", line, header[2+2*k], err)
 			}
 			scores[k] = float32(v)
 		}
 		p.IDs, p.Truth, p.Scores = append(p.IDs, rec[0]), append(p.Truth, truth), append(p.Scores, scores)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// eachRow calls f with every record left in cr and its line number, the
+// header being line 1, until the input ends or f or the reader fails.
+func eachRow(cr *csv.Reader, f func(line int, rec []string) error) error {
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("results: predictions: %w", err)
+		}
+		if err := f(line, rec); err != nil {
+			return err
+		}
 	}
 }
 
@@ -163,26 +179,24 @@ func readClass(cr *csv.Reader, header []string) (*ClassPredictions, error) {
 		index[c] = len(p.Classes)
 		p.Classes = append(p.Classes, c)
 	}
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return p, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("results: predictions: %w", err)
-		}
+	err := eachRow(cr, func(line int, rec []string) error {
 		c, ok := index[rec[1]]
 		if !ok {
-			return nil, fmt.Errorf("results: predictions line %d: class %q is not in the header", line, rec[1])
+			return fmt.Errorf("results: predictions line %d: class %q is not in the header", line, rec[1])
 		}
 		scores := make([]float32, len(p.Classes))
 		for k := range scores {
 			v, err := strconv.ParseFloat(rec[2+k], 32)
 			if err != nil {
-				return nil, fmt.Errorf("results: predictions line %d, %s: %w", line, header[2+k], err)
+				return fmt.Errorf("results: predictions line %d, %s: %w", line, header[2+k], err)
 			}
 			scores[k] = float32(v)
 		}
 		p.IDs, p.Truth, p.Scores = append(p.IDs, rec[0]), append(p.Truth, c), append(p.Scores, scores)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return p, nil
 }
