@@ -1,9 +1,10 @@
 package finetune
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/convirt/convirt/plugins/sdk/jsonstate"
 )
 
 const stateVersion = 1
@@ -19,6 +20,9 @@ type state struct {
 	V       []float64 `json:"adam_v"`
 	Steps   int64     `json:"steps"`
 }
+
+// StateVersion is the version st was encoded in (jsonstate.Versioned).
+func (st *state) StateVersion() int { return st.Version }
 
 // Step applies the gradient accumulated since the last Step with Adam
 // (weight decay on W only) and clears it. Without a pending gradient it does
@@ -56,21 +60,14 @@ func (h *Head) Step() error {
 func (h *Head) State() ([]byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	b, err := json.Marshal(h.st)
-	if err != nil {
-		return nil, fmt.Errorf("finetune: encode state: %w", err)
-	}
-	return b, nil
+	return jsonstate.Encode("finetune", h.st)
 }
 
 // SetState restores a state written by State for a head of the same shape.
 func (h *Head) SetState(b []byte) error {
 	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("finetune: decode state: %w", err)
-	}
-	if st.Version != stateVersion {
-		return fmt.Errorf("finetune: state version %d, want %d", st.Version, stateVersion)
+	if err := jsonstate.Decode("finetune", b, &st, stateVersion); err != nil {
+		return err
 	}
 	n := h.cfg.Out*h.cfg.In + h.cfg.Out
 	for name, v := range map[string][]float64{"params": st.Params, "grad": st.Grad, "adam_m": st.M, "adam_v": st.V} {

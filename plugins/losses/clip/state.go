@@ -1,9 +1,10 @@
 package clip
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/convirt/convirt/plugins/sdk/jsonstate"
 )
 
 // stateVersion is the version of the State encoding.
@@ -21,6 +22,9 @@ type state struct {
 	Steps    int64   `json:"steps"`
 }
 
+// StateVersion is the version st was encoded in (jsonstate.Versioned).
+func (st *state) StateVersion() int { return st.Version }
+
 // State returns the loss's trainable state (s, its pending gradient and the
 // optimiser's moments) as JSON, for checkpoints.
 func (l *Loss) State() ([]byte, error) {
@@ -28,21 +32,14 @@ func (l *Loss) State() ([]byte, error) {
 	defer l.mu.Unlock()
 	st := l.st
 	st.Version, st.Pending = stateVersion, l.pending
-	b, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("clip: encode state: %w", err)
-	}
-	return b, nil
+	return jsonstate.Encode("clip", st)
 }
 
 // SetState restores a state written by State.
 func (l *Loss) SetState(b []byte) error {
 	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("clip: decode state: %w", err)
-	}
-	if st.Version != stateVersion {
-		return fmt.Errorf("clip: state version %d, want %d", st.Version, stateVersion)
+	if err := jsonstate.Decode("clip", b, &st, stateVersion); err != nil {
+		return err
 	}
 	for name, x := range map[string]float64{"logit_scale": st.LogScale, "grad": st.Grad, "adam_m": st.M, "adam_v": st.V} {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
