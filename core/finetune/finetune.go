@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/convirt/convirt/core/train"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/subset"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
@@ -62,13 +63,9 @@ type Settings struct {
 	Augment  bool
 }
 
-// Trainable is what fine-tuning needs of an encoder plugin.
-type Trainable interface {
-	Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error)
-	Backward(ctx context.Context, grad *tensor.Tensor) error
-	Step(ctx context.Context, req sdk.StepRequest) error
-	sdk.Stateful
-}
+// Trainable is what fine-tuning needs of an encoder plugin: what the
+// pretraining loop needs of one (forward, backward, step, state).
+type Trainable = train.Encoder
 
 // Head is what fine-tuning needs of the evaluator plugin holding the
 // classification head: its loss and gradient, and the protocols

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"iter"
 	"reflect"
 	"strconv"
 	"strings"
@@ -135,31 +136,44 @@ func undocumented(prefix string, fields []Field) string {
 // is an error rather than endless recursion.
 const maxDepth = 16
 
-// configKey is the key a struct field stands for in a config map (its json
-// name, empty for an embedded struct whose fields are promoted), and whether
-// the field is part of the config at all: unexported fields other than
-// embedded ones, and fields tagged schema:"-" or json:"-", are not.
-func configKey(sf reflect.StructField) (string, bool) {
-	if (!sf.IsExported() && !sf.Anonymous) || sf.Tag.Get("schema") == "-" {
-		return "", false
+// configField is a struct field that is part of a config: the field, its
+// key (its json name, empty for an embedded struct whose fields are
+// promoted) and its value.
+type configField struct {
+	sf   reflect.StructField
+	name string
+	fv   reflect.Value
+}
+
+// configFields yields the fields of the struct value rv that are part of
+// its config, in declaration order: unexported fields other than embedded
+// ones, and fields tagged schema:"-" or json:"-", are not.
+func configFields(rv reflect.Value) iter.Seq[configField] {
+	return func(yield func(configField) bool) {
+		rt := rv.Type()
+		for i := 0; i < rt.NumField(); i++ {
+			sf := rt.Field(i)
+			if (!sf.IsExported() && !sf.Anonymous) || sf.Tag.Get("schema") == "-" {
+				continue
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if !yield(configField{sf, name, rv.Field(i)}) {
+				return
+			}
+		}
 	}
-	name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-	return name, name != "-"
 }
 
 func structFields(rv reflect.Value, where string) ([]Field, error) {
 	if strings.Count(where, ".") > maxDepth {
 		return nil, fmt.Errorf("derive schema: %s nests more than %d sections (a recursive type?)", where, maxDepth)
 	}
-	rt := rv.Type()
 	var out []Field
-	for i := 0; i < rt.NumField(); i++ {
-		sf := rt.Field(i)
-		name, ok := configKey(sf)
-		if !ok {
-			continue
-		}
-		fv := rv.Field(i)
+	for c := range configFields(rv) {
+		sf, name, fv := c.sf, c.name, c.fv
 		if sf.Anonymous && name == "" {
 			for fv.Kind() == reflect.Pointer {
 				if fv.IsNil() {

@@ -39,14 +39,8 @@ func Validate(v any) error {
 // names them, nil pointers left out.
 func structValues(rv reflect.Value) map[string]any {
 	out := map[string]any{}
-	rt := rv.Type()
-	for i := 0; i < rt.NumField(); i++ {
-		sf := rt.Field(i)
-		name, ok := configKey(sf)
-		if !ok {
-			continue
-		}
-		fv := rv.Field(i)
+	for c := range configFields(rv) {
+		sf, name, fv := c.sf, c.name, c.fv
 		for fv.Kind() == reflect.Pointer && !fv.IsNil() {
 			fv = fv.Elem()
 		}
