@@ -25,9 +25,7 @@ type Plugin = lossplugin.Plugin[Config, spec]
 type spec struct{}
 
 func (spec) Info() sdk.Info {
-	return sdk.Info{Name: PluginName, Kind: sdk.KindLoss, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: "CLIP's symmetric InfoNCE with a learnable temperature",
-		Schema:      Schema}
+	return lossplugin.Info(PluginName, Version, "CLIP's symmetric InfoNCE with a learnable temperature", Schema)
 }
 
 func (spec) Defaults() Config { return DefaultConfig() }

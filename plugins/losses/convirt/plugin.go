@@ -25,9 +25,7 @@ type Plugin = lossplugin.Plugin[Config, spec]
 type spec struct{}
 
 func (spec) Info() sdk.Info {
-	return sdk.Info{Name: PluginName, Kind: sdk.KindLoss, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: "ConVIRT's bidirectional InfoNCE loss",
-		Schema:      Schema}
+	return lossplugin.Info(PluginName, Version, "ConVIRT's bidirectional InfoNCE loss", Schema)
 }
 
 func (spec) Defaults() Config { return DefaultConfig() }

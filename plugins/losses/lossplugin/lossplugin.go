@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
@@ -37,6 +38,14 @@ func (Stateless) State() ([]byte, error) { return []byte{}, nil }
 
 // SetState accepts any state.
 func (Stateless) SetState([]byte) error { return nil }
+
+// Info is the sdk.Info of a loss plugin served by this shell: name,
+// version, description and config schema, of kind loss and this SDK's
+// protocol version.
+func Info(name, version, description string, configSchema schema.Schema) sdk.Info {
+	return sdk.Info{Name: name, Kind: sdk.KindLoss, Version: version, ProtocolVersion: sdk.ProtocolVersion,
+		Description: description, Schema: configSchema}
+}
 
 // Spec describes one loss plugin with config type C. Its zero value is used
 // (a Spec is a type, not a value), so that a Plugin's zero value is ready
