@@ -72,6 +72,17 @@ func newBar(w io.Writer, total int64, desc string, tty bool, clk clock.Clock) *B
 
 // Add advances the bar by n steps.
 func (b *Bar) Add(n int64) {
+	b.unfinished(func() {
+		b.n += n
+		if b.pb != nil {
+			_ = b.pb.Add64(n) // drawing errors must not stop the work
+		}
+	})
+}
+
+// unfinished runs f under the bar's lock, unless the bar is nil or
+// finished: what Add and Finish do only to a bar still running.
+func (b *Bar) unfinished(f func()) {
 	if b == nil {
 		return
 	}
@@ -80,10 +91,7 @@ func (b *Bar) Add(n int64) {
 	if b.done {
 		return
 	}
-	b.n += n
-	if b.pb != nil {
-		_ = b.pb.Add64(n) // drawing errors must not stop the work
-	}
+	f()
 }
 
 // Describe sets extra text shown after the description, e.g. "loss 0.53".
@@ -102,25 +110,19 @@ func (b *Bar) Describe(extra string) {
 // Finish completes the bar. When quiet it prints one summary line:
 // "desc: 1000/1000 in 12.3s (81.2/s) loss 0.53".
 func (b *Bar) Finish() {
-	if b == nil {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.done {
-		return
-	}
-	b.done = true
-	if b.pb != nil {
-		if b.total > 0 && b.n < b.total {
-			_ = b.pb.Exit() // stopped early: keep the bar as it is
-			fmt.Fprintln(b.w)
+	b.unfinished(func() {
+		b.done = true
+		if b.pb != nil {
+			if b.total > 0 && b.n < b.total {
+				_ = b.pb.Exit() // stopped early: keep the bar as it is
+				fmt.Fprintln(b.w)
+				return
+			}
+			_ = b.pb.Finish()
 			return
 		}
-		_ = b.pb.Finish()
-		return
-	}
-	fmt.Fprintln(b.w, b.summary(b.clock.Now().Sub(b.start)))
+		fmt.Fprintln(b.w, b.summary(b.clock.Now().Sub(b.start)))
+	})
 }
 
 func (b *Bar) summary(elapsed time.Duration) string {
