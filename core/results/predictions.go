@@ -128,19 +128,17 @@ func ReadPredictions(r io.Reader) (any, error) {
 	err = eachRow(cr, func(line int, rec []string) error {
 		truth, scores := make([]float64, len(p.Labels)), make([]float32, len(p.Labels))
 		for k := range p.Labels {
-			t, s := rec[1+2*k], rec[2+2*k]
+			var err error
+			t := rec[1+2*k]
 			truth[k] = math.NaN()
 			if t != "" {
-				var err error
 				if truth[k], err = strconv.ParseFloat(t, 64); err != nil {
 					return fmt.Errorf("results: predictions line %d, %s: %w", line, header[1+2*k], err)
 				}
 			}
-			v, err := strconv.ParseFloat(s, 32)
-			if err != nil {
-				return fmt.Errorf("results: predictions line %d, %s: %w", line, header[2+2*k], err)
+			if scores[k], err = score(rec, header, line, 2+2*k); err != nil {
+				return err
 			}
-			scores[k] = float32(v)
 		}
 		p.IDs, p.Truth, p.Scores = append(p.IDs, rec[0]), append(p.Truth, truth), append(p.Scores, scores)
 		return nil
@@ -149,6 +147,15 @@ func ReadPredictions(r io.Reader) (any, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// score parses the score in column col of a record on the given line.
+func score(rec, header []string, line, col int) (float32, error) {
+	v, err := strconv.ParseFloat(rec[col], 32)
+	if err != nil {
+		return 0, fmt.Errorf("results: predictions line %d, %s: %w", line, header[col], err)
+	}
+	return float32(v), nil
 }
 
 // eachRow calls f with every record left in cr and its line number, the
@@ -186,11 +193,10 @@ func readClass(cr *csv.Reader, header []string) (*ClassPredictions, error) {
 		}
 		scores := make([]float32, len(p.Classes))
 		for k := range scores {
-			v, err := strconv.ParseFloat(rec[2+k], 32)
-			if err != nil {
-				return fmt.Errorf("results: predictions line %d, %s: %w", line, header[2+k], err)
+			var err error
+			if scores[k], err = score(rec, header, line, 2+k); err != nil {
+				return err
 			}
-			scores[k] = float32(v)
 		}
 		p.IDs, p.Truth, p.Scores = append(p.IDs, rec[0]), append(p.Truth, c), append(p.Scores, scores)
 		return nil
