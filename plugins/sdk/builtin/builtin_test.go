@@ -18,10 +18,7 @@ type (
 		sdk.Encoder
 		n int
 	}
-	fakeLoss struct {
-		sdk.Loss
-		n int
-	}
+	fakeLoss      struct{ sdk.Loss }
 	fakeDataset   struct{ sdk.Dataset }
 	fakeEvaluator struct{ sdk.Evaluator }
 )
