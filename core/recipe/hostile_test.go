@@ -239,3 +239,25 @@ func TestLoadRunDevZero(t *testing.T) {
 		}
 	})
 }
+
+// TestZeroshotInits: zero-shot classification of a random or ImageNet init
+// goes through untrained heads; the recipe names the init at fault.
+func TestZeroshotInits(t *testing.T) {
+	const eval = `
+evaluate:
+  - name: zs
+    evaluator: {plugin: zeroshot}
+    dataset: {plugin: chexpert}
+    protocol: zeroshot
+    inits: [convirt, random]
+    prompts: {a: [x]}
+`
+	_, err := Parse("z.yaml", []byte(minimal+eval), Options{})
+	if err == nil || !strings.Contains(err.Error(), `key evaluate.0.inits.1: "random": zeroshot compares image and text projections`) {
+		t.Fatalf("random init in zeroshot: %v", err)
+	}
+	ok := strings.Replace(eval, "[convirt, random]", "[convirt]", 1)
+	if _, err := Parse("z.yaml", []byte(minimal+ok), Options{}); err != nil {
+		t.Errorf("convirt only: %v", err)
+	}
+}

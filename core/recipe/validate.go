@@ -139,9 +139,32 @@ func crossChecks(tree map[string]any) []schema.Issue {
 				out = append(out, schema.Issue{Path: path + ".seeds", Message: msg})
 			}
 		}
+		out = append(out, zeroshotInits(m, path)...)
 		out = append(out, repeats(m, path, "fractions", "fraction")...)
 		out = append(out, repeats(m, path, "inits", "init")...)
 		out = append(out, repeats(m, path, "seeds", "seed")...)
+	}
+	return out
+}
+
+// zeroshotInits reports the inits of a zeroshot evaluation other than
+// convirt: zero-shot classification compares image and text projections,
+// which share a space only where the two heads were trained together
+// (ConVIRT pretraining); a random or ImageNet init's heads are untrained,
+// and its score would measure noise. (Text-image retrieval skips such inits
+// with a note; a zeroshot entry is nothing but text-image, so naming them is
+// a mistake in the recipe.)
+func zeroshotInits(m map[string]any, path string) []schema.Issue {
+	if m["protocol"] != "zeroshot" {
+		return nil
+	}
+	l, _ := m["inits"].([]any)
+	var out []schema.Issue
+	for i, e := range l {
+		if s, ok := e.(string); ok && s != "convirt" {
+			out = append(out, schema.Issue{Path: path + ".inits." + strconv.Itoa(i),
+				Message: fmt.Sprintf("%q: zeroshot compares image and text projections, which share a space only for init convirt (its two heads were trained together); remove it", s)})
+		}
 	}
 	return out
 }
