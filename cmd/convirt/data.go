@@ -17,16 +17,18 @@ import (
 
 func init() {
 	register(&command{
-		Name:  "data inspect",
-		Usage: "--dataset NAME --root DIR [--split S] [--images] [--json]",
-		Short: "count a dataset's samples and labels and list every problem found",
-		Run:   runDataInspect,
+		Name:    "data inspect",
+		Usage:   "--dataset NAME --root DIR [--split S] [--images] [--json]",
+		Short:   "count a dataset's samples and labels and list every problem found",
+		Example: "data inspect --dataset chexpert --root /tmp/synth/CheXpert-v1.0-small",
+		Run:     runDataInspect,
 	})
 	register(&command{
-		Name:  "data prepare",
-		Usage: "--dataset NAME --root DIR [--size 256] [--split S[,S...]] [--workers N] [--out DIR] [--json]",
-		Short: "write a resumable cache of a dataset's images resized for training (ROOT/.convirt-prepared/SIZE)",
-		Run:   runDataPrepare,
+		Name:    "data prepare",
+		Usage:   "--dataset NAME --root DIR [--size 256] [--split S[,S...]] [--workers N] [--out DIR] [--json]",
+		Short:   "write a resumable cache of a dataset's images resized for training (ROOT/.convirt-prepared/SIZE)",
+		Example: "data prepare --dataset mimic-cxr --root $CONVIRT_DATA/mimic-cxr-jpg --size 256",
+		Run:     runDataPrepare,
 	})
 }
 
@@ -45,7 +47,7 @@ func runDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.IntVar(&o.Workers, "workers", 0, "converting goroutines (0: every core)")
 	fs.StringVar(&o.Base, "out", "", "folder for the caches, one subfolder per size (default ROOT/"+prepare.DirName+"; elsewhere, give the dataset plugin prepared_dir)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if o.Dataset == "" || o.Root == "" || fs.NArg() > 0 {
@@ -93,7 +95,7 @@ func runDataInspect(ctx context.Context, args []string, stdout, stderr io.Writer
 	split := fs.String("split", "", "split (default: every split of the dataset)")
 	images := fs.Bool("images", false, "decode every image (slower) to find unreadable ones")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *name == "" || *root == "" {

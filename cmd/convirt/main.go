@@ -6,48 +6,32 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/thp"
 )
 
-// command is one `convirt NAME ...` subcommand. Nested groups ("plugins list")
-// are registered with a space in Name.
-type command struct {
-	Name  string
-	Usage string // one line: arguments and flags
-	Short string // one line: what it does
-	Run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-	// Torch marks a command that runs libtorch in its own process; such a
-	// command starts again on huge pages (core/thp) before it runs. The
-	// others skip the re-exec, which costs a second load of libtorch.
-	Torch bool
-}
+// command is one `convirt NAME ...` subcommand (package cli), registered
+// from an init function of the file of its area.
+type command = cli.Command
 
-var commands = map[string]*command{}
+// commands is convirt's command table (cli.Commands).
+var commands = cli.Commands
 
 // register adds a command; it is called from init functions of this package.
-func register(c *command) {
-	if _, dup := commands[c.Name]; dup {
-		panic("convirt: duplicate command " + c.Name) // programming error, caught by any test run
-	}
-	commands[c.Name] = c
-}
+func register(c *command) { commands.Register(c) }
 
 // The shared argument parsing of every command (package cli): errUsage
 // marks an error whose message is a usage hint, which exits with code 2.
 var (
 	errUsage         = cli.ErrUsage
 	newFlags         = cli.NewFlags
+	parseFlags       = cli.Parse
 	parseInterleaved = cli.ParseInterleaved
 )
 
@@ -65,53 +49,12 @@ func main() {
 	os.Exit(code)
 }
 
-// run dispatches args to the longest matching command name and returns the
+// run dispatches args to their command (cli.Table.Run) and returns the
 // process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
-		return 0
-	}
-	c, n := lookup(args)
-	if c == nil {
-		fmt.Fprintf(stderr, "convirt: unknown command %q (see convirt help)\n", strings.Join(args, " "))
-		return 2
-	}
-	err := c.Run(ctx, args[n:], stdout, stderr)
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "convirt %s: %v\nusage: convirt %s %s\n", c.Name, err, c.Name, c.Usage)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "convirt %s: %v\n", c.Name, err)
-		return 1
-	}
+	return commands.Run(ctx, args, stdout, stderr)
 }
 
 // lookup returns the command with the longest name that args start with,
 // and how many words of args its name took; nil when none matches.
-func lookup(args []string) (*command, int) {
-	for n := min(len(args), 3); n >= 1; n-- {
-		if c, ok := commands[strings.Join(args[:n], " ")]; ok {
-			return c, n
-		}
-	}
-	return nil, 0
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "convirt: ConVIRT pretraining and evaluation with plugin encoders, losses, datasets and evaluators")
-	fmt.Fprintln(w, "\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-20s %s\n", n, commands[n].Short)
-	}
-}
+func lookup(args []string) (*command, int) { return commands.Lookup(args) }

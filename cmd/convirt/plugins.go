@@ -16,14 +16,14 @@ import (
 )
 
 func init() {
-	register(&command{Name: "plugins list", Usage: "[-dir DIR]", Short: "list built-in and installed plugins", Run: pluginsList})
-	register(&command{Name: "plugins describe", Usage: "[-dir DIR] NAME", Short: "show a plugin's manifest and config schema", Run: pluginsDescribe})
+	register(&command{Name: "plugins list", Usage: "[-dir DIR]", Short: "list built-in and installed plugins", Example: "plugins list", Run: pluginsList})
+	register(&command{Name: "plugins describe", Usage: "[-dir DIR] NAME", Short: "show a plugin's manifest and config schema", Example: "plugins describe smallcnn", Run: pluginsDescribe})
 	register(&command{Name: "plugins install", Usage: "[-dir DIR] [-sha256 SUM] PATH|URL | [-index FILE|URL] NAME[@VERSION]",
-		Short: "install a plugin: a local file, a URL with its sha256, or by name from an index", Run: pluginsInstall})
-	register(&command{Name: "plugins verify", Usage: "[-dir DIR]", Short: "check installed plugins against their recorded checksums", Run: pluginsVerify})
-	register(&command{Name: "plugins index add", Usage: "[-dir DIR] INDEX NAME...", Short: "publish installed plugins into an index file (and copy them next to it)", Run: indexAdd})
-	register(&command{Name: "plugins index build", Usage: "[-dir DIR] INDEX", Short: "publish every installed plugin into an index file", Run: indexBuild})
-	register(&command{Name: "plugins index list", Usage: "FILE|URL", Short: "list the plugins an index offers", Run: indexList})
+		Short: "install a plugin: a local file, a URL with its sha256, or by name from an index", Example: "plugins install ./my-encoder\nplugins install --index https://example.org/index.json my-encoder@1.2.0", Run: pluginsInstall})
+	register(&command{Name: "plugins verify", Usage: "[-dir DIR]", Short: "check installed plugins against their recorded checksums", Example: "plugins verify", Run: pluginsVerify})
+	register(&command{Name: "plugins index add", Usage: "[-dir DIR] INDEX NAME...", Short: "publish installed plugins into an index file (and copy them next to it)", Example: "plugins index add ./index.json my-encoder", Run: indexAdd})
+	register(&command{Name: "plugins index build", Usage: "[-dir DIR] INDEX", Short: "publish every installed plugin into an index file", Example: "plugins index build ./index.json", Run: indexBuild})
+	register(&command{Name: "plugins index list", Usage: "FILE|URL", Short: "list the plugins an index offers", Example: "plugins index list ./index.json", Run: indexList})
 }
 
 // pluginFlags returns the flag set of a plugins command, with -dir.

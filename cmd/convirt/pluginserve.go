@@ -26,13 +26,18 @@ func builtinRegistry() *registry.Registry { return &registry.Registry{Builtins: 
 
 func init() {
 	register(&command{
-		Name:  "plugin serve",
-		Usage: "NAME",
-		Short: "serve a built-in plugin (started by the host, not by hand)",
+		Name:    "plugin serve",
+		Usage:   "NAME",
+		Short:   "serve a built-in plugin (started by the host, not by hand)",
+		Example: "plugin serve smallcnn",
 		// Started by the host with huge pages in its environment already.
 		Torch: true,
 		Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-			if len(args) != 1 {
+			fs := newFlags("plugin serve", stderr)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if args = fs.Args(); len(args) != 1 {
 				return fmt.Errorf("%w: want exactly one plugin name", errUsage)
 			}
 			return builtin.Serve(args[0])

@@ -10,33 +10,38 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/recipe"
 )
 
 func init() {
 	register(&command{
-		Name:  "recipe validate",
-		Usage: "FILE [--set key.path=value]... [--max-recipe-bytes N]",
-		Short: "check a recipe strictly and list every problem",
-		Run:   recipeValidate,
+		Name:    "recipe validate",
+		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--max-recipe-bytes N]",
+		Short:   "check a recipe strictly and list every problem",
+		Example: "recipe validate recipes/demo.yaml train.max_steps=40",
+		Run:     recipeValidate,
 	})
 	register(&command{
-		Name:  "recipe show",
-		Usage: "FILE [--set key.path=value]... [--origins] [--max-recipe-bytes N]",
-		Short: "print the fully resolved recipe (with --origins: where each value came from)",
-		Run:   recipeShow,
+		Name:    "recipe show",
+		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--origins] [--max-recipe-bytes N]",
+		Short:   "print the fully resolved recipe (with --origins: where each value came from)",
+		Example: "recipe show --origins recipes/paper/table1.yaml",
+		Run:     recipeShow,
 	})
 	register(&command{
-		Name:  "recipe expand",
-		Usage: "FILE [--set key.path=value]... [--max-recipe-bytes N]",
-		Short: "list the child runs of a recipe's sweep and each evaluation's cells",
-		Run:   recipeExpand,
+		Name:    "recipe expand",
+		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--max-recipe-bytes N]",
+		Short:   "list the child runs of a recipe's sweep and each evaluation's cells",
+		Example: "recipe expand recipes/paper/table1.yaml",
+		Run:     recipeExpand,
 	})
 	register(&command{
-		Name:  "recipe docs",
-		Usage: "[-o docs/recipes.md]",
-		Short: "write the recipe reference generated from the schema",
-		Run:   recipeDocs,
+		Name:    "recipe docs",
+		Usage:   "[-o docs/recipes.md]",
+		Short:   "write the recipe reference generated from the schema",
+		Example: "recipe docs -o docs/recipes.md",
+		Run:     recipeDocs,
 	})
 }
 
@@ -68,12 +73,14 @@ func maxRecipeBytes(n int64) (int64, error) {
 // the loading.
 func loadRecipeArgs(ctx context.Context, fs *flag.FlagSet, args []string) (*recipe.Recipe, string, error) {
 	var sets setFlags
-	fs.Var(&sets, "set", "override `key.path=value` (repeatable)")
+	fs.Var(&sets, "set", "override `key.path=value` (repeatable; a bare key.path=value argument does the same, after the --set ones)")
 	limit := maxRecipeBytesFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, "", err
 	}
+	pos, kv := cli.SplitOverrides(pos)
+	sets = append(sets, kv...)
 	if len(pos) != 1 {
 		return nil, "", fmt.Errorf("%w: want one recipe FILE, got %d arguments", errUsage, len(pos))
 	}
@@ -168,7 +175,7 @@ func recipeExpand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func recipeDocs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("recipe docs", stderr)
 	out := fs.String("o", filepath.Join("docs", "recipes.md"), "output file (- for stdout)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {

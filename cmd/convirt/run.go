@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/experiment"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
@@ -15,10 +16,11 @@ import (
 
 func init() {
 	register(&command{
-		Name:  "run",
-		Usage: "RECIPE [--set key.path=value]... [--dry-run] [--max-recipe-bytes N] | --resume RUN_DIR | --repeat RUN_DIR",
-		Short: "run a recipe: synthetic data, pretraining, evaluations, report",
-		Run:   runRecipe,
+		Name:    "run",
+		Usage:   "RECIPE [key.path=value]... [--set key.path=value]... [--dry-run] [--plugins DIR] [--max-recipe-bytes N] | --resume RUN_DIR | --repeat RUN_DIR",
+		Short:   "run a recipe: synthetic data, pretraining, evaluations, report",
+		Example: "run recipes/demo.yaml train.max_steps=40 seed=1\nrun --resume runs/demo/RUN_ID",
+		Run:     runRecipe,
 	})
 }
 
@@ -36,7 +38,7 @@ func newLauncher(dir string) (*launch.Launcher, error) {
 func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	var sets setFlags
-	fs.Var(&sets, "set", "override `key.path=value` (repeatable)")
+	fs.Var(&sets, "set", "override `key.path=value` (repeatable; a bare key.path=value argument does the same, after the --set ones)")
 	dry := fs.Bool("dry-run", false, "validate and print the runs a sweep expands to, then stop")
 	resume := fs.String("resume", "", "continue the run in `RUN_DIR` from its newest checkpoint")
 	repeat := fs.String("repeat", "", "run again the resolved recipe and overrides saved in `RUN_DIR`")
@@ -46,6 +48,8 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	pos, kv := cli.SplitOverrides(pos)
+	sets = append(sets, kv...)
 	limitBytes, err := maxRecipeBytes(*limit)
 	if err != nil {
 		return err

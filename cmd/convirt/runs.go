@@ -19,12 +19,15 @@ import (
 
 func init() {
 	register(&command{Name: "runs list", Usage: "[--dir runs] [--experiment E] [--parent ID]",
-		Short: "list runs with status, duration and key metrics", Run: runsList})
-	register(&command{Name: "runs show", Usage: "[--dir runs] ID", Short: "print a run's metadata, params and final metrics", Run: runsShow})
-	register(&command{Name: "runs compare", Usage: "[--dir runs] ID ID...", Short: "compare runs: differing params, metrics side by side", Run: runsCompare})
+		Short: "list runs with status, duration and key metrics", Example: "runs list --experiment demo", Run: runsList})
+	register(&command{Name: "runs show", Usage: "[--dir runs] ID", Short: "print a run's metadata, params and final metrics",
+		Example: "runs show 1a2b3c4d", Run: runsShow})
+	register(&command{Name: "runs compare", Usage: "[--dir runs] ID ID...", Short: "compare runs: differing params, metrics side by side",
+		Example: "runs compare 1a2b3c4d 5e6f7a8b", Run: runsCompare})
 	register(&command{Name: "runs push", Usage: "[--experiment E] [--force] [--allow-text] RUN_DIR",
-		Short: "upload a finished local run to MLflow (MLFLOW_TRACKING_URI)", Run: runsPush})
-	register(&command{Name: "runs report", Usage: "[--dir runs] ID", Short: "rebuild a run's loss plot and report.html", Run: runsReport})
+		Short: "upload a finished local run to MLflow (MLFLOW_TRACKING_URI)", Example: "runs push runs/demo/RUN_ID", Run: runsPush})
+	register(&command{Name: "runs report", Usage: "[--dir runs] ID", Short: "rebuild a run's loss plot and report.html",
+		Example: "runs report 1a2b3c4d", Run: runsReport})
 }
 
 func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -11,10 +11,11 @@ import (
 
 func init() {
 	register(&command{
-		Name:  "soak",
-		Usage: "[--recipe FILE] [--set key=value]... [--plugin-kills N] [--host-kills N] [--seed S] [--out DIR]",
-		Short: "run a recipe twice, once undisturbed and once with random plugin and host kills, and compare the results",
-		Run:   runSoak,
+		Name:    "soak",
+		Usage:   "[--recipe FILE] [--set key=value]... [--plugin-kills N] [--host-kills N] [--seed S] [--out DIR]",
+		Short:   "run a recipe twice, once undisturbed and once with random plugin and host kills, and compare the results",
+		Example: "soak --recipe recipes/demo.yaml --plugin-kills 3 --host-kills 2",
+		Run:     runSoak,
 	})
 }
 
@@ -27,7 +28,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hk := fs.Int("host-kills", 2, "times to SIGKILL the host during the disturbed run (then --resume)")
 	seed := fs.Uint64("seed", 1, "seed of the kill schedule")
 	out := fs.String("out", "", "directory for both runs (default: a new temporary directory)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *pk < 0 || *hk < 0 {

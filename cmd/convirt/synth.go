@@ -13,10 +13,11 @@ import (
 
 func init() {
 	register(&command{
-		Name:  "synth",
-		Usage: "--out DIR [--studies N] [--seed S] [--size PX]",
-		Short: "write the synthetic chest X-ray corpus in the real datasets' layouts",
-		Run:   runSynth,
+		Name:    "synth",
+		Usage:   "--out DIR [--studies N] [--seed S] [--size PX]",
+		Short:   "write the synthetic chest X-ray corpus in the real datasets' layouts",
+		Example: "synth --out /tmp/synth --studies 500",
+		Run:     runSynth,
 	})
 }
 
@@ -40,7 +41,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "random seed; the corpus is a function of it")
 	fs.IntVar(&c.Size, "size", c.Size, "image side in pixels")
 	fs.IntVar(&c.Workers, "workers", 0, "rendering goroutines (0: all CPUs)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() > 0 {

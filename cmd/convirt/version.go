@@ -17,11 +17,16 @@ import (
 
 func init() {
 	register(&command{
-		Name:  "version",
-		Short: "print the convirt version, the commit it was built from, Go and libtorch versions",
+		Name:    "version",
+		Short:   "print the convirt version, the commit it was built from, Go and libtorch versions (also convirt --version)",
+		Example: "version",
 		Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-			if len(args) > 0 {
-				return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
+			fs := newFlags("version", stderr)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() > 0 {
+				return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 			}
 			lt, dir := loadedLibtorch()
 			writeVersion(stdout, runs.ReadBuild(), lt, dir)

@@ -53,8 +53,8 @@ func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, st
 	fs.IntVar(&o.Seed, "seed", 1, "initialisation seed")
 	backward := fs.Bool("backward", false, "time forward with a graph, backward of a fixed gradient and an Adam step instead of a bare forward")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 {
 		return fmt.Errorf("%w: batch, size and steps must be positive, warmup and threads not negative", cli.ErrUsage)

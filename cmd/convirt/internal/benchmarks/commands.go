@@ -27,47 +27,52 @@ type Bench struct {
 }
 
 // Command is one `convirt bench NAME` subcommand: its name, usage line,
-// one-line summary, whether it runs libtorch in its own process (the CLI
-// then restarts it on huge pages, core/thp), and what it runs. An error
-// wrapping cli.ErrUsage is a usage error.
+// one-line summary, an example command line, whether it runs libtorch in
+// its own process (the CLI then restarts it on huge pages, core/thp), and
+// what it runs. An error wrapping cli.ErrUsage is a usage error.
 type Command struct {
-	Name, Usage, Short string
-	Torch              bool
-	Run                func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	Name, Usage, Short, Example string
+	Torch                       bool
+	Run                         func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // Commands returns the bench commands.
 func (bs *Bench) Commands() []Command {
 	return []Command{{
-		Name:  "bench model",
-		Usage: "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn|convirt [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--json]",
-		Short: "time full training steps (forward, backward, Adam) of a model on random input",
-		Run:   runBenchModel,
-		Torch: true,
+		Name:    "bench model",
+		Usage:   "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn|convirt [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--json]",
+		Short:   "time full training steps (forward, backward, Adam) of a model on random input",
+		Example: "bench model --arch resnet50 --size 224 --batch 8 --steps 5 --json",
+		Run:     runBenchModel,
+		Torch:   true,
 	}, {
 		Name: "bench convirt",
 		Usage: "[--image resnet50|resnet18|smallcnn] [--text base|tiny] [--batch 32] [--size 224] [--text-len 32] [--steps 5] [--warmup 1] " +
 			"[--text-len-min N] [--length-buckets W] [--threads T] [--image-threads T] [--text-threads T] [--device cpu] [--weight-decay 1e-6] [--gradcache CHUNK] [--inprocess] [--ref graph|loop] [--rss-every N] [--json]",
-		Short: "time the full ConVIRT step through encoder and loss plugin processes, beside the same step in one process",
-		Run:   bs.runBenchConvirt,
-		Torch: true,
+		Short:   "time the full ConVIRT step through encoder and loss plugin processes, beside the same step in one process",
+		Example: "bench convirt --image resnet18 --text tiny --batch 16 --steps 5",
+		Run:     bs.runBenchConvirt,
+		Torch:   true,
 	}, {
-		Name:  "bench boundary",
-		Usage: "[--image resnet50|resnet18|smallcnn] [--batch 32] [--size 224] [--steps 5] [--warmup 1] [--threads T] [--device cpu] [--backward] [--json]",
-		Short: "time one image-encoder forward through a plugin process beside the same forward in this process",
-		Run:   bs.runBenchBoundary,
-		Torch: true,
+		Name:    "bench boundary",
+		Usage:   "[--image resnet50|resnet18|smallcnn] [--batch 32] [--size 224] [--steps 5] [--warmup 1] [--threads T] [--device cpu] [--backward] [--json]",
+		Short:   "time one image-encoder forward through a plugin process beside the same forward in this process",
+		Example: "bench boundary --image smallcnn --batch 32 --backward",
+		Run:     bs.runBenchBoundary,
+		Torch:   true,
 	}, {
 		Name: "bench data",
 		Usage: "--dataset NAME (--root DIR | --synth STUDIES [--synth-dir DIR] [--synth-width 2500] [--synth-height 3000]) " +
 			"[--split train] [--size 224] [--augment] [--workers N] [--batch 32] [--batches 5] [--warmup 1] [--inprocess] " +
 			"[--prepared auto|off|required] [--prepare [--prepare-size 256]] [--json]",
-		Short: "time batches of decoded, resized (and augmented) images through a dataset plugin, and in this process",
-		Run:   bs.runBenchData,
+		Short:   "time batches of decoded, resized (and augmented) images through a dataset plugin, and in this process",
+		Example: "bench data --dataset mimic-cxr --synth 200 --batches 5",
+		Run:     bs.runBenchData,
 	}, {
-		Name:  "bench ratio",
-		Usage: "[--field sec_per_step[,items_per_sec,inprocess.sec_per_step=sec_per_step...]] [--reduce last|median|min] [--json] A.json B.json",
-		Short: "compare two benchmark JSON records (e.g. convirt vs PyTorch): A/B of each field",
-		Run:   runBenchRatio,
+		Name:    "bench ratio",
+		Usage:   "[--field sec_per_step[,items_per_sec,inprocess.sec_per_step=sec_per_step...]] [--reduce last|median|min] [--json] A.json B.json",
+		Short:   "compare two benchmark JSON records (e.g. convirt vs PyTorch): A/B of each field",
+		Example: "bench ratio --field sec_per_step convirt.json pytorch.json",
+		Run:     runBenchRatio,
 	}}
 }

@@ -48,8 +48,8 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	fs.BoolVar(&o.InProcess, "inprocess", false, "also time the same step in this process, alternating step by step, and report the split overhead")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object")
 	fs.BoolVar(&o.Verbose, "v", false, "show plugin logs on stderr")
-	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w: %v", cli.ErrUsage, err)
+	if err := cli.Parse(fs, args); err != nil {
+		return nil, err
 	}
 	if fs.NArg() > 0 || o.Batch <= 0 || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 0 || o.Threads < 0 || o.GradCache < 0 || o.RSSEvery < 0 || o.LengthBuckets < 0 ||
 		o.ImageThreads < 0 || o.TextThreads < 0 {

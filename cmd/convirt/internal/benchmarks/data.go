@@ -74,8 +74,8 @@ func (bs *Bench) runBenchData(ctx context.Context, args []string, stdout, stderr
 	doPrepare := fs.Bool("prepare", false, "prepare the split's images first (convirt data prepare), timed apart")
 	prepSize := fs.Int("prepare-size", prepare.DefaultSize, "short side of the images --prepare writes")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 || *batch <= 0 || *batches <= 0 || *warmup < 0 || *workers < 0 || *size <= 0 || (*root == "") == (fsz.Studies == 0) {
 		return fmt.Errorf("%w: give one of --root and --synth; batch, batches and size must be positive", cli.ErrUsage)

@@ -67,8 +67,8 @@ func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 	warmup := fs.Int("warmup", 1, "untimed steps first")
 	threads := fs.Int("threads", 0, "libtorch intra-op threads (0: libtorch's default)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 || *batch <= 0 || *steps <= 0 || *warmup < 0 || *size <= 0 || *textLen < 2 || *threads < 0 {
 		return fmt.Errorf("%w: bad arguments", cli.ErrUsage)

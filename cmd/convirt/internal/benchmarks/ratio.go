@@ -20,7 +20,7 @@ func runBenchRatio(_ context.Context, args []string, stdout, stderr io.Writer) e
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := cli.ParseInterleaved(fs, args)
 	if err != nil {
-		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
+		return err
 	}
 	if len(pos) != 2 {
 		return fmt.Errorf("%w: want two files (the last JSON object of each is compared, or with --reduce all of them)", cli.ErrUsage)

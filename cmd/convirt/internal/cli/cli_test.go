@@ -25,3 +25,38 @@ func TestParseInterleaved(t *testing.T) {
 		t.Errorf("-h: err %v, stderr %q", err, errOut.String())
 	}
 }
+
+// TestUnknownFlagSuggests: a mistyped flag prints the flag package's
+// message, the closest flag and the usage line once, and comes back as a
+// usage error already reported.
+func TestUnknownFlagSuggests(t *testing.T) {
+	var errOut bytes.Buffer
+	fs := NewFlags("zz unregistered", &errOut)
+	fs.Bool("dry-run", false, "")
+	_, err := ParseInterleaved(fs, []string{"x", "--dri-run"})
+	want := "flag provided but not defined: -dri-run\ndid you mean --dry-run?\nusage: convirt zz unregistered (convirt zz unregistered --help for more)\n"
+	if !Reported(err) || !errors.Is(err, ErrUsage) || errOut.String() != want {
+		t.Errorf("err %v (reported %v), stderr %q, want %q", err, Reported(err), errOut.String(), want)
+	}
+	errOut.Reset()
+	if _, err := ParseInterleaved(fs, []string{"--zzz"}); !Reported(err) || strings.Contains(errOut.String(), "did you mean") {
+		t.Errorf("--zzz: err %v, stderr %q: want no guess", err, errOut.String())
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	cands := []string{"run", "runs", "recipe", "version", "dry-run"}
+	for word, want := range map[string]string{"rnu": "run", "rn": "run", "runss": "runs", "recpie": "recipe",
+		"verison": "version", "dryrun": "dry-run", "x": "", "bench": "", "": ""} {
+		if got := Suggest(word, cands); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
+
+func TestSplitOverrides(t *testing.T) {
+	rest, sets := SplitOverrides([]string{"train.max_steps=40", "recipes/a=b.yaml", "demo.yaml", "evaluate.0.seeds=[1,2]", "=x", "seed=1"})
+	if !slices.Equal(rest, []string{"recipes/a=b.yaml", "demo.yaml", "=x"}) || !slices.Equal(sets, []string{"train.max_steps=40", "evaluate.0.seeds=[1,2]", "seed=1"}) {
+		t.Errorf("rest %q, sets %q", rest, sets)
+	}
+}
