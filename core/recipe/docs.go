@@ -26,6 +26,8 @@ const docsIntro = "# Recipes\n\n" +
 	"that path: ints, floats, bools as written, strings verbatim, lists as `[a,b]` or `a,b`, sections as YAML\n" +
 	"(`{a: 1}`). List elements are addressed by index (`--set evaluate.0.seeds=3`); keys inside a plugin's\n" +
 	"`config` take the plugin's own types when the plugin is known. `--set key=~delete` deletes.\n" +
+	"A bare `key.path=value` argument (`convirt run recipes/demo.yaml train.max_steps=40`, as in Hydra)\n" +
+	"is the same override, for `convirt run` and the `recipe` commands; those apply after the `--set` ones.\n" +
 	"Finally every missing field takes its default. A section that has required fields (`data.synth`,\n" +
 	"`data.pretrain`, `text_encoder`, `loss`) is absent unless given; other sections always exist.\n\n" +
 	"## Environment variables\n\n" +
