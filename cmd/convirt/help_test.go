@@ -107,3 +107,25 @@ func TestVersionFlag(t *testing.T) {
 		t.Errorf("--version: exit %d, stderr %q\n%s\nwant\n%s", code, errs, out, want)
 	}
 }
+
+// TestRecipeCommandsTakePlugins: `recipe validate` (and show, expand)
+// take the plugin directory as `run` does, --plugins: a recipe naming an
+// installed plugin validates against that directory and not without it.
+func TestRecipeCommandsTakePlugins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin")
+	}
+	bin := buildExample(t)
+	dir := t.TempDir()
+	installCLI(t, "-dir", dir, bin)
+	path, _ := exampleRecipe(t)
+	t.Setenv("CONVIRT_PLUGIN_DIR", t.TempDir())
+	if code, _, errs := runCLI(t, "recipe", "validate", path); code != 1 || !strings.Contains(errs, exampleName) {
+		t.Errorf("validate without the plugin directory: exit %d, stderr %q", code, errs)
+	}
+	for _, sub := range []string{"validate", "show", "expand"} {
+		if code, _, errs := runCLI(t, "recipe", sub, path, "--plugins", dir); code != 0 {
+			t.Errorf("recipe %s --plugins: exit %d, stderr %q", sub, code, errs)
+		}
+	}
+}

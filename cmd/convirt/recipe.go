@@ -17,21 +17,21 @@ import (
 func init() {
 	register(&command{
 		Name:    "recipe validate",
-		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--max-recipe-bytes N]",
+		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--plugins DIR] [--max-recipe-bytes N]",
 		Short:   "check a recipe strictly and list every problem",
 		Example: "recipe validate recipes/demo.yaml train.max_steps=40",
 		Run:     recipeValidate,
 	})
 	register(&command{
 		Name:    "recipe show",
-		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--origins] [--max-recipe-bytes N]",
+		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--origins] [--plugins DIR] [--max-recipe-bytes N]",
 		Short:   "print the fully resolved recipe (with --origins: where each value came from)",
 		Example: "recipe show --origins recipes/paper/table1.yaml",
 		Run:     recipeShow,
 	})
 	register(&command{
 		Name:    "recipe expand",
-		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--max-recipe-bytes N]",
+		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--plugins DIR] [--max-recipe-bytes N]",
 		Short:   "list the child runs of a recipe's sweep and each evaluation's cells",
 		Example: "recipe expand recipes/paper/table1.yaml",
 		Run:     recipeExpand,
@@ -68,13 +68,19 @@ func maxRecipeBytes(n int64) (int64, error) {
 	return n, nil
 }
 
-// loadRecipeArgs parses FILE, --set and --max-recipe-bytes flags (plus any
+// pluginsFlag adds --plugins, the plugin directory, to fs (as `run` has it).
+func pluginsFlag(fs *flag.FlagSet) *string {
+	return fs.String("plugins", "", "plugin `DIR`ectory (default $CONVIRT_PLUGIN_DIR or ~/.convirt/plugins)")
+}
+
+// loadRecipeArgs parses FILE, --set, --plugins and --max-recipe-bytes flags (plus any
 // extra flags fs holds) and loads the recipe; ctx (SIGINT, SIGTERM) stops
 // the loading.
 func loadRecipeArgs(ctx context.Context, fs *flag.FlagSet, args []string) (*recipe.Recipe, string, error) {
 	var sets setFlags
 	fs.Var(&sets, "set", "override `key.path=value` (repeatable; a bare key.path=value argument does the same, after the --set ones)")
 	limit := maxRecipeBytesFlag(fs)
+	pluginDir := pluginsFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, "", err
@@ -88,7 +94,7 @@ func loadRecipeArgs(ctx context.Context, fs *flag.FlagSet, args []string) (*reci
 	if err != nil {
 		return nil, "", err
 	}
-	l, err := newLauncher("")
+	l, err := newLauncher(*pluginDir)
 	if err != nil {
 		return nil, "", err
 	}

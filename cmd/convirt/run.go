@@ -42,7 +42,7 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dry := fs.Bool("dry-run", false, "validate and print the runs a sweep expands to, then stop")
 	resume := fs.String("resume", "", "continue the run in `RUN_DIR` from its newest checkpoint")
 	repeat := fs.String("repeat", "", "run again the resolved recipe and overrides saved in `RUN_DIR`")
-	pluginDir := fs.String("plugins", "", "plugin directory (default $CONVIRT_PLUGIN_DIR or ~/.convirt/plugins)")
+	pluginDir := pluginsFlag(fs)
 	limit := maxRecipeBytesFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
