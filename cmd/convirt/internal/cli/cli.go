@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // ErrUsage marks an error whose message is a usage hint; convirt prints the
@@ -68,7 +70,7 @@ func NewFlags(name string, stderr io.Writer) *flag.FlagSet {
 		}
 		const undefined = "flag provided but not defined: -"
 		if bad, ok := strings.CutPrefix(strings.TrimSpace(out.failure), undefined); ok {
-			if s := Suggest(bad, flagNames(fs)); s != "" {
+			if s := schema.Suggest(bad, flagNames(fs)); s != "" {
 				fmt.Fprintf(out, "did you mean --%s?\n", s)
 			}
 		}

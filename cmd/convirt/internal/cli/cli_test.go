@@ -44,16 +44,6 @@ func TestUnknownFlagSuggests(t *testing.T) {
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	cands := []string{"run", "runs", "recipe", "version", "dry-run"}
-	for word, want := range map[string]string{"rnu": "run", "rn": "run", "runss": "runs", "recpie": "recipe",
-		"verison": "version", "dryrun": "dry-run", "x": "", "bench": "", "": ""} {
-		if got := Suggest(word, cands); got != want {
-			t.Errorf("Suggest(%q) = %q, want %q", word, got, want)
-		}
-	}
-}
-
 func TestSplitOverrides(t *testing.T) {
 	rest, sets := SplitOverrides([]string{"train.max_steps=40", "recipes/a=b.yaml", "demo.yaml", "evaluate.0.seeds=[1,2]", "=x", "seed=1"})
 	if !slices.Equal(rest, []string{"recipes/a=b.yaml", "demo.yaml", "=x"}) || !slices.Equal(sets, []string{"train.max_steps=40", "evaluate.0.seeds=[1,2]", "seed=1"}) {

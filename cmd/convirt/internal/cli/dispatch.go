@@ -8,6 +8,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Run dispatches args to the longest matching command name and returns the
@@ -76,7 +78,7 @@ func (t Table) unknown(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stderr, "convirt: unknown command %q", strings.Join(args[:n+1], " "))
-	if s := Suggest(args[n], t.Next(prefix)); s != "" {
+	if s := schema.Suggest(args[n], t.Next(prefix)); s != "" {
 		fmt.Fprintf(stderr, "; did you mean %q?", strings.TrimSpace(prefix+" "+s))
 	}
 	if n == 0 {
