@@ -129,3 +129,16 @@ func TestRecipeCommandsTakePlugins(t *testing.T) {
 		}
 	}
 }
+
+// TestPluginsCommandsTakePlugins: the plugins commands name the plugin
+// directory --plugins, as run and the recipe commands do; -dir, their
+// older name, still works.
+func TestPluginsCommandsTakePlugins(t *testing.T) {
+	for _, flag := range []string{"--plugins", "-dir"} {
+		dir := t.TempDir()
+		code, out, errs := runCLI(t, "plugins", "list", flag, dir)
+		if code != 0 || !strings.Contains(out, "(no installed plugins in "+dir+")") {
+			t.Errorf("plugins list %s: exit %d, stderr %q\n%s", flag, code, errs, out)
+		}
+	}
+}

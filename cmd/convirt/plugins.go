@@ -16,20 +16,24 @@ import (
 )
 
 func init() {
-	register(&command{Name: "plugins list", Usage: "[-dir DIR]", Short: "list built-in and installed plugins", Example: "plugins list", Run: pluginsList})
-	register(&command{Name: "plugins describe", Usage: "[-dir DIR] NAME", Short: "show a plugin's manifest and config schema", Example: "plugins describe smallcnn", Run: pluginsDescribe})
-	register(&command{Name: "plugins install", Usage: "[-dir DIR] [-sha256 SUM] PATH|URL | [-index FILE|URL] NAME[@VERSION]",
+	register(&command{Name: "plugins list", Usage: "[--plugins DIR]", Short: "list built-in and installed plugins", Example: "plugins list", Run: pluginsList})
+	register(&command{Name: "plugins describe", Usage: "[--plugins DIR] NAME", Short: "show a plugin's manifest and config schema", Example: "plugins describe smallcnn", Run: pluginsDescribe})
+	register(&command{Name: "plugins install", Usage: "[--plugins DIR] [--sha256 SUM] PATH|URL | [--index FILE|URL] NAME[@VERSION]",
 		Short: "install a plugin: a local file, a URL with its sha256, or by name from an index", Example: "plugins install ./my-encoder\nplugins install --index https://example.org/index.json my-encoder@1.2.0", Run: pluginsInstall})
-	register(&command{Name: "plugins verify", Usage: "[-dir DIR]", Short: "check installed plugins against their recorded checksums", Example: "plugins verify", Run: pluginsVerify})
-	register(&command{Name: "plugins index add", Usage: "[-dir DIR] INDEX NAME...", Short: "publish installed plugins into an index file (and copy them next to it)", Example: "plugins index add ./index.json my-encoder", Run: indexAdd})
-	register(&command{Name: "plugins index build", Usage: "[-dir DIR] INDEX", Short: "publish every installed plugin into an index file", Example: "plugins index build ./index.json", Run: indexBuild})
+	register(&command{Name: "plugins verify", Usage: "[--plugins DIR]", Short: "check installed plugins against their recorded checksums", Example: "plugins verify", Run: pluginsVerify})
+	register(&command{Name: "plugins index add", Usage: "[--plugins DIR] INDEX NAME...", Short: "publish installed plugins into an index file (and copy them next to it)", Example: "plugins index add ./index.json my-encoder", Run: indexAdd})
+	register(&command{Name: "plugins index build", Usage: "[--plugins DIR] INDEX", Short: "publish every installed plugin into an index file", Example: "plugins index build ./index.json", Run: indexBuild})
 	register(&command{Name: "plugins index list", Usage: "FILE|URL", Short: "list the plugins an index offers", Example: "plugins index list ./index.json", Run: indexList})
 }
 
-// pluginFlags returns the flag set of a plugins command, with -dir.
+// pluginFlags returns the flag set of a plugins command, with --plugins,
+// the plugin directory as run and the recipe commands name it, and -dir,
+// its older name here (elsewhere --dir is the run store).
 func pluginFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := newFlags(name, stderr)
-	return fs, fs.String("dir", "", "plugin directory (default $CONVIRT_PLUGIN_DIR or ~/.convirt/plugins)")
+	dir := pluginsFlag(fs)
+	fs.StringVar(dir, "dir", "", "the same as --plugins (the older name)")
+	return fs, dir
 }
 
 // openRegistry parses args (flags may follow arguments), checks that at
