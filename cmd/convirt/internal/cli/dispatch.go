@@ -69,7 +69,7 @@ func (t Table) help(ctx context.Context, args []string, stdout, stderr io.Writer
 
 // unknown answers args that name no command: a group name alone lists its
 // subcommands (exit 0); anything else is a usage error with a did-you-mean
-// and, under a group, the group's subt.
+// and, under a group, the group's subcommands.
 func (t Table) unknown(args []string, stdout, stderr io.Writer) int {
 	n := t.LongestGroup(args)
 	prefix := strings.Join(args[:n], " ")
