@@ -125,15 +125,20 @@ func SplitOverrides(pos []string) (rest, sets []string) {
 	return rest, sets
 }
 
+// isKeyPath reports whether k looks like a recipe key path (letters,
+// digits, '_', '-', '.', '[' and ']'), not a file name.
 func isKeyPath(k string) bool {
 	if k == "" || k[0] == '-' || k[0] == '.' {
 		return false
 	}
-	for _, r := range k {
-		if !(r == '_' || r == '-' || r == '.' || r == '[' || r == ']' ||
-			r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
+	return strings.IndexFunc(k, func(r rune) bool { return !keyRune(r) }) < 0
+}
+
+// keyRune reports whether r may appear in a recipe key path.
+func keyRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return true
 	}
-	return true
+	return strings.ContainsRune("_-.[]", r)
 }
