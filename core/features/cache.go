@@ -78,33 +78,21 @@ func (c *Cache) path(k key) (string, error) {
 func (c *Cache) Features(ctx context.Context, enc Encoder, d Dataset, split, output string, text bool) (*sdk.FeatureSet, error) {
 	k := key{Version: CacheVersion, Encoder: enc.Plugin, EncoderConfig: enc.Config, Weights: enc.Weights,
 		Output: output, Dataset: d.Plugin, DatasetConfig: d.Config, Split: split}
-	path, err := c.path(k)
-	if err != nil {
-		return nil, err
-	}
-	if b, err := os.ReadFile(path); err == nil {
-		var fs sdk.FeatureSet
-		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&fs); err == nil && fs.Features.Validate() == nil {
+	return cached(c, k, "feature",
+		func(fs *sdk.FeatureSet, path string) bool {
+			if fs.Features.Validate() != nil {
+				return false
+			}
 			fmt.Fprintf(c.Log, "features of %s/%s (%s, %s) from cache %s\n", d.Plugin, split, enc.Plugin, output, path)
-			return &fs, nil
-		}
-		fmt.Fprintf(c.Log, "ignoring unreadable feature cache %s\n", path)
-	}
-	fs, err := Extract(ctx, enc.Client, d.Client, split, output, text, c.Seed, c.Progress)
-	if err != nil {
-		return nil, fmt.Errorf("features of %s split %q with encoder %q: %w", d.Plugin, split, enc.Plugin, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(fs); err != nil {
-		return nil, fmt.Errorf("feature cache: %w", err)
-	}
-	if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
-		return nil, fmt.Errorf("feature cache: %w", err)
-	}
-	return fs, nil
+			return true
+		},
+		func() (*sdk.FeatureSet, error) {
+			fs, err := Extract(ctx, enc.Client, d.Client, split, output, text, c.Seed, c.Progress)
+			if err != nil {
+				return nil, fmt.Errorf("features of %s split %q with encoder %q: %w", d.Plugin, split, enc.Plugin, err)
+			}
+			return fs, nil
+		})
 }
 
 // Labels reads the labels of every sample of a dataset split (ReadLabels),
@@ -112,30 +100,45 @@ func (c *Cache) Features(ctx context.Context, enc Encoder, d Dataset, split, out
 // dataset cannot load get a nil row.
 func (c *Cache) Labels(ctx context.Context, d Dataset, split string) (*SplitLabels, error) {
 	k := key{Version: CacheVersion, Output: "labels", Dataset: d.Plugin, DatasetConfig: d.Config, Split: split}
+	return cached(c, k, "label",
+		func(l *SplitLabels, _ string) bool { return len(l.Rows) > 0 },
+		func() (*SplitLabels, error) {
+			l, err := ReadLabels(ctx, d.Client, split)
+			if err != nil {
+				return nil, fmt.Errorf("labels of %s split %q: %w", d.Plugin, split, err)
+			}
+			return l, nil
+		})
+}
+
+// cached returns the value of key k from c's gob file when it decodes and
+// ok accepts it (ok gets the file's path), else computes it and stores it.
+// what names the cache in messages ("feature", "label").
+func cached[T any](c *Cache, k key, what string, ok func(v *T, path string) bool, compute func() (*T, error)) (*T, error) {
 	path, err := c.path(k)
 	if err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(path); err == nil {
-		var l SplitLabels
-		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&l); err == nil && len(l.Rows) > 0 {
-			return &l, nil
+		var v T
+		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v); err == nil && ok(&v, path) {
+			return &v, nil
 		}
-		fmt.Fprintf(c.Log, "ignoring unreadable label cache %s\n", path)
+		fmt.Fprintf(c.Log, "ignoring unreadable %s cache %s\n", what, path)
 	}
-	l, err := ReadLabels(ctx, d.Client, split)
+	v, err := compute()
 	if err != nil {
-		return nil, fmt.Errorf("labels of %s split %q: %w", d.Plugin, split, err)
-	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(l); err != nil {
-		return nil, fmt.Errorf("label cache: %w", err)
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
-		return nil, fmt.Errorf("label cache: %w", err)
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, fmt.Errorf("%s cache: %w", what, err)
 	}
-	return l, nil
+	if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
+		return nil, fmt.Errorf("%s cache: %w", what, err)
+	}
+	return v, nil
 }
