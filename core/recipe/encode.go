@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -189,15 +188,12 @@ func LoadRunContext(ctx context.Context, dir string, opt Options) (*Recipe, erro
 	if err != nil {
 		return r, err
 	}
-	getenv := opt.Getenv
-	if getenv == nil {
-		getenv = os.LookupEnv
-	}
-	limit, err := maxBytes(opt, getenv)
+	// A loader of its own: the overrides get the whole size limit.
+	l, err := newLoader(ctx, opt)
 	if err != nil {
 		return r, fmt.Errorf("recipe: %w", err)
 	}
-	data, err := readRecipe(ctx, filepath.Join(dir, OverridesFile), limit, limit)
+	data, err := l.read(filepath.Join(dir, OverridesFile))
 	if err != nil {
 		return r, fmt.Errorf("recipe: %w", err)
 	}
