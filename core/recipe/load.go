@@ -76,11 +76,9 @@ func ParseContext(ctx context.Context, name string, data []byte, opt Options) (*
 	if err != nil {
 		return nil, fmt.Errorf("recipe %s: %w", name, err)
 	}
-	if int64(len(data)) > l.budget {
-		return nil, fmt.Errorf("recipe: %w", tooLarge(name, int64(len(data)), l.limit))
+	if err := l.charge(name, data); err != nil {
+		return nil, fmt.Errorf("recipe: %w", err)
 	}
-	l.budget -= int64(len(data))
-	l.files++
 	return l.load(name, data, opt)
 }
 
@@ -106,9 +104,21 @@ func (l *loader) read(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := l.charge(path, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// charge counts data, the content of the file name, as one file read
+// against what is left of the size limit.
+func (l *loader) charge(name string, data []byte) error {
+	if int64(len(data)) > l.budget {
+		return tooLarge(name, int64(len(data)), l.limit)
+	}
 	l.budget -= int64(len(data))
 	l.files++
-	return data, nil
+	return nil
 }
 
 func (l *loader) load(name string, data []byte, opt Options) (*Recipe, error) {
