@@ -26,15 +26,46 @@ func Extract(ctx context.Context, enc Forwarder, ds SplitReader, split, output s
 	}
 	bar := progress.New(w, int64(info.Len), "features "+split)
 	defer bar.Finish()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var reqs []sdk.BatchRequest
 	for lo := 0; lo < info.Len; lo += Batch {
 		reqs = append(reqs, sdk.BatchRequest{Split: split, Indices: Span(lo, min(lo+Batch, info.Len)), Seed: int64(seed)})
 	}
-	fs := &sdk.FeatureSet{LabelNames: info.LabelNames}
+	fs, err := encode(ctx, enc, ds, reqs, split, output, text, info.LabelNames, len(info.LabelNames) > 0, func(n int) { bar.Add(int64(n)) })
+	if err != nil {
+		return nil, err
+	}
+	if skipped := info.Len - len(fs.IDs); skipped > 0 {
+		bar.Describe(fmt.Sprintf("(%d unreadable samples skipped)", skipped))
+	}
+	return fs, nil
+}
+
+// EncodeRows runs the encoder in evaluation mode over rows of a split and
+// returns their pooled features with labels (names are the label columns),
+// ids and groups; unreadable samples are left out.
+func EncodeRows(ctx context.Context, enc Forwarder, ds Batcher, split string, rows []int, names []string) (*sdk.FeatureSet, error) {
+	var reqs []sdk.BatchRequest
+	for lo := 0; lo < len(rows); lo += Batch {
+		reqs = append(reqs, sdk.BatchRequest{Split: split, Indices: rows[lo:min(lo+Batch, len(rows))]})
+	}
+	fs, err := encode(ctx, enc, ds, reqs, split, sdk.OutputFeatures, false, names, true, nil)
+	if err == nil && len(fs.IDs) == 0 {
+		return nil, fmt.Errorf("split %q: no readable samples", split)
+	}
+	return fs, err
+}
+
+// encode runs the encoder over the batches reqs asks for, reading the next
+// batch while the encoder works on the current one, and gathers the
+// embeddings (output) of the texts (text) or images with ids, groups and,
+// when withLabels, labels (names are their columns). Samples the dataset
+// cannot load are left out; done, when set, gets each batch's size.
+func encode(ctx context.Context, enc Forwarder, ds Batcher, reqs []sdk.BatchRequest, split, output string, text bool, names []string, withLabels bool, done func(int)) (*sdk.FeatureSet, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fs := &sdk.FeatureSet{LabelNames: names}
 	var feats, labels []float32
-	dim, k := -1, len(info.LabelNames)
+	dim, k := -1, len(names)
 	for f := range Prefetch(ctx, ds, reqs) {
 		if f.Err != nil {
 			return nil, f.Err
@@ -53,16 +84,16 @@ func Extract(ctx context.Context, enc Forwarder, ds SplitReader, split, output s
 		if err != nil {
 			return nil, err
 		}
-		v, err := out.Float32s()
-		if err != nil {
-			return nil, err
-		}
 		if len(out.Shape) != 2 || int(out.Shape[0]) != len(f.B.IDs) || (dim >= 0 && int(out.Shape[1]) != dim) {
 			return nil, fmt.Errorf("encoder returned shape %v for %d samples", out.Shape, len(f.B.IDs))
 		}
 		dim = int(out.Shape[1])
+		v, err := out.Float32s()
+		if err != nil {
+			return nil, err
+		}
 		feats = append(feats, v...)
-		if k > 0 {
+		if withLabels {
 			if f.B.Labels == nil {
 				return nil, fmt.Errorf("split %q: a batch came without labels", split)
 			}
@@ -76,78 +107,19 @@ func Extract(ctx context.Context, enc Forwarder, ds SplitReader, split, output s
 			return nil, fmt.Errorf("split %q: %w", split, err)
 		}
 		fs.IDs = append(fs.IDs, f.B.IDs...)
-		bar.Add(int64(len(f.B.IDs)))
+		if done != nil {
+			done(len(f.B.IDs))
+		}
 	}
 	n := int64(len(fs.IDs))
-	if fs.Features, err = tensor.FromFloat32([]int64{n, int64(dim)}, feats); err != nil {
-		return nil, err
-	}
-	if k > 0 {
-		if fs.Labels, err = tensor.FromFloat32([]int64{n, int64(k)}, labels); err != nil {
-			return nil, err
-		}
-	}
-	if skipped := info.Len - int(n); skipped > 0 {
-		bar.Describe(fmt.Sprintf("(%d unreadable samples skipped)", skipped))
-	}
-	return fs, nil
-}
-
-// EncodeRows runs the encoder in evaluation mode over rows of a split and
-// returns their pooled features with labels (names are the label columns),
-// ids and groups; unreadable samples are left out.
-func EncodeRows(ctx context.Context, enc Forwarder, ds Batcher, split string, rows []int, names []string) (*sdk.FeatureSet, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var reqs []sdk.BatchRequest
-	for lo := 0; lo < len(rows); lo += Batch {
-		reqs = append(reqs, sdk.BatchRequest{Split: split, Indices: rows[lo:min(lo+Batch, len(rows))]})
-	}
-	fs := &sdk.FeatureSet{LabelNames: names}
-	var feats, labels []float32
-	dim, k := -1, len(names)
-	for f := range Prefetch(ctx, ds, reqs) {
-		if f.Err != nil {
-			return nil, f.Err
-		}
-		if len(f.B.IDs) == 0 {
-			continue // every sample failed to load; the dataset counted them
-		}
-		if f.B.Labels == nil {
-			return nil, fmt.Errorf("split %q: a batch came without labels", split)
-		}
-		out, err := enc.Forward(ctx, sdk.ForwardRequest{Batch: &sdk.Batch{IDs: f.B.IDs, Images: f.B.Images}, Output: sdk.OutputFeatures})
-		if err != nil {
-			return nil, err
-		}
-		if len(out.Shape) != 2 || int(out.Shape[0]) != len(f.B.IDs) || (dim >= 0 && int(out.Shape[1]) != dim) {
-			return nil, fmt.Errorf("encoder returned shape %v for %d samples", out.Shape, len(f.B.IDs))
-		}
-		dim = int(out.Shape[1])
-		v, err := out.Float32s()
-		if err != nil {
-			return nil, err
-		}
-		l, err := f.B.Labels.Float32s()
-		if err != nil {
-			return nil, err
-		}
-		feats, labels = append(feats, v...), append(labels, l...)
-		if fs.Groups, err = AppendGroups(fs.Groups, len(fs.IDs), f.B); err != nil {
-			return nil, fmt.Errorf("split %q: %w", split, err)
-		}
-		fs.IDs = append(fs.IDs, f.B.IDs...)
-	}
-	n := int64(len(fs.IDs))
-	if n == 0 {
-		return nil, fmt.Errorf("split %q: no readable samples", split)
-	}
 	var err error
 	if fs.Features, err = tensor.FromFloat32([]int64{n, int64(dim)}, feats); err != nil {
 		return nil, err
 	}
-	if fs.Labels, err = tensor.FromFloat32([]int64{n, int64(k)}, labels); err != nil {
-		return nil, err
+	if withLabels {
+		if fs.Labels, err = tensor.FromFloat32([]int64{n, int64(k)}, labels); err != nil {
+			return nil, err
+		}
 	}
 	return fs, nil
 }
