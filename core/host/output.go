@@ -38,14 +38,19 @@ func (t *tail) add(source string, p []byte) {
 			break
 		}
 		if line := strings.TrimRight(string(buf[:i]), "\r"); line != "" {
-			t.lines = append(t.lines, render(line))
-			if len(t.lines) > tailLines {
-				t.lines = t.lines[len(t.lines)-tailLines:]
-			}
+			t.keep(render(line))
 		}
 		buf = buf[i+1:]
 	}
 	t.partial[source] = append([]byte(nil), buf...)
+}
+
+// keep appends one line, dropping the oldest beyond tailLines; t.mu is held.
+func (t *tail) keep(line string) {
+	t.lines = append(t.lines, line)
+	if len(t.lines) > tailLines {
+		t.lines = t.lines[len(t.lines)-tailLines:]
+	}
 }
 
 // snapshot returns the kept lines plus any unterminated ones.
@@ -77,10 +82,7 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 func (w *tailWriter) addLine(line string) {
 	w.t.mu.Lock()
 	defer w.t.mu.Unlock()
-	w.t.lines = append(w.t.lines, line)
-	if len(w.t.lines) > tailLines {
-		w.t.lines = w.t.lines[len(w.t.lines)-tailLines:]
-	}
+	w.t.keep(line)
 }
 
 // render shows an hclog JSON line as "[LEVEL] message key=value ...";
