@@ -89,16 +89,6 @@ func (s *session) evaluateOne(ctx context.Context, e recipe.Eval) ([]results.Ent
 	return er.out, nil
 }
 
-// runInit evaluates the encoders of one initialisation with the
-// evaluation's protocol.
-func (er *evalRun) runInit(ctx context.Context, init string) error {
-	p, err := protocolOf(er.e.Protocol)
-	if err != nil {
-		return err
-	}
-	return p.run(ctx, er, init)
-}
-
 // encoder starts the image or text encoder (role) with the weights of init:
 // "convirt" restores the pretrained state, "random" drops pretrained
 // weights, "imagenet" keeps the weights the encoder config names.
