@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/convirt/convirt/cmd/convirt/internal/cli"
+	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
 )
 
@@ -55,17 +56,45 @@ func (s *setFlags) Set(v string) error {
 	return nil
 }
 
-// maxRecipeBytesFlag adds --max-recipe-bytes to fs; maxRecipeBytes checks
-// its value.
-func maxRecipeBytesFlag(fs *flag.FlagSet) *int64 {
-	return fs.Int64("max-recipe-bytes", 0, fmt.Sprintf("size limit of a recipe and its bases together, in `bytes` (default $%s, else %d)", recipe.MaxBytesEnv, recipe.DefaultMaxBytes))
+// recipeFlags are the flags of every command that loads a recipe (run and
+// the recipe commands): --set, --plugins and --max-recipe-bytes.
+type recipeFlags struct {
+	sets      setFlags
+	pluginDir *string
+	limit     *int64
 }
 
-func maxRecipeBytes(n int64) (int64, error) {
-	if n < 0 {
-		return 0, fmt.Errorf("%w: --max-recipe-bytes must be a positive number of bytes, got %d", errUsage, n)
+// addRecipeFlags adds the recipe flags to fs.
+func addRecipeFlags(fs *flag.FlagSet) *recipeFlags {
+	f := &recipeFlags{}
+	fs.Var(&f.sets, "set", "override `key.path=value` (repeatable; a bare key.path=value argument does the same, after the --set ones)")
+	f.limit = fs.Int64("max-recipe-bytes", 0, fmt.Sprintf("size limit of a recipe and its bases together, in `bytes` (default $%s, else %d)", recipe.MaxBytesEnv, recipe.DefaultMaxBytes))
+	f.pluginDir = pluginsFlag(fs)
+	return f
+}
+
+// parse parses args with fs (flags may follow arguments) and returns the
+// positional arguments; the bare key.path=value ones join the --set ones.
+func (f *recipeFlags) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
 	}
-	return n, nil
+	pos, kv := cli.SplitOverrides(pos)
+	f.sets = append(f.sets, kv...)
+	return pos, nil
+}
+
+// open checks --max-recipe-bytes and opens the launcher of --plugins; opt
+// loads a recipe with the overrides, the plugins' schemas and the limit.
+func (f *recipeFlags) open() (l *launch.Launcher, opt recipe.Options, err error) {
+	if *f.limit < 0 {
+		return nil, opt, fmt.Errorf("%w: --max-recipe-bytes must be a positive number of bytes, got %d", errUsage, *f.limit)
+	}
+	if l, err = newLauncher(*f.pluginDir); err != nil {
+		return nil, opt, err
+	}
+	return l, recipe.Options{Sets: f.sets, Plugins: l.Schema, MaxBytes: *f.limit}, nil
 }
 
 // pluginsFlag adds --plugins, the plugin directory, to fs (as `run` has it).
@@ -73,32 +102,22 @@ func pluginsFlag(fs *flag.FlagSet) *string {
 	return fs.String("plugins", "", "plugin `DIR`ectory (default $CONVIRT_PLUGIN_DIR or ~/.convirt/plugins)")
 }
 
-// loadRecipeArgs parses FILE, --set, --plugins and --max-recipe-bytes flags (plus any
-// extra flags fs holds) and loads the recipe; ctx (SIGINT, SIGTERM) stops
-// the loading.
+// loadRecipeArgs parses FILE and the recipe flags (plus any extra flags fs
+// holds) and loads the recipe; ctx (SIGINT, SIGTERM) stops the loading.
 func loadRecipeArgs(ctx context.Context, fs *flag.FlagSet, args []string) (*recipe.Recipe, string, error) {
-	var sets setFlags
-	fs.Var(&sets, "set", "override `key.path=value` (repeatable; a bare key.path=value argument does the same, after the --set ones)")
-	limit := maxRecipeBytesFlag(fs)
-	pluginDir := pluginsFlag(fs)
-	pos, err := parseInterleaved(fs, args)
+	f := addRecipeFlags(fs)
+	pos, err := f.parse(fs, args)
 	if err != nil {
 		return nil, "", err
 	}
-	pos, kv := cli.SplitOverrides(pos)
-	sets = append(sets, kv...)
 	if len(pos) != 1 {
 		return nil, "", fmt.Errorf("%w: want one recipe FILE, got %d arguments", errUsage, len(pos))
 	}
-	limitBytes, err := maxRecipeBytes(*limit)
+	_, opt, err := f.open()
 	if err != nil {
 		return nil, "", err
 	}
-	l, err := newLauncher(*pluginDir)
-	if err != nil {
-		return nil, "", err
-	}
-	r, err := recipe.LoadContext(ctx, pos[0], recipe.Options{Sets: sets, Plugins: l.Schema, MaxBytes: limitBytes})
+	r, err := recipe.LoadContext(ctx, pos[0], opt)
 	return r, pos[0], err
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/experiment"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
@@ -37,24 +36,15 @@ func newLauncher(dir string) (*launch.Launcher, error) {
 
 func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
-	var sets setFlags
-	fs.Var(&sets, "set", "override `key.path=value` (repeatable; a bare key.path=value argument does the same, after the --set ones)")
 	dry := fs.Bool("dry-run", false, "validate and print the runs a sweep expands to, then stop")
 	resume := fs.String("resume", "", "continue the run in `RUN_DIR` from its newest checkpoint")
 	repeat := fs.String("repeat", "", "run again the resolved recipe and overrides saved in `RUN_DIR`")
-	pluginDir := pluginsFlag(fs)
-	limit := maxRecipeBytesFlag(fs)
-	pos, err := parseInterleaved(fs, args)
+	f := addRecipeFlags(fs)
+	pos, err := f.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	pos, kv := cli.SplitOverrides(pos)
-	sets = append(sets, kv...)
-	limitBytes, err := maxRecipeBytes(*limit)
-	if err != nil {
-		return err
-	}
-	l, err := newLauncher(*pluginDir)
+	l, ro, err := f.open()
 	if err != nil {
 		return err
 	}
@@ -62,12 +52,12 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	switch {
 	case *resume != "" || *repeat != "":
 		dir := *resume + *repeat
-		if len(pos) != 0 || len(sets) != 0 || (*resume != "" && *repeat != "") {
+		if len(pos) != 0 || len(f.sets) != 0 || (*resume != "" && *repeat != "") {
 			return fmt.Errorf("%w: --resume and --repeat take a run directory and nothing else", errUsage)
 		}
-		r, err = recipe.LoadRunContext(ctx, dir, recipe.Options{Plugins: l.Schema, MaxBytes: limitBytes})
+		r, err = recipe.LoadRunContext(ctx, dir, ro)
 	case len(pos) == 1:
-		r, err = recipe.LoadContext(ctx, pos[0], recipe.Options{Sets: sets, Plugins: l.Schema, MaxBytes: limitBytes})
+		r, err = recipe.LoadContext(ctx, pos[0], ro)
 	default:
 		return fmt.Errorf("%w: want one RECIPE file", errUsage)
 	}
