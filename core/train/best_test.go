@@ -135,7 +135,7 @@ func TestResumeKeepsBestCheckpoint(t *testing.T) {
 	if _, err := Run(context.Background(), cfg, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(dir, ckName(21))); err != nil { // lost with the crash
+	if err := os.Remove(filepath.Join(dir, StepFile(21))); err != nil { // lost with the crash
 		t.Fatal(err)
 	}
 	p2, img := scriptedParts(1.7, 1.8, 1.9)

@@ -152,16 +152,14 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 	return ck, nil
 }
 
-func ckName(step int) string { return fmt.Sprintf("step-%09d.ckpt", step) }
-
 // StepFile is the file name of the step checkpoint taken after step.
-func StepFile(step int) string { return ckName(step) }
+func StepFile(step int) string { return fmt.Sprintf("step-%09d.ckpt", step) }
 
 // Save writes ck into dir atomically (plugins/sdk/atomicfile), then removes all but
 // the newest checkpoints. A crash at
 // any point leaves the previous checkpoint intact.
 func Save(dir string, ck *Checkpoint) error {
-	if err := atomicfile.WriteFunc(filepath.Join(dir, ckName(ck.State.Step)), 0o644, ck.Encode); err != nil {
+	if err := atomicfile.WriteFunc(filepath.Join(dir, StepFile(ck.State.Step)), 0o644, ck.Encode); err != nil {
 		return err
 	}
 	steps, err := listCheckpoints(dir)
@@ -169,7 +167,7 @@ func Save(dir string, ck *Checkpoint) error {
 		return err
 	}
 	for i := 0; i < len(steps)-keepCheckpoints; i++ {
-		os.Remove(filepath.Join(dir, ckName(steps[i])))
+		os.Remove(filepath.Join(dir, StepFile(steps[i])))
 	}
 	return nil
 }
@@ -250,7 +248,7 @@ func LoadLatest(dir string) (*Checkpoint, error) {
 	}
 	var problems []string
 	for i := len(steps) - 1; i >= 0; i-- {
-		path := filepath.Join(dir, ckName(steps[i]))
+		path := filepath.Join(dir, StepFile(steps[i]))
 		data, err := os.ReadFile(path)
 		if err == nil {
 			var ck *Checkpoint

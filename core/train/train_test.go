@@ -102,7 +102,7 @@ func TestCorruptCheckpointFallsBack(t *testing.T) {
 	if _, err := Run(context.Background(), Config{BatchSize: 8, MaxSteps: 4, Seed: 1, CheckpointDir: dir, CheckpointEvery: 2}, p); err != nil {
 		t.Fatal(err)
 	}
-	newest := filepath.Join(dir, ckName(4))
+	newest := filepath.Join(dir, StepFile(4))
 	data, err := os.ReadFile(newest)
 	if err != nil {
 		t.Fatal(err)
