@@ -36,7 +36,7 @@ func FindRun(dir, runID string) (runs.Meta, error) {
 // per claim to w, and returns an error when a claim fails or the run's
 // results or predictions cannot be read.
 func Check(m runs.Meta, rule ProbeRule, w io.Writer) error {
-	f, err := results.Read(filepath.Join(m.Dir, "results.json"))
+	f, err := results.Read(filepath.Join(m.Dir, runs.ResultsFile))
 	if err != nil {
 		return err
 	}

@@ -42,15 +42,15 @@ func (s *soak) compare(clean, dirty string, took time.Duration) error {
 	if err != nil {
 		return err
 	}
-	a, err := results.Read(filepath.Join(clean, "results.json"))
+	a, err := results.Read(filepath.Join(clean, runs.ResultsFile))
 	if err != nil {
 		return err
 	}
-	b, err := results.Read(filepath.Join(dirty, "results.json"))
+	b, err := results.Read(filepath.Join(dirty, runs.ResultsFile))
 	if err != nil {
 		return err
 	}
-	log, _ := os.ReadFile(filepath.Join(dirty, "logs", "run.log"))
+	log, _ := os.ReadFile(filepath.Join(dirty, runs.LogsDir, "run.log"))
 	restarts := strings.Count(string(log), "restarting the plugins")
 	if len(a.Entries) != len(b.Entries) {
 		diffs = append(diffs, fmt.Sprintf("%d entries undisturbed, %d disturbed", len(a.Entries), len(b.Entries)))

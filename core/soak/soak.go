@@ -22,6 +22,7 @@ import (
 
 	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/procs"
+	"github.com/convirt/convirt/core/runs"
 )
 
 // Defaults make the demo recipe a soak run: a small corpus and a fixed
@@ -127,7 +128,7 @@ func argValue(args []string, prefix string) string {
 
 // newestRun returns the run directory under an output root (one experiment).
 func newestRun(root string) (string, error) {
-	dirs, _ := filepath.Glob(filepath.Join(root, "*", "*", "meta.json"))
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "*", runs.MetaFile))
 	var best string
 	var bestT time.Time
 	for _, m := range dirs {
@@ -224,8 +225,8 @@ func (s *soak) training(root string) bool {
 	if err != nil {
 		return false
 	}
-	cks, _ := filepath.Glob(filepath.Join(dir, "checkpoints", "step-*.ckpt"))
-	_, evaluated := os.Stat(filepath.Join(dir, "results.json"))
+	cks, _ := filepath.Glob(filepath.Join(dir, runs.CheckpointsDir, "step-*.ckpt"))
+	_, evaluated := os.Stat(filepath.Join(dir, runs.ResultsFile))
 	return len(cks) > 0 && errors.Is(evaluated, os.ErrNotExist)
 }
 
