@@ -152,8 +152,12 @@ func (v *verifiedExe) started() error {
 }
 
 // release closes the file and removes the private copy; call it once the
-// process has ended, or when it was never started.
+// process has ended, or when it was never started. A nil v (a binary run
+// unchecked) has nothing to release.
 func (v *verifiedExe) release() {
+	if v == nil {
+		return
+	}
 	v.once.Do(func() {
 		if v.file != nil {
 			v.file.Close()

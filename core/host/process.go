@@ -145,9 +145,7 @@ func (p *Process) start(ctx context.Context) error {
 	p.pid = p.runner.pid()
 	if err != nil {
 		p.client.Kill()
-		if p.runner.exe != nil { // go-plugin may have failed before executing it
-			p.runner.exe.release()
-		}
+		p.runner.exe.release() // go-plugin may have failed before executing it
 		return p.startError(err)
 	}
 	go p.watch()

@@ -104,9 +104,7 @@ func (r *procRunner) Start(context.Context) error {
 
 // startFailed cleans up after a start that did not happen.
 func (r *procRunner) startFailed(err error) error {
-	if r.exe != nil {
-		r.exe.release()
-	}
+	r.exe.release()
 	r.handshake.Close()
 	return err
 }
@@ -116,9 +114,7 @@ func (r *procRunner) startFailed(err error) error {
 func (r *procRunner) reap() {
 	err := r.cmd.Wait()
 	killLeftovers(r.cmd.Process.Pid)
-	if r.exe != nil {
-		r.exe.release()
-	}
+	r.exe.release()
 	r.mu.Lock()
 	r.reaped, r.waitErr = true, err
 	r.mu.Unlock()
