@@ -51,11 +51,10 @@ func openRegistry(fs *flag.FlagSet, dir *string, args []string, lo, hi int) (*re
 		}
 		return nil, nil, fmt.Errorf("%w: want %s argument(s), got %d", errUsage, want, len(pos))
 	}
-	reg, err := registry.Open(*dir)
+	reg, err := pluginRegistry(*dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	reg.Builtins = builtins()
 	return reg, pos, nil
 }
 

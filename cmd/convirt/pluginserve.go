@@ -24,6 +24,17 @@ func builtins() registry.Builtins {
 // start no installed plugin.
 func builtinRegistry() *registry.Registry { return &registry.Registry{Builtins: builtins()} }
 
+// pluginRegistry returns a registry of the built-ins and the plugins
+// installed in dir ("" means the default plugin directory).
+func pluginRegistry(dir string) (*registry.Registry, error) {
+	reg, err := registry.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	reg.Builtins = builtins()
+	return reg, nil
+}
+
 func init() {
 	register(&command{
 		Name:    "plugin serve",

@@ -10,7 +10,6 @@ import (
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/registry"
 )
 
 func init() {
@@ -26,11 +25,10 @@ func init() {
 // newLauncher returns a launcher for built-ins and the plugins installed in
 // dir ("" means the default plugin directory).
 func newLauncher(dir string) (*launch.Launcher, error) {
-	reg, err := registry.Open(dir)
+	reg, err := pluginRegistry(dir)
 	if err != nil {
 		return nil, err
 	}
-	reg.Builtins = builtins()
 	return &launch.Launcher{Registry: reg}, nil
 }
 
