@@ -22,7 +22,8 @@ const LongLineByte = 'x'
 // sha256 of the executable the process runs follows it.
 const SelfHashPrefix = "executable sha256 "
 
-// serveHostile serves the modes that misbehave on purpose.
+// serveHostile serves the modes that misbehave on purpose; serve hands it
+// every mode it does not know.
 func serveHostile(mode string) error {
 	switch mode {
 	case ModeLongLine:
@@ -70,7 +71,7 @@ func serveHostile(mode string) error {
 		}
 		return sdk.Serve(sdk.ServeConfig{Encoder: &Scale{Description: SelfHashPrefix + sum}})
 	}
-	return fmt.Errorf("plugintest: unknown hostile mode %q", mode)
+	return fmt.Errorf("plugintest: unknown mode %q", mode)
 }
 
 // writeLongLine writes LongLineBytes bytes and a newline to stdout in one

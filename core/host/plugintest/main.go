@@ -79,8 +79,6 @@ func serve(mode string) error {
 	case ModeSlow:
 		time.Sleep(time.Minute)
 		return sdk.Serve(sdk.ServeConfig{Encoder: &Scale{}})
-	case ModeLongLine, ModeLongLineThenServe, ModeGrandchildLongLine, ModeGrandchildSlow, ModeKillSelf, ModeSelfHash:
-		return serveHostile(mode)
 	case ModeBadVersion, ModeBadCookie:
 		hs := sdk.Handshake
 		if mode == ModeBadVersion {
@@ -95,7 +93,7 @@ func serve(mode string) error {
 		})
 		return nil
 	}
-	return fmt.Errorf("plugintest: unknown mode %q", mode)
+	return serveHostile(mode)
 }
 
 // ServeArgs are the arguments after the test binary that make Main serve
