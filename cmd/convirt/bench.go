@@ -9,6 +9,6 @@ import (
 func init() {
 	b := &benchmarks.Bench{Registry: builtinRegistry, PrepareProgress: prepareBar}
 	for _, c := range b.Commands() {
-		register(&command{Name: c.Name, Usage: c.Usage, Short: c.Short, Example: c.Example, Torch: c.Torch, Run: c.Run})
+		register(c)
 	}
 }

@@ -9,9 +9,9 @@
 package benchmarks
 
 import (
-	"context"
 	"io"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/plugins/datasets/prepare"
 	"github.com/convirt/convirt/registry"
 )
@@ -26,19 +26,11 @@ type Bench struct {
 	PrepareProgress func(w io.Writer) func(total int64, label string) prepare.Bar
 }
 
-// Command is one `convirt bench NAME` subcommand: its name, usage line,
-// one-line summary, an example command line, whether it runs libtorch in
-// its own process (the CLI then restarts it on huge pages, core/thp), and
-// what it runs. An error wrapping cli.ErrUsage is a usage error.
-type Command struct {
-	Name, Usage, Short, Example string
-	Torch                       bool
-	Run                         func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-// Commands returns the bench commands.
-func (bs *Bench) Commands() []Command {
-	return []Command{{
+// Commands returns the `convirt bench NAME` commands, for cmd/convirt's
+// command table; Torch marks those that run libtorch in their own process
+// (the CLI then restarts on huge pages, core/thp).
+func (bs *Bench) Commands() []*cli.Command {
+	return []*cli.Command{{
 		Name:    "bench model",
 		Usage:   "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn|convirt [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--json]",
 		Short:   "time full training steps (forward, backward, Adam) of a model on random input",
