@@ -31,14 +31,8 @@ type Inspection struct {
 func Inspect(ctx context.Context, name, root, split string, images bool) ([]Inspection, error) {
 	splits := []string{split}
 	if split == "" {
-		splits = nil
-		for _, d := range All() {
-			if d.Name == name {
-				splits = d.Splits
-			}
-		}
-		if splits == nil {
-			splits = []string{""}
+		if d, err := Lookup(name); err == nil && d.Splits != nil {
+			splits = d.Splits // an unknown name fails in Open
 		}
 	}
 	var all []Inspection
