@@ -3,8 +3,10 @@ package soak
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,8 +30,16 @@ func sameCheckpoints(clean, dirty string) ([]string, error) {
 	if a.State.Step != b.State.Step {
 		diffs = append(diffs, fmt.Sprintf("final checkpoint at step %d undisturbed, %d disturbed", a.State.Step, b.State.Step))
 	}
-	for name, st := range a.Parts {
-		if !bytes.Equal(st, b.Parts[name]) {
+	names := slices.Sorted(maps.Keys(a.Parts))
+	for name := range b.Parts {
+		if _, ok := a.Parts[name]; !ok {
+			names = append(names, name) // a part only the disturbed run has differs too
+		}
+	}
+	for _, name := range names {
+		st, ok := a.Parts[name]
+		other, okB := b.Parts[name]
+		if ok != okB || !bytes.Equal(st, other) {
 			diffs = append(diffs, fmt.Sprintf("final %s state differs", name))
 		}
 	}
