@@ -31,7 +31,7 @@ type tally struct {
 }
 
 func newTally(s source.Source) *tally {
-	t := &tally{indexed: s.Len(), rejected: len(s.Problems()), bad: map[int]bool{}}
+	t := &tally{indexed: s.Len(), rejected: len(s.Problems())} // add makes bad
 	t.keep(s.Problems())
 	return t
 }
