@@ -22,17 +22,13 @@ type protocol interface {
 	run(ctx context.Context, er *evalRun, init string) error
 }
 
-// protocolFinetune is the recipe's name of the fine-tuning protocol, which
-// drives the evaluator through the sdk.ProtocolPredict, ProtocolScore,
-// ProtocolSnapshot and ProtocolRestore requests.
-const protocolFinetune = "finetune"
-
-// protocols are the registered protocols by recipe name. A new protocol is
-// its evaluator plugin, a type implementing protocol, and a line here (and
-// its name in recipe.Protocols, which validates recipes).
+// protocols are the registered protocols by recipe name, one for each of
+// sdk.RecipeProtocols (the names recipes are validated against). A new
+// protocol is its evaluator plugin with its name in plugins/sdk, a type
+// implementing protocol, and a line here.
 var protocols = map[string]protocol{
 	sdk.ProtocolLinear:    linearProtocol{},
-	protocolFinetune:      finetuneProtocol{},
+	sdk.ProtocolFinetune:  finetuneProtocol{},
 	sdk.ProtocolRetrieval: retrievalProtocol{},
 	sdk.ProtocolZeroShot:  zeroshotProtocol{},
 }

@@ -44,7 +44,7 @@ func (finetuneProtocol) run(ctx context.Context, er *evalRun, init string) error
 		if err != nil {
 			return fmt.Errorf("fraction %v: score: %w", f, err)
 		}
-		if err := er.record(ctx, protocolFinetune, init, f, res, plan.Task); err != nil {
+		if err := er.record(ctx, sdk.ProtocolFinetune, init, f, res, plan.Task); err != nil {
 			return err
 		}
 		if er.bar != nil {
@@ -163,7 +163,7 @@ func (er *evalRun) finetuneProbe(ctx context.Context, plan *finetune.Plan, init 
 		return nil, err
 	}
 	pr := &ftProbe{er: er, plan: plan, seed: seed, rows: rows,
-		key: metricKey("finetune/" + cellName(er.e.Name, protocolFinetune, init, fraction) + "/seed-" + strconv.Itoa(seed))}
+		key: metricKey("finetune/" + cellName(er.e.Name, sdk.ProtocolFinetune, init, fraction) + "/seed-" + strconv.Itoa(seed))}
 	ft := er.e.Finetune
 	total := ft.Epochs * len(finetune.BatchesOf(pr.rows, ft.BatchSize))
 	enc, err := er.finetuneEncoder(ctx, init, total)

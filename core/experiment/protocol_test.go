@@ -5,11 +5,11 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/convirt/convirt/core/recipe"
+	"github.com/convirt/convirt/plugins/sdk"
 )
 
 // TestEveryRecipeProtocolIsRegistered: the protocols a recipe may name
-// (recipe.Protocols, which validation checks) are exactly those registered
+// (sdk.RecipeProtocols, which recipe validation checks) are exactly those registered
 // for convirt run, so no valid recipe meets "not supported".
 func TestEveryRecipeProtocolIsRegistered(t *testing.T) {
 	var registered []string
@@ -17,7 +17,7 @@ func TestEveryRecipeProtocolIsRegistered(t *testing.T) {
 		registered = append(registered, name)
 	}
 	sort.Strings(registered)
-	want := slices.Clone(recipe.Protocols)
+	want := slices.Clone(sdk.RecipeProtocols)
 	sort.Strings(want)
 	if !slices.Equal(registered, want) {
 		t.Errorf("registered protocols %v, recipe protocols %v", registered, want)

@@ -137,7 +137,7 @@ func resultTables(entries []results.Entry, inits []string) []mdTable {
 		}
 	}
 	var out []mdTable
-	for _, p := range []string{sdk.ProtocolLinear, protocolFinetune, sdk.ProtocolZeroShot} {
+	for _, p := range []string{sdk.ProtocolLinear, sdk.ProtocolFinetune, sdk.ProtocolZeroShot} {
 		if protocols[p] {
 			cols := results.Columns(head, p)
 			out = append(out, mdTable{title: "Classification: " + p, body: results.Table1(head, p, inits, cols), note: results.Table1Note(head, p, cols)})
@@ -165,7 +165,7 @@ func (s *session) efficiencyPlots(entries []results.Entry) error {
 	type group struct{ task, protocol, metric string }
 	series := map[group]map[string]*report.Series{}
 	for _, e := range entries {
-		if !headline[e.Metric] || (e.Protocol != sdk.ProtocolLinear && e.Protocol != protocolFinetune) {
+		if !headline[e.Metric] || (e.Protocol != sdk.ProtocolLinear && e.Protocol != sdk.ProtocolFinetune) {
 			continue
 		}
 		g := group{e.Task, e.Protocol, e.Metric}

@@ -1,9 +1,9 @@
 package recipe
 
-import "github.com/convirt/convirt/plugins/sdk/schema"
-
-// Protocols are the evaluation protocols an evaluation entry can name.
-var Protocols = []string{"linear", "finetune", "retrieval", "zeroshot"}
+import (
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+)
 
 // Values of an evaluation's checkpoint_select: the pretrained weights of
 // the lowest validation loss, or those at the end of pretraining.
@@ -92,7 +92,7 @@ var Schema = schema.Schema{Fields: []schema.Field{
 		{Name: "name", Type: schema.String, Required: true, Pattern: `[A-Za-z0-9][A-Za-z0-9._-]*`, Doc: "Unique name of the evaluation; names its results."},
 		pluginRef("evaluator", "Evaluator plugin running the protocol.", true),
 		pluginRef("dataset", "Dataset plugin of the labelled (or retrieval) data.", true),
-		{Name: "protocol", Type: schema.String, Required: true, Enum: Protocols, Doc: "linear: frozen encoder, one linear layer; finetune: whole encoder trained; retrieval: image-image and text-image retrieval; zeroshot: classification by text prompts."},
+		{Name: "protocol", Type: schema.String, Required: true, Enum: sdk.RecipeProtocols, Doc: "linear: frozen encoder, one linear layer; finetune: whole encoder trained; retrieval: image-image and text-image retrieval; zeroshot: classification by text prompts."},
 		{Name: "fractions", Type: schema.List, Elem: schema.Float, Default: []float64{0.01, 0.1, 1.0}, Min: schema.Ptr(1e-4), Max: schema.Ptr(1), Doc: "Fractions of the labelled training split used, each an independent random subset per seed."},
 		{Name: "seeds", Type: schema.Any, Default: 5, Doc: "Random subsets per fraction: a count n (seeds 0..n-1) or an explicit list of seeds."},
 		{Name: "inits", Type: schema.List, Elem: schema.String, Enum: Inits, Default: []string{"convirt"}, Doc: "Image-encoder initialisations compared."},

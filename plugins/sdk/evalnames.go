@@ -17,6 +17,10 @@ const (
 	// ProtocolZeroShot classifies test images by the nearest prompt
 	// (splits test, prompts).
 	ProtocolZeroShot = "zeroshot"
+	// ProtocolFinetune trains the whole image encoder with the evaluator's
+	// head; the host runs its loop and drives the evaluator through the
+	// requests below, never sending ProtocolFinetune itself.
+	ProtocolFinetune = "finetune"
 
 	// The fine-tuning protocols. The host trains the encoder and drives the
 	// evaluator's head through Grad; these score what it produced.
@@ -32,6 +36,12 @@ const (
 	// ProtocolRestore makes the kept copy the head again.
 	ProtocolRestore = "restore"
 )
+
+// RecipeProtocols are the protocols a recipe's evaluation may name
+// (evaluate[].protocol), in the order the recipe reference lists them. This
+// is their one list: the recipe validator takes its allowed values from it,
+// and the host (core/experiment) registers one implementation for each.
+var RecipeProtocols = []string{ProtocolLinear, ProtocolFinetune, ProtocolRetrieval, ProtocolZeroShot}
 
 // Split names of EvalRequest.Splits.
 const (
