@@ -43,6 +43,13 @@ type Config struct {
 	CheckpointDir string
 	// Resume continues from the newest valid checkpoint in CheckpointDir.
 	Resume bool
+	// MustResume makes a Resume that finds no valid checkpoint an error
+	// (ErrNoCheckpoint) rather than a start at step 0: what a user's
+	// `--resume` means, unlike the loop's own restart after a plugin died.
+	MustResume bool
+	// Chance is the rule that flags a training loss still at chance after
+	// a warm-up (chance.go); its zero value is DefaultChance.
+	Chance ChanceRule
 }
 
 func (c *Config) defaults() error {

@@ -141,8 +141,13 @@ func (l *loop) gradCacheStep(ctx context.Context, b *sdk.Batch) (float64, error)
 // Its batches are plain (unaugmented) ones: the dataset gives each pair the
 // text training would, with sentence sampling one sentence fixed per pair,
 // so the loss is the training objective on held-out pairs.
+//
+// Its batches are abandoned when ctx is cancelled (state.ValDue then has the
+// next run validate again); once the loss is known, the bookkeeping and the
+// best checkpoint are finished whatever ctx says.
 func (l *loop) validate(ctx context.Context) error {
 	if l.cfg.ValSplit == "" {
+		l.st.ValDue = false
 		return nil
 	}
 	info, err := l.p.Data.Describe(ctx, l.cfg.ValSplit)
@@ -154,6 +159,7 @@ func (l *loop) validate(ctx context.Context) error {
 		batches = min(batches, l.cfg.ValMaxBatches)
 	}
 	if batches == 0 {
+		l.st.ValDue = false
 		return nil
 	}
 	total, n := 0.0, 0
@@ -188,6 +194,9 @@ func (l *loop) validate(ctx context.Context) error {
 		return fmt.Errorf("validation: all %d batches of split %q came back empty (every sample failed to load)", batches, l.cfg.ValSplit)
 	}
 	val := total / float64(n)
+	ctx = context.WithoutCancel(ctx)
+	l.st.ValDue = false
+	l.st.LastVal, l.st.HasLastVal = val, true
 	l.record("val/loss", val)
 	l.st.PendingVal = &val
 	if !l.st.HasBest || val < l.st.BestVal-l.cfg.EarlyStopMinDelta {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"time"
 
 	"github.com/convirt/convirt/plugins/sdk"
@@ -57,6 +58,9 @@ type Parts struct {
 	Data        Dataset
 	Recorder    Recorder // may be nil
 	Progress    Progress // may be nil
+	// Warn receives warnings about the run (a loss still at chance,
+	// chance.go), once each; nil drops them.
+	Warn func(msg string)
 }
 
 // Result summarises a finished run.
@@ -73,13 +77,19 @@ type Result struct {
 	StopReason string
 	// SkippedCheckpoints lists corrupt checkpoints passed over on resume.
 	SkippedCheckpoints []string
+	// Checkpoint is the path of the last checkpoint written; "" when none.
+	Checkpoint         string
 	Elapsed            time.Duration
 	ItemsPerSec        float64
 }
 
 // Run trains until the schedule ends, early stopping triggers or ctx is
-// cancelled, writing checkpoints as configured. On cancellation it writes a
-// final checkpoint (when checkpoints are on) and returns ctx's error.
+// cancelled, writing checkpoints as configured. Cancellation is clean: a
+// step already begun finishes, a validation is abandoned (and done again
+// first on resume), a final checkpoint is written (when checkpoints are on)
+// and the error is ctx's own, with StopReason "interrupted". With
+// cfg.MustResume, a resume that finds no valid checkpoint fails with
+// ErrNoCheckpoint instead of starting at step 0.
 func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return Result{}, err
@@ -97,6 +107,8 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 	if cfg.Resume && cfg.CheckpointDir != "" {
 		ck, err := LoadLatest(cfg.CheckpointDir)
 		switch {
+		case errors.Is(err, ErrNoCheckpoint) && cfg.MustResume:
+			return Result{}, fmt.Errorf("resume from %s: %w", cfg.CheckpointDir, err)
 		case errors.Is(err, ErrNoCheckpoint):
 		case err != nil:
 			return Result{}, err
@@ -136,6 +148,12 @@ type state struct {
 	MinVal     float64 `json:"min_val"`
 	MinValStep int     `json:"min_val_step"`
 	HasMinVal  bool    `json:"has_min_val"`
+	// ValDue is set between the end of an epoch and the end of its
+	// validation: a run interrupted in between validates first on resume.
+	ValDue bool `json:"val_due,omitempty"`
+	// LastVal is the latest validation loss, for the progress line.
+	LastVal    float64 `json:"last_val,omitempty"`
+	HasLastVal bool    `json:"has_last_val,omitempty"`
 }
 
 type loop struct {
@@ -144,6 +162,8 @@ type loop struct {
 	st       state
 	n        int
 	perEpoch int
+	chance   chanceWatch
+	lastCk   string // the last checkpoint written
 }
 
 func (l *loop) done(start time.Time) string {
@@ -168,19 +188,21 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 	defer pf.stop()
 	empty := 0 // empty batches in a row
 	for {
+		if l.st.ValDue { // interrupted during this validation before
+			if err := l.validate(ctx); err != nil {
+				return l.stop(ctx, res, start, startStep, err)
+			}
+		}
 		if reason := l.done(start); reason != "" {
 			res.StopReason = reason
 			break
 		}
-		if err := ctx.Err(); err != nil {
-			if cerr := l.checkpoint(ctx, true); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
-			return l.result(res, start, startStep), err
+		if ctx.Err() != nil {
+			return l.stop(ctx, res, start, startStep, ctx.Err())
 		}
 		b, err := pf.next()
 		if err != nil {
-			return l.result(res, start, startStep), err
+			return l.stop(ctx, res, start, startStep, err)
 		}
 		// A batch whose samples all failed to load comes back empty (the
 		// dataset counts them against its max_bad_fraction): it takes its
@@ -188,16 +210,19 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 		stepped := len(b.IDs) > 0
 		if stepped {
 			empty = 0
-			loss, err := l.step(ctx, b)
+			// A step begun is finished, so that an interruption leaves a
+			// whole state to checkpoint.
+			loss, err := l.step(context.WithoutCancel(ctx), b)
 			if err != nil {
 				return l.result(res, start, startStep), fmt.Errorf("step %d: %w", l.st.Step+1, err)
 			}
 			l.st.Step++
 			l.st.LastLoss = loss
 			l.record("train/loss", loss)
+			l.chance.observe(l, loss)
 			if l.p.Progress != nil {
 				l.p.Progress.Add(1)
-				l.p.Progress.Describe(fmt.Sprintf("epoch %d loss %.4f", l.st.Epoch+1, loss))
+				l.p.Progress.Describe(l.describe())
 			}
 		} else if empty++; empty >= l.perEpoch {
 			return l.result(res, start, startStep), fmt.Errorf("epoch %d: %d batches in a row came back empty (every sample failed to load): check the dataset, or its max_bad_fraction",
@@ -207,20 +232,36 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 		if l.st.Pos == l.perEpoch {
 			l.st.Epoch++
 			l.st.Pos = 0
+			l.st.ValDue = l.cfg.ValSplit != ""
 			if err := l.validate(ctx); err != nil {
-				return l.result(res, start, startStep), err
+				return l.stop(ctx, res, start, startStep, err)
 			}
 		}
 		if stepped && l.cfg.CheckpointEvery > 0 && l.st.Step%l.cfg.CheckpointEvery == 0 {
-			if err := l.checkpoint(ctx, false); err != nil {
+			if err := l.checkpoint(ctx); err != nil {
 				return l.result(res, start, startStep), err
 			}
 		}
 	}
-	if err := l.checkpoint(ctx, true); err != nil {
+	if err := l.checkpoint(ctx); err != nil {
 		return l.result(res, start, startStep), err
 	}
 	return l.result(res, start, startStep), nil
+}
+
+// stop ends the loop on err. When ctx was cancelled the state is whole (a
+// begun step finished; an abandoned validation is due again), so it is
+// checkpointed and the error is ctx's alone: the interruption was asked
+// for, and what it interrupted is no failure.
+func (l *loop) stop(ctx context.Context, res Result, start time.Time, startStep int, err error) (Result, error) {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+		res.StopReason = "interrupted"
+		if cerr := l.checkpoint(ctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	return l.result(res, start, startStep), err
 }
 
 func (l *loop) result(r Result, start time.Time, startStep int) Result {
@@ -234,6 +275,7 @@ func (l *loop) result(r Result, start time.Time, startStep int) Result {
 	if l.st.HasMinVal {
 		r.BestStep, r.MinValLoss = l.st.MinValStep, l.st.MinVal
 	}
+	r.Checkpoint = l.lastCk
 	r.Elapsed = time.Since(start)
 	if s := r.Elapsed.Seconds(); s > 0 {
 		r.ItemsPerSec = float64((l.st.Step-startStep)*l.cfg.BatchSize) / s
@@ -248,14 +290,14 @@ func (l *loop) record(key string, v float64) {
 	}
 }
 
-func (l *loop) checkpoint(ctx context.Context, final bool) error {
+// checkpoint saves the loop's state and every plugin's. A checkpoint begun
+// is finished even when ctx is cancelled: the final save of an interrupted
+// run is one.
+func (l *loop) checkpoint(ctx context.Context) error {
 	if l.cfg.CheckpointDir == "" {
 		return nil
 	}
-	// A cancelled ctx must not stop the final save.
-	if final {
-		ctx = context.WithoutCancel(ctx)
-	}
+	ctx = context.WithoutCancel(ctx)
 	ck, err := capture(ctx, l.p, l.st)
 	if err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
@@ -263,5 +305,6 @@ func (l *loop) checkpoint(ctx context.Context, final bool) error {
 	if err := Save(l.cfg.CheckpointDir, ck); err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
 	}
+	l.lastCk = filepath.Join(l.cfg.CheckpointDir, StepFile(l.st.Step))
 	return nil
 }
