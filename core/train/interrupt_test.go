@@ -58,7 +58,7 @@ func TestInterruptCheckpointsAndResumes(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		at    func(call string, train bool, n map[string]int) bool // cancel before this call
-		steps int                                                   // steps done when it stops
+		steps int                                                  // steps done when it stops
 	}{
 		// the third backward: step 3 has run its forwards
 		{"mid-step", func(call string, _ bool, n map[string]int) bool { return call == "backward" && n["backward"] == 3 }, 3},

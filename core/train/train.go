@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"time"
 
 	"github.com/convirt/convirt/plugins/sdk"
@@ -78,9 +77,9 @@ type Result struct {
 	// SkippedCheckpoints lists corrupt checkpoints passed over on resume.
 	SkippedCheckpoints []string
 	// Checkpoint is the path of the last checkpoint written; "" when none.
-	Checkpoint         string
-	Elapsed            time.Duration
-	ItemsPerSec        float64
+	Checkpoint  string
+	Elapsed     time.Duration
+	ItemsPerSec float64
 }
 
 // Run trains until the schedule ends, early stopping triggers or ctx is
@@ -249,21 +248,6 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 	return l.result(res, start, startStep), nil
 }
 
-// stop ends the loop on err. When ctx was cancelled the state is whole (a
-// begun step finished; an abandoned validation is due again), so it is
-// checkpointed and the error is ctx's alone: the interruption was asked
-// for, and what it interrupted is no failure.
-func (l *loop) stop(ctx context.Context, res Result, start time.Time, startStep int, err error) (Result, error) {
-	if ctx.Err() != nil {
-		err = ctx.Err()
-		res.StopReason = "interrupted"
-		if cerr := l.checkpoint(ctx); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-	}
-	return l.result(res, start, startStep), err
-}
-
 func (l *loop) result(r Result, start time.Time, startStep int) Result {
 	r.Steps = l.st.Step
 	r.Epochs = l.st.Epoch
@@ -288,23 +272,4 @@ func (l *loop) record(key string, v float64) {
 		// Tracking must never fail the training step; the recorder buffers.
 		_ = l.p.Recorder.LogMetric(key, v, int64(l.st.Step))
 	}
-}
-
-// checkpoint saves the loop's state and every plugin's. A checkpoint begun
-// is finished even when ctx is cancelled: the final save of an interrupted
-// run is one.
-func (l *loop) checkpoint(ctx context.Context) error {
-	if l.cfg.CheckpointDir == "" {
-		return nil
-	}
-	ctx = context.WithoutCancel(ctx)
-	ck, err := capture(ctx, l.p, l.st)
-	if err != nil {
-		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
-	}
-	if err := Save(l.cfg.CheckpointDir, ck); err != nil {
-		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
-	}
-	l.lastCk = filepath.Join(l.cfg.CheckpointDir, StepFile(l.st.Step))
-	return nil
 }

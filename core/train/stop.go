@@ -1,0 +1,43 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// stop ends the loop on err. When ctx was cancelled the state is whole (a
+// begun step finished; an abandoned validation is due again), so it is
+// checkpointed and the error is ctx's alone: the interruption was asked
+// for, and what it interrupted is no failure.
+func (l *loop) stop(ctx context.Context, res Result, start time.Time, startStep int, err error) (Result, error) {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+		res.StopReason = "interrupted"
+		if cerr := l.checkpoint(ctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	return l.result(res, start, startStep), err
+}
+
+// checkpoint saves the loop's state and every plugin's. A checkpoint begun
+// is finished even when ctx is cancelled: the final save of an interrupted
+// run is one.
+func (l *loop) checkpoint(ctx context.Context) error {
+	if l.cfg.CheckpointDir == "" {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	ck, err := capture(ctx, l.p, l.st)
+	if err != nil {
+		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
+	}
+	if err := Save(l.cfg.CheckpointDir, ck); err != nil {
+		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
+	}
+	l.lastCk = filepath.Join(l.cfg.CheckpointDir, StepFile(l.st.Step))
+	return nil
+}
