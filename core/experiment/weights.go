@@ -53,7 +53,11 @@ func (s *session) pretrainedWeights(e recipe.Eval) (weights, error) {
 	}
 	switch {
 	case e.Checkpoint != "":
-		return selectCheckpoint(e.Checkpoint, sel)
+		path, err := ResolveCheckpoint(s.r.Output, e.Checkpoint)
+		if err != nil {
+			return weights{}, fmt.Errorf("evaluation %s: %w", e.Name, err)
+		}
+		return selectCheckpoint(path, sel)
 	case s.states != nil && s.trained != nil:
 		return s.trained.weights(sel, s.states)
 	}
@@ -88,6 +92,49 @@ func (p *pretrainOutcome) weights(sel string, final map[string][]byte) (weights,
 			filepath.Join(p.checkpoints, train.BestFile), ck.Step(), res.BestStep)
 	}
 	return fromCheckpoint(ck, sel, recipe.CheckpointBest, filepath.Join(p.checkpoints, train.BestFile)), nil
+}
+
+// LatestPrefix starts the checkpoint reference `latest:EXPERIMENT`: the
+// newest finished run of EXPERIMENT in the run store (the recipe's output)
+// that kept checkpoints. Runs are saved as OUTPUT/EXPERIMENT/RUN_ID, so an
+// evaluation recipe cannot name its pretraining's directory before it exists;
+// it names the experiment instead.
+const LatestPrefix = "latest:"
+
+// ResolveCheckpoint returns the path an evaluation's checkpoint reference
+// names: for `latest:EXPERIMENT`, the directory of the newest finished run of
+// EXPERIMENT under store that has a checkpoint (a sweep's parent, an
+// evaluation-only run or a failed or still running pretraining is passed
+// over); any other reference is a path and is returned as it is.
+func ResolveCheckpoint(store, ref string) (string, error) {
+	exp, ok := strings.CutPrefix(ref, LatestPrefix)
+	if !ok {
+		return ref, nil
+	}
+	if err := runs.ValidName(exp); err != nil {
+		return "", fmt.Errorf("checkpoint %q: want %sEXPERIMENT, the experiment of a pretraining recipe: %w", ref, LatestPrefix, err)
+	}
+	finished, err := runs.List(store, runs.Filter{Experiment: exp, Status: runs.Finished})
+	if err != nil {
+		return "", fmt.Errorf("checkpoint %q: %w", ref, err)
+	}
+	for _, m := range finished {
+		if hasCheckpoint(m.Dir) {
+			return m.Dir, nil
+		}
+	}
+	why := "no finished run"
+	if len(finished) > 0 {
+		why = fmt.Sprintf("%d finished run(s), none with a checkpoint (not a pretraining)", len(finished))
+	}
+	return "", fmt.Errorf("checkpoint %q: %s of experiment %q in the run store %s: run the pretraining recipe whose experiment is %s first (`convirt runs list` shows the runs), or set checkpoint to a run directory",
+		ref, why, exp, filepath.Join(store, exp), exp)
+}
+
+// hasCheckpoint reports whether run directory dir holds a checkpoint file.
+func hasCheckpoint(dir string) bool {
+	found, _ := filepath.Glob(filepath.Join(dir, runs.CheckpointsDir, "*.ckpt"))
+	return len(found) > 0
 }
 
 // selectCheckpoint reads the weights under path: one checkpoint file, used
