@@ -15,9 +15,11 @@ import (
 // v is a struct (or a pointer to one) holding the defaults, usually what the
 // plugin's DefaultConfig returns. Each exported field becomes one key:
 //
-//   - name: the json tag's name; `json:"-"`, a `schema:"-"` tag (a field the
-//     plugin sets itself, not a config key) and unexported fields are left out.
-//     An embedded struct without a json name contributes its fields in place.
+//   - name: the json tag's name, or the yaml tag's where there is no json
+//     tag (a config read only from YAML); `json:"-"` (`yaml:"-"`), a
+//     `schema:"-"` tag (a field the plugin sets itself, not a config key) and
+//     unexported fields are left out. An embedded struct without a name
+//     (`yaml:",inline"`) contributes its fields in place.
 //   - type: from the Go type: string kinds String, integer kinds Int, float
 //     kinds Float, bool Bool, slices and arrays List (Elem from the element;
 //     a list of structs has Fields), maps Map (Elem from a scalar value
@@ -104,7 +106,7 @@ type configField struct {
 
 // configFields yields the fields of the struct value rv that are part of
 // its config, in declaration order: unexported fields other than embedded
-// ones, and fields tagged schema:"-" or json:"-", are not.
+// ones, and fields tagged schema:"-" or json:"-" (yaml:"-"), are not.
 func configFields(rv reflect.Value) iter.Seq[configField] {
 	return func(yield func(configField) bool) {
 		rt := rv.Type()
@@ -113,7 +115,7 @@ func configFields(rv reflect.Value) iter.Seq[configField] {
 			if (!sf.IsExported() && !sf.Anonymous) || sf.Tag.Get("schema") == "-" {
 				continue
 			}
-			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			name, _, _ := strings.Cut(keyTag(sf), ",")
 			if name == "-" {
 				continue
 			}
@@ -122,6 +124,16 @@ func configFields(rv reflect.Value) iter.Seq[configField] {
 			}
 		}
 	}
+}
+
+// keyTag is the tag naming a field's key: its json tag (a plugin config,
+// which crosses the wire as JSON), or, without one, its yaml tag (a config
+// read only from YAML, such as the recipe).
+func keyTag(sf reflect.StructField) string {
+	if t, ok := sf.Tag.Lookup("json"); ok {
+		return t
+	}
+	return sf.Tag.Get("yaml")
 }
 
 func structFields(rv reflect.Value, where string) ([]Field, error) {

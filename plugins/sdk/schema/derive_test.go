@@ -182,3 +182,32 @@ func TestValidate(t *testing.T) {
 		t.Errorf("Validate: %v\nwant: %s", err, want)
 	}
 }
+
+// TestDeriveYAMLNames: a struct read from YAML (the recipe) names its keys
+// with yaml tags alone; a json tag, when present, wins, and an inline
+// embedded struct contributes its keys in place.
+func TestDeriveYAMLNames(t *testing.T) {
+	type section struct {
+		Depth int `yaml:"depth" doc:"how deep" default:"2"`
+	}
+	type file struct {
+		Base    any `yaml:"base" doc:"base file"`
+		section `yaml:",inline"`
+		Both    string `json:"both_json" yaml:"both_yaml" doc:"named twice"`
+		Skipped string `yaml:"-"`
+	}
+	s, err := Derive(file{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range s.Fields {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "base,depth,both_json" {
+		t.Errorf("keys %s, want base,depth,both_json", got)
+	}
+	if f, _ := s.Field("depth"); f.Default != 2 || f.Type != Int {
+		t.Errorf("depth: %+v", f)
+	}
+}
