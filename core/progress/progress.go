@@ -1,7 +1,8 @@
 // Package progress draws progress bars with rate and ETA for long
 // operations (synthesis, feature extraction, training, evaluation). On a
-// terminal it redraws one line; on anything else (a log file, a pipe, CI)
-// it stays quiet and prints a single summary line when finished.
+// terminal it redraws one line; on anything else (a log file, a pipe, a
+// Slurm log) it prints a plain progress line every Options.Every, so that a
+// days-long job shows life, and a summary line when finished.
 package progress
 
 import (
@@ -17,26 +18,51 @@ import (
 	"golang.org/x/term"
 )
 
+// DefaultEvery is how often a bar not drawn on a terminal prints its line.
+const DefaultEvery = 30 * time.Second
+
+// Options are a bar's settings beyond its total and label.
+type Options struct {
+	// Unit names what is counted, plural: "steps", "pairs", "images"
+	// (default "items"). Rates read "2.5 steps/s", or "4.0 s/step" below
+	// one a second.
+	Unit string
+	// Every is how often a bar not drawn on a terminal prints a progress
+	// line: 0 means DefaultEvery, < 0 only the final summary.
+	Every time.Duration
+	// Clock times the rate, the ETA and Every (nil: the real clock).
+	Clock clock.Clock
+}
+
 // Bar is one progress bar. Its methods are safe for concurrent use and a nil
 // *Bar is a valid no-op bar.
 type Bar struct {
 	w     io.Writer
 	total int64
 	desc  string
+	unit  string
 	start time.Time
-	clock clock.Clock              // the rate's and the summary's time
-	pb    *progressbar.ProgressBar // nil when quiet
+	clock clock.Clock              // the rate's and the lines' time
+	pb    *progressbar.ProgressBar // nil when not on a terminal
+	stop  chan struct{}            // closed by Finish: ends the line printer
 
-	mu    sync.Mutex
-	n     int64
-	extra string
-	done  bool
+	mu       sync.Mutex
+	n        int64
+	extra    string
+	done     bool
+	lastDesc time.Time // when the terminal bar's text was last refreshed
 }
 
-// New starts a bar of total steps (total <= 0: unknown, a spinner) labelled
-// desc, drawing on w when w is a terminal.
+// New starts a bar of total items (total <= 0: unknown, a spinner)
+// labelled desc, with the default Options.
 func New(w io.Writer, total int64, desc string) *Bar {
-	return newBar(w, total, desc, IsTerminal(w), clock.Real)
+	return NewWith(w, total, desc, Options{})
+}
+
+// NewWith starts a bar of total items labelled desc, drawn on w when w is
+// a terminal, printing progress lines on it otherwise.
+func NewWith(w io.Writer, total int64, desc string, o Options) *Bar {
+	return newBar(w, total, desc, IsTerminal(w), o)
 }
 
 // IsTerminal reports whether w is a terminal (an *os.File on a tty).
@@ -45,10 +71,20 @@ func IsTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newBar is New drawing on a terminal or not (tty), timed by clk.
-func newBar(w io.Writer, total int64, desc string, tty bool, clk clock.Clock) *Bar {
-	b := &Bar{w: w, total: total, desc: desc, start: clk.Now(), clock: clk}
+// newBar is NewWith drawing on a terminal or not (tty).
+func newBar(w io.Writer, total int64, desc string, tty bool, o Options) *Bar {
+	if o.Unit == "" {
+		o.Unit = "items"
+	}
+	clk := clock.Or(o.Clock)
+	b := &Bar{w: w, total: total, desc: desc, unit: o.Unit, start: clk.Now(), clock: clk, stop: make(chan struct{})}
 	if !tty {
+		if o.Every == 0 {
+			o.Every = DefaultEvery
+		}
+		if o.Every > 0 && w != io.Discard {
+			go b.printEvery(o.Every)
+		}
 		return b
 	}
 	max := total
@@ -59,7 +95,6 @@ func newBar(w io.Writer, total int64, desc string, tty bool, clk clock.Clock) *B
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
@@ -70,13 +105,31 @@ func newBar(w io.Writer, total int64, desc string, tty bool, clk clock.Clock) *B
 	return b
 }
 
-// Add advances the bar by n steps.
+// printEvery prints the bar's line every d until Finish.
+func (b *Bar) printEvery(d time.Duration) {
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-b.clock.After(d):
+		}
+		b.unfinished(func() { fmt.Fprintln(b.w, b.line(b.clock.Now().Sub(b.start), true)) })
+	}
+}
+
+// Add advances the bar by n items.
 func (b *Bar) Add(n int64) {
 	b.unfinished(func() {
 		b.n += n
-		if b.pb != nil {
-			_ = b.pb.Add64(n) // drawing errors must not stop the work
+		if b.pb == nil {
+			return
 		}
+		// The rate in the text changes slowly; refresh it once a second.
+		if now := b.clock.Now(); now.Sub(b.lastDesc) >= time.Second {
+			b.lastDesc = now
+			b.pb.Describe(b.ttyText())
+		}
+		_ = b.pb.Add64(n) // drawing errors must not stop the work
 	})
 }
 
@@ -103,15 +156,21 @@ func (b *Bar) Describe(extra string) {
 	defer b.mu.Unlock()
 	b.extra = extra
 	if b.pb != nil && !b.done {
-		b.pb.Describe(strings.TrimSpace(b.desc + " " + extra))
+		b.pb.Describe(b.ttyText())
 	}
 }
 
-// Finish completes the bar. When quiet it prints one summary line:
-// "desc: 1000/1000 in 12.3s (81.2/s) loss 0.53".
+// ttyText is the terminal bar's text: the label, the rate, the extra text.
+func (b *Bar) ttyText() string {
+	return strings.Join(nonEmpty(b.desc, rate(b.n, b.clock.Now().Sub(b.start), b.unit), b.extra), " ")
+}
+
+// Finish completes the bar. Not on a terminal it prints one summary line:
+// "pretraining: 1000/1000 steps in 12.3s (81.2 steps/s) loss 0.53".
 func (b *Bar) Finish() {
 	b.unfinished(func() {
 		b.done = true
+		close(b.stop)
 		if b.pb != nil {
 			if b.total > 0 && b.n < b.total {
 				_ = b.pb.Exit() // stopped early: keep the bar as it is
@@ -121,19 +180,30 @@ func (b *Bar) Finish() {
 			_ = b.pb.Finish()
 			return
 		}
-		fmt.Fprintln(b.w, b.summary(b.clock.Now().Sub(b.start)))
+		fmt.Fprintln(b.w, b.line(b.clock.Now().Sub(b.start), false))
 	})
 }
 
-func (b *Bar) summary(elapsed time.Duration) string {
+// line is the plain text of the bar after elapsed: the count, the share
+// of the total and the ETA while running (running), the rate and the extra
+// text. "pretraining: 300/1000 steps (30%) in 2m0s (2.5 steps/s, ETA 4m40s) loss 3.1"
+func (b *Bar) line(elapsed time.Duration, running bool) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "%s: %d", b.desc, b.n)
 	if b.total > 0 {
 		fmt.Fprintf(&s, "/%d", b.total)
 	}
-	fmt.Fprintf(&s, " in %s", elapsed.Round(time.Millisecond))
-	if sec := elapsed.Seconds(); sec > 0 {
-		fmt.Fprintf(&s, " (%.1f/s)", float64(b.n)/sec)
+	fmt.Fprintf(&s, " %s", b.unit)
+	if running && b.total > 0 {
+		fmt.Fprintf(&s, " (%d%%)", 100*b.n/b.total)
+	}
+	fmt.Fprintf(&s, " in %s", round(elapsed))
+	in := nonEmpty(rate(b.n, elapsed, b.unit))
+	if eta := b.eta(elapsed); running && eta > 0 {
+		in = append(in, "ETA "+round(eta).String())
+	}
+	if len(in) > 0 {
+		fmt.Fprintf(&s, " (%s)", strings.Join(in, ", "))
 	}
 	if b.extra != "" {
 		s.WriteString(" " + b.extra)
@@ -141,7 +211,44 @@ func (b *Bar) summary(elapsed time.Duration) string {
 	return s.String()
 }
 
-// Rate is the mean steps per second so far.
+// rate is n items over elapsed as "2.5 steps/s" or, slower than one a
+// second, "4.0 s/step"; "" before a second has passed, when a rate says
+// more about the clock than about the work.
+func rate(n int64, elapsed time.Duration, unit string) string {
+	sec := elapsed.Seconds()
+	if sec < 1 || n <= 0 {
+		return ""
+	}
+	r := float64(n) / sec
+	switch {
+	case r >= 100:
+		return fmt.Sprintf("%.0f %s/s", r, unit)
+	case r >= 1:
+		return fmt.Sprintf("%.1f %s/s", r, unit)
+	}
+	return fmt.Sprintf("%.1f s/%s", 1/r, strings.TrimSuffix(unit, "s"))
+}
+
+// round shortens a duration for display: milliseconds under a minute,
+// seconds above.
+func round(d time.Duration) time.Duration {
+	if d >= time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+func nonEmpty(ss ...string) []string {
+	out := ss[:0]
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Rate is the mean items per second so far.
 func (b *Bar) Rate() float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -155,11 +262,14 @@ func (b *Bar) Rate() float64 {
 // ETA estimates the time left at the mean rate so far; 0 when the total is
 // unknown or nothing has been done.
 func (b *Bar) ETA() time.Duration {
-	r := b.Rate()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.total <= 0 || r <= 0 || b.n >= b.total {
+	return b.eta(b.clock.Now().Sub(b.start))
+}
+
+func (b *Bar) eta(elapsed time.Duration) time.Duration {
+	if b.total <= 0 || b.n <= 0 || b.n >= b.total || elapsed <= 0 {
 		return 0
 	}
-	return time.Duration(float64(b.total-b.n) / r * float64(time.Second))
+	return time.Duration(float64(b.total-b.n) / float64(b.n) * float64(elapsed))
 }

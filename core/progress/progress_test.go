@@ -14,7 +14,7 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 func TestQuietWhenNotATerminal(t *testing.T) {
 	var buf bytes.Buffer
 	clk := clock.NewFake(t0)
-	b := newBar(&buf, 100, "train", false, clk)
+	b := newBar(&buf, 100, "train", false, Options{Clock: clk, Every: -1})
 	for range 100 {
 		b.Add(1)
 	}
@@ -26,10 +26,7 @@ func TestQuietWhenNotATerminal(t *testing.T) {
 	b.Finish()
 	b.Finish()
 	out := buf.String()
-	if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "train: 100/100 in ") || !strings.Contains(out, "/s)") || !strings.Contains(out, "loss 0.53") {
-		t.Errorf("summary %q", out)
-	}
-	if want := "train: 100/100 in 4s (25.0/s) loss 0.53\n"; out != want {
+	if want := "train: 100/100 items in 4s (25.0 items/s) loss 0.53\n"; out != want {
 		t.Errorf("summary %q, want %q", out, want)
 	}
 }
@@ -37,7 +34,7 @@ func TestQuietWhenNotATerminal(t *testing.T) {
 func TestTerminalBarShowsRateAndETA(t *testing.T) {
 	var buf bytes.Buffer
 	clk := clock.NewFake(t0)
-	b := newBar(&buf, 10, "extract", true, clk)
+	b := newBar(&buf, 10, "extract", true, Options{Clock: clk, Unit: "images"})
 	b.Add(3)
 	clk.Advance(2 * time.Second)
 	b.Add(2)
@@ -52,7 +49,7 @@ func TestTerminalBarShowsRateAndETA(t *testing.T) {
 	b.Add(5)
 	b.Finish()
 	out := buf.String()
-	for _, want := range []string{"extract", "10/10", "it/s"} {
+	for _, want := range []string{"extract", "10/10", "2.5 images/s"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bar output lacks %q: %q", want, out)
 		}
@@ -68,7 +65,72 @@ func TestNilAndUnknownTotal(t *testing.T) {
 	b := New(&buf, 0, "synth")
 	b.Add(7)
 	b.Finish()
-	if !strings.HasPrefix(buf.String(), "synth: 7 in ") {
+	if !strings.HasPrefix(buf.String(), "synth: 7 items in ") {
 		t.Errorf("%q", buf.String())
+	}
+}
+
+// TestLinesEveryIntervalWhenNotATerminal: in a log file a bar prints a
+// plain line every Options.Every of its clock, with the unit, the share
+// done, the rate, the ETA and the extra text, then its summary, and
+// nothing after Finish.
+func TestLinesEveryIntervalWhenNotATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	clk := clock.NewFake(t0)
+	b := newBar(&buf, 1000, "pretraining", false, Options{Clock: clk, Every: 30 * time.Second, Unit: "steps"})
+	clk.BlockUntil(1)
+	b.Add(100)
+	b.Describe("epoch 1 loss 3.1000 val 3.2000")
+	clk.Advance(30 * time.Second)
+	clk.BlockUntil(1) // printed, and waits for the next
+	want := "pretraining: 100/1000 steps (10%) in 30s (3.3 steps/s, ETA 4m30s) epoch 1 loss 3.1000 val 3.2000\n"
+	if buf.String() != want {
+		t.Fatalf("after 30s: %q, want %q", buf.String(), want)
+	}
+	b.Add(900)
+	clk.Advance(30 * time.Second)
+	clk.BlockUntil(1)
+	b.Finish()
+	clk.Advance(time.Hour)
+	want += "pretraining: 1000/1000 steps (100%) in 1m0s (16.7 steps/s) epoch 1 loss 3.1000 val 3.2000\n" +
+		"pretraining: 1000/1000 steps in 1m0s (16.7 steps/s) epoch 1 loss 3.1000 val 3.2000\n"
+	if buf.String() != want {
+		t.Fatalf("output %q, want %q", buf.String(), want)
+	}
+}
+
+// TestEveryNegativeIsSummaryOnly: Every < 0 prints only the summary.
+func TestEveryNegativeIsSummaryOnly(t *testing.T) {
+	var buf bytes.Buffer
+	clk := clock.NewFake(t0)
+	b := newBar(&buf, 10, "x", false, Options{Clock: clk, Every: -1})
+	b.Add(1)
+	if n, _ := clk.Waiting(); n != 0 {
+		t.Fatalf("%d waiters on the clock", n)
+	}
+	b.Finish()
+	if buf.String() != "x: 1/10 items in 0s\n" {
+		t.Fatalf("%q", buf.String())
+	}
+}
+
+// TestRateIsSensible: no rate before a second has passed (a burst of fast
+// items says more about the clock than the work); slow work reads as
+// seconds per item.
+func TestRateIsSensible(t *testing.T) {
+	for _, tc := range []struct {
+		n       int64
+		elapsed time.Duration
+		want    string
+	}{
+		{1000, time.Millisecond, ""},
+		{0, time.Minute, ""},
+		{250, time.Second, "250 images/s"},
+		{5, 2 * time.Second, "2.5 images/s"},
+		{1, 4 * time.Second, "4.0 s/image"},
+	} {
+		if got := rate(tc.n, tc.elapsed, "images"); got != tc.want {
+			t.Errorf("rate(%d, %v) = %q, want %q", tc.n, tc.elapsed, got, tc.want)
+		}
 	}
 }
