@@ -9,17 +9,9 @@ import (
 	"github.com/convirt/convirt/plugins/evaluators/finetune"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
-
-// FinetuneName is the name of the built-in fine-tuning evaluator.
-const FinetuneName = "finetune"
-
-func init() {
-	builtin.RegisterEvaluator(FinetuneName, func() sdk.Evaluator { return NewFinetune() })
-}
 
 // FinetuneConfig is the config of the fine-tuning evaluator.
 type FinetuneConfig struct {
@@ -43,9 +35,6 @@ func DefaultFinetuneConfig() FinetuneConfig {
 	return FinetuneConfig{LR: 1e-4, WeightDecay: 1e-6, BootConfig: defaultBoot()}
 }
 
-// finetuneSchema is FinetuneConfig's schema, with the defaults.
-var finetuneSchema = schema.MustDerive(DefaultFinetuneConfig())
-
 // Finetune is the built-in "finetune" evaluator: the classification head
 // of the paper's fine-tuning protocol. During training it plays the loss
 // (Grad returns the gradient with respect to the encoder's features and
@@ -64,7 +53,7 @@ func NewFinetune() *Finetune { return &Finetune{cfg: DefaultFinetuneConfig()} }
 func (p *Finetune) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: FinetuneName, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: `fine-tuning head (protocol finetune): a linear classifier trained with the whole image encoder through Grad; protocols "predict" and "score" (AUC or accuracy over seeds with bootstrap intervals)`,
-		Schema:      finetuneSchema}, nil
+		Schema:      schema.MustDerive(DefaultFinetuneConfig())}, nil
 }
 
 // Configure implements sdk.Plugin. Every call discards the head and, when

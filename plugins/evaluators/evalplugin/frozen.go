@@ -15,8 +15,11 @@ import (
 // share with the others.
 type frozenSpec[C any] struct {
 	name, protocol, description string
-	schema                      schema.Schema
-	// defaults is the config before Configure (a fresh value each call).
+	// params are the request params the protocol takes; Evaluate refuses
+	// others, and requests of another protocol, before run.
+	params []string
+	// defaults is the config before Configure (a fresh value each call);
+	// the schema Info reports is derived from it.
 	defaults func() C
 	// check states the config rules the tags cannot; nil: none.
 	check func(C) error
@@ -41,7 +44,7 @@ func newFrozen[C any](spec *frozenSpec[C]) frozen[C] {
 // Info implements sdk.Plugin.
 func (p *frozen[C]) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: p.spec.name, Kind: sdk.KindEvaluator, Version: Version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: p.spec.description, Schema: p.spec.schema}, nil
+		Description: p.spec.description, Schema: schema.MustDerive(p.spec.defaults())}, nil
 }
 
 // Configure implements sdk.Plugin.
@@ -88,6 +91,12 @@ func (p *frozen[C]) Evaluate(ctx context.Context, req sdk.EvalRequest) (res sdk.
 	cfg := p.cfg
 	p.mu.Unlock()
 	err = guard(p.spec.name, func() error {
+		if err := checkProtocol(req.Protocol, p.spec.protocol); err != nil {
+			return err
+		}
+		if err := (params{req.Params}).checkKeys(p.spec.params...); err != nil {
+			return err
+		}
 		res, err = p.spec.run(ctx, req, cfg)
 		return err
 	})

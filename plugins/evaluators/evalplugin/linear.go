@@ -7,17 +7,8 @@ import (
 
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
-	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/subset"
 )
-
-// LinearName is the name of the built-in linear-probe evaluator.
-const LinearName = "linear"
-
-func init() {
-	builtin.RegisterEvaluator(LinearName, func() sdk.Evaluator { return NewLinear() })
-}
 
 // LinearConfig is the config of the linear-probe evaluator.
 type LinearConfig struct {
@@ -48,9 +39,6 @@ func DefaultLinearConfig() LinearConfig {
 	return LinearConfig{L2Grid: append([]float64(nil), linear.DefaultL2Grid...), MaxIter: 1000, History: 10, Standardize: true, ValFraction: 0.1, BootConfig: defaultBoot()}
 }
 
-// linearSchema is LinearConfig's schema, with the defaults.
-var linearSchema = schema.MustDerive(DefaultLinearConfig())
-
 // Linear is the built-in "linear" evaluator: the paper's linear protocol,
 // one L2-regularised logistic-regression probe per seed on a stratified
 // labelled fraction of frozen training features, its L2 strength chosen on
@@ -59,9 +47,8 @@ type Linear struct{ frozen[LinearConfig] }
 
 // linearSpec is what the linear evaluator's shell serves.
 var linearSpec = frozenSpec[LinearConfig]{
-	name: LinearName, protocol: sdk.ProtocolLinear,
+	name: LinearName, protocol: sdk.ProtocolLinear, params: []string{"task", "fraction", "seeds"},
 	description: `linear probing of frozen features (protocol "linear"): stratified label fractions, one L2-regularised logistic-regression probe per seed (strength chosen on validation data, L-BFGS to convergence), AUC or accuracy with seed and test-bootstrap intervals`,
-	schema:      linearSchema,
 	defaults:    DefaultLinearConfig,
 	check:       checkLinearConfig,
 	run:         evaluateLinear,
@@ -92,7 +79,8 @@ type linearJob struct {
 	pool, val, test *split
 }
 
-// evaluateLinear checks the request and runs the probes.
+// evaluateLinear checks the request (its protocol and param names checked
+// by the shell) and runs the probes.
 func evaluateLinear(ctx context.Context, req sdk.EvalRequest, cfg LinearConfig) (sdk.EvalResult, error) {
 	job, err := prepareLinear(req, cfg)
 	if err != nil {
@@ -105,13 +93,7 @@ func evaluateLinear(ctx context.Context, req sdk.EvalRequest, cfg LinearConfig) 
 // val_fraction of train by whole groups (patients) when the request has
 // no "val" split.
 func prepareLinear(req sdk.EvalRequest, cfg LinearConfig) (*linearJob, error) {
-	if err := checkProtocol(req.Protocol, sdk.ProtocolLinear); err != nil {
-		return nil, err
-	}
 	ps := params{req.Params}
-	if err := ps.checkKeys("task", "fraction", "seeds"); err != nil {
-		return nil, err
-	}
 	job := &linearJob{}
 	var err error
 	if job.task, err = ps.task(); err != nil {

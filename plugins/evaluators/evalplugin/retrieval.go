@@ -8,17 +8,8 @@ import (
 	"github.com/convirt/convirt/plugins/evaluators/metrics"
 	"github.com/convirt/convirt/plugins/evaluators/retrieval"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
-	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/stats"
 )
-
-// RetrievalName is the name of the built-in retrieval evaluator.
-const RetrievalName = "retrieval"
-
-func init() {
-	builtin.RegisterEvaluator(RetrievalName, func() sdk.Evaluator { return NewRetrieval() })
-}
 
 // RetrievalConfig is the config of the retrieval evaluator.
 type RetrievalConfig struct {
@@ -26,9 +17,6 @@ type RetrievalConfig struct {
 	Ks []int64 `json:"ks" min:"1" doc:"Precision@k cut-offs, used when the request's params name none (the paper: 5, 10, 50)"`
 	BootConfig
 }
-
-// retrievalSchema is RetrievalConfig's schema, with the defaults.
-var retrievalSchema = schema.MustDerive(DefaultRetrievalConfig())
 
 // DefaultRetrievalConfig is the retrieval evaluator's config before
 // Configure: the paper's cut-offs 5, 10 and 50. Each call returns a fresh
@@ -44,9 +32,8 @@ type Retrieval struct{ frozen[RetrievalConfig] }
 
 // retrievalSpec is what the retrieval evaluator's shell serves.
 var retrievalSpec = frozenSpec[RetrievalConfig]{
-	name: RetrievalName, protocol: sdk.ProtocolRetrieval,
+	name: RetrievalName, protocol: sdk.ProtocolRetrieval, params: []string{"ks"},
 	description: `zero-shot retrieval (protocol "retrieval"): Precision@k of cosine-similarity rankings, per category and averaged over categories`,
-	schema:      retrievalSchema,
 	defaults:    DefaultRetrievalConfig,
 	run:         runRetrieval,
 }
@@ -54,34 +41,15 @@ var retrievalSpec = frozenSpec[RetrievalConfig]{
 // NewRetrieval returns the evaluator with the default config.
 func NewRetrieval() *Retrieval { return &Retrieval{newFrozen(&retrievalSpec)} }
 
-// runRetrieval checks the request, ranks and scores.
+// runRetrieval checks the request (its protocol and param names checked
+// by the shell), ranks and scores.
 func runRetrieval(ctx context.Context, req sdk.EvalRequest, cfg RetrievalConfig) (sdk.EvalResult, error) {
-	if err := checkProtocol(req.Protocol, sdk.ProtocolRetrieval); err != nil {
-		return sdk.EvalResult{}, err
-	}
-	ps := params{req.Params}
-	if err := ps.checkKeys("ks"); err != nil {
-		return sdk.EvalResult{}, err
-	}
-	ks64, err := ps.ints("ks", cfg.Ks, 1, math.MaxInt32)
+	ks64, err := (params{req.Params}).ints("ks", cfg.Ks, 1, math.MaxInt32)
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
-	cands, err := getSplit(req, sdk.SplitCandidates)
+	cands, queries, err := splitPair(req, sdk.SplitCandidates, (*split).check01, sdk.SplitQueries, (*split).checkOneHot)
 	if err != nil {
-		return sdk.EvalResult{}, err
-	}
-	if err := cands.check01(); err != nil {
-		return sdk.EvalResult{}, err
-	}
-	queries, err := getSplit(req, sdk.SplitQueries)
-	if err != nil {
-		return sdk.EvalResult{}, err
-	}
-	if err := queries.checkOneHot(); err != nil {
-		return sdk.EvalResult{}, err
-	}
-	if err := sameLabels(cands, queries, true); err != nil {
 		return sdk.EvalResult{}, err
 	}
 	ks := make([]int, len(ks64))

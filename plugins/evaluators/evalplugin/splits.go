@@ -193,6 +193,31 @@ func (s *split) class(i int) int {
 	return -1
 }
 
+// splitPair reads the request's splits a and b, checks each with its rule
+// and that both have the same labels in the same order: the one split
+// scored against the other (retrieval's candidates and queries, zero-shot's
+// test images and prompts).
+func splitPair(req sdk.EvalRequest, a string, checkA func(*split) error, b string, checkB func(*split) error) (*split, *split, error) {
+	sa, err := getSplit(req, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkA(sa); err != nil {
+		return nil, nil, err
+	}
+	sb, err := getSplit(req, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkB(sb); err != nil {
+		return nil, nil, err
+	}
+	if err := sameLabels(sa, sb, true); err != nil {
+		return nil, nil, err
+	}
+	return sa, sb, nil
+}
+
 // sameLabels checks that b has a's label names in a's order and, when dim
 // is set, a's feature dimension.
 func sameLabels(a, b *split, dim bool) error {

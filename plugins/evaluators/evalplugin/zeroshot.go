@@ -6,24 +6,12 @@ import (
 
 	"github.com/convirt/convirt/plugins/evaluators/zeroshot"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
-	"github.com/convirt/convirt/plugins/sdk/schema"
 )
-
-// ZeroShotName is the name of the built-in zero-shot evaluator.
-const ZeroShotName = "zeroshot"
-
-func init() {
-	builtin.RegisterEvaluator(ZeroShotName, func() sdk.Evaluator { return NewZeroShot() })
-}
 
 // ZeroShotConfig is the config of the zero-shot evaluator.
 type ZeroShotConfig struct {
 	BootConfig
 }
-
-// zeroShotSchema is ZeroShotConfig's schema, with the defaults.
-var zeroShotSchema = schema.MustDerive(ZeroShotConfig{BootConfig: defaultBoot()})
 
 // ZeroShot is the built-in "zeroshot" evaluator: an image's score for a
 // class is the cosine similarity between its embedding and the mean of the
@@ -32,9 +20,8 @@ type ZeroShot struct{ frozen[ZeroShotConfig] }
 
 // zeroShotSpec is what the zero-shot evaluator's shell serves.
 var zeroShotSpec = frozenSpec[ZeroShotConfig]{
-	name: ZeroShotName, protocol: sdk.ProtocolZeroShot,
+	name: ZeroShotName, protocol: sdk.ProtocolZeroShot, params: []string{"task"},
 	description: `zero-shot classification (protocol "zeroshot"): cosine similarity to each class's mean prompt embedding, AUC or accuracy with bootstrap intervals`,
-	schema:      zeroShotSchema,
 	defaults:    func() ZeroShotConfig { return ZeroShotConfig{BootConfig: defaultBoot()} },
 	run:         runZeroShot,
 }
@@ -42,34 +29,16 @@ var zeroShotSpec = frozenSpec[ZeroShotConfig]{
 // NewZeroShot returns the evaluator with the default config.
 func NewZeroShot() *ZeroShot { return &ZeroShot{newFrozen(&zeroShotSpec)} }
 
-// runZeroShot checks the request, scores the test images and aggregates.
+// runZeroShot checks the request (its protocol and param names checked by
+// the shell), scores the test images and aggregates.
 func runZeroShot(ctx context.Context, req sdk.EvalRequest, cfg ZeroShotConfig) (sdk.EvalResult, error) {
-	if err := checkProtocol(req.Protocol, sdk.ProtocolZeroShot); err != nil {
-		return sdk.EvalResult{}, err
-	}
-	ps := params{req.Params}
-	if err := ps.checkKeys("task"); err != nil {
-		return sdk.EvalResult{}, err
-	}
-	task, err := ps.task()
+	task, err := (params{req.Params}).task()
 	if err != nil {
 		return sdk.EvalResult{}, err
 	}
-	test, err := getSplit(req, sdk.SplitTest)
+	checkTest := func(s *split) error { return s.checkTask(task) }
+	test, prompts, err := splitPair(req, sdk.SplitTest, checkTest, sdk.SplitPrompts, (*split).checkOneHot)
 	if err != nil {
-		return sdk.EvalResult{}, err
-	}
-	if err := test.checkTask(task); err != nil {
-		return sdk.EvalResult{}, err
-	}
-	prompts, err := getSplit(req, sdk.SplitPrompts)
-	if err != nil {
-		return sdk.EvalResult{}, err
-	}
-	if err := prompts.checkOneHot(); err != nil {
-		return sdk.EvalResult{}, err
-	}
-	if err := sameLabels(test, prompts, true); err != nil {
 		return sdk.EvalResult{}, err
 	}
 	classes := make([]zeroshot.Class, test.k)
