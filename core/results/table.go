@@ -1,9 +1,9 @@
 package results
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -113,15 +113,8 @@ func Columns(entries []Entry, protocol string) []Column {
 			cols = append(cols, c)
 		}
 	}
-	sort.Slice(cols, func(i, j int) bool {
-		a, b := cols[i], cols[j]
-		if a.Task != b.Task {
-			return a.Task < b.Task
-		}
-		if a.Metric != b.Metric {
-			return a.Metric < b.Metric
-		}
-		return a.Fraction < b.Fraction
+	slices.SortFunc(cols, func(a, b Column) int {
+		return cmp.Or(cmp.Compare(a.Task, b.Task), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Fraction, b.Fraction))
 	})
 	return cols
 }
