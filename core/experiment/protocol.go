@@ -27,10 +27,10 @@ type protocol interface {
 // protocol is its evaluator plugin with its name in plugins/sdk, a type
 // implementing protocol, and a line here.
 var protocols = map[string]protocol{
-	sdk.ProtocolLinear:    linearProtocol{},
+	sdk.ProtocolLinear:    linearProtocol,
 	sdk.ProtocolFinetune:  finetuneProtocol{},
-	sdk.ProtocolRetrieval: retrievalProtocol{},
-	sdk.ProtocolZeroShot:  zeroshotProtocol{},
+	sdk.ProtocolRetrieval: retrievalProtocol,
+	sdk.ProtocolZeroShot:  zeroshotProtocol,
 }
 
 // protocolOf looks up the protocol an evaluation names.
@@ -51,6 +51,21 @@ func (perFraction) cells(e recipe.Eval) int { return len(e.Fractions) }
 type onePerInit struct{}
 
 func (onePerInit) cells(recipe.Eval) int { return 1 }
+
+// imageProtocol is a protocol whose work for one init is a step on that
+// init's image encoder (linear, retrieval, zeroshot): run starts the
+// encoder, hands it to step and closes it.
+type imageProtocol struct {
+	counter // perFraction or onePerInit
+	step    func(er *evalRun, ctx context.Context, init string, img encoder) error
+}
+
+// counter counts a protocol's progress steps (protocol.cells).
+type counter interface{ cells(e recipe.Eval) int }
+
+func (p imageProtocol) run(ctx context.Context, er *evalRun, init string) error {
+	return er.withImage(ctx, init, func(img encoder) error { return p.step(er, ctx, init, img) })
+}
 
 // withImage starts the image encoder with init's weights, runs fn with it
 // and closes it.
@@ -95,6 +110,28 @@ func labelSplits(ctx context.Context, d *host.Dataset) (trainSplit, valSplit, te
 		return "train", "", val, nil
 	}
 	return "", "", "", fmt.Errorf("the dataset has no test, valid or validate split to test on (splits: %v)", names)
+}
+
+// labelled is a labelled dataset's train, validation and test splits
+// (labelSplits) with the test split's description: its task and label
+// names.
+type labelled struct {
+	train, val, test string
+	info             sdk.SplitInfo
+}
+
+// labelled picks the evaluation's labelled splits and describes the test
+// split.
+func (er *evalRun) labelled(ctx context.Context) (labelled, error) {
+	train, val, test, err := labelSplits(ctx, er.data.client)
+	if err != nil {
+		return labelled{}, err
+	}
+	info, err := er.data.client.Describe(ctx, test)
+	if err != nil {
+		return labelled{}, err
+	}
+	return labelled{train: train, val: val, test: test, info: info}, nil
 }
 
 // record turns an evaluator's result into results entries, metrics,

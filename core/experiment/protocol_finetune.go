@@ -61,14 +61,11 @@ func (finetuneProtocol) run(ctx context.Context, er *evalRun, init string) error
 // by whole patients where the dataset names them (subset.Holdout), so that
 // no patient has images on both sides.
 func (er *evalRun) finetunePlan(ctx context.Context) (*finetune.Plan, error) {
-	trainSplit, valSplit, testSplit, err := labelSplits(ctx, er.data.client)
+	l, err := er.labelled(ctx)
 	if err != nil {
 		return nil, err
 	}
-	info, err := er.data.client.Describe(ctx, testSplit)
-	if err != nil {
-		return nil, err
-	}
+	trainSplit, valSplit, testSplit, info := l.train, l.val, l.test, l.info
 	switch info.Task {
 	case sdk.TaskBinary, sdk.TaskMultilabel, sdk.TaskMulticlass:
 	default:

@@ -9,24 +9,17 @@ import (
 
 // linearProtocol trains linear probes on the frozen image features
 // (docs/evaluators.md, protocol linear).
-type linearProtocol struct{ perFraction }
-
-func (linearProtocol) run(ctx context.Context, er *evalRun, init string) error {
-	return er.withImage(ctx, init, func(img encoder) error { return er.linear(ctx, init, img) })
-}
+var linearProtocol = imageProtocol{perFraction{}, (*evalRun).linear}
 
 // linear probes the image encoder's features at every label fraction.
 func (er *evalRun) linear(ctx context.Context, init string, img encoder) error {
-	trainSplit, valSplit, testSplit, err := labelSplits(ctx, er.data.client)
+	l, err := er.labelled(ctx)
 	if err != nil {
 		return err
 	}
-	info, err := er.data.client.Describe(ctx, testSplit)
-	if err != nil {
-		return err
-	}
+	info := l.info
 	splits := map[string]*sdk.FeatureSet{}
-	for _, rs := range [][2]string{{sdk.SplitTrain, trainSplit}, {sdk.SplitVal, valSplit}, {sdk.SplitTest, testSplit}} {
+	for _, rs := range [][2]string{{sdk.SplitTrain, l.train}, {sdk.SplitVal, l.val}, {sdk.SplitTest, l.test}} {
 		role, name := rs[0], rs[1]
 		if name == "" {
 			continue

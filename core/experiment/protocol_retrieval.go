@@ -9,11 +9,7 @@ import (
 
 // retrievalProtocol ranks candidates for image and text queries
 // (docs/evaluators.md, protocol retrieval).
-type retrievalProtocol struct{ onePerInit }
-
-func (retrievalProtocol) run(ctx context.Context, er *evalRun, init string) error {
-	return er.withImage(ctx, init, func(img encoder) error { return er.retrieval(ctx, init, img) })
-}
+var retrievalProtocol = imageProtocol{onePerInit{}, (*evalRun).retrieval}
 
 // retrievalOutput is the representation each retrieval protocol ranks by,
 // the same for every init so that their rows are comparable.

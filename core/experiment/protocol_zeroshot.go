@@ -11,24 +11,17 @@ import (
 
 // zeroshotProtocol classifies test images by their nearest class prompt
 // (docs/evaluators.md, protocol zeroshot).
-type zeroshotProtocol struct{ onePerInit }
-
-func (zeroshotProtocol) run(ctx context.Context, er *evalRun, init string) error {
-	return er.withImage(ctx, init, func(img encoder) error { return er.zeroshot(ctx, init, img) })
-}
+var zeroshotProtocol = imageProtocol{onePerInit{}, (*evalRun).zeroshot}
 
 // zeroshot scores test images against the recipe's class prompts. Only the
 // classes with prompts are scored (the test labels are cut to them).
 func (er *evalRun) zeroshot(ctx context.Context, init string, img encoder) error {
-	_, _, testSplit, err := labelSplits(ctx, er.data.client)
+	l, err := er.labelled(ctx)
 	if err != nil {
 		return err
 	}
-	info, err := er.data.client.Describe(ctx, testSplit)
-	if err != nil {
-		return err
-	}
-	test, err := er.s.features(ctx, img, er.data, testSplit, sdk.OutputProjection, false)
+	info := l.info
+	test, err := er.s.features(ctx, img, er.data, l.test, sdk.OutputProjection, false)
 	if err != nil {
 		return err
 	}

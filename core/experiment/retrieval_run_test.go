@@ -44,7 +44,7 @@ func retrievalRun(t *testing.T, init string, dataConfig map[string]any) ([]resul
 	er := &evalRun{s: s, e: recipe.Eval{Name: "retrieval", Protocol: "retrieval"}, ev: ev,
 		data:  dataset{client: d, plugin: testRetrievalData, config: dataConfig},
 		saved: map[string][]byte{"image": trained, "text": trained}}
-	err = retrievalProtocol{}.run(ctx, er, init)
+	err = retrievalProtocol.run(ctx, er, init)
 	b, _ := os.ReadFile(logPath)
 	return er.out, string(b), err
 }
