@@ -79,7 +79,7 @@ func (s *session) evaluateOne(ctx context.Context, e recipe.Eval) ([]results.Ent
 	}
 	open = append(open, ev)
 	er := &evalRun{s: s, e: e, data: dataset{client: d, plugin: e.Dataset.Plugin, config: dcfg}, ev: ev}
-	er.bar = progress.New(s.opt.Progress, int64(len(e.Inits)*p.cells(e)), "evaluate "+e.Name)
+	er.bar = s.bar(int64(len(e.Inits)*p.cells(e)), "evaluate "+e.Name, "evaluations")
 	defer er.bar.Finish()
 	for _, init := range e.Inits {
 		if err := p.run(ctx, er, init); err != nil {

@@ -14,15 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/launch"
-	"github.com/convirt/convirt/core/mlflow"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
@@ -49,6 +48,17 @@ type Options struct {
 	// Synth writes the synthetic corpus of a recipe's data.synth; a
 	// recipe that asks for one fails without it.
 	Synth *SynthCorpus
+	// Restart starts the run in Resume over: its checkpoints are removed
+	// and pretraining begins at step 0 (`convirt run --restart`).
+	Restart bool
+	// ProgressEvery is how often a progress bar not drawn on a terminal
+	// prints a line (0: progress.DefaultEvery; < 0: summaries only).
+	ProgressEvery time.Duration
+	// Clock times the progress bars; nil is the real clock.
+	Clock clock.Clock
+	// Command is the command line an interrupted run is continued with,
+	// before its --resume RUN_DIR ("convirt run" when empty).
+	Command string
 }
 
 // Outcome is what a finished run produced.
@@ -70,6 +80,7 @@ type session struct {
 	log     *os.File
 	states  map[string][]byte // pretrained encoder states: "image", "text"
 	trained *pretrainOutcome  // this run's pretraining, for the evaluations' checkpoint
+	stage   string            // the stage running, for an interruption's message
 }
 
 // Run executes the recipe r. On failure the run is marked failed and the
@@ -89,11 +100,16 @@ func Run(ctx context.Context, r *recipe.Recipe, opt Options) (*Outcome, error) {
 		return nil, err
 	}
 	out := &Outcome{RunDir: s.run.Dir(), RunID: s.run.ID()}
+	s.header()
+	stopNotice := s.noticeInterrupt(ctx)
 	err := s.execute(ctx, out)
+	stopNotice()
 	status := runs.Finished
 	switch {
 	case err != nil && ctx.Err() != nil:
 		status = runs.Killed
+		err = s.interrupted(s.stage, out.Train, ctx.Err())
+		fmt.Fprintf(s.log, "run interrupted during %s\n", s.stage)
 	case err != nil:
 		status = runs.Failed
 		fmt.Fprintf(s.log, "run failed: %v\n", err)
@@ -101,7 +117,11 @@ func Run(ctx context.Context, r *recipe.Recipe, opt Options) (*Outcome, error) {
 	if ferr := s.close(status); ferr != nil && err == nil {
 		err = ferr
 	}
-	if err != nil {
+	var intr *Interrupted
+	switch {
+	case errors.As(err, &intr):
+		return out, err // it names the run
+	case err != nil:
 		return out, fmt.Errorf("run %s: %w", s.run.Dir(), err)
 	}
 	return out, nil
@@ -109,16 +129,19 @@ func Run(ctx context.Context, r *recipe.Recipe, opt Options) (*Outcome, error) {
 
 // execute runs the stages.
 func (s *session) execute(ctx context.Context, out *Outcome) error {
+	s.stage = "synthesis"
 	if err := s.synth(ctx); err != nil {
 		return fmt.Errorf("synthetic corpus: %w", err)
 	}
 	if s.r.Data.Pretrain != nil {
+		s.stage = "pretraining"
 		res, err := s.pretrain(ctx)
+		out.Train = res
 		if err != nil {
 			return fmt.Errorf("pretraining: %w", err)
 		}
-		out.Train = res
 	}
+	s.stage = "evaluation"
 	if len(s.r.Evaluate) > 0 {
 		f, err := s.evaluate(ctx)
 		if err != nil {
@@ -126,6 +149,7 @@ func (s *session) execute(ctx context.Context, out *Outcome) error {
 		}
 		out.Results = f
 	}
+	s.stage = "the report"
 	tables, report, err := s.report(out)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -141,6 +165,14 @@ func (s *session) open() error {
 	if s.opt.Resume != "" {
 		if s.run, err = runs.Open(s.opt.Resume); err != nil {
 			return fmt.Errorf("resume: %w", err)
+		}
+		if err := s.checkResume(s.run); err != nil {
+			return err
+		}
+		if s.opt.Restart {
+			if err := train.Clear(s.run.Path(runs.CheckpointsDir)); err != nil {
+				return fmt.Errorf("restart: %w", err)
+			}
 		}
 		if err := s.run.Reopen(); err != nil {
 			return fmt.Errorf("resume: %w", err)
@@ -180,63 +212,6 @@ func (s *session) open() error {
 		}
 	}
 	return nil
-}
-
-// mlflow starts the MLflow tracker when the recipe or the environment names
-// a server.
-func (s *session) mlflow() (runs.Tracker, error) {
-	t, err := startMLflow(s.r, s.run, s.log)
-	if t == nil || err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
-// startMLflow starts MLflow tracking of run, or returns nil when neither
-// the recipe nor MLFLOW_TRACKING_URI names a server. Tracker warnings go to
-// logw.
-func startMLflow(r *recipe.Recipe, run *runs.Run, logw io.Writer) (*mlflow.Tracker, error) {
-	cfg := mlflow.ConfigFromEnv()
-	if r.Tracking.MLflow.URI != "" {
-		cfg.URI = r.Tracking.MLflow.URI
-	}
-	if cfg.URI == "" {
-		return nil, nil
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c, err := mlflow.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	exp := r.Tracking.MLflow.Experiment
-	if exp == "" {
-		exp = r.Experiment
-	}
-	m := run.Meta()
-	opts := mlflow.OptionsFor(run)
-	opts.Experiment, opts.AllowText = exp, r.Tracking.LogText
-	if m.ParentID != "" {
-		if pm, err := runs.Find(r.Output, m.ParentID); err == nil {
-			opts.ParentRunID = mlflow.RunIDOf(pm.Dir)
-		}
-	}
-	return mlflow.Start(c, opts)
-}
-
-// TrackSweep starts MLflow tracking of a sweep's parent run (nil when no
-// server is configured), logs the recipe as its params, and waits a little
-// for the server to create the run, so that the children, started next, can
-// name it as their mlflow.parentRunId.
-func TrackSweep(ctx context.Context, r *recipe.Recipe, parent *runs.Run, logw io.Writer) (runs.Tracker, error) {
-	t, err := startMLflow(r, parent, logw)
-	if t == nil || err != nil {
-		return nil, err
-	}
-	if err := t.LogParams(flatten("", r.Tree())); err != nil {
-		return t, err
-	}
-	t.WaitRunID(ctx, 15*time.Second)
-	return t, nil
 }
 
 // close finishes the run's records. Only the local record decides the

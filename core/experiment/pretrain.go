@@ -109,13 +109,14 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 		SequentialEncoders: r.Train.SequentialEncoders,
 		EarlyStopPatience:  r.Train.EarlyStopping.Patience, EarlyStopMinDelta: r.Train.EarlyStopping.MinDelta,
 		CheckpointEvery: r.Train.CheckpointEvery, CheckpointDir: s.runPath(runs.CheckpointsDir),
-		Resume: s.opt.Resume != "",
+		Resume: s.opt.Resume != "" && !s.opt.Restart, MustResume: s.opt.Resume != "" && !s.opt.Restart,
 	}
 	s.trained = &pretrainOutcome{valSplit: valSplit, checkpoints: cfg.CheckpointDir}
 	fmt.Fprintf(s.log, "pretraining on %s/%s (%d pairs, %d steps per epoch), validation on %q\n", r.Data.Pretrain.Plugin, trainSplit, info.Len, perEpoch, valSplit)
+	s.pretrainHeader(ctx, parts.data, trainSplit, info.Len, valSplit, perEpoch, total)
 	for {
-		bar := progress.New(s.opt.Progress, int64(total), "pretraining")
-		res, err := train.Run(ctx, cfg, train.Parts{Image: parts.image, Text: parts.text, Loss: parts.loss, Data: parts.data, Recorder: s, Progress: barAdapter{bar}})
+		bar := s.bar(int64(total), "pretraining", "steps")
+		res, err := train.Run(ctx, cfg, train.Parts{Image: parts.image, Text: parts.text, Loss: parts.loss, Data: parts.data, Recorder: s, Progress: barAdapter{bar}, Warn: s.warn})
 		bar.Finish()
 		if err == nil {
 			defer parts.close()
@@ -134,7 +135,7 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 			dead.Plugin, res.Steps, dead.Status, restarts, r.Train.MaxRestarts)
 		fmt.Fprintf(s.opt.Progress, "plugin %q died (%s): restarting from the newest checkpoint\n", dead.Plugin, dead.Status)
 		_ = s.LogMetric("train/restarts", float64(restarts), int64(res.Steps))
-		cfg.Resume = true
+		cfg.Resume, cfg.MustResume = true, false // no checkpoint yet: step 0 again
 		if parts, err = s.startPretrainRestarting(ctx, total, &restarts, res.Steps); err != nil {
 			return &res, fmt.Errorf("restart after plugin %q died: %w", dead.Plugin, err)
 		}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
@@ -86,7 +85,7 @@ func (s *session) synth(ctx context.Context) error {
 	}
 	start := time.Now()
 	fmt.Fprintf(s.opt.Progress, "writing the synthetic corpus (%d pairs, %d px) to %s\n", c.Pairs, c.Size, root)
-	bar := progress.New(s.opt.Progress, 0, "synthetic images")
+	bar := s.bar(0, "synthetic corpus", "images")
 	err = w.Write(ctx, tmp, c.Pairs, c.Size, int64(c.Seed), func() { bar.Add(1) })
 	bar.Finish()
 	if err != nil {

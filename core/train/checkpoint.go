@@ -264,3 +264,28 @@ func LoadLatest(dir string) (*Checkpoint, error) {
 	}
 	return nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, dir)
 }
+
+// Checkpoints lists the steps of dir's step checkpoints, oldest first,
+// from their names alone (LoadLatest checks their content): what a run can
+// resume from, asked cheaply before any plugin starts.
+func Checkpoints(dir string) ([]int, error) { return listCheckpoints(dir) }
+
+// Clear removes dir's step checkpoints and BestFile, for a run started
+// over: left behind, a stale newer step would be resumed from, and would
+// make the rotation remove the new run's own checkpoints.
+func Clear(dir string) error {
+	steps, err := listCheckpoints(dir)
+	if err != nil {
+		return err
+	}
+	names := []string{BestFile}
+	for _, s := range steps {
+		names = append(names, StepFile(s))
+	}
+	for _, n := range names {
+		if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
