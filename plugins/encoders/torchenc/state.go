@@ -15,7 +15,7 @@ import (
 // The encoder's state is one safetensors file: every variable under
 // "model/NAME", the optimiser's tensors under "optim/...", and in the
 // metadata "scalars" (a JSON object: optimiser steps and lr, schedule state,
-// encoder steps). Dropout randomness is a function of (seed, step), so the
+// encoder steps, and under fp16 the loss scale). Dropout randomness is a function of (seed, step), so the
 // step count is the whole RNG state.
 
 const (
@@ -46,6 +46,9 @@ func (e *Encoder) State(context.Context) ([]byte, error) {
 			scalars[k] = v
 		}
 		scalars["encoder_steps"] = float64(e.steps)
+		if e.scaler != nil {
+			scalars["loss_scale"], scalars["loss_scale_good"] = e.scaler.Scale, float64(e.scaler.Good)
+		}
 		b, err := json.Marshal(scalars)
 		if err != nil {
 			return err
@@ -102,6 +105,9 @@ func (e *Encoder) SetState(_ context.Context, state []byte) error {
 		}
 		e.sched.SetState(scalars)
 		e.steps = int64(scalars["encoder_steps"])
+		if scale, ok := scalars["loss_scale"]; ok && e.scaler != nil && scale > 0 {
+			e.scaler.Scale, e.scaler.Good = scale, int(scalars["loss_scale_good"])
+		}
 		return nil
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"runtime"
 
 	"github.com/convirt/convirt/plugins/encoders/optim"
+	"github.com/convirt/convirt/plugins/models/autocast"
 	"github.com/convirt/convirt/plugins/models/heads"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
@@ -46,6 +47,12 @@ type Common struct {
 	Warmup      int     `json:"warmup_steps" min:"0" doc:"cosine: warm-up steps"`
 	TotalSteps  int     `json:"total_steps" min:"0" doc:"cosine: decay length"`
 	Threads     int     `json:"threads" min:"0" doc:"libtorch intra-op threads; 0 keeps the default"`
+	// Precision is the autocast dtype of training forwards (and, through
+	// the graph they leave, their backwards); parameters, gradients and
+	// optimiser state stay fp32, and the output is cast to fp32 before it
+	// leaves the encoder, so the loss is computed in fp32.
+	Precision     string `json:"precision" enum:"fp32|bf16|fp16" doc:"training precision: fp32, or autocast to bf16 (CPUs with AVX-512 BF16 or AMX, GPUs of compute capability 8.0+) or fp16 (CUDA only, with a dynamic loss scaler); weights, gradients, optimiser state and the output stay fp32 (docs/performance.md, Mixed precision)"`
+	EvalPrecision string `json:"eval_precision" enum:"fp32|bf16|fp16" doc:"precision of forwards that do not train (validation, feature extraction for evaluation)"`
 	// RestoreOptimizer makes SetState restore the optimiser and schedule
 	// too (resuming training); without it SetState loads the weights only,
 	// so the configured optimiser starts afresh (fine-tuning).
@@ -54,7 +61,7 @@ type Common struct {
 
 // Defaults are the paper's values (docs/paper.md, "Method").
 func Defaults() Common {
-	return Common{Device: "cpu", ProjDim: 512, Optimizer: "adam", LR: 1e-4, WeightDecay: 1e-6, Schedule: "plateau", Factor: 0.5, Patience: 5, RestoreOptimizer: true}
+	return Common{Device: "cpu", Precision: autocast.FP32, EvalPrecision: autocast.FP32, ProjDim: 512, Optimizer: "adam", LR: 1e-4, WeightDecay: 1e-6, Schedule: "plateau", Factor: 0.5, Patience: 5, RestoreOptimizer: true}
 }
 
 // Encoder is a configured torch encoder. Its methods are safe for
@@ -69,6 +76,8 @@ type Encoder struct {
 	sched *optim.Schedule
 	out   []*ts.Tensor // outputs of Graph forwards awaiting Backward
 	steps int64
+	// scaler is fp16's dynamic loss scale (nil for fp32 and bf16).
+	scaler *autocast.Scaler
 
 	calls chan func()
 	done  chan struct{}
@@ -81,7 +90,18 @@ func New(cfg Common, build Builder) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A precision the device cannot run is refused here, when the plugin
+	// is configured, before any training step.
+	if err := autocast.Check(cfg.Precision, dev); err != nil {
+		return nil, err
+	}
+	if err := autocast.Check(cfg.EvalPrecision, dev); err != nil {
+		return nil, fmt.Errorf("eval_precision: %w", err)
+	}
 	e := &Encoder{cfg: cfg, dev: dev, calls: make(chan func()), done: make(chan struct{})}
+	if cfg.Precision == autocast.FP16 {
+		e.scaler = autocast.NewScaler()
+	}
 	go e.loop()
 	err = e.do(func() error {
 		if _, err := torchrt.KeepFreedMemory(); err != nil {
@@ -192,14 +212,34 @@ func (e *Encoder) Forward(_ context.Context, req sdk.ForwardRequest) (*tensor.Te
 	return out, err
 }
 
-// forward maps a batch to projections (or features). It runs on the
-// encoder's thread under the caller's grad mode.
+// forward maps a batch to projections (or features) in fp32. It runs on
+// the encoder's thread under the caller's grad mode, and under autocast
+// when the precision (Precision for training, EvalPrecision otherwise) is
+// not fp32.
 func (e *Encoder) forward(b *sdk.Batch, train bool, output string) (*ts.Tensor, error) {
 	if train {
 		// Dropout draws depend only on (seed, step), so a resumed run
 		// draws exactly what an uninterrupted one would.
 		torchrt.ManualSeed(e.cfg.Seed*1_000_003 + e.steps)
 	}
+	precision := e.cfg.EvalPrecision
+	if train {
+		precision = e.cfg.Precision
+	}
+	exit, err := autocast.Enter(e.dev, precision)
+	if err != nil {
+		return nil, err
+	}
+	y, err := e.project(b, train, output)
+	exit()
+	if err != nil || y.DType() == gotch.Float {
+		return y, err
+	}
+	return y.Totype(gotch.Float, true)
+}
+
+// project is forward's network and head, in the thread's autocast state.
+func (e *Encoder) project(b *sdk.Batch, train bool, output string) (*ts.Tensor, error) {
 	feats, err := e.net.Features(b, train, e.dev)
 	if err != nil || output == sdk.OutputFeatures {
 		return feats, err
@@ -237,6 +277,12 @@ func (e *Encoder) Backward(_ context.Context, grad *tensor.Tensor) error {
 		if err != nil {
 			return err
 		}
+		if e.scaler != nil {
+			// fp16: scale the loss so small gradients survive float16.
+			if total, err = s.Keep(total.MulScalar(s.Scalar(e.scaler.Scale), false)); err != nil {
+				return err
+			}
+		}
 		return total.Backward()
 	})
 }
@@ -252,10 +298,24 @@ func (e *Encoder) Step(_ context.Context, req sdk.StepRequest) error {
 	})
 }
 
-// step applies the schedule and one optimiser update, on the encoder's thread.
+// step applies the schedule and one optimiser update, on the encoder's
+// thread. Under fp16 the gradients are unscaled first, and a step with an
+// inf or NaN gradient is skipped (its gradients cleared) while the scaler
+// backs off, as torch.cuda.amp.GradScaler does.
 func (e *Encoder) step(valLoss *float64) error {
 	e.sched.Apply(e.opt, valLoss)
 	e.steps++
+	if e.scaler != nil {
+		finite, err := e.scaler.Unscale(e.vs.TrainableVariables())
+		if err != nil {
+			return err
+		}
+		e.scaler.Update(finite)
+		if !finite {
+			e.opt.ZeroGrad()
+			return nil
+		}
+	}
 	return e.opt.Step()
 }
 
