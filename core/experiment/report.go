@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"path/filepath"
 	"strings"
 
 	"github.com/convirt/convirt/core/report"
@@ -36,20 +36,19 @@ const retrievalTitle = "Retrieval: precision@k (retrieval-image: image-image on 
 	"retrieval-text: text-image on the projections, init convirt only, the one whose image and text heads were trained together; " +
 	"chance: a random ranking)"
 
-// report draws the loss and label-efficiency plots, writes tables.md and
-// report.html, and prints the tables and the report's path.
+// report writes tables.md and report.html (core/report.Build: the
+// headline label-efficiency plots, per-label tables, ROC curves over every
+// seed, retrieval examples, training curves), and prints the tables and
+// the report's path. It is the run's last stage, written before the run is
+// closed (a failed report fails the run, and the page is uploaded before
+// tracking stops), so the page shows the status the run ends with when it
+// succeeds: finished.
 func (s *session) report(out *Outcome) (tables, page string, err error) {
 	if err := s.run.Sync(); err != nil { // the plots read metrics.jsonl
 		return "", "", err
 	}
-	if err := report.LossFromRun(s.run.Dir()); err != nil {
-		return "", "", err
-	}
 	var md []mdTable
 	if out.Results != nil {
-		if err := s.efficiencyPlots(out.Results.Entries); err != nil {
-			return "", "", err
-		}
 		md = resultTables(out.Results.Entries, s.inits())
 	}
 	var b strings.Builder
@@ -65,17 +64,18 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 			return "", "", err
 		}
 	}
-	p, err := report.FromRun(s.run.Dir())
-	if err != nil {
-		return "", "", err
-	}
+	opt := report.Options{Ending: runs.Finished, Inits: s.inits(), Paper: isPaperRecipe(s.r.Source)}
 	for _, t := range md {
 		tb, err := report.ParseMarkdownTable(t.title, t.body)
 		if err != nil {
 			return "", "", err
 		}
 		tb.Note = t.note
-		p.Tables = append(p.Tables, tb)
+		opt.Tables = append(opt.Tables, tb)
+	}
+	p, err := report.Build(s.run.Dir(), opt)
+	if err != nil {
+		return "", "", err
 	}
 	if err := report.WriteHTML(s.run.Dir(), p); err != nil {
 		return "", "", err
@@ -87,6 +87,13 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 	}
 	fmt.Fprintf(s.opt.Out, "run %s\nresults: %s\nreport:  %s\n", s.run.ID(), s.runPath(ResultsFile), page)
 	return tables, page, nil
+}
+
+// isPaperRecipe reports whether a recipe file is one of the paper's
+// (recipes/paper/*), whose report shows the paper's figures beside its own.
+func isPaperRecipe(source string) bool {
+	dir := filepath.ToSlash(filepath.Dir(filepath.Clean(source)))
+	return dir == "recipes/paper" || strings.HasSuffix(dir, "/recipes/paper")
 }
 
 // uploadArtifacts sends the run's files to the remote trackers (MLflow):
@@ -156,58 +163,4 @@ func resultTables(entries []results.Entry, inits []string) []mdTable {
 		out = append(out, mdTable{title: retrievalTitle, body: results.RetrievalTable(entries, rp, inits, retrievalMetrics), note: results.RetrievalNote})
 	}
 	return out
-}
-
-// efficiencyPlots draws, for each task of a trained protocol with several
-// fractions, the headline metric against the label fraction, one line per
-// init with the seed standard deviation as error bars.
-func (s *session) efficiencyPlots(entries []results.Entry) error {
-	type group struct{ task, protocol, metric string }
-	series := map[group]map[string]*report.Series{}
-	for _, e := range entries {
-		if !headline[e.Metric] || (e.Protocol != sdk.ProtocolLinear && e.Protocol != sdk.ProtocolFinetune) {
-			continue
-		}
-		g := group{e.Task, e.Protocol, e.Metric}
-		if series[g] == nil {
-			series[g] = map[string]*report.Series{}
-		}
-		sr := series[g][e.Init]
-		if sr == nil {
-			sr = &report.Series{Name: e.Init}
-			series[g][e.Init] = sr
-		}
-		sr.X, sr.Y, sr.Err = append(sr.X, e.Fraction), append(sr.Y, e.Mean), append(sr.Err, e.Std)
-	}
-	for g, byInit := range series {
-		var list []report.Series
-		for _, init := range s.inits() {
-			if sr, ok := byInit[init]; ok && len(sr.X) > 1 {
-				sortByX(sr)
-				list = append(list, *sr)
-			}
-		}
-		if len(list) == 0 {
-			continue
-		}
-		name := fmt.Sprintf("label-efficiency-%s-%s-%s.png", g.task, g.protocol, g.metric)
-		if err := report.LabelEfficiency(s.runPath(runs.PlotsDir, name), list, g.metric); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sortByX orders a series' points by X.
-func sortByX(sr *report.Series) {
-	idx := make([]int, len(sr.X))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return sr.X[idx[a]] < sr.X[idx[b]] })
-	x, y, e := make([]float64, len(idx)), make([]float64, len(idx)), make([]float64, len(idx))
-	for i, j := range idx {
-		x[i], y[i], e[i] = sr.X[j], sr.Y[j], sr.Err[j]
-	}
-	sr.X, sr.Y, sr.Err = x, y, e
 }

@@ -5,14 +5,11 @@
 package report
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image/color"
 	"math"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -21,7 +18,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/plugins/sdk/atomicfile"
 )
 
 // Size of every PNG, in pixels (at 96 dpi).
@@ -30,12 +26,16 @@ const (
 	Height = 500
 )
 
-// Series is one labelled line: Y against X, with optional symmetric error
-// bars Err (e.g. the standard deviation over seeds).
+// Series is one labelled line: Y against X, with an optional symmetric
+// spread Err (the standard deviation over seeds), drawn as a shaded band.
 type Series struct {
 	Name string
 	X, Y []float64
 	Err  []float64 // nil or len(X)
+	// Reference draws the series dashed with hollow markers and no band:
+	// figures quoted from elsewhere (the paper's) beside a run's own,
+	// in the colour of the series before it (the same init).
+	Reference bool
 }
 
 // Curve is one ROC curve: true positive rate against false positive rate,
@@ -47,134 +47,136 @@ type Curve struct {
 	AUC      float64
 }
 
-// Loss draws metric-vs-step lines, e.g. train and validation loss.
-func Loss(path string, series []Series) error {
+// Axes name what a plot's axes show.
+type Axes struct{ Title, X, Y string }
+
+// maxMarkers is how many markers a training curve carries at most: enough
+// to tell the logged points and the series apart, few enough to keep a
+// long run's line readable.
+const maxMarkers = 40
+
+// Loss draws metric-vs-step lines (train and validation loss, the learning
+// rate) with markers on at most maxMarkers evenly spaced points of each,
+// a different shape per series, and the axis names of ax.
+func Loss(path string, series []Series, ax Axes) error {
 	p := plot.New()
-	p.Title.Text = "Training curves"
-	p.X.Label.Text = "step"
-	p.Y.Label.Text = "value"
-	if err := addSeries(p, series, false); err != nil {
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = ax.Title, ax.X, ax.Y
+	lg := newLegend()
+	if err := addSeries(p, lg, series, false); err != nil {
 		return fmt.Errorf("loss plot %s: %w", path, err)
 	}
-	p.Legend.Left = false
-	return save(p, path)
+	for i, s := range series {
+		pts := xys(s.X, s.Y)
+		if len(pts) == 0 {
+			continue
+		}
+		stride := (len(pts) + maxMarkers - 1) / maxMarkers
+		var marks plotter.XYs
+		for j := 0; j < len(pts); j += stride {
+			marks = append(marks, pts[j])
+		}
+		if last := pts[len(pts)-1]; marks[len(marks)-1] != last {
+			marks = append(marks, last)
+		}
+		sc, err := plotter.NewScatter(marks)
+		if err != nil {
+			return fmt.Errorf("loss plot %s: series %q: %w", path, s.Name, err)
+		}
+		sc.Color, sc.Shape = plotutil.Color(i), plotutil.Shape(i)
+		p.Add(sc)
+		lg.entries[i].thumbs = append(lg.entries[i].thumbs, sc)
+	}
+	return save(p, lg, path)
 }
 
 // ROC draws ROC curves with their AUC in the legend and the chance diagonal.
 func ROC(path string, curves []Curve) error {
-	if len(curves) == 0 {
+	groups := make([]ROCGroup, len(curves))
+	for i, c := range curves {
+		auc := c.AUC
+		if math.IsNaN(auc) && len(c.FPR) == len(c.TPR) {
+			auc = AUC(c.FPR, c.TPR)
+		}
+		groups[i] = ROCGroup{Name: c.Name, Curves: [][2][]float64{{c.FPR, c.TPR}}, Legend: fmt.Sprintf("%s (AUC %.3f)", c.Name, auc)}
+	}
+	return ROCGroups(path, "ROC", groups)
+}
+
+// ROCGroup is one label's ROC curves, one per seed, drawn in one colour.
+type ROCGroup struct {
+	Name   string
+	Curves [][2][]float64 // per seed: FPR, TPR
+	Legend string         // the legend's text
+}
+
+// ROCGroups draws each group's curves in the group's colour (thin lines
+// when a group has several), its legend text once, and the chance
+// diagonal.
+func ROCGroups(path, title string, groups []ROCGroup) error {
+	if len(groups) == 0 {
 		return fmt.Errorf("roc plot %s: no curves", path)
 	}
 	p := plot.New()
-	p.Title.Text = "ROC"
-	p.X.Label.Text = "false positive rate"
-	p.Y.Label.Text = "true positive rate"
+	p.Title.Text = title
+	p.X.Label.Text = "false positive rate (1 - specificity)"
+	p.Y.Label.Text = "true positive rate (sensitivity)"
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
 	chance, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
 	chance.Color = color.Gray{Y: 160}
 	chance.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
 	p.Add(chance)
-	for i, c := range curves {
-		if len(c.FPR) != len(c.TPR) || len(c.FPR) < 2 {
-			return fmt.Errorf("roc plot %s: curve %q: need matching FPR and TPR with at least 2 points", path, c.Name)
-		}
-		auc := c.AUC
-		if math.IsNaN(auc) {
-			auc = AUC(c.FPR, c.TPR)
-		}
-		l, err := plotter.NewLine(xys(c.FPR, c.TPR))
-		if err != nil {
-			return fmt.Errorf("roc plot %s: curve %q: %w", path, c.Name, err)
-		}
-		l.Color = plotutil.Color(i)
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (AUC %.3f)", c.Name, auc), l)
-	}
-	p.Legend.Top = false
-	p.Legend.Left = false
-	return save(p, path)
-}
-
-// LabelEfficiency draws metric against label fraction on a log x axis, one
-// line per initialisation, with error bars from Series.Err. When every point
-// has the same fraction (one fraction evaluated, or the same one twice) the
-// axis spans a factor of 2 either side of it.
-func LabelEfficiency(path string, series []Series, metricName string) error {
-	p := plot.New()
-	p.Title.Text = metricName + " vs labelled fraction"
-	p.X.Label.Text = "fraction of labels"
-	p.Y.Label.Text = metricName
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = fractionTicks{}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, s := range series {
-		for _, x := range s.X {
-			if x <= 0 {
-				return fmt.Errorf("label-efficiency plot %s: series %q: fraction %v is not positive", path, s.Name, x)
+	lg := newLegend()
+	for i, g := range groups {
+		var first *plotter.Line
+		for _, c := range g.Curves {
+			if len(c[0]) != len(c[1]) || len(c[0]) < 2 {
+				return fmt.Errorf("roc plot %s: curve %q: need matching FPR and TPR with at least 2 points", path, g.Name)
 			}
-			lo, hi = math.Min(lo, x), math.Max(hi, x)
+			l, err := plotter.NewLine(xys(c[0], c[1]))
+			if err != nil {
+				return fmt.Errorf("roc plot %s: curve %q: %w", path, g.Name, err)
+			}
+			l.Color = plotutil.Color(i)
+			l.Width = vg.Points(1.5)
+			if len(g.Curves) > 1 {
+				l.Width = vg.Points(1)
+			}
+			p.Add(l)
+			if first == nil {
+				first = l
+			}
+		}
+		if first != nil {
+			lg.add(g.Legend, first)
 		}
 	}
-	if err := addSeries(p, series, true); err != nil {
-		return fmt.Errorf("label-efficiency plot %s: %w", path, err)
-	}
-	if lo == hi {
-		// gonum widens an empty range to [x-1, x+1], which starts at or
-		// below 0 for any fraction: no place on a log axis.
-		p.X.Min, p.X.Max = lo/2, hi*2
-	}
-	return save(p, path)
+	return save(p, lg, path)
 }
 
-// fractionTicks labels each decade and the usual 1%/10%/100% fractions as
-// percentages; a range holding fewer than two decades gets gonum's default
-// ticks, labelled as percentages too.
-type fractionTicks struct{}
-
-func (fractionTicks) Ticks(min, max float64) []plot.Tick {
-	if !(min > 0) || !(max >= min) || math.IsInf(max, 1) {
-		// Not a range a log axis can show (LabelEfficiency never asks for
-		// one): no ticks, rather than counting decades up from log10(0).
-		return nil
-	}
-	var ts []plot.Tick
-	// At most ~630 decades between the smallest and largest float64.
-	for e := int(math.Floor(math.Log10(min))); e <= int(math.Ceil(math.Log10(max))); e++ {
-		v := math.Pow(10, float64(e))
-		if v >= min*0.999 && v <= max*1.001 {
-			ts = append(ts, plot.Tick{Value: v, Label: percent(v)})
-		}
-	}
-	if len(ts) >= 2 {
-		return ts
-	}
-	if min == max {
-		return []plot.Tick{{Value: min, Label: percent(min)}}
-	}
-	ts = plot.DefaultTicks{}.Ticks(min, max)
-	for i := range ts {
-		if ts[i].Label != "" {
-			ts[i].Label = percent(ts[i].Value)
-		}
-	}
-	return ts
-}
-
-// percent renders a fraction as a percentage: 0.01 -> "1%".
-func percent(v float64) string {
-	return fmt.Sprintf("%.4g%%", v*100)
-}
-
-func addSeries(p *plot.Plot, series []Series, points bool) error {
+// addSeries adds each series as a line (with markers when points is set,
+// and its band from Err) and its legend entry.
+func addSeries(p *plot.Plot, lg *legend, series []Series, points bool) error {
 	if len(series) == 0 {
 		return errors.New("no series")
 	}
-	for i, s := range series {
+	i := -1
+	for _, s := range series {
+		if !s.Reference || i < 0 {
+			i++ // a reference shares the colour of the series before it
+		}
 		if len(s.X) != len(s.Y) || len(s.X) == 0 || (s.Err != nil && len(s.Err) != len(s.X)) {
 			return fmt.Errorf("series %q: X, Y (and Err) must have the same non-zero length", s.Name)
 		}
 		pts := xys(s.X, s.Y)
+		if s.Err != nil && !s.Reference {
+			poly, err := band(pts, s.X, s.Y, s.Err, plotutil.Color(i))
+			if err != nil {
+				return fmt.Errorf("series %q: %w", s.Name, err)
+			}
+			if poly != nil {
+				p.Add(poly)
+			}
+		}
 		l, err := plotter.NewLine(pts)
 		if err != nil {
 			return fmt.Errorf("series %q: %w", s.Name, err)
@@ -182,31 +184,24 @@ func addSeries(p *plot.Plot, series []Series, points bool) error {
 		l.Color = plotutil.Color(i)
 		l.Width = vg.Points(1.5)
 		p.Add(l)
+		var sc *plotter.Scatter
 		if points {
-			sc, _ := plotter.NewScatter(pts)
+			sc, _ = plotter.NewScatter(pts)
 			sc.Color = plotutil.Color(i)
 			sc.Shape = draw.CircleGlyph{}
 			p.Add(sc)
 		}
-		if s.Err != nil {
-			eb, err := plotter.NewYErrorBars(errPoints{pts, s.Err})
-			if err != nil {
-				return fmt.Errorf("series %q: %w", s.Name, err)
-			}
-			eb.Color = plotutil.Color(i)
-			p.Add(eb)
+		if s.Reference {
+			styleReference(l, sc, i)
 		}
-		p.Legend.Add(s.Name, l)
+		if sc != nil {
+			lg.add(s.Name, l, sc)
+		} else {
+			lg.add(s.Name, l)
+		}
 	}
 	return nil
 }
-
-type errPoints struct {
-	plotter.XYs
-	err []float64
-}
-
-func (e errPoints) YError(i int) (float64, float64) { return e.err[i], e.err[i] }
 
 // xys copies points, sorted by x, dropping non-finite values (a diverged
 // loss) so one NaN does not blank the whole plot.
@@ -217,8 +212,13 @@ func xys(x, y []float64) plotter.XYs {
 			pts = append(pts, plotter.XY{X: x[i], Y: y[i]})
 		}
 	}
-	sort.SliceStable(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
+	sortXY(pts)
 	return pts
+}
+
+// sortXY orders points by x, keeping the order of equal ones.
+func sortXY(pts plotter.XYs) {
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
 }
 
 // AUC is the area under a curve by the trapezoid rule, points sorted by x.
@@ -229,23 +229,6 @@ func AUC(x, y []float64) float64 {
 		a += (pts[i].X - pts[i-1].X) * (pts[i].Y + pts[i-1].Y) / 2
 	}
 	return a
-}
-
-// save renders p as a Width x Height PNG and writes it atomically.
-func save(p *plot.Plot, path string) error {
-	const dpi = 96
-	p.Legend.XOffs = -vg.Points(12)
-	w := vg.Length(Width) * vg.Inch / dpi
-	h := vg.Length(Height) * vg.Inch / dpi
-	wt, err := p.WriterTo(w, h, "png")
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return atomicfile.Write(path, buf.Bytes(), 0o644)
 }
 
 // MetricSeries turns logged metrics into one Series per key (value against
@@ -265,25 +248,4 @@ func MetricSeries(ms []runs.Metric, keys ...string) []Series {
 		out = append(out, s)
 	}
 	return out
-}
-
-// LossFromRun draws every metric of a run whose key mentions "loss" (train
-// and validation loss) into plots/loss.png; a run without such metrics gets
-// no plot.
-func LossFromRun(runDir string) error {
-	ms, err := runs.ReadMetrics(runDir)
-	if err != nil {
-		return err
-	}
-	var keys []string
-	for _, k := range runs.Keys(ms) {
-		if strings.Contains(k, "loss") {
-			keys = append(keys, k)
-		}
-	}
-	s := MetricSeries(ms, keys...)
-	if len(s) == 0 {
-		return nil
-	}
-	return Loss(filepath.Join(runDir, runs.PlotsDir, "loss.png"), s)
 }

@@ -35,7 +35,7 @@ func TestPlots(t *testing.T) {
 	if err := Loss(filepath.Join(dir, "loss.png"), []Series{
 		{Name: "train", X: steps, Y: []float64{2, 1.5, 1.2, math.NaN(), 1}},
 		{Name: "val", X: steps, Y: []float64{2.1, 1.7, 1.4, 1.3, 1.25}},
-	}); err != nil {
+	}, Axes{Title: "loss", X: "step", Y: "loss"}); err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, filepath.Join(dir, "loss.png"))
@@ -57,7 +57,7 @@ func TestPlots(t *testing.T) {
 	if err := LabelEfficiency(filepath.Join(dir, "bad.png"), []Series{{Name: "x", X: []float64{0}, Y: []float64{1}}}, "m"); err == nil {
 		t.Error("zero fraction on a log axis accepted")
 	}
-	if err := Loss(filepath.Join(dir, "bad.png"), []Series{{Name: "x", X: []float64{1, 2}, Y: []float64{1}}}); err == nil {
+	if err := Loss(filepath.Join(dir, "bad.png"), []Series{{Name: "x", X: []float64{1, 2}, Y: []float64{1}}}, Axes{}); err == nil {
 		t.Error("mismatched series accepted")
 	}
 }
@@ -77,7 +77,7 @@ func finishWithLoss(t *testing.T, r *runs.Run, n int) Page {
 	}
 	r.Sync()
 	ms, _ := runs.ReadMetrics(r.Dir())
-	if err := Loss(r.Path(runs.PlotsDir, "loss.png"), MetricSeries(ms, "loss")); err != nil {
+	if err := Loss(r.Path(runs.PlotsDir, "loss.png"), MetricSeries(ms, "loss"), Axes{}); err != nil {
 		t.Fatal(err)
 	}
 	r.Finish(runs.Finished)

@@ -1,0 +1,154 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/sdk/atomicfile"
+)
+
+// RetrievalDir is the folder under plots/ holding, per retrieval cell, a
+// few example queries with their top hits (RetrievalFile) and their
+// thumbnails.
+const (
+	RetrievalDir  = "retrieval"
+	RetrievalFile = "examples.json"
+)
+
+// RetrievalExample is one query with its top-ranked candidates.
+type RetrievalExample struct {
+	Title string `json:"title"` // e.g. "Edema: image query 3 (init convirt, image-image)"
+	Text  string `json:"text,omitempty"`
+	// Image is the query's thumbnail, relative to the run directory; ""
+	// for a text query.
+	Image string         `json:"image,omitempty"`
+	Hits  []RetrievalHit `json:"hits"`
+}
+
+// RetrievalHit is one ranked candidate.
+type RetrievalHit struct {
+	Rank       int     `json:"rank"` // 1 = most similar
+	ID         string  `json:"id"`
+	Similarity float64 `json:"similarity"`
+	// Relevant is whether the candidate is labelled 1 for the query's
+	// category (what precision@k counts).
+	Relevant bool   `json:"relevant"`
+	Image    string `json:"image"` // thumbnail, relative to the run directory
+}
+
+// WriteRetrievalExamples writes one cell's examples to
+// plots/retrieval/<cell>/examples.json under runDir.
+func WriteRetrievalExamples(runDir, cell string, ex []RetrievalExample) error {
+	b, err := json.MarshalIndent(ex, "", "  ")
+	if err != nil {
+		return fmt.Errorf("retrieval examples %s: %w", cell, err)
+	}
+	return atomicfile.Write(filepath.Join(runDir, runs.PlotsDir, RetrievalDir, cell, RetrievalFile), append(b, '\n'), 0o644)
+}
+
+// readRetrievalExamples reads every cell's examples of a run, in cell
+// order.
+func readRetrievalExamples(runDir string) ([]RetrievalExample, error) {
+	files, err := filepath.Glob(filepath.Join(runDir, runs.PlotsDir, RetrievalDir, "*", RetrievalFile))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var out []RetrievalExample
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var ex []RetrievalExample
+		if err := json.Unmarshal(b, &ex); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		out = append(out, ex...)
+	}
+	return out, nil
+}
+
+// examples embeds the examples' thumbnails for the page.
+func examples(runDir string, exs []RetrievalExample) ([]exampleData, error) {
+	var out []exampleData
+	for _, e := range exs {
+		d := exampleData{Title: e.Title, Text: e.Text}
+		var err error
+		if e.Image != "" {
+			if d.Src, err = dataURI(runDir, e.Image); err != nil {
+				return nil, fmt.Errorf("report %s: retrieval example %q: %w", runDir, e.Title, err)
+			}
+		}
+		for _, h := range e.Hits {
+			src, err := dataURI(runDir, h.Image)
+			if err != nil {
+				return nil, fmt.Errorf("report %s: retrieval example %q: hit %d: %w", runDir, e.Title, h.Rank, err)
+			}
+			mark := "✗ not labelled"
+			if h.Relevant {
+				mark = "✓ labelled"
+			}
+			d.Hits = append(d.Hits, hitData{Src: src, Relevant: h.Relevant,
+				Caption: fmt.Sprintf("#%d %s, cos %.3f, %s", h.Rank, h.ID, h.Similarity, mark)})
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// ThumbSize is the longest side of a thumbnail, in pixels.
+const ThumbSize = 96
+
+// WriteThumbnail writes a (C,H,W) image tensor's pixels (normalised, any
+// range) as a PNG of at most ThumbSize pixels a side: one channel as gray,
+// three as colour, stretched to the image's own minimum and maximum so a
+// normalised image is visible.
+func WriteThumbnail(path string, c, h, w int, pix []float32) error {
+	if (c != 1 && c != 3) || h <= 0 || w <= 0 || len(pix) != c*h*w {
+		return fmt.Errorf("thumbnail %s: want a (1 or 3, H, W) image, got %d values for (%d,%d,%d)", path, len(pix), c, h, w)
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range pix {
+		if !math.IsNaN(float64(v)) {
+			lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+		}
+	}
+	scale := 0.0
+	if hi > lo {
+		scale = 255 / (hi - lo)
+	}
+	step := max(1, (max(h, w)+ThumbSize-1)/ThumbSize)
+	img := image.NewNRGBA(image.Rect(0, 0, (w+step-1)/step, (h+step-1)/step))
+	at := func(ch, y, x int) uint8 {
+		v := (float64(pix[(ch*h+y)*w+x]) - lo) * scale
+		if math.IsNaN(v) {
+			return 0
+		}
+		return uint8(math.Round(math.Max(0, math.Min(255, v))))
+	}
+	for y := 0; y < h; y += step {
+		for x := 0; x < w; x += step {
+			r := at(0, y, x)
+			g, b := r, r
+			if c == 3 {
+				g, b = at(1, y, x), at(2, y, x)
+			}
+			img.Set(x/step, y/step, color.NRGBA{R: r, G: g, B: b, A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("thumbnail %s: %w", path, err)
+	}
+	return atomicfile.Write(path, buf.Bytes(), 0o644)
+}
