@@ -261,10 +261,7 @@ func runsReport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	for _, m := range ms {
-		if err := report.LossFromRun(m.Dir); err != nil {
-			return err
-		}
-		p, err := report.FromRun(m.Dir)
+		p, err := report.Build(m.Dir, report.Options{})
 		if err != nil {
 			return err
 		}
