@@ -13,7 +13,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "demo check",
-		Usage:   "[--dir runs] [RUN_ID]",
+		Usage:   "[--runs DIR] [RUN_ID]",
 		Short:   "check the demo's claims on its results.json and predictions (the newest demo run by default)",
 		Example: "demo check",
 		Run:     demoCheck,

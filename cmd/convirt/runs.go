@@ -6,11 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/convirt/convirt/core/mlflow"
 	"github.com/convirt/convirt/core/report"
@@ -18,22 +14,29 @@ import (
 )
 
 func init() {
-	register(&command{Name: "runs list", Usage: "[--dir runs] [--experiment E] [--parent ID]",
-		Short: "list runs with status, duration and key metrics", Example: "runs list --experiment demo", Run: runsList})
-	register(&command{Name: "runs show", Usage: "[--dir runs] ID", Short: "print a run's metadata, params and final metrics",
-		Example: "runs show 1a2b3c4d", Run: runsShow})
-	register(&command{Name: "runs compare", Usage: "[--dir runs] ID ID...", Short: "compare runs: differing params, metrics side by side",
-		Example: "runs compare 1a2b3c4d 5e6f7a8b", Run: runsCompare})
-	register(&command{Name: "runs push", Usage: "[--experiment E] [--force] [--allow-text] RUN_DIR",
+	register(&command{Name: "runs list", Usage: "[--runs DIR] [--experiment E] [--status S] [--parent ID] [--params P,...] [--metrics P,...] [--sort [-]COLUMN]",
+		Short:   "list runs, newest first, with the params that differ and headline metrics as columns (choose them with --params and --metrics: names, globs or substrings)",
+		Example: "runs list --experiment demo\nruns list --params train.batch_size,loss.config.tau --metrics 'val/loss,linear/*/auc' --sort -linear/f0.01/auc", Run: runsList})
+	register(&command{Name: "runs show", Usage: "[--runs DIR] [--filter P,...] [--all] [--json] ID...", Short: "print a run: metadata, files, params, tags and headline metrics (--json: every final metric, one JSON line per run)",
+		Example: "runs show 1a2b3c4d\nruns show --filter 'auc:*' 1a2b3c4d", Run: runsShow})
+	register(&command{Name: "runs compare", Usage: "[--runs DIR] [--filter P,...] [--all] ID ID...", Short: "compare runs: params that differ, headline metrics side by side with changes against the first run",
+		Example: "runs compare 1a2b3c4d 5e6f7a8b\nruns compare --filter 'p_at_*' 1a2b3c4d 5e6f7a8b", Run: runsCompare})
+	register(&command{Name: "runs rm", Usage: "[--runs DIR] [--force] ID...", Short: "delete runs from the store (a running run only with --force)",
+		Example: "runs rm 1a2b3c4d 5e6f7a8b", Run: runsRm})
+	register(&command{Name: "runs push", Usage: "[--runs DIR] [--experiment E] [--force] [--allow-text] RUN_DIR|ID",
 		Short: "upload a finished local run to MLflow (MLFLOW_TRACKING_URI)", Example: "runs push runs/demo/RUN_ID", Run: runsPush})
-	register(&command{Name: "runs report", Usage: "[--dir runs] ID", Short: "rebuild a run's loss plot and report.html",
+	register(&command{Name: "runs report", Usage: "[--runs DIR] ID", Short: "rebuild a run's loss plot and report.html",
 		Example: "runs report 1a2b3c4d", Run: runsReport})
 }
 
 func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, dir := runStoreFlags("runs list", stderr)
 	exp := fs.String("experiment", "", "only runs of this experiment")
+	status := fs.String("status", "", "only runs with this status: running, finished, failed or killed")
 	parent := fs.String("parent", "", "only child runs of this parent run id")
+	params := fs.String("params", "", "param columns: comma-separated `names, globs or substrings` (default: the params that differ)")
+	metrics := fs.String("metrics", "", "metric columns, final values: comma-separated `names, globs or substrings` (default: headline metrics)")
+	sort := fs.String("sort", "", "sort by `COLUMN` (start, name, status, duration, a param or metric column); -COLUMN descends (default: newest first)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -41,7 +44,18 @@ func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
-	ms, err := runs.List(*dir, runs.Filter{Experiment: *exp, ParentID: *parent})
+	st := runs.Status(*status)
+	if st != "" && !slices.Contains([]runs.Status{runs.Running, runs.Finished, runs.Failed, runs.Killed}, st) {
+		return fmt.Errorf("%w: --status %q: want running, finished, failed or killed", errUsage, *status)
+	}
+	o := runs.ListOptions{Warn: func(err error) { fmt.Fprintf(stderr, "convirt: warning: %v\n", err) }}
+	if o.Params, err = patternsFlag("params", *params); err == nil {
+		o.Metrics, err = patternsFlag("metrics", *metrics)
+	}
+	if err != nil {
+		return err
+	}
+	ms, err := runs.List(*dir, runs.Filter{Experiment: *exp, ParentID: *parent, Status: st})
 	if err != nil {
 		return err
 	}
@@ -49,46 +63,42 @@ func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "no runs under %s\n", *dir)
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tEXPERIMENT\tSTATUS\tSTART\tDURATION\tMETRICS")
-	for _, m := range ms {
-		metrics, _ := runs.ReadMetrics(m.Dir)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID[:8], dash(m.Name), m.Experiment, m.Status,
-			m.StartTime.Local().Format("2006-01-02 15:04"), m.Duration().Round(time.Second), keyMetrics(runs.Final(metrics), 3))
+	l, err := runs.NewListing(ms, o)
+	if err != nil {
+		return err
 	}
-	return tw.Flush()
+	if *sort != "" {
+		if err := l.Sort(*sort); err != nil {
+			return fmt.Errorf("%w: --sort: %v", errUsage, err)
+		}
+	}
+	return l.Write(stdout)
 }
 
-// keyMetrics shows up to n final metrics, evaluation metrics (auc, acc,
-// precision) before losses.
-func keyMetrics(final map[string]runs.Metric, n int) string {
-	keys := runs.KeyMetrics(final)
-	var parts []string
-	for _, k := range keys[:min(n, len(keys))] {
-		parts = append(parts, fmt.Sprintf("%s=%.4g", k, final[k].Value))
+// patternsFlag parses the patterns of --name; nil when the flag is empty.
+func patternsFlag(name, list string) (runs.Patterns, error) {
+	ps, err := runs.ParsePatterns(list)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --%s: %v", errUsage, name, err)
 	}
-	if len(keys) > n {
-		parts = append(parts, fmt.Sprintf("(+%d)", len(keys)-n))
-	}
-	return dash(strings.Join(parts, " "))
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return ps, nil
 }
 
 // runStoreFlags returns the flag set of a command that reads the local run
-// store, with its --dir flag.
+// store, with its --runs flag (and --dir, its old name, with a warning).
 func runStoreFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := newFlags(name, stderr)
-	return fs, fs.String("dir", "runs", "root of the local run store")
+	dir := fs.String("runs", "runs", "the run store: the `DIR` a recipe's output names")
+	fs.Func("dir", "deprecated: the same as --runs", func(s string) error {
+		fmt.Fprintf(stderr, "convirt: warning: --dir is deprecated, use --runs %s\n", s)
+		*dir = s
+		return nil
+	})
+	return fs, dir
 }
 
 // findRuns parses args (flags may follow run ids), checks that at least min
-// run ids remain and finds each under dir.
+// run ids remain and finds each under dir, each once.
 func findRuns(fs *flag.FlagSet, dir *string, args []string, min int) ([]runs.Meta, error) {
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -103,84 +113,63 @@ func findRuns(fs *flag.FlagSet, dir *string, args []string, min int) ([]runs.Met
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		if !slices.ContainsFunc(out, func(o runs.Meta) bool { return o.ID == m.ID }) {
+			out = append(out, m)
+		}
 	}
 	return out, nil
 }
 
+// metricFlags adds --filter and --all, the metric rows of show and compare.
+func metricFlags(fs *flag.FlagSet) func() (runs.CompareOptions, error) {
+	filter := fs.String("filter", "", "metrics to show: comma-separated `names, globs or substrings` (default: headline metrics)")
+	all := fs.Bool("all", false, "show every metric")
+	return func() (runs.CompareOptions, error) {
+		ps, err := patternsFlag("filter", *filter)
+		return runs.CompareOptions{Filter: ps, All: *all}, err
+	}
+}
+
 func runsShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, dir := runStoreFlags("runs show", stderr)
+	opts := metricFlags(fs)
+	asJSON := fs.Bool("json", false, "print each run as one line of JSON: meta, params, tags, every final metric, files")
 	ms, err := findRuns(fs, dir, args, 1)
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		r, err := runs.Open(m.Dir)
+	o, err := opts()
+	if err != nil {
+		return err
+	}
+	for i, m := range ms {
+		d, err := runs.ReadDetails(*dir, m)
 		if err != nil {
 			return err
 		}
-		metrics, err := runs.ReadMetrics(m.Dir)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
-		row("id", m.ID)
-		row("name", dash(m.Name))
-		row("experiment", m.Experiment)
-		row("status", string(m.Status))
-		row("dir", m.Dir)
-		row("parent", dash(m.ParentID))
-		row("start", m.StartTime.Local().Format(time.RFC3339))
-		row("duration", m.Duration().Round(time.Second).String())
-		// convirt's own build, then the git state of the project the run
-		// was started in (meta.json env.convirt and env.git_commit).
-		convirt := "-" // a run from before convirt recorded its build
-		if c := m.Env.Convirt; c.Version != "" {
-			convirt = c.Version + " " + c.RevisionString()
-		}
-		row("convirt", convirt)
-		git := dash(m.Env.GitCommit)
-		if m.Env.GitDirty {
-			git += " (dirty)"
-		}
-		row("project git", git)
-		row("host", fmt.Sprintf("%s (%s, %s/%s, %s)", m.Env.Host, m.Env.User, m.Env.OS, m.Env.Arch, m.Env.GoVersion))
-		for _, k := range slices.Sorted(maps.Keys(m.Env.Extra)) {
-			row("env."+k, m.Env.Extra[k])
-		}
-		if kids, _ := runs.Children(*dir, m.ID); len(kids) > 0 {
-			row("children", fmt.Sprint(len(kids)))
-		}
-		section(tw, "params", r.Params())
-		section(tw, "tags", r.Tags())
-		final := runs.Final(metrics)
-		if len(final) > 0 {
-			fmt.Fprintln(tw, "\nmetrics\tvalue\tstep")
-			for _, k := range slices.Sorted(maps.Keys(final)) {
-				fmt.Fprintf(tw, "  %s\t%.6g\t%d\n", k, final[k].Value, final[k].Step)
+		if *asJSON {
+			err = d.WriteJSON(stdout)
+		} else {
+			if i > 0 {
+				fmt.Fprintln(stdout)
 			}
+			err = d.WriteText(stdout, o)
 		}
-		if err := tw.Flush(); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func section(tw io.Writer, title string, kv map[string]string) {
-	if len(kv) == 0 {
-		return
-	}
-	fmt.Fprintf(tw, "\n%s\t\n", title)
-	for _, k := range slices.Sorted(maps.Keys(kv)) {
-		fmt.Fprintf(tw, "  %s\t%s\n", k, kv[k])
-	}
-}
-
 func runsCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, dir := runStoreFlags("runs compare", stderr)
+	opts := metricFlags(fs)
 	ms, err := findRuns(fs, dir, args, 2)
+	if err != nil {
+		return err
+	}
+	o, err := opts()
 	if err != nil {
 		return err
 	}
@@ -188,49 +177,33 @@ func runsCompare(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	header := "\t"
-	for _, m := range ms {
-		header += m.ID[:8] + "\t"
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "params that differ"+header)
-	same := 0
-	for _, k := range c.ParamKeys {
-		if !c.ParamDiffers(k) {
-			same++
-			continue
-		}
-		line := "  " + k + "\t"
-		for _, p := range c.Params {
-			v, ok := p[k]
-			if !ok {
-				v = "-"
-			}
-			line += v + "\t"
-		}
-		fmt.Fprintln(tw, line)
-	}
-	fmt.Fprintf(tw, "  (%d params equal)\t\n\nfinal metrics%s\n", same, header)
-	for _, k := range c.MetricKeys {
-		line := "  " + k + "\t"
-		for _, f := range c.Finals {
-			if m, ok := f[k]; ok {
-				line += fmt.Sprintf("%.6g\t", m.Value)
-			} else {
-				line += "-\t"
-			}
-		}
-		fmt.Fprintln(tw, line)
-	}
-	return tw.Flush()
+	return c.WriteText(stdout, o)
 }
 
+func runsRm(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, dir := runStoreFlags("runs rm", stderr)
+	force := fs.Bool("force", false, "remove a run although its status is running (its process is gone)")
+	ms, err := findRuns(fs, dir, args, 1) // every id is found before anything is removed
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		gone, err := runs.Remove(m, *force)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "removed %s\n", gone)
+		if kids, _ := runs.Children(*dir, m.ID); len(kids) > 0 {
+			fmt.Fprintf(stdout, "  its %d child runs remain: convirt runs list --parent %s\n", len(kids), runs.ShortID(m.ID))
+		}
+	}
+	return nil
+}
 func runsPush(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("runs push", stderr)
+	fs, dir := runStoreFlags("runs push", stderr)
 	exp := fs.String("experiment", "", "MLflow experiment (default: the run's experiment)")
 	force := fs.Bool("force", false, "push again although the run was already recorded in MLflow")
 	allowText := fs.Bool("allow-text", false, "send params/tags marked as patient text (text:...) verbatim")
-	dir := fs.String("dir", "runs", "root of the local run store, to find RUN_DIR given as a run id")
 	ms, err := findRuns(fs, dir, args, 1)
 	if err != nil {
 		return err

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,54 +9,130 @@ import (
 	"github.com/convirt/convirt/core/runs"
 )
 
+// TestRunsCommands drives the runs commands as a user types them, in a
+// working directory holding a run store "runs" that core/runs' own
+// writers made: two finished runs of a sweep over lr and a running one.
 func TestRunsCommands(t *testing.T) {
-	root := t.TempDir()
+	t.Chdir(t.TempDir())
+	auc := func(init, f string) string { return "eval/chexpert-linear/linear/" + init + "/f" + f + "/auc" }
 	var ids []string
-	for i, lr := range []string{"0.1", "0.01"} {
-		r, err := runs.Create(root, "probe", runs.Options{Name: "seed" + lr})
+	for i, lr := range []string{"0.1", "0.01", "0.001"} {
+		r, err := runs.Create("runs", "probe", runs.Options{Name: "lr" + lr})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.LogParams(map[string]string{"lr": lr, "batch": "64"})
-		for s := range 5 {
-			r.LogMetric("train/loss", float64(5-s)+float64(i), int64(s))
+		if err := r.LogParams(map[string]string{"train.lr": lr, "train.batch_size": "64"}); err != nil {
+			t.Fatal(err)
 		}
-		r.LogMetric("val/auc", 0.8+0.1*float64(i), 4)
-		r.Finish(runs.Finished)
+		for s := range 5 {
+			r.LogMetric(runs.ValLossKey, float64(5-s)+float64(i), int64(s))
+		}
+		r.LogMetric(auc("convirt", "0.01"), 0.8+0.1*float64(i), 4)
+		r.LogMetric(auc("random", "0.01"), 0.6, 4)
+		r.LogMetric(auc("random", "0.01")+":Edema", 0.65, 4)
+		if i < 2 {
+			err = r.Finish(runs.Finished)
+		} else {
+			err = r.Sync()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 		ids = append(ids, r.ID())
 	}
-	do := func(args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := run(context.Background(), args, &out, &errb); code != 0 {
-			t.Fatalf("convirt %v: exit %d: %s", args, code, errb.String())
+	dir0 := filepath.Join("runs", "probe", ids[0])
+	for _, c := range []struct {
+		name    string
+		args    []string
+		code    int
+		want    []string // in stdout
+		wantNot []string // in stdout
+		wantErr []string // in stderr
+		gone    string   // a run folder the command removes
+		kept    string   // a run folder the command keeps
+	}{
+		{name: "list", args: []string{"runs", "list"}, want: []string{
+			ids[0][:8], ids[1][:8], "lr0.1", "finished", "running",
+			"lr     val/loss  f0.01/auc", // the differing param and the pretrained headline
+			"0.01   2         0.9",
+		}, wantNot: []string{"batch_size", "random"}},
+		{name: "list chosen columns, filtered, sorted", args: []string{"runs", "list", "--status", "finished", "--params", "batch_size,lr",
+			"--metrics", "linear/*/auc", "--sort", "-convirt/f0.01/auc"}, want: []string{"batch_size  lr    convirt/auc  random/auc", "  convirt/auc  " + auc("convirt", "0.01")},
+			wantNot: []string{"running", "val/loss"}},
+		{name: "list bad status", args: []string{"runs", "list", "--status", "done"}, code: 2, wantErr: []string{`--status "done": want running, finished, failed or killed`}},
+		{name: "list bad sort", args: []string{"runs", "list", "--sort", "nope"}, code: 2, wantErr: []string{"sort by one of start"}},
+		{name: "list with the old flag", args: []string{"runs", "list", "--dir", "runs"}, want: []string{ids[0][:8]}, wantErr: []string{"--dir is deprecated, use --runs runs"}},
+		{name: "list elsewhere", args: []string{"runs", "list", "--runs", "nowhere"}, want: []string{"no runs under nowhere"}},
+		{name: "show", args: []string{"runs", "show", ids[0][:8]}, want: []string{
+			"run          " + ids[0], "files in " + dir0 + ":", "params (2):", "train.lr          0.1",
+			"headline metrics:", auc("convirt", "0.01") + "  0.8", "(1 more metrics",
+		}, wantNot: []string{"map["}},
+		{name: "show json by run folder", args: []string{"runs", "show", "--json", dir0}, want: []string{`"id":"` + ids[0] + `"`, `"train.lr":"0.1"`, `:Edema"`}},
+		{name: "compare", args: []string{"runs", "compare", ids[0][:8], ids[1][:8]}, want: []string{
+			"params that differ (1 equal):", "train.lr", "val/loss", "2 (+1)", "0.9 (+0.1)", "0.6 (=)", "(1 more metrics",
+		}, wantNot: []string{"batch_size", "Edema"}},
+		{name: "compare filter", args: []string{"runs", "compare", "--filter", "Edema", ids[0][:8], ids[1][:8]}, want: []string{":Edema", "0.65 (=)"}, wantNot: []string{"val/loss"}},
+		{name: "compare one", args: []string{"runs", "compare", ids[0][:8]}, code: 2, wantErr: []string{"need at least 2 run id(s)"}},
+		{name: "rm unknown", args: []string{"runs", "rm", ids[0][:8], "ffffffff"}, code: 1, wantErr: []string{`find run "ffffffff": no such run under runs`}, kept: dir0},
+		{name: "rm running", args: []string{"runs", "rm", ids[2][:8]}, code: 1, wantErr: []string{"run is running", "--force"}, kept: filepath.Join("runs", "probe", ids[2])},
+		{name: "rm", args: []string{"runs", "rm", ids[0][:8], ids[0]}, want: []string{"removed run " + ids[0][:8] + " (lr0.1, experiment probe, finished) " + dir0 + ": "}, gone: dir0},
+		{name: "rm running forced", args: []string{"runs", "rm", "--force", ids[2][:8]}, want: []string{"removed run " + ids[2][:8]}, gone: filepath.Join("runs", "probe", ids[2])},
+		{name: "list after rm", args: []string{"runs", "list"}, want: []string{ids[1][:8]}, wantNot: []string{ids[0][:8], ids[2][:8]}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, c.args...)
+			if code != c.code {
+				t.Fatalf("convirt %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", c.args, code, c.code, out, errs)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.wantNot {
+				if strings.Contains(out, w) {
+					t.Errorf("stdout has %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.wantErr {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+			if _, err := os.Stat(c.gone); c.gone != "" && !os.IsNotExist(err) {
+				t.Errorf("%s still there: %v", c.gone, err)
+			}
+			if _, err := os.Stat(c.kept); c.kept != "" && err != nil {
+				t.Errorf("%s removed: %v", c.kept, err)
+			}
+		})
+	}
+}
+
+// TestRunsReportAndPush rebuilds a run's report and refuses a push with no
+// MLflow server named.
+func TestRunsReportAndPush(t *testing.T) {
+	t.Chdir(t.TempDir())
+	r, err := runs.Create("runs", "probe", runs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range 5 {
+		r.LogMetric(runs.TrainLossKey, float64(5-s), int64(s))
+	}
+	if err := r.Finish(runs.Finished); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCLI(t, "runs", "report", r.ID()[:8]); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, errs)
+	}
+	for _, f := range []string{"report.html", filepath.Join("plots", "loss.png")} {
+		if _, err := os.Stat(filepath.Join("runs", "probe", r.ID(), f)); err != nil {
+			t.Error(err)
 		}
-		return out.String()
 	}
-	out := do("runs", "list", "--dir", root)
-	if !strings.Contains(out, ids[0][:8]) || !strings.Contains(out, ids[1][:8]) || !strings.Contains(out, "val/auc=0.9") || !strings.Contains(out, "finished") {
-		t.Errorf("list:\n%s", out)
-	}
-	out = do("runs", "show", ids[0][:8], "--dir", root)
-	for _, want := range []string{ids[0], "lr", "0.1", "train/loss", "val/auc"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("show lacks %q:\n%s", want, out)
-		}
-	}
-	out = do("runs", "compare", "--dir", root, ids[0], ids[1])
-	if !strings.Contains(out, "lr") || strings.Contains(out, "  batch") || !strings.Contains(out, "(1 params equal)") {
-		t.Errorf("compare:\n%s", out)
-	}
-	do("runs", "report", "--dir", root, ids[1])
-	if _, err := os.Stat(filepath.Join(root, "probe", ids[1], "report.html")); err != nil {
-		t.Error(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "probe", ids[1], "plots", "loss.png")); err != nil {
-		t.Error(err)
-	}
-	var errb bytes.Buffer
 	t.Setenv("MLFLOW_TRACKING_URI", "")
-	if code := run(context.Background(), []string{"runs", "push", "--dir", root, ids[0]}, &errb, &errb); code != 2 {
+	if code, _, _ := runCLI(t, "runs", "push", r.ID()); code != 2 {
 		t.Errorf("push without MLFLOW_TRACKING_URI: exit %d", code)
 	}
 }

@@ -1,8 +1,10 @@
 package runs
 
 import (
+	"bytes"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -58,13 +60,60 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-func TestKeyMetrics(t *testing.T) {
-	final := map[string]Metric{}
-	for _, k := range []string{"train/loss", "zeta", "val/AUC", "acc_i2t", "alpha", "eval/precision@10", "f1"} {
-		final[k] = Metric{Key: k}
+func TestCompareText(t *testing.T) {
+	ms := listingRuns(t)[:3]
+	c, err := Compare(ms)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := []string{"val/AUC", "acc_i2t", "eval/precision@10", "f1", "train/loss", "alpha", "zeta"}
-	if got := KeyMetrics(final); !slices.Equal(got, want) {
-		t.Errorf("KeyMetrics = %v, want %v", got, want)
+	for _, tc := range []struct {
+		name    string
+		opts    string
+		all     bool
+		want    []string
+		wantNot []string
+	}{
+		{
+			name: "headline with changes against the first run",
+			want: []string{
+				"run         " + ShortID(ms[0].ID),
+				"loss.config.tau   0.1", "params that differ (2 equal):", // name and seed agree
+				"headline metrics, final values (change against " + ShortID(ms[0].ID) + "):",
+				"  val/loss  ", "2.25 (-0.25)", "convirt/f1/auc     0.85 ", "0.9 (+0.05)",
+				"(3 more metrics: --filter PATTERN",
+			},
+			wantNot: []string{"test_examples", ":Edema"},
+		},
+		{
+			name: "filter", opts: "auc:*,test_examples",
+			want:    []string{"metrics matching auc:*,test_examples", linearAUC("convirt", "1") + ":Edema", "test_examples", "237 (=)"},
+			wantNot: []string{"val/loss", "random"},
+		},
+		{
+			name: "all", all: true,
+			want:    []string{"train/loss", "val/loss", "test_examples", "2.35 (-0.25)"},
+			wantNot: []string{"more metrics"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := ParsePatterns(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := c.WriteText(&b, CompareOptions{Filter: f, All: tc.all}); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(b.String(), w) {
+					t.Errorf("has %q:\n%s", w, b.String())
+				}
+			}
+		})
 	}
 }

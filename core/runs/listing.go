@@ -1,0 +1,280 @@
+package runs
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Default column limits of a listing whose columns were not chosen.
+const (
+	DefaultListParams  = 4
+	DefaultListMetrics = 6
+)
+
+// ListOptions choose a listing's columns and order.
+type ListOptions struct {
+	// Params selects param columns; nil: the params that differ between
+	// the runs (but name and experiment, which have their own columns), at
+	// most DefaultListParams.
+	Params Patterns
+	// Metrics selects metric columns (final values); nil: the
+	// PretrainedHeadline metrics of the runs, at most DefaultListMetrics.
+	Metrics Patterns
+	// Warn receives a run whose params or metrics cannot be read; the run
+	// is listed without them. Nil ignores such runs' errors.
+	Warn func(error)
+}
+
+// Listing is what `convirt runs list` prints: the runs, one row each, with
+// their chosen param and metric columns.
+type Listing struct {
+	*Comparison
+	ParamCols, MetricCols []string
+	// LeftParams and LeftMetrics are the default columns left out by the
+	// limits; the listing names them and says how to choose them.
+	LeftParams, LeftMetrics []string
+	opts                    ListOptions
+}
+
+// NewListing reads the runs ms (as List returns them, newest first) and
+// picks the columns o asks for.
+func NewListing(ms []Meta, o ListOptions) (*Listing, error) {
+	warn := o.Warn
+	if warn == nil {
+		warn = func(error) {}
+	}
+	c, err := load(ms, warn)
+	if err != nil {
+		return nil, err
+	}
+	l := &Listing{Comparison: c, opts: o}
+	if o.Params != nil {
+		l.ParamCols = o.Params.Select(c.ParamKeys)
+	} else if len(ms) > 1 {
+		for _, k := range c.ParamKeys {
+			if k != "name" && k != "experiment" && c.ParamDiffers(k) {
+				l.ParamCols = append(l.ParamCols, k)
+			}
+		}
+		l.ParamCols, l.LeftParams = limit(l.ParamCols, DefaultListParams)
+	}
+	if o.Metrics != nil {
+		l.MetricCols = o.Metrics.Select(c.MetricKeys)
+	} else {
+		l.MetricCols, l.LeftMetrics = limit(PretrainedHeadline(c.MetricKeys), DefaultListMetrics)
+	}
+	return l, nil
+}
+
+func limit(s []string, n int) (kept, left []string) {
+	if len(s) <= n {
+		return s, nil
+	}
+	return s[:n], s[n:]
+}
+
+// The fixed columns a listing sorts by besides its param and metric
+// columns.
+var sortFields = []string{"start", "name", "experiment", "status", "duration", "id"}
+
+// Sort orders the rows by field: one of start, name, experiment, status,
+// duration, id, or a param or metric column (its name, its header, or a
+// pattern matching exactly one column). A leading '-' sorts descending.
+// Runs without a value come last either way; ties keep their order.
+func (l *Listing) Sort(field string) error {
+	desc := strings.HasPrefix(field, "-")
+	field = strings.TrimPrefix(field, "-")
+	key, err := l.sortKey(field)
+	if err != nil {
+		return err
+	}
+	idx := make([]int, len(l.Runs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		va, oka := key(a)
+		vb, okb := key(b)
+		switch {
+		case !oka || !okb:
+			return cmp.Compare(boolInt(!oka), boolInt(!okb))
+		case desc:
+			return compareValues(vb, va)
+		}
+		return compareValues(va, vb)
+	})
+	runs, params, finals := slices.Clone(l.Runs), slices.Clone(l.Params), slices.Clone(l.Finals)
+	for to, from := range idx {
+		l.Runs[to], l.Params[to], l.Finals[to] = runs[from], params[from], finals[from]
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// sortValue is a cell to sort by: a number when it has one.
+type sortValue struct {
+	num   float64
+	isNum bool
+	text  string
+}
+
+func compareValues(a, b sortValue) int {
+	if a.isNum && b.isNum {
+		return cmp.Compare(a.num, b.num)
+	}
+	return strings.Compare(a.text, b.text)
+}
+
+// sortKey returns the value of field in row i.
+func (l *Listing) sortKey(field string) (func(i int) (sortValue, bool), error) {
+	text := func(s string) (sortValue, bool) { return sortValue{text: s}, s != "" }
+	num := func(v float64) (sortValue, bool) { return sortValue{num: v, isNum: true}, true }
+	switch field {
+	case "start":
+		return func(i int) (sortValue, bool) { return num(float64(l.Runs[i].StartTime.UnixNano())) }, nil
+	case "name":
+		return func(i int) (sortValue, bool) { return text(l.Runs[i].Name) }, nil
+	case "experiment":
+		return func(i int) (sortValue, bool) { return text(l.Runs[i].Experiment) }, nil
+	case "status":
+		return func(i int) (sortValue, bool) { return text(string(l.Runs[i].Status)) }, nil
+	case "duration":
+		return func(i int) (sortValue, bool) { return num(float64(l.Runs[i].Duration())) }, nil
+	case "id":
+		return func(i int) (sortValue, bool) { return text(l.Runs[i].ID) }, nil
+	}
+	if k, err := pickColumn(field, l.MetricCols, metricHeaders(l.MetricCols)); err != nil {
+		return nil, err
+	} else if k != "" {
+		return func(i int) (sortValue, bool) {
+			m, ok := l.Finals[i][k]
+			return sortValue{num: m.Value, isNum: true}, ok
+		}, nil
+	}
+	if k, err := pickColumn(field, l.ParamCols, paramHeaders(l.ParamCols)); err != nil {
+		return nil, err
+	} else if k != "" {
+		return func(i int) (sortValue, bool) {
+			v, ok := l.Params[i][k]
+			f, err := strconv.ParseFloat(v, 64)
+			return sortValue{num: f, isNum: err == nil, text: v}, ok
+		}, nil
+	}
+	cols := append(append(slices.Clone(sortFields), paramHeaders(l.ParamCols)...), metricHeaders(l.MetricCols)...)
+	return nil, fmt.Errorf("sort by %q: no such column; sort by one of %s", field, strings.Join(cols, ", "))
+}
+
+// pickColumn finds field among cols: a column's name, its header, or a
+// pattern that matches exactly one column (several are an error); "" when
+// none matches.
+func pickColumn(field string, cols, headers []string) (string, error) {
+	for i, h := range headers {
+		if field == cols[i] || field == h {
+			return cols[i], nil
+		}
+	}
+	ps, err := ParsePatterns(field)
+	if err != nil {
+		return "", fmt.Errorf("sort by %q: %w", field, err)
+	}
+	switch hits := ps.Select(cols); len(hits) {
+	case 0:
+		return "", nil
+	case 1:
+		return hits[0], nil
+	default:
+		return "", fmt.Errorf("sort by %q: it matches %d columns (%s); name one", field, len(hits), strings.Join(hits, ", "))
+	}
+}
+
+// metricHeaders and paramHeaders are the column headers of metrics (at
+// least two parts: "val/loss", not "loss") and params ("tau").
+func metricHeaders(cols []string) []string { return ShortNames(cols, "/", 2) }
+func paramHeaders(cols []string) []string  { return ShortNames(cols, ".", 1) }
+
+// Write prints the listing as a table: id (short), name, experiment,
+// status, start, duration, then the param and metric columns under short
+// headers (ShortNames), and notes on columns left out or matching nothing.
+func (l *Listing) Write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := []string{"ID", "NAME", "EXPERIMENT", "STATUS", "START", "DURATION"}
+	mh := metricHeaders(l.MetricCols)
+	head = append(head, paramHeaders(l.ParamCols)...)
+	head = append(head, mh...)
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for i, m := range l.Runs {
+		cells := []string{ShortID(m.ID), dash(m.Name), m.Experiment, string(m.Status),
+			m.StartTime.Local().Format("2006-01-02 15:04"), m.Duration().Round(time.Second).String()}
+		for _, k := range l.ParamCols {
+			v, ok := l.Params[i][k]
+			if !ok {
+				v = "-"
+			}
+			cells = append(cells, Truncate(v, 24))
+		}
+		for _, k := range l.MetricCols {
+			v := "-"
+			if m, ok := l.Finals[i][k]; ok {
+				v = FormatValue(m.Value)
+			}
+			cells = append(cells, v)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	legend := false
+	for i, h := range mh {
+		if h != l.MetricCols[i] {
+			if !legend {
+				fmt.Fprintln(tw, "\nmetric columns, final values:")
+				legend = true
+			}
+			fmt.Fprintf(tw, "  %s\t%s\n", h, l.MetricCols[i])
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var notes []string
+	if n := len(l.LeftParams); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d more params differ: %s; choose columns with --params", n, names(l.LeftParams, 5)))
+	}
+	if n := len(l.LeftMetrics); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d more headline metrics: %s; choose columns with --metrics, e.g. --metrics 'val/loss,linear/*/auc'", n, names(l.LeftMetrics, 3)))
+	}
+	if l.opts.Params != nil && len(l.ParamCols) == 0 {
+		notes = append(notes, fmt.Sprintf("no param matches --params %s", l.opts.Params))
+	}
+	if l.opts.Metrics != nil && len(l.MetricCols) == 0 {
+		notes = append(notes, fmt.Sprintf("no metric matches --metrics %s", l.opts.Metrics))
+	}
+	for _, n := range notes {
+		if _, err := fmt.Fprintf(w, "(%s)\n", n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// names lists up to n of s, then how many more.
+func names(s []string, n int) string {
+	out := strings.Join(s[:min(n, len(s))], ", ")
+	if len(s) > n {
+		out += fmt.Sprintf(", ... (%d more)", len(s)-n)
+	}
+	return out
+}
