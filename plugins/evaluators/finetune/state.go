@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/convirt/convirt/plugins/internal/adam"
 	"github.com/convirt/convirt/plugins/sdk/jsonstate"
 )
 
@@ -14,11 +15,7 @@ const stateVersion = 1
 type state struct {
 	Version int       `json:"version"`
 	Params  []float64 `json:"params"`
-	Grad    []float64 `json:"grad"`
-	Pending bool      `json:"pending"`
-	M       []float64 `json:"adam_m"`
-	V       []float64 `json:"adam_v"`
-	Steps   int64     `json:"steps"`
+	adam.State[[]float64]
 }
 
 // StateVersion is the version st was encoded in (jsonstate.Versioned).
@@ -35,8 +32,7 @@ func (h *Head) Step() error {
 	}
 	c := h.cfg
 	h.st.Steps++
-	bc1 := 1 - math.Pow(c.Beta1, float64(h.st.Steps))
-	bc2 := 1 - math.Pow(c.Beta2, float64(h.st.Steps))
+	step := adam.Config{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps}.At(h.st.Steps)
 	nw := c.Out * c.In
 	for i, p := range h.st.Params {
 		g := h.st.Grad[i]
@@ -46,9 +42,7 @@ func (h *Head) Step() error {
 		if math.IsNaN(g) || math.IsInf(g, 0) {
 			return fmt.Errorf("finetune: step: gradient %d is %v", i, g)
 		}
-		h.st.M[i] = c.Beta1*h.st.M[i] + (1-c.Beta1)*g
-		h.st.V[i] = c.Beta2*h.st.V[i] + (1-c.Beta2)*g*g
-		h.st.Params[i] = p - c.LR*(h.st.M[i]/bc1)/(math.Sqrt(h.st.V[i]/bc2)+c.Eps)
+		h.st.Params[i] = step.Update(p, g, &h.st.M[i], &h.st.V[i])
 		h.st.Grad[i] = 0
 	}
 	h.st.Pending = false

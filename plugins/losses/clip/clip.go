@@ -15,6 +15,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/convirt/convirt/plugins/internal/adam"
 	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
@@ -147,12 +148,8 @@ func (l *Loss) Step() error {
 		l.st.LogScale -= l.cfg.LR * g
 	case OptimizerAdam:
 		l.st.Steps++
-		b1, b2 := l.cfg.Beta1, l.cfg.Beta2
-		l.st.M = b1*l.st.M + (1-b1)*g
-		l.st.V = b2*l.st.V + (1-b2)*g*g
-		mHat := l.st.M / (1 - math.Pow(b1, float64(l.st.Steps)))
-		vHat := l.st.V / (1 - math.Pow(b2, float64(l.st.Steps)))
-		l.st.LogScale -= l.cfg.LR * mHat / (math.Sqrt(vHat) + l.cfg.Eps)
+		c := adam.Config{LR: l.cfg.LR, Beta1: l.cfg.Beta1, Beta2: l.cfg.Beta2, Eps: l.cfg.Eps}
+		l.st.LogScale = c.At(l.st.Steps).Update(l.st.LogScale, g, &l.st.M, &l.st.V)
 	default:
 		return fmt.Errorf("clip: step: unknown optimizer %q", l.cfg.Optimizer)
 	}

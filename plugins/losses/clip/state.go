@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/convirt/convirt/plugins/internal/adam"
 	"github.com/convirt/convirt/plugins/sdk/jsonstate"
 )
 
@@ -15,11 +16,7 @@ const stateVersion = 1
 type state struct {
 	Version  int     `json:"version"`
 	LogScale float64 `json:"logit_scale"`
-	Grad     float64 `json:"grad"`
-	Pending  bool    `json:"pending"`
-	M        float64 `json:"adam_m"`
-	V        float64 `json:"adam_v"`
-	Steps    int64   `json:"steps"`
+	adam.State[float64]
 }
 
 // StateVersion is the version st was encoded in (jsonstate.Versioned).
