@@ -85,7 +85,7 @@ func TestDemoCheckRun(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "runs")
 	demoRun(t, root, false)
 	var out, errs bytes.Buffer
-	if err := demoCheck(context.Background(), []string{"--dir", root}, &out, &errs); err != nil {
+	if err := demoCheck(context.Background(), []string{"--runs", root}, &out, &errs); err != nil {
 		t.Fatalf("demo check: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
@@ -106,7 +106,7 @@ func TestDemoCheckRun(t *testing.T) {
 	root = filepath.Join(t.TempDir(), "runs")
 	dir := demoRun(t, root, true)
 	out.Reset()
-	err := demoCheck(context.Background(), []string{"--dir", root}, &out, &errs)
+	err := demoCheck(context.Background(), []string{"--runs", root}, &out, &errs)
 	if err == nil || !strings.Contains(err.Error(), "1 of 3 demo claims failed") {
 		t.Errorf("degenerate probe: err %v", err)
 	}
@@ -119,7 +119,7 @@ func TestDemoCheckRun(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, runs.PredictionsDir)); err != nil {
 		t.Fatal(err)
 	}
-	if err := demoCheck(context.Background(), []string{"--dir", root}, &out, &errs); err == nil || !strings.Contains(err.Error(), "no predictions") {
+	if err := demoCheck(context.Background(), []string{"--runs", root}, &out, &errs); err == nil || !strings.Contains(err.Error(), "no predictions") {
 		t.Errorf("no predictions: %v", err)
 	}
 }
