@@ -16,6 +16,7 @@ import (
 	"github.com/convirt/convirt/plugins/evaluators/internal/vec"
 	"github.com/convirt/convirt/plugins/evaluators/linear"
 	"github.com/convirt/convirt/plugins/internal/adam"
+	"github.com/convirt/convirt/plugins/sdk/jsonstate"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
@@ -97,7 +98,7 @@ func New(cfg Config) (*Head, error) {
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	bound := 1 / math.Sqrt(float64(cfg.In))
 	n := cfg.Out*cfg.In + cfg.Out
-	h := &Head{cfg: cfg, st: state{Version: stateVersion, Params: make([]float64, n),
+	h := &Head{cfg: cfg, st: state{Header: jsonstate.Header{Version: stateVersion}, Params: make([]float64, n),
 		State: adam.State[[]float64]{Grad: make([]float64, n), M: make([]float64, n), V: make([]float64, n)}}}
 	for i := range h.st.Params {
 		h.st.Params[i] = (2*r.Float64() - 1) * bound

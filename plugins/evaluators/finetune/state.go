@@ -13,13 +13,10 @@ const stateVersion = 1
 // state is the head's trainable state: parameters (W, Out x In row-major,
 // then b), the pending gradient and Adam's moments.
 type state struct {
-	Version int       `json:"version"`
-	Params  []float64 `json:"params"`
+	jsonstate.Header
+	Params []float64 `json:"params"`
 	adam.State[[]float64]
 }
-
-// StateVersion is the version st was encoded in (jsonstate.Versioned).
-func (st *state) StateVersion() int { return st.Version }
 
 // Step applies the gradient accumulated since the last Step with Adam
 // (weight decay on W only) and clears it. Without a pending gradient it does

@@ -18,6 +18,7 @@ import (
 	"github.com/convirt/convirt/plugins/internal/adam"
 	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/models/torchx"
+	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
 )
@@ -31,17 +32,14 @@ const (
 	MetricLogitScale      = "logit_scale"                 // exp(s), the scale used in this call
 )
 
-// Result is one evaluation of the loss.
+// Result is one evaluation of the loss: what the plugin serves (L, dL/dv
+// and dL/du with v's shape and dtype, and as metrics the per-direction
+// losses, top-1 accuracies and the logit scale), and the gradient of the
+// temperature, which Step applies.
 type Result struct {
-	// Loss is L.
-	Loss float64
-	// GradV and GradU are dL/dv and dL/du, with v's shape and dtype.
-	GradV, GradU *tensor.Tensor
+	sdk.LossResult
 	// GradLogScale is dL/ds for the log logit scale s used in this call.
 	GradLogScale float64
-	// Metrics holds the per-direction losses, top-1 accuracies and the
-	// logit scale.
-	Metrics map[string]float64
 }
 
 // Loss is CLIP's loss with its learnable temperature. It is safe for
@@ -116,7 +114,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 			return err
 		}
 		metrics[MetricLogitScale] = math.Exp(logScale)
-		res = &Result{Loss: value, GradV: grads[0], GradU: grads[1], GradLogScale: gs[0], Metrics: metrics}
+		res = &Result{LossResult: sdk.LossResult{Loss: value, GradV: grads[0], GradU: grads[1], Metrics: metrics}, GradLogScale: gs[0]}
 		return nil
 	})
 	if err != nil {

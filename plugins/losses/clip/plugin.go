@@ -3,7 +3,6 @@ package clip
 import (
 	"github.com/convirt/convirt/plugins/losses/lossplugin"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
@@ -13,9 +12,7 @@ const PluginName = "clip"
 // Version is the plugin's version.
 const Version = "0.1.0"
 
-func init() {
-	builtin.RegisterLoss(PluginName, func() sdk.Loss { return &Plugin{} })
-}
+func init() { lossplugin.Register[Config, spec]() }
 
 // Plugin serves CLIP's symmetric loss with a learnable temperature as an
 // sdk.Loss; Step updates the temperature.
@@ -38,8 +35,9 @@ func (spec) New(cfg Config) (lossplugin.Loss, error) {
 	return served{l}, nil
 }
 
-// served is the loss as the plugin serves it: its metrics include the
-// temperature (logit_scale).
+// served is the loss as the plugin serves it: its result without the
+// temperature's gradient, which stays with the loss for Step (the metrics
+// carry the logit scale).
 type served struct{ *Loss }
 
 func (l served) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
@@ -47,9 +45,5 @@ func (l served) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 	if err != nil {
 		return sdk.LossResult{}, err
 	}
-	m := map[string]float64{"logit_scale": l.LogScale()}
-	for k, x := range r.Metrics {
-		m[k] = x
-	}
-	return sdk.LossResult{Loss: r.Loss, GradV: r.GradV, GradU: r.GradU, Metrics: m}, nil
+	return r.LossResult, nil
 }

@@ -14,13 +14,10 @@ const stateVersion = 1
 // state is everything Step changes: the parameter, its pending gradient and
 // Adam's moments.
 type state struct {
-	Version  int     `json:"version"`
+	jsonstate.Header
 	LogScale float64 `json:"logit_scale"`
 	adam.State[float64]
 }
-
-// StateVersion is the version st was encoded in (jsonstate.Versioned).
-func (st *state) StateVersion() int { return st.Version }
 
 // State returns the loss's trainable state (s, its pending gradient and the
 // optimiser's moments) as JSON, for checkpoints.

@@ -12,7 +12,9 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/losses/infonce"
+	"github.com/convirt/convirt/plugins/losses/lossplugin"
 	"github.com/convirt/convirt/plugins/models/torchx"
+	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
@@ -51,20 +53,12 @@ const (
 	MetricAccTextToImage  = infonce.MetricAccTextToImage  // top-1 accuracy of S's columns
 )
 
-// Result is one evaluation of the loss.
-type Result struct {
-	// Loss is L.
-	Loss float64
-	// GradV and GradU are dL/dv and dL/du, with v's shape and dtype.
-	GradV, GradU *tensor.Tensor
-	// Metrics holds the per-direction losses and top-1 accuracies.
-	Metrics map[string]float64
-}
-
-// Loss is ConVIRT's loss. It holds no state beyond its configuration and is
-// safe for concurrent use.
+// Loss is ConVIRT's loss. It holds no state beyond its configuration (it
+// has no parameters: Step does nothing and its state is empty) and is safe
+// for concurrent use.
 type Loss struct {
 	cfg Config
+	lossplugin.Stateless
 }
 
 // New validates cfg and returns the loss.
@@ -80,13 +74,15 @@ func (l *Loss) Config() Config { return l.cfg }
 
 // Compute evaluates the loss and its gradients for image projections v and
 // text projections u: two N x d float32 or float64 tensors of the same dtype,
-// where row i of v is paired with row i of u.
-func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
+// where row i of v is paired with row i of u. The result holds L, dL/dv
+// and dL/du (with v's shape and dtype), and the per-direction losses and
+// top-1 accuracies as metrics.
+func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 	n, err := infonce.CheckPair(v, u)
 	if err != nil {
-		return nil, fmt.Errorf("convirt: %w", err)
+		return sdk.LossResult{}, fmt.Errorf("convirt: %w", err)
 	}
-	var res *Result
+	var res sdk.LossResult
 	err = infonce.Run(v, u, func(s *torchx.Scope, vt, ut *ts.Tensor) error {
 		scale, err := s.Scalar1(v.DType, 1/l.cfg.Tau, false)
 		if err != nil {
@@ -100,11 +96,11 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		res = &Result{Loss: value, GradV: grads[0], GradU: grads[1], Metrics: metrics}
+		res = sdk.LossResult{Loss: value, GradV: grads[0], GradU: grads[1], Metrics: metrics}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("convirt: %w", err)
+		return sdk.LossResult{}, fmt.Errorf("convirt: %w", err)
 	}
 	return res, nil
 }

@@ -3,8 +3,6 @@ package convirt
 import (
 	"github.com/convirt/convirt/plugins/losses/lossplugin"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/builtin"
-	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
 
 // PluginName is the name the built-in loss plugin is registered under.
@@ -13,12 +11,9 @@ const PluginName = "convirt"
 // Version is the plugin's version.
 const Version = "0.1.0"
 
-func init() {
-	builtin.RegisterLoss(PluginName, func() sdk.Loss { return &Plugin{} })
-}
+func init() { lossplugin.Register[Config, spec]() }
 
-// Plugin serves the ConVIRT loss as an sdk.Loss. The loss has no
-// parameters, so Step does nothing and its state is empty.
+// Plugin serves the ConVIRT loss as an sdk.Loss.
 type Plugin = lossplugin.Plugin[Config, spec]
 
 // spec describes the plugin to lossplugin.
@@ -35,19 +30,5 @@ func (spec) New(cfg Config) (lossplugin.Loss, error) {
 	if err != nil {
 		return nil, err
 	}
-	return served{Loss: l}, nil
-}
-
-// served is the loss as the plugin serves it.
-type served struct {
-	*Loss
-	lossplugin.Stateless
-}
-
-func (l served) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
-	r, err := l.Loss.Compute(v, u)
-	if err != nil {
-		return sdk.LossResult{}, err
-	}
-	return sdk.LossResult{Loss: r.Loss, GradV: r.GradV, GradU: r.GradU, Metrics: r.Metrics}, nil
+	return l, nil
 }

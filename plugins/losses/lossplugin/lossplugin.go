@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/builtin"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
@@ -57,6 +58,13 @@ type Spec[C any] interface {
 	Defaults() C
 	// New builds the loss from a decoded config.
 	New(cfg C) (Loss, error)
+}
+
+// Register registers the loss S describes as a built-in plugin under its
+// name (builtin.RegisterLoss), served by a Plugin.
+func Register[C any, S Spec[C]]() {
+	var s S
+	builtin.RegisterLoss(s.Info().Name, func() sdk.Loss { return &Plugin[C, S]{} })
 }
 
 // Plugin serves the loss S describes as an sdk.Loss. The zero value is an

@@ -15,6 +15,15 @@ type Versioned interface {
 	StateVersion() int
 }
 
+// Header is the version field a state embeds first (its "version" key),
+// which makes it Versioned.
+type Header struct {
+	Version int `json:"version"`
+}
+
+// StateVersion is the version the state was encoded in.
+func (h *Header) StateVersion() int { return h.Version }
+
 // Encode returns st as JSON. Errors name the plugin.
 func Encode(plugin string, st any) ([]byte, error) {
 	b, err := json.Marshal(st)

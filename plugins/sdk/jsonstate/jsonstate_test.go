@@ -48,3 +48,28 @@ func TestEncodeErrorNamesThePlugin(t *testing.T) {
 		t.Fatalf("Encode(func) = %v", err)
 	}
 }
+
+// headerState embeds Header, as a plugin's state does.
+type headerState struct {
+	Header
+	X float64 `json:"x"`
+}
+
+// TestHeader: an embedded Header is the "version" key, first, and makes the
+// state Versioned.
+func TestHeader(t *testing.T) {
+	b, err := Encode("p", headerState{Header{3}, 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"version":3,"x":0.5}` {
+		t.Fatalf("Encode = %s", b)
+	}
+	var st headerState
+	if err := Decode("p", b, &st, 3); err != nil || st.Version != 3 || st.X != 0.5 {
+		t.Fatalf("Decode = %+v, %v", st, err)
+	}
+	if err := Decode("p", b, &st, 4); err == nil {
+		t.Error("version 3 accepted as 4")
+	}
+}
