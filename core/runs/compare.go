@@ -120,6 +120,8 @@ func (c *Comparison) WriteText(w io.Writer, o CompareOptions) error {
 	fmt.Fprintf(tw, "\nparams that differ (%d equal):\n", same)
 	if len(differ) > 0 {
 		row("  param", ids)
+	} else {
+		fmt.Fprintln(tw, "  (none)")
 	}
 	for _, k := range differ {
 		row("  "+k, cells(func(i int, _ Meta) string {

@@ -62,6 +62,14 @@ func TestCompare(t *testing.T) {
 
 func TestCompareText(t *testing.T) {
 	ms := listingRuns(t)[:3]
+	same, err := Compare([]Meta{ms[0], ms[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := same.WriteText(&b, CompareOptions{}); err != nil || !strings.Contains(b.String(), "params that differ (4 equal):\n  (none)\n") {
+		t.Errorf("a run against itself (%v):\n%s", err, b.String())
+	}
 	c, err := Compare(ms)
 	if err != nil {
 		t.Fatal(err)

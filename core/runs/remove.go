@@ -31,8 +31,8 @@ func (r Removed) String() string {
 	if r.Name != "" {
 		name = r.Name + ", "
 	}
-	return fmt.Sprintf("run %s (%sexperiment %s, %s) %s: %d files, %s",
-		ShortID(r.ID), name, r.Experiment, r.Status, r.Dir, r.Files.Files, byteSize(r.Files.Size))
+	return fmt.Sprintf("run %s (%sexperiment %s, %s) %s: %s, %s",
+		ShortID(r.ID), name, r.Experiment, r.Status, r.Dir, plural(r.Files.Files, "file"), byteSize(r.Files.Size))
 }
 
 // Remove deletes the run directory m.Dir. It reads meta.json again first

@@ -142,7 +142,7 @@ func (d *Details) WriteText(w io.Writer, o CompareOptions) error {
 	fmt.Fprintf(tw, "\nfiles in %s:\n", d.Dir)
 	for _, f := range d.Files {
 		if f.Dir {
-			row("  "+f.Name+"/", fmt.Sprintf("%d files, %s", f.Files, byteSize(f.Size)))
+			row("  "+f.Name+"/", fmt.Sprintf("%s, %s", plural(f.Files, "file"), byteSize(f.Size)))
 		} else {
 			row("  "+f.Name, byteSize(f.Size))
 		}
@@ -180,6 +180,9 @@ func section(tw io.Writer, title string, kv map[string]string) {
 	fmt.Fprintf(tw, "\n%s (%d):\n", title, len(kv))
 	for _, k := range slices.Sorted(maps.Keys(kv)) {
 		v := strings.ReplaceAll(kv[k], "\n", " ")
+		if v == "" {
+			v = `""`
+		}
 		if n := len([]rune(v)); n > 72 {
 			v = Truncate(v, 60) + fmt.Sprintf(" (%d characters; --json for all)", n)
 		}
@@ -201,4 +204,12 @@ func byteSize(n int64) string {
 		v, suffix = v/unit, s
 	}
 	return fmt.Sprintf("%.1f %s", v, suffix)
+}
+
+// plural writes n with the noun, "s" added unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -15,11 +15,13 @@ func TestShow(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := "[map[checkpoint: dataset:map[config:map[root:data/synth/CheXpert-v1.0-small] plugin:chexpert] evaluator:map[plugin:linear]]]"
-	if err := r.LogParam("evaluate", long); err != nil {
+	if err := r.LogParams(map[string]string{"evaluate": long, "tracking.mlflow.uri": ""}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.WriteFileAtomic("report.html", []byte("<html></html>")); err != nil {
-		t.Fatal(err)
+	for name, data := range map[string]string{"report.html": "<html></html>", "plots/loss.png": "png"} {
+		if err := r.WriteFileAtomic(name, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	d, err := ReadDetails("runs", ms[0])
 	if err != nil {
@@ -35,9 +37,9 @@ func TestShow(t *testing.T) {
 			name: "headline",
 			want: []string{
 				"run          " + ms[0].ID, "name         tau0.1", "status       finished",
-				"files in " + filepath.Join("runs", "sweep", ms[0].ID) + ":", "  report.html    13 B", "  checkpoints/   0 files, 0 B",
-				"params (5):", "  loss.config.tau   0.1",
-				"  evaluate          [map[checkpoint: dataset:map[config:map[root:data/synth/Che… (124 characters; --json for all)",
+				"files in " + filepath.Join("runs", "sweep", ms[0].ID) + ":", "  report.html    13 B", "  checkpoints/   0 files, 0 B", "  tags.json ", "1 file, 3 B",
+				"params (6):", "  loss.config.tau      0.1", "  tracking.mlflow.uri  \"\"\n",
+				"  evaluate             [map[checkpoint: dataset:map[config:map[root:data/synth/Che… (124 characters; --json for all)",
 				"headline metrics", "  val/loss  ", "2.5    1", "(3 more metrics: --filter PATTERN or --all)",
 			},
 			wantNot: []string{"evaluator:map[plugin:linear]]]", "test_examples", "map[string]"},
@@ -83,7 +85,7 @@ func TestShow(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil || strings.Count(b.String(), "\n") != 1 {
 		t.Fatalf("not one line of JSON: %v\n%s", err, b.String())
 	}
-	if back.ID != ms[0].ID || back.Status != Finished || back.Dir != ms[0].Dir || back.Params["evaluate"] != long ||
+	if back.ID != ms[0].ID || back.Status != Finished || back.Dir != ms[0].Dir || back.Params["evaluate"] != long || back.Params["tracking.mlflow.uri"] != "" ||
 		back.Metrics[ValLossKey].Value != 2.5 || len(back.Metrics) != 7 || len(back.Headline) != 4 || len(back.Files) == 0 {
 		t.Errorf("JSON: %+v", back)
 	}
