@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/convirt/convirt/cmd/convirt/internal/cli"
+	"github.com/convirt/convirt/cmd/convirt/internal/needs"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
 )
@@ -18,9 +19,9 @@ import (
 func init() {
 	register(&command{
 		Name:    "recipe validate",
-		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--plugins DIR] [--max-recipe-bytes N]",
-		Short:   "check a recipe strictly and list every problem",
-		Example: "recipe validate recipes/demo.yaml train.max_steps=40",
+		Usage:   "FILE [key.path=value]... [--set key.path=value]... [--deep] [--plugins DIR] [--max-recipe-bytes N]",
+		Short:   "check a recipe strictly and list every problem (--deep: and what a run needs: data, weights, device, plugins, checkpoints, disk)",
+		Example: "recipe validate recipes/demo.yaml train.max_steps=40\nrecipe validate --deep recipes/paper/table1.yaml",
 		Run:     recipeValidate,
 	})
 	register(&command{
@@ -134,11 +135,11 @@ func reportDiagnostics(err error, stderr io.Writer) error {
 	return fmt.Errorf("%d problem(s)", len(ds))
 }
 
-// expandRecipeArgs loads the recipe that the arguments of command name
-// give and expands its sweep; the diagnostics of a recipe that fails go to
+// expandRecipeArgs loads the recipe that the arguments give (parsed with
+// fs) and expands its sweep; the diagnostics of a recipe that fails go to
 // stderr.
-func expandRecipeArgs(ctx context.Context, name string, args []string, stderr io.Writer) (string, []recipe.Child, error) {
-	r, file, err := loadRecipeArgs(ctx, newFlags(name, stderr), args)
+func expandRecipeArgs(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (string, []recipe.Child, error) {
+	r, file, err := loadRecipeArgs(ctx, fs, args)
 	if err != nil {
 		return "", nil, reportDiagnostics(err, stderr)
 	}
@@ -150,9 +151,17 @@ func expandRecipeArgs(ctx context.Context, name string, args []string, stderr io
 }
 
 func recipeValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	file, children, err := expandRecipeArgs(ctx, "recipe validate", args, stderr)
+	fs := newFlags("recipe validate", stderr)
+	deep := fs.Bool("deep", false, "also check what a run needs (dataset files, weights, device, plugin binaries, checkpoints, disk space) and list every problem")
+	file, children, err := expandRecipeArgs(ctx, fs, args, stderr)
 	if err != nil {
 		return err
+	}
+	if *deep {
+		reg, err := pluginRegistry(fs.Lookup("plugins").Value.String())
+		if err = errors.Join(err, needs.Report(ctx, stderr, reg, children)); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d run(s); plugin configs checked against their schemas)\n", file, len(children))
 	return nil
@@ -176,7 +185,7 @@ func recipeShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func recipeExpand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	_, children, err := expandRecipeArgs(ctx, "recipe expand", args, stderr)
+	_, children, err := expandRecipeArgs(ctx, newFlags("recipe expand", stderr), args, stderr)
 	if err != nil {
 		return err
 	}

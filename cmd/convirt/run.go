@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/convirt/convirt/cmd/convirt/internal/needs"
 	"github.com/convirt/convirt/core/experiment"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
@@ -34,7 +35,7 @@ func newLauncher(dir string) (*launch.Launcher, error) {
 
 func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
-	dry := fs.Bool("dry-run", false, "validate and print the runs a sweep expands to, then stop")
+	dry := fs.Bool("dry-run", false, "validate, print the runs a sweep expands to, check what they need (data, weights, device, plugins, checkpoints, disk), then stop")
 	resume := fs.String("resume", "", "continue the run in `RUN_DIR` from its newest checkpoint")
 	repeat := fs.String("repeat", "", "run again the resolved recipe and overrides saved in `RUN_DIR`")
 	f := addRecipeFlags(fs)
@@ -74,7 +75,7 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			fmt.Fprintf(stdout, "run %d: %s\n", i+1, label)
 		}
-		return nil
+		return needs.Report(ctx, stderr, l.Registry, children)
 	}
 	opt := experiment.Options{Launcher: l, Out: stdout, Progress: stderr, Resume: *resume, Synth: synthCorpus()}
 	if len(children) == 1 && children[0].Label == "" {

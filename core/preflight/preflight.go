@@ -330,7 +330,7 @@ func (k *checker) checkpoints() {
 		if k.c.ResolveCheckpoint != nil {
 			p, err := k.c.ResolveCheckpoint(k.r.Output, e.Checkpoint)
 			if err != nil {
-				k.add(where, err.Error(), "run the pretraining first (e.g. convirt run recipes/paper/pretrain-mimic.yaml), or point checkpoint at a pretraining run's directory")
+				k.add(where, err.Error(), "run that pretraining first, or set checkpoint (or the variable the recipe reads it from, such as CONVIRT_CHEST_RUN) to a pretraining run's directory")
 				continue
 			}
 			path = p

@@ -162,7 +162,7 @@ func TestCheckResolvesCheckpoint(t *testing.T) {
 	r := &recipe.Recipe{Device: "cpu", Output: "store", ImageEncoder: recipe.PluginRef{Plugin: "resnet"},
 		Evaluate: []recipe.Eval{rsnaEval("a", "data/rsna", "latest:exp"), rsnaEval("b", "data/rsna", "latest:other")}}
 	ps := Check(context.Background(), []*recipe.Recipe{r}, c)
-	if len(ps) != 1 || ps[0].Where[0] != "evaluate[b].checkpoint" || ps[0].What != "no finished run of latest:other" || !strings.Contains(ps[0].Fix, "run the pretraining first") {
+	if len(ps) != 1 || ps[0].Where[0] != "evaluate[b].checkpoint" || ps[0].What != "no finished run of latest:other" || !strings.Contains(ps[0].Fix, "run that pretraining first") {
 		t.Errorf("problems: %v", ps)
 	}
 }
