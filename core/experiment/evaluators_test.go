@@ -89,5 +89,18 @@ func (e *rankEvaluator) Evaluate(_ context.Context, req sdk.EvalRequest) (sdk.Ev
 		v := sum / float64(len(qx))
 		res.Scores = append(res.Scores, sdk.Score{Metric: fmt.Sprintf("p@%d", k), Mean: v, CILo: v, CIHi: v, Seeds: []uint64{0}, Values: []float64{v}})
 	}
+	// Each query's top hits (at most 3), as the built-in reports them.
+	for q, query := range qx {
+		order := make([]int, len(cx))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return cosine(query, cx[order[a]]) > cosine(query, cx[order[b]]) })
+		c := sdk.Curve{Name: sdk.TopHitsCurve(q)}
+		for _, i := range order[:min(3, len(order))] {
+			c.X, c.Y = append(c.X, float64(i)), append(c.Y, cosine(query, cx[i]))
+		}
+		res.Curves = append(res.Curves, c)
+	}
 	return res, nil
 }

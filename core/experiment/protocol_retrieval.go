@@ -79,6 +79,9 @@ func (er *evalRun) retrieval(ctx context.Context, init string, img encoder) erro
 		if err := er.record(ctx, "retrieval-"+q, init, 1, res, ""); err != nil {
 			return err
 		}
+		if err := er.retrievalExamples(ctx, q, init, cand, query, c, qs, res); err != nil {
+			return err
+		}
 		ran = true
 	}
 	switch {

@@ -12,14 +12,20 @@ import (
 
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/results"
+	"github.com/convirt/convirt/core/runs"
 )
 
 // retrievalRun runs the retrieval protocol for one init through real
 // plugin processes (the fakes above) and returns the recorded entries.
 func retrievalRun(t *testing.T, init string, dataConfig map[string]any) ([]results.Entry, string, error) {
 	t.Helper()
+	return retrievalRunIn(t, t.TempDir(), init, dataConfig)
+}
+
+// retrievalRunIn is retrievalRun with its run under dir.
+func retrievalRunIn(t *testing.T, dir, init string, dataConfig map[string]any) ([]results.Entry, string, error) {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	logPath := filepath.Join(dir, "run.log")
 	log, err := os.Create(logPath)
 	if err != nil {
@@ -30,7 +36,11 @@ func retrievalRun(t *testing.T, init string, dataConfig map[string]any) ([]resul
 	r := &recipe.Recipe{Output: dir, Seed: 1,
 		ImageEncoder: recipe.PluginRef{Plugin: testRetrievalEncoder, Config: map[string]any{"weights": "imagenet.safetensors"}},
 		TextEncoder:  &recipe.PluginRef{Plugin: testRetrievalEncoder, Config: map[string]any{}}}
-	s := &session{r: r, opt: Options{Launcher: l, Progress: io.Discard}, log: log}
+	run, err := runs.Create(dir, "e", runs.Options{Name: "retrieval"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{r: r, opt: Options{Launcher: l, Progress: io.Discard}, log: log, run: run, tracker: runs.Multi{run}}
 	d, err := l.Dataset(ctx, testRetrievalData, dataConfig)
 	if err != nil {
 		t.Fatal(err)

@@ -108,7 +108,10 @@ func Build(runDir string, o Options) (Page, error) {
 	add(train)
 	other := Section{Title: "Other plots", Collapsed: true}
 	for _, f := range p.Figures {
-		if !used[filepath.Clean(f.Path)] {
+		// plots/roc-<cell>.png (the evaluator's curves, one seed) are
+		// superseded by the every-seed plots above.
+		firstSeedROC := strings.HasPrefix(filepath.Base(f.Path), "roc-") && len(rocs) > 0
+		if !used[filepath.Clean(f.Path)] && !firstSeedROC {
 			other.Figures = append(other.Figures, f)
 		}
 	}

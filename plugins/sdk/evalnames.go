@@ -56,6 +56,15 @@ const (
 // SeedSplit names the split of seed's probe in a ProtocolScore request.
 func SeedSplit(seed int64) string { return "seed-" + strconv.FormatInt(seed, 10) }
 
+// TopHitsPrefix starts the name of an EvalResult.Curves entry of the
+// retrieval protocol that holds one query's top hits (TopHitsCurve).
+const TopHitsPrefix = "top-hits:"
+
+// TopHitsCurve names the curve of the top hits of the query in row query of
+// the queries split: X holds the candidate rows, most similar first, Y
+// their cosine similarities. The host shows a few in its report.
+func TopHitsCurve(query int) string { return TopHitsPrefix + strconv.Itoa(query) }
+
 // Keys of EvalResult.Metrics through which the linear evaluator reports
 // its probes, and which the host records with each result (core/results).
 const (

@@ -94,6 +94,13 @@ func runRetrieval(ctx context.Context, req sdk.EvalRequest, cfg RetrievalConfig)
 		perCat = append(perCat, constScore("chance:"+cat, v))
 	}
 	res.Scores = append(append(res.Scores, constScore("chance", chance)), perCat...)
+	for qi, q := range rep.Queries {
+		cv := sdk.Curve{Name: sdk.TopHitsCurve(qi), XLabel: "candidate row", YLabel: "cosine similarity"}
+		for _, h := range q.Top(retrieval.TopN) {
+			cv.X, cv.Y = append(cv.X, float64(h.Candidate)), append(cv.Y, h.Similarity)
+		}
+		res.Curves = append(res.Curves, cv)
+	}
 	return res, nil
 }
 

@@ -2,6 +2,7 @@ package evalplugin
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -68,6 +69,33 @@ func TestRetrievalHandComputed(t *testing.T) {
 	}
 	if m := res.Metrics; m["queries"] != 3 || m["candidates"] != 4 || m["categories"] != 2 {
 		t.Errorf("metrics %v", m)
+	}
+}
+
+// TestRetrievalTopHits: each query's top hits come back as a curve, the
+// candidate rows in the order worked out above with their similarities.
+func TestRetrievalTopHits(t *testing.T) {
+	res, err := configured(t, NewRetrieval(), map[string]any{"bootstrap": 20}).Evaluate(context.Background(), handRetrieval(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]float64{{0, 1, 3, 2}, {2, 3, 1, 0}, {1, 0, 3, 2}}
+	if len(res.Curves) != len(want) {
+		t.Fatalf("%d curves, want one per query (%d)", len(res.Curves), len(want))
+	}
+	for qi, w := range want {
+		c := res.Curves[qi]
+		if c.Name != sdk.TopHitsCurve(qi) || !reflect.DeepEqual(c.X, w) || len(c.Y) != len(w) {
+			t.Errorf("curve %d: %s %v, want %s %v", qi, c.Name, c.X, sdk.TopHitsCurve(qi), w)
+		}
+		for i := 1; i < len(c.Y); i++ {
+			if c.Y[i] > c.Y[i-1] {
+				t.Errorf("curve %d: similarities %v not descending", qi, c.Y)
+			}
+		}
+	}
+	if c := res.Curves[2]; !near(c.Y[0], 0.78/math.Hypot(0.9, 0.1), 1e-6) {
+		t.Errorf("q2's first hit similarity %v, want ~0.861", c.Y[0])
 	}
 }
 

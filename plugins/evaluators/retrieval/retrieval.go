@@ -17,6 +17,10 @@ import (
 // DefaultKs are the cut-offs the paper reports.
 var DefaultKs = []int{5, 10, 50}
 
+// TopN is how many top hits per query an evaluator reports beside the
+// precisions, for a report to show.
+const TopN = 8
+
 // Query is one retrieval query.
 type Query struct {
 	// Category names the query's finding, e.g. "Cardiomegaly".
@@ -39,6 +43,27 @@ type QueryResult struct {
 	Category  string
 	Ranking   []int           // candidate indices, most similar first
 	Precision map[int]float64 // k -> Precision@k
+	// Similarity is the cosine similarity of each ranked candidate, in the
+	// order of Ranking.
+	Similarity []float64
+}
+
+// Hit is one ranked candidate of a query.
+type Hit struct {
+	Candidate  int     // index into Candidates.Embeddings
+	Similarity float64 // cosine similarity to the query
+}
+
+// Top returns the query's n most similar candidates (all of them when
+// there are fewer), most similar first: what a report shows as the query's
+// top hits.
+func (q QueryResult) Top(n int) []Hit {
+	n = max(0, min(n, len(q.Ranking)))
+	out := make([]Hit, n)
+	for i := range out {
+		out[i] = Hit{Candidate: q.Ranking[i], Similarity: q.Similarity[i]}
+	}
+	return out
 }
 
 // Report gathers the precisions of all queries.
@@ -108,7 +133,11 @@ func Evaluate(queries []Query, cands Candidates, ks []int) (*Report, error) {
 		for i, c := range rank {
 			rel[i] = labels[c] == 1
 		}
-		res := QueryResult{Category: q.Category, Ranking: rank, Precision: map[int]float64{}}
+		ranked := make([]float64, n)
+		for i, c := range rank {
+			ranked[i] = sim[c]
+		}
+		res := QueryResult{Category: q.Category, Ranking: rank, Precision: map[int]float64{}, Similarity: ranked}
 		if rep.PerCategory[q.Category] == nil {
 			rep.PerCategory[q.Category] = map[int]float64{}
 			rep.Categories = append(rep.Categories, q.Category)

@@ -74,3 +74,32 @@ func TestEvaluateErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTopHits: a query's top hits are its most similar candidates, most
+// similar first, with their cosine similarities; ties keep candidate order.
+func TestTopHits(t *testing.T) {
+	cands := Candidates{
+		Embeddings: [][]float32{{0, 1}, {1, 0}, {1, 1}, {2, 0}},
+		Labels:     map[string][]float64{"A": {0, 1, 0, 1}},
+	}
+	rep, err := Evaluate([]Query{{"A", []float32{3, 0}}}, cands, []int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rep.Queries[0].Top(3)
+	want := []Hit{{1, 1}, {3, 1}, {2, math.Sqrt(0.5)}}
+	if len(got) != len(want) {
+		t.Fatalf("Top(3) = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].Candidate != want[i].Candidate || math.Abs(got[i].Similarity-want[i].Similarity) > 1e-6 {
+			t.Errorf("Top(3)[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if n := len(rep.Queries[0].Top(10)); n != 4 {
+		t.Errorf("Top(10) of 4 candidates gave %d hits", n)
+	}
+	if n := len(rep.Queries[0].Top(-1)); n != 0 {
+		t.Errorf("Top(-1) gave %d hits", n)
+	}
+}
