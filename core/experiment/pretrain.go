@@ -210,6 +210,7 @@ type pretrainOutcome struct {
 type barAdapter struct{ b *progress.Bar }
 
 func (a barAdapter) Add(n int)            { a.b.Add(int64(n)) }
+func (a barAdapter) From(step int)        { a.b.From(int64(step)) }
 func (a barAdapter) Describe(text string) { a.b.Describe(text) }
 
 // pretrainSplits picks the training split ("train", or the dataset's only

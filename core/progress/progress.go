@@ -48,6 +48,7 @@ type Bar struct {
 
 	mu       sync.Mutex
 	n        int64
+	base     int64 // of n, done before the bar started (From)
 	extra    string
 	done     bool
 	lastDesc time.Time // when the terminal bar's text was last refreshed
@@ -133,6 +134,18 @@ func (b *Bar) Add(n int64) {
 	})
 }
 
+// From counts n items as done before the bar started, as a resumed run's
+// steps: they show in the count and the share done, not in the rate.
+func (b *Bar) From(n int64) {
+	b.unfinished(func() {
+		b.n += n
+		b.base += n
+		if b.pb != nil {
+			_ = b.pb.Set64(b.n)
+		}
+	})
+}
+
 // unfinished runs f under the bar's lock, unless the bar is nil or
 // finished: what Add and Finish do only to a bar still running.
 func (b *Bar) unfinished(f func()) {
@@ -162,7 +175,7 @@ func (b *Bar) Describe(extra string) {
 
 // ttyText is the terminal bar's text: the label, the rate, the extra text.
 func (b *Bar) ttyText() string {
-	return strings.Join(nonEmpty(b.desc, rate(b.n, b.clock.Now().Sub(b.start), b.unit), b.extra), " ")
+	return strings.Join(nonEmpty(b.desc, rate(b.n-b.base, b.clock.Now().Sub(b.start), b.unit), b.extra), " ")
 }
 
 // Finish completes the bar. Not on a terminal it prints one summary line:
@@ -198,7 +211,7 @@ func (b *Bar) line(elapsed time.Duration, running bool) string {
 		fmt.Fprintf(&s, " (%d%%)", 100*b.n/b.total)
 	}
 	fmt.Fprintf(&s, " in %s", round(elapsed))
-	in := nonEmpty(rate(b.n, elapsed, b.unit))
+	in := nonEmpty(rate(b.n-b.base, elapsed, b.unit))
 	if eta := b.eta(elapsed); running && eta > 0 {
 		in = append(in, "ETA "+round(eta).String())
 	}
@@ -248,7 +261,7 @@ func nonEmpty(ss ...string) []string {
 	return out
 }
 
-// Rate is the mean items per second so far.
+// Rate is the mean items per second so far (From's left out).
 func (b *Bar) Rate() float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -256,7 +269,7 @@ func (b *Bar) Rate() float64 {
 	if sec <= 0 {
 		return 0
 	}
-	return float64(b.n) / sec
+	return float64(b.n-b.base) / sec
 }
 
 // ETA estimates the time left at the mean rate so far; 0 when the total is
@@ -268,8 +281,8 @@ func (b *Bar) ETA() time.Duration {
 }
 
 func (b *Bar) eta(elapsed time.Duration) time.Duration {
-	if b.total <= 0 || b.n <= 0 || b.n >= b.total || elapsed <= 0 {
+	if b.total <= 0 || b.n-b.base <= 0 || b.n >= b.total || elapsed <= 0 {
 		return 0
 	}
-	return time.Duration(float64(b.total-b.n) / float64(b.n) * float64(elapsed))
+	return time.Duration(float64(b.total-b.n) / float64(b.n-b.base) * float64(elapsed))
 }

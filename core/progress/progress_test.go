@@ -134,3 +134,21 @@ func TestRateIsSensible(t *testing.T) {
 		}
 	}
 }
+
+// TestFromCountsButIsNoRate: a resumed run's bar starts at its step; the
+// steps done before count in the share, not in the rate or the ETA.
+func TestFromCountsButIsNoRate(t *testing.T) {
+	var buf bytes.Buffer
+	clk := clock.NewFake(t0)
+	b := newBar(&buf, 100, "pretraining", false, Options{Clock: clk, Every: -1, Unit: "steps"})
+	b.From(60)
+	b.Add(10)
+	clk.Advance(10 * time.Second)
+	if b.Rate() != 1 || b.ETA() != 30*time.Second {
+		t.Fatalf("rate %v, ETA %v; want 1 step/s and 30s", b.Rate(), b.ETA())
+	}
+	b.Finish()
+	if want := "pretraining: 70/100 steps in 10s (1.0 steps/s)\n"; buf.String() != want {
+		t.Fatalf("%q, want %q", buf.String(), want)
+	}
+}

@@ -96,9 +96,14 @@ func TestInterruptCheckpointsAndResumes(t *testing.T) {
 				t.Fatal(err)
 			}
 			p2, img2, txt2 := newParts()
+			bar := &fromProgress{}
+			p2.Progress = bar
 			c.Resume, c.MustResume = true, true
 			if res, err := Run(context.Background(), c, p2); err != nil || res.Steps != 13 {
 				t.Fatalf("resume: %d steps, %v", res.Steps, err)
+			}
+			if bar.from != tc.steps || bar.added != 13-tc.steps {
+				t.Errorf("the resumed bar started at %d and counted %d steps, want %d and %d", bar.from, bar.added, tc.steps, 13-tc.steps)
 			}
 			if !slices.Equal(img2.W, refImg.W) || !slices.Equal(txt2.W, refTxt.W) {
 				t.Fatalf("resumed weights %v %v, uninterrupted %v %v", img2.W, txt2.W, refImg.W, refTxt.W)
@@ -123,3 +128,10 @@ func TestMustResumeWithoutCheckpoint(t *testing.T) {
 		t.Fatalf("trained %d steps", img.steps)
 	}
 }
+
+// fromProgress records what a resumed run's progress bar is told.
+type fromProgress struct{ from, added int }
+
+func (p *fromProgress) Add(n int)       { p.added += n }
+func (p *fromProgress) Describe(string) {}
+func (p *fromProgress) From(step int)   { p.from = step }

@@ -50,6 +50,12 @@ type Progress interface {
 	Describe(text string)
 }
 
+// ProgressFrom is a Progress that can start at a resumed run's step.
+type ProgressFrom interface {
+	Progress
+	From(step int)
+}
+
 // Parts are the plugins one run trains.
 type Parts struct {
 	Image, Text Encoder
@@ -124,6 +130,9 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 	}
 	if bad != "" {
 		skipped = append(skipped, bad)
+	}
+	if pf, ok := p.Progress.(ProgressFrom); ok && st.Step > 0 {
+		pf.From(st.Step)
 	}
 	l := &loop{cfg: cfg, p: p, st: st, n: info.Len, perEpoch: stepsPerEpoch}
 	res, err := l.run(ctx)
