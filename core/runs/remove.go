@@ -39,7 +39,8 @@ func (r Removed) String() string {
 // and refuses a run whose status is running (ErrRunning) unless force: the
 // process may still be writing to it. The directory is renamed to a hidden
 // name beside it and synced before anything is deleted, so the run leaves
-// the store whole or not at all; a leftover hidden folder of an earlier
+// the store whole or not at all. A folder not named by the run's id (not
+// made by Create) is refused. A leftover hidden folder of an earlier
 // removal in the same experiment folder is deleted too.
 func Remove(m Meta, force bool) (Removed, error) {
 	cur, err := ReadMeta(m.Dir)
@@ -53,6 +54,11 @@ func Remove(m Meta, force bool) (Removed, error) {
 	abs, err := filepath.Abs(m.Dir)
 	if err != nil {
 		return Removed{}, fmt.Errorf("remove run %s: %w", m.ID, err)
+	}
+	if filepath.Base(abs) != cur.ID {
+		// Create names every run folder by its id: anything else holding a
+		// meta.json is not a run of a store, and is left alone.
+		return Removed{}, fmt.Errorf("remove run %s: %s is not named by the run's id; not removing it", cur.ID, m.Dir)
 	}
 	out := Removed{Meta: cur, Files: FileInfo{Name: m.Dir, Dir: true}}
 	if err := filepath.WalkDir(abs, func(_ string, d os.DirEntry, err error) error {

@@ -59,4 +59,19 @@ func TestRemove(t *testing.T) {
 	if _, err := Remove(ms[0], false); err == nil || !strings.Contains(err.Error(), ms[0].ID) {
 		t.Errorf("removing a removed run: %v", err)
 	}
+	// A copy of a run under another name is not a run folder of a store.
+	copied := "copy"
+	if err := os.CopyFS(copied, os.DirFS(ms[1].Dir)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Find("runs", copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Remove(m, true); err == nil || !strings.Contains(err.Error(), "copy is not named by the run's id") {
+		t.Errorf("removing a folder not named by its run's id: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(copied, MetaFile)); err != nil {
+		t.Error(err)
+	}
 }
