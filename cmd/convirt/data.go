@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"sort"
 	"strings"
 
@@ -34,7 +35,7 @@ func init() {
 
 // prepareBar draws a prepare's progress on w as a core/progress bar.
 func prepareBar(w io.Writer) func(total int64, label string) prepare.Bar {
-	return func(total int64, label string) prepare.Bar { return progress.New(w, total, label) }
+	return func(total int64, label string) prepare.Bar { return progress.NewWith(w, total, label, progress.Options{Unit: "images"}) }
 }
 
 func runDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -104,6 +105,9 @@ func runDataInspect(ctx context.Context, args []string, stdout, stderr io.Writer
 			names = append(names, d.Name)
 		}
 		return fmt.Errorf("%w: --dataset and --root are required (datasets: %v)", errUsage, names)
+	}
+	if _, err := os.ReadDir(*root); err != nil { // a missing root would inspect as empty
+		return fmt.Errorf("dataset root: %w", err)
 	}
 	all, err := catalog.Inspect(ctx, *name, *root, *split, *images)
 	if err != nil {

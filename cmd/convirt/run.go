@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"github.com/convirt/convirt/cmd/convirt/internal/needs"
 	"github.com/convirt/convirt/core/experiment"
 	"github.com/convirt/convirt/core/launch"
+	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
 )
@@ -16,7 +18,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "run",
-		Usage:   "RECIPE [key.path=value]... [--set key.path=value]... [--dry-run] [--plugins DIR] [--max-recipe-bytes N] | --resume RUN_DIR | --repeat RUN_DIR",
+		Usage:   "RECIPE [key.path=value]... [--set key.path=value]... [--dry-run] [--plugins DIR] [--max-recipe-bytes N] [--progress-every D] | --resume RUN_DIR | --restart RUN_DIR | --repeat RUN_DIR",
 		Short:   "run a recipe: synthetic data, pretraining, evaluations, report",
 		Example: "run recipes/demo.yaml train.max_steps=40 seed=1\nrun --resume runs/demo/RUN_ID",
 		Run:     runRecipe,
@@ -38,6 +40,8 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dry := fs.Bool("dry-run", false, "validate, print the runs a sweep expands to, check what they need (data, weights, device, plugins, checkpoints, disk), then stop")
 	resume := fs.String("resume", "", "continue the run in `RUN_DIR` from its newest checkpoint")
 	repeat := fs.String("repeat", "", "run again the resolved recipe and overrides saved in `RUN_DIR`")
+	restart := fs.String("restart", "", "start the unfinished run in `RUN_DIR` over from step 0, removing its checkpoints")
+	every := fs.Duration("progress-every", progress.DefaultEvery, "when output is not a terminal, print a progress line this often (0: only each stage's summary)")
 	f := addRecipeFlags(fs)
 	pos, err := f.parse(fs, args)
 	if err != nil {
@@ -49,10 +53,10 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var r *recipe.Recipe
 	switch {
-	case *resume != "" || *repeat != "":
-		dir := *resume + *repeat
-		if len(pos) != 0 || len(f.sets) != 0 || (*resume != "" && *repeat != "") {
-			return fmt.Errorf("%w: --resume and --repeat take a run directory and nothing else", errUsage)
+	case *resume != "" || *repeat != "" || *restart != "":
+		dir := *resume + *repeat + *restart // one of them, or more than one was given
+		if len(pos) != 0 || len(f.sets) != 0 || (dir != *resume && dir != *repeat && dir != *restart) {
+			return fmt.Errorf("%w: --resume, --restart and --repeat take a run directory and nothing else", errUsage)
 		}
 		r, err = recipe.LoadRunContext(ctx, dir, ro)
 	case len(pos) == 1:
@@ -77,13 +81,13 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return needs.Report(ctx, stderr, l.Registry, children)
 	}
-	opt := experiment.Options{Launcher: l, Out: stdout, Progress: stderr, Resume: *resume, Synth: synthCorpus()}
+	opt := experiment.Options{Launcher: l, Out: stdout, Progress: stderr, Resume: *resume + *restart, Restart: *restart != "", Synth: synthCorpus(), ProgressEvery: cmp.Or(*every, -1)}
 	if len(children) == 1 && children[0].Label == "" {
 		_, err := experiment.Run(ctx, children[0].Recipe, opt)
 		return err
 	}
-	if *resume != "" {
-		return errors.New("--resume continues one run; resume each child of a sweep by its own directory")
+	if opt.Resume != "" {
+		return errors.New("--resume and --restart continue one run; resume each child of a sweep by its own directory")
 	}
 	return runSweep(ctx, r, children, opt)
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/convirt/convirt/core/runs"
+)
+
+// TestDataInspectMissingRoot: a root that is not there is an error naming
+// it (it used to inspect as an empty dataset and exit 0).
+func TestDataInspectMissingRoot(t *testing.T) {
+	root := filepath.Join("testdata", "no-such-root")
+	code, out, errs := runCLI(t, "data", "inspect", "--dataset", "chexpert", "--root", root)
+	if code != 1 || !strings.Contains(errs, root) || !strings.Contains(errs, "no such file or directory") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+}
+
+// TestRunResumeRestartRepeatFlags: --restart is a run flag like --resume
+// and --repeat, and they exclude each other.
+func TestRunResumeRestartRepeatFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--resume", "a", "--restart", "a"},
+		{"run", "--restart", "a", "--repeat", "b"},
+		{"run", "--restart", "a", "x.yaml"},
+	} {
+		if code, _, errs := runCLI(t, args...); code != 2 || !strings.Contains(errs, "--resume, --restart and --repeat take a run directory and nothing else") {
+			t.Errorf("%q: exit %d\n%s", args, code, errs)
+		}
+	}
+}
+
+// TestRunInterruptedThenResumed interrupts a pretraining run as SIGINT or
+// SIGTERM does (main cancels run's context): the run is killed with a
+// checkpoint and the exact command that continues it, with no "context
+// canceled" chain; that command finishes it, and --resume of the finished
+// run is refused with a pointer to --repeat.
+func TestRunInterruptedThenResumed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains twice")
+	}
+	path, runsDir := writeTiny(t, func(y string) string {
+		y = strings.Replace(y, "max_steps: 4", "max_steps: 40", 1)
+		return y[:strings.Index(y, "evaluate:")]
+	})
+	killed, errs := interruptAfterAStep(t, path, runsDir)
+	if strings.Contains(errs, "context canceled") {
+		t.Errorf("stderr has the error chain:\n%s", errs)
+	}
+	want := "interrupted during pretraining at step "
+	cmd := "continue it with:\n  convirt run --resume " + killed + "\n"
+	if !strings.Contains(errs, want) || !strings.Contains(errs, cmd) {
+		t.Fatalf("stderr lacks %q and %q:\n%s", want, cmd, errs)
+	}
+	if m, err := runs.ReadMeta(killed); err != nil || m.Status != runs.Killed {
+		t.Fatalf("status %q (%v), want killed", m.Status, err)
+	}
+	if cks, _ := filepath.Glob(filepath.Join(killed, "checkpoints", "step-*.ckpt")); len(cks) == 0 {
+		t.Fatal("no checkpoint")
+	}
+	code, out, errs := runCLI(t, "run", "--resume", killed)
+	if code != 0 || !strings.HasPrefix(out, "resuming run ") {
+		t.Fatalf("--resume: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, _, errs = runCLI(t, "run", "--resume", killed)
+	if code != 1 || !strings.Contains(errs, "convirt run --repeat "+killed) {
+		t.Fatalf("--resume of the finished run: exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(killed, "logs", "run.log")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cancelOn is a writer that cancels when what was written matches.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	match  *regexp.Regexp
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if w.match.Match(w.buf.Bytes()) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// interruptAfterAStep runs the recipe at path and cancels its
+// context once a progress line shows a step done (--progress-every 1ms
+// prints them), as a signal would; it returns the run's directory and
+// stderr.
+func interruptAfterAStep(t *testing.T, path, runsDir string) (dir, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errw := &cancelOn{match: regexp.MustCompile(`pretraining: [1-9]`), cancel: cancel}
+	var out bytes.Buffer
+	if code := run(ctx, []string{"run", path, "--progress-every", "1ms"}, &out, errw); code != 1 {
+		t.Fatalf("the interrupted run: exit %d\n%s\n%s", code, out.String(), errw.buf.String())
+	}
+	dirs := runDirs(t, runsDir, "e2e")
+	if len(dirs) != 1 {
+		t.Fatalf("run directories %v", dirs)
+	}
+	return dirs[0], errw.buf.String()
+}
