@@ -35,7 +35,9 @@ func init() {
 
 // prepareBar draws a prepare's progress on w as a core/progress bar.
 func prepareBar(w io.Writer) func(total int64, label string) prepare.Bar {
-	return func(total int64, label string) prepare.Bar { return progress.NewWith(w, total, label, progress.Options{Unit: "images"}) }
+	return func(total int64, label string) prepare.Bar {
+		return progress.NewWith(w, total, label, progress.Options{Unit: "images"})
+	}
 }
 
 func runDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
