@@ -127,23 +127,38 @@ func WriteThumbnail(path string, c, h, w int, pix []float32) error {
 	if hi > lo {
 		scale = 255 / (hi - lo)
 	}
-	step := max(1, (max(h, w)+ThumbSize-1)/ThumbSize)
-	img := image.NewNRGBA(image.Rect(0, 0, (w+step-1)/step, (h+step-1)/step))
-	at := func(ch, y, x int) uint8 {
-		v := (float64(pix[(ch*h+y)*w+x]) - lo) * scale
-		if math.IsNaN(v) {
+	oh, ow := h, w
+	if m := max(h, w); m > ThumbSize {
+		oh, ow = max(1, h*ThumbSize/m), max(1, w*ThumbSize/m)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, ow, oh))
+	// box average of channel ch over the source pixels of output pixel (oy, ox)
+	at := func(ch, oy, ox int) uint8 {
+		y0, x0 := oy*h/oh, ox*w/ow
+		y1, x1 := max(y0+1, (oy+1)*h/oh), max(x0+1, (ox+1)*w/ow)
+		var sum float64
+		n := 0
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				if v := float64(pix[(ch*h+y)*w+x]); !math.IsNaN(v) {
+					sum += v
+					n++
+				}
+			}
+		}
+		if n == 0 {
 			return 0
 		}
-		return uint8(math.Round(math.Max(0, math.Min(255, v))))
+		return uint8(math.Round(math.Max(0, math.Min(255, (sum/float64(n)-lo)*scale))))
 	}
-	for y := 0; y < h; y += step {
-		for x := 0; x < w; x += step {
+	for y := range oh {
+		for x := range ow {
 			r := at(0, y, x)
 			g, b := r, r
 			if c == 3 {
 				g, b = at(1, y, x), at(2, y, x)
 			}
-			img.Set(x/step, y/step, color.NRGBA{R: r, G: g, B: b, A: 255})
+			img.Set(x, y, color.NRGBA{R: r, G: g, B: b, A: 255})
 		}
 	}
 	var buf bytes.Buffer
