@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/convirt/convirt/plugins/sdk/internal/pb"
 	"github.com/convirt/convirt/plugins/sdk/shm"
@@ -69,6 +71,11 @@ func Serve(cfg ServeConfig) error {
 	}
 	gp := &grpcPlugin{kind: kind, server: &baseServer{kind: kind, impl: impl, wire: wire}}
 	go exitWithParent(logger)
+	// The host ends its plugins (Close, the parent-death signal). A batch
+	// scheduler signals every process of a job (Slurm's SIGTERM before a
+	// time limit): a plugin stays up, so that the host, which stops cleanly
+	// on that signal, can still save its state. go-plugin ignores SIGINT.
+	signal.Ignore(syscall.SIGTERM)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{string(kind): gp},
