@@ -16,7 +16,7 @@ import (
 func init() {
 	register(&command{Name: "runs list", Usage: "[--runs DIR] [--experiment E] [--status S] [--parent ID] [--params P,...] [--metrics P,...] [--sort [-]COLUMN]",
 		Short:   "list runs, newest first, with the params that differ and headline metrics as columns (choose them with --params and --metrics: names, globs or substrings)",
-		Example: "runs list --experiment demo\nruns list --params train.batch_size,loss.config.tau --metrics 'val/loss,linear/*/auc' --sort -linear/f0.01/auc", Run: runsList})
+		Example: "runs list --experiment demo\nruns list --params train.batch_size,loss.config.tau --metrics 'val/loss,linear/*/auc' --sort -convirt/f0.01/auc", Run: runsList})
 	register(&command{Name: "runs show", Usage: "[--runs DIR] [--filter P,...] [--all] [--json] ID...", Short: "print a run: metadata, files, params, tags and headline metrics (--json: every final metric, one JSON line per run)",
 		Example: "runs show 1a2b3c4d\nruns show --filter 'auc:*' 1a2b3c4d", Run: runsShow})
 	register(&command{Name: "runs compare", Usage: "[--runs DIR] [--filter P,...] [--all] ID ID...", Short: "compare runs: params that differ, headline metrics side by side with changes against the first run",

@@ -109,6 +109,29 @@ func TestRunsCommands(t *testing.T) {
 	}
 }
 
+// TestRunsListExamples runs the examples `runs list --help` shows on a
+// store like the demo's.
+func TestRunsListExamples(t *testing.T) {
+	t.Chdir(t.TempDir())
+	r, err := runs.Create("runs", "demo", runs.Options{Name: "demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.LogParams(map[string]string{"train.batch_size": "64", "loss.config.tau": "0.1"})
+	r.LogMetric(runs.ValLossKey, 2, 1)
+	r.LogMetric("eval/chexpert-linear/linear/convirt/f0.01/auc", 0.9, 0)
+	r.LogMetric("eval/chexpert-linear/linear/random/f0.01/auc", 0.7, 0)
+	if err := r.Finish(runs.Finished); err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range strings.Split(commands["runs list"].Example, "\n") {
+		args := strings.Fields(strings.ReplaceAll(ex, "'", "")) // as a shell passes them
+		if code, out, errs := runCLI(t, args...); code != 0 || !strings.Contains(out, r.ID()[:8]) {
+			t.Errorf("convirt %s: exit %d\n%s%s", ex, code, out, errs)
+		}
+	}
+}
+
 // TestRunsReportAndPush rebuilds a run's report and refuses a push with no
 // MLflow server named.
 func TestRunsReportAndPush(t *testing.T) {
