@@ -121,7 +121,8 @@ func anys[T any](x []T) []any {
 }
 
 // Normalize converts Go values to the shapes YAML decoding produces (slices
-// to []any, maps to map[string]any, sized ints to int), copying as it goes.
+// to []any, maps to map[string]any, a mapping's non-string keys to their
+// text, sized ints to int), copying as it goes.
 func Normalize(v any) any {
 	switch x := v.(type) {
 	case []string:
@@ -140,6 +141,12 @@ func Normalize(v any) any {
 		out := make(map[string]any, len(x))
 		for k, e := range x {
 			out[k] = Normalize(e)
+		}
+		return out
+	case map[any]any: // YAML's mapping with a key that is not a string
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = Normalize(e)
 		}
 		return out
 	case int64:
@@ -209,29 +216,7 @@ func parseYAML(text string) (any, error) {
 	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
 		return nil, fmt.Errorf("%q is not valid YAML: %v", text, err)
 	}
-	return Normalize(stringKeys(v)), nil
-}
-
-// stringKeys converts map[any]any (non-string YAML keys) to map[string]any.
-func stringKeys(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = stringKeys(e)
-		}
-		return x
-	case map[any]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[fmt.Sprint(k)] = stringKeys(e)
-		}
-		return out
-	case []any:
-		for i, e := range x {
-			x[i] = stringKeys(e)
-		}
-	}
-	return v
+	return Normalize(v), nil
 }
 
 func names(fields []Field) []string {
