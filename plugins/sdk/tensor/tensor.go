@@ -90,10 +90,18 @@ func (t *Tensor) Validate() error {
 	return nil
 }
 
+// fits checks that n values fill a tensor of the given shape.
+func fits(shape []int64, n int) error {
+	if int64(n) != Numel(shape) {
+		return fmt.Errorf("tensor: shape %v needs %d values, got %d", shape, Numel(shape), n)
+	}
+	return nil
+}
+
 // FromFloat32 makes a float32 tensor of the given shape from v.
 func FromFloat32(shape []int64, v []float32) (*Tensor, error) {
-	if int64(len(v)) != Numel(shape) {
-		return nil, fmt.Errorf("tensor: shape %v needs %d values, got %d", shape, Numel(shape), len(v))
+	if err := fits(shape, len(v)); err != nil {
+		return nil, err
 	}
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
@@ -104,8 +112,8 @@ func FromFloat32(shape []int64, v []float32) (*Tensor, error) {
 
 // FromInt64 makes an int64 tensor of the given shape from v.
 func FromInt64(shape []int64, v []int64) (*Tensor, error) {
-	if int64(len(v)) != Numel(shape) {
-		return nil, fmt.Errorf("tensor: shape %v needs %d values, got %d", shape, Numel(shape), len(v))
+	if err := fits(shape, len(v)); err != nil {
+		return nil, err
 	}
 	b := make([]byte, 8*len(v))
 	for i, x := range v {
@@ -117,12 +125,18 @@ func FromInt64(shape []int64, v []int64) (*Tensor, error) {
 // ErrDType is returned when a tensor is read as the wrong element type.
 var ErrDType = errors.New("tensor: wrong dtype")
 
+// readable checks that t is a well-formed tensor of dtype want, before its
+// elements are read as want's Go type.
+func (t *Tensor) readable(want DType) error {
+	if t.DType != want {
+		return fmt.Errorf("%w: want %s, have %s", ErrDType, want, t.DType)
+	}
+	return t.Validate()
+}
+
 // Float32s returns the elements of a float32 tensor.
 func (t *Tensor) Float32s() ([]float32, error) {
-	if t.DType != Float32 {
-		return nil, fmt.Errorf("%w: want float32, have %s", ErrDType, t.DType)
-	}
-	if err := t.Validate(); err != nil {
+	if err := t.readable(Float32); err != nil {
 		return nil, err
 	}
 	v := make([]float32, t.Numel())
@@ -134,10 +148,7 @@ func (t *Tensor) Float32s() ([]float32, error) {
 
 // Int64s returns the elements of an int64 tensor.
 func (t *Tensor) Int64s() ([]int64, error) {
-	if t.DType != Int64 {
-		return nil, fmt.Errorf("%w: want int64, have %s", ErrDType, t.DType)
-	}
-	if err := t.Validate(); err != nil {
+	if err := t.readable(Int64); err != nil {
 		return nil, err
 	}
 	v := make([]int64, t.Numel())
@@ -153,8 +164,8 @@ func FromFloat64s(dt DType, shape []int64, vals []float64) (*Tensor, error) {
 	if dt != Float32 && dt != Float64 {
 		return nil, fmt.Errorf("%w: want float32 or float64, have %s", ErrDType, dt)
 	}
-	if int64(len(vals)) != Numel(shape) {
-		return nil, fmt.Errorf("tensor: shape %v needs %d values, got %d", shape, Numel(shape), len(vals))
+	if err := fits(shape, len(vals)); err != nil {
+		return nil, err
 	}
 	t := &Tensor{DType: dt, Shape: append([]int64{}, shape...), Data: make([]byte, len(vals)*dt.Size())}
 	for i, x := range vals {
