@@ -14,7 +14,7 @@ BENCH_STEPS ?= 5
 CORES ?= $(shell nproc)
 
 BIN := bin/convirt
-DEB_PACKAGES := libtorch-dev libopenblas0-openmp g++ git ca-certificates chromium
+DEB_PACKAGES := libtorch-dev libopenblas0-openmp g++ git ca-certificates python3-torch python3-torchvision chromium
 
 .PHONY: all setup fit build test test-short fuzz demo bench bench-compare bench-rss soak lint fmt vet clean
 
