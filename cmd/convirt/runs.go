@@ -33,7 +33,7 @@ func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs, dir := runStoreFlags("runs list", stderr)
 	exp := fs.String("experiment", "", "only runs of this experiment")
 	status := fs.String("status", "", "only runs with this status: running, finished, failed or killed")
-	parent := fs.String("parent", "", "only child runs of this parent run id")
+	parent := fs.String("parent", "", "only the child runs of this sweep's parent run `ID`")
 	params := fs.String("params", "", "param columns: comma-separated `names, globs or substrings` (default: the params that differ)")
 	metrics := fs.String("metrics", "", "metric columns, final values: comma-separated `names, globs or substrings` (default: headline metrics)")
 	sort := fs.String("sort", "", "sort by `COLUMN` (start, name, status, duration, a param or metric column); -COLUMN descends (default: newest first)")
@@ -54,6 +54,13 @@ func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err != nil {
 		return err
+	}
+	if *parent != "" { // a prefix or folder as elsewhere, or the full id of a removed parent
+		if p, err := runs.Find(*dir, *parent); err == nil {
+			*parent = p.ID
+		} else if kids, _ := runs.Children(*dir, *parent); len(kids) == 0 {
+			return fmt.Errorf("--parent: %w", err)
+		}
 	}
 	ms, err := runs.List(*dir, runs.Filter{Experiment: *exp, ParentID: *parent, Status: st})
 	if err != nil {
@@ -194,7 +201,7 @@ func runsRm(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stdout, "removed %s\n", gone)
 		if kids, _ := runs.Children(*dir, m.ID); len(kids) > 0 {
-			fmt.Fprintf(stdout, "  its %d child runs remain: convirt runs list --parent %s\n", len(kids), runs.ShortID(m.ID))
+			fmt.Fprintf(stdout, "  its child runs remain (%d): convirt runs list --parent %s\n", len(kids), m.ID)
 		}
 	}
 	return nil

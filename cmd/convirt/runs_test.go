@@ -132,6 +132,41 @@ func TestRunsListExamples(t *testing.T) {
 	}
 }
 
+// TestRunsSweep lists a sweep's children by a prefix of the parent's id,
+// and removing the parent says that they remain.
+func TestRunsSweep(t *testing.T) {
+	t.Chdir(t.TempDir())
+	mk := func(name, parent string) string {
+		r, err := runs.Create("runs", "sweep", runs.Options{Name: name, ParentID: parent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Finish(runs.Finished); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID()
+	}
+	parent := mk("parent", "")
+	child := mk("child", parent)
+	if code, _, errs := runCLI(t, "runs", "list", "--parent", "ffffffff"); code != 1 || !strings.Contains(errs, `--parent: find run "ffffffff": no such run`) {
+		t.Errorf("--parent of no run: exit %d: %s", code, errs)
+	}
+	for _, c := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"runs", "list", "--parent", parent[:8]}, child[:8], parent[:8]},
+		{[]string{"runs", "show", parent[:8]}, "children     1 (convirt runs list --parent " + parent[:8] + ")", ""},
+		{[]string{"runs", "rm", parent[:8]}, "its child runs remain (1): convirt runs list --parent " + parent, ""},
+		{[]string{"runs", "list", "--parent", parent}, child[:8], ""}, // as rm says, with the parent gone
+	} {
+		code, out, errs := runCLI(t, c.args...)
+		if code != 0 || !strings.Contains(out, c.want) || (c.not != "" && strings.Contains(out, c.not)) {
+			t.Errorf("convirt %v: exit %d, want %q without %q:\n%s%s", c.args, code, c.want, c.not, out, errs)
+		}
+	}
+}
+
 // TestRunsReportAndPush rebuilds a run's report and refuses a push with no
 // MLflow server named.
 func TestRunsReportAndPush(t *testing.T) {
