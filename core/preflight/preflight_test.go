@@ -166,3 +166,25 @@ func TestCheckResolvesCheckpoint(t *testing.T) {
 		t.Errorf("problems: %v", ps)
 	}
 }
+
+// TestStatfsFree: the real free-space reader answers for the working
+// directory and names a folder it cannot read; the disk check then starts
+// from the nearest existing folder above a run store not made yet.
+func TestStatfsFree(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if n, err := statfsFree("."); err != nil || n == 0 {
+		t.Errorf("statfs .: %d, %v", n, err)
+	}
+	if _, err := statfsFree("no/such"); err == nil || !strings.Contains(err.Error(), "statfs no/such") {
+		t.Errorf("missing folder: %v", err)
+	}
+	if err := os.MkdirAll("a", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := existingAncestor("a/b/runs"); got != "a" {
+		t.Errorf("existingAncestor(a/b/runs) = %q", got)
+	}
+	if got := existingAncestor("runs"); got != "." {
+		t.Errorf("existingAncestor(runs) = %q", got)
+	}
+}
