@@ -28,7 +28,7 @@ func init() {
 		Name:    "data prepare",
 		Usage:   "--dataset NAME --root DIR [--size 256] [--split S[,S...]] [--workers N] [--out DIR] [--json]",
 		Short:   "write a resumable cache of a dataset's images resized for training (ROOT/.convirt-prepared/SIZE)",
-		Example: "data prepare --dataset mimic-cxr --root $CONVIRT_DATA/mimic-cxr-jpg --size 256",
+		Example: "data prepare --dataset mimic-cxr --root $CONVIRT_DATA/MIMIC-CXR --size 256",
 		Run:     runDataPrepare,
 	})
 }
