@@ -88,7 +88,8 @@ func TestPushCompletesASpooledRun(t *testing.T) {
 		}
 		return mlflowtest.Proceed
 	})
-	tr := startTracker(t, c, r.Dir(), func(o *TrackerOptions) { o.FlushTimeout = 200 * time.Millisecond })
+	// The first batch goes out without waiting for more (FlushInterval).
+	tr := startTracker(t, c, r.Dir(), func(o *TrackerOptions) { o.FlushTimeout, o.FlushInterval = 200*time.Millisecond, time.Nanosecond })
 	tr.LogParams(map[string]string{"lr": "0.1"})
 	for i := range 100 {
 		tr.LogMetrics([]runs.Metric{{Key: "loss", Value: float64(i), Step: int64(i)}})

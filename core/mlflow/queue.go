@@ -25,7 +25,8 @@ func (t *Tracker) enqueueBatches(ms []Metric, params, tags []KV) error {
 }
 
 // enqueue queues one operation: in memory while the server is up and the
-// spool is empty, else in the spool (dropped, and logged, only if the spool
+// spool is empty (a batch joins the newest one there when it fits, see
+// batch.go), else in the spool (dropped, and logged, only if the spool
 // cannot be written).
 func (t *Tracker) enqueue(o op) error {
 	t.mu.Lock()
@@ -40,7 +41,9 @@ func (t *Tracker) enqueue(o op) error {
 		if err := t.sp.append(o); err != nil {
 			t.log.Error("mlflow tracker: cannot spool; operation dropped", "kind", o.Kind, "err", err)
 		}
+	case t.coalesceLocked(o):
 	default:
+		o.at = t.opts.Clock.Now()
 		t.mem = append(t.mem, o)
 	}
 	return nil

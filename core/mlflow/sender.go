@@ -141,14 +141,30 @@ func (t *Tracker) backoff(d time.Duration) bool {
 
 // next waits for the oldest pending operations: memory first (always older
 // than the spool), then the spool. Consecutive batches are merged within
-// the per-call limits. ok is false when finished and drained, or on quit.
+// the per-call limits; values logged in memory wait to fill a batch, up to
+// FlushInterval (readyLocked). ok is false when finished and drained, or on
+// quit.
 func (t *Tracker) next() (o op, n int, size int64, fromDisk, ok bool) {
+	var flush flushTimer
 	for {
 		t.mu.Lock()
 		if len(t.mem) > 0 {
 			o, n = merge(t.mem)
+			at, ready := t.readyLocked(o, n)
+			if ready {
+				t.sending = n
+				t.mu.Unlock()
+				return o, n, 0, false, true
+			}
 			t.mu.Unlock()
-			return o, n, 0, false, true
+			select { // more to log, the flush time, or Finish
+			case <-t.wake:
+			case <-flush.until(t.opts.Clock, at):
+			case <-t.finishing:
+			case <-t.quit:
+				return op{}, 0, 0, false, false
+			}
+			continue
 		}
 		if t.sp.count > 0 {
 			limit := t.sp.size
@@ -186,47 +202,12 @@ func (t *Tracker) next() (o op, n int, size int64, fromDisk, ok bool) {
 	}
 }
 
-// merge combines the leading run of batch ops of ops into one batch within
-// the limits and returns it with the number of ops it covers.
-func merge(ops []op) (op, int) {
-	if ops[0].Kind != "batch" {
-		return ops[0], 1
-	}
-	b := ops[0].Batch
-	n := 1
-	for ; n < len(ops) && ops[n].Kind == "batch"; n++ {
-		x := ops[n].Batch
-		if len(b.Metrics)+len(x.Metrics) > MaxMetricsPerBatch || len(b.Params)+len(x.Params) > MaxParamsPerBatch ||
-			len(b.Tags)+len(x.Tags) > MaxTagsPerBatch || b.Len()+x.Len() > MaxEntitiesPerBatch || hasParamConflict(b.Params, x.Params) {
-			break
-		}
-		b = Batch{Metrics: append(b.Metrics[:len(b.Metrics):len(b.Metrics)], x.Metrics...),
-			Params: append(b.Params[:len(b.Params):len(b.Params)], x.Params...),
-			Tags:   append(b.Tags[:len(b.Tags):len(b.Tags)], x.Tags...)}
-	}
-	return op{Kind: "batch", Batch: b}, n
-}
-
-// hasParamConflict reports a key present in both lists: MLflow rejects a
-// batch that logs the same param twice, so such ops go in separate calls.
-func hasParamConflict(a, b []KV) bool {
-	seen := make(map[string]bool, len(a))
-	for _, kv := range a {
-		seen[kv.Key] = true
-	}
-	for _, kv := range b {
-		if seen[kv.Key] {
-			return true
-		}
-	}
-	return false
-}
-
 func (t *Tracker) advance(n int, size int64, fromDisk bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !fromDisk {
 		t.mem = append(t.mem[:0:0], t.mem[n:]...)
+		t.sending = 0
 		return
 	}
 	t.sp.read += size

@@ -7,16 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // op is one queued tracker operation; spooled ops are JSON lines.
 type op struct {
-	Kind    string `json:"kind"` // "batch", "artifact" or "finish"
-	Batch   Batch  `json:"batch,omitzero"`
-	Name    string `json:"name,omitempty"`   // artifact path
-	Src     string `json:"src,omitempty"`    // local artifact file
-	Status  string `json:"status,omitempty"` // finish
-	EndTime int64  `json:"end_time,omitempty"`
+	Kind    string    `json:"kind"` // "batch", "artifact" or "finish"
+	Batch   Batch     `json:"batch,omitzero"`
+	Name    string    `json:"name,omitempty"`   // artifact path
+	Src     string    `json:"src,omitempty"`    // local artifact file
+	Status  string    `json:"status,omitempty"` // finish
+	EndTime int64     `json:"end_time,omitempty"`
+	at      time.Time // when it was queued in memory (not spooled)
 }
 
 // spool is the on-disk buffer: an append-only JSON-lines file of ops not yet

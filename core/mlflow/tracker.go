@@ -41,6 +41,10 @@ type TrackerOptions struct {
 	// RetryMin and RetryMax bound the wait between attempts while the
 	// server is unreachable; defaults 1s and 60s.
 	RetryMin, RetryMax time.Duration
+	// FlushInterval is how long a logged value waits, at most, in memory
+	// for others to fill its runs/log-batch call; a full batch, an artifact
+	// or the end of the run sends it sooner. Default DefaultFlushInterval.
+	FlushInterval time.Duration
 	// FlushTimeout is how long Finish waits for the queue to drain; what
 	// is left stays in the spool for a later Resume; default 30s.
 	FlushTimeout time.Duration
@@ -70,6 +74,7 @@ type Tracker struct {
 
 	mu       sync.Mutex
 	mem      []op
+	sending  int // ops at the head of mem the sender has taken
 	sp       spool
 	st       state
 	down     bool
@@ -98,6 +103,9 @@ func Start(c *Client, opts TrackerOptions) (*Tracker, error) {
 	}
 	if opts.RetryMax < opts.RetryMin {
 		opts.RetryMax = max(60*time.Second, opts.RetryMin)
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = DefaultFlushInterval
 	}
 	if opts.FlushTimeout <= 0 {
 		opts.FlushTimeout = 30 * time.Second

@@ -119,10 +119,11 @@ func TestTrackerBuffersDuringOutageAndReplaysInOrder(t *testing.T) {
 		clk.BlockUntil(1)
 		clk.Advance(20 * time.Millisecond)
 	}
+	// Once the server is known to be down, what is logged goes to disk.
+	log(300, 400)
 	if st, err := os.Stat(filepath.Join(dir, SpoolFile)); err != nil || st.Size() == 0 {
 		t.Fatalf("nothing spooled during the outage: %v", err)
 	}
-	log(300, 400)
 	down.Store(false)
 	log(400, 500)
 	if err := finish(tr, runs.Finished, clk, 20*time.Millisecond); err != nil {
@@ -214,7 +215,7 @@ func TestFinishDoesNotWaitForADeadServer(t *testing.T) {
 	// client's first backoff, at most BaseBackoff); FlushTimeout (30s) and
 	// the client's later backoffs would take it much further.
 	err = finish(tr, runs.Finished, clk, time.Second)
-	if err == nil || !strings.Contains(err.Error(), "11 operations kept in") {
+	if err == nil || !strings.Contains(err.Error(), "operations kept in") {
 		t.Errorf("Finish: %v", err)
 	}
 	if d := clk.Now().Sub(time.Unix(0, 0)); d > 5*time.Second {
@@ -223,11 +224,22 @@ func TestFinishDoesNotWaitForADeadServer(t *testing.T) {
 	if f.Injected() == 0 {
 		t.Error("the server was never tried")
 	}
-	b, err := os.ReadFile(filepath.Join(dir, SpoolFile))
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if err != nil || len(lines) != 11 || !strings.Contains(lines[10], `"kind":"finish","status":"FINISHED"`) {
-		t.Errorf("spool %q: %v", b, err)
+	// The spool holds the ten values, in order, and then the final status.
+	sp := spool{path: filepath.Join(dir, SpoolFile)}
+	if err := sp.load(); err != nil {
+		t.Fatal(err)
 	}
+	ops, _, err := sp.peek(sp.size, 100)
+	var steps []int64
+	for _, o := range ops {
+		for _, m := range o.Batch.Metrics {
+			steps = append(steps, m.Step)
+		}
+	}
+	if err != nil || len(ops) == 0 || ops[len(ops)-1].Kind != "finish" || ops[len(ops)-1].Status != StatusFinished {
+		t.Errorf("spool ops %+v (%v): want the final status last", ops, err)
+	}
+	checkInOrder(t, steps, 10)
 }
 
 // finish calls tr.Finish, moving clk on by step whenever something waits

@@ -52,6 +52,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked() // once the call is recorded and answered
 	s.calls = append(s.calls, r.Method+" "+r.URL.Path)
 	s.auth = append(s.auth, r.Header.Get("Authorization"))
 	if rel, ok := strings.CutPrefix(r.URL.Path, artifactPrefix); ok {

@@ -24,13 +24,14 @@ type Server struct {
 	artifacts   map[string][]byte
 	nextID      int
 	inject      func(*http.Request) int
+	changed     chan struct{} // closed and replaced after each answered call
 }
 
 // NewServer starts a fake server holding only the "Default" experiment
 // (id "0"); it is closed when the test ends.
 func NewServer(t testing.TB) *Server {
 	s := &Server{experiments: map[string]string{"Default": "0"}, runs: map[string]*Run{},
-		artifacts: map[string][]byte{}, nextID: 1}
+		artifacts: map[string][]byte{}, nextID: 1, changed: make(chan struct{})}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -45,6 +46,21 @@ func (s *Server) SetInject(fn func(*http.Request) int) {
 	s.mu.Lock()
 	s.inject = fn
 	s.mu.Unlock()
+}
+
+// Changed returns a channel that is closed once the server has answered
+// another call and recorded what it was sent, so that a test waits for a
+// client's calls without sleeping: read what it needs, and if that is not
+// there yet, wait on a channel taken before reading.
+func (s *Server) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 // Injected is the number of requests the inject hook answered.
