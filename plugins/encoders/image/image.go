@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
+	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/resnet"
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/models/smallcnn"
@@ -37,13 +38,14 @@ type Config struct {
 	InChannels    int64  `json:"in_channels" min:"1" max:"4" doc:"image channels (3 for ImageNet weights, 1 for grayscale)"`
 	Weights       string `json:"weights" doc:"optional .safetensors file with torchvision-named weights (e.g. ImageNet)"`
 	WeightsPrefix string `json:"weights_prefix" doc:"prefix to strip from the names in weights"`
+	MemoryFormat  string `json:"memory_format" enum:"contiguous|channels_last" doc:"layout of the images and activations: contiguous (NCHW) or channels_last (NHWC, which oneDNN's and cuDNN's convolutions prefer; docs/performance.md, Mixed precision)"`
 	torchenc.Common
 }
 
 // DefaultConfig is the config of plugin name (ResNet or SmallCNN) before
 // the recipe's keys apply: ResNet-50 on 3 channels, or the small CNN on 1.
 func DefaultConfig(name string) Config {
-	cfg := Config{Common: torchenc.Defaults(), Arch: "resnet50", InChannels: 3}
+	cfg := Config{Common: torchenc.Defaults(), Arch: "resnet50", InChannels: 3, MemoryFormat: "contiguous"}
 	if name == SmallCNN {
 		cfg.Arch, cfg.InChannels = "smallcnn", 1
 	}
@@ -84,7 +86,10 @@ type features interface {
 	FeatureDim() int64
 }
 
-type net struct{ m features }
+type net struct {
+	m            features
+	channelsLast bool
+}
 
 func (n net) FeatureDim() int64 { return n.m.FeatureDim() }
 
@@ -98,6 +103,11 @@ func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, e
 	if err != nil {
 		return nil, err
 	}
+	if n.channelsLast {
+		if x, err = s.Keep(layers.ChannelsLast(x)); err != nil {
+			return nil, err
+		}
+	}
 	return n.m.Forward(x, train)
 }
 
@@ -105,6 +115,9 @@ func setup(name string, raw map[string]any) (torchenc.Common, torchenc.Builder, 
 	cfg := DefaultConfig(name)
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return cfg.Common, nil, err
+	}
+	if cfg.MemoryFormat != "contiguous" && cfg.MemoryFormat != "channels_last" {
+		return cfg.Common, nil, fmt.Errorf("memory_format %q: want contiguous or channels_last", cfg.MemoryFormat)
 	}
 	build := func(vs *nn.VarStore, p *nn.Path) (torchenc.Net, error) {
 		var m features
@@ -120,7 +133,7 @@ func setup(name string, raw map[string]any) (torchenc.Common, torchenc.Builder, 
 		if err != nil {
 			return nil, err
 		}
-		return net{m}, nil
+		return net{m: m, channelsLast: cfg.MemoryFormat == "channels_last"}, nil
 	}
 	if cfg.Weights != "" {
 		build = withWeights(build, cfg.Weights, cfg.WeightsPrefix)

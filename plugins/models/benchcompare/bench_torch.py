@@ -19,6 +19,11 @@ batch:
     convirt bench convirt --batch 32 --size 224 --text-len 32 --steps 3 --threads 1 --json
     /usr/bin/python3 plugins/models/benchcompare/bench_torch.py --arch convirt --batch 32 --size 224 --text-len 32 --steps 3 --threads 1
 
+--precision bf16 runs the forwards under torch.autocast("cpu",
+dtype=torch.bfloat16) and the loss in fp32 on fp32 outputs, as convirt's
+precision key does; --channels-last converts the image model and its input
+to torch.channels_last, as a PyTorch user does (model.to(memory_format=...)).
+
 Needs Debian's python3-torch and python3-torchvision (libtorch 1.13, the
 same library the Go build links). BERT is built from torch.nn layers with
 Hugging Face's layout, matching plugins/models/bert (Debian 12 has no
@@ -121,6 +126,16 @@ def convirt_loss(v, u, tau=0.1, lam=0.75):
     return lam * F.cross_entropy(logits, target) + (1 - lam) * F.cross_entropy(logits.t(), target)
 
 
+def autocast(a):
+    """The forward's autocast context for --precision (fp32: disabled)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
+
+
+def layout(a):
+    """The memory format of image models and inputs: channels-last with --channels-last."""
+    return torch.channels_last if a.channels_last else torch.contiguous_format
+
+
 def bench_convirt(a):
     """The full ConVIRT step, printing the fields of `convirt bench convirt`."""
     if a.image in ("resnet50", "resnet18"):
@@ -141,17 +156,21 @@ def bench_convirt(a):
     params = [p for p in mods.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=1e-4, weight_decay=1e-6)
     images = torch.randn(a.batch, channels, a.size, a.size)
+    img, images = img.to(memory_format=layout(a)), images.contiguous(memory_format=layout(a))
     ids = torch.randint(5, 30522, (a.batch, a.text_len))
     mask = torch.ones(a.batch, a.text_len, dtype=torch.long)
     res = dict(impl="pytorch", bench="convirt", image=a.image, text=a.text, batch=a.batch, size=a.size,
                text_len=a.text_len, steps=a.steps, warmup=a.warmup, threads=torch.get_num_threads(),
-               device="cpu", gradcache_chunk=0, params=sum(p.numel() for p in params))
+               device="cpu", gradcache_chunk=0, params=sum(p.numel() for p in params),
+               precision=a.precision, channels_last=a.channels_last)
     times = []
     for i in range(a.warmup + a.steps):
         if i == a.warmup:
             use0 = usage()
         t = time.perf_counter()
-        loss = convirt_loss(gv(img(images)), gu(txt(ids, mask)))
+        with autocast(a):
+            v, u = gv(img(images)), gu(txt(ids, mask))
+        loss = convirt_loss(v.float(), u.float())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -181,6 +200,8 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="forward under CPU autocast to bfloat16")
+    ap.add_argument("--channels-last", action="store_true", help="image model and input in channels-last layout")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -188,16 +209,18 @@ def main():
     if a.arch == "convirt":
         return bench_convirt(a)
     res = dict(impl="pytorch", arch=a.arch, batch=a.batch, steps=a.steps, warmup=a.warmup,
-               threads=torch.get_num_threads())
+               threads=torch.get_num_threads(), precision=a.precision, channels_last=a.channels_last)
     if a.arch in ("resnet18", "resnet50"):
         net = getattr(torchvision.models, a.arch)()
         net.fc = nn.Identity()
         res["size"] = a.size
-        make = lambda: (torch.randn(a.batch, 3, a.size, a.size),)
+        net = net.to(memory_format=layout(a))
+        make = lambda: (torch.randn(a.batch, 3, a.size, a.size).contiguous(memory_format=layout(a)),)
     elif a.arch == "smallcnn":
         net = small_cnn()
         res["size"] = a.size
-        make = lambda: (torch.randn(a.batch, 1, a.size, a.size),)
+        net = net.to(memory_format=layout(a))
+        make = lambda: (torch.randn(a.batch, 1, a.size, a.size).contiguous(memory_format=layout(a)),)
     elif a.arch in ("bert-base", "bert-tiny"):
         net = Bert(30522, *BERT_SIZES[a.arch[len("bert-"):]])
         res["text_len"] = a.text_len
@@ -214,7 +237,9 @@ def main():
             res["rss_start_mb"] = rss_mb()[0]
             start, cpu0 = time.perf_counter(), time.process_time()
         t = time.perf_counter()
-        loss = net(*make()).pow(2).mean()
+        with autocast(a):
+            f = net(*make())
+        loss = f.float().pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

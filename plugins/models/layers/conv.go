@@ -101,3 +101,26 @@ func (bn *BatchNorm2d) Forward(x *ts.Tensor, train bool) (*ts.Tensor, error) {
 func (bn *BatchNorm2d) Func(train bool) Func {
 	return func(x *ts.Tensor) (*ts.Tensor, error) { return bn.Forward(x, train) }
 }
+
+// ChannelsLast returns x ([N, C, H, W]) copied into the channels-last memory
+// format (torch.channels_last: strides [H*W*C, 1, W*C, C]), the same shape
+// and values laid out pixel by pixel. oneDNN's convolutions take the layout
+// of their input, so a network fed channels-last images computes its
+// convolutions, batch norms and activations in it (measured in
+// docs/performance.md). gotch has no memory-format argument; the two
+// permutations around a contiguous copy give the same strides.
+func ChannelsLast(x *ts.Tensor) (*ts.Tensor, error) {
+	nhwc, err := x.Permute([]int64{0, 2, 3, 1}, false)
+	if err != nil {
+		return nil, fmt.Errorf("channels last: %w", err)
+	}
+	c, err := nhwc.Contiguous(true)
+	if err != nil {
+		return nil, fmt.Errorf("channels last: %w", err)
+	}
+	y, err := c.Permute([]int64{0, 3, 1, 2}, true)
+	if err != nil {
+		return nil, fmt.Errorf("channels last: %w", err)
+	}
+	return y, nil
+}

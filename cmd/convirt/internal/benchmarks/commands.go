@@ -32,7 +32,7 @@ type Bench struct {
 func (bs *Bench) Commands() []*cli.Command {
 	return []*cli.Command{{
 		Name:    "bench model",
-		Usage:   "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn|convirt [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--json]",
+		Usage:   "--arch resnet50|resnet18|bert-base|bert-tiny|smallcnn|convirt [--size 224] [--batch 8] [--text-len 128] [--steps 5] [--warmup 1] [--threads T] [--precision fp32|bf16|fp16] [--channels-last] [--json]",
 		Short:   "time full training steps (forward, backward, Adam) of a model on random input",
 		Example: "bench model --arch resnet50 --size 224 --batch 8 --steps 5 --json",
 		Run:     runBenchModel,
@@ -40,7 +40,7 @@ func (bs *Bench) Commands() []*cli.Command {
 	}, {
 		Name: "bench convirt",
 		Usage: "[--image resnet50|resnet18|smallcnn] [--text base|tiny] [--batch 32] [--size 224] [--text-len 32] [--steps 5] [--warmup 1] " +
-			"[--text-len-min N] [--length-buckets W] [--threads T] [--image-threads T] [--text-threads T] [--device cpu] [--weight-decay 1e-6] [--gradcache CHUNK] [--inprocess] [--ref graph|loop] [--rss-every N] [--json]",
+			"[--text-len-min N] [--length-buckets W] [--threads T] [--image-threads T] [--text-threads T] [--device cpu] [--precision fp32|bf16|fp16] [--channels-last] [--weight-decay 1e-6] [--gradcache CHUNK] [--inprocess] [--ref graph|loop] [--rss-every N] [--json]",
 		Short:   "time the full ConVIRT step through encoder and loss plugin processes, beside the same step in one process",
 		Example: "bench convirt --image resnet18 --text tiny --batch 16 --steps 5",
 		Run:     bs.runBenchConvirt,

@@ -47,6 +47,8 @@ type convirtResult struct {
 	TextLenMin     int     `json:"text_len_min,omitempty"`
 	LengthBuckets  int     `json:"length_buckets,omitempty"`
 	Sequential     bool    `json:"sequential_encoders,omitempty"`
+	Precision      string  `json:"precision"`
+	ChannelsLast   bool    `json:"channels_last"`
 	SecPerStep     float64 `json:"sec_per_step"`
 	SecMedian      float64 `json:"sec_per_step_median"`
 	ItemsPerSec    float64 `json:"items_per_sec"`
@@ -218,6 +220,9 @@ func startSplit(ctx context.Context, l *launch.Launcher, o *convirtOpts) (train.
 func encoderConfigs(o *convirtOpts) (img, txt map[string]any) {
 	common := func() map[string]any {
 		m := map[string]any{"device": o.Device, "seed": o.Seed, "proj_dim": 512, "optimizer": "adam", "lr": 1e-4, "weight_decay": o.WeightDecay, "schedule": "none"}
+		if o.Precision != "" {
+			m["precision"] = o.Precision
+		}
 		if o.Threads > 0 {
 			m["threads"] = o.Threads
 		}
@@ -231,6 +236,9 @@ func encoderConfigs(o *convirtOpts) (img, txt map[string]any) {
 		txt["threads"] = o.TextThreads
 	}
 	img["arch"], img["in_channels"] = o.imageArch, o.imageChannels
+	if o.ChannelsLast {
+		img["memory_format"] = "channels_last"
+	}
 	txt["vocab"], txt["size"], txt["max_len"] = o.vocabPath, o.Text, o.TextLen
 	txt["freeze_embeddings"], txt["freeze_layers"] = true, o.textFrozen
 	return img, txt

@@ -155,6 +155,7 @@ func (m *stepMonitor) result() (convirtResult, error) {
 	r := convirtResult{Impl: "gotch", Bench: "convirt", Image: o.Image, Text: o.Text, Batch: o.Batch, Size: o.Size,
 		TextLen: o.TextLen, Steps: o.Steps, Warmup: o.Warmup, Threads: threads, Device: o.Device, GradCacheChunk: o.GradCache,
 		TextLenMin: o.TextLenMin, LengthBuckets: o.LengthBuckets, ImageThreads: o.ImageThreads, TextThreads: o.TextThreads, Sequential: o.Sequential,
+		Precision: o.Precision, ChannelsLast: o.ChannelsLast,
 		SecPerStep: m.split.Mean(), SecMedian: m.split.Median(), FirstLoss: m.firstLoss, LastLoss: m.lastLoss,
 		RSSIncludesInProcess: m.ref != nil}
 	r.ProcsUsagePerStep = bench.PerStep(m.splitUse, m.split.Timed())

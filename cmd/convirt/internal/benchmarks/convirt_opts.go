@@ -18,6 +18,8 @@ type convirtOpts struct {
 	WeightDecay                         float64
 	InProcess, JSON, Verbose            bool
 	Sequential                          bool
+	Precision                           string
+	ChannelsLast                        bool
 	imageChannels                       int
 	imagePlugin, imageArch, vocabPath   string
 	textFrozen, textMaxWords            int
@@ -44,6 +46,8 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 	fs.IntVar(&o.RSSEvery, "rss-every", 0, "print every process's RSS every N steps and report the growth from step N to the end")
 	fs.IntVar(&o.Seed, "seed", 1, "initialisation and data seed")
 	fs.Float64Var(&o.WeightDecay, "weight-decay", 1e-6, "Adam's L2 weight decay (the paper: 1e-6)")
+	fs.StringVar(&o.Precision, "precision", "fp32", "both encoders' precision key: fp32, or autocast to bf16 or fp16 (CUDA only)")
+	fs.BoolVar(&o.ChannelsLast, "channels-last", false, "the image encoder's memory_format: channels_last")
 	fs.BoolVar(&o.Sequential, "sequential", false, "run the two encoders one after the other, not at the same time (the recipe's train.sequential_encoders)")
 	fs.BoolVar(&o.InProcess, "inprocess", false, "also time the same step in this process, alternating step by step, and report the split overhead")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object")

@@ -12,7 +12,9 @@ import (
 	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/bench"
 	"github.com/convirt/convirt/plugins/encoders/optim"
+	"github.com/convirt/convirt/plugins/models/autocast"
 	"github.com/convirt/convirt/plugins/models/bert"
+	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/resnet"
 	"github.com/convirt/convirt/plugins/models/smallcnn"
 	"github.com/convirt/convirt/plugins/models/torchrt"
@@ -24,17 +26,21 @@ import (
 // benchResult is the JSON record printed by bench model; the PyTorch script
 // in plugins/models/benchcompare prints the same fields.
 type benchResult struct {
-	Impl       string  `json:"impl"`
-	Arch       string  `json:"arch"`
-	Batch      int     `json:"batch"`
-	Size       int     `json:"size,omitempty"`
-	TextLen    int     `json:"text_len,omitempty"`
-	Steps      int     `json:"steps"`
-	Warmup     int     `json:"warmup"`
-	Threads    int     `json:"threads"`
-	Params     int64   `json:"params"`
-	SecPerStep float64 `json:"sec_per_step"`
-	SecMedian  float64 `json:"sec_per_step_median"`
+	Impl    string `json:"impl"`
+	Arch    string `json:"arch"`
+	Batch   int    `json:"batch"`
+	Size    int    `json:"size,omitempty"`
+	TextLen int    `json:"text_len,omitempty"`
+	Steps   int    `json:"steps"`
+	Warmup  int    `json:"warmup"`
+	Threads int    `json:"threads"`
+	// Precision is the autocast precision of the forward (fp32: none);
+	// ChannelsLast is set when images were fed in channels-last layout.
+	Precision    string  `json:"precision"`
+	ChannelsLast bool    `json:"channels_last"`
+	Params       int64   `json:"params"`
+	SecPerStep   float64 `json:"sec_per_step"`
+	SecMedian    float64 `json:"sec_per_step_median"`
 	// CPUPerStep is the process's user+system CPU time per timed step: on a
 	// shared machine it is steadier than wall time (with one thread it is
 	// the same when nothing else runs).
@@ -66,9 +72,14 @@ func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 	steps := fs.Int("steps", 5, "timed steps")
 	warmup := fs.Int("warmup", 1, "untimed steps first")
 	threads := fs.Int("threads", 0, "libtorch intra-op threads (0: libtorch's default)")
+	precision := fs.String("precision", autocast.FP32, "forward under autocast: fp32, bf16 or fp16 (CUDA only; refused here)")
+	channelsLast := fs.Bool("channels-last", false, "feed images in channels-last layout (image models)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	if err := autocast.Check(*precision, gotch.CPU); err != nil {
+		return fmt.Errorf("%w: --precision: %v", cli.ErrUsage, err)
 	}
 	if fs.NArg() > 0 || *batch <= 0 || *steps <= 0 || *warmup < 0 || *size <= 0 || *textLen < 2 || *threads < 0 {
 		return fmt.Errorf("%w: bad arguments", cli.ErrUsage)
@@ -81,10 +92,11 @@ func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return err
 		}
 	}
-	res := benchResult{Impl: "gotch", Arch: *arch, Batch: *batch, Steps: *steps, Warmup: *warmup, Threads: torchrt.NumThreads()}
+	res := benchResult{Impl: "gotch", Arch: *arch, Batch: *batch, Steps: *steps, Warmup: *warmup, Threads: torchrt.NumThreads(),
+		Precision: *precision, ChannelsLast: *channelsLast}
 	var err error
 	if *arch == "convirt" {
-		err = benchConvirtModel(ctx, &res, *size, *textLen, *threads)
+		err = benchConvirtModel(ctx, &res, *size, *textLen, *threads, *channelsLast)
 	} else {
 		err = torchrt.Pin(func() error {
 			torchrt.ManualSeed(0)
@@ -102,7 +114,7 @@ func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 			if err != nil {
 				return fmt.Errorf("adam: %w", err)
 			}
-			err = timeSteps(ctx, &res, func() (float64, error) { return benchStep(model, opt) })
+			err = timeSteps(ctx, &res, func() (float64, error) { return benchStep(model, opt, *precision) })
 			runtime.KeepAlive(vs)
 			return err
 		})
@@ -169,12 +181,23 @@ func goHeapMB() float64 {
 	return float64(m.HeapInuse) / (1 << 20)
 }
 
-// benchStep runs forward, loss = mean(features^2), backward and an Adam
-// step, dropping every tensor it made.
-func benchStep(model benchModel, opt *optim.Optimizer) (float64, error) {
-	f, err := model(true)
+// benchStep runs forward (under autocast to precision), loss =
+// mean(features^2) in fp32, backward and an Adam step, dropping every
+// tensor it made. It runs on a pinned OS thread (autocast is per thread).
+func benchStep(model benchModel, opt *optim.Optimizer, precision string) (float64, error) {
+	exit, err := autocast.Enter(gotch.CPU, precision)
 	if err != nil {
 		return 0, err
+	}
+	f, err := model(true)
+	exit()
+	if err != nil {
+		return 0, err
+	}
+	if f.DType() != gotch.Float {
+		if f, err = f.Totype(gotch.Float, true); err != nil {
+			return 0, err
+		}
 	}
 	loss, err := f.Square(true)
 	if err != nil {
@@ -206,6 +229,14 @@ func buildBenchModel(vs *nn.VarStore, arch string, batch, size, textLen int, res
 			x, err := ts.Randn([]int64{b, in, s, s}, gotch.Float, gotch.CPU)
 			if err != nil {
 				return nil, err
+			}
+			if res.ChannelsLast {
+				cl, err := layers.ChannelsLast(x)
+				x.MustDrop()
+				if err != nil {
+					return nil, err
+				}
+				x = cl
 			}
 			defer x.MustDrop()
 			return fwd(x, train)

@@ -13,10 +13,10 @@ import (
 // heads, ConVIRT's loss and both Adam steps — the step bench_torch.py
 // --arch convirt times. bench convirt runs the same step split across
 // plugin processes.
-func benchConvirtModel(ctx context.Context, res *benchResult, size, textLen, threads int) error {
+func benchConvirtModel(ctx context.Context, res *benchResult, size, textLen, threads int, channelsLast bool) error {
 	o, data, cleanup, err := optsAndData([]string{"--image", "resnet50", "--text", "base", "--batch", strconv.Itoa(res.Batch),
 		"--size", strconv.Itoa(size), "--text-len", strconv.Itoa(textLen), "--threads", strconv.Itoa(threads),
-		"--ref", "graph"}, io.Discard)
+		"--ref", "graph", "--precision", res.Precision, "--channels-last=" + strconv.FormatBool(channelsLast)}, io.Discard)
 	if err != nil {
 		return err
 	}
