@@ -49,6 +49,15 @@ type Encoder struct {
 // encoderCalls holds the sdk.Encoder one level below Encoder's client.
 type encoderCalls struct{ sdk.Encoder }
 
+// LearningRate is the learning rate the plugin reported with its last
+// Step (sdk.LearningRater); false when it reports none.
+func (e *Encoder) LearningRate() (float64, bool) {
+	if r, ok := e.encoderCalls.Encoder.(sdk.LearningRater); ok {
+		return r.LearningRate()
+	}
+	return 0, false
+}
+
 // Loss is a supervised loss plugin.
 type Loss struct {
 	client[sdk.Loss]

@@ -86,11 +86,14 @@ func (w *chanceWatch) observe(l *loop, loss float64) {
 }
 
 // describe is the progress text: epoch, the step's loss, the latest
-// validation loss.
+// validation loss, the learning rate.
 func (l *loop) describe() string {
 	s := fmt.Sprintf("epoch %d loss %.4f", l.st.Epoch+1, l.st.LastLoss)
 	if l.st.HasLastVal {
 		s += fmt.Sprintf(" val %.4f", l.st.LastVal)
+	}
+	if l.hasLR {
+		s += fmt.Sprintf(" lr %.3g", l.lr)
 	}
 	return s
 }

@@ -241,3 +241,25 @@ func sliceBatch(b *sdk.Batch, lo, hi int) (*sdk.Batch, error) {
 	}
 	return out, nil
 }
+
+// lrReporter is an encoder that reports the learning rate of its last step
+// (core/host's client of a plugin that implements sdk.LearningRater).
+type lrReporter interface {
+	LearningRate() (float64, bool)
+}
+
+// recordLR records the learning rates of the step just taken, as the
+// encoders report them: train/lr (the image encoder's) and train/text_lr.
+func (l *loop) recordLR() {
+	if r, ok := l.p.Image.(lrReporter); ok {
+		if lr, ok := r.LearningRate(); ok {
+			l.lr, l.hasLR = lr, true
+			l.record("train/lr", lr)
+		}
+	}
+	if r, ok := l.p.Text.(lrReporter); ok {
+		if lr, ok := r.LearningRate(); ok {
+			l.record("train/text_lr", lr)
+		}
+	}
+}

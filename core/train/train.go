@@ -171,7 +171,9 @@ type loop struct {
 	n        int
 	perEpoch int
 	chance   chanceWatch
-	lastCk   string // the last checkpoint written
+	lastCk   string  // the last checkpoint written
+	lr       float64 // the image encoder's learning rate at the last step
+	hasLR    bool
 }
 
 func (l *loop) done(start time.Time) string {
@@ -227,6 +229,7 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 			l.st.Step++
 			l.st.LastLoss = loss
 			l.record("train/loss", loss)
+			l.recordLR()
 			l.chance.observe(l, loss)
 			if l.p.Progress != nil {
 				l.p.Progress.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/convirt/convirt/plugins/sdk/internal/pb"
@@ -114,7 +115,8 @@ func (b *baseClient) Close() error {
 // encoderClient is an Encoder across the process boundary.
 type encoderClient struct {
 	baseClient
-	e pb.EncoderClient
+	e  pb.EncoderClient
+	lr atomic.Pointer[float64] // reported by the last Step
 }
 
 func (c *encoderClient) Forward(ctx context.Context, req ForwardRequest) (*tensor.Tensor, error) {
@@ -149,10 +151,21 @@ func (c *encoderClient) Backward(ctx context.Context, grad *tensor.Tensor) error
 }
 
 func (c *encoderClient) Step(ctx context.Context, req StepRequest) error {
-	if _, err := c.e.Step(ctx, &pb.StepRequest{ValLoss: req.ValLoss}); err != nil {
+	resp, err := c.e.Step(ctx, &pb.StepRequest{ValLoss: req.ValLoss})
+	if err != nil {
 		return c.fail("Step", err)
 	}
+	c.lr.Store(resp.Lr) // nil when the plugin reports none
 	return nil
+}
+
+// LearningRate implements LearningRater: the rate the plugin reported with
+// its last Step, if it did.
+func (c *encoderClient) LearningRate() (float64, bool) {
+	if lr := c.lr.Load(); lr != nil {
+		return *lr, true
+	}
+	return 0, false
 }
 
 // lossClient is a Loss across the process boundary.

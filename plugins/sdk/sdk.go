@@ -101,6 +101,14 @@ type Encoder interface {
 	Step(ctx context.Context, req StepRequest) error
 }
 
+// LearningRater is an Encoder that reports the learning rate its last
+// Step applied (its schedule's, at that step), for the host's train/lr
+// metric. It is optional: an encoder without it trains all the same, and
+// the host records no rate for it.
+type LearningRater interface {
+	LearningRate() (lr float64, ok bool)
+}
+
 // Loss computes the training objective of two embedding batches.
 type Loss interface {
 	Plugin

@@ -140,8 +140,17 @@ func (s *encoderServer) Backward(ctx context.Context, req *pb.TensorMessage) (*p
 	return &pb.Empty{}, rpcError(s.impl.Backward(ctx, g))
 }
 
-func (s *encoderServer) Step(ctx context.Context, req *pb.StepRequest) (*pb.Empty, error) {
-	return &pb.Empty{}, rpcError(s.impl.Step(ctx, StepRequest{ValLoss: req.ValLoss}))
+func (s *encoderServer) Step(ctx context.Context, req *pb.StepRequest) (*pb.StepResponse, error) {
+	if err := s.impl.Step(ctx, StepRequest{ValLoss: req.ValLoss}); err != nil {
+		return nil, rpcError(err)
+	}
+	resp := &pb.StepResponse{}
+	if r, ok := s.impl.(LearningRater); ok {
+		if lr, ok := r.LearningRate(); ok {
+			resp.Lr = &lr
+		}
+	}
+	return resp, nil
 }
 
 // lossServer serves the Loss service.

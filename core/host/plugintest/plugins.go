@@ -113,6 +113,13 @@ func (e *Scale) Step(context.Context, sdk.StepRequest) error {
 	return nil
 }
 
+// LearningRate implements sdk.LearningRater: its lr, constant.
+func (e *Scale) LearningRate() (float64, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg.LR, true
+}
+
 // State implements sdk.Stateful.
 func (e *Scale) State(context.Context) ([]byte, error) {
 	e.mu.Lock()

@@ -781,6 +781,53 @@ func (x *StepRequest) GetValLoss() float64 {
 	return 0
 }
 
+// StepResponse is what a step applied. A plugin that does not set lr (or
+// answers with an Empty, as before this message existed: the two encode
+// alike) reports no learning rate, and is trained all the same.
+type StepResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lr            *float64               `protobuf:"fixed64,1,opt,name=lr,proto3,oneof" json:"lr,omitempty"` // the learning rate the step used (the host's train/lr)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StepResponse) Reset() {
+	*x = StepResponse{}
+	mi := &file_plugin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StepResponse) ProtoMessage() {}
+
+func (x *StepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StepResponse.ProtoReflect.Descriptor instead.
+func (*StepResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *StepResponse) GetLr() float64 {
+	if x != nil && x.Lr != nil {
+		return *x.Lr
+	}
+	return 0
+}
+
 // ComputeRequest asks the loss for L(v, u) and its gradients.
 type ComputeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -792,7 +839,7 @@ type ComputeRequest struct {
 
 func (x *ComputeRequest) Reset() {
 	*x = ComputeRequest{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +851,7 @@ func (x *ComputeRequest) String() string {
 func (*ComputeRequest) ProtoMessage() {}
 
 func (x *ComputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +864,7 @@ func (x *ComputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComputeRequest.ProtoReflect.Descriptor instead.
 func (*ComputeRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ComputeRequest) GetV() *Tensor {
@@ -847,7 +894,7 @@ type ComputeResponse struct {
 
 func (x *ComputeResponse) Reset() {
 	*x = ComputeResponse{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +906,7 @@ func (x *ComputeResponse) String() string {
 func (*ComputeResponse) ProtoMessage() {}
 
 func (x *ComputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +919,7 @@ func (x *ComputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComputeResponse.ProtoReflect.Descriptor instead.
 func (*ComputeResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ComputeResponse) GetLoss() float64 {
@@ -913,7 +960,7 @@ type SplitsResponse struct {
 
 func (x *SplitsResponse) Reset() {
 	*x = SplitsResponse{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +972,7 @@ func (x *SplitsResponse) String() string {
 func (*SplitsResponse) ProtoMessage() {}
 
 func (x *SplitsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +985,7 @@ func (x *SplitsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitsResponse.ProtoReflect.Descriptor instead.
 func (*SplitsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SplitsResponse) GetSplits() []string {
@@ -958,7 +1005,7 @@ type DescribeRequest struct {
 
 func (x *DescribeRequest) Reset() {
 	*x = DescribeRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1017,7 @@ func (x *DescribeRequest) String() string {
 func (*DescribeRequest) ProtoMessage() {}
 
 func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1030,7 @@ func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRequest.ProtoReflect.Descriptor instead.
 func (*DescribeRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DescribeRequest) GetSplit() string {
@@ -1006,7 +1053,7 @@ type SplitInfo struct {
 
 func (x *SplitInfo) Reset() {
 	*x = SplitInfo{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1065,7 @@ func (x *SplitInfo) String() string {
 func (*SplitInfo) ProtoMessage() {}
 
 func (x *SplitInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1078,7 @@ func (x *SplitInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitInfo.ProtoReflect.Descriptor instead.
 func (*SplitInfo) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SplitInfo) GetName() string {
@@ -1076,7 +1123,7 @@ type BatchRequest struct {
 
 func (x *BatchRequest) Reset() {
 	*x = BatchRequest{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1135,7 @@ func (x *BatchRequest) String() string {
 func (*BatchRequest) ProtoMessage() {}
 
 func (x *BatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1148,7 @@ func (x *BatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRequest.ProtoReflect.Descriptor instead.
 func (*BatchRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BatchRequest) GetSplit() string {
@@ -1157,7 +1204,7 @@ type FeatureSet struct {
 
 func (x *FeatureSet) Reset() {
 	*x = FeatureSet{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1216,7 @@ func (x *FeatureSet) String() string {
 func (*FeatureSet) ProtoMessage() {}
 
 func (x *FeatureSet) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1229,7 @@ func (x *FeatureSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureSet.ProtoReflect.Descriptor instead.
 func (*FeatureSet) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FeatureSet) GetFeatures() *Tensor {
@@ -1232,7 +1279,7 @@ type EvaluateRequest struct {
 
 func (x *EvaluateRequest) Reset() {
 	*x = EvaluateRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1291,7 @@ func (x *EvaluateRequest) String() string {
 func (*EvaluateRequest) ProtoMessage() {}
 
 func (x *EvaluateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1304,7 @@ func (x *EvaluateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EvaluateRequest) GetProtocol() string {
@@ -1295,7 +1342,7 @@ type Predictions struct {
 
 func (x *Predictions) Reset() {
 	*x = Predictions{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1354,7 @@ func (x *Predictions) String() string {
 func (*Predictions) ProtoMessage() {}
 
 func (x *Predictions) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1367,7 @@ func (x *Predictions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Predictions.ProtoReflect.Descriptor instead.
 func (*Predictions) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Predictions) GetIds() []string {
@@ -1374,7 +1421,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1433,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1446,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Score) GetMetric() string {
@@ -1465,7 +1512,7 @@ type Curve struct {
 
 func (x *Curve) Reset() {
 	*x = Curve{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1524,7 @@ func (x *Curve) String() string {
 func (*Curve) ProtoMessage() {}
 
 func (x *Curve) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1490,7 +1537,7 @@ func (x *Curve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Curve.ProtoReflect.Descriptor instead.
 func (*Curve) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Curve) GetName() string {
@@ -1541,7 +1588,7 @@ type EvaluateResponse struct {
 
 func (x *EvaluateResponse) Reset() {
 	*x = EvaluateResponse{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1600,7 @@ func (x *EvaluateResponse) String() string {
 func (*EvaluateResponse) ProtoMessage() {}
 
 func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1613,7 @@ func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EvaluateResponse) GetMetrics() map[string]float64 {
@@ -1609,7 +1656,7 @@ type GradRequest struct {
 
 func (x *GradRequest) Reset() {
 	*x = GradRequest{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1668,7 @@ func (x *GradRequest) String() string {
 func (*GradRequest) ProtoMessage() {}
 
 func (x *GradRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1681,7 @@ func (x *GradRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GradRequest.ProtoReflect.Descriptor instead.
 func (*GradRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GradRequest) GetFeatures() *Tensor {
@@ -1662,7 +1709,7 @@ type GradResponse struct {
 
 func (x *GradResponse) Reset() {
 	*x = GradResponse{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1674,7 +1721,7 @@ func (x *GradResponse) String() string {
 func (*GradResponse) ProtoMessage() {}
 
 func (x *GradResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1687,7 +1734,7 @@ func (x *GradResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GradResponse.ProtoReflect.Descriptor instead.
 func (*GradResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GradResponse) GetLoss() float64 {
@@ -1751,7 +1798,10 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06output\x18\x04 \x01(\tR\x06output\":\n" +
 	"\vStepRequest\x12\x1e\n" +
 	"\bval_loss\x18\x01 \x01(\x01H\x00R\avalLoss\x88\x01\x01B\v\n" +
-	"\t_val_loss\"b\n" +
+	"\t_val_loss\"*\n" +
+	"\fStepResponse\x12\x13\n" +
+	"\x02lr\x18\x01 \x01(\x01H\x00R\x02lr\x88\x01\x01B\x05\n" +
+	"\x03_lr\"b\n" +
 	"\x0eComputeRequest\x12'\n" +
 	"\x01v\x18\x01 \x01(\v2\x19.convirt.plugin.v1.TensorR\x01v\x12'\n" +
 	"\x01u\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x01u\"\x90\x02\n" +
@@ -1841,11 +1891,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\tConfigure\x12#.convirt.plugin.v1.ConfigureRequest\x1a\x18.convirt.plugin.v1.Empty\x12:\n" +
 	"\x05State\x12\x18.convirt.plugin.v1.Empty\x1a\x17.convirt.plugin.v1.Blob\x12=\n" +
 	"\bSetState\x12\x17.convirt.plugin.v1.Blob\x1a\x18.convirt.plugin.v1.Empty\x12;\n" +
-	"\x05Close\x12\x18.convirt.plugin.v1.Empty\x1a\x18.convirt.plugin.v1.Empty2\xe3\x01\n" +
+	"\x05Close\x12\x18.convirt.plugin.v1.Empty\x1a\x18.convirt.plugin.v1.Empty2\xea\x01\n" +
 	"\aEncoder\x12N\n" +
 	"\aForward\x12!.convirt.plugin.v1.ForwardRequest\x1a .convirt.plugin.v1.TensorMessage\x12F\n" +
-	"\bBackward\x12 .convirt.plugin.v1.TensorMessage\x1a\x18.convirt.plugin.v1.Empty\x12@\n" +
-	"\x04Step\x12\x1e.convirt.plugin.v1.StepRequest\x1a\x18.convirt.plugin.v1.Empty2\x94\x01\n" +
+	"\bBackward\x12 .convirt.plugin.v1.TensorMessage\x1a\x18.convirt.plugin.v1.Empty\x12G\n" +
+	"\x04Step\x12\x1e.convirt.plugin.v1.StepRequest\x1a\x1f.convirt.plugin.v1.StepResponse2\x94\x01\n" +
 	"\x04Loss\x12P\n" +
 	"\aCompute\x12!.convirt.plugin.v1.ComputeRequest\x1a\".convirt.plugin.v1.ComputeResponse\x12:\n" +
 	"\x04Step\x12\x18.convirt.plugin.v1.Empty\x1a\x18.convirt.plugin.v1.Empty2\xe2\x01\n" +
@@ -1870,7 +1920,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_plugin_proto_goTypes = []any{
 	(DType)(0),               // 0: convirt.plugin.v1.DType
 	(*ShmRef)(nil),           // 1: convirt.plugin.v1.ShmRef
@@ -1883,23 +1933,24 @@ var file_plugin_proto_goTypes = []any{
 	(*TensorMessage)(nil),    // 8: convirt.plugin.v1.TensorMessage
 	(*ForwardRequest)(nil),   // 9: convirt.plugin.v1.ForwardRequest
 	(*StepRequest)(nil),      // 10: convirt.plugin.v1.StepRequest
-	(*ComputeRequest)(nil),   // 11: convirt.plugin.v1.ComputeRequest
-	(*ComputeResponse)(nil),  // 12: convirt.plugin.v1.ComputeResponse
-	(*SplitsResponse)(nil),   // 13: convirt.plugin.v1.SplitsResponse
-	(*DescribeRequest)(nil),  // 14: convirt.plugin.v1.DescribeRequest
-	(*SplitInfo)(nil),        // 15: convirt.plugin.v1.SplitInfo
-	(*BatchRequest)(nil),     // 16: convirt.plugin.v1.BatchRequest
-	(*FeatureSet)(nil),       // 17: convirt.plugin.v1.FeatureSet
-	(*EvaluateRequest)(nil),  // 18: convirt.plugin.v1.EvaluateRequest
-	(*Predictions)(nil),      // 19: convirt.plugin.v1.Predictions
-	(*Score)(nil),            // 20: convirt.plugin.v1.Score
-	(*Curve)(nil),            // 21: convirt.plugin.v1.Curve
-	(*EvaluateResponse)(nil), // 22: convirt.plugin.v1.EvaluateResponse
-	(*GradRequest)(nil),      // 23: convirt.plugin.v1.GradRequest
-	(*GradResponse)(nil),     // 24: convirt.plugin.v1.GradResponse
-	nil,                      // 25: convirt.plugin.v1.ComputeResponse.MetricsEntry
-	nil,                      // 26: convirt.plugin.v1.EvaluateRequest.SplitsEntry
-	nil,                      // 27: convirt.plugin.v1.EvaluateResponse.MetricsEntry
+	(*StepResponse)(nil),     // 11: convirt.plugin.v1.StepResponse
+	(*ComputeRequest)(nil),   // 12: convirt.plugin.v1.ComputeRequest
+	(*ComputeResponse)(nil),  // 13: convirt.plugin.v1.ComputeResponse
+	(*SplitsResponse)(nil),   // 14: convirt.plugin.v1.SplitsResponse
+	(*DescribeRequest)(nil),  // 15: convirt.plugin.v1.DescribeRequest
+	(*SplitInfo)(nil),        // 16: convirt.plugin.v1.SplitInfo
+	(*BatchRequest)(nil),     // 17: convirt.plugin.v1.BatchRequest
+	(*FeatureSet)(nil),       // 18: convirt.plugin.v1.FeatureSet
+	(*EvaluateRequest)(nil),  // 19: convirt.plugin.v1.EvaluateRequest
+	(*Predictions)(nil),      // 20: convirt.plugin.v1.Predictions
+	(*Score)(nil),            // 21: convirt.plugin.v1.Score
+	(*Curve)(nil),            // 22: convirt.plugin.v1.Curve
+	(*EvaluateResponse)(nil), // 23: convirt.plugin.v1.EvaluateResponse
+	(*GradRequest)(nil),      // 24: convirt.plugin.v1.GradRequest
+	(*GradResponse)(nil),     // 25: convirt.plugin.v1.GradResponse
+	nil,                      // 26: convirt.plugin.v1.ComputeResponse.MetricsEntry
+	nil,                      // 27: convirt.plugin.v1.EvaluateRequest.SplitsEntry
+	nil,                      // 28: convirt.plugin.v1.EvaluateResponse.MetricsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: convirt.plugin.v1.Tensor.dtype:type_name -> convirt.plugin.v1.DType
@@ -1913,20 +1964,20 @@ var file_plugin_proto_depIdxs = []int32{
 	2,  // 8: convirt.plugin.v1.ComputeRequest.u:type_name -> convirt.plugin.v1.Tensor
 	2,  // 9: convirt.plugin.v1.ComputeResponse.grad_v:type_name -> convirt.plugin.v1.Tensor
 	2,  // 10: convirt.plugin.v1.ComputeResponse.grad_u:type_name -> convirt.plugin.v1.Tensor
-	25, // 11: convirt.plugin.v1.ComputeResponse.metrics:type_name -> convirt.plugin.v1.ComputeResponse.MetricsEntry
+	26, // 11: convirt.plugin.v1.ComputeResponse.metrics:type_name -> convirt.plugin.v1.ComputeResponse.MetricsEntry
 	2,  // 12: convirt.plugin.v1.FeatureSet.features:type_name -> convirt.plugin.v1.Tensor
 	2,  // 13: convirt.plugin.v1.FeatureSet.labels:type_name -> convirt.plugin.v1.Tensor
-	26, // 14: convirt.plugin.v1.EvaluateRequest.splits:type_name -> convirt.plugin.v1.EvaluateRequest.SplitsEntry
+	27, // 14: convirt.plugin.v1.EvaluateRequest.splits:type_name -> convirt.plugin.v1.EvaluateRequest.SplitsEntry
 	2,  // 15: convirt.plugin.v1.Predictions.scores:type_name -> convirt.plugin.v1.Tensor
 	2,  // 16: convirt.plugin.v1.Predictions.targets:type_name -> convirt.plugin.v1.Tensor
-	27, // 17: convirt.plugin.v1.EvaluateResponse.metrics:type_name -> convirt.plugin.v1.EvaluateResponse.MetricsEntry
-	19, // 18: convirt.plugin.v1.EvaluateResponse.predictions:type_name -> convirt.plugin.v1.Predictions
-	21, // 19: convirt.plugin.v1.EvaluateResponse.curves:type_name -> convirt.plugin.v1.Curve
-	20, // 20: convirt.plugin.v1.EvaluateResponse.scores:type_name -> convirt.plugin.v1.Score
+	28, // 17: convirt.plugin.v1.EvaluateResponse.metrics:type_name -> convirt.plugin.v1.EvaluateResponse.MetricsEntry
+	20, // 18: convirt.plugin.v1.EvaluateResponse.predictions:type_name -> convirt.plugin.v1.Predictions
+	22, // 19: convirt.plugin.v1.EvaluateResponse.curves:type_name -> convirt.plugin.v1.Curve
+	21, // 20: convirt.plugin.v1.EvaluateResponse.scores:type_name -> convirt.plugin.v1.Score
 	2,  // 21: convirt.plugin.v1.GradRequest.features:type_name -> convirt.plugin.v1.Tensor
 	2,  // 22: convirt.plugin.v1.GradRequest.labels:type_name -> convirt.plugin.v1.Tensor
 	2,  // 23: convirt.plugin.v1.GradResponse.grad:type_name -> convirt.plugin.v1.Tensor
-	17, // 24: convirt.plugin.v1.EvaluateRequest.SplitsEntry.value:type_name -> convirt.plugin.v1.FeatureSet
+	18, // 24: convirt.plugin.v1.EvaluateRequest.SplitsEntry.value:type_name -> convirt.plugin.v1.FeatureSet
 	5,  // 25: convirt.plugin.v1.Plugin.Info:input_type -> convirt.plugin.v1.Empty
 	7,  // 26: convirt.plugin.v1.Plugin.Configure:input_type -> convirt.plugin.v1.ConfigureRequest
 	5,  // 27: convirt.plugin.v1.Plugin.State:input_type -> convirt.plugin.v1.Empty
@@ -1935,13 +1986,13 @@ var file_plugin_proto_depIdxs = []int32{
 	9,  // 30: convirt.plugin.v1.Encoder.Forward:input_type -> convirt.plugin.v1.ForwardRequest
 	8,  // 31: convirt.plugin.v1.Encoder.Backward:input_type -> convirt.plugin.v1.TensorMessage
 	10, // 32: convirt.plugin.v1.Encoder.Step:input_type -> convirt.plugin.v1.StepRequest
-	11, // 33: convirt.plugin.v1.Loss.Compute:input_type -> convirt.plugin.v1.ComputeRequest
+	12, // 33: convirt.plugin.v1.Loss.Compute:input_type -> convirt.plugin.v1.ComputeRequest
 	5,  // 34: convirt.plugin.v1.Loss.Step:input_type -> convirt.plugin.v1.Empty
 	5,  // 35: convirt.plugin.v1.Dataset.Splits:input_type -> convirt.plugin.v1.Empty
-	14, // 36: convirt.plugin.v1.Dataset.Describe:input_type -> convirt.plugin.v1.DescribeRequest
-	16, // 37: convirt.plugin.v1.Dataset.Batch:input_type -> convirt.plugin.v1.BatchRequest
-	18, // 38: convirt.plugin.v1.Evaluator.Evaluate:input_type -> convirt.plugin.v1.EvaluateRequest
-	23, // 39: convirt.plugin.v1.Evaluator.Grad:input_type -> convirt.plugin.v1.GradRequest
+	15, // 36: convirt.plugin.v1.Dataset.Describe:input_type -> convirt.plugin.v1.DescribeRequest
+	17, // 37: convirt.plugin.v1.Dataset.Batch:input_type -> convirt.plugin.v1.BatchRequest
+	19, // 38: convirt.plugin.v1.Evaluator.Evaluate:input_type -> convirt.plugin.v1.EvaluateRequest
+	24, // 39: convirt.plugin.v1.Evaluator.Grad:input_type -> convirt.plugin.v1.GradRequest
 	6,  // 40: convirt.plugin.v1.Plugin.Info:output_type -> convirt.plugin.v1.InfoResponse
 	5,  // 41: convirt.plugin.v1.Plugin.Configure:output_type -> convirt.plugin.v1.Empty
 	3,  // 42: convirt.plugin.v1.Plugin.State:output_type -> convirt.plugin.v1.Blob
@@ -1949,14 +2000,14 @@ var file_plugin_proto_depIdxs = []int32{
 	5,  // 44: convirt.plugin.v1.Plugin.Close:output_type -> convirt.plugin.v1.Empty
 	8,  // 45: convirt.plugin.v1.Encoder.Forward:output_type -> convirt.plugin.v1.TensorMessage
 	5,  // 46: convirt.plugin.v1.Encoder.Backward:output_type -> convirt.plugin.v1.Empty
-	5,  // 47: convirt.plugin.v1.Encoder.Step:output_type -> convirt.plugin.v1.Empty
-	12, // 48: convirt.plugin.v1.Loss.Compute:output_type -> convirt.plugin.v1.ComputeResponse
+	11, // 47: convirt.plugin.v1.Encoder.Step:output_type -> convirt.plugin.v1.StepResponse
+	13, // 48: convirt.plugin.v1.Loss.Compute:output_type -> convirt.plugin.v1.ComputeResponse
 	5,  // 49: convirt.plugin.v1.Loss.Step:output_type -> convirt.plugin.v1.Empty
-	13, // 50: convirt.plugin.v1.Dataset.Splits:output_type -> convirt.plugin.v1.SplitsResponse
-	15, // 51: convirt.plugin.v1.Dataset.Describe:output_type -> convirt.plugin.v1.SplitInfo
+	14, // 50: convirt.plugin.v1.Dataset.Splits:output_type -> convirt.plugin.v1.SplitsResponse
+	16, // 51: convirt.plugin.v1.Dataset.Describe:output_type -> convirt.plugin.v1.SplitInfo
 	4,  // 52: convirt.plugin.v1.Dataset.Batch:output_type -> convirt.plugin.v1.Batch
-	22, // 53: convirt.plugin.v1.Evaluator.Evaluate:output_type -> convirt.plugin.v1.EvaluateResponse
-	24, // 54: convirt.plugin.v1.Evaluator.Grad:output_type -> convirt.plugin.v1.GradResponse
+	23, // 53: convirt.plugin.v1.Evaluator.Evaluate:output_type -> convirt.plugin.v1.EvaluateResponse
+	25, // 54: convirt.plugin.v1.Evaluator.Grad:output_type -> convirt.plugin.v1.GradResponse
 	40, // [40:55] is the sub-list for method output_type
 	25, // [25:40] is the sub-list for method input_type
 	25, // [25:25] is the sub-list for extension type_name
@@ -1978,13 +2029,14 @@ func file_plugin_proto_init() {
 		(*Blob_Shm)(nil),
 	}
 	file_plugin_proto_msgTypes[9].OneofWrappers = []any{}
+	file_plugin_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -339,7 +339,7 @@ type EncoderClient interface {
 	// Backward back-propagates the gradient of the last Graph forward,
 	// accumulating into the parameters' gradients.
 	Backward(ctx context.Context, in *TensorMessage, opts ...grpc.CallOption) (*Empty, error)
-	Step(ctx context.Context, in *StepRequest, opts ...grpc.CallOption) (*Empty, error)
+	Step(ctx context.Context, in *StepRequest, opts ...grpc.CallOption) (*StepResponse, error)
 }
 
 type encoderClient struct {
@@ -370,9 +370,9 @@ func (c *encoderClient) Backward(ctx context.Context, in *TensorMessage, opts ..
 	return out, nil
 }
 
-func (c *encoderClient) Step(ctx context.Context, in *StepRequest, opts ...grpc.CallOption) (*Empty, error) {
+func (c *encoderClient) Step(ctx context.Context, in *StepRequest, opts ...grpc.CallOption) (*StepResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(StepResponse)
 	err := c.cc.Invoke(ctx, Encoder_Step_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -391,7 +391,7 @@ type EncoderServer interface {
 	// Backward back-propagates the gradient of the last Graph forward,
 	// accumulating into the parameters' gradients.
 	Backward(context.Context, *TensorMessage) (*Empty, error)
-	Step(context.Context, *StepRequest) (*Empty, error)
+	Step(context.Context, *StepRequest) (*StepResponse, error)
 	mustEmbedUnimplementedEncoderServer()
 }
 
@@ -408,7 +408,7 @@ func (UnimplementedEncoderServer) Forward(context.Context, *ForwardRequest) (*Te
 func (UnimplementedEncoderServer) Backward(context.Context, *TensorMessage) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Backward not implemented")
 }
-func (UnimplementedEncoderServer) Step(context.Context, *StepRequest) (*Empty, error) {
+func (UnimplementedEncoderServer) Step(context.Context, *StepRequest) (*StepResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Step not implemented")
 }
 func (UnimplementedEncoderServer) mustEmbedUnimplementedEncoderServer() {}
