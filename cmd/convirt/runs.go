@@ -44,9 +44,9 @@ func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
-	st := runs.Status(*status)
-	if st != "" && !slices.Contains([]runs.Status{runs.Running, runs.Finished, runs.Failed, runs.Killed}, st) {
-		return fmt.Errorf("%w: --status %q: want running, finished, failed or killed", errUsage, *status)
+	st, err := runs.ParseStatus(*status)
+	if err != nil {
+		return fmt.Errorf("%w: --status: %v", errUsage, err)
 	}
 	o := runs.ListOptions{Warn: func(err error) { fmt.Fprintf(stderr, "convirt: warning: %v\n", err) }}
 	if o.Params, err = patternsFlag("params", *params); err == nil {
@@ -55,10 +55,8 @@ func runsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *parent != "" { // a prefix or folder as elsewhere, or the full id of a removed parent
-		if p, err := runs.Find(*dir, *parent); err == nil {
-			*parent = p.ID
-		} else if kids, _ := runs.Children(*dir, *parent); len(kids) == 0 {
+	if *parent != "" {
+		if *parent, err = runs.FindParent(*dir, *parent); err != nil {
 			return fmt.Errorf("--parent: %w", err)
 		}
 	}

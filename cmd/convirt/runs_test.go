@@ -59,7 +59,7 @@ func TestRunsCommands(t *testing.T) {
 		{name: "list chosen columns, filtered, sorted", args: []string{"runs", "list", "--status", "finished", "--params", "batch_size,lr",
 			"--metrics", "linear/*/auc", "--sort", "-convirt/f0.01/auc"}, want: []string{"batch_size  lr    convirt/auc  random/auc", "  convirt/auc  " + auc("convirt", "0.01")},
 			wantNot: []string{"running", "val/loss"}},
-		{name: "list bad status", args: []string{"runs", "list", "--status", "done"}, code: 2, wantErr: []string{`--status "done": want running, finished, failed or killed`}},
+		{name: "list bad status", args: []string{"runs", "list", "--status", "done"}, code: 2, wantErr: []string{`--status: status "done": want running, finished, failed or killed`}},
 		{name: "list bad sort", args: []string{"runs", "list", "--sort", "nope"}, code: 2, wantErr: []string{"sort by one of start"}},
 		{name: "list with the old flag", args: []string{"runs", "list", "--dir", "runs"}, want: []string{ids[0][:8]}, wantErr: []string{"--dir is deprecated, use --runs runs"}},
 		{name: "list elsewhere", args: []string{"runs", "list", "--runs", "nowhere"}, want: []string{"no runs under nowhere"}},

@@ -159,3 +159,36 @@ func TestListingLimitsAndErrors(t *testing.T) {
 		t.Errorf("listing with a damaged run: %v, warnings %v", err, warned)
 	}
 }
+
+func TestParseStatusAndFindParent(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Status
+		ok   bool
+	}{{"", "", true}, {"running", Running, true}, {"killed", Killed, true}, {"done", "", false}, {"Finished", "", false}} {
+		got, err := ParseStatus(c.in)
+		if got != c.want || (err == nil) != c.ok {
+			t.Errorf("ParseStatus(%q) = %q, %v", c.in, got, err)
+		}
+	}
+	t.Chdir(t.TempDir())
+	parent := makeRuns(t, "runs", testRun{exp: "sweep", name: "parent", status: Finished})[0]
+	r, err := Create("runs", "sweep", Options{ParentID: parent.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id, want string
+		remove   bool
+	}{{parent.ID[:6], parent.ID, false}, {parent.Dir, parent.ID, false}, {parent.ID, parent.ID, true}, {parent.ID[:6], "", false}, {r.ID(), r.ID(), false}} {
+		if c.remove {
+			if _, err := Remove(parent, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := FindParent("runs", c.id)
+		if got != c.want || (err == nil) != (c.want != "") {
+			t.Errorf("FindParent(%q) = %q, %v; want %q", c.id, got, err, c.want)
+		}
+	}
+}
