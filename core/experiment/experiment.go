@@ -97,12 +97,12 @@ func Run(ctx context.Context, r *recipe.Recipe, opt Options) (*Outcome, error) {
 	}
 	s := &session{r: r, opt: opt}
 	if err := s.open(); err != nil {
-		return nil, err
+		return nil, s.abandon(err)
 	}
 	out := &Outcome{RunDir: s.run.Dir(), RunID: s.run.ID()}
 	s.header()
 	stopNotice := s.noticeInterrupt(ctx)
-	err := s.execute(ctx, out)
+	err := s.executeOrRecover(ctx, out)
 	stopNotice()
 	status := runs.Finished
 	switch {
