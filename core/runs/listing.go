@@ -15,7 +15,7 @@ const (
 	DefaultListMetrics = 6
 )
 
-// ListOptions choose a listing's columns and order.
+// ListOptions choose a listing's columns (Listing.Sort its order).
 type ListOptions struct {
 	// Params selects param columns; nil: the params that differ between
 	// the runs (but name and experiment, which have their own columns), at
