@@ -62,7 +62,7 @@ func (er *evalRun) retrievalExamples(ctx context.Context, kind, init, candSplit,
 		}
 		name := queries.LabelNames[cat]
 		cc := slices.Index(cands.LabelNames, name)
-		ex := report.RetrievalExample{Title: fmt.Sprintf("%s: %s query %s (init %s, %s-image)", name, kind, queries.IDs[q], init, kind)}
+		ex := report.RetrievalExample{Title: fmt.Sprintf("%s: %s query (row %d), init %s, %s-image retrieval", name, kind, q, init, kind)}
 		b, err := er.sample(ctx, querySplit, q, queries.IDs[q])
 		if err != nil || b == nil {
 			return err

@@ -142,7 +142,7 @@ func (p *Page) ending(status runs.Status, end time.Time) {
 // the precision@k beside the paper's.
 func retrievalSection(runDir string, entries []results.Entry, paper *PaperNumbers) (Section, error) {
 	sec := Section{Title: "Retrieval", Intro: "Example queries with their top-ranked candidates (most similar first). " +
-		"A green frame marks a candidate labelled 1 for the query's category, the ones precision@k counts; cos is the cosine similarity."}
+		"A green frame and ✓ mark a candidate labelled 1 for the query's category, the ones precision@k counts (✗: not labelled); cos is the cosine similarity to the query. Hover over a thumbnail for its sample ID."}
 	ex, err := readRetrievalExamples(runDir)
 	if err != nil {
 		return sec, err

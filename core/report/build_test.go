@@ -144,6 +144,12 @@ func TestROCEverySeed(t *testing.T) {
 	if _, _, ok := rocPoints([]float32{1, 2}, []float64{1, 1}); ok {
 		t.Error("one class gave a ROC curve")
 	}
+	if got := aucLegend("Edema", 0.5, 0, 1); got != "Edema: AUC 0.500 (one seed)" {
+		t.Errorf("one seed's legend %q", got)
+	}
+	if got := aucLegend("Edema", 0.5, 0.01, 3); got != "Edema: AUC 0.500 ± 0.010 (std over 3 seeds)" {
+		t.Errorf("three seeds' legend %q", got)
+	}
 }
 
 // TestLossFromRunDrawsLR: the learning rate gets its own plot when core/train

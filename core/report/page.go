@@ -23,9 +23,9 @@ type figureData struct {
 }
 
 type hitData struct {
-	Src      template.URL
-	Caption  string
-	Relevant bool
+	Src         template.URL
+	Caption, ID string
+	Relevant    bool
 }
 
 type exampleData struct {
@@ -64,7 +64,7 @@ figure{margin:1em 0}nav a{margin-right:1em}.meta th{width:9em}summary{cursor:poi
 {{range .Figures}}<figure><h3>{{.Title}}</h3><img alt="{{.Title}}" src="{{.Src}}">{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}</figure>
 {{end}}{{range .Tables}}{{template "table" .}}{{end}}
 {{range .Examples}}<div class="example"><h3>{{.Title}}</h3><div class="query">{{if .Src}}<img alt="query image" src="{{.Src}}">{{end}}{{if .Text}}<blockquote>{{.Text}}</blockquote>{{end}}</div>
-<div class="hits">{{range .Hits}}<div class="hit{{if .Relevant}} rel{{end}}"><img alt="{{.Caption}}" src="{{.Src}}"><br>{{.Caption}}</div>{{end}}</div></div>
+<div class="hits">{{range .Hits}}<div class="hit{{if .Relevant}} rel{{end}}" title="{{.ID}}"><img alt="{{.Caption}} {{.ID}}" src="{{.Src}}"><br>{{.Caption}}</div>{{end}}</div></div>
 {{end}}{{if .Collapsed}}</details>{{end}}</section>
 {{end}}{{range .Tables}}{{template "table" .}}{{end}}
 {{range .Figures}}<figure><h3>{{.Title}}</h3><img alt="{{.Title}}" src="{{.Src}}">{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}</figure>

@@ -94,12 +94,12 @@ func examples(runDir string, exs []RetrievalExample) ([]exampleData, error) {
 			if err != nil {
 				return nil, fmt.Errorf("report %s: retrieval example %q: hit %d: %w", runDir, e.Title, h.Rank, err)
 			}
-			mark := "✗ not labelled"
+			mark := "✗"
 			if h.Relevant {
-				mark = "✓ labelled"
+				mark = "✓"
 			}
-			d.Hits = append(d.Hits, hitData{Src: src, Relevant: h.Relevant,
-				Caption: fmt.Sprintf("#%d %s, cos %.3f, %s", h.Rank, h.ID, h.Similarity, mark)})
+			d.Hits = append(d.Hits, hitData{Src: src, Relevant: h.Relevant, ID: h.ID,
+				Caption: fmt.Sprintf("#%d cos %.3f %s", h.Rank, h.Similarity, mark)})
 		}
 		out = append(out, d)
 	}
