@@ -2,11 +2,14 @@ package report
 
 import (
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot"
 
 	"github.com/convirt/convirt/core/runs"
 )
@@ -178,6 +181,21 @@ func TestLossFromRunDrawsLR(t *testing.T) {
 	}
 	if isTrainingLoss("eval/x/linear/convirt/f1/loss") || !isTrainingLoss("val/loss") || isTrainingLoss(LRKey) {
 		t.Error("isTrainingLoss")
+	}
+}
+
+// TestFitFlatY: a constant learning rate keeps its scale on the y axis.
+func TestFitFlatY(t *testing.T) {
+	p := plot.New()
+	fitFlatY(p, []Series{{X: []float64{0, 1, 2}, Y: []float64{1e-4, 1e-4, math.NaN()}}})
+	if math.Abs(p.Y.Min-5e-5) > 1e-12 || math.Abs(p.Y.Max-1.5e-4) > 1e-12 {
+		t.Errorf("y range [%v, %v], want [5e-5, 1.5e-4]", p.Y.Min, p.Y.Max)
+	}
+	p = plot.New()
+	min0, max0 := p.Y.Min, p.Y.Max
+	fitFlatY(p, []Series{{X: []float64{0, 1}, Y: []float64{1, 2}}})
+	if p.Y.Min != min0 || p.Y.Max != max0 {
+		t.Errorf("a varying series' range set: [%v, %v]", p.Y.Min, p.Y.Max)
 	}
 }
 

@@ -86,7 +86,23 @@ func Loss(path string, series []Series, ax Axes) error {
 		p.Add(sc)
 		lg.entries[i].thumbs = append(lg.entries[i].thumbs, sc)
 	}
+	fitFlatY(p, series)
 	return save(p, lg, path)
+}
+
+// fitFlatY gives a plot whose finite y values are all one value v (a
+// constant learning rate) the range v ± |v|/2, where gonum would widen it to
+// v ± 1 and flatten a learning rate of 1e-4 onto zero.
+func fitFlatY(p *plot.Plot, series []Series) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, pt := range xys(s.X, s.Y) {
+			lo, hi = math.Min(lo, pt.Y), math.Max(hi, pt.Y)
+		}
+	}
+	if lo == hi && lo != 0 {
+		p.Y.Min, p.Y.Max = lo-math.Abs(lo)/2, hi+math.Abs(hi)/2
+	}
 }
 
 // ROC draws ROC curves with their AUC in the legend and the chance diagonal.
