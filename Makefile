@@ -34,11 +34,13 @@ setup:
 fit: setup
 	@GOWORK=off $(GO) run ./cmd/fitgotch
 
-## build: bin/convirt, stamped with the commit it is built from
+## build: bin/convirt, stamped with its version (CONVIRT_VERSION, default git
+## describe's) and the commit it is built from
 ## (core/runs.ReadBuild; also where GOFLAGS=-buildvcs=false)
 STAMP := github.com/convirt/convirt/core/runs
+CONVIRT_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 build: fit
-	$(GO) build -ldflags "-X $(STAMP).linkRevision=$$(git rev-parse HEAD 2>/dev/null) -X $(STAMP).linkModified=$$(test -n "$$(git status --porcelain 2>/dev/null)" && echo true) -X $(STAMP).linkTime=$$(git log -1 --format=%cI 2>/dev/null)" -o $(BIN) ./cmd/convirt
+	$(GO) build -ldflags "-X $(STAMP).linkVersion=$(CONVIRT_VERSION) -X $(STAMP).linkRevision=$$(git rev-parse HEAD 2>/dev/null) -X $(STAMP).linkModified=$$(test -n "$$(git status --porcelain 2>/dev/null)" && echo true) -X $(STAMP).linkTime=$$(git log -1 --format=%cI 2>/dev/null)" -o $(BIN) ./cmd/convirt
 
 ## test: every unit and integration test, then each fuzz target for
 ## FUZZTIME (under ~20 minutes on 2 cores)

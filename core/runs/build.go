@@ -14,6 +14,7 @@ import (
 // VCS information (GOFLAGS=-buildvcs=false, a build outside the checkout).
 // Empty values fall back to debug.ReadBuildInfo's vcs.* settings.
 var (
+	linkVersion  string // version, as git describe --tags --always --dirty prints it
 	linkRevision string // commit, as git rev-parse HEAD prints it
 	linkModified string // "true" when the tree had uncommitted changes
 	linkTime     string // commit time, RFC 3339
@@ -58,6 +59,9 @@ func ReadBuild() Build {
 				b.Time = s.Value
 			}
 		}
+	}
+	if linkVersion != "" {
+		b.Version = linkVersion
 	}
 	return b.withLink(linkRevision, linkModified, linkTime)
 }
