@@ -29,7 +29,8 @@ type Options struct {
 	// Paper puts the paper's figures (Paper) beside the results: for the
 	// recipes that reproduce it (recipes/paper).
 	Paper bool
-	// Tables are the paper-style results tables (tables.md).
+	// Tables are the paper-style results tables; nil reads the run's
+	// tables.md (ReadTables), as `convirt runs report` does.
 	Tables []Table
 }
 
@@ -83,6 +84,11 @@ func Build(runDir string, o Options) (Page, error) {
 	}
 	add(head)
 	add(perLabel(entries, o.Inits))
+	if o.Tables == nil {
+		if o.Tables, err = ReadTables(runDir); err != nil {
+			return Page{}, err
+		}
+	}
 	add(Section{Title: "Results tables", Tables: o.Tables})
 	rocs, err := ROCFromRun(runDir)
 	if err != nil {

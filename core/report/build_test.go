@@ -239,3 +239,30 @@ func equal(a, b []float64) bool {
 	}
 	return true
 }
+
+// TestReadTables: a run's tables.md, as core/experiment writes it, reads back
+// as its tables with their notes, so `runs report` shows them too; a
+// malformed one is an error naming the file.
+func TestReadTables(t *testing.T) {
+	dir := t.TempDir()
+	if tbs, err := ReadTables(dir); err != nil || tbs != nil {
+		t.Fatalf("no tables.md: %v %v", tbs, err)
+	}
+	md := "### Classification: linear\n\n| init | chexpert auc 25% |\n|---|---|\n| convirt | 52.4 ± 0.0 |\n\nCells: mean ± std.\n\n" +
+		"### Retrieval\n\n| init | p@5 |\n|---|---|\n| convirt | 10.0 |\n"
+	if err := os.WriteFile(filepath.Join(dir, runs.TablesFile), []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tbs, err := ReadTables(dir)
+	if err != nil || len(tbs) != 2 {
+		t.Fatalf("tables %+v %v", tbs, err)
+	}
+	if tbs[0].Title != "Classification: linear" || tbs[0].Rows[0][1] != "52.4 ± 0.0" || tbs[0].Note != "Cells: mean ± std." || tbs[1].Note != "" || tbs[1].Rows[0][1] != "10.0" {
+		t.Errorf("tables %+v", tbs)
+	}
+	if err := os.WriteFile(filepath.Join(dir, runs.TablesFile), []byte("### T\n\n| a | b |\n|---|---|\n| 1 |\n"), 0o644); err == nil {
+		if _, err := ReadTables(dir); err == nil || !strings.Contains(err.Error(), runs.TablesFile) {
+			t.Errorf("ragged table: %v", err)
+		}
+	}
+}
