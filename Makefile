@@ -16,7 +16,7 @@ CORES ?= $(shell nproc)
 BIN := bin/convirt
 DEB_PACKAGES := libtorch-dev libopenblas0-openmp g++ git ca-certificates python3-torch python3-torchvision chromium
 
-.PHONY: all setup fit build test test-short fuzz demo bench bench-compare bench-rss soak lint fmt vet clean
+.PHONY: all setup fit build test test-short fuzz demo bench bench-compare bench-precision bench-rss soak lint fmt vet clean
 
 all: build
 
@@ -120,6 +120,35 @@ bench-compare: build
 	$(BIN) bench ratio --reduce median --field $(RATIO_FIELDS) $$d/split.json $$d/py.json || exit 1; \
 	echo "== the same split step / PyTorch with glibc's default malloc:"; \
 	$(BIN) bench ratio --reduce median --field $(RATIO_FIELDS) $$d/split.json $$d/pydefault.json
+	@$(MAKE) --no-print-directory bench-precision
+
+## bench-precision: mixed precision (docs/performance.md, "Mixed
+## precision"), run by bench-compare: ResNet-50's training step (batch 8,
+## 224 px, 1 thread) in fp32 and bf16, contiguous and channels-last, and the
+## full ConVIRT step (batch 32, 224 px, 32 tokens, encoders in turn) in fp32
+## and bf16 (BENCH_LAYOUT=--channels-last for that layout), each beside
+## PyTorch eager under the same autocast and layout, in BENCH_ROUNDS
+## interleaved rounds; ratios of medians. bf16 needs a CPU with AVX-512 BF16
+## or AMX.
+BENCH_LAYOUT ?=
+bench-precision: build
+	@set -o pipefail; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	echo "== ResNet-50, batch 8, 224 px, 1 thread: fp32 and bf16, contiguous and channels-last, $(BENCH_ROUNDS) rounds"; \
+	for r in $$(seq $(BENCH_ROUNDS)); do for p in fp32 bf16; do for l in "" --channels-last; do \
+		$(BIN) bench model --arch resnet50 --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1 --precision $$p $$l --json | tee -a $$d/go-$$p$$l.json || exit 1; \
+		$(PY_MALLOC) $(BENCH_PY) --arch resnet50 --size 224 --batch 8 --steps $(BENCH_STEPS) --threads 1 --precision $$p $$l | tee -a $$d/py-$$p$$l.json || exit 1; \
+	done; done; done; \
+	for v in bf16 bf16--channels-last fp32--channels-last; do \
+		echo "== ResNet-50 convirt $$v / convirt fp32:"; $(BIN) bench ratio --reduce median --field $(RATIO_FIELDS),cpu_sec_per_step $$d/go-$$v.json $$d/go-fp32.json || exit 1; \
+		echo "== ResNet-50 convirt $$v / PyTorch $$v:"; $(BIN) bench ratio --reduce median --field $(RATIO_FIELDS),cpu_sec_per_step $$d/go-$$v.json $$d/py-$$v.json || exit 1; \
+	done; \
+	echo "== ConVIRT step, batch 32: split (encoders in turn, $(CORES) threads each) and PyTorch, fp32 and bf16 $(BENCH_LAYOUT), $(BENCH_ROUNDS) rounds"; \
+	for r in $$(seq $(BENCH_ROUNDS)); do for p in fp32 bf16; do \
+		$(BIN) bench convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) --sequential --precision $$p $(BENCH_LAYOUT) --json | tee -a $$d/split-$$p.json || exit 1; \
+		$(PY_MALLOC) $(BENCH_PY) --arch convirt --batch 32 --size 224 --text-len 32 --steps $(BENCH_STEPS) --threads $(CORES) --precision $$p $(BENCH_LAYOUT) | tee -a $$d/pysplit-$$p.json || exit 1; \
+	done; done; \
+	echo "== ConVIRT step bf16 / fp32 (convirt):"; $(BIN) bench ratio --reduce median --field $(RATIO_FIELDS),usage_per_step.user_sec $$d/split-bf16.json $$d/split-fp32.json || exit 1; \
+	echo "== ConVIRT step convirt bf16 / PyTorch bf16:"; $(BIN) bench ratio --reduce median --field $(RATIO_FIELDS),usage_per_step.user_sec $$d/split-bf16.json $$d/pysplit-bf16.json
 
 ## bench-rss: resident memory over long runs (start/end RSS, growth): every
 ## model for 500 steps after a 500-step warm-up (the heap and the kernel's

@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -51,5 +52,26 @@ func TestMemoryFormat(t *testing.T) {
 	defer p.Close()
 	if err := p.Configure(context.Background(), map[string]any{"memory_format": "nhwc"}); err == nil || !strings.Contains(err.Error(), `memory_format "nhwc"`) {
 		t.Errorf("memory_format nhwc: %v", err)
+	}
+}
+
+// TestPrecisionKeysValidate: the recipe's values for precision,
+// eval_precision and memory_format are checked against the derived
+// schema, with the key at fault named, before any plugin is configured.
+func TestPrecisionKeysValidate(t *testing.T) {
+	s := Schema(ResNet)
+	ok := map[string]any{"precision": "bf16", "eval_precision": "fp16", "memory_format": "channels_last"}
+	if issues := s.Check("image_encoder.config", ok); len(issues) != 0 {
+		t.Errorf("valid keys: %v", issues)
+	}
+	for key, bad := range map[string]any{"precision": "fp8", "eval_precision": "bfloat16", "memory_format": "nhwc"} {
+		issues := s.Check("image_encoder.config", map[string]any{key: bad})
+		if len(issues) != 1 || !strings.Contains(fmt.Sprint(issues[0]), "image_encoder.config."+key) {
+			t.Errorf("%s: %v: issues %v, want one naming the key", key, bad, issues)
+		}
+	}
+	cfg := DefaultConfig(ResNet)
+	if cfg.Precision != "fp32" || cfg.EvalPrecision != "fp32" || cfg.MemoryFormat != "contiguous" {
+		t.Errorf("defaults: precision %q, eval_precision %q, memory_format %q", cfg.Precision, cfg.EvalPrecision, cfg.MemoryFormat)
 	}
 }

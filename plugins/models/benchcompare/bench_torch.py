@@ -21,8 +21,10 @@ batch:
 
 --precision bf16 runs the forwards under torch.autocast("cpu",
 dtype=torch.bfloat16) and the loss in fp32 on fp32 outputs, as convirt's
-precision key does; --channels-last converts the image model and its input
-to torch.channels_last, as a PyTorch user does (model.to(memory_format=...)).
+precision key does (--precision fp16 with --device cuda adds
+GradScaler); --device cuda runs --arch convirt on a GPU; --channels-last
+converts the image model and its input to torch.channels_last, as a
+PyTorch user does (model.to(memory_format=...)).
 
 Needs Debian's python3-torch and python3-torchvision (libtorch 1.13, the
 same library the Go build links). BERT is built from torch.nn layers with
@@ -122,13 +124,14 @@ def projection(d, out=512):
 def convirt_loss(v, u, tau=0.1, lam=0.75):
     v, u = F.normalize(v, dim=1), F.normalize(u, dim=1)
     logits = v @ u.t() / tau
-    target = torch.arange(v.shape[0])
+    target = torch.arange(v.shape[0], device=v.device)
     return lam * F.cross_entropy(logits, target) + (1 - lam) * F.cross_entropy(logits.t(), target)
 
 
 def autocast(a):
-    """The forward's autocast context for --precision (fp32: disabled)."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
+    """The forward's autocast context for --precision (fp32: disabled) on --device."""
+    dtype = torch.float16 if a.precision == "fp16" else torch.bfloat16
+    return torch.autocast(torch.device(a.device).type, dtype=dtype, enabled=a.precision != "fp32")
 
 
 def layout(a):
@@ -152,16 +155,19 @@ def bench_convirt(a):
     for m in [txt.word, txt.pos, txt.typ, txt.ln, *txt.layers[:frozen]]:
         m.requires_grad_(False)
     gv, gu = projection(feat), projection(h)
-    mods = nn.ModuleList([img, txt, gv, gu]).train()
+    dev = torch.device(a.device)
+    mods = nn.ModuleList([img, txt, gv, gu]).train().to(dev)
     params = [p for p in mods.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=1e-4, weight_decay=1e-6)
-    images = torch.randn(a.batch, channels, a.size, a.size)
+    # fp16 (CUDA) trains with GradScaler's dynamic loss scale; disabled, it passes through.
+    scaler = torch.cuda.amp.GradScaler(enabled=a.precision == "fp16")
+    images = torch.randn(a.batch, channels, a.size, a.size, device=dev)
     img, images = img.to(memory_format=layout(a)), images.contiguous(memory_format=layout(a))
-    ids = torch.randint(5, 30522, (a.batch, a.text_len))
-    mask = torch.ones(a.batch, a.text_len, dtype=torch.long)
+    ids = torch.randint(5, 30522, (a.batch, a.text_len), device=dev)
+    mask = torch.ones(a.batch, a.text_len, dtype=torch.long, device=dev)
     res = dict(impl="pytorch", bench="convirt", image=a.image, text=a.text, batch=a.batch, size=a.size,
                text_len=a.text_len, steps=a.steps, warmup=a.warmup, threads=torch.get_num_threads(),
-               device="cpu", gradcache_chunk=0, params=sum(p.numel() for p in params),
+               device=a.device, gradcache_chunk=0, params=sum(p.numel() for p in params),
                precision=a.precision, channels_last=a.channels_last)
     times = []
     for i in range(a.warmup + a.steps):
@@ -172,9 +178,10 @@ def bench_convirt(a):
             v, u = gv(img(images)), gu(txt(ids, mask))
         loss = convirt_loss(v.float(), u.float())
         opt.zero_grad()
-        loss.backward()
-        opt.step()
-        value = loss.item()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        value = loss.item()  # waits for the GPU, so the step's time is all of it
         if i >= a.warmup:
             times.append(time.perf_counter() - t)
         if i == a.warmup:
@@ -200,9 +207,15 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="forward under CPU autocast to bfloat16")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                    help="forward under autocast to bfloat16, or (CUDA only, with GradScaler) float16")
+    ap.add_argument("--device", default="cpu", help="--arch convirt: cpu or cuda[:N]")
     ap.add_argument("--channels-last", action="store_true", help="image model and input in channels-last layout")
     a = ap.parse_args()
+    if a.precision == "fp16" and not a.device.startswith("cuda"):
+        raise SystemExit("--precision fp16 needs --device cuda (CPU autocast runs bfloat16 only)")
+    if a.device != "cpu" and a.arch != "convirt":
+        raise SystemExit("--device: only --arch convirt runs on a GPU")
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
