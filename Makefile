@@ -14,7 +14,7 @@ BENCH_STEPS ?= 5
 CORES ?= $(shell nproc)
 
 BIN := bin/convirt
-DEB_PACKAGES := libtorch-dev libopenblas0-openmp g++ git ca-certificates python3-torch python3-torchvision chromium
+DEB_PACKAGES := libtorch-dev libopenblas0-openmp g++ git ca-certificates python3-torch python3-torchvision python3-grpcio python3-protobuf python3-numpy python3-cryptography chromium
 
 .PHONY: all setup fit build test test-short fuzz demo bench bench-compare bench-precision bench-rss soak lint fmt vet clean
 
