@@ -1,13 +1,17 @@
 package report
 
 import (
+	"image/color"
+	"image/png"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/convirt/convirt/plugins/sdk/sdktest"
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotutil"
 )
 
 // TestLabelEfficiencyOneFraction is issue 24's case: every point at the same
@@ -64,4 +68,36 @@ func labelsOf(ts []plot.Tick) string {
 		}
 	}
 	return strings.Join(labels, " ")
+}
+
+// TestLegendBelowAxes: the legend is drawn in a strip under the axes, not
+// over the data: the series' colour (its legend thumbnail) shows in the
+// image's bottom rows, where the axes never draw.
+func TestLegendBelowAxes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "loss.png")
+	if err := Loss(path, []Series{{Name: "training loss", X: []float64{0, 1, 2}, Y: []float64{3, 2, 1}}}, Axes{Title: "t", X: "step", Y: "loss"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := color.NRGBAModel.Convert(plotutil.Color(0)).(color.NRGBA)
+	found := false
+	b := img.Bounds()
+	for y := b.Max.Y - 30; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA); c == want {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Error("no legend in the bottom 30 rows: the legend sits over the data")
+	}
 }
