@@ -30,6 +30,11 @@ func synthCorpus() *experiment.SynthCorpus {
 			cfg.Studies, cfg.Size, cfg.Seed = pairs, size, seed
 			cfg.Progress = step
 			return synth.Write(ctx, dir, cfg)
+		},
+		Items: func(pairs int, seed int64) int64 {
+			cfg := synth.DefaultConfig()
+			cfg.Studies, cfg.Seed = pairs, seed
+			return int64(synth.Items(cfg))
 		}}
 }
 
@@ -48,7 +53,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: --out is required and no positional arguments are taken", errUsage)
 	}
 	start := time.Now()
-	bar := progress.New(stderr, 0, "synthetic images")
+	bar := progress.NewWith(stderr, int64(synth.Items(c)), "synthetic images", progress.Options{Unit: "images"})
 	c.Progress = func() { bar.Add(1) }
 	err := synth.Write(ctx, *out, c)
 	bar.Finish()

@@ -150,3 +150,26 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestSynthBarHasTotal: the synthetic corpus's bar counts images against
+// the total the writer announces (SynthCorpus.Items).
+func TestSynthBarHasTotal(t *testing.T) {
+	r := followRecipe(t, false)
+	r.Data.Synth = &recipe.Synth{Root: filepath.Join(t.TempDir(), "synth"), Pairs: 16, Size: 16, Seed: 2}
+	synth := &SynthCorpus{
+		Write: func(_ context.Context, dir string, pairs, _ int, _ int64, step func()) error {
+			for range pairs + 1 {
+				step()
+			}
+			return os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
+		},
+		Items: func(pairs int, seed int64) int64 { return int64(pairs) + seed - 1 },
+	}
+	var progress bytes.Buffer
+	if _, err := Run(context.Background(), r, Options{Launcher: testLauncher(), Synth: synth, Progress: &progress, ProgressEvery: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "synthetic corpus: 17/17 images in ") {
+		t.Fatalf("progress %q", progress.String())
+	}
+}

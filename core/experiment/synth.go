@@ -24,6 +24,9 @@ type SynthCorpus struct {
 	// Write writes pairs image-report pairs (studies) of size px, drawn
 	// from seed, into dir, calling step after each image.
 	Write func(ctx context.Context, dir string, pairs, size int, seed int64, step func()) error
+	// Items is how many times Write calls step for pairs and seed: the
+	// progress bar's total (nil: unknown).
+	Items func(pairs int, seed int64) int64
 }
 
 // synthMarker records, inside a synthetic corpus, the settings it was
@@ -85,7 +88,11 @@ func (s *session) synth(ctx context.Context) error {
 	}
 	start := time.Now()
 	fmt.Fprintf(s.opt.Progress, "writing the synthetic corpus (%d pairs, %d px) to %s\n", c.Pairs, c.Size, root)
-	bar := s.bar(0, "synthetic corpus", "images")
+	var total int64
+	if w.Items != nil {
+		total = w.Items(c.Pairs, int64(c.Seed))
+	}
+	bar := s.bar(total, "synthetic corpus", "images")
 	err = w.Write(ctx, tmp, c.Pairs, c.Size, int64(c.Seed), func() { bar.Add(1) })
 	bar.Finish()
 	if err != nil {

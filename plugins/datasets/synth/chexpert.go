@@ -54,9 +54,13 @@ func chexRows(c Config, split string, n, first int, expert bool) []chexImage {
 	return out
 }
 
+// chexSplits are CheXpert's train and valid images.
+func chexSplits(c Config) (train, valid []chexImage) {
+	return chexRows(c, "train", c.Studies, 0, false), chexRows(c, "valid", min(max(c.Studies/20, 20), 234), 64540, true)
+}
+
 func writeCheXpert(ctx context.Context, dir string, c Config, vocab *wordpiece.VocabBuilder) error {
-	train := chexRows(c, "train", c.Studies, 0, false)
-	valid := chexRows(c, "valid", min(max(c.Studies/20, 20), 234), 64540, true)
+	train, valid := chexSplits(c)
 	all := append(append([]chexImage(nil), train...), valid...)
 	err := parallel(ctx, len(all), c, func(i int) error {
 		im := all[i]

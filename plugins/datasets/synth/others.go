@@ -20,7 +20,7 @@ import (
 // finding; its box is the opacity's bounding box.
 func writeRSNA(ctx context.Context, dir string, c Config, vocab *wordpiece.VocabBuilder) error {
 	root := filepath.Join(dir, "RSNA")
-	n := max(c.Studies/2, 10)
+	n := halfStudies(c)
 	type patient struct {
 		id string
 		f  Findings
@@ -96,7 +96,7 @@ func f1(v float64) string { return strconv.FormatFloat(math.Round(v), 'f', 1, 64
 // (bilateral peripheral opacities) images.
 func writeCOVIDx(ctx context.Context, dir string, c Config, vocab *wordpiece.VocabBuilder) error {
 	root := filepath.Join(dir, "COVIDx")
-	n := max(c.Studies/2, 10)
+	n := halfStudies(c)
 	type item struct {
 		split, file, label string
 		f                  Findings
@@ -150,11 +150,26 @@ func writeCOVIDx(ctx context.Context, dir string, c Config, vocab *wordpiece.Voc
 // MURABodyParts are MURA's study types.
 var MURABodyParts = []string{"XR_ELBOW", "XR_FINGER", "XR_FOREARM", "XR_HAND", "XR_HUMERUS", "XR_SHOULDER", "XR_WRIST"}
 
+// halfStudies is the size of RSNA and COVIDx.
+func halfStudies(c Config) int { return max(c.Studies/2, 10) }
+
+// muraStudies is MURA's number of studies.
+func muraStudies(c Config) int { return max(c.Studies/4, 8) }
+
+// muraStudy draws MURA study i: abnormal or not, its body part and its
+// number of views (1-3).
+func muraStudy(c Config, i int) (abnormal bool, part string, views int) {
+	rng := rngFor(c.Seed, streamMURA, i)
+	abnormal = rng.Float64() < 0.4
+	part = MURABodyParts[rng.IntN(7)]
+	return abnormal, part, 1 + rng.IntN(3)
+}
+
 // writeMURA writes MURA-v1.1 with 1-3 PNG views per study; abnormal studies
 // show a fracture line or hardware.
 func writeMURA(ctx context.Context, dir string, c Config, _ *wordpiece.VocabBuilder) error {
 	root := filepath.Join(dir, "MURA-v1.1")
-	n := max(c.Studies/4, 8)
+	n := muraStudies(c)
 	type img struct {
 		path     string
 		abnormal bool
@@ -163,19 +178,18 @@ func writeMURA(ctx context.Context, dir string, c Config, _ *wordpiece.VocabBuil
 	studies := map[string][]string{}
 	paths := map[string][]string{}
 	for i := range n {
-		rng := rngFor(c.Seed, streamMURA, i)
 		split := "train"
 		if i%8 == 7 {
 			split = "valid"
 		}
-		abnormal := rng.Float64() < 0.4
+		abnormal, part, views := muraStudy(c, i)
 		lab, word := "0", "negative"
 		if abnormal {
 			lab, word = "1", "positive"
 		}
-		sdir := fmt.Sprintf("MURA-v1.1/%s/%s/patient%05d/study1_%s/", split, MURABodyParts[rng.IntN(7)], 11000+i, word)
+		sdir := fmt.Sprintf("MURA-v1.1/%s/%s/patient%05d/study1_%s/", split, part, 11000+i, word)
 		studies[split] = append(studies[split], sdir+","+lab)
-		for v := range 1 + rng.IntN(3) {
+		for v := range views {
 			p := fmt.Sprintf("%simage%d.png", sdir, v+1)
 			paths[split] = append(paths[split], p)
 			imgs = append(imgs, img{p, abnormal})

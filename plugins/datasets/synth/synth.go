@@ -78,6 +78,19 @@ func Write(ctx context.Context, dir string, c Config) error {
 	return nil
 }
 
+// Items is how many times Write calls c.Progress for c (once per MIMIC-CXR
+// study and per image of the other datasets), for a progress bar's total.
+// It draws what Write draws to decide the counts, and renders nothing.
+func Items(c Config) int {
+	train, valid := chexSplits(c)
+	n := c.Studies + len(train) + len(valid) + 2*halfStudies(c)
+	for i := range muraStudies(c) {
+		_, _, views := muraStudy(c, i)
+		n += views
+	}
+	return n
+}
+
 // stream ids keep the datasets' random draws independent.
 const (
 	streamMIMIC = iota + 1
