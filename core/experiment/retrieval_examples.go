@@ -3,13 +3,11 @@ package experiment
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/convirt/convirt/core/report"
-	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
@@ -44,7 +42,6 @@ func (er *evalRun) retrievalExamples(ctx context.Context, kind, init, candSplit,
 	}
 	nq, nc := len(queries.LabelNames), len(cands.LabelNames)
 	cell := strings.NewReplacer("/", "-", " ", "-").Replace(er.e.Name + "-retrieval-" + kind + "-" + init)
-	dir := filepath.Join(runs.PlotsDir, report.RetrievalDir, cell)
 	var out []report.RetrievalExample
 	shown := 0
 	for cat := 0; cat < nq && shown < exampleCategories; cat++ {
@@ -71,7 +68,7 @@ func (er *evalRun) retrievalExamples(ctx context.Context, kind, init, candSplit,
 			if len(b.Texts) > 0 {
 				ex.Text = b.Texts[0]
 			}
-		} else if ex.Image, err = er.thumbnail(b, filepath.Join(dir, fmt.Sprintf("query-%d.png", q))); err != nil {
+		} else if ex.Image, err = thumbnail(b); err != nil {
 			return err
 		}
 		c := hits[q]
@@ -84,7 +81,7 @@ func (er *evalRun) retrievalExamples(ctx context.Context, kind, init, candSplit,
 			if err != nil || hb == nil {
 				return err
 			}
-			img, err := er.thumbnail(hb, filepath.Join(dir, fmt.Sprintf("candidate-%d.png", row)))
+			img, err := thumbnail(hb)
 			if err != nil {
 				return err
 			}
@@ -112,19 +109,19 @@ func (er *evalRun) sample(ctx context.Context, split string, row int, id string)
 	return b, nil
 }
 
-// thumbnail writes a one-sample batch's image as a thumbnail at rel (under
-// the run directory) and returns rel.
-func (er *evalRun) thumbnail(b *sdk.Batch, rel string) (string, error) {
-	if b.Images == nil || len(b.Images.Shape) != 4 {
-		return "", fmt.Errorf("retrieval examples: sample %v has no (1,C,H,W) image", b.IDs)
+// thumbnail is a one-sample batch's image as a PNG thumbnail.
+func thumbnail(b *sdk.Batch) ([]byte, error) {
+	if b.Images == nil || len(b.Images.Shape) != 4 || b.Images.Shape[0] != 1 {
+		return nil, fmt.Errorf("retrieval examples: sample %v has no (1,C,H,W) image", b.IDs)
 	}
 	pix, err := b.Images.Float32s()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	s := b.Images.Shape
-	if err := report.WriteThumbnail(er.s.run.Path(rel), int(s[1]), int(s[2]), int(s[3]), pix); err != nil {
-		return "", err
+	png, err := report.Thumbnail(int(s[1]), int(s[2]), int(s[3]), pix)
+	if err != nil {
+		return nil, fmt.Errorf("retrieval examples: sample %v: %w", b.IDs, err)
 	}
-	return rel, nil
+	return png, nil
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"image/png"
 	"math"
 	"os"
@@ -199,30 +200,30 @@ func TestFitFlatY(t *testing.T) {
 	}
 }
 
-func TestWriteThumbnail(t *testing.T) {
-	dir := t.TempDir()
+func TestThumbnail(t *testing.T) {
 	pix := make([]float32, 3*200*100)
 	for i := range pix {
 		pix[i] = float32(i%7) - 3
 	}
-	p := filepath.Join(dir, "t.png")
-	if err := WriteThumbnail(p, 3, 200, 100, pix); err != nil {
+	b, err := Thumbnail(3, 200, 100, pix)
+	if err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.Open(p)
-	defer f.Close()
-	img, err := png.Decode(f)
+	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b := img.Bounds(); b.Dy() != ThumbSize || b.Dx() != ThumbSize/2 {
 		t.Errorf("thumbnail %v of a 200x100 image, want at most %d a side, aspect kept", b, ThumbSize)
 	}
-	if err := WriteThumbnail(p, 2, 2, 2, make([]float32, 8)); err == nil {
+	if _, err := Thumbnail(2, 2, 2, make([]float32, 8)); err == nil {
 		t.Error("two channels accepted")
 	}
-	if err := WriteThumbnail(p, 1, 2, 2, make([]float32, 3)); err == nil {
+	if _, err := Thumbnail(1, 2, 2, make([]float32, 3)); err == nil {
 		t.Error("wrong length accepted")
+	}
+	if _, err := pngURI([]byte("not a png")); err == nil {
+		t.Error("a damaged thumbnail accepted")
 	}
 }
 

@@ -112,25 +112,24 @@ func writePredictions(t *testing.T, r *runs.Run, rng *rand.Rand, init string) {
 func writeRetrievalFixture(t *testing.T, r *runs.Run) {
 	t.Helper()
 	cell := "chexpert-8x200-retrieval-image-convirt"
-	dir := filepath.Join(runs.PlotsDir, RetrievalDir, cell)
-	thumb := func(name string, c int, shade float32) string {
+	thumb := func(c int, shade float32) []byte {
 		pix := make([]float32, c*20*30)
 		for i := range pix {
 			pix[i] = shade * float32(i%30)
 		}
-		rel := filepath.Join(dir, name+".png")
-		if err := WriteThumbnail(r.Path(rel), c, 20, 30, pix); err != nil {
+		b, err := Thumbnail(c, 20, 30, pix)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return rel
+		return b
 	}
 	var hits []RetrievalHit
 	for i := range 3 {
 		hits = append(hits, RetrievalHit{Rank: i + 1, ID: fmt.Sprintf("cand%d", i), Similarity: 0.9 - 0.1*float64(i), Relevant: i != 1,
-			Image: thumb(fmt.Sprintf("hit-%d", i), 3, float32(i+1))})
+			Image: thumb(3, float32(i+1))})
 	}
 	ex := []RetrievalExample{
-		{Title: "Edema: image query q1 (init convirt, image-image)", Image: thumb("query", 1, 1), Hits: hits},
+		{Title: "Edema: image query q1 (init convirt, image-image)", Image: thumb(1, 1), Hits: hits},
 		{Title: "Edema: text query q2 (init convirt, text-image)", Text: "Mild pulmonary edema.", Hits: hits},
 	}
 	if err := WriteRetrievalExamples(r.Dir(), cell, ex); err != nil {

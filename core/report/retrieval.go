@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"image"
 	"image/color"
 	"image/png"
@@ -17,8 +19,8 @@ import (
 )
 
 // RetrievalDir is the folder under plots/ holding, per retrieval cell, a
-// few example queries with their top hits (RetrievalFile) and their
-// thumbnails.
+// few example queries with their top hits and thumbnails (RetrievalFile):
+// one file per cell, so a tracker receives one artifact, not one per image.
 const (
 	RetrievalDir  = "retrieval"
 	RetrievalFile = "examples.json"
@@ -28,9 +30,9 @@ const (
 type RetrievalExample struct {
 	Title string `json:"title"` // e.g. "Edema: image query 3 (init convirt, image-image)"
 	Text  string `json:"text,omitempty"`
-	// Image is the query's thumbnail, relative to the run directory; ""
-	// for a text query.
-	Image string         `json:"image,omitempty"`
+	// Image is the query's thumbnail (PNG, Thumbnail); nil for a text
+	// query.
+	Image []byte         `json:"image_png,omitempty"`
 	Hits  []RetrievalHit `json:"hits"`
 }
 
@@ -42,7 +44,7 @@ type RetrievalHit struct {
 	// Relevant is whether the candidate is labelled 1 for the query's
 	// category (what precision@k counts).
 	Relevant bool   `json:"relevant"`
-	Image    string `json:"image"` // thumbnail, relative to the run directory
+	Image    []byte `json:"image_png"` // thumbnail (PNG, Thumbnail)
 }
 
 // WriteRetrievalExamples writes one cell's examples to
@@ -84,13 +86,13 @@ func examples(runDir string, exs []RetrievalExample) ([]exampleData, error) {
 	for _, e := range exs {
 		d := exampleData{Title: e.Title, Text: e.Text}
 		var err error
-		if e.Image != "" {
-			if d.Src, err = dataURI(runDir, e.Image); err != nil {
+		if e.Image != nil {
+			if d.Src, err = pngURI(e.Image); err != nil {
 				return nil, fmt.Errorf("report %s: retrieval example %q: %w", runDir, e.Title, err)
 			}
 		}
 		for _, h := range e.Hits {
-			src, err := dataURI(runDir, h.Image)
+			src, err := pngURI(h.Image)
 			if err != nil {
 				return nil, fmt.Errorf("report %s: retrieval example %q: hit %d: %w", runDir, e.Title, h.Rank, err)
 			}
@@ -109,13 +111,13 @@ func examples(runDir string, exs []RetrievalExample) ([]exampleData, error) {
 // ThumbSize is the longest side of a thumbnail, in pixels.
 const ThumbSize = 96
 
-// WriteThumbnail writes a (C,H,W) image tensor's pixels (normalised, any
-// range) as a PNG of at most ThumbSize pixels a side: one channel as gray,
-// three as colour, stretched to the image's own minimum and maximum so a
-// normalised image is visible.
-func WriteThumbnail(path string, c, h, w int, pix []float32) error {
+// Thumbnail encodes a (C,H,W) image tensor's pixels (normalised, any
+// range) as a PNG of at most ThumbSize pixels a side, box-averaged: one
+// channel as gray, three as colour, stretched to the image's own minimum
+// and maximum so a normalised image is visible.
+func Thumbnail(c, h, w int, pix []float32) ([]byte, error) {
 	if (c != 1 && c != 3) || h <= 0 || w <= 0 || len(pix) != c*h*w {
-		return fmt.Errorf("thumbnail %s: want a (1 or 3, H, W) image, got %d values for (%d,%d,%d)", path, len(pix), c, h, w)
+		return nil, fmt.Errorf("thumbnail: want a (1 or 3, H, W) image, got %d values for (%d,%d,%d)", len(pix), c, h, w)
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range pix {
@@ -163,7 +165,17 @@ func WriteThumbnail(path string, c, h, w int, pix []float32) error {
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
-		return fmt.Errorf("thumbnail %s: %w", path, err)
+		return nil, fmt.Errorf("thumbnail: %w", err)
 	}
-	return atomicfile.Write(path, buf.Bytes(), 0o644)
+	return buf.Bytes(), nil
+}
+
+// pngURI is a PNG as a data URI; the bytes must decode as a PNG, so a
+// damaged examples file fails the report rather than showing a broken
+// image.
+func pngURI(b []byte) (template.URL, error) {
+	if _, err := png.DecodeConfig(bytes.NewReader(b)); err != nil {
+		return "", fmt.Errorf("thumbnail: %w", err)
+	}
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b)), nil
 }
