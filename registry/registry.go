@@ -127,15 +127,16 @@ func Open(dir string) (*Registry, error) {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// Get returns the manifest of the installed plugin name.
+// Get returns the manifest of the installed plugin name; a name that is
+// not installed gets an *UnknownPluginError listing the known plugins.
 func (r *Registry) Get(name string) (Manifest, error) {
 	if !nameRE.MatchString(name) {
-		return Manifest{}, fmt.Errorf("registry: invalid plugin name %q", name)
+		return Manifest{}, r.Unknown(name, "")
 	}
 	p := filepath.Join(r.Dir, name, manifestFile)
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Manifest{}, fmt.Errorf("registry: plugin %q is neither built in nor installed in %s", name, r.Dir)
+		return Manifest{}, r.Unknown(name, "")
 	}
 	if err != nil {
 		return Manifest{}, fmt.Errorf("registry: %w", err)

@@ -95,7 +95,7 @@ func (f *recipeFlags) open() (l *launch.Launcher, opt recipe.Options, err error)
 	if l, err = newLauncher(*f.pluginDir); err != nil {
 		return nil, opt, err
 	}
-	return l, recipe.Options{Sets: f.sets, Plugins: l.Schema, MaxBytes: *f.limit}, nil
+	return l, recipe.Options{Sets: f.sets, Plugins: l.Schema, PluginNames: l.Names, MaxBytes: *f.limit}, nil
 }
 
 // pluginsFlag adds --plugins, the plugin directory, to fs (as `run` has it).

@@ -50,11 +50,7 @@ type Started struct {
 
 // spec returns how to start name.
 func (l *Launcher) spec(name string) (host.Spec, error) {
-	reg := l.Registry
-	if reg == nil {
-		reg = &registry.Registry{}
-	}
-	s, err := reg.Spec(name)
+	s, err := l.registry().Spec(name)
 	if err != nil {
 		return s, err
 	}
@@ -63,6 +59,24 @@ func (l *Launcher) spec(name string) (host.Spec, error) {
 		return issuesError(sc.Check("config", cfg))
 	}
 	return s, nil
+}
+
+// registry is l.Registry, or an empty one (no built-ins, no plugin
+// directory) when unset.
+func (l *Launcher) registry() *registry.Registry {
+	if l.Registry == nil {
+		return &registry.Registry{}
+	}
+	return l.Registry
+}
+
+// Names returns the names of the known plugins of kind (a recipe kind:
+// "encoder", "loss", "dataset", "evaluator"), built in or installed,
+// sorted: what an unknown name in a recipe is told to choose from. It is a
+// recipe.PluginNames.
+func (l *Launcher) Names(kind string) []string {
+	names, _ := l.registry().Names(sdk.Kind(kind)) // an unreadable plugin directory: the built-ins
+	return names
 }
 
 // Schema returns the config schema of the plugin name: a built-in's from its
@@ -74,11 +88,7 @@ func (l *Launcher) Schema(name string) (schema.Schema, bool) {
 		return s, true
 	}
 	l.mu.Unlock()
-	reg := l.Registry
-	if reg == nil {
-		reg = &registry.Registry{}
-	}
-	m, err := reg.Describe(context.Background(), name)
+	m, err := l.registry().Describe(context.Background(), name)
 	if err != nil {
 		return schema.Schema{}, false
 	}
@@ -95,6 +105,10 @@ func (l *Launcher) Schema(name string) (schema.Schema, bool) {
 func start[T host.Client](ctx context.Context, l *Launcher, name string, kind sdk.Kind, cfg map[string]any, startFn func(context.Context, host.Spec) (T, error)) (T, error) {
 	var zero T
 	spec, err := l.spec(name)
+	var unknown *registry.UnknownPluginError
+	if errors.As(err, &unknown) {
+		return zero, l.registry().Unknown(name, kind) // the known plugins of this kind
+	}
 	if err != nil {
 		return zero, fmt.Errorf("%s plugin %q: %w", kind, name, err)
 	}

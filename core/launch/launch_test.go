@@ -80,6 +80,15 @@ func TestRefusals(t *testing.T) {
 		!strings.Contains(err.Error(), `dataset plugin "launch-missing"`) {
 		t.Errorf("unknown name: got %v", err)
 	}
+	// An unknown name is answered with the known plugins of its kind.
+	if _, err := l.Encoder(ctx, "builtin-scal", nil); err == nil ||
+		!strings.Contains(err.Error(), `encoder plugin "builtin-scal" is neither built in nor installed`) ||
+		!strings.Contains(err.Error(), `(did you mean "builtin-scale"?); known encoder plugins: builtin-scale`) {
+		t.Errorf("misspelt name: got %v", err)
+	}
+	if got := strings.Join(l.Names("loss"), " "); got != "builtin-dot launch-dot" {
+		t.Errorf("Names(loss) = %v, want the built-in losses of this test binary", got)
+	}
 	if s := l.Started(); len(s) != 0 {
 		t.Errorf("Started after refusals = %+v", s)
 	}

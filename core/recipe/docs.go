@@ -40,6 +40,7 @@ const docsIntro = "# Recipes\n\n" +
 	"`config` against the schema the plugin reports. Every problem is listed, one per line:\n\n" +
 	"```\nrecipes/my.yaml:14: key train.lrr: is not a known key (did you mean \"lr\"?)\n" +
 	"recipes/my.yaml:20: key train.schedule.kind: value \"cosin\" is not one of plateau, cosine, none (did you mean \"cosine\"?)\n" +
+	"recipes/my.yaml:31: key image_encoder.plugin: unknown encoder plugin \"resnt\"; known encoder plugins: bert, resnet, smallcnn (did you mean \"resnet\"?)\n" +
 	"--set train.batch_size=1: key train.batch_size: value 1 is out of range [2, 65536]\n```\n\n" +
 	"Besides the reference, validation refuses: an `experiment` that is not a plain directory name (runs\n" +
 	"are stored in `output/experiment/`: no `/`, no leading `.`); a fraction, init or seed given twice in\n" +

@@ -31,6 +31,9 @@ type Options struct {
 	// --set values inside plugin configs. When nil only the recipe's own
 	// schema is checked and plugin configs only for being mappings.
 	Plugins PluginLookup
+	// PluginNames, when non-nil, lists the known plugins of a kind: an
+	// unknown plugin name is answered with them and the nearest one.
+	PluginNames PluginNames
 	// Getenv reads environment variables: those ${VAR} names, and
 	// MaxBytesEnv. Nil means os.LookupEnv.
 	Getenv func(string) (string, bool)
@@ -133,7 +136,7 @@ func (l *loader) load(name string, data []byte, opt Options) (*Recipe, error) {
 	}
 	diags := l.diags
 	if !l.unparsed {
-		diags = append(diags, Validate(r, opt.Plugins)...)
+		diags = append(diags, withKnownPlugins(r, Validate(r, opt.Plugins), opt.PluginNames)...)
 	}
 	if len(diags) > 0 {
 		return r, Diagnostics(sortDiagnostics(diags))

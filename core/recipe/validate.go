@@ -72,7 +72,7 @@ func Validate(r *Recipe, plugins PluginLookup) []Diagnostic {
 			}
 			ps, ok := plugins(u.Name)
 			if !ok {
-				issues = append(issues, schema.Issue{Path: u.Path + ".plugin", Message: fmt.Sprintf("unknown %s plugin %q", u.Kind, u.Name)})
+				issues = append(issues, schema.Issue{Path: u.Path + ".plugin", Message: unknownPluginMessage(u)})
 				continue
 			}
 			cfg := u.Config
