@@ -184,8 +184,11 @@ func headline(runDir string, entries []results.Entry, inits []string, paper *Pap
 		if err := LabelEfficiency(filepath.Join(runDir, runs.PlotsDir, name), series, metricWords(g.metric)); err != nil {
 			return sec, err
 		}
-		sec.Figures = append(sec.Figures, Figure{Title: g.title(), Path: filepath.Join(runs.PlotsDir, name),
-			Caption: "Mean over seeds; band: ± one standard deviation over seeds." + map[bool]string{true: " Dashed: the paper's figures.", false: ""}[paper != nil]})
+		caption := "Lines: mean over seeds; bands: ± one standard deviation over seeds."
+		if paper != nil {
+			caption += " Dashed, hollow markers: the paper's figures."
+		}
+		sec.Figures = append(sec.Figures, Figure{Title: g.title(), Path: filepath.Join(runs.PlotsDir, name), Caption: caption})
 	}
 	return sec, nil
 }
