@@ -27,12 +27,16 @@ func init() {
 }
 
 // pluginFlags returns the flag set of a plugins command, with --plugins,
-// the plugin directory as run and the recipe commands name it, and -dir,
-// its older name here (elsewhere --dir is the run store).
+// the plugin directory as run and the recipe commands name it (and --dir,
+// its old name here, with a warning: elsewhere --dir was the run store).
 func pluginFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := newFlags(name, stderr)
 	dir := pluginsFlag(fs)
-	fs.StringVar(dir, "dir", "", "the same as --plugins (the older name)")
+	fs.Func("dir", "deprecated: the same as --plugins", func(s string) error {
+		fmt.Fprintf(stderr, "convirt: warning: --dir is deprecated for the plugins commands (it is the run store's old name elsewhere), use --plugins %s\n", s)
+		*dir = s
+		return nil
+	})
 	return fs, dir
 }
 
