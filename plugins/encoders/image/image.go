@@ -14,6 +14,7 @@ import (
 	"github.com/convirt/convirt/plugins/models/resnet"
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/models/smallcnn"
+	"github.com/convirt/convirt/plugins/models/weights"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
@@ -36,7 +37,7 @@ const Version = "0.1.0"
 type Config struct {
 	Arch          string `json:"arch" enum:"resnet50|resnet18" doc:"network depth"`
 	InChannels    int64  `json:"in_channels" min:"1" max:"4" doc:"image channels (3 for ImageNet weights, 1 for grayscale)"`
-	Weights       string `json:"weights" doc:"optional .safetensors file with torchvision-named weights (e.g. ImageNet)"`
+	Weights       string `json:"weights" doc:"optional torchvision-named weights (e.g. ImageNet): a .safetensors file, or a torch.save state dict (.pth) as torchvision publishes them"`
 	WeightsPrefix string `json:"weights_prefix" doc:"prefix to strip from the names in weights"`
 	MemoryFormat  string `json:"memory_format" enum:"contiguous|channels_last" doc:"layout of the images and activations: contiguous (NCHW) or channels_last (NHWC, which oneDNN's and cuDNN's convolutions prefer; docs/performance.md, Mixed precision)"`
 	torchenc.Common
@@ -151,7 +152,7 @@ func withWeights(build torchenc.Builder, path, strip string) torchenc.Builder {
 		}
 		ignore := func(name string) bool { return strings.HasPrefix(name, "fc.") }
 		opts := safetensors.LoadOptions{StripPrefix: strip, VarPrefix: "net.", AllowUnexpected: ignore}
-		if err := safetensors.Load(vs, path, opts); err != nil {
+		if err := weights.Load(vs, path, opts); err != nil {
 			return nil, err
 		}
 		return n, nil

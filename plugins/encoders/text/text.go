@@ -14,6 +14,7 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	"github.com/convirt/convirt/plugins/models/bert"
 	"github.com/convirt/convirt/plugins/models/safetensors"
+	"github.com/convirt/convirt/plugins/models/weights"
 	"github.com/convirt/convirt/plugins/models/wordpiece"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/builtin"
@@ -31,7 +32,7 @@ const Version = "0.1.0"
 
 // Config is the plugin's configuration.
 type Config struct {
-	Pretrained       string `json:"pretrained" doc:"a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors; e.g. ClinicalBERT): sizes from config.json, and vocab and weights default to its files"`
+	Pretrained       string `json:"pretrained" doc:"a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors or pytorch_model.bin; e.g. ClinicalBERT): sizes from config.json, and vocab and weights default to its files"`
 	Vocab            string `json:"vocab" doc:"WordPiece vocab.txt (ClinicalBERT's, or the synthetic corpus's); required without pretrained"`
 	Lowercase        bool   `json:"lowercase" doc:"lower-case and strip accents before WordPiece (uncased models)"`
 	Size             string `json:"size" enum:"base|tiny" doc:"BERT-base (768/12/12) or tiny (128/2/2)"`
@@ -42,7 +43,7 @@ type Config struct {
 	Pooling          string `json:"pooling" enum:"max|cls" doc:"max over tokens (ConVIRT) or the [CLS] output"`
 	FreezeEmbeddings bool   `json:"freeze_embeddings" doc:"freeze the embeddings (the paper does)"`
 	FreezeLayers     int    `json:"freeze_layers" min:"0" doc:"freeze the first N transformer layers (the paper: 6)"`
-	Weights          string `json:"weights" doc:"optional .safetensors with Hugging Face BERT names (e.g. ClinicalBERT)"`
+	Weights          string `json:"weights" doc:"optional weights with Hugging Face BERT names (e.g. ClinicalBERT): a .safetensors file, or a torch.save state dict (pytorch_model.bin)"`
 	WeightsPrefix    string `json:"weights_prefix" doc:"prefix to strip from the names in weights"`
 	torchenc.Common
 }
@@ -116,7 +117,7 @@ func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
 			cfg.Vocab = filepath.Join(cfg.Pretrained, "vocab.txt")
 		}
 		if cfg.Weights == "" {
-			cfg.Weights = filepath.Join(cfg.Pretrained, "model.safetensors")
+			cfg.Weights = weights.InDir(cfg.Pretrained)
 		}
 	}
 	if cfg.Vocab == "" {
@@ -167,7 +168,7 @@ func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
 				return strings.HasPrefix(name, "pooler.") || strings.HasPrefix(name, "cls.") || strings.HasSuffix(name, "position_ids")
 			}
 			opts := safetensors.LoadOptions{StripPrefix: cfg.WeightsPrefix, VarPrefix: "net.", AllowUnexpected: ignore}
-			if err := safetensors.Load(vs, cfg.Weights, opts); err != nil {
+			if err := weights.Load(vs, cfg.Weights, opts); err != nil {
 				return nil, err
 			}
 		}
