@@ -11,6 +11,9 @@ import (
 
 // step runs one ConVIRT step on b and returns the loss.
 func (l *loop) step(ctx context.Context, b *sdk.Batch) (float64, error) {
+	if l.local != nil {
+		return l.local.step(ctx, l, b)
+	}
 	if l.cfg.GradCacheChunk > 0 {
 		return l.gradCacheStep(ctx, b)
 	}
@@ -176,6 +179,14 @@ func (l *loop) validate(ctx context.Context) error {
 			continue // every sample failed to load; the dataset counted them
 		}
 		n++
+		if l.local != nil {
+			res, err := l.local.compute(ctx, l, b, false)
+			if err != nil {
+				return fmt.Errorf("validation: %w", err)
+			}
+			total += res.Loss
+			continue
+		}
 		v, err := l.p.Image.Forward(ctx, sdk.ForwardRequest{Batch: imagesOnly(b)})
 		if err != nil {
 			return fmt.Errorf("validation: image encoder forward: %w", err)

@@ -135,6 +135,9 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 		pf.From(st.Step)
 	}
 	l := &loop{cfg: cfg, p: p, st: st, n: info.Len, perEpoch: stepsPerEpoch}
+	if l.local, err = newLocal(ctx, cfg, p); err != nil {
+		return Result{}, err
+	}
 	res, err := l.run(ctx)
 	res.SkippedCheckpoints = skipped
 	return res, err
@@ -174,6 +177,7 @@ type loop struct {
 	lastCk   string  // the last checkpoint written
 	lr       float64 // the image encoder's learning rate at the last step
 	hasLR    bool
+	local    *local // the step of a loss that needs named outputs; nil: the plain step
 }
 
 func (l *loop) done(start time.Time) string {

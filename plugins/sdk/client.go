@@ -51,7 +51,8 @@ func (b *baseClient) Info(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, b.fail("Info", err)
 	}
-	info := Info{Name: r.Name, Kind: Kind(r.Kind), Version: r.Version, ProtocolVersion: int(r.ProtocolVersion), Description: r.Description}
+	info := Info{Name: r.Name, Kind: Kind(r.Kind), Version: r.Version, ProtocolVersion: int(r.ProtocolVersion), Description: r.Description,
+		Needs: needsFromWire(r.Needs)}
 	if len(r.SchemaJson) > 0 {
 		var s schema.Schema
 		if err := json.Unmarshal(r.SchemaJson, &s); err != nil {

@@ -66,6 +66,9 @@ type Info struct {
 	ProtocolVersion int           `json:"protocol_version"`
 	Description     string        `json:"description,omitempty"`
 	Schema          schema.Schema `json:"schema"`
+	// Needs is what a loss consumes beyond the pooled embeddings (nil: v
+	// and u only); a loss that sets it implements LocalLoss.
+	Needs *LossNeeds `json:"needs,omitempty"`
 }
 
 // Plugin is what every kind implements.
@@ -118,6 +121,27 @@ type Loss interface {
 	// Step updates the loss's own parameters (e.g. a learnable
 	// temperature) from the gradients of the last Compute.
 	Step(ctx context.Context) error
+}
+
+// NamedEncoder is an Encoder that also serves named outputs (the pooled
+// projection and its local features: OutputSpatial, OutputTokens, ...) for
+// losses that declare LossNeeds. Encoders without it serve Forward only.
+type NamedEncoder interface {
+	// ForwardNamed returns the outputs req.Outputs names, one forward pass
+	// for all; with req.Graph it keeps the graph for a BackwardNamed.
+	ForwardNamed(ctx context.Context, req ForwardRequest) (map[string]*tensor.Tensor, error)
+	// BackwardNamed back-propagates the gradient of each named output of
+	// the oldest pending Graph ForwardNamed (outputs without an entry get
+	// none), accumulating gradients.
+	BackwardNamed(ctx context.Context, grads map[string]*tensor.Tensor) error
+}
+
+// LocalLoss is a Loss that consumes named outputs: its Info declares
+// LossNeeds, and the host calls ComputeLocal instead of Compute.
+type LocalLoss interface {
+	// ComputeLocal returns the loss and, in ImageGrads and TextGrads, its
+	// gradient with respect to each named output given that has one.
+	ComputeLocal(ctx context.Context, in LocalInputs) (LossResult, error)
 }
 
 // Dataset serves samples by index, so the host owns the data order.

@@ -56,6 +56,7 @@ func (s *baseServer) Info(ctx context.Context, _ *pb.Empty) (*pb.InfoResponse, e
 	return &pb.InfoResponse{
 		Name: info.Name, Kind: string(s.kind), Version: info.Version,
 		ProtocolVersion: ProtocolVersion, SchemaJson: sc, Description: info.Description,
+		Needs: needsToWire(info.Needs),
 	}, nil
 }
 
@@ -120,6 +121,9 @@ func (s *encoderServer) Forward(ctx context.Context, req *pb.ForwardRequest) (*p
 	if err != nil {
 		return nil, badRequest("batch", err)
 	}
+	if len(req.Outputs) > 0 {
+		return s.forwardNamed(ctx, req, b)
+	}
 	t, err := s.impl.Forward(ctx, ForwardRequest{Batch: b, Train: req.Train, Graph: req.Graph, Output: req.Output})
 	if err != nil {
 		return nil, rpcError(err)
@@ -133,6 +137,9 @@ func (s *encoderServer) Forward(ctx context.Context, req *pb.ForwardRequest) (*p
 }
 
 func (s *encoderServer) Backward(ctx context.Context, req *pb.TensorMessage) (*pb.Empty, error) {
+	if len(req.Named) > 0 {
+		return s.backwardNamed(ctx, req)
+	}
 	g, err := fromTensor(req.Tensor)
 	if err != nil {
 		return nil, badRequest("gradient", err)
@@ -161,6 +168,9 @@ type lossServer struct {
 }
 
 func (s *lossServer) Compute(ctx context.Context, req *pb.ComputeRequest) (*pb.ComputeResponse, error) {
+	if len(req.Image) > 0 || len(req.Text) > 0 || len(req.Texts) > 0 {
+		return s.computeLocal(ctx, req)
+	}
 	v, err := fromTensor(req.V)
 	if err != nil {
 		return nil, badRequest("v", err)

@@ -16,10 +16,23 @@ type Batch struct {
 	Groups []string
 }
 
-// Encoder outputs.
+// Encoder outputs. Projection and Features are pooled ([N,D]); the others
+// are local, served as named outputs (ForwardRequest.Outputs) by encoders
+// that implement NamedEncoder, for losses that declare LossNeeds.
 const (
 	OutputProjection = "projection"
 	OutputFeatures   = "features"
+	// OutputSpatial is an image encoder's last feature map before pooling,
+	// [N,C,H,W].
+	OutputSpatial = "spatial"
+	// OutputConv4 is ResNet's third stage's map ("conv4" in GLoRIA's
+	// terms), [N,C,H,W].
+	OutputConv4 = "conv4"
+	// OutputTokens is a text encoder's per-token states, [N,T,D].
+	OutputTokens = "tokens"
+	// OutputTokenMask marks OutputTokens' real tokens (1) and padding (0),
+	// [N,T] float32. It carries no gradient.
+	OutputTokenMask = "token_mask"
 )
 
 // ForwardRequest asks an encoder for the embeddings of a batch.
@@ -28,6 +41,9 @@ type ForwardRequest struct {
 	Train  bool   // training mode (dropout, batch-norm statistics)
 	Graph  bool   // keep the autograd graph for a later Backward
 	Output string // OutputProjection (default when empty) or OutputFeatures
+	// Outputs, when not empty, asks a NamedEncoder for these named outputs
+	// (ForwardNamed); Output is then ignored.
+	Outputs []string
 }
 
 // StepRequest is an optimiser step.
@@ -35,12 +51,38 @@ type StepRequest struct {
 	ValLoss *float64 // validation loss, for plateau schedules; nil when unknown
 }
 
-// LossResult is a loss value with its gradients.
+// LossResult is a loss value with its gradients: GradV and GradU for
+// Compute, ImageGrads and TextGrads (one per named output that has a
+// gradient) for LocalLoss.ComputeLocal.
 type LossResult struct {
-	Loss    float64
-	GradV   *tensor.Tensor
-	GradU   *tensor.Tensor
-	Metrics map[string]float64
+	Loss       float64
+	GradV      *tensor.Tensor
+	GradU      *tensor.Tensor
+	Metrics    map[string]float64
+	ImageGrads map[string]*tensor.Tensor
+	TextGrads  map[string]*tensor.Tensor
+}
+
+// LossNeeds is what a loss consumes beyond the two pooled embeddings,
+// declared in its Info. A loss with none gets Compute(v, u); a loss with
+// some gets LocalLoss.ComputeLocal with the named outputs it lists.
+type LossNeeds struct {
+	// Image and Text are the named outputs (Output* constants) the loss
+	// needs of the image and text encoder. An empty Text means the run
+	// needs no text encoder (a captioning loss that reads Texts).
+	Image []string `json:"image,omitempty"`
+	Text  []string `json:"text,omitempty"`
+	// Texts asks for the batch's raw texts (a loss that tokenises the
+	// reports itself, as a captioning decoder does).
+	Texts bool `json:"texts,omitempty"`
+}
+
+// LocalInputs are what a LossNeeds loss gets for one batch: the named
+// outputs it declared, of each encoder, and the raw texts if it asked.
+type LocalInputs struct {
+	Image map[string]*tensor.Tensor
+	Text  map[string]*tensor.Tensor
+	Texts []string
 }
 
 // Dataset tasks.

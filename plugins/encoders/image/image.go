@@ -5,12 +5,10 @@
 package image
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
-	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/resnet"
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/models/smallcnn"
@@ -95,19 +93,11 @@ type net struct {
 func (n net) FeatureDim() int64 { return n.m.FeatureDim() }
 
 func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, error) {
-	if b.Images == nil {
-		return nil, errors.New("image encoder: batch has no images")
-	}
 	var s torchx.Scope
 	defer s.Free()
-	x, err := s.FromCoreOn(b.Images, dev, false)
+	x, err := n.input(&s, b, dev)
 	if err != nil {
 		return nil, err
-	}
-	if n.channelsLast {
-		if x, err = s.Keep(layers.ChannelsLast(x)); err != nil {
-			return nil, err
-		}
 	}
 	return n.m.Forward(x, train)
 }

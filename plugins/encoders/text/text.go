@@ -14,6 +14,7 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	"github.com/convirt/convirt/plugins/models/bert"
 	"github.com/convirt/convirt/plugins/models/safetensors"
+	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/models/weights"
 	"github.com/convirt/convirt/plugins/models/wordpiece"
 	"github.com/convirt/convirt/plugins/sdk"
@@ -80,29 +81,11 @@ type net struct {
 func (n net) FeatureDim() int64 { return n.m.FeatureDim() }
 
 func (n net) Features(b *sdk.Batch, train bool, dev gotch.Device) (*ts.Tensor, error) {
-	if len(b.Texts) == 0 {
-		return nil, errors.New("text encoder: batch has no texts")
-	}
-	enc, err := n.tok.Encode(b.Texts, n.maxLen)
+	var s torchx.Scope
+	defer s.Free()
+	ids, mask, err := n.tokens(&s, b, dev)
 	if err != nil {
 		return nil, err
-	}
-	shape := []int64{int64(enc.N), int64(enc.L)}
-	ids, err := ts.NewTensorFromData(enc.IDs, shape)
-	if err != nil {
-		return nil, err
-	}
-	defer ids.MustDrop()
-	mask, err := ts.NewTensorFromData(enc.Mask, shape)
-	if err != nil {
-		return nil, err
-	}
-	defer mask.MustDrop()
-	if dev != gotch.CPU {
-		ids2, mask2 := ids.MustTo(dev, false), mask.MustTo(dev, false)
-		defer ids2.MustDrop()
-		defer mask2.MustDrop()
-		ids, mask = ids2, mask2
 	}
 	return n.m.Forward(ids, mask, train)
 }

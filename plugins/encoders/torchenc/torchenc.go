@@ -75,6 +75,7 @@ type Encoder struct {
 	opt   *optim.Optimizer
 	sched *optim.Schedule
 	out   []*ts.Tensor // outputs of Graph forwards awaiting Backward
+	named []namedOut   // outputs of Graph ForwardNamed calls awaiting BackwardNamed
 	steps int64
 	// scaler is fp16's dynamic loss scale (nil for fp32 and bf16).
 	scaler *autocast.Scaler
@@ -294,6 +295,7 @@ func (e *Encoder) Step(_ context.Context, req sdk.StepRequest) error {
 			y.MustDrop()
 		}
 		e.out = nil
+		e.dropNamed()
 		return e.step(req.ValLoss)
 	})
 }

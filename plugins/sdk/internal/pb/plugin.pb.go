@@ -500,8 +500,11 @@ type InfoResponse struct {
 	ProtocolVersion int32                  `protobuf:"varint,4,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"` // this protocol's version: 1
 	SchemaJson      []byte                 `protobuf:"bytes,5,opt,name=schema_json,json=schemaJson,proto3" json:"schema_json,omitempty"`                 // sdk/schema.Schema as JSON
 	Description     string                 `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`                                 // one line
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// needs is what a loss consumes beyond the two pooled embeddings; absent
+	// for every other kind and for a loss of v and u only (see LossNeeds).
+	Needs         *LossNeeds `protobuf:"bytes,7,opt,name=needs,proto3" json:"needs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -576,6 +579,85 @@ func (x *InfoResponse) GetDescription() string {
 	return ""
 }
 
+func (x *InfoResponse) GetNeeds() *LossNeeds {
+	if x != nil {
+		return x.Needs
+	}
+	return nil
+}
+
+// LossNeeds is what a loss plugin declares it consumes. A loss that sends
+// none (as every loss written before the field existed) gets
+// ComputeRequest.v and .u only. A loss that sends one gets, instead, the
+// named outputs it lists of each encoder (ComputeRequest.image and .text,
+// from ForwardRequest.outputs) and, with texts, the batch's raw texts, and
+// answers with a gradient for each named output it was given
+// (ComputeResponse.image_grads and .text_grads). Output names: "projection"
+// (the pooled, projected embedding, v or u), "features" (pooled, before the
+// projection head), "spatial" (an image encoder's last map before pooling,
+// [N,C,H,W]), "conv4" (ResNet's third stage's map, [N,C,H,W]), "tokens" (a
+// text encoder's per-token states, [N,T,D]) and "token_mask" ([N,T], 1 for a
+// real token, 0 for padding; it carries no gradient).
+type LossNeeds struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Image         []string               `protobuf:"bytes,1,rep,name=image,proto3" json:"image,omitempty"`  // the image encoder's outputs
+	Text          []string               `protobuf:"bytes,2,rep,name=text,proto3" json:"text,omitempty"`    // the text encoder's outputs; none: no text encoder is run
+	Texts         bool                   `protobuf:"varint,3,opt,name=texts,proto3" json:"texts,omitempty"` // the batch's raw texts (a loss that tokenises reports itself)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LossNeeds) Reset() {
+	*x = LossNeeds{}
+	mi := &file_plugin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LossNeeds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LossNeeds) ProtoMessage() {}
+
+func (x *LossNeeds) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LossNeeds.ProtoReflect.Descriptor instead.
+func (*LossNeeds) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *LossNeeds) GetImage() []string {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *LossNeeds) GetText() []string {
+	if x != nil {
+		return x.Text
+	}
+	return nil
+}
+
+func (x *LossNeeds) GetTexts() bool {
+	if x != nil {
+		return x.Texts
+	}
+	return false
+}
+
 // ConfigureRequest carries the plugin's config, already validated by the host
 // against the plugin's schema, as a JSON object.
 type ConfigureRequest struct {
@@ -587,7 +669,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +681,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +694,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConfigureRequest) GetConfigJson() []byte {
@@ -622,17 +704,21 @@ func (x *ConfigureRequest) GetConfigJson() []byte {
 	return nil
 }
 
-// TensorMessage wraps one tensor (Encoder.Forward's output, Backward's input).
+// TensorMessage wraps one tensor (Encoder.Forward's output, Backward's input)
+// or, for named outputs (ForwardRequest.outputs), one tensor per name: a
+// Forward that named outputs answers with named, and a Backward of such a
+// forward sends the gradient of each output that has one in named.
 type TensorMessage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tensor        *Tensor                `protobuf:"bytes,1,opt,name=tensor,proto3" json:"tensor,omitempty"`
+	Named         map[string]*Tensor     `protobuf:"bytes,2,rep,name=named,proto3" json:"named,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TensorMessage) Reset() {
 	*x = TensorMessage{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +730,7 @@ func (x *TensorMessage) String() string {
 func (*TensorMessage) ProtoMessage() {}
 
 func (x *TensorMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +743,7 @@ func (x *TensorMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TensorMessage.ProtoReflect.Descriptor instead.
 func (*TensorMessage) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TensorMessage) GetTensor() *Tensor {
@@ -667,20 +753,31 @@ func (x *TensorMessage) GetTensor() *Tensor {
 	return nil
 }
 
+func (x *TensorMessage) GetNamed() map[string]*Tensor {
+	if x != nil {
+		return x.Named
+	}
+	return nil
+}
+
 // ForwardRequest runs the encoder on a batch.
 type ForwardRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
-	Train         bool                   `protobuf:"varint,2,opt,name=train,proto3" json:"train,omitempty"`  // training mode (dropout, batch-norm statistics)
-	Graph         bool                   `protobuf:"varint,3,opt,name=graph,proto3" json:"graph,omitempty"`  // keep the autograd graph for a later Backward
-	Output        string                 `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"` // "projection" (default) or "features"
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Batch  *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Train  bool                   `protobuf:"varint,2,opt,name=train,proto3" json:"train,omitempty"`  // training mode (dropout, batch-norm statistics)
+	Graph  bool                   `protobuf:"varint,3,opt,name=graph,proto3" json:"graph,omitempty"`  // keep the autograd graph for a later Backward
+	Output string                 `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"` // "projection" (default) or "features"
+	// outputs, when not empty, asks for these named outputs (see LossNeeds),
+	// answered in TensorMessage.named; output is then ignored. An encoder
+	// that serves no named outputs answers INVALID_ARGUMENT.
+	Outputs       []string `protobuf:"bytes,5,rep,name=outputs,proto3" json:"outputs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ForwardRequest) Reset() {
 	*x = ForwardRequest{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +789,7 @@ func (x *ForwardRequest) String() string {
 func (*ForwardRequest) ProtoMessage() {}
 
 func (x *ForwardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +802,7 @@ func (x *ForwardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardRequest.ProtoReflect.Descriptor instead.
 func (*ForwardRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ForwardRequest) GetBatch() *Batch {
@@ -736,6 +833,13 @@ func (x *ForwardRequest) GetOutput() string {
 	return ""
 }
 
+func (x *ForwardRequest) GetOutputs() []string {
+	if x != nil {
+		return x.Outputs
+	}
+	return nil
+}
+
 // StepRequest steps the optimiser and zeroes the gradients.
 type StepRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -746,7 +850,7 @@ type StepRequest struct {
 
 func (x *StepRequest) Reset() {
 	*x = StepRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +862,7 @@ func (x *StepRequest) String() string {
 func (*StepRequest) ProtoMessage() {}
 
 func (x *StepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +875,7 @@ func (x *StepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepRequest.ProtoReflect.Descriptor instead.
 func (*StepRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StepRequest) GetValLoss() float64 {
@@ -793,7 +897,7 @@ type StepResponse struct {
 
 func (x *StepResponse) Reset() {
 	*x = StepResponse{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +909,7 @@ func (x *StepResponse) String() string {
 func (*StepResponse) ProtoMessage() {}
 
 func (x *StepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +922,7 @@ func (x *StepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepResponse.ProtoReflect.Descriptor instead.
 func (*StepResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StepResponse) GetLr() float64 {
@@ -828,18 +932,22 @@ func (x *StepResponse) GetLr() float64 {
 	return 0
 }
 
-// ComputeRequest asks the loss for L(v, u) and its gradients.
+// ComputeRequest asks the loss for L(v, u) and its gradients. A loss that
+// declared LossNeeds gets image, text and texts instead of v and u.
 type ComputeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	V             *Tensor                `protobuf:"bytes,1,opt,name=v,proto3" json:"v,omitempty"` // image embeddings (N,D)
-	U             *Tensor                `protobuf:"bytes,2,opt,name=u,proto3" json:"u,omitempty"` // text embeddings (N,D)
+	V             *Tensor                `protobuf:"bytes,1,opt,name=v,proto3" json:"v,omitempty"`                                                                                   // image embeddings (N,D)
+	U             *Tensor                `protobuf:"bytes,2,opt,name=u,proto3" json:"u,omitempty"`                                                                                   // text embeddings (N,D)
+	Image         map[string]*Tensor     `protobuf:"bytes,3,rep,name=image,proto3" json:"image,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the image encoder's named outputs
+	Text          map[string]*Tensor     `protobuf:"bytes,4,rep,name=text,proto3" json:"text,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`   // the text encoder's named outputs
+	Texts         []string               `protobuf:"bytes,5,rep,name=texts,proto3" json:"texts,omitempty"`                                                                           // the batch's raw texts, when asked for
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ComputeRequest) Reset() {
 	*x = ComputeRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +959,7 @@ func (x *ComputeRequest) String() string {
 func (*ComputeRequest) ProtoMessage() {}
 
 func (x *ComputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +972,7 @@ func (x *ComputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComputeRequest.ProtoReflect.Descriptor instead.
 func (*ComputeRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ComputeRequest) GetV() *Tensor {
@@ -881,20 +989,45 @@ func (x *ComputeRequest) GetU() *Tensor {
 	return nil
 }
 
-// ComputeResponse is the loss, dL/dv, dL/du and extra metrics.
+func (x *ComputeRequest) GetImage() map[string]*Tensor {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *ComputeRequest) GetText() map[string]*Tensor {
+	if x != nil {
+		return x.Text
+	}
+	return nil
+}
+
+func (x *ComputeRequest) GetTexts() []string {
+	if x != nil {
+		return x.Texts
+	}
+	return nil
+}
+
+// ComputeResponse is the loss, dL/dv, dL/du and extra metrics; for a
+// request with named outputs, the gradient of each in image_grads and
+// text_grads (an output without an entry gets none).
 type ComputeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Loss          float64                `protobuf:"fixed64,1,opt,name=loss,proto3" json:"loss,omitempty"`
 	GradV         *Tensor                `protobuf:"bytes,2,opt,name=grad_v,json=gradV,proto3" json:"grad_v,omitempty"`
 	GradU         *Tensor                `protobuf:"bytes,3,opt,name=grad_u,json=gradU,proto3" json:"grad_u,omitempty"`
 	Metrics       map[string]float64     `protobuf:"bytes,4,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	ImageGrads    map[string]*Tensor     `protobuf:"bytes,5,rep,name=image_grads,json=imageGrads,proto3" json:"image_grads,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	TextGrads     map[string]*Tensor     `protobuf:"bytes,6,rep,name=text_grads,json=textGrads,proto3" json:"text_grads,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ComputeResponse) Reset() {
 	*x = ComputeResponse{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +1039,7 @@ func (x *ComputeResponse) String() string {
 func (*ComputeResponse) ProtoMessage() {}
 
 func (x *ComputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +1052,7 @@ func (x *ComputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComputeResponse.ProtoReflect.Descriptor instead.
 func (*ComputeResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ComputeResponse) GetLoss() float64 {
@@ -950,6 +1083,20 @@ func (x *ComputeResponse) GetMetrics() map[string]float64 {
 	return nil
 }
 
+func (x *ComputeResponse) GetImageGrads() map[string]*Tensor {
+	if x != nil {
+		return x.ImageGrads
+	}
+	return nil
+}
+
+func (x *ComputeResponse) GetTextGrads() map[string]*Tensor {
+	if x != nil {
+		return x.TextGrads
+	}
+	return nil
+}
+
 // SplitsResponse lists a dataset's split names.
 type SplitsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -960,7 +1107,7 @@ type SplitsResponse struct {
 
 func (x *SplitsResponse) Reset() {
 	*x = SplitsResponse{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1119,7 @@ func (x *SplitsResponse) String() string {
 func (*SplitsResponse) ProtoMessage() {}
 
 func (x *SplitsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1132,7 @@ func (x *SplitsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitsResponse.ProtoReflect.Descriptor instead.
 func (*SplitsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SplitsResponse) GetSplits() []string {
@@ -1005,7 +1152,7 @@ type DescribeRequest struct {
 
 func (x *DescribeRequest) Reset() {
 	*x = DescribeRequest{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1164,7 @@ func (x *DescribeRequest) String() string {
 func (*DescribeRequest) ProtoMessage() {}
 
 func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1177,7 @@ func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRequest.ProtoReflect.Descriptor instead.
 func (*DescribeRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DescribeRequest) GetSplit() string {
@@ -1053,7 +1200,7 @@ type SplitInfo struct {
 
 func (x *SplitInfo) Reset() {
 	*x = SplitInfo{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1212,7 @@ func (x *SplitInfo) String() string {
 func (*SplitInfo) ProtoMessage() {}
 
 func (x *SplitInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1225,7 @@ func (x *SplitInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitInfo.ProtoReflect.Descriptor instead.
 func (*SplitInfo) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SplitInfo) GetName() string {
@@ -1123,7 +1270,7 @@ type BatchRequest struct {
 
 func (x *BatchRequest) Reset() {
 	*x = BatchRequest{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1135,7 +1282,7 @@ func (x *BatchRequest) String() string {
 func (*BatchRequest) ProtoMessage() {}
 
 func (x *BatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1148,7 +1295,7 @@ func (x *BatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRequest.ProtoReflect.Descriptor instead.
 func (*BatchRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BatchRequest) GetSplit() string {
@@ -1204,7 +1351,7 @@ type FeatureSet struct {
 
 func (x *FeatureSet) Reset() {
 	*x = FeatureSet{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1363,7 @@ func (x *FeatureSet) String() string {
 func (*FeatureSet) ProtoMessage() {}
 
 func (x *FeatureSet) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1376,7 @@ func (x *FeatureSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureSet.ProtoReflect.Descriptor instead.
 func (*FeatureSet) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FeatureSet) GetFeatures() *Tensor {
@@ -1279,7 +1426,7 @@ type EvaluateRequest struct {
 
 func (x *EvaluateRequest) Reset() {
 	*x = EvaluateRequest{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1438,7 @@ func (x *EvaluateRequest) String() string {
 func (*EvaluateRequest) ProtoMessage() {}
 
 func (x *EvaluateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1451,7 @@ func (x *EvaluateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EvaluateRequest) GetProtocol() string {
@@ -1342,7 +1489,7 @@ type Predictions struct {
 
 func (x *Predictions) Reset() {
 	*x = Predictions{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1354,7 +1501,7 @@ func (x *Predictions) String() string {
 func (*Predictions) ProtoMessage() {}
 
 func (x *Predictions) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1367,7 +1514,7 @@ func (x *Predictions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Predictions.ProtoReflect.Descriptor instead.
 func (*Predictions) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Predictions) GetIds() []string {
@@ -1421,7 +1568,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1580,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1593,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Score) GetMetric() string {
@@ -1512,7 +1659,7 @@ type Curve struct {
 
 func (x *Curve) Reset() {
 	*x = Curve{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1671,7 @@ func (x *Curve) String() string {
 func (*Curve) ProtoMessage() {}
 
 func (x *Curve) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1684,7 @@ func (x *Curve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Curve.ProtoReflect.Descriptor instead.
 func (*Curve) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Curve) GetName() string {
@@ -1588,7 +1735,7 @@ type EvaluateResponse struct {
 
 func (x *EvaluateResponse) Reset() {
 	*x = EvaluateResponse{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1600,7 +1747,7 @@ func (x *EvaluateResponse) String() string {
 func (*EvaluateResponse) ProtoMessage() {}
 
 func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1613,7 +1760,7 @@ func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EvaluateResponse) GetMetrics() map[string]float64 {
@@ -1656,7 +1803,7 @@ type GradRequest struct {
 
 func (x *GradRequest) Reset() {
 	*x = GradRequest{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1815,7 @@ func (x *GradRequest) String() string {
 func (*GradRequest) ProtoMessage() {}
 
 func (x *GradRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1828,7 @@ func (x *GradRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GradRequest.ProtoReflect.Descriptor instead.
 func (*GradRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GradRequest) GetFeatures() *Tensor {
@@ -1709,7 +1856,7 @@ type GradResponse struct {
 
 func (x *GradResponse) Reset() {
 	*x = GradResponse{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +1868,7 @@ func (x *GradResponse) String() string {
 func (*GradResponse) ProtoMessage() {}
 
 func (x *GradResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +1881,7 @@ func (x *GradResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GradResponse.ProtoReflect.Descriptor instead.
 func (*GradResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{24}
+	return file_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GradResponse) GetLoss() float64 {
@@ -1777,7 +1924,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\vlabel_names\x18\x05 \x03(\tR\n" +
 	"labelNames\x12\x16\n" +
 	"\x06groups\x18\x06 \x03(\tR\x06groups\"\a\n" +
-	"\x05Empty\"\xbe\x01\n" +
+	"\x05Empty\"\xf2\x01\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
@@ -1785,34 +1932,65 @@ const file_plugin_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x04 \x01(\x05R\x0fprotocolVersion\x12\x1f\n" +
 	"\vschema_json\x18\x05 \x01(\fR\n" +
 	"schemaJson\x12 \n" +
-	"\vdescription\x18\x06 \x01(\tR\vdescription\"3\n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x122\n" +
+	"\x05needs\x18\a \x01(\v2\x1c.convirt.plugin.v1.LossNeedsR\x05needs\"K\n" +
+	"\tLossNeeds\x12\x14\n" +
+	"\x05image\x18\x01 \x03(\tR\x05image\x12\x12\n" +
+	"\x04text\x18\x02 \x03(\tR\x04text\x12\x14\n" +
+	"\x05texts\x18\x03 \x01(\bR\x05texts\"3\n" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
-	"configJson\"B\n" +
+	"configJson\"\xda\x01\n" +
 	"\rTensorMessage\x121\n" +
-	"\x06tensor\x18\x01 \x01(\v2\x19.convirt.plugin.v1.TensorR\x06tensor\"\x84\x01\n" +
+	"\x06tensor\x18\x01 \x01(\v2\x19.convirt.plugin.v1.TensorR\x06tensor\x12A\n" +
+	"\x05named\x18\x02 \x03(\v2+.convirt.plugin.v1.TensorMessage.NamedEntryR\x05named\x1aS\n" +
+	"\n" +
+	"NamedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05value:\x028\x01\"\x9e\x01\n" +
 	"\x0eForwardRequest\x12.\n" +
 	"\x05batch\x18\x01 \x01(\v2\x18.convirt.plugin.v1.BatchR\x05batch\x12\x14\n" +
 	"\x05train\x18\x02 \x01(\bR\x05train\x12\x14\n" +
 	"\x05graph\x18\x03 \x01(\bR\x05graph\x12\x16\n" +
-	"\x06output\x18\x04 \x01(\tR\x06output\":\n" +
+	"\x06output\x18\x04 \x01(\tR\x06output\x12\x18\n" +
+	"\aoutputs\x18\x05 \x03(\tR\aoutputs\":\n" +
 	"\vStepRequest\x12\x1e\n" +
 	"\bval_loss\x18\x01 \x01(\x01H\x00R\avalLoss\x88\x01\x01B\v\n" +
 	"\t_val_loss\"*\n" +
 	"\fStepResponse\x12\x13\n" +
 	"\x02lr\x18\x01 \x01(\x01H\x00R\x02lr\x88\x01\x01B\x05\n" +
-	"\x03_lr\"b\n" +
+	"\x03_lr\"\xa6\x03\n" +
 	"\x0eComputeRequest\x12'\n" +
 	"\x01v\x18\x01 \x01(\v2\x19.convirt.plugin.v1.TensorR\x01v\x12'\n" +
-	"\x01u\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x01u\"\x90\x02\n" +
+	"\x01u\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x01u\x12B\n" +
+	"\x05image\x18\x03 \x03(\v2,.convirt.plugin.v1.ComputeRequest.ImageEntryR\x05image\x12?\n" +
+	"\x04text\x18\x04 \x03(\v2+.convirt.plugin.v1.ComputeRequest.TextEntryR\x04text\x12\x14\n" +
+	"\x05texts\x18\x05 \x03(\tR\x05texts\x1aS\n" +
+	"\n" +
+	"ImageEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05value:\x028\x01\x1aR\n" +
+	"\tTextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05value:\x028\x01\"\xea\x04\n" +
 	"\x0fComputeResponse\x12\x12\n" +
 	"\x04loss\x18\x01 \x01(\x01R\x04loss\x120\n" +
 	"\x06grad_v\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05gradV\x120\n" +
 	"\x06grad_u\x18\x03 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05gradU\x12I\n" +
-	"\ametrics\x18\x04 \x03(\v2/.convirt.plugin.v1.ComputeResponse.MetricsEntryR\ametrics\x1a:\n" +
+	"\ametrics\x18\x04 \x03(\v2/.convirt.plugin.v1.ComputeResponse.MetricsEntryR\ametrics\x12S\n" +
+	"\vimage_grads\x18\x05 \x03(\v22.convirt.plugin.v1.ComputeResponse.ImageGradsEntryR\n" +
+	"imageGrads\x12P\n" +
+	"\n" +
+	"text_grads\x18\x06 \x03(\v21.convirt.plugin.v1.ComputeResponse.TextGradsEntryR\ttextGrads\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"(\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\x1aX\n" +
+	"\x0fImageGradsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05value:\x028\x01\x1aW\n" +
+	"\x0eTextGradsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05value:\x028\x01\"(\n" +
 	"\x0eSplitsResponse\x12\x16\n" +
 	"\x06splits\x18\x01 \x03(\tR\x06splits\"'\n" +
 	"\x0fDescribeRequest\x12\x14\n" +
@@ -1920,7 +2098,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_plugin_proto_goTypes = []any{
 	(DType)(0),               // 0: convirt.plugin.v1.DType
 	(*ShmRef)(nil),           // 1: convirt.plugin.v1.ShmRef
@@ -1929,28 +2107,34 @@ var file_plugin_proto_goTypes = []any{
 	(*Batch)(nil),            // 4: convirt.plugin.v1.Batch
 	(*Empty)(nil),            // 5: convirt.plugin.v1.Empty
 	(*InfoResponse)(nil),     // 6: convirt.plugin.v1.InfoResponse
-	(*ConfigureRequest)(nil), // 7: convirt.plugin.v1.ConfigureRequest
-	(*TensorMessage)(nil),    // 8: convirt.plugin.v1.TensorMessage
-	(*ForwardRequest)(nil),   // 9: convirt.plugin.v1.ForwardRequest
-	(*StepRequest)(nil),      // 10: convirt.plugin.v1.StepRequest
-	(*StepResponse)(nil),     // 11: convirt.plugin.v1.StepResponse
-	(*ComputeRequest)(nil),   // 12: convirt.plugin.v1.ComputeRequest
-	(*ComputeResponse)(nil),  // 13: convirt.plugin.v1.ComputeResponse
-	(*SplitsResponse)(nil),   // 14: convirt.plugin.v1.SplitsResponse
-	(*DescribeRequest)(nil),  // 15: convirt.plugin.v1.DescribeRequest
-	(*SplitInfo)(nil),        // 16: convirt.plugin.v1.SplitInfo
-	(*BatchRequest)(nil),     // 17: convirt.plugin.v1.BatchRequest
-	(*FeatureSet)(nil),       // 18: convirt.plugin.v1.FeatureSet
-	(*EvaluateRequest)(nil),  // 19: convirt.plugin.v1.EvaluateRequest
-	(*Predictions)(nil),      // 20: convirt.plugin.v1.Predictions
-	(*Score)(nil),            // 21: convirt.plugin.v1.Score
-	(*Curve)(nil),            // 22: convirt.plugin.v1.Curve
-	(*EvaluateResponse)(nil), // 23: convirt.plugin.v1.EvaluateResponse
-	(*GradRequest)(nil),      // 24: convirt.plugin.v1.GradRequest
-	(*GradResponse)(nil),     // 25: convirt.plugin.v1.GradResponse
-	nil,                      // 26: convirt.plugin.v1.ComputeResponse.MetricsEntry
-	nil,                      // 27: convirt.plugin.v1.EvaluateRequest.SplitsEntry
-	nil,                      // 28: convirt.plugin.v1.EvaluateResponse.MetricsEntry
+	(*LossNeeds)(nil),        // 7: convirt.plugin.v1.LossNeeds
+	(*ConfigureRequest)(nil), // 8: convirt.plugin.v1.ConfigureRequest
+	(*TensorMessage)(nil),    // 9: convirt.plugin.v1.TensorMessage
+	(*ForwardRequest)(nil),   // 10: convirt.plugin.v1.ForwardRequest
+	(*StepRequest)(nil),      // 11: convirt.plugin.v1.StepRequest
+	(*StepResponse)(nil),     // 12: convirt.plugin.v1.StepResponse
+	(*ComputeRequest)(nil),   // 13: convirt.plugin.v1.ComputeRequest
+	(*ComputeResponse)(nil),  // 14: convirt.plugin.v1.ComputeResponse
+	(*SplitsResponse)(nil),   // 15: convirt.plugin.v1.SplitsResponse
+	(*DescribeRequest)(nil),  // 16: convirt.plugin.v1.DescribeRequest
+	(*SplitInfo)(nil),        // 17: convirt.plugin.v1.SplitInfo
+	(*BatchRequest)(nil),     // 18: convirt.plugin.v1.BatchRequest
+	(*FeatureSet)(nil),       // 19: convirt.plugin.v1.FeatureSet
+	(*EvaluateRequest)(nil),  // 20: convirt.plugin.v1.EvaluateRequest
+	(*Predictions)(nil),      // 21: convirt.plugin.v1.Predictions
+	(*Score)(nil),            // 22: convirt.plugin.v1.Score
+	(*Curve)(nil),            // 23: convirt.plugin.v1.Curve
+	(*EvaluateResponse)(nil), // 24: convirt.plugin.v1.EvaluateResponse
+	(*GradRequest)(nil),      // 25: convirt.plugin.v1.GradRequest
+	(*GradResponse)(nil),     // 26: convirt.plugin.v1.GradResponse
+	nil,                      // 27: convirt.plugin.v1.TensorMessage.NamedEntry
+	nil,                      // 28: convirt.plugin.v1.ComputeRequest.ImageEntry
+	nil,                      // 29: convirt.plugin.v1.ComputeRequest.TextEntry
+	nil,                      // 30: convirt.plugin.v1.ComputeResponse.MetricsEntry
+	nil,                      // 31: convirt.plugin.v1.ComputeResponse.ImageGradsEntry
+	nil,                      // 32: convirt.plugin.v1.ComputeResponse.TextGradsEntry
+	nil,                      // 33: convirt.plugin.v1.EvaluateRequest.SplitsEntry
+	nil,                      // 34: convirt.plugin.v1.EvaluateResponse.MetricsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: convirt.plugin.v1.Tensor.dtype:type_name -> convirt.plugin.v1.DType
@@ -1958,61 +2142,72 @@ var file_plugin_proto_depIdxs = []int32{
 	1,  // 2: convirt.plugin.v1.Blob.shm:type_name -> convirt.plugin.v1.ShmRef
 	2,  // 3: convirt.plugin.v1.Batch.images:type_name -> convirt.plugin.v1.Tensor
 	2,  // 4: convirt.plugin.v1.Batch.labels:type_name -> convirt.plugin.v1.Tensor
-	2,  // 5: convirt.plugin.v1.TensorMessage.tensor:type_name -> convirt.plugin.v1.Tensor
-	4,  // 6: convirt.plugin.v1.ForwardRequest.batch:type_name -> convirt.plugin.v1.Batch
-	2,  // 7: convirt.plugin.v1.ComputeRequest.v:type_name -> convirt.plugin.v1.Tensor
-	2,  // 8: convirt.plugin.v1.ComputeRequest.u:type_name -> convirt.plugin.v1.Tensor
-	2,  // 9: convirt.plugin.v1.ComputeResponse.grad_v:type_name -> convirt.plugin.v1.Tensor
-	2,  // 10: convirt.plugin.v1.ComputeResponse.grad_u:type_name -> convirt.plugin.v1.Tensor
-	26, // 11: convirt.plugin.v1.ComputeResponse.metrics:type_name -> convirt.plugin.v1.ComputeResponse.MetricsEntry
-	2,  // 12: convirt.plugin.v1.FeatureSet.features:type_name -> convirt.plugin.v1.Tensor
-	2,  // 13: convirt.plugin.v1.FeatureSet.labels:type_name -> convirt.plugin.v1.Tensor
-	27, // 14: convirt.plugin.v1.EvaluateRequest.splits:type_name -> convirt.plugin.v1.EvaluateRequest.SplitsEntry
-	2,  // 15: convirt.plugin.v1.Predictions.scores:type_name -> convirt.plugin.v1.Tensor
-	2,  // 16: convirt.plugin.v1.Predictions.targets:type_name -> convirt.plugin.v1.Tensor
-	28, // 17: convirt.plugin.v1.EvaluateResponse.metrics:type_name -> convirt.plugin.v1.EvaluateResponse.MetricsEntry
-	20, // 18: convirt.plugin.v1.EvaluateResponse.predictions:type_name -> convirt.plugin.v1.Predictions
-	22, // 19: convirt.plugin.v1.EvaluateResponse.curves:type_name -> convirt.plugin.v1.Curve
-	21, // 20: convirt.plugin.v1.EvaluateResponse.scores:type_name -> convirt.plugin.v1.Score
-	2,  // 21: convirt.plugin.v1.GradRequest.features:type_name -> convirt.plugin.v1.Tensor
-	2,  // 22: convirt.plugin.v1.GradRequest.labels:type_name -> convirt.plugin.v1.Tensor
-	2,  // 23: convirt.plugin.v1.GradResponse.grad:type_name -> convirt.plugin.v1.Tensor
-	18, // 24: convirt.plugin.v1.EvaluateRequest.SplitsEntry.value:type_name -> convirt.plugin.v1.FeatureSet
-	5,  // 25: convirt.plugin.v1.Plugin.Info:input_type -> convirt.plugin.v1.Empty
-	7,  // 26: convirt.plugin.v1.Plugin.Configure:input_type -> convirt.plugin.v1.ConfigureRequest
-	5,  // 27: convirt.plugin.v1.Plugin.State:input_type -> convirt.plugin.v1.Empty
-	3,  // 28: convirt.plugin.v1.Plugin.SetState:input_type -> convirt.plugin.v1.Blob
-	5,  // 29: convirt.plugin.v1.Plugin.Close:input_type -> convirt.plugin.v1.Empty
-	9,  // 30: convirt.plugin.v1.Encoder.Forward:input_type -> convirt.plugin.v1.ForwardRequest
-	8,  // 31: convirt.plugin.v1.Encoder.Backward:input_type -> convirt.plugin.v1.TensorMessage
-	10, // 32: convirt.plugin.v1.Encoder.Step:input_type -> convirt.plugin.v1.StepRequest
-	12, // 33: convirt.plugin.v1.Loss.Compute:input_type -> convirt.plugin.v1.ComputeRequest
-	5,  // 34: convirt.plugin.v1.Loss.Step:input_type -> convirt.plugin.v1.Empty
-	5,  // 35: convirt.plugin.v1.Dataset.Splits:input_type -> convirt.plugin.v1.Empty
-	15, // 36: convirt.plugin.v1.Dataset.Describe:input_type -> convirt.plugin.v1.DescribeRequest
-	17, // 37: convirt.plugin.v1.Dataset.Batch:input_type -> convirt.plugin.v1.BatchRequest
-	19, // 38: convirt.plugin.v1.Evaluator.Evaluate:input_type -> convirt.plugin.v1.EvaluateRequest
-	24, // 39: convirt.plugin.v1.Evaluator.Grad:input_type -> convirt.plugin.v1.GradRequest
-	6,  // 40: convirt.plugin.v1.Plugin.Info:output_type -> convirt.plugin.v1.InfoResponse
-	5,  // 41: convirt.plugin.v1.Plugin.Configure:output_type -> convirt.plugin.v1.Empty
-	3,  // 42: convirt.plugin.v1.Plugin.State:output_type -> convirt.plugin.v1.Blob
-	5,  // 43: convirt.plugin.v1.Plugin.SetState:output_type -> convirt.plugin.v1.Empty
-	5,  // 44: convirt.plugin.v1.Plugin.Close:output_type -> convirt.plugin.v1.Empty
-	8,  // 45: convirt.plugin.v1.Encoder.Forward:output_type -> convirt.plugin.v1.TensorMessage
-	5,  // 46: convirt.plugin.v1.Encoder.Backward:output_type -> convirt.plugin.v1.Empty
-	11, // 47: convirt.plugin.v1.Encoder.Step:output_type -> convirt.plugin.v1.StepResponse
-	13, // 48: convirt.plugin.v1.Loss.Compute:output_type -> convirt.plugin.v1.ComputeResponse
-	5,  // 49: convirt.plugin.v1.Loss.Step:output_type -> convirt.plugin.v1.Empty
-	14, // 50: convirt.plugin.v1.Dataset.Splits:output_type -> convirt.plugin.v1.SplitsResponse
-	16, // 51: convirt.plugin.v1.Dataset.Describe:output_type -> convirt.plugin.v1.SplitInfo
-	4,  // 52: convirt.plugin.v1.Dataset.Batch:output_type -> convirt.plugin.v1.Batch
-	23, // 53: convirt.plugin.v1.Evaluator.Evaluate:output_type -> convirt.plugin.v1.EvaluateResponse
-	25, // 54: convirt.plugin.v1.Evaluator.Grad:output_type -> convirt.plugin.v1.GradResponse
-	40, // [40:55] is the sub-list for method output_type
-	25, // [25:40] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	7,  // 5: convirt.plugin.v1.InfoResponse.needs:type_name -> convirt.plugin.v1.LossNeeds
+	2,  // 6: convirt.plugin.v1.TensorMessage.tensor:type_name -> convirt.plugin.v1.Tensor
+	27, // 7: convirt.plugin.v1.TensorMessage.named:type_name -> convirt.plugin.v1.TensorMessage.NamedEntry
+	4,  // 8: convirt.plugin.v1.ForwardRequest.batch:type_name -> convirt.plugin.v1.Batch
+	2,  // 9: convirt.plugin.v1.ComputeRequest.v:type_name -> convirt.plugin.v1.Tensor
+	2,  // 10: convirt.plugin.v1.ComputeRequest.u:type_name -> convirt.plugin.v1.Tensor
+	28, // 11: convirt.plugin.v1.ComputeRequest.image:type_name -> convirt.plugin.v1.ComputeRequest.ImageEntry
+	29, // 12: convirt.plugin.v1.ComputeRequest.text:type_name -> convirt.plugin.v1.ComputeRequest.TextEntry
+	2,  // 13: convirt.plugin.v1.ComputeResponse.grad_v:type_name -> convirt.plugin.v1.Tensor
+	2,  // 14: convirt.plugin.v1.ComputeResponse.grad_u:type_name -> convirt.plugin.v1.Tensor
+	30, // 15: convirt.plugin.v1.ComputeResponse.metrics:type_name -> convirt.plugin.v1.ComputeResponse.MetricsEntry
+	31, // 16: convirt.plugin.v1.ComputeResponse.image_grads:type_name -> convirt.plugin.v1.ComputeResponse.ImageGradsEntry
+	32, // 17: convirt.plugin.v1.ComputeResponse.text_grads:type_name -> convirt.plugin.v1.ComputeResponse.TextGradsEntry
+	2,  // 18: convirt.plugin.v1.FeatureSet.features:type_name -> convirt.plugin.v1.Tensor
+	2,  // 19: convirt.plugin.v1.FeatureSet.labels:type_name -> convirt.plugin.v1.Tensor
+	33, // 20: convirt.plugin.v1.EvaluateRequest.splits:type_name -> convirt.plugin.v1.EvaluateRequest.SplitsEntry
+	2,  // 21: convirt.plugin.v1.Predictions.scores:type_name -> convirt.plugin.v1.Tensor
+	2,  // 22: convirt.plugin.v1.Predictions.targets:type_name -> convirt.plugin.v1.Tensor
+	34, // 23: convirt.plugin.v1.EvaluateResponse.metrics:type_name -> convirt.plugin.v1.EvaluateResponse.MetricsEntry
+	21, // 24: convirt.plugin.v1.EvaluateResponse.predictions:type_name -> convirt.plugin.v1.Predictions
+	23, // 25: convirt.plugin.v1.EvaluateResponse.curves:type_name -> convirt.plugin.v1.Curve
+	22, // 26: convirt.plugin.v1.EvaluateResponse.scores:type_name -> convirt.plugin.v1.Score
+	2,  // 27: convirt.plugin.v1.GradRequest.features:type_name -> convirt.plugin.v1.Tensor
+	2,  // 28: convirt.plugin.v1.GradRequest.labels:type_name -> convirt.plugin.v1.Tensor
+	2,  // 29: convirt.plugin.v1.GradResponse.grad:type_name -> convirt.plugin.v1.Tensor
+	2,  // 30: convirt.plugin.v1.TensorMessage.NamedEntry.value:type_name -> convirt.plugin.v1.Tensor
+	2,  // 31: convirt.plugin.v1.ComputeRequest.ImageEntry.value:type_name -> convirt.plugin.v1.Tensor
+	2,  // 32: convirt.plugin.v1.ComputeRequest.TextEntry.value:type_name -> convirt.plugin.v1.Tensor
+	2,  // 33: convirt.plugin.v1.ComputeResponse.ImageGradsEntry.value:type_name -> convirt.plugin.v1.Tensor
+	2,  // 34: convirt.plugin.v1.ComputeResponse.TextGradsEntry.value:type_name -> convirt.plugin.v1.Tensor
+	19, // 35: convirt.plugin.v1.EvaluateRequest.SplitsEntry.value:type_name -> convirt.plugin.v1.FeatureSet
+	5,  // 36: convirt.plugin.v1.Plugin.Info:input_type -> convirt.plugin.v1.Empty
+	8,  // 37: convirt.plugin.v1.Plugin.Configure:input_type -> convirt.plugin.v1.ConfigureRequest
+	5,  // 38: convirt.plugin.v1.Plugin.State:input_type -> convirt.plugin.v1.Empty
+	3,  // 39: convirt.plugin.v1.Plugin.SetState:input_type -> convirt.plugin.v1.Blob
+	5,  // 40: convirt.plugin.v1.Plugin.Close:input_type -> convirt.plugin.v1.Empty
+	10, // 41: convirt.plugin.v1.Encoder.Forward:input_type -> convirt.plugin.v1.ForwardRequest
+	9,  // 42: convirt.plugin.v1.Encoder.Backward:input_type -> convirt.plugin.v1.TensorMessage
+	11, // 43: convirt.plugin.v1.Encoder.Step:input_type -> convirt.plugin.v1.StepRequest
+	13, // 44: convirt.plugin.v1.Loss.Compute:input_type -> convirt.plugin.v1.ComputeRequest
+	5,  // 45: convirt.plugin.v1.Loss.Step:input_type -> convirt.plugin.v1.Empty
+	5,  // 46: convirt.plugin.v1.Dataset.Splits:input_type -> convirt.plugin.v1.Empty
+	16, // 47: convirt.plugin.v1.Dataset.Describe:input_type -> convirt.plugin.v1.DescribeRequest
+	18, // 48: convirt.plugin.v1.Dataset.Batch:input_type -> convirt.plugin.v1.BatchRequest
+	20, // 49: convirt.plugin.v1.Evaluator.Evaluate:input_type -> convirt.plugin.v1.EvaluateRequest
+	25, // 50: convirt.plugin.v1.Evaluator.Grad:input_type -> convirt.plugin.v1.GradRequest
+	6,  // 51: convirt.plugin.v1.Plugin.Info:output_type -> convirt.plugin.v1.InfoResponse
+	5,  // 52: convirt.plugin.v1.Plugin.Configure:output_type -> convirt.plugin.v1.Empty
+	3,  // 53: convirt.plugin.v1.Plugin.State:output_type -> convirt.plugin.v1.Blob
+	5,  // 54: convirt.plugin.v1.Plugin.SetState:output_type -> convirt.plugin.v1.Empty
+	5,  // 55: convirt.plugin.v1.Plugin.Close:output_type -> convirt.plugin.v1.Empty
+	9,  // 56: convirt.plugin.v1.Encoder.Forward:output_type -> convirt.plugin.v1.TensorMessage
+	5,  // 57: convirt.plugin.v1.Encoder.Backward:output_type -> convirt.plugin.v1.Empty
+	12, // 58: convirt.plugin.v1.Encoder.Step:output_type -> convirt.plugin.v1.StepResponse
+	14, // 59: convirt.plugin.v1.Loss.Compute:output_type -> convirt.plugin.v1.ComputeResponse
+	5,  // 60: convirt.plugin.v1.Loss.Step:output_type -> convirt.plugin.v1.Empty
+	15, // 61: convirt.plugin.v1.Dataset.Splits:output_type -> convirt.plugin.v1.SplitsResponse
+	17, // 62: convirt.plugin.v1.Dataset.Describe:output_type -> convirt.plugin.v1.SplitInfo
+	4,  // 63: convirt.plugin.v1.Dataset.Batch:output_type -> convirt.plugin.v1.Batch
+	24, // 64: convirt.plugin.v1.Evaluator.Evaluate:output_type -> convirt.plugin.v1.EvaluateResponse
+	26, // 65: convirt.plugin.v1.Evaluator.Grad:output_type -> convirt.plugin.v1.GradResponse
+	51, // [51:66] is the sub-list for method output_type
+	36, // [36:51] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2028,15 +2223,15 @@ func file_plugin_proto_init() {
 		(*Blob_Data)(nil),
 		(*Blob_Shm)(nil),
 	}
-	file_plugin_proto_msgTypes[9].OneofWrappers = []any{}
 	file_plugin_proto_msgTypes[10].OneofWrappers = []any{}
+	file_plugin_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   5,
 		},
