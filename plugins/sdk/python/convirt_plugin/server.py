@@ -22,7 +22,7 @@ import threading
 
 import grpc
 
-from . import tensors
+from . import handshake, tensors
 from .pb import plugin_pb2 as pb
 from .pb import plugin_pb2_grpc as pb_grpc
 
@@ -93,7 +93,7 @@ class PluginServicer(pb_grpc.PluginServicer):
     def Info(self, request, context):
         info = self.call.run(context, self.impl.info)
         return pb.InfoResponse(name=info.name, kind=self.kind, version=info.version,
-                               protocol_version=1, schema_json=json.dumps(info.schema).encode(),
+                               protocol_version=handshake.PROTOCOL_VERSION, schema_json=json.dumps(info.schema).encode(),
                                description=info.description)
 
     def Configure(self, request, context):
@@ -149,8 +149,8 @@ class EncoderServicer(pb_grpc.EncoderServicer):
     def Step(self, request, context):
         val = request.val_loss if request.HasField("val_loss") else None
         lr = self.call.run(context, self.impl.step, val)
-        resp = pb.StepResponse() if hasattr(pb, "StepResponse") else pb.Empty()
-        if lr is not None and hasattr(resp, "lr"):
+        resp = pb.StepResponse()
+        if lr is not None:
             resp.lr = float(lr)
         return resp
 

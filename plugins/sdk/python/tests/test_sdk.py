@@ -6,6 +6,7 @@ Run: /usr/bin/python3 -m unittest discover -s plugins/sdk/python/tests
 import base64
 import mmap
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -129,6 +130,14 @@ class HandshakeTest(unittest.TestCase):
         with self.assertRaises(handshake.NotLaunchedByHost):
             handshake.check_cookie({"CONVIRT_PLUGIN": "other"})
         handshake.check_cookie({"CONVIRT_PLUGIN": "convirt-plugin-v1"})
+
+    def test_run_by_hand_explains_and_exits(self):
+        env = {k: v for k, v in os.environ.items() if k != handshake.MAGIC_COOKIE_KEY}
+        p = subprocess.run([sys.executable, "-B", os.path.join(os.path.dirname(os.path.abspath(__file__)), "sum_plugin.py")],
+                           env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, "")  # stdout belongs to the handshake
+        self.assertIn("This program is a convirt plugin", p.stderr)
 
     def test_versions(self):
         handshake.check_versions({})
