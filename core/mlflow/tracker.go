@@ -66,7 +66,8 @@ type state struct {
 // because the server is down: operations go to a bounded in-memory queue,
 // and to a spool file while the server is unreachable or the queue is full;
 // a background sender replays them in order, with backoff, when the
-// server answers again.
+// server answers again. Logged values are sent in full runs/log-batch
+// calls, waiting at most FlushInterval for others to join them (batch.go).
 type Tracker struct {
 	c    *Client
 	opts TrackerOptions
