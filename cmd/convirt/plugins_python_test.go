@@ -178,6 +178,7 @@ func checkTorchLoss(t *testing.T, runDir string, steps int) {
 			last += v / 3
 		}
 	}
+	t.Logf("train/loss: mean %.4f over the first 3 steps, %.4f over the last 3", first, last)
 	if last > first-0.5 {
 		t.Errorf("the loss does not fall: mean %.4f over the first 3 steps, %.4f over the last 3: %v", first, last, loss)
 	}

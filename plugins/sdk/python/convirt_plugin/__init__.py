@@ -1,5 +1,5 @@
-"""convirt's plugin SDK for Python: serve an encoder written in PyTorch (or
-anything else with numpy) as a convirt plugin process.
+"""convirt's plugin SDK for Python: serve an encoder, a loss or a dataset
+written in PyTorch (or anything else with numpy) as a convirt plugin process.
 
     import convirt_plugin
 
@@ -12,7 +12,7 @@ anything else with numpy) as a convirt plugin process.
 
 main completes go-plugin's handshake with the host that started the
 process (magic cookie, AutoMTLS, the handshake line; handshake.py), serves
-the Plugin and Encoder services of plugin.proto (server.py) with tensors as
+the Plugin service and the kind's service of plugin.proto (server.py) with tensors as
 numpy views of shared memory (tensors.py), gRPC's health service and
 go-plugin's controller, and returns when the host closes the plugin.
 docs/plugins.md ("Python") is the guide.
@@ -27,15 +27,17 @@ from concurrent import futures
 
 from . import handshake, tensors
 from .log import logger
-from .server import OUTPUT_FEATURES, OUTPUT_PROJECTION, Batch, Info, add_encoder, new_call  # noqa: F401
+from .server import OUTPUT_FEATURES, OUTPUT_PROJECTION, Batch, Info, add_plugin, new_call  # noqa: F401
 from .tensors import WireOptions, from_wire, to_wire  # noqa: F401
 
-__all__ = ["Encoder", "Info", "Batch", "main", "serve", "OUTPUT_PROJECTION", "OUTPUT_FEATURES",
+__all__ = ["Encoder", "Loss", "Dataset", "Info", "Batch", "main", "serve", "OUTPUT_PROJECTION", "OUTPUT_FEATURES",
            "from_wire", "to_wire", "WireOptions"]
 
 
 class Encoder:
     """The methods an encoder plugin implements (override all but close)."""
+
+    kind = "encoder"
 
     def info(self):
         """Returns an Info: name, version, description and config schema."""
@@ -73,6 +75,70 @@ class Encoder:
         """Releases resources; the process exits afterwards."""
 
 
+class Loss:
+    """The methods a loss plugin implements: compute, and for a loss with
+    parameters of its own (a learnable temperature) step, state and
+    set_state, which otherwise keep nothing."""
+
+    kind = "loss"
+
+    def info(self):
+        raise NotImplementedError
+
+    def configure(self, config):
+        raise NotImplementedError
+
+    def compute(self, v, u):
+        """Returns (loss, dL/dv, dL/du, metrics) for the image and text
+        embeddings v and u, (N,D) numpy arrays; the gradients as arrays or
+        torch tensors of the same shapes, metrics a dict of floats."""
+        raise NotImplementedError
+
+    def step(self):
+        """Steps the loss's own parameters from the last compute."""
+
+    def state(self):
+        return b""
+
+    def set_state(self, state):
+        """Restores state(); an empty state (a stateless loss's) is no change."""
+        if len(state):
+            raise NotImplementedError("a loss with state must override set_state")
+
+    def close(self):
+        pass
+
+
+class Dataset:
+    """The methods a dataset plugin implements; the host owns the order."""
+
+    kind = "dataset"
+
+    def info(self):
+        raise NotImplementedError
+
+    def configure(self, config):
+        raise NotImplementedError
+
+    def splits(self):
+        """The split names."""
+        raise NotImplementedError
+
+    def describe(self, split):
+        """A dict: len, label_names, task ("paired", "binary", "multilabel"
+        or "multiclass")."""
+        raise NotImplementedError
+
+    def batch(self, split, indices, augment, seed, epoch):
+        """A Batch of the samples at indices: images (N,C,H,W) float32,
+        texts, labels (N,K) float32, label_names, groups (see plugin.proto);
+        augment with seed, epoch and the index fixing the result."""
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
 def _health_servicer():
     from .pb import health_pb2, health_pb2_grpc
 
@@ -107,12 +173,16 @@ def _watch_parent(stop, log, interval=1.0):
             stop.set()
 
 
-def serve(encoder, env=None):
-    """Serves encoder until the host closes it; returns the exit status."""
+def serve(plugin, env=None):
+    """Serves plugin (an Encoder, Loss or Dataset: its kind attribute says
+    which) until the host closes it; returns the exit status."""
     env = os.environ if env is None else env
     log = logger()
     try:
         handshake.check_cookie(env)
+        kind = getattr(plugin, "kind", None)
+        if kind not in ("encoder", "loss", "dataset"):
+            raise ValueError("serve: %r is not a convirt_plugin.Encoder, Loss or Dataset" % type(plugin).__name__)
         handshake.check_versions(env)
         opts = WireOptions.from_env(env)
     except (handshake.NotLaunchedByHost, RuntimeError, ValueError) as e:
@@ -134,13 +204,13 @@ def serve(encoder, env=None):
         with close_lock:
             if not closed:
                 closed.append(True)
-                encoder.close()
+                plugin.close()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=[
         ("grpc.max_receive_message_length", opts.max_message_bytes),
         ("grpc.max_send_message_length", opts.max_message_bytes),
     ])
-    add_encoder(server, encoder, new_call(opts, log), close)
+    add_plugin(server, plugin, kind, new_call(opts, log), close)
     hmod, health = _health_servicer()
     hmod.add_HealthServicer_to_server(health, server)
     cmod, ctl = _controller_servicer(stop)
@@ -178,11 +248,11 @@ def handshake_error(e):
     return " ".join((str(e) or type(e).__name__).split())
 
 
-def main(encoder):
-    """serve(encoder), then exit with its status: a plugin's __main__. It
+def main(plugin):
+    """serve(plugin), then exit with its status: a plugin's __main__. It
     exits at once (os._exit), without waiting for the threads gRPC and torch
     leave behind: the host waits only briefly before it kills a plugin."""
-    status = serve(encoder)
+    status = serve(plugin)
     sys.stderr.flush()
     sys.__stdout__.flush()
     os._exit(status)

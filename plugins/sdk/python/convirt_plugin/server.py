@@ -1,6 +1,6 @@
-"""The gRPC services of a convirt encoder plugin, around a Python object.
-
-An encoder is any object with these methods (see convirt_plugin.Encoder):
+"""The gRPC services of a convirt plugin, around a Python object: an
+encoder, a loss or a dataset (convirt_plugin.Encoder, Loss and Dataset say
+what each method receives and returns). An encoder, for instance:
 
     info() -> Info
     configure(config: dict) -> None
@@ -155,10 +155,75 @@ class EncoderServicer(pb_grpc.EncoderServicer):
         return resp
 
 
-def add_encoder(server, impl, call, on_close):
-    """Registers the Plugin and Encoder services of impl on server."""
-    pb_grpc.add_PluginServicer_to_server(PluginServicer(impl, "encoder", call, on_close), server)
-    pb_grpc.add_EncoderServicer_to_server(EncoderServicer(impl, call), server)
+class LossServicer(pb_grpc.LossServicer):
+    """The Loss service: the loss of two embedding batches and its gradients."""
+
+    def __init__(self, impl, call):
+        self.impl, self.call = impl, call
+
+    def Compute(self, request, context):
+        v = self.call.decode(context, "v", tensors.from_wire, request.v if request.HasField("v") else None)
+        u = self.call.decode(context, "u", tensors.from_wire, request.u if request.HasField("u") else None)
+        loss, gv, gu, metrics = self.call.run(context, self.impl.compute, v, u)
+        segs = []
+        try:
+            return pb.ComputeResponse(loss=float(loss), grad_v=tensors.to_wire(gv, self.call.opts, segs),
+                                      grad_u=tensors.to_wire(gu, self.call.opts, segs),
+                                      metrics={k: float(x) for k, x in (metrics or {}).items()})
+        except Exception as e:
+            for name in segs:
+                tensors.remove_segment(name)
+            context.abort(grpc.StatusCode.INTERNAL, "compute result: %s" % one_line(e))
+
+    def Step(self, request, context):
+        self.call.run(context, self.impl.step)
+        return pb.Empty()
+
+
+class DatasetServicer(pb_grpc.DatasetServicer):
+    """The Dataset service: splits, their descriptions, batches by index."""
+
+    def __init__(self, impl, call):
+        self.impl, self.call = impl, call
+
+    def Splits(self, request, context):
+        return pb.SplitsResponse(splits=list(self.call.run(context, self.impl.splits)))
+
+    def Describe(self, request, context):
+        d = self.call.run(context, self.impl.describe, request.split)
+        return pb.SplitInfo(name=d.get("name", request.split), len=int(d["len"]),
+                            label_names=list(d.get("label_names", [])), task=d.get("task", ""))
+
+    def Batch(self, request, context):
+        b = self.call.run(context, self.impl.batch, request.split, list(request.indices), request.augment,
+                          request.seed, request.epoch)
+        if b is None:
+            context.abort(grpc.StatusCode.INTERNAL, "dataset returned no batch")
+        segs = []
+        try:
+            return pb.Batch(ids=list(b.ids), images=tensors.to_wire(b.images, self.call.opts, segs),
+                            texts=list(b.texts or []), labels=tensors.to_wire(b.labels, self.call.opts, segs),
+                            label_names=list(b.label_names or []), groups=list(b.groups or []))
+        except Exception as e:
+            for name in segs:
+                tensors.remove_segment(name)
+            context.abort(grpc.StatusCode.INTERNAL, "batch: %s" % one_line(e))
+
+
+_KINDS = {
+    "encoder": (pb_grpc.add_EncoderServicer_to_server, EncoderServicer),
+    "loss": (pb_grpc.add_LossServicer_to_server, LossServicer),
+    "dataset": (pb_grpc.add_DatasetServicer_to_server, DatasetServicer),
+}
+
+
+def add_plugin(server, impl, kind, call, on_close):
+    """Registers the Plugin service and the service of kind for impl."""
+    if kind not in _KINDS:
+        raise ValueError("the Python SDK serves %s plugins, not %r" % (", ".join(sorted(_KINDS)), kind))
+    add, servicer = _KINDS[kind]
+    pb_grpc.add_PluginServicer_to_server(PluginServicer(impl, kind, call, on_close), server)
+    add(servicer(impl, call), server)
 
 
 def new_call(opts, log):

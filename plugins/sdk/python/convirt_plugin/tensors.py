@@ -128,6 +128,14 @@ def write_segment(data):
     return name
 
 
+def remove_segment(name):
+    """Removes a segment this process wrote; one already gone is no error."""
+    try:
+        os.unlink(_segment_path(name))
+    except FileNotFoundError:
+        pass
+
+
 def sweep(pid=None):
     """Removes every segment this process (or pid) created; returns how many."""
     d = shm_dir()

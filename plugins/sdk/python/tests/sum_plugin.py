@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""py-sum: a numpy-only encoder served by the Python SDK, for the tests of
-the SDK over the real wire with the Go host (cmd/convirt's
-TestPythonSDKOverTheWire). Its projection is w * (each image's sum),
-repeated dim times, with w a learnable scalar trained by SGD; its features
-are [each image's sum, 1 if the images arrived as a view of shared memory
-(no copy) else 0]."""
+"""Numpy-only plugins served by the Python SDK, for the tests of the SDK over
+the real wire with the Go host (cmd/convirt's TestPythonSDKOverTheWire and
+TestPythonSDKLossAndDataset). Without arguments it serves the encoder
+py-sum, whose projection is w * (each image's sum), repeated dim times, with
+w a learnable scalar trained by SGD, and whose features are [each image's
+sum, 1 if the images arrived as a view of shared memory (no copy) else 0].
+"loss" serves py-dot, "dataset" py-count (see their classes)."""
 
 import json
 import mmap
@@ -70,5 +71,57 @@ class Sum(convirt_plugin.Encoder):
         self.w = json.loads(bytes(state))["w"]
 
 
+class Dot(convirt_plugin.Loss):
+    """py-dot: loss = scale * sum(v * u); counts its steps in its state."""
+
+    def info(self):
+        return convirt_plugin.Info("py-dot", "0.0.1", "test loss: a scaled dot product", {"fields": [
+            {"name": "scale", "type": "float", "doc": "the factor", "default": 1.0}]})
+
+    def configure(self, config):
+        self.scale, self.steps = float(config.get("scale", 1.0)), 0
+
+    def compute(self, v, u):
+        return (self.scale * float((v.astype(np.float64) * u).sum()), self.scale * u, self.scale * v,
+                {"rows": v.shape[0], "v_view": 1.0 if mapped(v) else 0.0})
+
+    def step(self):
+        self.steps += 1
+
+    def state(self):
+        return json.dumps({"steps": self.steps}).encode()
+
+    def set_state(self, state):
+        self.steps = json.loads(bytes(state))["steps"]
+
+
+class Count(convirt_plugin.Dataset):
+    """py-count: one split "train" of 5 samples; sample i's image is 2x2
+    pixels of value i, its text "report i", its label i % 2, its patient
+    "p" + i // 2."""
+
+    def info(self):
+        return convirt_plugin.Info("py-count", "0.0.1", "test dataset: five numbered samples")
+
+    def configure(self, config):
+        pass
+
+    def splits(self):
+        return ["train"]
+
+    def describe(self, split):
+        if split != "train":
+            raise KeyError("no split %r" % split)
+        return {"len": 5, "label_names": ["odd"], "task": "binary"}
+
+    def batch(self, split, indices, augment, seed, epoch):
+        n = len(indices)
+        images = np.repeat(np.asarray(indices, np.float32), 4).reshape(n, 1, 2, 2)
+        return convirt_plugin.Batch(["s%d" % i for i in indices], images, ["report %d" % i for i in indices],
+                                    (np.asarray(indices, np.float32) % 2).reshape(n, 1), ["odd"],
+                                    ["p%d" % (i // 2) for i in indices])
+
+
 if __name__ == "__main__":
-    convirt_plugin.main(Sum())
+    kind = sys.argv[1] if len(sys.argv) > 1 else "encoder"
+    convirt_plugin.main({"encoder": Sum, "loss": Dot, "dataset": Count}[kind]())
