@@ -7,5 +7,6 @@ import (
 	_ "github.com/convirt/convirt/plugins/encoders/image"
 	_ "github.com/convirt/convirt/plugins/encoders/text"
 	_ "github.com/convirt/convirt/plugins/losses/clip"
+	_ "github.com/convirt/convirt/plugins/losses/contrastivebinary"
 	_ "github.com/convirt/convirt/plugins/losses/convirt"
 )

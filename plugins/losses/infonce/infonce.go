@@ -156,3 +156,8 @@ func Accuracies(logits []float64, n int) (i2t, t2i float64) {
 	}
 	return float64(r) / float64(n), float64(c) / float64(n)
 }
+
+// Normalize divides each row of x by max(||row||_2, eps), as F.normalize
+// does: the normalisation every contrastive loss of the project applies
+// before taking cosine similarities.
+func Normalize(s *torchx.Scope, x *ts.Tensor) (*ts.Tensor, error) { return normalize(s, x) }
