@@ -52,7 +52,7 @@ type encoderCalls struct{ sdk.Encoder }
 // LearningRate is the learning rate the plugin reported with its last
 // Step (sdk.LearningRater); false when it reports none.
 func (e *Encoder) LearningRate() (float64, bool) {
-	if r, ok := e.encoderCalls.Encoder.(sdk.LearningRater); ok {
+	if r, ok := e.Encoder.(sdk.LearningRater); ok {
 		return r.LearningRate()
 	}
 	return 0, false
