@@ -47,7 +47,7 @@ func TestRunInterruptedThenResumed(t *testing.T) {
 		t.Skip("trains twice")
 	}
 	path, runsDir := writeTiny(t, func(y string) string {
-		y = strings.Replace(y, "max_steps: 4", "max_steps: 40", 1)
+		y = strings.Replace(y, "max_steps: 4", "max_steps: 20", 1)
 		return y[:strings.Index(y, "evaluate:")]
 	})
 	killed, errs := interruptAfterAStep(t, path, runsDir)
