@@ -126,6 +126,9 @@ func TestPythonSDKOverTheWire(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), `plugin "py-sum"`) || !strings.Contains(err.Error(), "configure was asked to fail on two lines") {
 				t.Errorf("a plugin's failure: %v", err)
 			}
+			if _, err := enc.ForwardNamed(ctx, sdk.ForwardRequest{Batch: batch, Outputs: []string{sdk.OutputSpatial}}); err == nil || !strings.Contains(err.Error(), "outputs [spatial]: this encoder serves no named outputs") {
+				t.Errorf("named outputs of an encoder that serves none: %v", err)
+			}
 			if err := enc.Backward(ctx, grad); err == nil || !strings.Contains(err.Error(), "backward without a graph forward") {
 				t.Errorf("backward without a graph: %v", err)
 			}

@@ -130,6 +130,9 @@ class EncoderServicer(pb_grpc.EncoderServicer):
         self.impl, self.call = impl, call
 
     def Forward(self, request, context):
+        if len(request.outputs):  # named outputs (plugin.proto's LossNeeds)
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          "outputs [%s]: this encoder serves no named outputs" % " ".join(request.outputs))
         out = request.output or OUTPUT_PROJECTION
         if out not in (OUTPUT_PROJECTION, OUTPUT_FEATURES):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unknown output %r (want %r or %r)" % (out, OUTPUT_PROJECTION, OUTPUT_FEATURES))
@@ -142,6 +145,9 @@ class EncoderServicer(pb_grpc.EncoderServicer):
         return pb.TensorMessage(tensor=self.call.run(context, tensors.to_wire, t, self.call.opts))
 
     def Backward(self, request, context):
+        if len(request.named):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          "gradients of named outputs: this encoder serves no named outputs")
         g = self.call.decode(context, "gradient", tensors.from_wire, request.tensor if request.HasField("tensor") else None)
         self.call.run(context, self.impl.backward, g)
         return pb.Empty()
