@@ -56,3 +56,27 @@ func ReadHFConfig(path string) (Config, error) {
 	}
 	return c, nil
 }
+
+// HFConfigJSON is c as a Hugging Face BertConfig config.json (BertModel,
+// exact GELU, absolute positions), the inverse of ReadHFConfig: what
+// transformers' BertModel.from_pretrained reads beside the weights.
+func HFConfigJSON(c Config) ([]byte, error) {
+	if c.LayerNormEps == 0 {
+		c.LayerNormEps = 1e-12
+	}
+	if c.Pooling == "" {
+		c.Pooling = PoolMax
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(map[string]any{
+		"architectures": []string{"BertModel"}, "model_type": "bert", "hidden_act": "gelu",
+		"vocab_size": c.VocabSize, "hidden_size": c.Hidden, "num_hidden_layers": c.Layers,
+		"num_attention_heads": c.Heads, "intermediate_size": c.Intermediate,
+		"max_position_embeddings": c.MaxPositions, "type_vocab_size": c.TypeVocabSize,
+		"layer_norm_eps": c.LayerNormEps, "hidden_dropout_prob": c.HiddenDropout,
+		"attention_probs_dropout_prob": c.AttentionDropout, "initializer_range": initStd,
+		"pad_token_id": 0, "position_embedding_type": "absolute",
+	}, "", "  ")
+}

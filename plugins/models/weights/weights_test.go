@@ -1,11 +1,13 @@
 package weights
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -157,4 +159,69 @@ func TestHuggingFaceBin(t *testing.T) {
 	}
 	defer y.MustDrop()
 	closeTo(t, "BERT max-pooled features", values(t, y), floats(t, filepath.Join(dir, "want.bin")), 1e-4)
+}
+
+// TestReadErrorsAndConvert: a missing file says where to get weights and
+// how to convert them; a file in no known format, and torch.save's pre-1.6
+// format, are named as such; Convert keeps every tensor bit for bit and
+// writes nothing on error.
+func TestReadErrorsAndConvert(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "resnet50-0676ba61.pth")
+	_, _, err := Read(missing)
+	for _, want := range []string{missing, "https://download.pytorch.org/models/resnet50-0676ba61.pth", "Bio_ClinicalBERT", "convirt weights convert"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("missing file: %v, want an error containing %q", err, want)
+		}
+	}
+	for name, c := range map[string]struct{ data, want string }{
+		"notes.txt":  {"hello, weights", "neither a .safetensors file nor a torch.save state dict"},
+		"old.pth":    {"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e", "before 1.6"},
+		"empty.bin":  {"", "neither"},
+		"broken.pth": {"PK\x03\x04 not really a zip", "broken.pth (torch.save)"},
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(c.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := Read(path)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v, want an error naming the file and containing %q", name, err, c.want)
+		}
+		out := filepath.Join(dir, name+".safetensors")
+		if _, _, err := Convert(path, out); err == nil {
+			t.Errorf("%s converted", name)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s: %s written on error", name, out)
+		}
+	}
+
+	pytorch(t, "bert-save", dir)
+	bin := filepath.Join(dir, "pytorch_model.bin")
+	out := filepath.Join(dir, "model.safetensors")
+	format, n, err := Convert(bin, out)
+	if err != nil || format != TorchSave || n != 41 {
+		t.Fatalf("Convert = %s, %d tensors, %v; want torch.save, 41 (BertForPreTraining: 5 embeddings, 16 a layer, pooler, position_ids, MLM bias)", format, n, err)
+	}
+	a, _, err := Read(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, format, err := Read(out)
+	if err != nil || format != Safetensors {
+		t.Fatalf("reading the converted file: %s, %v", format, err)
+	}
+	for name, x := range a.Tensors {
+		y := b.Tensors[name]
+		if x.DType != y.DType || !reflect.DeepEqual(x.Shape, y.Shape) || !bytes.Equal(x.Data, y.Data) {
+			t.Errorf("%s: %s%v converted to %s%v, or its data changed", name, x.DType, x.Shape, y.DType, y.Shape)
+		}
+	}
+	if len(b.Tensors) != len(a.Tensors) || b.Metadata["convirt.converted_from"] != "pytorch_model.bin" {
+		t.Errorf("converted file: %d tensors (want %d), metadata %v", len(b.Tensors), len(a.Tensors), b.Metadata)
+	}
+	if got := InDir(dir); got != out {
+		t.Errorf("InDir prefers %s, want model.safetensors", got)
+	}
 }
