@@ -179,6 +179,6 @@ func (s *session) bar(total int64, desc, unit string) *progress.Bar {
 // about it; the returned func stops the notice.
 func (s *session) noticeInterrupt(ctx context.Context) func() bool {
 	return context.AfterFunc(ctx, func() {
-		fmt.Fprintln(s.opt.Progress, "\ninterrupted: finishing the current step and writing a checkpoint (interrupt again to stop at once, without one)")
+		fmt.Fprintln(s.opt.Progress, "\ninterrupted: stopping cleanly (pretraining finishes its step and writes a checkpoint); interrupt again to stop at once, without one")
 	})
 }

@@ -129,7 +129,7 @@ func TestInterruptClosesTheRunAndSaysHowToContinue(t *testing.T) {
 		if s := statusOf(t, o.RunDir); s != runs.Killed {
 			t.Fatalf("status %q, want killed", s)
 		}
-		if !strings.Contains(progress.String(), "interrupted: finishing the current step and writing a checkpoint") {
+		if !strings.Contains(progress.String(), "interrupted: stopping cleanly (pretraining finishes its step and writes a checkpoint)") {
 			t.Fatalf("no notice of the interruption in %q", progress.String())
 		}
 		if !strings.HasPrefix(out.String(), "run "+o.RunID+" in "+o.RunDir+"\n  device cpu, precision fp32\n") {
