@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/convirt/convirt/core/host"
@@ -46,9 +47,9 @@ func sumPlugin(t *testing.T) string {
 // The Python SDK against the Go host over the real wire (AutoMTLS, the
 // handshake, the services of plugin.proto): forward, backward and step give
 // the values the test encoder defines, with images and gradients in shared
-// memory (arriving as views, not copies) or inline; its state moves to a
-// second process; a failure comes back as the plugin's one-line error; no
-// segment is left once it is closed.
+// memory (arriving as views, not copies) or inline, after SIGTERM and SIGINT
+// as before; its state moves to a second process; a failure comes back as
+// the plugin's one-line error; no segment is left once it is closed.
 func TestPythonSDKOverTheWire(t *testing.T) {
 	needPythonSDK(t)
 	ctx := context.Background()
@@ -72,6 +73,13 @@ func TestPythonSDKOverTheWire(t *testing.T) {
 			}
 			if err := enc.Configure(ctx, map[string]any{"dim": 3, "lr": 0.01}); err != nil {
 				t.Fatal(err)
+			}
+			// A batch scheduler's SIGTERM, a terminal's SIGINT: the plugin
+			// stays up for the host to save its state (it answers below).
+			for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+				if err := syscall.Kill(enc.Process().PID(), sig); err != nil {
+					t.Fatal(err)
+				}
 			}
 			// Two images: sums 1+2+...+16 = 136 and 16 x 0.5 = 8.
 			px := make([]float32, 32)
