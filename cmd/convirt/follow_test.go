@@ -66,8 +66,35 @@ func TestRunInterruptedThenResumed(t *testing.T) {
 		t.Fatal("no checkpoint")
 	}
 	code, out, errs := runCLI(t, "run", "--resume", killed)
-	if code != 0 || !strings.HasPrefix(out, "resuming run ") {
+	if code != 0 || !strings.HasPrefix(out, "resuming run "+filepath.Base(killed)+" in "+killed+"\n  device cpu, precision fp32\n") {
 		t.Fatalf("--resume: exit %d\n%s\n%s", code, out, errs)
+	}
+	// The header names the data and the plugins; the progress and the
+	// metrics carry the learning rate the torch encoders report.
+	for _, want := range []string{"\n  pretraining data mimic-cxr: train 45 pairs; 5 steps per epoch of 8 pairs, 20 steps\n",
+		"\n  plugins: bert ", " (encoder), convirt ", " (loss), mimic-cxr ", " (dataset), smallcnn "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("header lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errs, "/20 steps in ") || !strings.Contains(errs, " lr 0.001") {
+		t.Errorf("progress lacks the steps or the learning rate:\n%s", errs)
+	}
+	ms, err := runs.ReadMetrics(killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := map[string]int{}
+	for _, m := range ms {
+		if m.Key == "train/lr" || m.Key == "train/text_lr" {
+			if m.Value != 0.001 {
+				t.Errorf("%s = %v at step %d, want the recipe's 0.001", m.Key, m.Value, m.Step)
+			}
+			lr[m.Key]++
+		}
+	}
+	if lr["train/lr"] != 20 || lr["train/text_lr"] != 20 {
+		t.Errorf("learning rates logged %v, want one per step of 20", lr)
 	}
 	code, _, errs = runCLI(t, "run", "--resume", killed)
 	if code != 1 || !strings.Contains(errs, "convirt run --repeat "+killed) {
