@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/convirt/convirt/core/experiment"
@@ -23,6 +24,7 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/encoders/text"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
+	"github.com/convirt/convirt/plugins/models/weights"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/registry"
 )
@@ -65,10 +67,10 @@ func ReportChecks(ctx context.Context, w io.Writer, c preflight.Checks, children
 }
 
 // weightsFix is what to do about missing ImageNet weights.
-const weightsFix = "fetch torchvision's ImageNet ResNet-50 and save its state_dict as safetensors there (README, \"Run it on your data\"), set CONVIRT_WEIGHTS to the folder that holds it, or remove the weights key to start from random weights"
+const weightsFix = "fetch torchvision's ImageNet ResNet-50 there, as published (.pth) or converted with convirt weights convert (README, \"Run it on your data\"; docs/weights.md), set CONVIRT_WEIGHTS to the folder that holds it, or remove the weights key to start from random weights"
 
 // bertFix is what to do about a missing BERT folder or file.
-const bertFix = "download emilyalsentzer/Bio_ClinicalBERT from Hugging Face into that folder (config.json, vocab.txt, model.safetensors; README, \"Run it on your data\"), or set CONVIRT_WEIGHTS to the folder that holds clinicalbert/"
+const bertFix = "download emilyalsentzer/Bio_ClinicalBERT from Hugging Face into that folder (config.json, vocab.txt, pytorch_model.bin or model.safetensors; README, \"Run it on your data\"), or set CONVIRT_WEIGHTS to the folder that holds clinicalbert/"
 
 // Files lists the files and folders a built-in encoder's config names.
 func Files(plugin string, config map[string]any) []preflight.File {
@@ -90,8 +92,8 @@ func Files(plugin string, config map[string]any) []preflight.File {
 			if c.Vocab == "" {
 				in = append(in, "vocab.txt")
 			}
-			if c.Weights == "" {
-				in = append(in, "model.safetensors")
+			if c.Weights == "" { // model.safetensors, or a pytorch_model.bin alone
+				in = append(in, filepath.Base(weights.InDir(c.Pretrained)))
 			}
 			out = append(out, preflight.File{Key: "pretrained", Path: c.Pretrained, Dir: true, Contains: in, Fix: bertFix})
 		}
