@@ -9,4 +9,5 @@ import (
 	_ "github.com/convirt/convirt/plugins/losses/clip"
 	_ "github.com/convirt/convirt/plugins/losses/contrastivebinary"
 	_ "github.com/convirt/convirt/plugins/losses/convirt"
+	_ "github.com/convirt/convirt/plugins/losses/gloria"
 )

@@ -27,6 +27,18 @@ type Loss interface {
 	SetState(b []byte) error
 }
 
+// LocalLoss is a configured Loss that consumes named outputs (local
+// features, token states, texts): the plugin reports Needs in its Info and
+// the host calls ComputeLocal instead of Compute (sdk.LocalLoss).
+type LocalLoss interface {
+	Loss
+	// Needs is what the configured loss consumes.
+	Needs() *sdk.LossNeeds
+	// ComputeLocal returns the loss and the gradient of each named output
+	// given that has one.
+	ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error)
+}
+
 // Stateless is embedded by a Loss without parameters: Step does nothing and
 // the state is empty.
 type Stateless struct{}
@@ -71,10 +83,15 @@ func Register[C any, S Spec[C]]() {
 // unconfigured plugin.
 type Plugin[C any, S Spec[C]] struct{ loss Loss }
 
-// Info implements sdk.Plugin.
+// Info implements sdk.Plugin. A LocalLoss's needs may depend on its
+// config: once configured, Info reports the configured loss's.
 func (p *Plugin[C, S]) Info(context.Context) (sdk.Info, error) {
 	var s S
-	return s.Info(), nil
+	info := s.Info()
+	if ll, ok := p.loss.(LocalLoss); ok {
+		info.Needs = ll.Needs()
+	}
+	return info, nil
 }
 
 // Configure implements sdk.Plugin: raw is decoded onto the defaults and
@@ -113,6 +130,21 @@ func (p *Plugin[C, S]) Compute(_ context.Context, v, u *tensor.Tensor) (sdk.Loss
 		return sdk.LossResult{}, err
 	}
 	return l.Compute(v, u)
+}
+
+// ComputeLocal implements sdk.LocalLoss for a LocalLoss; any other loss
+// takes v and u only and refuses.
+func (p *Plugin[C, S]) ComputeLocal(_ context.Context, in sdk.LocalInputs) (sdk.LossResult, error) {
+	l, err := p.configured()
+	if err != nil {
+		return sdk.LossResult{}, err
+	}
+	ll, ok := l.(LocalLoss)
+	if !ok {
+		var s S
+		return sdk.LossResult{}, fmt.Errorf("%s loss: takes the pooled embeddings only (it declares no needs)", s.Info().Name)
+	}
+	return ll.ComputeLocal(in)
 }
 
 // Step implements sdk.Loss.

@@ -1,0 +1,48 @@
+package gloria
+
+import (
+	"github.com/convirt/convirt/plugins/losses/lossparams"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/schema"
+)
+
+// Config holds GLoRIA's hyper-parameters (the names of its temperatures
+// are the paper's code's) and the optimiser of the loss's own parameters:
+// the projection of the image's local map into the token space.
+type Config struct {
+	Temp1 float64 `json:"temp1" min:"1e-6" doc:"sharpness of each word's attention over image regions (GLoRIA: 4)"`
+	Temp2 float64 `json:"temp2" min:"1e-6" doc:"scale of the word-region similarities before their log-sum-exp over words (GLoRIA: 5)"`
+	Temp3 float64 `json:"temp3" min:"1e-6" doc:"scale of the image-report similarities in both the global and the local contrastive losses (GLoRIA: 10)"`
+	// GlobalWeight and LocalWeight weigh the two losses, each the sum of
+	// its image-to-text and text-to-image cross-entropies.
+	GlobalWeight float64 `json:"global_weight" min:"0" doc:"weight of the global loss (pooled embeddings)"`
+	LocalWeight  float64 `json:"local_weight" min:"0" doc:"weight of the local loss (words attending over image regions)"`
+	Agg          string  `json:"agg" enum:"sum|mean" doc:"how word similarities aggregate into a report's: sum (GLoRIA) or mean of exp(temp2 * cos)"`
+	// ImageOutput is the image encoder's local map the words attend over.
+	ImageOutput string `json:"image_output" enum:"conv4|spatial" doc:"the image encoder's map the words attend over: conv4 (ResNet's third stage, as GLoRIA) or spatial (the last map before pooling)"`
+	ImageDim    int64  `json:"image_dim" min:"1" doc:"channels of that map (ResNet-50's conv4: 1024; smallcnn's spatial: 256)"`
+	TextDim     int64  `json:"text_dim" min:"1" doc:"size of the text encoder's token states (BERT-base: 768)"`
+	// SkipCLS leaves the first token ([CLS]) out of the words.
+	SkipCLS bool `json:"skip_cls" doc:"leave the first token ([CLS]) out of the words that attend"`
+	lossparams.Config
+}
+
+// DefaultConfig is GLoRIA's published setting on ResNet-50's conv4 and
+// BERT-base.
+func DefaultConfig() Config {
+	return Config{Temp1: 4, Temp2: 5, Temp3: 10, GlobalWeight: 1, LocalWeight: 1, Agg: "sum",
+		ImageOutput: sdk.OutputConv4, ImageDim: 1024, TextDim: 768, SkipCLS: true, Config: lossparams.DefaultConfig()}
+}
+
+// Schema is the plugin's config schema.
+var Schema = schema.MustDerive(DefaultConfig())
+
+// Needs is what the loss asks of the encoders: both pooled projections
+// (the global loss), the image's local map and the report's token states
+// with their mask (the local loss).
+func (c Config) Needs() *sdk.LossNeeds {
+	return &sdk.LossNeeds{
+		Image: []string{sdk.OutputProjection, c.ImageOutput},
+		Text:  []string{sdk.OutputProjection, sdk.OutputTokens, sdk.OutputTokenMask},
+	}
+}

@@ -1,0 +1,151 @@
+// Package lossparams holds a loss plugin's own trainable parameters: a
+// VarStore, its optimiser, and their checkpoint encoding. A loss with
+// parameters of its own (GLoRIA's projection of the image's local map, a
+// captioning decoder) builds them here, lets Compute accumulate their
+// gradients, and serves Step, State and SetState from a Params, so that
+// they are trained beside the encoders and saved and restored with the run.
+package lossparams
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/convirt/convirt/plugins/encoders/optim"
+	"github.com/convirt/convirt/plugins/models/safetensors"
+	"github.com/convirt/convirt/plugins/models/torchrt"
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Config is the optimiser of a loss's parameters and the seed of their
+// initialisation; a loss's config embeds it.
+type Config struct {
+	Optimizer   string  `json:"optimizer" enum:"adam|adamw|sgd" doc:"optimiser of the loss's own parameters"`
+	LR          float64 `json:"lr" min:"1e-12" doc:"learning rate of the loss's own parameters"`
+	WeightDecay float64 `json:"weight_decay" min:"0" doc:"weight decay of the loss's own parameters"`
+	Seed        int64   `json:"seed" doc:"initialisation seed of the loss's own parameters"`
+}
+
+// DefaultConfig is Adam at the encoders' default rate.
+func DefaultConfig() Config { return Config{Optimizer: "adam", LR: 1e-4} }
+
+// Params are a loss's parameters on the CPU with their optimiser.
+type Params struct {
+	VS  *nn.VarStore
+	opt *optim.Optimizer
+}
+
+// New seeds libtorch with cfg.Seed, builds the parameters under the
+// VarStore's root with build, and the optimiser over them.
+func New(cfg Config, build func(root *nn.Path) error) (*Params, error) {
+	p := &Params{}
+	err := torchrt.Pin(func() error {
+		torchrt.ManualSeed(cfg.Seed)
+		p.VS = nn.NewVarStore(gotch.CPU)
+		if err := build(p.VS.Root()); err != nil {
+			return err
+		}
+		var err error
+		p.opt, err = optim.New(p.VS, optim.Config{Name: cfg.Optimizer, LR: cfg.LR, WeightDecay: cfg.WeightDecay})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ZeroGrad clears the accumulated gradients: a Compute calls it first, so
+// that the Step after it applies that Compute's gradients only (a
+// validation Compute, never followed by a Step, leaves nothing behind).
+func (p *Params) ZeroGrad() { p.opt.ZeroGrad() }
+
+// Step applies the optimiser to the gradients of the last Compute.
+func (p *Params) Step() error { return torchrt.Pin(p.opt.Step) }
+
+// Steps is the number of optimiser steps taken.
+func (p *Params) Steps() int64 { return p.opt.Steps() }
+
+// The state is one safetensors file: the parameters under "param/NAME",
+// the optimiser's tensors under "optim/...", its scalars as JSON in the
+// metadata.
+const (
+	paramPrefix = "param/"
+	optimPrefix = "optim/"
+	scalarsKey  = "scalars"
+)
+
+// State encodes the parameters and the optimiser.
+func (p *Params) State() ([]byte, error) {
+	var out []byte
+	err := torchrt.Pin(func() error {
+		vars, err := safetensors.FromVarStore(p.VS)
+		if err != nil {
+			return err
+		}
+		f := &safetensors.File{Tensors: map[string]safetensors.Tensor{}, Metadata: map[string]string{}}
+		for name, t := range vars.Tensors {
+			f.Tensors[paramPrefix+name] = t
+		}
+		ot, scalars := p.opt.State()
+		for name, x := range ot {
+			if f.Tensors[optimPrefix+name], err = safetensors.TensorOf(x); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		b, err := json.Marshal(scalars)
+		if err != nil {
+			return err
+		}
+		f.Metadata[scalarsKey] = string(b)
+		var buf bytes.Buffer
+		if err := safetensors.Write(&buf, f); err != nil {
+			return err
+		}
+		out = buf.Bytes()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loss parameters state: %w", err)
+	}
+	return out, nil
+}
+
+// SetState restores a State: every parameter must be present with its
+// shape.
+func (p *Params) SetState(state []byte) error {
+	f, err := safetensors.Parse(state)
+	if err != nil {
+		return fmt.Errorf("loss parameters state: %w", err)
+	}
+	var scalars map[string]float64
+	if err := json.Unmarshal([]byte(f.Metadata[scalarsKey]), &scalars); err != nil {
+		return fmt.Errorf("loss parameters state: metadata %q: %w", scalarsKey, err)
+	}
+	return torchrt.Pin(func() error {
+		isOptim := func(name string) bool { return strings.HasPrefix(name, optimPrefix) }
+		opts := safetensors.LoadOptions{StripPrefix: paramPrefix, AllowUnexpected: isOptim}
+		if err := safetensors.LoadFile(p.VS, f, "loss parameters state", opts); err != nil {
+			return err
+		}
+		opt := map[string]*ts.Tensor{}
+		defer func() {
+			for _, x := range opt {
+				x.MustDrop()
+			}
+		}()
+		for name, t := range f.Tensors {
+			if rest, ok := strings.CutPrefix(name, optimPrefix); ok {
+				x, err := t.Torch()
+				if err != nil {
+					return fmt.Errorf("loss parameters state %s: %w", name, err)
+				}
+				opt[rest] = x
+			}
+		}
+		return p.opt.SetState(opt, scalars)
+	})
+}
