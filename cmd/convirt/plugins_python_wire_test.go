@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/plugins/sdk"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // needPythonSDK skips (or, with $CI set, fails) when Debian's Python lacks
@@ -153,9 +155,10 @@ func TestPythonSDKOverTheWire(t *testing.T) {
 	}
 }
 
-// go-plugin's own client pings the plugin, and gRPC's health service says
-// the service go-plugin checks is serving.
-func TestPythonSDKHealth(t *testing.T) {
+// go-plugin's own client pings the plugin, gRPC's health service says the
+// service go-plugin checks is serving, and go-plugin's controller shuts the
+// plugin down.
+func TestPythonSDKHealthAndShutdown(t *testing.T) {
 	needPythonSDK(t)
 	c := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
@@ -177,6 +180,16 @@ func TestPythonSDKHealth(t *testing.T) {
 	resp, err := grpc_health_v1.NewHealthClient(conn).Check(context.Background(), &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
 	if err != nil || resp.Status != grpc_health_v1.HealthCheckResponse_SERVING {
 		t.Errorf("health of %q: %v, %v", plugin.GRPCServiceName, resp.GetStatus(), err)
+	}
+	// go-plugin's controller: Shutdown ends the process (without it the
+	// host would wait, then kill it).
+	if err := conn.Invoke(context.Background(), "/plugin.GRPCController/Shutdown", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	for deadline := time.Now().Add(time.Minute); !c.Exited(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) { // a guard against hanging, not a timing
+			t.Fatal("the plugin did not exit after Shutdown")
+		}
 	}
 }
 
