@@ -6,6 +6,7 @@ import (
 	_ "github.com/convirt/convirt/plugins/datasets/dataset"
 	_ "github.com/convirt/convirt/plugins/encoders/image"
 	_ "github.com/convirt/convirt/plugins/encoders/text"
+	_ "github.com/convirt/convirt/plugins/losses/caption"
 	_ "github.com/convirt/convirt/plugins/losses/clip"
 	_ "github.com/convirt/convirt/plugins/losses/contrastivebinary"
 	_ "github.com/convirt/convirt/plugins/losses/convirt"
