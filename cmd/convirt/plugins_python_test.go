@@ -107,6 +107,9 @@ func TestPythonPluginPretrainsAndRestarts(t *testing.T) {
 	if err != nil || m.Kind != "encoder" || m.ProtocolVersion != 1 || !strings.Contains(out, m.SHA256) {
 		t.Fatalf("installed %+v (%v); install said:\n%s", m, err, out)
 	}
+	if code, out, errs := runCLI(t, "plugins", "describe", "-dir", dir, "torch-resnet"); code != 0 || !strings.Contains(out, "resnet34") || !strings.Contains(out, "proj_hidden") {
+		t.Fatalf("describe: exit %d\n%s\n%s", code, out, errs)
+	}
 
 	path, runsDir := torchRecipe(t)
 	ctx, cancel := context.WithCancel(context.Background())
