@@ -27,7 +27,7 @@ from concurrent import futures
 
 from . import handshake, tensors
 from .log import logger
-from .server import OUTPUT_FEATURES, OUTPUT_PROJECTION, Batch, Info, add_plugin, new_call  # noqa: F401
+from .server import OUTPUT_FEATURES, OUTPUT_PROJECTION, Batch, Info, add_plugin, new_call, one_line  # noqa: F401
 from .tensors import WireOptions, from_wire, to_wire  # noqa: F401
 
 __all__ = ["Encoder", "Loss", "Dataset", "Info", "Batch", "main", "serve", "OUTPUT_PROJECTION", "OUTPUT_FEATURES",
@@ -230,22 +230,18 @@ def serve(plugin, env=None):
         server.start()
         threading.Thread(target=_watch_parent, args=(stop, log), daemon=True).start()
         handshake.announce("unix", path, der)
-        log.debug("plugin serving", extra={})
+        log.debug("plugin serving on %s" % path)
         stop.wait()
         # Shutdown's own reply is in flight: a short grace lets it go out.
         server.stop(grace=0.2).wait()
         close()
         return 0
     except Exception as e:
-        log.error("plugin failed: %s" % handshake_error(e))
+        log.error("plugin failed: %s" % one_line(e))
         return 1
     finally:
         tensors.sweep()
         shutil.rmtree(sockdir, ignore_errors=True)
-
-
-def handshake_error(e):
-    return " ".join((str(e) or type(e).__name__).split())
 
 
 def main(plugin):
