@@ -9,7 +9,7 @@ import (
 // shippedPlugins are the plugin names the shipped recipes may use, by kind.
 var shippedPlugins = map[string][]string{
 	KindEncoder:   {"resnet", "smallcnn", "bert"},
-	KindLoss:      {"convirt", "clip"},
+	KindLoss:      {"convirt", "clip", "contrastive-binary", "caption-lstm", "caption-transformer", "gloria"},
 	KindDataset:   {"mimic-cxr", "paired", "chexpert", "rsna", "covidx", "mura", "chexpert-8x200", "synth"},
 	KindEvaluator: {"linear", "finetune", "retrieval", "zeroshot"},
 }
