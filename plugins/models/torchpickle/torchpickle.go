@@ -6,8 +6,9 @@
 // other, so pickled code is never run, unlike Python's torch.load without
 // weights_only.
 //
-// Only the zip archive torch.save writes since PyTorch 1.6 is read;
-// IsLegacy recognises the older format so callers can say how to re-save.
+// Both formats torch.save has written are read: the zip archive of PyTorch
+// 1.6 and later, and the older sequence of pickles, repacked as an archive
+// first (legacy.go).
 //
 // The shim links Debian's libtorch (libtorch-dev) by default, as the fitted
 // gotch does; for another libtorch set CGO_CPPFLAGS and CGO_LDFLAGS to its
@@ -41,18 +42,18 @@ var legacyMagic = []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x
 func IsArchive(b []byte) bool { return bytes.HasPrefix(b, zipMagic) }
 
 // IsLegacy reports whether b starts like a torch.save file of PyTorch
-// before 1.6, which this package does not read.
+// before 1.6 (not a zip archive), which Parse repacks first (legacy.go).
 func IsLegacy(b []byte) bool { return bytes.HasPrefix(b, legacyMagic) }
-
-// ErrLegacy is returned for a pre-1.6 torch.save file.
-var ErrLegacy = errors.New("written by torch.save of PyTorch before 1.6 (legacy format, not a zip archive): re-save it with a newer PyTorch, torch.save(torch.load(IN), OUT), or convert it to .safetensors")
 
 // Parse reads the torch.save archive b, which must hold a dict of strings
 // to tensors, as a safetensors File (tensors copied, C-contiguous, on the
 // CPU; no metadata).
 func Parse(b []byte) (*safetensors.File, error) {
 	if IsLegacy(b) {
-		return nil, ErrLegacy
+		var err error
+		if b, err = legacyToZip(b); err != nil {
+			return nil, fmt.Errorf("torch.save file of PyTorch before 1.6: %w", err)
+		}
 	}
 	if !IsArchive(b) {
 		return nil, errors.New("not a torch.save zip archive")

@@ -55,10 +55,8 @@ func Detect(b []byte) (Format, error) {
 	switch {
 	case len(b) >= 9 && b[8] == '{' && binary.LittleEndian.Uint64(b) <= uint64(len(b)-8):
 		return Safetensors, nil
-	case torchpickle.IsArchive(b):
+	case torchpickle.IsArchive(b) || torchpickle.IsLegacy(b):
 		return TorchSave, nil
-	case torchpickle.IsLegacy(b):
-		return "", torchpickle.ErrLegacy
 	}
 	return "", fmt.Errorf("neither a .safetensors file nor a torch.save state dict (.pth, pytorch_model.bin): it starts with %q", head(b))
 }

@@ -176,7 +176,7 @@ func TestReadErrorsAndConvert(t *testing.T) {
 	}
 	for name, c := range map[string]struct{ data, want string }{
 		"notes.txt":  {"hello, weights", "neither a .safetensors file nor a torch.save state dict"},
-		"old.pth":    {"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e", "before 1.6"},
+		"old.pth":    {"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e", "before 1.6: legacy header pickle 2"},
 		"empty.bin":  {"", "neither"},
 		"broken.pth": {"PK\x03\x04 not really a zip", "broken.pth (torch.save)"},
 	} {
