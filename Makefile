@@ -14,9 +14,9 @@ BENCH_STEPS ?= 5
 CORES ?= $(shell nproc)
 
 BIN := bin/convirt
-DEB_PACKAGES := libtorch-dev libopenblas0-openmp g++ git ca-certificates python3-torch python3-torchvision python3-grpcio python3-protobuf python3-numpy python3-cryptography chromium
+DEB_PACKAGES := libtorch-dev libgloo-dev libopenblas0-openmp g++ git ca-certificates python3-torch python3-torchvision python3-grpcio python3-protobuf python3-numpy python3-cryptography chromium
 
-.PHONY: all setup fit build test test-short fuzz demo bench bench-compare bench-precision bench-rss soak lint fmt vet clean
+.PHONY: all setup fit build test test-short fuzz demo demo-objectives bench bench-compare bench-precision bench-rss soak lint fmt vet clean
 
 all: build
 
@@ -65,6 +65,13 @@ test-short: build
 demo: build
 	$(BIN) run recipes/demo.yaml
 	$(BIN) demo check
+
+## demo-objectives: the paper's pretraining objectives side by side on the
+## synthetic corpus (recipes/demo-objectives.yaml; about 25 minutes on 2 cores),
+## then their table and label-efficiency plot (docs/objectives.md); not in CI
+demo-objectives: build
+	$(BIN) run recipes/demo-objectives.yaml
+	$(GO) run ./cmd/objectives
 
 ## bench: benchmarks as JSON lines (docs/performance.md): model steps; the
 ## full ConVIRT step through plugins with the recommended settings (encoders
