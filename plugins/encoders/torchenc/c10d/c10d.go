@@ -1,0 +1,195 @@
+// Package c10d reaches libtorch's own distributed runtime, c10d, from Go
+// through a small C++ shim (shim.cpp): c10d::TCPStore for the rendezvous
+// and c10d::ProcessGroupGloo for the collectives (all-reduce and
+// all-gather) that data-parallel encoder replicas need (docs/distributed.md).
+// No reduction or rendezvous is written here: a Group only hands buffers to
+// c10d and waits for its work.
+//
+// Rank 0 hosts the TCPStore at the rendezvous address (torchrun's
+// MASTER_ADDR and MASTER_PORT); every rank connects to it, marks itself
+// joined and builds a ProcessGroupGloo over it, which exchanges the ranks'
+// addresses through the store and connects them all. A rank missing at the
+// timeout fails Join with an error naming the address and the missing
+// ranks.
+//
+// The shim links Debian's libtorch (libtorch-dev) and compiles against its
+// c10d headers and libgloo-dev's gloo headers (ProcessGroupGloo.hpp
+// includes them); for another libtorch set CGO_CPPFLAGS and CGO_LDFLAGS to
+// its include and lib directories and gloo's headers of the same commit.
+package c10d
+
+// #cgo CXXFLAGS: -std=c++17 -O2 -w -D_GLIBCXX_USE_CXX11_ABI=1 -DUSE_C10D_GLOO -I/usr/include/torch/csrc/api/include
+// #cgo LDFLAGS: -Wl,--no-as-needed -lstdc++ -ltorch -ltorch_cpu -lc10
+// #include <stdlib.h>
+// #include "shim.h"
+import "C"
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	_ "github.com/sugarme/gotch/libtch" // the fitted libtorch's link flags
+)
+
+// Config says where the rendezvous is and which rank of how many this
+// process is.
+type Config struct {
+	// Addr and Port are rank 0's TCPStore (MASTER_ADDR, MASTER_PORT).
+	// Port 0 on rank 0 picks a free port, reported to Listening.
+	Addr string
+	Port int
+	// Rank is this process's rank in [0, World).
+	Rank, World int
+	// Bind is the host name or address gloo's TCP device binds to ("" for
+	// this host's name, as torch.distributed does without
+	// GLOO_SOCKET_IFNAME).
+	Bind string
+	// Timeout bounds the rendezvous and every collective.
+	Timeout time.Duration
+	// Listening, when set, is called on rank 0 once its store listens, with
+	// the port, before Join waits for the other ranks.
+	Listening func(port int)
+}
+
+// Group is one rank's membership of a c10d process group. Its methods may
+// be called from one goroutine at a time.
+type Group struct {
+	mu    sync.Mutex
+	g     *C.cvd_group
+	st    *C.cvd_store
+	rank  int
+	world int
+}
+
+// Join rendezvouses with the other ranks at cfg's address and returns this
+// rank's Group, or an error naming the address and the ranks that never
+// joined within cfg.Timeout.
+func Join(cfg Config) (*Group, error) {
+	if cfg.World < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.World {
+		return nil, fmt.Errorf("c10d: rank %d of world size %d: want 0 <= rank < world", cfg.Rank, cfg.World)
+	}
+	if cfg.Timeout <= 0 {
+		return nil, fmt.Errorf("c10d: timeout %v: want a positive duration", cfg.Timeout)
+	}
+	addr := net.JoinHostPort(cfg.Addr, strconv.Itoa(cfg.Port))
+	where := fmt.Sprintf("rendezvous at %s, rank %d of %d", addr, cfg.Rank, cfg.World)
+	host := C.CString(cfg.Addr)
+	defer C.free(unsafe.Pointer(host))
+	bind := C.CString(cfg.Bind)
+	defer C.free(unsafe.Pointer(bind))
+	ms := C.int64_t(cfg.Timeout.Milliseconds())
+	server := C.int(0)
+	if cfg.Rank == 0 {
+		server = 1
+	}
+	var cerr *C.char
+	st := C.cvd_store_new(host, C.int(cfg.Port), server, ms, &cerr)
+	if st == nil {
+		if cfg.Rank == 0 {
+			return nil, fmt.Errorf("%s: listen: %s", where, takeString(cerr))
+		}
+		return nil, fmt.Errorf("%s: rank 0's store did not answer within %v: %s", where, cfg.Timeout, takeString(cerr))
+	}
+	if cfg.Rank == 0 {
+		port := int(C.cvd_store_port(st))
+		where = fmt.Sprintf("rendezvous at %s, rank %d of %d", net.JoinHostPort(cfg.Addr, strconv.Itoa(port)), cfg.Rank, cfg.World)
+		if cfg.Listening != nil {
+			cfg.Listening(port)
+		}
+	}
+	var missing *C.char
+	g := C.cvd_group_new(st, C.int(cfg.Rank), C.int(cfg.World), bind, ms, &missing, &cerr)
+	if g == nil {
+		C.cvd_store_free(st)
+		msg := takeString(cerr)
+		if m := takeString(missing); m != "" {
+			return nil, fmt.Errorf("%s: rank(s) %s never joined within %v: %s", where, m, cfg.Timeout, msg)
+		}
+		return nil, fmt.Errorf("%s: %s", where, msg)
+	}
+	grp := &Group{g: g, st: st, rank: cfg.Rank, world: cfg.World}
+	runtime.SetFinalizer(grp, (*Group).Close)
+	return grp, nil
+}
+
+// Rank is this process's rank.
+func (g *Group) Rank() int { return g.rank }
+
+// World is the number of ranks.
+func (g *Group) World() int { return g.world }
+
+// AllReduceSum replaces buf on every rank with the element-wise sum of all
+// ranks' buf (c10d's allreduce, ReduceOp SUM). Every rank must pass a
+// buffer of the same length.
+func (g *Group) AllReduceSum(buf []float32) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	return g.call("all-reduce", func(e **C.char) C.int {
+		return C.cvd_allreduce(g.g, unsafe.Pointer(&buf[0]), C.int64_t(len(buf)), C.CVD_F32, e)
+	})
+}
+
+// AllReduceSum64 is AllReduceSum for float64 buffers.
+func (g *Group) AllReduceSum64(buf []float64) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	return g.call("all-reduce", func(e **C.char) C.int {
+		return C.cvd_allreduce(g.g, unsafe.Pointer(&buf[0]), C.int64_t(len(buf)), C.CVD_F64, e)
+	})
+}
+
+// AllGather returns every rank's in, concatenated in rank order. Every
+// rank must pass the same length.
+func (g *Group) AllGather(in []float32) ([]float32, error) {
+	out := make([]float32, len(in)*g.world)
+	if len(in) == 0 {
+		return out, nil
+	}
+	err := g.call("all-gather", func(e **C.char) C.int {
+		return C.cvd_allgather(g.g, unsafe.Pointer(&in[0]), C.int64_t(len(in)), unsafe.Pointer(&out[0]), C.CVD_F32, e)
+	})
+	return out, err
+}
+
+func (g *Group) call(what string, f func(**C.char) C.int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.g == nil {
+		return fmt.Errorf("c10d %s: rank %d: group closed", what, g.rank)
+	}
+	var cerr *C.char
+	if f(&cerr) != 0 {
+		return fmt.Errorf("c10d %s: rank %d of %d: %s", what, g.rank, g.world, takeString(cerr))
+	}
+	return nil
+}
+
+// Close leaves the group: it ends gloo's threads and closes the store (on
+// rank 0, the other ranks' store with it). It is safe to call twice.
+func (g *Group) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.g != nil {
+		C.cvd_group_free(g.g)
+		C.cvd_store_free(g.st)
+		g.g, g.st = nil, nil
+	}
+	return nil
+}
+
+// takeString copies and frees a message the shim malloc'd ("" for NULL).
+func takeString(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	defer C.free(unsafe.Pointer(p))
+	return strings.TrimSpace(C.GoString(p))
+}

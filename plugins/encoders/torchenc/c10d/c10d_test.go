@@ -1,0 +1,170 @@
+package c10d
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test binary re-runs itself as rank 1 when childRankEnv names a port.
+const childRankEnv = "CONVIRT_C10D_TEST_PORT"
+
+// childResult is what the re-run rank 1 prints: its buffers after the
+// collectives.
+type childResult struct {
+	Sum32    []float32
+	Sum64    []float64
+	Gathered []float32
+}
+
+// rankBuffers are rank r's inputs: distinct per rank so that a sum or a
+// gather in the wrong order shows.
+func rankBuffers(r int) ([]float32, []float64, []float32) {
+	f := float32(r + 1)
+	return []float32{1 * f, 2 * f, 3 * f, 0.5 * f}, []float64{1e-3 * float64(f), 7 * float64(f)}, []float32{10 * f, 100 * f}
+}
+
+// collectives runs the collectives of the test on g and returns their
+// results.
+func collectives(g *Group) (childResult, error) {
+	a, b, c := rankBuffers(g.Rank())
+	if err := g.AllReduceSum(a); err != nil {
+		return childResult{}, err
+	}
+	if err := g.AllReduceSum64(b); err != nil {
+		return childResult{}, err
+	}
+	out, err := g.AllGather(c)
+	return childResult{a, b, out}, err
+}
+
+func TestMain(m *testing.M) {
+	if p := os.Getenv(childRankEnv); p != "" {
+		port, _ := strconv.Atoi(p)
+		g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: port, Rank: 1, World: 2, Timeout: 30 * time.Second})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		res, err := collectives(g)
+		g.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(4)
+		}
+		json.NewEncoder(os.Stdout).Encode(res)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestTwoProcessesAllReduce: this process (rank 0) and the re-run test
+// binary (rank 1) rendezvous on loopback through c10d's TCPStore and sum
+// and gather through ProcessGroupGloo; both get the same, exact results,
+// and the child has exited when the test ends.
+func TestTwoProcessesAllReduce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var child *exec.Cmd
+	var stdout, stderr strings.Builder
+	g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: 0, Rank: 0, World: 2, Timeout: 30 * time.Second,
+		Listening: func(port int) {
+			child = exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			child.Env = append(os.Environ(), childRankEnv+"="+strconv.Itoa(port))
+			child.Stdout, child.Stderr = &stdout, &stderr
+			if err := child.Start(); err != nil {
+				t.Errorf("start rank 1: %v", err)
+			}
+		}})
+	if child != nil && child.Process != nil {
+		defer child.Wait() // reaped whatever happens: no process left behind
+	}
+	if err != nil {
+		cancel()
+		t.Fatalf("join: %v (rank 1: %s)", err, stderr.String())
+	}
+	got, err := collectives(g)
+	g.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Wait(); err != nil {
+		t.Fatalf("rank 1: %v: %s", err, stderr.String())
+	}
+	var theirs childResult
+	if err := json.Unmarshal([]byte(stdout.String()), &theirs); err != nil {
+		t.Fatalf("rank 1's output %q: %v", stdout.String(), err)
+	}
+	a0, b0, c0 := rankBuffers(0)
+	a1, b1, c1 := rankBuffers(1)
+	want := childResult{Gathered: slices.Concat(c0, c1)}
+	for i := range a0 {
+		want.Sum32 = append(want.Sum32, a0[i]+a1[i])
+	}
+	for i := range b0 {
+		want.Sum64 = append(want.Sum64, b0[i]+b1[i])
+	}
+	for name, r := range map[string]childResult{"rank 0": got, "rank 1": theirs} {
+		if !slices.Equal(r.Sum32, want.Sum32) || !slices.Equal(r.Sum64, want.Sum64) || !slices.Equal(r.Gathered, want.Gathered) {
+			t.Errorf("%s got %+v, want %+v", name, r, want)
+		}
+	}
+}
+
+// TestRankNeverJoins: rank 0 of 2 waits alone; Join fails within the
+// timeout with an error naming the address and the missing rank.
+func TestRankNeverJoins(t *testing.T) {
+	port := 0
+	start := time.Now()
+	_, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Rank: 0, World: 2, Timeout: time.Second,
+		Listening: func(p int) { port = p }})
+	if err == nil {
+		t.Fatal("join succeeded without rank 1")
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for _, want := range []string{"rendezvous at " + addr, "rank(s) 1 never joined within 1s"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// Generous bound: the point is that it does not hang, not its speed.
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("join took %v with a 1s timeout", d)
+	}
+}
+
+// TestNoStoreToJoin: rank 1 finds no rank 0 listening; Join fails within
+// the timeout naming the address.
+func TestNoStoreToJoin(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close() // nobody listens there now
+	_, err = Join(Config{Addr: "127.0.0.1", Port: port, Bind: "127.0.0.1", Rank: 1, World: 2, Timeout: time.Second})
+	if err == nil {
+		t.Fatal("join succeeded with no rank 0")
+	}
+	want := fmt.Sprintf("rendezvous at 127.0.0.1:%d, rank 1 of 2: rank 0's store did not answer within 1s", port)
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
+	}
+}
+
+// TestJoinRefusesBadRank: a rank outside the world is refused before any
+// connection.
+func TestJoinRefusesBadRank(t *testing.T) {
+	_, err := Join(Config{Addr: "127.0.0.1", Rank: 2, World: 2, Timeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "rank 2 of world size 2") {
+		t.Errorf("got %v", err)
+	}
+}

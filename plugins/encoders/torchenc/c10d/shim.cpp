@@ -1,0 +1,140 @@
+// The C side of package c10d: libtorch 1.13's own c10d::TCPStore and
+// c10d::ProcessGroupGloo, compiled against Debian's libtorch-dev headers
+// (torch/csrc/distributed/c10d) and libgloo-dev's (ProcessGroupGloo.hpp
+// includes gloo's), linked against libtorch_cpu, which exports both.
+// Nothing here reduces, gathers or rendezvouses by itself: every byte goes
+// through c10d.
+#include "shim.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+struct cvd_store {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+};
+
+struct cvd_group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  int world;
+  std::chrono::milliseconds timeout;
+};
+
+namespace {
+
+char* dup(const std::string& s) {
+  char* p = static_cast<char*>(std::malloc(s.size() + 1));
+  std::memcpy(p, s.c_str(), s.size() + 1);
+  return p;
+}
+
+void fail(char** err, const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) {
+    *err = dup(c->what_without_backtrace());
+  } else {
+    *err = dup(e.what());
+  }
+}
+
+at::ScalarType scalar(int dtype) {
+  return dtype == CVD_F64 ? at::kDouble : at::kFloat;
+}
+
+std::string joinedKey(int rank) {
+  return "convirt/joined/" + std::to_string(rank);
+}
+
+}  // namespace
+
+extern "C" {
+
+cvd_store* cvd_store_new(const char* host, int port, int server, int64_t timeout_ms, char** err) {
+  try {
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<std::uint16_t>(port);
+    opts.isServer = server != 0;
+    opts.waitWorkers = false;
+    opts.timeout = std::chrono::milliseconds(timeout_ms);
+    auto s = c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
+    return new cvd_store{s};
+  } catch (const std::exception& e) {
+    fail(err, e);
+  }
+  return nullptr;
+}
+
+int cvd_store_port(const cvd_store* s) { return s->store->getPort(); }
+
+void cvd_store_free(cvd_store* s) { delete s; }
+
+cvd_group* cvd_group_new(cvd_store* s, int rank, int world, const char* bind_host, int64_t timeout_ms, char** missing, char** err) {
+  auto timeout = std::chrono::milliseconds(timeout_ms);
+  try {
+    s->store->set(joinedKey(rank), std::vector<uint8_t>{1});
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    opts->threads = 1;
+    std::string bind(bind_host);
+    opts->devices.push_back(bind.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
+                                         : c10d::ProcessGroupGloo::createDeviceForHostname(bind));
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("convirt/pg", s->store);
+    auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world, opts);
+    return new cvd_group{s->store, pg, world, timeout};
+  } catch (const std::exception& e) {
+    fail(err, e);
+  }
+  try {
+    std::string m;
+    for (int r = 0; r < world; r++) {
+      if (!s->store->check({joinedKey(r)})) {
+        m += (m.empty() ? "" : ",") + std::to_string(r);
+      }
+    }
+    if (!m.empty()) {
+      *missing = dup(m);
+    }
+  } catch (const std::exception&) {
+    // The store itself is gone (rank 0 left): the error says enough.
+  }
+  return nullptr;
+}
+
+int cvd_allreduce(cvd_group* g, void* buf, int64_t n, int dtype, char** err) {
+  try {
+    std::vector<at::Tensor> t{at::from_blob(buf, {n}, at::TensorOptions().dtype(scalar(dtype)))};
+    g->pg->allreduce(t)->wait(g->timeout);
+    return 0;
+  } catch (const std::exception& e) {
+    fail(err, e);
+  }
+  return -1;
+}
+
+int cvd_allgather(cvd_group* g, const void* in, int64_t n, void* out, int dtype, char** err) {
+  try {
+    auto o = at::TensorOptions().dtype(scalar(dtype));
+    std::vector<at::Tensor> input{at::from_blob(const_cast<void*>(in), {n}, o)};
+    std::vector<at::Tensor> outs;
+    auto esz = c10::elementSize(scalar(dtype));
+    for (int r = 0; r < g->world; r++) {
+      outs.push_back(at::from_blob(static_cast<char*>(out) + r * n * esz, {n}, o));
+    }
+    std::vector<std::vector<at::Tensor>> output{outs};
+    g->pg->allgather(output, input)->wait(g->timeout);
+    return 0;
+  } catch (const std::exception& e) {
+    fail(err, e);
+  }
+  return -1;
+}
+
+void cvd_group_free(cvd_group* g) { delete g; }
+
+}  // extern "C"

@@ -1,0 +1,48 @@
+// C interface of shim.cpp: libtorch's own c10d (TCPStore for the
+// rendezvous, ProcessGroupGloo for the collectives) behind a C ABI for cgo.
+#ifndef CONVIRT_C10D_SHIM_H
+#define CONVIRT_C10D_SHIM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cvd_store cvd_store;
+typedef struct cvd_group cvd_group;
+
+// Element types of the buffers the collectives take.
+enum { CVD_F32 = 0, CVD_F64 = 1 };
+
+// cvd_store_new opens c10d::TCPStore at host:port: rank 0 (server != 0)
+// listens there (port 0 picks a free one, read back with cvd_store_port),
+// the others connect, retrying until timeout_ms. On failure it returns NULL
+// and sets *err to a malloc'd message the caller frees (as every function
+// with err does).
+cvd_store* cvd_store_new(const char* host, int port, int server, int64_t timeout_ms, char** err);
+int cvd_store_port(const cvd_store* s);
+// cvd_store_free closes the store unless a group still holds it.
+void cvd_store_free(cvd_store* s);
+
+// cvd_group_new marks rank as joined in the store, then builds
+// c10d::ProcessGroupGloo over it (its own rendezvous: every rank publishes
+// its address in the store and connects to all the others), with a gloo
+// TCP device on bind_host ("" for the host's own name) and timeout_ms for
+// the rendezvous and every collective. When ranks are missing at the
+// timeout, *missing lists them (comma-separated, malloc'd, the caller
+// frees), as the store saw them.
+cvd_group* cvd_group_new(cvd_store* s, int rank, int world, const char* bind_host, int64_t timeout_ms, char** missing, char** err);
+// cvd_allreduce sums buf[0:n] of type dtype over the group's ranks, in
+// place; it returns 0, or -1 and sets *err.
+int cvd_allreduce(cvd_group* g, void* buf, int64_t n, int dtype, char** err);
+// cvd_allgather writes every rank's in[0:n] to out[r*n:(r+1)*n], in rank
+// order.
+int cvd_allgather(cvd_group* g, const void* in, int64_t n, void* out, int dtype, char** err);
+void cvd_group_free(cvd_group* g);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
