@@ -96,7 +96,7 @@ func Pick(run, sel string) (*Checkpoint, error) {
 		path := filepath.Join(dir, train.StepFile(n))
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("--checkpoint %s: %w (the newest two step checkpoints are kept; ls %s)", sel, err, dir)
+			return nil, fmt.Errorf("--checkpoint %s: %w (the newest two step checkpoints are kept; %s holds %s)", sel, err, dir, ckptFiles(dir))
 		}
 		ck, err := train.DecodeCheckpoint(b)
 		if err != nil {
@@ -105,6 +105,21 @@ func Pick(run, sel string) (*Checkpoint, error) {
 		return &Checkpoint{Checkpoint: ck, Path: path, Used: sel}, nil
 	}
 	return nil, fmt.Errorf("--checkpoint %q: want best, last or step-N", sel)
+}
+
+// ckptFiles lists the checkpoint files in dir, for an error.
+func ckptFiles(dir string) string {
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".ckpt") {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // Result says what Export wrote.

@@ -1,8 +1,8 @@
 package export
 
 import (
+	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/convirt/convirt/core/recipe"
@@ -21,18 +21,13 @@ type readme struct {
 	BERT       *bertDir
 }
 
-// config renders a plugin's config keys in name order.
+// config renders a plugin's config as compact JSON (keys in name order).
 func config(c map[string]any) string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Sprint(c)
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s: %v", k, c[k])
-	}
-	return strings.Join(parts, ", ")
+	return "`" + string(b) + "`"
 }
 
 func (d readme) String() string {
@@ -46,15 +41,15 @@ func (d readme) String() string {
 	p("## How they were trained")
 	p("")
 	p("- recipe `%s` (experiment `%s`), as resolved in the run's `%s`; overrides: %s", r.Name, m.Experiment, recipe.ResolvedFile, orNone(r.Overrides))
-	p("- image encoder: plugin `%s` (%s)", r.ImageEncoder.Plugin, config(r.ImageEncoder.Config))
+	p("- image encoder: plugin `%s`, config %s", r.ImageEncoder.Plugin, config(r.ImageEncoder.Config))
 	if r.TextEncoder != nil {
-		p("- text encoder: plugin `%s` (%s)", r.TextEncoder.Plugin, config(r.TextEncoder.Config))
+		p("- text encoder: plugin `%s`, config %s", r.TextEncoder.Plugin, config(r.TextEncoder.Config))
 	}
 	if r.Loss != nil {
-		p("- loss: plugin `%s` (%s)", r.Loss.Plugin, config(r.Loss.Config))
+		p("- loss: plugin `%s`, config %s", r.Loss.Plugin, config(r.Loss.Config))
 	}
 	if r.Data.Pretrain != nil {
-		p("- data: plugin `%s` (%s)", r.Data.Pretrain.Plugin, config(r.Data.Pretrain.Config))
+		p("- data: plugin `%s`, config %s", r.Data.Pretrain.Plugin, config(r.Data.Pretrain.Config))
 	}
 	t := r.Train
 	p("- optimisation: %s, learning rate %g, weight decay %g, batch size %d, seed %d", t.Optimizer, t.LR, t.WeightDecay, t.BatchSize, r.Seed)
@@ -100,6 +95,8 @@ func (d readme) String() string {
 		p("net.fc = torch.nn.Identity()")
 		p("net.load_state_dict(load_file(%q))", ImageFile)
 		p("net.eval()")
+	} else {
+		p("# %s holds convirt's %s (plugins/models/%s): build the same layers in PyTorch to load it", ImageFile, arch, arch)
 	}
 	p("head = load_file(%q)", ImageHeadFile)
 	p("project = lambda f, h: F.linear(F.relu(F.linear(f, h[\"linear1.weight\"], h[\"linear1.bias\"])), h[\"linear2.weight\"], h[\"linear2.bias\"])")
