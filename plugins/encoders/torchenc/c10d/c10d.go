@@ -35,6 +35,7 @@ import (
 	"unsafe"
 
 	_ "github.com/sugarme/gotch/libtch" // the fitted libtorch's link flags
+	"github.com/sugarme/gotch/ts"
 )
 
 // Config says where the rendezvous is and which rank of how many this
@@ -157,6 +158,31 @@ func (g *Group) AllGather(in []float32) ([]float32, error) {
 		return C.cvd_allgather(g.g, unsafe.Pointer(&in[0]), C.int64_t(len(in)), unsafe.Pointer(&out[0]), C.CVD_F32, e)
 	})
 	return out, err
+}
+
+// DefaultBucketBytes is DDP's default bucket size (bucket_cap_mb 25).
+const DefaultBucketBytes = 25 << 20
+
+// AllReduceTensors sums ts over the ranks, in place (gradients, as DDP's
+// Reducer all-reduces them): flattened into buckets of at most
+// bucketBytes, each bucket's all-reduce started before the first is
+// waited on. Every rank must pass tensors of the same shapes in the same
+// order. The tensors must not be used by another thread meanwhile.
+func (g *Group) AllReduceTensors(tensors []*ts.Tensor, bucketBytes int64) error {
+	if len(tensors) == 0 {
+		return nil
+	}
+	ptrs := C.malloc(C.size_t(len(tensors)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	defer C.free(ptrs)
+	arr := unsafe.Slice((*unsafe.Pointer)(ptrs), len(tensors))
+	for i, t := range tensors {
+		arr[i] = t.Ctensor()
+	}
+	err := g.call("all-reduce", func(e **C.char) C.int {
+		return C.cvd_allreduce_tensors(g.g, (*unsafe.Pointer)(ptrs), C.int(len(tensors)), C.int64_t(bucketBytes), e)
+	})
+	runtime.KeepAlive(tensors)
+	return err
 }
 
 func (g *Group) call(what string, f func(**C.char) C.int) error {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sugarme/gotch/ts"
 )
 
 // The test binary re-runs itself as rank 1 when childRankEnv names a port.
@@ -23,6 +25,8 @@ type childResult struct {
 	Sum32    []float32
 	Sum64    []float64
 	Gathered []float32
+	// Tensors are the libtorch tensors after AllReduceTensors.
+	Tensors [][]float64
 }
 
 // rankBuffers are rank r's inputs: distinct per rank so that a sum or a
@@ -43,7 +47,38 @@ func collectives(g *Group) (childResult, error) {
 		return childResult{}, err
 	}
 	out, err := g.AllGather(c)
-	return childResult{a, b, out}, err
+	if err != nil {
+		return childResult{}, err
+	}
+	tensors := rankTensors(g.Rank())
+	// 16-byte buckets: the first two float32 tensors share one, the float64
+	// one needs its own, the 6-element one is larger than a bucket.
+	if err := g.AllReduceTensors(tensors, 16); err != nil {
+		return childResult{}, err
+	}
+	res := childResult{Sum32: a, Sum64: b, Gathered: out}
+	for _, t := range tensors {
+		res.Tensors = append(res.Tensors, t.Float64Values())
+	}
+	return res, nil
+}
+
+// rankTensors are rank r's libtorch tensors for AllReduceTensors.
+func rankTensors(r int) []*ts.Tensor {
+	f := float32(r + 1)
+	mk := func(v any) *ts.Tensor {
+		t, err := ts.OfSlice(v)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	return []*ts.Tensor{
+		mk([]float32{f, 2 * f}),
+		mk([]float32{3 * f}),
+		mk([]float64{0.25 * float64(f)}),
+		mk([]float32{f, f, f, f, f, 10 * f}),
+	}
 }
 
 func TestMain(m *testing.M) {
@@ -112,8 +147,17 @@ func TestTwoProcessesAllReduce(t *testing.T) {
 	for i := range b0 {
 		want.Sum64 = append(want.Sum64, b0[i]+b1[i])
 	}
+	t0, t1 := rankTensors(0), rankTensors(1)
+	for i := range t0 {
+		x, y := t0[i].Float64Values(), t1[i].Float64Values()
+		for j := range x {
+			x[j] += y[j]
+		}
+		want.Tensors = append(want.Tensors, x)
+	}
 	for name, r := range map[string]childResult{"rank 0": got, "rank 1": theirs} {
-		if !slices.Equal(r.Sum32, want.Sum32) || !slices.Equal(r.Sum64, want.Sum64) || !slices.Equal(r.Gathered, want.Gathered) {
+		if !slices.Equal(r.Sum32, want.Sum32) || !slices.Equal(r.Sum64, want.Sum64) || !slices.Equal(r.Gathered, want.Gathered) ||
+			!slices.EqualFunc(r.Tensors, want.Tensors, slices.Equal) {
 			t.Errorf("%s got %+v, want %+v", name, r, want)
 		}
 	}

@@ -135,6 +135,51 @@ int cvd_allgather(cvd_group* g, const void* in, int64_t n, void* out, int dtype,
   return -1;
 }
 
+int cvd_allreduce_tensors(cvd_group* g, void** ts, int n, int64_t bucket_bytes, char** err) {
+  try {
+    struct bucket {
+      std::vector<at::Tensor> members;
+      std::vector<at::Tensor> flat;
+      c10::intrusive_ptr<c10d::Work> work;
+    };
+    std::vector<bucket> buckets;
+    int64_t bytes = 0;
+    for (int i = 0; i < n; i++) {
+      const at::Tensor& t = *static_cast<at::Tensor*>(ts[i]);
+      int64_t tb = t.numel() * t.element_size();
+      bool fresh = buckets.empty() || bytes + tb > bucket_bytes ||
+                   buckets.back().members.front().scalar_type() != t.scalar_type() ||
+                   buckets.back().members.front().device() != t.device();
+      if (fresh) {
+        buckets.emplace_back();
+        bytes = 0;
+      }
+      buckets.back().members.push_back(t);
+      bytes += tb;
+    }
+    for (auto& b : buckets) {
+      std::vector<at::Tensor> views;
+      for (auto& t : b.members) {
+        views.push_back(t.reshape({-1}));
+      }
+      b.flat.push_back(at::cat(views));
+      b.work = g->pg->allreduce(b.flat);
+    }
+    for (auto& b : buckets) {
+      b.work->wait(g->timeout);
+      int64_t off = 0;
+      for (auto& t : b.members) {
+        t.copy_(b.flat[0].narrow(0, off, t.numel()).view(t.sizes()));
+        off += t.numel();
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    fail(err, e);
+  }
+  return -1;
+}
+
 void cvd_group_free(cvd_group* g) { delete g; }
 
 }  // extern "C"

@@ -39,6 +39,14 @@ int cvd_allreduce(cvd_group* g, void* buf, int64_t n, int dtype, char** err);
 // cvd_allgather writes every rank's in[0:n] to out[r*n:(r+1)*n], in rank
 // order.
 int cvd_allgather(cvd_group* g, const void* in, int64_t n, void* out, int dtype, char** err);
+// cvd_allreduce_tensors sums the n libtorch tensors ts (at::Tensor*, as
+// gotch's libtch holds them) over the group's ranks, in place, as DDP's
+// Reducer does: consecutive tensors of one dtype and device are flattened
+// into buckets of at most bucket_bytes (a larger tensor is a bucket of its
+// own), every bucket's all-reduce is started before the first is waited
+// on, and the sums are copied back. Every rank must pass tensors of the
+// same shapes in the same order.
+int cvd_allreduce_tensors(cvd_group* g, void** ts, int n, int64_t bucket_bytes, char** err);
 void cvd_group_free(cvd_group* g);
 
 #ifdef __cplusplus
