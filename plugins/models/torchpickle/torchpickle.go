@@ -11,8 +11,8 @@
 // first (legacy.go).
 //
 // The shim links Debian's libtorch (libtorch-dev) by default, as the fitted
-// gotch does; for another libtorch set CGO_CPPFLAGS and CGO_LDFLAGS to its
-// include and lib directories.
+// gotch does; for another libtorch set CGO_CPPFLAGS, CGO_LDFLAGS and
+// CGO_CXXFLAGS (its C++ ABI) as docs/weights.md says.
 package torchpickle
 
 // #cgo CXXFLAGS: -std=c++17 -O2 -w -D_GLIBCXX_USE_CXX11_ABI=1 -I/usr/include/torch/csrc/api/include
