@@ -3,6 +3,8 @@ package torchenc
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
@@ -37,8 +39,17 @@ func (p *Plugin) Configure(_ context.Context, cfg map[string]any) error {
 	if p.enc != nil {
 		p.enc.Close()
 	}
-	p.enc, err = New(common, build)
-	return err
+	if p.enc, err = New(common, build); err != nil {
+		return err
+	}
+	// A replica of a data-parallel encoder learns its place from the host
+	// through the environment (sdk.Replica).
+	if r, ok, err := sdk.ReplicaFromEnv(os.Getenv); err != nil {
+		return fmt.Errorf("data-parallel replica: %w", err)
+	} else if ok {
+		return p.enc.Replicate(r)
+	}
+	return nil
 }
 
 // Encoder returns the configured encoder, or nil before Configure.

@@ -79,6 +79,9 @@ type Encoder struct {
 	steps int64
 	// scaler is fp16's dynamic loss scale (nil for fp32 and bf16).
 	scaler *autocast.Scaler
+	// dp is the replicas' group of a data-parallel encoder (replicas.go);
+	// nil for one that is not replicated.
+	dp *dataParallel
 
 	calls chan func()
 	done  chan struct{}
@@ -305,6 +308,9 @@ func (e *Encoder) Step(_ context.Context, req sdk.StepRequest) error {
 // inf or NaN gradient is skipped (its gradients cleared) while the scaler
 // backs off, as torch.cuda.amp.GradScaler does.
 func (e *Encoder) step(valLoss *float64) error {
+	if err := e.sumGrads(); err != nil {
+		return err
+	}
 	e.sched.Apply(e.opt, valLoss)
 	e.steps++
 	if e.scaler != nil {
@@ -326,6 +332,7 @@ func (e *Encoder) Close() error {
 	select {
 	case <-e.done:
 	default:
+		_ = e.do(func() error { e.closeReplicas(); return nil })
 		close(e.calls)
 		<-e.done
 	}

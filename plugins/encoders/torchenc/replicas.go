@@ -1,0 +1,141 @@
+package torchenc
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/convirt/convirt/plugins/encoders/torchenc/c10d"
+	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/sugarme/gotch/ts"
+)
+
+// dataParallel is a replicated encoder's place among its replicas
+// (docs/distributed.md). Each replica back-propagates the host's gradient
+// for its own rows of the global batch, so the gradient of the global
+// loss is the sum of the replicas' gradients: step sums them with c10d's
+// all-reduce (not the mean DDP takes, whose replicas each average their
+// own loss) before the optimiser runs, so every replica takes the step
+// one encoder would take on the whole batch.
+type dataParallel struct {
+	cfg   sdk.Replica
+	group *c10d.Group // joined at the first step
+	// reduce is the time spent joining and all-reducing, for benchmarks.
+	reduce time.Duration
+}
+
+// Replicate makes e replica r.Rank of r.World: from its next Step on, its
+// gradients are summed over the replicas first. The replicas rendezvous
+// at r.Store at their first Step.
+func (e *Encoder) Replicate(r sdk.Replica) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	return e.do(func() error {
+		if e.dp != nil && e.dp.group != nil {
+			return fmt.Errorf("replica %d of %d: already joined its replicas", e.dp.cfg.Rank, e.dp.cfg.World)
+		}
+		e.dp = &dataParallel{cfg: r}
+		return nil
+	})
+}
+
+// AllReduceTime is the time e has spent rendezvousing with its replicas and
+// summing gradients over them (0 for an encoder that is not replicated).
+func (e *Encoder) AllReduceTime() time.Duration {
+	var d time.Duration
+	_ = e.do(func() error {
+		if e.dp != nil {
+			d = e.dp.reduce
+		}
+		return nil
+	})
+	return d
+}
+
+// sumGrads sums the parameter gradients over the replicas, on e's thread,
+// before the optimiser step; it does nothing for an encoder that is not
+// replicated.
+func (e *Encoder) sumGrads() error {
+	if e.dp == nil || e.dp.cfg.World == 1 {
+		return nil
+	}
+	start := time.Now()
+	defer func() { e.dp.reduce += time.Since(start) }()
+	if e.dp.group == nil {
+		g, err := joinReplicas(e.dp.cfg)
+		if err != nil {
+			return err
+		}
+		e.dp.group = g
+	}
+	grads, err := e.grads()
+	defer func() {
+		for _, g := range grads {
+			g.MustDrop()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	if err := e.dp.group.AllReduceTensors(grads, c10d.DefaultBucketBytes); err != nil {
+		return fmt.Errorf("sum gradients over %d replicas: %w", e.dp.cfg.World, err)
+	}
+	return nil
+}
+
+// grads returns the defined gradients of the trainable variables, in the
+// order of their names, the same on every replica (gotch's VarStore keeps
+// them in a map).
+func (e *Encoder) grads() ([]*ts.Tensor, error) {
+	vars := e.vs.Variables()
+	names := make([]string, 0, len(vars))
+	for n, v := range vars {
+		if v.MustRequiresGrad() {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var out []*ts.Tensor
+	for _, n := range names {
+		v := vars[n]
+		g, err := v.Grad(false)
+		if err != nil {
+			return out, fmt.Errorf("gradient of %s: %w", n, err)
+		}
+		if !g.MustDefined() { // unused in the forward, on every replica alike
+			g.MustDrop()
+			continue
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// joinReplicas joins r's c10d group. On a loopback store gloo binds to the
+// store's address; otherwise to this host's name, as torch.distributed does.
+func joinReplicas(r sdk.Replica) (*c10d.Group, error) {
+	host, portText, err := net.SplitHostPort(r.Store)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, err
+	}
+	bind := ""
+	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+		bind = host
+	}
+	return c10d.Join(c10d.Config{Addr: host, Port: port, Rank: r.Rank, World: r.World, Bind: bind, Timeout: r.Timeout})
+}
+
+// closeReplicas leaves the replicas' group, if joined.
+func (e *Encoder) closeReplicas() {
+	if e.dp != nil && e.dp.group != nil {
+		e.dp.group.Close()
+		e.dp.group = nil
+	}
+}

@@ -1,0 +1,76 @@
+package sdk
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Replica is one data-parallel replica's place among the replicas of an
+// encoder plugin (docs/distributed.md): its rank of World and rank 0's
+// c10d store, where the replicas rendezvous. The host starts each replica
+// process with Env in its environment; a replicated encoder reads it with
+// ReplicaFromEnv and sums its parameter gradients over the replicas before
+// every optimiser step, so that all replicas take the same step.
+type Replica struct {
+	Rank, World int
+	// Store is rank 0's c10d TCPStore, host:port.
+	Store string
+	// Timeout bounds the rendezvous and every collective.
+	Timeout time.Duration
+}
+
+// The environment variables that carry a Replica.
+const (
+	EnvReplicaRank    = "CONVIRT_REPLICA_RANK"
+	EnvReplicaWorld   = "CONVIRT_REPLICA_WORLD"
+	EnvReplicaStore   = "CONVIRT_REPLICA_STORE"
+	EnvReplicaTimeout = "CONVIRT_REPLICA_TIMEOUT"
+)
+
+// Env is r as environment entries (NAME=value).
+func (r Replica) Env() []string {
+	return []string{
+		EnvReplicaRank + "=" + strconv.Itoa(r.Rank),
+		EnvReplicaWorld + "=" + strconv.Itoa(r.World),
+		EnvReplicaStore + "=" + r.Store,
+		EnvReplicaTimeout + "=" + r.Timeout.String(),
+	}
+}
+
+// Validate says what is wrong with r, if anything.
+func (r Replica) Validate() error {
+	if r.World < 1 || r.Rank < 0 || r.Rank >= r.World {
+		return fmt.Errorf("replica rank %d of %d: want 0 <= rank < world", r.Rank, r.World)
+	}
+	if _, port, err := net.SplitHostPort(r.Store); err != nil {
+		return fmt.Errorf("replica store %q: want host:port: %w", r.Store, err)
+	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("replica store %q: port %q: %w", r.Store, port, err)
+	}
+	if r.Timeout <= 0 {
+		return fmt.Errorf("replica timeout %v: want a positive duration", r.Timeout)
+	}
+	return nil
+}
+
+// ReplicaFromEnv reads a Replica through getenv (os.Getenv); ok is false
+// when EnvReplicaWorld is unset (the process is not a replica). A variable
+// that is set but malformed is an error naming it.
+func ReplicaFromEnv(getenv func(string) string) (r Replica, ok bool, err error) {
+	if getenv(EnvReplicaWorld) == "" {
+		return Replica{}, false, nil
+	}
+	if r.World, err = strconv.Atoi(getenv(EnvReplicaWorld)); err != nil {
+		return r, false, fmt.Errorf("%s: %w", EnvReplicaWorld, err)
+	}
+	if r.Rank, err = strconv.Atoi(getenv(EnvReplicaRank)); err != nil {
+		return r, false, fmt.Errorf("%s: %w", EnvReplicaRank, err)
+	}
+	r.Store = getenv(EnvReplicaStore)
+	if r.Timeout, err = time.ParseDuration(getenv(EnvReplicaTimeout)); err != nil {
+		return r, false, fmt.Errorf("%s: %w", EnvReplicaTimeout, err)
+	}
+	return r, true, r.Validate()
+}
