@@ -157,12 +157,13 @@ func TestRefusesWhatIsNotAStateDict(t *testing.T) {
 		data []byte
 		want string
 	}{
-		"nested":    {read(t, dir, "nested.pth"), `entry "model" is a GenericDict, not a tensor`},
-		"legacy":    {read(t, dir, "legacy.pth")[:1000], "before 1.6"},
-		"evil":      {read(t, dir, "evil.pth"), "posix.system"},
-		"text":      {[]byte("hello"), "not a torch.save zip archive"},
-		"empty":     {nil, "not a torch.save zip archive"},
-		"truncated": {good[:len(good)/2], "open archive"},
+		"nested":     {read(t, dir, "nested.pth"), `entry "model" is a GenericDict, not a tensor`},
+		"legacy":     {read(t, dir, "legacy.pth")[:1000], "before 1.6"},
+		"evil":       {read(t, dir, "evil.pth"), "posix.system"},
+		"evil-pre16": {read(t, dir, "evil-legacy.pth"), "posix.system"},
+		"text":       {[]byte("hello"), "not a torch.save zip archive"},
+		"empty":      {nil, "not a torch.save zip archive"},
+		"truncated":  {good[:len(good)/2], "open archive"},
 	} {
 		_, err := Parse(c.data)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -7,7 +7,7 @@ want.json    each tensor of state.pth: dtype, shape and values as listed;
 nested.pth   a training checkpoint ({"model": state dict, "epoch": 3});
 legacy.pth   the state dict in torch.save's pre-1.6 format;
 evil.pth     a dict whose value unpickles by calling os.system, which would
-             create sys.argv[2].
+             create sys.argv[2]; evil-legacy.pth the same in the pre-1.6 format.
 """
 import collections
 import json
@@ -53,4 +53,6 @@ class Evil:
 
 
 torch.save(collections.OrderedDict(x=Evil()), os.path.join(out, "evil.pth"))
+torch.save(collections.OrderedDict(w=torch.ones(2), x=Evil()), os.path.join(out, "evil-legacy.pth"),
+           _use_new_zipfile_serialization=False)
 assert not os.path.exists(victim)
