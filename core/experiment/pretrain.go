@@ -29,7 +29,7 @@ func closeAll(cs []closer) {
 // pretrainParts are the started plugins of pretraining.
 type pretrainParts struct {
 	data        *host.Dataset
-	image, text *host.Encoder
+	image, text train.Encoder // a *host.Encoder, or train.Replicas (replicas.go)
 	loss        *host.Loss
 	open        []closer
 }
@@ -48,14 +48,12 @@ func (s *session) startPretrain(ctx context.Context, totalSteps int) (*pretrainP
 		return p, fmt.Errorf("data.pretrain: %w", err)
 	}
 	p.open = append(p.open, p.data)
-	if p.image, err = l.Encoder(ctx, r.ImageEncoder.Plugin, s.encoderConfig(r.ImageEncoder.Plugin, r.ImageEncoder.Config, totalSteps, false)); err != nil {
+	if p.image, err = s.startEncoder(ctx, p, r.ImageEncoder.Plugin, s.encoderConfig(r.ImageEncoder.Plugin, r.ImageEncoder.Config, totalSteps, false)); err != nil {
 		return p, fmt.Errorf("image_encoder: %w", err)
 	}
-	p.open = append(p.open, p.image)
-	if p.text, err = l.Encoder(ctx, r.TextEncoder.Plugin, s.encoderConfig(r.TextEncoder.Plugin, r.TextEncoder.Config, totalSteps, false)); err != nil {
+	if p.text, err = s.startEncoder(ctx, p, r.TextEncoder.Plugin, s.encoderConfig(r.TextEncoder.Plugin, r.TextEncoder.Config, totalSteps, false)); err != nil {
 		return p, fmt.Errorf("text_encoder: %w", err)
 	}
-	p.open = append(p.open, p.text)
 	if p.loss, err = l.Loss(ctx, r.Loss.Plugin, r.Loss.Config); err != nil {
 		return p, fmt.Errorf("loss: %w", err)
 	}
@@ -188,7 +186,7 @@ func (s *session) finishPretrain(ctx context.Context, res train.Result, parts *p
 	}
 	s.trained.result = res
 	s.states = map[string][]byte{}
-	for role, enc := range map[string]*host.Encoder{"image": parts.image, "text": parts.text} {
+	for role, enc := range map[string]train.Encoder{"image": parts.image, "text": parts.text} {
 		st, err := enc.State(ctx)
 		if err != nil {
 			return &res, fmt.Errorf("%s encoder state: %w", role, err)

@@ -34,8 +34,9 @@ type Recipe struct {
 	Train        Train      `yaml:"train" doc:"Pretraining optimisation."`
 	Evaluate     []Eval     `yaml:"evaluate" doc:"Evaluations run after pretraining (or on their own); each entry is run for every fraction x init x seed."`
 	// Sweep maps a dotted key path to its alternatives; see Expand.
-	Sweep    map[string][]any "yaml:\"sweep\" doc:\"Key path -> list of alternatives (`train.lr: [1e-4, 1e-3]`, `evaluate.0.fractions: [[0.01], [1.0]]`). The run expands into one child run per combination (cartesian product).\""
-	Tracking Tracking         `yaml:"tracking" doc:"Where run records go besides the run directory."`
+	Sweep       map[string][]any "yaml:\"sweep\" doc:\"Key path -> list of alternatives (`train.lr: [1e-4, 1e-3]`, `evaluate.0.fractions: [[0.01], [1.0]]`). The run expands into one child run per combination (cartesian product).\""
+	Tracking    Tracking         `yaml:"tracking" doc:"Where run records go besides the run directory."`
+	Distributed Distributed      `yaml:"distributed" doc:"Data-parallel pretraining: replicas of each encoder plugin (docs/distributed.md)."`
 
 	// Source is the file the recipe was loaded from.
 	Source string `yaml:"-"`

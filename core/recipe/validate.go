@@ -64,6 +64,7 @@ func (r *Recipe) Plugins() []PluginUse {
 func Validate(r *Recipe, plugins PluginLookup) []Diagnostic {
 	issues := Schema.Check("", r.tree)
 	issues = append(issues, crossChecks(r.tree)...)
+	issues = append(issues, checkDistributed(r.tree)...)
 	issues = append(issues, checkSweep(r.tree, plugins)...)
 	if plugins != nil {
 		for _, u := range r.Plugins() {
