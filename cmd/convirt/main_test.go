@@ -37,7 +37,7 @@ func TestLookup(t *testing.T) {
 // this process and the plugin server. Commands that only start plugins
 // (run, soak) pass huge pages on through the host instead.
 func TestTorchCommands(t *testing.T) {
-	want := map[string]bool{"bench model": true, "bench convirt": true, "bench boundary": true, "plugin serve": true}
+	want := map[string]bool{"bench model": true, "bench convirt": true, "bench boundary": true, "bench distributed": true, "plugin serve": true}
 	for name, c := range commands {
 		if c.Torch != want[name] {
 			t.Errorf("command %q: Torch %v, want %v", name, c.Torch, want[name])

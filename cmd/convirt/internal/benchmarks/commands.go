@@ -61,6 +61,13 @@ func (bs *Bench) Commands() []*cli.Command {
 		Example: "bench data --dataset mimic-cxr --synth 200 --batches 5",
 		Run:     bs.runBenchData,
 	}, {
+		Name:    "bench distributed",
+		Usage:   "[--replicas 2] [--image resnet50|resnet18|smallcnn] [--batch 16] [--size 64] [--steps 5] [--warmup 1] [--json]",
+		Short:   "time data-parallel replicas of the image encoder (gradients summed by c10d's all-reduce) beside one, on the same global batch",
+		Example: "bench distributed --replicas 2 --image smallcnn --batch 16 --json",
+		Run:     bs.runBenchDistributed,
+		Torch:   true,
+	}, {
 		Name:    "bench ratio",
 		Usage:   "[--field sec_per_step[,items_per_sec,inprocess.sec_per_step=sec_per_step...]] [--reduce last|median|min] [--json] A.json B.json",
 		Short:   "compare two benchmark JSON records (e.g. convirt vs PyTorch): A/B of each field",
