@@ -3,8 +3,10 @@ package torchenc_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,6 +134,17 @@ func images(t *testing.T, n, side int, round bool) *sdk.Batch {
 // each trainable weight moves by minus its gradient, and returns the moves.
 func sgdGradients(t *testing.T, e *torchenc.Encoder, roundInput bool) map[string][]float64 {
 	t.Helper()
+	r := rand.New(rand.NewPCG(7, 8))
+	return sgdStep(t, e, roundInput, func(g []float32) {
+		for i := range g {
+			g[i] = float32(r.NormFloat64())
+		}
+	})
+}
+
+// sgdStep is sgdGradients with the output's gradient filled by fill.
+func sgdStep(t *testing.T, e *torchenc.Encoder, roundInput bool, fill func([]float32)) map[string][]float64 {
+	t.Helper()
 	ctx := context.Background()
 	before := weights(t, e)
 	y, err := e.Forward(ctx, sdk.ForwardRequest{Batch: images(t, 16, 8, roundInput), Train: true, Graph: true})
@@ -141,11 +154,8 @@ func sgdGradients(t *testing.T, e *torchenc.Encoder, roundInput bool) map[string
 	if y.DType != tensor.Float32 {
 		t.Fatalf("output is %v, want float32", y.DType)
 	}
-	r := rand.New(rand.NewPCG(7, 8))
 	g := make([]float32, y.Numel())
-	for i := range g {
-		g[i] = float32(r.NormFloat64())
-	}
+	fill(g)
 	gt, err := tensor.FromFloat32(y.Shape, g)
 	if err != nil {
 		t.Fatal(err)
@@ -262,5 +272,67 @@ func TestPrecisionRefusals(t *testing.T) {
 		if err := p.Configure(context.Background(), map[string]any{"precision": "bf16"}); err == nil || !strings.Contains(err.Error(), "neither AVX-512 BF16 nor AMX") {
 			t.Errorf("bf16 on a CPU without it: %v", err)
 		}
+	}
+}
+
+// scalars reads the scalars of an encoder's checkpoint.
+func scalars(t *testing.T, e *torchenc.Encoder) map[string]float64 {
+	t.Helper()
+	b, err := e.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]float64
+	if err := json.Unmarshal([]byte(f.Metadata["scalars"]), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestLossScalerWiring drives fp16's loss scaler in fp32 (fp16 itself is
+// refused on a CPU): a scaled backward and the unscaled step move the
+// weights exactly as an unscaled step does (the scale is a power of two);
+// a step with an inf gradient leaves the weights alone, halves the scale
+// and records it in the checkpoint; the next finite step trains again.
+func TestLossScalerWiring(t *testing.T) {
+	ref, scaled := newMLP(t, autocast.FP32), newMLP(t, autocast.FP32)
+	torchenc.UseLossScaler(scaled, 1024)
+	want, got := sgdGradients(t, ref, false), sgdGradients(t, scaled, false)
+	for name, w := range want {
+		if !slices.Equal(got[name], w) {
+			t.Errorf("%s: the scaled step moved the weights by %v..., the unscaled one by %v...", name, got[name][:2], w[:2])
+		}
+	}
+	if s := scalars(t, scaled); s["loss_scale"] != 1024 || s["loss_scale_good"] != 1 {
+		t.Errorf("after a finite step: checkpoint scalars %v, want loss_scale 1024, loss_scale_good 1", s)
+	}
+	moves := sgdStep(t, scaled, false, func(g []float32) {
+		for i := range g {
+			g[i] = 1
+		}
+		g[3] = float32(math.Inf(1))
+	})
+	for name, d := range moves {
+		for _, v := range d {
+			if v != 0 {
+				t.Fatalf("%s moved in a step with an inf gradient", name)
+			}
+		}
+	}
+	if s := scalars(t, scaled); s["loss_scale"] != 512 || s["loss_scale_good"] != 0 {
+		t.Errorf("after the inf step: checkpoint scalars %v, want loss_scale 512, loss_scale_good 0", s)
+	}
+	var moved bool
+	for _, d := range sgdGradients(t, scaled, false) {
+		for _, v := range d {
+			moved = moved || v != 0
+		}
+	}
+	if !moved {
+		t.Error("the finite step after a skipped one did not train")
 	}
 }
