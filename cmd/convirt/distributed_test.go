@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,18 +184,21 @@ func equalFloats(a, b []float32) bool {
 	return true
 }
 
-// TestRunWithReplicas: `convirt run` with distributed.replicas 2 pretrains
-// through two replicas of each encoder plugin and checkpoints as one run.
+// TestRunWithReplicas: `convirt run` with distributed.replicas 2
+// pretrains through two replicas of each encoder plugin and checkpoints as
+// one run; a second run, one of whose text encoder replicas is killed
+// after the first checkpoint, restarts every replica from the newest
+// checkpoint and ends with the same final checkpoint; no process is left.
 func TestRunWithReplicas(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts every plugin process and trains")
+		t.Skip("starts every plugin process and trains twice")
 	}
 	path, runsDir := writeTiny(t, func(y string) string {
-		y = y[:strings.Index(y, "evaluate:")]
+		y = strings.Replace(y[:strings.Index(y, "evaluate:")], "max_steps: 4", "max_steps: 6", 1)
 		return y + "distributed: {replicas: 2, timeout: 60s}\n"
 	})
 	dir, out, _ := runOnly(t, runsDir, "run", path)
-	if !strings.Contains(out, "4 steps") {
+	if !strings.Contains(out, "6 steps") {
 		t.Errorf("no pretraining in the output:\n%s", out)
 	}
 	log, err := os.ReadFile(filepath.Join(dir, runs.LogsDir, "run.log"))
@@ -206,9 +210,49 @@ func TestRunWithReplicas(t *testing.T) {
 			t.Errorf("run.log does not say %q", want)
 		}
 	}
-	ckpts, err := filepath.Glob(filepath.Join(dir, runs.CheckpointsDir, "*"))
-	if err != nil || len(ckpts) == 0 {
-		t.Errorf("no checkpoints in %s (%v)", dir, err)
+	final := func(d string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(d, runs.CheckpointsDir, train.StepFile(6)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	want := final(dir)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	killed := make(chan int, 1)
+	go func() {
+		for ctx.Err() == nil {
+			for _, d := range runDirs(t, runsDir, "e2e") {
+				if cks, _ := filepath.Glob(filepath.Join(d, runs.CheckpointsDir, "step-*.ckpt")); d != dir && len(cks) > 0 {
+					killed <- killChild(t, "bert")
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	code, _, errs := runCLI(t, "run", path)
+	cancel()
+	if code != 0 {
+		t.Fatalf("run with a killed replica: exit %d\n%s", code, errs)
+	}
+	if pid := <-killed; pid == 0 {
+		t.Fatal("found no bert replica to kill")
+	}
+	if !strings.Contains(errs, `plugin "bert" died`) {
+		t.Errorf("the restart is not reported:\n%s", errs)
+	}
+	var second string
+	for _, d := range runDirs(t, runsDir, "e2e") {
+		if d != dir {
+			second = d
+		}
+	}
+	if got := final(second); !slices.Equal(got, want) {
+		t.Errorf("final checkpoint after the restart differs from the uninterrupted run's")
 	}
 	if left := procs.Children(os.Getpid()); len(left) > 0 {
 		t.Errorf("plugin processes left behind: %v", left)
