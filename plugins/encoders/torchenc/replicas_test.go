@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/convirt/convirt/plugins/encoders/image"
+	"github.com/convirt/convirt/plugins/encoders/text"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
@@ -29,9 +32,12 @@ func freeStore(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// rows returns rows [lo, hi) of b's images as a batch.
+// rows returns rows [lo, hi) of b (its images or its texts) as a batch.
 func rows(t *testing.T, b *sdk.Batch, lo, hi int) *sdk.Batch {
 	t.Helper()
+	if b.Images == nil {
+		return &sdk.Batch{IDs: b.IDs[lo:hi], Texts: b.Texts[lo:hi]}
+	}
 	px, err := b.Images.Float32s()
 	if err != nil {
 		t.Fatal(err)
@@ -109,40 +115,70 @@ func trainReplicas(t *testing.T, encs []*torchenc.Plugin, b *sdk.Batch, k int) [
 // half of the global batch's gradient and summing gradients through c10d,
 // end k steps with the parameters of one encoder trained on the whole
 // batch, to 1e-5 relative; the replicas agree with each other bit for bit.
-// The optimiser is SGD with momentum: the sums differ from one backward's
-// in the last bits, and Adam's first steps (about lr times the gradient's
-// sign) turn a component that is zero up to rounding into a whole step.
+// The encoders are the small CNN (its batch-norm on running statistics:
+// the forwards are in eval mode, as it has no switch to turn batch-norm
+// off) and tiny BERT (eval mode: no dropout, whose masks differ per
+// replica as in DDP). The optimiser is SGD with momentum: the sums differ
+// from one backward's in the last bits, and Adam's first steps (about lr
+// times the gradient's sign) turn a component that is zero up to rounding
+// into a whole step.
 func TestReplicasMatchOneEncoder(t *testing.T) {
-	cfg := map[string]any{"seed": 5, "proj_dim": 8, "threads": 1, "lr": 0.05, "optimizer": "sgd"}
-	b := batch(t)
-	const k = 3
-	want := trainReplicas(t, []*torchenc.Plugin{configured(t, cfg)}, b, k)
-
-	store := freeStore(t)
-	encs := []*torchenc.Plugin{configured(t, cfg), configured(t, cfg)}
-	for r, e := range encs {
-		if err := e.Encoder().Replicate(sdk.Replica{Rank: r, World: 2, Store: store, Timeout: 30 * time.Second}); err != nil {
-			t.Fatal(err)
-		}
+	vocab := append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "."}, strings.Fields("no acute left pleural effusion heart enlarged")...)
+	vocabPath := filepath.Join(t.TempDir(), "vocab.txt")
+	if err := os.WriteFile(vocabPath, []byte(strings.Join(vocab, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	got := trainReplicas(t, encs, b, k)
-	other := forward(t, encs[1], b, "")
-	var worst float64
-	for i := range want {
-		if got[i] != other[i] {
-			t.Fatalf("replicas disagree at %d: %v vs %v", i, got[i], other[i])
-		}
-		worst = math.Max(worst, math.Abs(float64(got[i]-want[i]))/math.Max(math.Abs(float64(want[i])), 1e-3))
-	}
-	if worst > 1e-5 {
-		t.Errorf("after %d steps two replicas differ from one encoder by %.3g relative (want <= 1e-5)", k, worst)
-	}
-	before := forward(t, configured(t, cfg), b, "")
-	if fmt.Sprint(before) == fmt.Sprint(want) {
-		t.Fatal("training changed nothing: the comparison would be empty")
-	}
-	if encs[0].Encoder().AllReduceTime() <= 0 {
-		t.Error("no all-reduce time recorded")
+	texts := &sdk.Batch{IDs: []string{"a", "b", "c", "d"}, Texts: []string{"no acute effusion.", "left pleural effusion.", "heart enlarged.", "no."}}
+	for _, c := range []struct {
+		name string
+		new  func() *torchenc.Plugin
+		cfg  map[string]any
+		b    *sdk.Batch
+	}{
+		{"smallcnn", func() *torchenc.Plugin { return image.New(image.SmallCNN) }, map[string]any{}, batch(t)},
+		{"tiny bert", text.New, map[string]any{"vocab": vocabPath, "size": "tiny", "hidden": 16, "heads": 2, "layers": 1, "pooling": "max"}, texts},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := map[string]any{"seed": 5, "proj_dim": 8, "threads": 1, "lr": 0.05, "optimizer": "sgd"}
+			for k, v := range c.cfg {
+				cfg[k] = v
+			}
+			mk := func() *torchenc.Plugin {
+				p := c.new()
+				t.Cleanup(func() { p.Close() })
+				if err := p.Configure(context.Background(), cfg); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			const k = 3
+			want := trainReplicas(t, []*torchenc.Plugin{mk()}, c.b, k)
+			store := freeStore(t)
+			encs := []*torchenc.Plugin{mk(), mk()}
+			for r, e := range encs {
+				if err := e.Encoder().Replicate(sdk.Replica{Rank: r, World: 2, Store: store, Timeout: 30 * time.Second}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := trainReplicas(t, encs, c.b, k)
+			other := forward(t, encs[1], c.b, "")
+			var worst float64
+			for i := range want {
+				if got[i] != other[i] {
+					t.Fatalf("replicas disagree at %d: %v vs %v", i, got[i], other[i])
+				}
+				worst = math.Max(worst, math.Abs(float64(got[i]-want[i]))/math.Max(math.Abs(float64(want[i])), 1e-3))
+			}
+			if worst > 1e-5 {
+				t.Errorf("after %d steps two replicas differ from one encoder by %.3g relative (want <= 1e-5)", k, worst)
+			}
+			if before := forward(t, mk(), c.b, ""); fmt.Sprint(before) == fmt.Sprint(want) {
+				t.Fatal("training changed nothing: the comparison would be empty")
+			}
+			if encs[0].Encoder().AllReduceTime() <= 0 {
+				t.Error("no all-reduce time recorded")
+			}
+		})
 	}
 }
 
