@@ -41,9 +41,9 @@ func (l *Launcher) EncoderReplicas(ctx context.Context, name string, cfg map[str
 }
 
 // loopbackStore returns a loopback address for rank 0's store: a port the
-// kernel had free a moment ago (the way torchrun's standalone mode picks
-// one). Should another process take it first, rank 0 fails to listen and
-// the run restarts its plugins, picking again.
+// kernel had free a moment ago. Should another process take it before rank
+// 0 listens, the replicas' first step fails with an error naming the
+// address.
 func loopbackStore() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
