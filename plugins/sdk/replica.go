@@ -19,6 +19,11 @@ type Replica struct {
 	Store string
 	// Timeout bounds the rendezvous and every collective.
 	Timeout time.Duration
+	// Gather makes every forward return the outputs of all World replicas'
+	// shards, all-gathered in rank order (each shard the same size), not
+	// only this replica's: replicas spread over several hosts, each host
+	// computing the loss of the whole global batch.
+	Gather bool
 }
 
 // The environment variables that carry a Replica.
@@ -27,6 +32,7 @@ const (
 	EnvReplicaWorld   = "CONVIRT_REPLICA_WORLD"
 	EnvReplicaStore   = "CONVIRT_REPLICA_STORE"
 	EnvReplicaTimeout = "CONVIRT_REPLICA_TIMEOUT"
+	EnvReplicaGather  = "CONVIRT_REPLICA_GATHER"
 )
 
 // Env is r as environment entries (NAME=value).
@@ -36,6 +42,7 @@ func (r Replica) Env() []string {
 		EnvReplicaWorld + "=" + strconv.Itoa(r.World),
 		EnvReplicaStore + "=" + r.Store,
 		EnvReplicaTimeout + "=" + r.Timeout.String(),
+		EnvReplicaGather + "=" + strconv.FormatBool(r.Gather),
 	}
 }
 
@@ -71,6 +78,11 @@ func ReplicaFromEnv(getenv func(string) string) (r Replica, ok bool, err error) 
 	r.Store = getenv(EnvReplicaStore)
 	if r.Timeout, err = time.ParseDuration(getenv(EnvReplicaTimeout)); err != nil {
 		return r, false, fmt.Errorf("%s: %w", EnvReplicaTimeout, err)
+	}
+	if g := getenv(EnvReplicaGather); g != "" {
+		if r.Gather, err = strconv.ParseBool(g); err != nil {
+			return r, false, fmt.Errorf("%s: %w", EnvReplicaGather, err)
+		}
 	}
 	return r, true, r.Validate()
 }

@@ -17,10 +17,14 @@ func envOf(entries []string) func(string) string {
 
 // TestReplicaEnvRoundTrip: what the host writes a replica reads back.
 func TestReplicaEnvRoundTrip(t *testing.T) {
-	r := Replica{Rank: 1, World: 2, Store: "127.0.0.1:29500", Timeout: 90 * time.Second}
-	got, ok, err := ReplicaFromEnv(envOf(r.Env()))
-	if err != nil || !ok || got != r {
-		t.Fatalf("got %+v, %v, %v; want %+v", got, ok, err, r)
+	for _, r := range []Replica{
+		{Rank: 1, World: 2, Store: "127.0.0.1:29500", Timeout: 90 * time.Second},
+		{Rank: 3, World: 4, Store: "node0:29500", Timeout: time.Minute, Gather: true},
+	} {
+		got, ok, err := ReplicaFromEnv(envOf(r.Env()))
+		if err != nil || !ok || got != r {
+			t.Fatalf("got %+v, %v, %v; want %+v", got, ok, err, r)
+		}
 	}
 	if _, ok, err := ReplicaFromEnv(envOf(nil)); ok || err != nil {
 		t.Errorf("empty environment: ok %v, err %v; want not a replica", ok, err)
@@ -37,6 +41,7 @@ func TestReplicaFromEnvRefuses(t *testing.T) {
 		{EnvReplicaStore + "=nohost", `store "nohost"`},
 		{EnvReplicaTimeout + "=soon", EnvReplicaTimeout},
 		{EnvReplicaTimeout + "=0s", "timeout 0s"},
+		{EnvReplicaGather + "=maybe", EnvReplicaGather},
 	} {
 		_, _, err := ReplicaFromEnv(envOf(append(append([]string{}, good...), c.set)))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -3,12 +3,14 @@ package torchenc
 import (
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/convirt/convirt/plugins/encoders/torchenc/c10d"
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -42,8 +44,9 @@ func (e *Encoder) Replicate(r sdk.Replica) error {
 	})
 }
 
-// AllReduceTime is the time e has spent rendezvousing with its replicas and
-// summing gradients over them (0 for an encoder that is not replicated).
+// AllReduceTime is the time e has spent rendezvousing with its replicas,
+// summing gradients over them and, with Gather, gathering their outputs (0
+// for an encoder that is not replicated).
 func (e *Encoder) AllReduceTime() time.Duration {
 	var d time.Duration
 	_ = e.do(func() error {
@@ -64,12 +67,8 @@ func (e *Encoder) sumGrads() error {
 	}
 	start := time.Now()
 	defer func() { e.dp.reduce += time.Since(start) }()
-	if e.dp.group == nil {
-		g, err := joinReplicas(e.dp.cfg)
-		if err != nil {
-			return err
-		}
-		e.dp.group = g
+	if err := e.joinGroup(); err != nil {
+		return err
 	}
 	grads, err := e.grads()
 	defer func() {
@@ -84,6 +83,45 @@ func (e *Encoder) sumGrads() error {
 		return fmt.Errorf("sum gradients over %d replicas: %w", e.dp.cfg.World, err)
 	}
 	return nil
+}
+
+// joinGroup joins the replicas' group, once.
+func (e *Encoder) joinGroup() error {
+	if e.dp.group != nil {
+		return nil
+	}
+	g, err := joinReplicas(e.dp.cfg)
+	if err != nil {
+		return err
+	}
+	e.dp.group = g
+	return nil
+}
+
+// gatherOutput returns out, a forward's output of this replica's shard, or
+// for a replica with Gather set the outputs of every replica's shard,
+// all-gathered by c10d in rank order, so that each host computes the loss
+// of the whole global batch. It runs on e's thread.
+func (e *Encoder) gatherOutput(out *tensor.Tensor) (*tensor.Tensor, error) {
+	if e.dp == nil || !e.dp.cfg.Gather || e.dp.cfg.World == 1 {
+		return out, nil
+	}
+	start := time.Now()
+	defer func() { e.dp.reduce += time.Since(start) }()
+	if err := e.joinGroup(); err != nil {
+		return nil, err
+	}
+	v, err := out.Float32s()
+	if err != nil {
+		return nil, err
+	}
+	all, err := e.dp.group.AllGather(v)
+	if err != nil {
+		return nil, fmt.Errorf("gather the outputs of %d replicas: %w", e.dp.cfg.World, err)
+	}
+	shape := slices.Clone(out.Shape)
+	shape[0] *= int64(e.dp.cfg.World)
+	return tensor.FromFloat32(shape, all)
 }
 
 // grads returns the defined gradients of the trainable variables, in the

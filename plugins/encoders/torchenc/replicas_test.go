@@ -225,3 +225,46 @@ func TestConfigureReadsReplicaEnv(t *testing.T) {
 		t.Errorf("got %v, want an error naming %s", err, sdk.EnvReplicaTimeout)
 	}
 }
+
+// TestGatherReturnsEveryShard: replicas with Gather (spread over hosts)
+// each return the outputs of every replica's shard, in rank order, the
+// same as one encoder's of the whole batch.
+func TestGatherReturnsEveryShard(t *testing.T) {
+	ctx := context.Background()
+	cfg := map[string]any{"seed": 4, "proj_dim": 8, "threads": 1}
+	b := batch(t)
+	want := forward(t, configured(t, cfg), b, "")
+	store := freeStore(t)
+	encs := []*torchenc.Plugin{configured(t, cfg), configured(t, cfg)}
+	for r, e := range encs {
+		if err := e.Encoder().Replicate(sdk.Replica{Rank: r, World: 2, Store: store, Timeout: 30 * time.Second, Gather: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([][]float32, 2)
+	shards := []*sdk.Batch{rows(t, b, 0, 2), rows(t, b, 2, 4)}
+	var eg errgroup.Group
+	for r, e := range encs {
+		eg.Go(func() error {
+			y, err := e.Forward(ctx, sdk.ForwardRequest{Batch: shards[r]})
+			if err != nil {
+				return err
+			}
+			if y.Shape[0] != 4 {
+				return fmt.Errorf("replica %d: output rows %d, want the global batch's 4", r, y.Shape[0])
+			}
+			got[r], err = y.Float32s()
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for r := range got {
+		for i := range want {
+			if d := math.Abs(float64(got[r][i] - want[i])); d > 1e-5*math.Max(1, math.Abs(float64(want[i]))) {
+				t.Fatalf("replica %d, value %d: %v, one encoder %v", r, i, got[r][i], want[i])
+			}
+		}
+	}
+}

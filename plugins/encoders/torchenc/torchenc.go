@@ -211,6 +211,9 @@ func (e *Encoder) Forward(_ context.Context, req sdk.ForwardRequest) (*tensor.Te
 		} else {
 			y.MustDrop()
 		}
+		if err == nil {
+			out, err = e.gatherOutput(out) // replicas over several hosts (replicas.go)
+		}
 		return err
 	})
 	return out, err
