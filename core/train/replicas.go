@@ -26,6 +26,11 @@ import (
 // state goes to every replica, so a run resumes onto any number of them.
 type Replicas struct {
 	members []Encoder
+	// first is the global rank of members[0], world the number of
+	// replicas on all hosts; gathered says the members return the
+	// outputs of all world shards (NewHostReplicas).
+	first, world int
+	gathered     bool
 	// pending holds the shard bounds of each Graph forward awaiting its
 	// Backward, oldest first, as every encoder keeps its graphs.
 	pending [][]int
@@ -37,7 +42,21 @@ func NewReplicas(members []Encoder) (*Replicas, error) {
 	if len(members) == 0 {
 		return nil, errors.New("replicas: none")
 	}
-	return &Replicas{members: members}, nil
+	return &Replicas{members: members, world: len(members)}, nil
+}
+
+// NewHostReplicas returns the encoder that this host's members serve as
+// global ranks first to first+len(members)-1 of world replicas spread over
+// several hosts (docs/distributed.md). Every host forwards the same global
+// batch: each member embeds its global rank's shard (all shards the same
+// size) and returns the outputs of every rank's shard, all-gathered by the
+// replicas (sdk.Replica.Gather), so each host's loss sees the whole global
+// batch; each member is sent its own shard's rows of the gradient.
+func NewHostReplicas(members []Encoder, first, world int) (*Replicas, error) {
+	if len(members) == 0 || first < 0 || first+len(members) > world {
+		return nil, fmt.Errorf("replicas: %d on this host from global rank %d do not fit %d in all", len(members), first, world)
+	}
+	return &Replicas{members: members, first: first, world: world, gathered: true}, nil
 }
 
 // Len is the number of replicas.
@@ -46,9 +65,12 @@ func (r *Replicas) Len() int { return len(r.members) }
 // bounds splits n rows into one shard per replica: bounds[i] to
 // bounds[i+1] are replica i's rows, the first n%N shards one row longer.
 func (r *Replicas) bounds(n int) ([]int, error) {
-	k := len(r.members)
+	k := r.world
 	if n < k {
 		return nil, fmt.Errorf("replicas: a batch of %d pairs cannot be split over %d replicas (each needs at least one)", n, k)
+	}
+	if r.gathered && n%k != 0 {
+		return nil, fmt.Errorf("replicas: a batch of %d pairs cannot be split evenly over %d replicas on several hosts (their outputs are all-gathered in equal shards)", n, k)
 	}
 	b := make([]int, k+1)
 	for i := range k {
@@ -68,7 +90,7 @@ func (r *Replicas) all(ctx context.Context, what string, f func(ctx context.Cont
 	for i, e := range r.members {
 		g.Go(func() error {
 			if err := f(gctx, i, e); err != nil {
-				return fmt.Errorf("replica %d of %d: %s: %w", i, len(r.members), what, err)
+				return fmt.Errorf("replica %d of %d: %s: %w", r.first+i, r.world, what, err)
 			}
 			return nil
 		})
@@ -88,7 +110,7 @@ func (r *Replicas) Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor
 	}
 	outs := make([]*tensor.Tensor, len(r.members))
 	err = r.all(ctx, "forward", func(ctx context.Context, i int, e Encoder) error {
-		shard, err := sliceBatch(req.Batch, bounds[i], bounds[i+1])
+		shard, err := sliceBatch(req.Batch, bounds[r.first+i], bounds[r.first+i+1])
 		if err != nil {
 			return err
 		}
@@ -100,7 +122,7 @@ func (r *Replicas) Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor
 	if err != nil {
 		return nil, err
 	}
-	y, err := concatRows(outs)
+	y, err := r.output(outs, bounds[len(bounds)-1])
 	if err != nil {
 		return nil, fmt.Errorf("replicas: forward: %w", err)
 	}
@@ -122,7 +144,7 @@ func (r *Replicas) Backward(ctx context.Context, grad *tensor.Tensor) error {
 		return fmt.Errorf("replicas: backward: gradient of shape %v for a forward of %d rows", grad.Shape, bounds[len(bounds)-1])
 	}
 	return r.all(ctx, "backward", func(ctx context.Context, i int, e Encoder) error {
-		g, err := sliceRows(grad, bounds[i], bounds[i+1])
+		g, err := sliceRows(grad, bounds[r.first+i], bounds[r.first+i+1])
 		if err != nil {
 			return err
 		}
@@ -159,6 +181,19 @@ func (r *Replicas) LearningRate() (float64, bool) {
 		return lr.LearningRate()
 	}
 	return 0, false
+}
+
+// output is the forward's output of the whole batch of n rows: the
+// members' outputs concatenated, or, gathered, any member's (they all hold
+// every rank's shard).
+func (r *Replicas) output(outs []*tensor.Tensor, n int) (*tensor.Tensor, error) {
+	if !r.gathered {
+		return concatRows(outs)
+	}
+	if y := outs[0]; len(y.Shape) == 0 || y.Shape[0] != int64(n) {
+		return nil, fmt.Errorf("replica %d returned %v, not the gathered outputs of %d rows", r.first, y.Shape, n)
+	}
+	return outs[0], nil
 }
 
 // batchRows is the number of rows of b.

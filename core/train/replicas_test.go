@@ -156,3 +156,54 @@ func TestReplicasErrors(t *testing.T) {
 		t.Errorf("failing step: %v", err)
 	}
 }
+
+// gatherFake is a replica on a host of several: it returns the gathered
+// outputs of world shards of its shard's size (here rows of its rank).
+type gatherFake struct {
+	replicaFake
+	world int
+}
+
+func (f *gatherFake) Forward(_ context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error) {
+	f.ids = append(f.ids, req.Batch.IDs...)
+	n := len(req.Batch.IDs) * f.world
+	return tensor.FromFloat32([]int64{int64(n), 1}, slices.Repeat([]float32{float32(f.rank)}, n))
+}
+
+// TestHostReplicas: this host's replicas are global ranks 2 and 3 of 4;
+// they get the third and fourth shards of the global batch and their rows
+// of the gradient, and the output is the gathered one they return; a
+// batch that does not split evenly is refused.
+func TestHostReplicas(t *testing.T) {
+	ctx := context.Background()
+	var barrier sync.WaitGroup
+	barrier.Add(2)
+	fakes := []*gatherFake{{replicaFake{rank: 2, barrier: &barrier}, 4}, {replicaFake{rank: 3, barrier: &barrier}, 4}}
+	r, err := NewHostReplicas([]Encoder{fakes[0], fakes[1]}, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := r.Forward(ctx, sdk.ForwardRequest{Batch: idBatch(8), Graph: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := y.Float32s(); !slices.Equal(y.Shape, []int64{8, 1}) || v[0] != 2 {
+		t.Fatalf("output %v %v, want replica 2's gathered [8 1]", y.Shape, v)
+	}
+	if !slices.Equal(fakes[0].ids, []string{"p4", "p5"}) || !slices.Equal(fakes[1].ids, []string{"p6", "p7"}) {
+		t.Fatalf("shards %v and %v", fakes[0].ids, fakes[1].ids)
+	}
+	grad, _ := tensor.FromFloat32([]int64{8, 1}, []float32{0, 1, 2, 3, 4, 5, 6, 7})
+	if err := r.Backward(ctx, grad); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fakes[0].grads, []float32{4, 5}) || !slices.Equal(fakes[1].grads, []float32{6, 7}) {
+		t.Fatalf("gradient slices %v and %v", fakes[0].grads, fakes[1].grads)
+	}
+	if _, err := r.Forward(ctx, sdk.ForwardRequest{Batch: idBatch(6)}); err == nil || !strings.Contains(err.Error(), "cannot be split evenly over 4 replicas") {
+		t.Errorf("uneven batch: %v", err)
+	}
+	if _, err := NewHostReplicas([]Encoder{fakes[0], fakes[1]}, 3, 4); err == nil {
+		t.Error("ranks 3 and 4 of 4 accepted")
+	}
+}
