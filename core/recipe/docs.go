@@ -68,8 +68,11 @@ const docsIntro = "# Recipes\n\n" +
 	"```yaml\nbase: ../base/pretrain.yaml      # the paper's hyperparameters\nname: pretrain-bone\ndata:\n" +
 	"  pretrain:\n    plugin: paired\n    config:\n      csv: ${CONVIRT_DATA:-data}/bone/pairs.csv\n" +
 	"      views: ~delete\n```\n\n" +
-	"Shipped recipes: `recipes/demo.yaml` (synthetic data, CPU, minutes), `recipes/base/pretrain.yaml`,\n" +
-	"`recipes/paper/{pretrain-mimic,pretrain-bone,table1,retrieval}.yaml`.\n\n" +
+	"Shipped recipes: `recipes/demo.yaml` (synthetic data, CPU, minutes), `recipes/demo-objectives.yaml`\n" +
+	"(the paper's objectives side by side, synthetic, docs/objectives.md), `recipes/base/pretrain.yaml`,\n" +
+	"`recipes/paper/{pretrain-mimic,pretrain-bone,table1,retrieval}.yaml`, and the other objectives'\n" +
+	"pretraining, `recipes/paper/pretrain-{,bone-}{contrastive-binary,caption-lstm,caption-transformer}.yaml`\n" +
+	"and `recipes/paper/pretrain-gloria.yaml`.\n\n" +
 	"## Reference\n\n" +
 	"Keys inside a list of sections are written `evaluate[].name`. A `plugin`/`config` section names the\n" +
 	"plugin for a role; the keys of `config` are documented by each plugin (`convirt plugins list`).\n"
