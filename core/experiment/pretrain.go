@@ -48,10 +48,10 @@ func (s *session) startPretrain(ctx context.Context, totalSteps int) (*pretrainP
 		return p, fmt.Errorf("data.pretrain: %w", err)
 	}
 	p.open = append(p.open, p.data)
-	if p.image, err = s.startEncoder(ctx, p, r.ImageEncoder.Plugin, s.encoderConfig(r.ImageEncoder.Plugin, r.ImageEncoder.Config, totalSteps, false)); err != nil {
+	if p.image, err = s.startEncoder(ctx, p, 0, r.ImageEncoder.Plugin, s.encoderConfig(r.ImageEncoder.Plugin, r.ImageEncoder.Config, totalSteps, false)); err != nil {
 		return p, fmt.Errorf("image_encoder: %w", err)
 	}
-	if p.text, err = s.startEncoder(ctx, p, r.TextEncoder.Plugin, s.encoderConfig(r.TextEncoder.Plugin, r.TextEncoder.Config, totalSteps, false)); err != nil {
+	if p.text, err = s.startEncoder(ctx, p, 1, r.TextEncoder.Plugin, s.encoderConfig(r.TextEncoder.Plugin, r.TextEncoder.Config, totalSteps, false)); err != nil {
 		return p, fmt.Errorf("text_encoder: %w", err)
 	}
 	if p.loss, err = l.Loss(ctx, r.Loss.Plugin, r.Loss.Config); err != nil {

@@ -3,17 +3,67 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
+	"strconv"
 
+	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/train"
 )
 
+// nodes is where this `convirt run` stands among the runs of one
+// pretraining on several hosts, from torchrun's environment variables
+// (docs/distributed.md): WORLD_SIZE runs (one per node), this one RANK,
+// rank 0's address MASTER_ADDR:MASTER_PORT.
+type nodes struct {
+	world, rank int
+	addr        string
+	port        int
+}
+
+// nodesFromEnv reads torchrun's variables through getenv; without
+// WORLD_SIZE, or with WORLD_SIZE 1, the run is the only one (world 1).
+func nodesFromEnv(getenv func(string) string) (nodes, error) {
+	n := nodes{world: 1}
+	if getenv("WORLD_SIZE") == "" {
+		return n, nil
+	}
+	var err error
+	if n.world, err = strconv.Atoi(getenv("WORLD_SIZE")); err != nil || n.world < 1 {
+		return n, fmt.Errorf("WORLD_SIZE %q: want a positive number of convirt runs (one per node)", getenv("WORLD_SIZE"))
+	}
+	if n.world == 1 {
+		return n, nil
+	}
+	if n.rank, err = strconv.Atoi(getenv("RANK")); err != nil || n.rank < 0 || n.rank >= n.world {
+		return n, fmt.Errorf("RANK %q: want 0 to %d (WORLD_SIZE %d)", getenv("RANK"), n.world-1, n.world)
+	}
+	if lr := getenv("LOCAL_RANK"); lr != "" && lr != "0" {
+		return n, fmt.Errorf("LOCAL_RANK %s: start one convirt run per node (it starts distributed.replicas replicas itself)", lr)
+	}
+	if n.addr = getenv("MASTER_ADDR"); n.addr == "" {
+		return n, fmt.Errorf("MASTER_ADDR is unset: rank 0's host name (WORLD_SIZE %d)", n.world)
+	}
+	if n.port, err = strconv.Atoi(getenv("MASTER_PORT")); err != nil || n.port < 1 || n.port > 65534 {
+		return n, fmt.Errorf("MASTER_PORT %q: want a port (it and the next one are used)", getenv("MASTER_PORT"))
+	}
+	return n, nil
+}
+
 // startEncoder starts the encoder plugin name for pretraining: one
-// process, or with distributed.replicas above 1 that many data-parallel
-// replicas served together as one train.Replicas (docs/distributed.md).
-// What it starts goes on p.open.
-func (s *session) startEncoder(ctx context.Context, p *pretrainParts, name string, cfg map[string]any) (train.Encoder, error) {
+// process, or with distributed.replicas above 1 or several nodes
+// (WORLD_SIZE) this host's data-parallel replicas, served together as one
+// train.Replicas (docs/distributed.md). role numbers the encoder (0 image,
+// 1 text): across nodes its replicas rendezvous at MASTER_PORT+role. What it
+// starts goes on p.open.
+func (s *session) startEncoder(ctx context.Context, p *pretrainParts, role int, name string, cfg map[string]any) (train.Encoder, error) {
 	d := s.r.Distributed
-	if d.Replicas <= 1 {
+	nd, err := nodesFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	local := max(d.Replicas, 1)
+	if local == 1 && nd.world == 1 {
 		e, err := s.opt.Launcher.Encoder(ctx, name, cfg)
 		if err != nil {
 			return nil, err
@@ -25,7 +75,11 @@ func (s *session) startEncoder(ctx context.Context, p *pretrainParts, name strin
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.opt.Launcher.EncoderReplicas(ctx, name, cfg, d.Replicas, timeout)
+	plan := launch.ReplicaPlan{First: nd.rank * local, Local: local, World: nd.world * local, Timeout: timeout}
+	if nd.world > 1 {
+		plan.Store, plan.Gather = net.JoinHostPort(nd.addr, strconv.Itoa(nd.port+role)), true
+	}
+	members, err := s.opt.Launcher.EncoderReplicas(ctx, name, cfg, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -34,10 +88,15 @@ func (s *session) startEncoder(ctx context.Context, p *pretrainParts, name strin
 		p.open = append(p.open, m)
 		encs[i] = m
 	}
-	r, err := train.NewReplicas(encs)
-	if err != nil {
-		return nil, fmt.Errorf("%d replicas: %w", d.Replicas, err)
+	var r *train.Replicas
+	if nd.world > 1 {
+		r, err = train.NewHostReplicas(encs, plan.First, plan.World)
+	} else {
+		r, err = train.NewReplicas(encs)
 	}
-	fmt.Fprintf(s.log, "encoder %s: %d data-parallel replicas, gradients summed by c10d %s\n", name, d.Replicas, d.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("%d replicas: %w", plan.World, err)
+	}
+	fmt.Fprintf(s.log, "encoder %s: %d data-parallel replicas (ranks %d to %d of %d), gradients summed by c10d %s\n", name, local, plan.First, plan.First+local-1, plan.World, d.Backend)
 	return r, nil
 }

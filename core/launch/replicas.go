@@ -11,20 +11,41 @@ import (
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
-// EncoderReplicas starts n data-parallel replicas of the encoder plugin
-// name on this host, each configured with cfg and told its rank, the
-// number of replicas and rank 0's c10d store on loopback through its
-// environment (sdk.Replica); they rendezvous at their first step and wait
-// for each other at most timeout (docs/distributed.md). On an error the
-// replicas already started are closed.
-func (l *Launcher) EncoderReplicas(ctx context.Context, name string, cfg map[string]any, n int, timeout time.Duration) ([]*host.Encoder, error) {
-	store, err := loopbackStore()
-	if err != nil {
-		return nil, fmt.Errorf("encoder %q replicas: %w", name, err)
+// ReplicaPlan places this host's data-parallel replicas of an encoder among
+// all of its replicas (docs/distributed.md).
+type ReplicaPlan struct {
+	// Store is rank 0's c10d store, host:port; "" picks a loopback port
+	// (every replica on this host).
+	Store string
+	// First is the global rank of this host's first replica, Local how
+	// many this host starts, World how many there are on all hosts.
+	First, Local, World int
+	// Gather has each replica return every replica's outputs
+	// (sdk.Replica.Gather): replicas spread over several hosts.
+	Gather bool
+	// Timeout bounds the rendezvous and every collective.
+	Timeout time.Duration
+}
+
+// EncoderReplicas starts this host's replicas of the encoder plugin name as
+// plan places them, each configured with cfg and told its place
+// (sdk.Replica) through its environment; they rendezvous at their first
+// call that needs the others. On an error the replicas already started are
+// closed.
+func (l *Launcher) EncoderReplicas(ctx context.Context, name string, cfg map[string]any, plan ReplicaPlan) ([]*host.Encoder, error) {
+	if plan.Local < 1 || plan.First < 0 || plan.First+plan.Local > plan.World {
+		return nil, fmt.Errorf("encoder %q replicas: %d from global rank %d do not fit %d in all", name, plan.Local, plan.First, plan.World)
+	}
+	if plan.Store == "" {
+		store, err := loopbackStore()
+		if err != nil {
+			return nil, fmt.Errorf("encoder %q replicas: %w", name, err)
+		}
+		plan.Store = store
 	}
 	var out []*host.Encoder
-	for i := range n {
-		rep := sdk.Replica{Rank: i, World: n, Store: store, Timeout: timeout}
+	for i := range plan.Local {
+		rep := sdk.Replica{Rank: plan.First + i, World: plan.World, Store: plan.Store, Timeout: plan.Timeout, Gather: plan.Gather}
 		e, err := start(ctx, l, name, sdk.KindEncoder, cfg, func(ctx context.Context, spec host.Spec) (*host.Encoder, error) {
 			spec.Env = append(slices.Clone(spec.Env), rep.Env()...)
 			return host.StartEncoder(ctx, spec)
@@ -33,7 +54,7 @@ func (l *Launcher) EncoderReplicas(ctx context.Context, name string, cfg map[str
 			for _, o := range out {
 				o.Close()
 			}
-			return nil, fmt.Errorf("replica %d of %d: %w", i, n, err)
+			return nil, fmt.Errorf("replica %d of %d: %w", rep.Rank, rep.World, err)
 		}
 		out = append(out, e)
 	}
