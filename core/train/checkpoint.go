@@ -49,6 +49,9 @@ func capture(ctx context.Context, p Parts, st state) (*Checkpoint, error) {
 	for name, s := range map[string]interface {
 		State(context.Context) ([]byte, error)
 	}{"image": p.Image, "text": p.Text, "loss": p.Loss} {
+		if s == nil {
+			continue // no text encoder: a loss that reads the texts itself
+		}
 		b, err := s.State(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("%s state: %w", name, err)
@@ -62,6 +65,9 @@ func restore(ctx context.Context, p Parts, ck *Checkpoint) error {
 	for name, s := range map[string]interface {
 		SetState(context.Context, []byte) error
 	}{"image": p.Image, "text": p.Text, "loss": p.Loss} {
+		if s == nil {
+			continue
+		}
 		b, ok := ck.Parts[name]
 		if !ok {
 			return fmt.Errorf("checkpoint at step %d has no %s state", ck.State.Step, name)

@@ -27,21 +27,26 @@ type local struct {
 }
 
 // newLocal returns the local step of p's loss, or nil when the loss
-// declares no needs (it takes v and u: the step is the plain one). A loss
-// that declares needs must be served whole: encoders with named outputs,
-// and no GradCache.
+// declares no needs (it takes v and u: the step is the plain one, which
+// needs both encoders). A loss that declares needs must be served whole:
+// encoders with named outputs, and no GradCache; Parts.Text may then be
+// nil when it needs no text output (it is neither run, stepped nor
+// checkpointed).
 func newLocal(ctx context.Context, cfg Config, p Parts) (*local, error) {
-	d, ok := p.Loss.(infoer)
-	if !ok {
-		return nil, nil
-	}
-	info, err := d.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loss info: %w", err)
+	var info sdk.Info
+	if d, ok := p.Loss.(infoer); ok {
+		var err error
+		if info, err = d.Info(ctx); err != nil {
+			return nil, fmt.Errorf("loss info: %w", err)
+		}
 	}
 	if info.Needs == nil {
+		if p.Text == nil {
+			return nil, fmt.Errorf("no text encoder: loss %q takes the pooled image and text embeddings; only a loss that declares needs without text outputs (a captioning loss) trains without one", info.Name)
+		}
 		return nil, nil
 	}
+	var ok bool
 	lc := &local{name: info.Name, needs: *info.Needs}
 	if lc.loss, ok = p.Loss.(sdk.LocalLoss); !ok {
 		return nil, fmt.Errorf("loss %q declares needs %+v but takes no named outputs (sdk.LocalLoss)", info.Name, *info.Needs)

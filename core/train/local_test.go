@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -104,5 +105,77 @@ func TestLocalStepRefusals(t *testing.T) {
 	}
 	if img.steps != 0 || txt.steps != 0 {
 		t.Errorf("refused runs stepped: %d, %d", img.steps, txt.steps)
+	}
+}
+
+// imageOnlyLoss needs the image's projection and the texts, no text
+// encoder: its loss is the squared distance of the projection to the
+// texts' numbers (the captioning losses' shape of needs).
+type imageOnlyLoss struct{ sqLoss }
+
+func (l *imageOnlyLoss) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: "image-only", Needs: &sdk.LossNeeds{Image: []string{sdk.OutputProjection}, Texts: true}}, nil
+}
+
+func (l *imageOnlyLoss) Compute(context.Context, *tensor.Tensor, *tensor.Tensor) (sdk.LossResult, error) {
+	return sdk.LossResult{}, fmt.Errorf("Compute called on a loss with needs")
+}
+
+func (l *imageOnlyLoss) ComputeLocal(ctx context.Context, in sdk.LocalInputs) (sdk.LossResult, error) {
+	v := in.Image[sdk.OutputProjection]
+	target := make([]float32, tensor.Numel(v.Shape))
+	for i, s := range in.Texts {
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return sdk.LossResult{}, err
+		}
+		for j := range dOut {
+			target[i*dOut+j] = float32(x)
+		}
+	}
+	u, _ := tensor.FromFloat32(v.Shape, target)
+	res, err := l.sqLoss.Compute(ctx, v, u)
+	res.ImageGrads = map[string]*tensor.Tensor{sdk.OutputProjection: res.GradV}
+	res.GradV, res.GradU = nil, nil
+	return res, err
+}
+
+// TestLocalStepWithoutTextEncoder: a loss that needs no text output trains
+// with no text encoder at all, checkpoints without one and resumes to the
+// uninterrupted run's weights; a loss of v and u without a text encoder is
+// refused before any step.
+func TestLocalStepWithoutTextEncoder(t *testing.T) {
+	ctx := context.Background()
+	parts := func() (Parts, *linEnc) {
+		p, img, _ := newParts()
+		p.Image, p.Text, p.Loss = namedLin{img}, nil, &imageOnlyLoss{}
+		return p, img
+	}
+	ref, refImg := parts()
+	res, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 9, Seed: 2, ValSplit: "val"}, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 9 || refImg.steps != 9 {
+		t.Fatalf("ran %d steps, image encoder stepped %d times", res.Steps, refImg.steps)
+	}
+	dir := t.TempDir()
+	p1, _ := parts()
+	if _, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 4, Seed: 2, ValSplit: "val", CheckpointDir: dir, CheckpointEvery: 2}, p1); err != nil {
+		t.Fatal(err)
+	}
+	p2, img := parts()
+	if _, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 9, Seed: 2, ValSplit: "val", CheckpointDir: dir, Resume: true}, p2); err != nil {
+		t.Fatal(err)
+	}
+	for i := range img.W {
+		if img.W[i] != refImg.W[i] {
+			t.Fatalf("resumed weights differ at %d", i)
+		}
+	}
+	plain, _, _ := newParts()
+	plain.Text = nil
+	if _, err := Run(ctx, Config{BatchSize: 8, MaxSteps: 2}, plain); err == nil || !strings.Contains(err.Error(), "no text encoder") {
+		t.Errorf("a v-and-u loss without a text encoder: %v", err)
 	}
 }

@@ -87,6 +87,9 @@ func (l *loop) stepAll(ctx context.Context) error {
 		return l.both(gctx, named("image encoder step", func(ctx context.Context) error {
 			return l.p.Image.Step(ctx, req)
 		}), named("text encoder step", func(ctx context.Context) error {
+			if l.p.Text == nil {
+				return nil // a loss that needs no text encoder
+			}
 			return l.p.Text.Step(ctx, req)
 		}))
 	})

@@ -56,7 +56,8 @@ type ProgressFrom interface {
 	From(step int)
 }
 
-// Parts are the plugins one run trains.
+// Parts are the plugins one run trains. Text may be nil when the loss
+// declares needs without text outputs (a captioning loss, local.go).
 type Parts struct {
 	Image, Text Encoder
 	Loss        Loss
