@@ -4,7 +4,9 @@
 // forwards in parallel, the loss and its gradients, both backwards and
 // optimiser steps in parallel. Only embeddings and their gradients cross
 // between encoders and the loss, so by the chain rule the step equals the one
-// a single process would take.
+// a single process would take. A loss that declares sdk.LossNeeds gets the
+// encoders' named outputs it lists (local maps, token states) and the texts
+// instead, and returns a gradient for each (local.go).
 package train
 
 import (
