@@ -7,17 +7,12 @@
 package lossparams
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/convirt/convirt/plugins/encoders/optim"
-	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
-	"github.com/sugarme/gotch/ts"
 )
 
 // Config is the optimiser of a loss's parameters and the seed of their
@@ -69,44 +64,16 @@ func (p *Params) Step() error { return torchrt.Pin(p.opt.Step) }
 // Steps is the number of optimiser steps taken.
 func (p *Params) Steps() int64 { return p.opt.Steps() }
 
-// The state is one safetensors file: the parameters under "param/NAME",
-// the optimiser's tensors under "optim/...", its scalars as JSON in the
-// metadata.
-const (
-	paramPrefix = "param/"
-	optimPrefix = "optim/"
-	scalarsKey  = "scalars"
-)
+// The state is one optim checkpoint: the parameters under "param/NAME",
+// the optimiser's tensors and scalars.
+const paramPrefix = "param/"
 
 // State encodes the parameters and the optimiser.
 func (p *Params) State() ([]byte, error) {
 	var out []byte
-	err := torchrt.Pin(func() error {
-		vars, err := safetensors.FromVarStore(p.VS)
-		if err != nil {
-			return err
-		}
-		f := &safetensors.File{Tensors: map[string]safetensors.Tensor{}, Metadata: map[string]string{}}
-		for name, t := range vars.Tensors {
-			f.Tensors[paramPrefix+name] = t
-		}
-		ot, scalars := p.opt.State()
-		for name, x := range ot {
-			if f.Tensors[optimPrefix+name], err = safetensors.TensorOf(x); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-		}
-		b, err := json.Marshal(scalars)
-		if err != nil {
-			return err
-		}
-		f.Metadata[scalarsKey] = string(b)
-		var buf bytes.Buffer
-		if err := safetensors.Write(&buf, f); err != nil {
-			return err
-		}
-		out = buf.Bytes()
-		return nil
+	err := torchrt.Pin(func() (err error) {
+		out, err = optim.EncodeCheckpoint(p.VS, paramPrefix, p.opt, nil)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loss parameters state: %w", err)
@@ -117,35 +84,17 @@ func (p *Params) State() ([]byte, error) {
 // SetState restores a State: every parameter must be present with its
 // shape.
 func (p *Params) SetState(state []byte) error {
-	f, err := safetensors.Parse(state)
+	f, scalars, err := optim.ParseCheckpoint(state)
 	if err != nil {
 		return fmt.Errorf("loss parameters state: %w", err)
 	}
-	var scalars map[string]float64
-	if err := json.Unmarshal([]byte(f.Metadata[scalarsKey]), &scalars); err != nil {
-		return fmt.Errorf("loss parameters state: metadata %q: %w", scalarsKey, err)
-	}
 	return torchrt.Pin(func() error {
-		isOptim := func(name string) bool { return strings.HasPrefix(name, optimPrefix) }
-		opts := safetensors.LoadOptions{StripPrefix: paramPrefix, AllowUnexpected: isOptim}
-		if err := safetensors.LoadFile(p.VS, f, "loss parameters state", opts); err != nil {
+		if err := optim.LoadCheckpointVars(p.VS, f, paramPrefix, "loss parameters state"); err != nil {
 			return err
 		}
-		opt := map[string]*ts.Tensor{}
-		defer func() {
-			for _, x := range opt {
-				x.MustDrop()
-			}
-		}()
-		for name, t := range f.Tensors {
-			if rest, ok := strings.CutPrefix(name, optimPrefix); ok {
-				x, err := t.Torch()
-				if err != nil {
-					return fmt.Errorf("loss parameters state %s: %w", name, err)
-				}
-				opt[rest] = x
-			}
+		if err := p.opt.RestoreCheckpoint(f, scalars); err != nil {
+			return fmt.Errorf("loss parameters state: %w", err)
 		}
-		return p.opt.SetState(opt, scalars)
+		return nil
 	})
 }
