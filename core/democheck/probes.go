@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -44,14 +43,9 @@ func ScanProbes(runDir string, rule ProbeRule) (ProbeScan, error) {
 		if err != nil || d.IsDir() || filepath.Ext(path) != ".csv" {
 			return err
 		}
-		fh, err := os.Open(path)
+		p, err := results.ReadPredictionsFile(path)
 		if err != nil {
 			return err
-		}
-		defer fh.Close()
-		p, err := results.ReadPredictions(fh)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
 		}
 		rel, _ := filepath.Rel(runDir, path)
 		s.Files++

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -133,14 +132,9 @@ func ROCFromRun(runDir string) ([]Figure, error) {
 // addROCs reads one probe's predictions CSV and adds each label's (each
 // class's, one against the rest) curve and AUC.
 func addROCs(path string, curves map[string][][2][]float64, aucs map[string][]float64, order *[]string) error {
-	f, err := os.Open(path)
+	p, err := results.ReadPredictionsFile(path)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	p, err := results.ReadPredictions(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	add := func(label string, scores []float32, truth []float64) {
 		fpr, tpr, ok := rocPoints(scores, truth)

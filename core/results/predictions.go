@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -99,6 +100,21 @@ type ClassPredictions struct {
 	Classes []string
 	Truth   []int       // class index per example
 	Scores  [][]float32 // per example and class
+}
+
+// ReadPredictionsFile reads the predictions CSV at path as ReadPredictions
+// does; its errors name the file.
+func ReadPredictionsFile(path string) (any, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p, err := ReadPredictions(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }
 
 // ReadPredictions reads a predictions CSV of either layout: it returns a
