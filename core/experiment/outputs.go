@@ -3,9 +3,10 @@ package experiment
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ func (s *session) writeOutputs(eval, protocol, init string, fraction float64, re
 	for _, sc := range res.Scores {
 		ms = append(ms, runs.Metric{Key: metricKey("eval/" + cell + "/" + sc.Metric), Value: sc.Mean, Time: now})
 	}
-	for _, k := range sortedKeys(res.Metrics) { // counts: examples, queries, ...
+	for _, k := range slices.Sorted(maps.Keys(res.Metrics)) { // counts: examples, queries, ...
 		ms = append(ms, runs.Metric{Key: metricKey("eval/" + cell + "/" + k), Value: res.Metrics[k], Time: now})
 	}
 	if err := s.tracker.LogMetrics(ms); err != nil {
@@ -67,14 +68,4 @@ func (s *session) writeOutputs(eval, protocol, init string, fraction float64, re
 		}
 	}
 	return nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys(m map[string]float64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

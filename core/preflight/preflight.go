@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/convirt/convirt/core/recipe"
@@ -128,21 +129,12 @@ func merge(ps Problems) Problems {
 			i = len(out) - 1
 		}
 		for _, w := range p.Where {
-			if !contains(out[i].Where, w) {
+			if !slices.Contains(out[i].Where, w) {
 				out[i].Where = append(out[i].Where, w)
 			}
 		}
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // checker checks one recipe.
@@ -315,7 +307,7 @@ func (k *checker) synthesized(path string) bool {
 // file its checkpoint names.
 func (k *checker) checkpoints() {
 	for _, e := range k.r.Evaluate {
-		if !contains(e.Inits, "convirt") {
+		if !slices.Contains(e.Inits, "convirt") {
 			continue
 		}
 		where := "evaluate[" + e.Name + "].checkpoint"

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,7 +48,7 @@ func groupHeadline(entries []results.Entry) ([]cellGroup, map[cellGroup][]result
 	var order []cellGroup
 	by := map[cellGroup][]results.Entry{}
 	for _, e := range entries {
-		if !headlineMetrics[e.Metric] || !contains(trainedProtocols, e.Protocol) {
+		if !headlineMetrics[e.Metric] || !slices.Contains(trainedProtocols, e.Protocol) {
 			continue
 		}
 		g := cellGroup{e.Task, e.Protocol, e.Metric}
@@ -59,21 +60,12 @@ func groupHeadline(entries []results.Entry) ([]cellGroup, map[cellGroup][]result
 	return order, by
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // initOrder is inits (the recipe's order) followed by any other init of
 // the entries in order of first appearance.
 func initOrder(inits []string, entries []results.Entry) []string {
 	out := append([]string(nil), inits...)
 	for _, e := range entries {
-		if !contains(out, e.Init) {
+		if !slices.Contains(out, e.Init) {
 			out = append(out, e.Init)
 		}
 	}

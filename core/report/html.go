@@ -2,7 +2,9 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -116,7 +118,7 @@ func FromRun(runDir string) (Page, error) {
 		}
 		p.Meta = append(p.Meta, [2]string{"project git", c})
 	}
-	for _, k := range sortedKeys(m.Env.Extra) {
+	for _, k := range slices.Sorted(maps.Keys(m.Env.Extra)) {
 		p.Meta = append(p.Meta, [2]string{k, m.Env.Extra[k]})
 	}
 	for k, v := range runs.Final(ms) {

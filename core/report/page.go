@@ -5,10 +5,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -96,10 +97,10 @@ func WriteHTML(runDir string, p Page) error {
 	for _, m := range p.Meta {
 		data.Meta = append(data.Meta, kv{m[0], m[1]})
 	}
-	for _, k := range sortedKeys(p.Metrics) {
+	for _, k := range slices.Sorted(maps.Keys(p.Metrics)) {
 		data.Metrics = append(data.Metrics, kv{k, formatMetric(p.Metrics[k])})
 	}
-	for _, k := range sortedKeys(p.Params) {
+	for _, k := range slices.Sorted(maps.Keys(p.Params)) {
 		data.Params = append(data.Params, kv{k, p.Params[k]})
 	}
 	figs := func(fs []Figure) ([]figureData, error) {
@@ -156,13 +157,4 @@ func formatMetric(v float64) string {
 		return strconv.FormatFloat(v, 'e', 3, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 4, 64)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -13,9 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -123,7 +125,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	var todo []string
-	for _, k := range sortedKeys(images) {
+	for _, k := range slices.Sorted(maps.Keys(images)) {
 		st, err := os.Stat(images[k])
 		if err != nil {
 			res.Failed = append(res.Failed, source.Problem{Path: images[k], Msg: err.Error()})
@@ -275,15 +277,6 @@ func convertAll(ctx context.Context, o Options, dir string, images map[string]st
 		err = ctx.Err()
 	}
 	return out, probs, err
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func union(a, b []string) []string {

@@ -10,6 +10,7 @@ package evalplugin
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,7 +56,7 @@ type params struct {
 func (p params) checkKeys(known ...string) error {
 	var bad []string
 	for k := range p.m {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			bad = append(bad, k)
 		}
 	}
@@ -163,15 +164,6 @@ func guard(plugin string, fn func() error) (err error) {
 		}
 	}()
 	return fn()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func quoteAll(list []string) string {

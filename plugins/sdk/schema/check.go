@@ -2,9 +2,10 @@ package schema
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -73,7 +74,7 @@ func (f Field) checkScalar(path string, v any) []Issue {
 		if !ok {
 			return []Issue{typeIssue(path, f, v)}
 		}
-		if len(f.Enum) > 0 && !contains(f.Enum, s) {
+		if len(f.Enum) > 0 && !slices.Contains(f.Enum, s) {
 			return []Issue{{Path: path, Message: fmt.Sprintf("value %q is not one of %s", s, strings.Join(f.Enum, ", ")),
 				Suggestion: Suggest(s, f.Enum)}}
 		}
@@ -124,8 +125,8 @@ func checkObject(prefix string, fields []Field, m map[string]any) []Issue {
 		}
 		out = append(out, f.Check(join(prefix, f.Name), v)...)
 	}
-	for _, k := range sortedKeys(m) {
-		if !contains(names, k) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(names, k) {
 			out = append(out, Issue{Path: join(prefix, k), Message: "is not a known key", Suggestion: Suggest(k, names)})
 		}
 	}
@@ -231,22 +232,4 @@ func join(prefix, name string) string {
 		return name
 	}
 	return prefix + "." + name
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -98,7 +99,7 @@ func TestApplyDefaults(t *testing.T) {
 	if cfg["evals"].([]any)[0].(map[string]any)["seeds"] != 5 {
 		t.Errorf("list element defaults not applied: %v", cfg["evals"])
 	}
-	if !contains(set, "schedule.patience") || !contains(set, "evals.0.seeds") || contains(set, "name") {
+	if !slices.Contains(set, "schedule.patience") || !slices.Contains(set, "evals.0.seeds") || slices.Contains(set, "name") {
 		t.Errorf("defaulted paths = %v", set)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/convirt/convirt/core/experiment"
@@ -136,7 +137,7 @@ func Dataset(ctx context.Context, plugin string, config map[string]any) (known b
 		}
 		src, err := catalog.OpenOptions(plugin, root, split, opts)
 		if err != nil {
-			if msg := err.Error(); !contains(errs, msg) {
+			if msg := err.Error(); !slices.Contains(errs, msg) {
 				errs = append(errs, msg)
 			}
 			continue
@@ -158,15 +159,6 @@ func Dataset(ctx context.Context, plugin string, config map[string]any) (known b
 		return true, errors.New(strings.Join(errs, "; "))
 	}
 	return true, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // sources says where each built-in dataset comes from and which folder of
