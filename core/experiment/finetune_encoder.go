@@ -7,6 +7,7 @@ import (
 
 	"github.com/convirt/convirt/core/finetune"
 	"github.com/convirt/convirt/core/host"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // finetuneEncoder starts a fresh image encoder with init's weights (as
@@ -76,18 +77,11 @@ func (er *evalRun) finetuneEncoderConfig(init string, totalSteps int) (map[strin
 	return cfg, nil
 }
 
-// intValue reads an integer config value (decoded YAML or JSON gives int,
-// int64 or a whole float64).
+// intValue reads an integer config value (decoded YAML or JSON gives an
+// integer type or a whole float64).
 func intValue(v any) (int, bool) {
-	switch x := v.(type) {
-	case int:
-		return x, true
-	case int64:
-		return int(x), true
-	case float64:
-		if x == math.Trunc(x) {
-			return int(x), true
-		}
+	if n, ok := schema.Number(v); ok && n == math.Trunc(n) {
+		return int(n), true
 	}
 	return 0, false
 }

@@ -181,15 +181,8 @@ func (l *Launcher) Started() []Started {
 // behind it reads OpenMP's, and with more than one thread some CPU kernels
 // sum in a different order from run to run.
 func threads(cfg map[string]any) int {
-	switch v := cfg["threads"].(type) {
-	case int:
-		return v
-	case int64:
-		return int(v)
-	case float64:
-		return int(v)
-	}
-	return 0
+	n, _ := schema.Number(cfg["threads"])
+	return int(n)
 }
 
 // issuesError joins schema issues into one error, or returns nil.

@@ -13,6 +13,7 @@ import (
 	"github.com/convirt/convirt/plugins/models/bert"
 	"github.com/convirt/convirt/plugins/models/safetensors"
 	"github.com/convirt/convirt/plugins/models/wordpiece"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // bertDir is what the README says of the exported text encoder.
@@ -38,15 +39,8 @@ func writeBERTDir(dir string, ref *recipe.PluginRef, net *safetensors.File) ([]s
 		return def
 	}
 	num := func(k string) int64 {
-		switch v := raw[k].(type) {
-		case int:
-			return int64(v)
-		case int64:
-			return v
-		case float64:
-			return int64(v)
-		}
-		return 0
+		n, _ := schema.Number(raw[k])
+		return int64(n)
 	}
 	lower := true
 	if v, ok := raw["lowercase"].(bool); ok {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // readme is the README.md Export writes: what each file is, how the
@@ -132,13 +133,8 @@ func imageArch(ref recipe.PluginRef) string {
 }
 
 func imageChannels(ref recipe.PluginRef) int {
-	switch v := ref.Config["in_channels"].(type) {
-	case int:
-		return v
-	case int64:
-		return int(v)
-	case float64:
-		return int(v)
+	if n, ok := schema.Number(ref.Config["in_channels"]); ok {
+		return int(n)
 	}
 	return 3
 }
