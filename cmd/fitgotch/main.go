@@ -1,6 +1,7 @@
 // Command fitgotch fits github.com/sugarme/gotch to the installed libtorch
 // (or the one LIBTORCH names) and writes go.work so the project builds against
-// the fitted copy. `make build` runs it; it never needs to run by hand.
+// the fitted copy, and fits the project's own libtorch shims (shims) to the
+// same libtorch. `make build` runs it; it never needs to run by hand.
 package main
 
 import (
@@ -13,6 +14,14 @@ import (
 
 	"github.com/convirt/convirt/core/torchbuild"
 )
+
+// shims are the project's cgo packages that compile C++ against libtorch's
+// headers and link it; torchbuild writes their flags for a LIBTORCH build.
+// (plugins/models/autocast needs none: it declares what it calls itself.)
+var shims = []string{
+	"plugins/models/torchpickle",
+	"plugins/encoders/torchenc/c10d",
+}
 
 func main() {
 	repo := flag.String("repo", ".", "project root")
@@ -28,6 +37,7 @@ func main() {
 			StubDir:  filepath.Join(root, "core/torchbuild/stubs"),
 			Out:      filepath.Join(root, ".build/gotch"),
 			Log:      os.Stderr,
+			Shims:    shims,
 		})
 	}
 	if err != nil {

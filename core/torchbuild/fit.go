@@ -38,6 +38,9 @@ type Options struct {
 	Out string
 	// Log receives progress lines.
 	Log io.Writer
+	// Shims are the directories, relative to Repo, of the project's cgo
+	// packages that compile C++ against libtorch; each gets ShimFile.
+	Shims []string
 }
 
 // Fit makes Out a copy of gotch fitted to the chosen libtorch and points the
@@ -49,6 +52,9 @@ func Fit(ctx context.Context, o Options) error {
 	}
 	lt, err := Locate(o.Libtorch)
 	if err != nil {
+		return err
+	}
+	if err := fitShims(o, lt); err != nil {
 		return err
 	}
 	listPath := filepath.Join(o.StubDir, "libtorch-"+lt.Version+".txt")
@@ -125,6 +131,25 @@ func Fit(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(o.Log, "fitted gotch in %s: %d ops stubbed\n", o.Out, len(names))
 	return writeGoWork(o)
+}
+
+// fitShims writes ShimFile into o.Shims for lt, and says when lt ships no
+// gloo headers (c10d's ProcessGroupGloo.hpp includes them), so the system's
+// (Debian's libgloo-dev) would be used.
+func fitShims(o Options, lt *Libtorch) error {
+	dirs := make([]string, len(o.Shims))
+	for i, d := range o.Shims {
+		dirs[i] = filepath.Join(o.Repo, d)
+	}
+	if err := lt.WriteShims(dirs); err != nil {
+		return err
+	}
+	if lt.Root != "" {
+		if _, err := os.Stat(filepath.Join(lt.Includes[0], "gloo", "algorithm.h")); err != nil {
+			fmt.Fprintf(o.Log, "note: %s has no gloo headers; c10d compiles against the system's (libgloo-dev)\n", lt.Includes[0])
+		}
+	}
+	return nil
 }
 
 func stampOf(lt *Libtorch, list []byte) string {

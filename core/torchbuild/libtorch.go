@@ -126,14 +126,28 @@ func (lt *Libtorch) LibGo() string {
 	if lt.CUDA {
 		libs += " -ltorch_cuda -lc10_cuda"
 	}
-	fmt.Fprintf(&b, "// #cgo LDFLAGS: -L%s -Wl,-rpath,%s -Wl,--no-as-needed %s\n", lt.LibDir, lt.LibDir, libs)
-	abi := fmt.Sprintf("-D_GLIBCXX_USE_CXX11_ABI=%d", lt.CXX11ABI)
-	fmt.Fprintf(&b, "// #cgo CFLAGS: -I${SRCDIR} -O3 -w %s\n", abi)
+	fmt.Fprintf(&b, "// #cgo LDFLAGS: %s -Wl,--no-as-needed %s\n", lt.libDirFlags(), libs)
+	fmt.Fprintf(&b, "// #cgo CFLAGS: -I${SRCDIR} -O3 -w %s\n", lt.abiFlag())
+	fmt.Fprintf(&b, "// #cgo CXXFLAGS: -std=c++17 -I${SRCDIR} -O2 -w %s %s\n", lt.abiFlag(), lt.includeFlags())
+	b.WriteString("import \"C\"\n")
+	return b.String()
+}
+
+// abiFlag is the define that compiles C++ against lt's C++ ABI.
+func (lt *Libtorch) abiFlag() string {
+	return fmt.Sprintf("-D_GLIBCXX_USE_CXX11_ABI=%d", lt.CXX11ABI)
+}
+
+// includeFlags are the -I flags of lt's header directories, in search order.
+func (lt *Libtorch) includeFlags() string {
 	incs := make([]string, len(lt.Includes))
 	for i, d := range lt.Includes {
 		incs[i] = "-I" + d
 	}
-	fmt.Fprintf(&b, "// #cgo CXXFLAGS: -std=c++17 -I${SRCDIR} -O2 -w %s %s\n", abi, strings.Join(incs, " "))
-	b.WriteString("import \"C\"\n")
-	return b.String()
+	return strings.Join(incs, " ")
+}
+
+// libDirFlags find lt's libraries at link time (-L) and at run time (rpath).
+func (lt *Libtorch) libDirFlags() string {
+	return fmt.Sprintf("-L%s -Wl,-rpath,%s", lt.LibDir, lt.LibDir)
 }

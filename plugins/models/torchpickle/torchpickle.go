@@ -11,11 +11,12 @@
 // first (legacy.go).
 //
 // The shim links Debian's libtorch (libtorch-dev) by default, as the fitted
-// gotch does; for another libtorch set CGO_CPPFLAGS, CGO_LDFLAGS and
-// CGO_CXXFLAGS (its C++ ABI) as docs/weights.md says.
+// gotch does; for another libtorch (LIBTORCH=/path make build) make fit
+// writes that libtorch's flags into libtorch_cgo.go here
+// (core/torchbuild.ShimFile).
 package torchpickle
 
-// #cgo CXXFLAGS: -std=c++17 -O2 -w -D_GLIBCXX_USE_CXX11_ABI=1 -I/usr/include/torch/csrc/api/include
+// #cgo CXXFLAGS: -std=c++17 -O2 -w -isystem /usr/include/torch/csrc/api/include
 // #cgo LDFLAGS: -Wl,--no-as-needed -lstdc++ -ltorch -ltorch_cpu -lc10
 // #include <stdlib.h>
 // #include "shim.h"

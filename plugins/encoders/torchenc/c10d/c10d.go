@@ -14,11 +14,13 @@
 //
 // The shim links Debian's libtorch (libtorch-dev) and compiles against its
 // c10d headers and libgloo-dev's gloo headers (ProcessGroupGloo.hpp
-// includes them); for another libtorch set CGO_CPPFLAGS and CGO_LDFLAGS to
-// its include and lib directories and gloo's headers of the same commit.
+// includes them); for another libtorch (LIBTORCH=/path make build) make fit
+// writes that libtorch's flags into libtorch_cgo.go here
+// (core/torchbuild.ShimFile), and its include/gloo, where a libtorch from
+// pytorch.org has gloo's headers, comes before the system's.
 package c10d
 
-// #cgo CXXFLAGS: -std=c++17 -O2 -w -D_GLIBCXX_USE_CXX11_ABI=1 -DUSE_C10D_GLOO -I/usr/include/torch/csrc/api/include
+// #cgo CXXFLAGS: -std=c++17 -O2 -w -DUSE_C10D_GLOO -isystem /usr/include/torch/csrc/api/include
 // #cgo LDFLAGS: -Wl,--no-as-needed -lstdc++ -ltorch -ltorch_cpu -lc10
 // #include <stdlib.h>
 // #include "shim.h"
