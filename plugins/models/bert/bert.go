@@ -24,18 +24,12 @@ type Model struct {
 
 // New builds the encoder under p (for HF names, the VarStore root).
 func New(p *nn.Path, cfg Config) (*Model, error) {
-	if cfg.LayerNormEps == 0 {
-		cfg.LayerNormEps = 1e-12
-	}
-	if cfg.Pooling == "" {
-		cfg.Pooling = PoolMax
-	}
-	if err := cfg.validate(); err != nil {
+	cfg, err := cfg.resolved()
+	if err != nil {
 		return nil, err
 	}
 	m := &Model{cfg: cfg}
 	fe := cfg.FreezeEmbeddings
-	var err error
 	init := layers.Normal(initStd)
 	if m.word, err = layers.NewEmbedding(layers.At(p, "embeddings.word_embeddings"), cfg.VocabSize, cfg.Hidden, init, fe); err != nil {
 		return nil, fmt.Errorf("bert: %w", err)

@@ -51,6 +51,19 @@ func Tiny(vocabSize int64) Config {
 	return c
 }
 
+// resolved fills the fields whose zero value means a default (the layer
+// norm's epsilon, the pooling) and checks the result: the configuration a
+// Model is built with and a config.json describes.
+func (c Config) resolved() (Config, error) {
+	if c.LayerNormEps == 0 {
+		c.LayerNormEps = 1e-12
+	}
+	if c.Pooling == "" {
+		c.Pooling = PoolMax
+	}
+	return c, c.validate()
+}
+
 func (c Config) validate() error {
 	switch {
 	case c.VocabSize <= 0 || c.Hidden <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.Intermediate <= 0 || c.MaxPositions <= 0 || c.TypeVocabSize <= 0:

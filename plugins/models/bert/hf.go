@@ -61,13 +61,8 @@ func ReadHFConfig(path string) (Config, error) {
 // exact GELU, absolute positions), the inverse of ReadHFConfig: what
 // transformers' BertModel.from_pretrained reads beside the weights.
 func HFConfigJSON(c Config) ([]byte, error) {
-	if c.LayerNormEps == 0 {
-		c.LayerNormEps = 1e-12
-	}
-	if c.Pooling == "" {
-		c.Pooling = PoolMax
-	}
-	if err := c.validate(); err != nil {
+	c, err := c.resolved()
+	if err != nil {
 		return nil, err
 	}
 	return json.MarshalIndent(map[string]any{
