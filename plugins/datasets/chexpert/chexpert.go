@@ -135,14 +135,11 @@ func FromFile(root string, f *csvfile.File, c Config) (*source.Slice, error) {
 	if c.Default == "" {
 		c.Default = Zeros
 	}
-	pathCol, err := f.Col("Path")
+	cols, err := f.Cols(append([]string{"Path"}, c.Labels...)...)
 	if err != nil {
 		return nil, fmt.Errorf("chexpert: %w", err)
 	}
-	labCols, err := f.Cols(c.Labels...)
-	if err != nil {
-		return nil, fmt.Errorf("chexpert: %w", err)
-	}
+	pathCol, labCols := cols[0], cols[1:]
 	viewCol := -1
 	if c.FrontalOnly {
 		if viewCol, err = f.Col("Frontal/Lateral"); err != nil {

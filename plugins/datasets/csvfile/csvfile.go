@@ -61,6 +61,21 @@ func Read(path string, opt Options) (*File, error) {
 	return Parse(r, path, opt)
 }
 
+// ReadCols reads path with a header as Read does and finds the named
+// columns in it (Cols): the index files whose columns a reader looks up by
+// name.
+func ReadCols(path string, names ...string) (*File, []int, error) {
+	f, err := Read(path, Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	cols, err := f.Cols(names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, cols, nil
+}
+
 // Parse parses CSV text from r; name is used in errors.
 func Parse(r io.Reader, name string, opt Options) (*File, error) {
 	cr := csv.NewReader(r)

@@ -85,3 +85,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestReadColsFindsColumnsInOrder reads an index file by a relative path and
+// returns the named columns' indexes in the order asked; a missing column is
+// an error naming the file and its header line.
+func TestReadColsFindsColumnsInOrder(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("index.csv", []byte("id,path,label\nx,a.png,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, cols, err := ReadCols("index.csv", "label", "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) != 2 || cols[0] != 2 || cols[1] != 0 || len(f.Rows) != 1 || f.Rows[0].Fields[cols[0]] != "1" {
+		t.Fatalf("ReadCols = %v, rows %+v", cols, f.Rows)
+	}
+	want := `index.csv:1: no column "view" in header [id path label]`
+	if _, _, err := ReadCols("index.csv", "id", "view"); err == nil || err.Error() != want {
+		t.Fatalf("ReadCols(view) = %v, want %s", err, want)
+	}
+	if _, _, err := ReadCols("missing.csv", "id"); err == nil || !strings.Contains(err.Error(), "missing.csv") {
+		t.Fatalf("ReadCols(missing.csv) = %v, want an error naming the file", err)
+	}
+}

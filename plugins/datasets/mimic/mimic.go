@@ -91,11 +91,7 @@ func Open(root string, c Config) (*source.Slice, error) {
 		c.ReportRoot = root
 	}
 	s := &source.Slice{Kind: source.Paired, Names: c.Labels}
-	meta, err := csvfile.Read(filepath.Join(root, c.MetadataFile), csvfile.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("mimic: %w", err)
-	}
-	mc, err := meta.Cols("dicom_id", "ViewPosition")
+	meta, mc, err := csvfile.ReadCols(filepath.Join(root, c.MetadataFile), "dicom_id", "ViewPosition")
 	if err != nil {
 		return nil, fmt.Errorf("mimic: %w", err)
 	}
@@ -113,11 +109,7 @@ func Open(root string, c Config) (*source.Slice, error) {
 			return nil, err
 		}
 	}
-	sp, err := csvfile.Read(filepath.Join(root, c.SplitFile), csvfile.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("mimic: %w", err)
-	}
-	cols, err := sp.Cols("dicom_id", "study_id", "subject_id", "split")
+	sp, cols, err := csvfile.ReadCols(filepath.Join(root, c.SplitFile), "dicom_id", "study_id", "subject_id", "split")
 	if err != nil {
 		return nil, fmt.Errorf("mimic: %w", err)
 	}
@@ -178,18 +170,11 @@ func checkReport(ex source.Example) (source.Example, error) {
 }
 
 func readLabels(root string, c Config, s *source.Slice) (map[string][]float32, error) {
-	f, err := csvfile.Read(filepath.Join(root, LabelFile), csvfile.Options{})
+	f, cols, err := csvfile.ReadCols(filepath.Join(root, LabelFile), append([]string{"study_id"}, c.Labels...)...)
 	if err != nil {
 		return nil, fmt.Errorf("mimic: %w", err)
 	}
-	study, err := f.Col("study_id")
-	if err != nil {
-		return nil, fmt.Errorf("mimic: %w", err)
-	}
-	cols, err := f.Cols(c.Labels...)
-	if err != nil {
-		return nil, fmt.Errorf("mimic: %w", err)
-	}
+	study, cols := cols[0], cols[1:]
 	pol := c.Policy
 	if pol == nil {
 		pol = chexpert.DefaultPolicy()

@@ -76,11 +76,7 @@ func Open(root string, c Config) (*source.Slice, error) {
 	if c.ImageDir == "" {
 		c.ImageDir = DefaultImageDir
 	}
-	f, err := csvfile.Read(filepath.Join(root, "stage_2_train_labels.csv"), csvfile.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("rsna: %w", err)
-	}
-	cols, err := f.Cols("patientId", "Target")
+	f, cols, err := csvfile.ReadCols(filepath.Join(root, "stage_2_train_labels.csv"), "patientId", "Target")
 	if err != nil {
 		return nil, fmt.Errorf("rsna: %w", err)
 	}
