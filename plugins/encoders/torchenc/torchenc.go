@@ -6,8 +6,6 @@
 package torchenc
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"runtime"
 
@@ -15,9 +13,7 @@ import (
 	"github.com/convirt/convirt/plugins/models/autocast"
 	"github.com/convirt/convirt/plugins/models/heads"
 	"github.com/convirt/convirt/plugins/models/torchrt"
-	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
@@ -138,29 +134,6 @@ func New(cfg Common, build Builder) (*Encoder, error) {
 	return e, nil
 }
 
-// ParseDevice reads "cpu", "cuda" or "cuda:N"; CUDA must be available.
-func ParseDevice(s string) (gotch.Device, error) {
-	switch {
-	case s == "" || s == "cpu":
-		return gotch.CPU, nil
-	case s == "cuda" || len(s) > 5 && s[:5] == "cuda:":
-		idx := 0
-		if s != "cuda" {
-			if _, err := fmt.Sscanf(s[5:], "%d", &idx); err != nil || idx < 0 {
-				return gotch.CPU, fmt.Errorf("device %q: want cuda:N", s)
-			}
-		}
-		if !gotch.CUDA.IsAvailable() {
-			return gotch.CPU, fmt.Errorf("device %q requested but this libtorch has no usable CUDA (CPU build or no GPU)", s)
-		}
-		if n := gotch.CUDA.DeviceCount(); int64(idx) >= n {
-			return gotch.CPU, fmt.Errorf("device %q requested but only %d CUDA device(s) exist", s, n)
-		}
-		return gotch.CudaBuilder(uint(idx)), nil
-	}
-	return gotch.CPU, fmt.Errorf("device %q: want cpu, cuda or cuda:N", s)
-}
-
 func (e *Encoder) loop() {
 	runtime.LockOSThread()
 	defer close(e.done)
@@ -185,149 +158,6 @@ func (e *Encoder) do(f func() error) (err error) {
 		res <- f()
 	}
 	return <-res
-}
-
-// Forward implements sdk.Encoder.
-func (e *Encoder) Forward(_ context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error) {
-	if req.Batch == nil {
-		return nil, errors.New("forward: no batch")
-	}
-	var out *tensor.Tensor
-	err := e.do(func() error {
-		prev, err := torchrt.SetGradEnabled(req.Graph)
-		if err != nil {
-			return err
-		}
-		defer torchrt.SetGradEnabled(prev) //nolint:errcheck
-		y, err := e.forward(req.Batch, req.Train, req.Output)
-		if err != nil {
-			return err
-		}
-		var s torchx.Scope
-		defer s.Free()
-		out, err = s.ToCore(y, tensor.Float32)
-		if req.Graph && err == nil {
-			e.out = append(e.out, y)
-		} else {
-			y.MustDrop()
-		}
-		if err == nil {
-			out, err = e.gatherOutput(out) // replicas over several hosts (replicas.go)
-		}
-		return err
-	})
-	return out, err
-}
-
-// forward maps a batch to projections (or features) in fp32. It runs on
-// the encoder's thread under the caller's grad mode, and under autocast
-// when the precision (Precision for training, EvalPrecision otherwise) is
-// not fp32.
-func (e *Encoder) forward(b *sdk.Batch, train bool, output string) (*ts.Tensor, error) {
-	if train {
-		// Dropout draws depend only on (seed, step), so a resumed run
-		// draws exactly what an uninterrupted one would.
-		torchrt.ManualSeed(e.cfg.Seed*1_000_003 + e.steps)
-	}
-	precision := e.cfg.EvalPrecision
-	if train {
-		precision = e.cfg.Precision
-	}
-	exit, err := autocast.Enter(e.dev, precision)
-	if err != nil {
-		return nil, err
-	}
-	y, err := e.project(b, train, output)
-	exit()
-	if err != nil || y.DType() == gotch.Float {
-		return y, err
-	}
-	return y.Totype(gotch.Float, true)
-}
-
-// project is forward's network and head, in the thread's autocast state.
-func (e *Encoder) project(b *sdk.Batch, train bool, output string) (*ts.Tensor, error) {
-	feats, err := e.net.Features(b, train, e.dev)
-	if err != nil || output == sdk.OutputFeatures {
-		return feats, err
-	}
-	y, err := e.head.Forward(feats)
-	feats.MustDrop()
-	return y, err
-}
-
-// Backward implements sdk.Encoder: it back-propagates grad through the
-// oldest pending Graph forward.
-func (e *Encoder) Backward(_ context.Context, grad *tensor.Tensor) error {
-	return e.do(func() error {
-		if len(e.out) == 0 {
-			return errors.New("backward: no forward with graph is pending")
-		}
-		y := e.out[0]
-		e.out = e.out[1:]
-		defer y.MustDrop()
-		if got, want := fmt.Sprint(grad.Shape), fmt.Sprint(y.MustSize()); got != want {
-			return fmt.Errorf("backward: gradient shape %s, output shape %s", got, want)
-		}
-		var s torchx.Scope
-		defer s.Free()
-		g, err := s.FromCoreOn(grad, e.dev, false)
-		if err != nil {
-			return err
-		}
-		// d(sum(y * g))/dy = g: back-propagating this scalar applies g.
-		prod, err := s.Keep(y.Mul(g, false))
-		if err != nil {
-			return err
-		}
-		total, err := s.Keep(prod.Sum(gotch.Float, false))
-		if err != nil {
-			return err
-		}
-		if e.scaler != nil {
-			// fp16: scale the loss so small gradients survive float16.
-			if total, err = s.Keep(total.MulScalar(s.Scalar(e.scaler.Scale), false)); err != nil {
-				return err
-			}
-		}
-		return total.Backward()
-	})
-}
-
-// Step implements sdk.Encoder.
-func (e *Encoder) Step(_ context.Context, req sdk.StepRequest) error {
-	return e.do(func() error {
-		for _, y := range e.out {
-			y.MustDrop()
-		}
-		e.out = nil
-		e.dropNamed()
-		return e.step(req.ValLoss)
-	})
-}
-
-// step applies the schedule and one optimiser update, on the encoder's
-// thread. Under fp16 the gradients are unscaled first, and a step with an
-// inf or NaN gradient is skipped (its gradients cleared) while the scaler
-// backs off, as torch.cuda.amp.GradScaler does.
-func (e *Encoder) step(valLoss *float64) error {
-	if err := e.sumGrads(); err != nil {
-		return err
-	}
-	e.sched.Apply(e.opt, valLoss)
-	e.steps++
-	if e.scaler != nil {
-		finite, err := e.scaler.Unscale(e.vs.TrainableVariables())
-		if err != nil {
-			return err
-		}
-		e.scaler.Update(finite)
-		if !finite {
-			e.opt.ZeroGrad()
-			return nil
-		}
-	}
-	return e.opt.Step()
 }
 
 // Close releases the encoder's thread; tensors go with the process.
