@@ -146,6 +146,9 @@ func (er *evalRun) convirtState(role string) ([]byte, error) {
 	}
 	st, ok := er.saved[role]
 	if !ok || len(st) == 0 {
+		if role == "text" { // pretrained with a loss that needed none (textEncoderNeeded)
+			return nil, errors.New("the pretrained state has no text encoder (its loss trained the image encoder alone, as a captioning loss does): zeroshot and text-image retrieval need a text encoder pretrained beside the image encoder; evaluate this run with an image protocol (linear, finetune, image-image retrieval)")
+		}
 		return nil, fmt.Errorf("the pretrained state has no %s encoder", role)
 	}
 	return st, nil

@@ -48,17 +48,55 @@ func (s *session) startPretrain(ctx context.Context, totalSteps int) (*pretrainP
 		return p, fmt.Errorf("data.pretrain: %w", err)
 	}
 	p.open = append(p.open, p.data)
-	if p.image, err = s.startEncoder(ctx, p, 0, r.ImageEncoder.Plugin, s.encoderConfig(r.ImageEncoder.Plugin, r.ImageEncoder.Config, totalSteps, false)); err != nil {
-		return p, fmt.Errorf("image_encoder: %w", err)
-	}
-	if p.text, err = s.startEncoder(ctx, p, 1, r.TextEncoder.Plugin, s.encoderConfig(r.TextEncoder.Plugin, r.TextEncoder.Config, totalSteps, false)); err != nil {
-		return p, fmt.Errorf("text_encoder: %w", err)
-	}
+	// The loss first: what it needs decides whether a text encoder runs.
 	if p.loss, err = l.Loss(ctx, r.Loss.Plugin, r.Loss.Config); err != nil {
 		return p, fmt.Errorf("loss: %w", err)
 	}
 	p.open = append(p.open, p.loss)
+	info, err := p.loss.Info(ctx) // once configured: needs may follow the config
+	if err != nil {
+		return p, fmt.Errorf("loss (plugin %q): info: %w", r.Loss.Plugin, err)
+	}
+	withText, err := s.textEncoderNeeded(info)
+	if err != nil {
+		return p, err
+	}
+	if p.image, err = s.startEncoder(ctx, p, 0, r.ImageEncoder.Plugin, s.encoderConfig(r.ImageEncoder.Plugin, r.ImageEncoder.Config, totalSteps, false)); err != nil {
+		return p, fmt.Errorf("image_encoder: %w", err)
+	}
+	if withText {
+		if p.text, err = s.startEncoder(ctx, p, 1, r.TextEncoder.Plugin, s.encoderConfig(r.TextEncoder.Plugin, r.TextEncoder.Config, totalSteps, false)); err != nil {
+			return p, fmt.Errorf("text_encoder: %w", err)
+		}
+	}
 	return p, nil
+}
+
+// textEncoderNeeded says whether pretraining runs the recipe's text
+// encoder, from what the started loss declares (its sdk.Info.Needs): a loss
+// of the pooled embeddings (no needs) or one that lists text outputs needs
+// it, and a recipe without a text_encoder section is then refused, naming
+// the key; a loss that needs no text output (a captioning loss, which reads
+// the raw texts) trains the image encoder alone, and a text_encoder the
+// recipe names anyway is not started (noted in the log), so that the run
+// keeps no untrained text state that an evaluation could mistake for a
+// pretrained one.
+func (s *session) textEncoderNeeded(loss sdk.Info) (bool, error) {
+	r := s.r
+	if loss.Needs != nil && len(loss.Needs.Text) == 0 {
+		if r.TextEncoder != nil {
+			fmt.Fprintf(s.log, "text_encoder (plugin %q) not started: loss %q needs none of its outputs\n", r.TextEncoder.Plugin, r.Loss.Plugin)
+		}
+		return false, nil
+	}
+	if r.TextEncoder == nil {
+		what := "the pooled image and text embeddings"
+		if loss.Needs != nil {
+			what = fmt.Sprintf("the text encoder's outputs %v", loss.Needs.Text)
+		}
+		return false, fmt.Errorf("recipe %s: text_encoder: missing: loss %q takes %s; add a text_encoder section, or use a loss that needs no text outputs (a captioning loss)", r.Source, r.Loss.Plugin, what)
+	}
+	return true, nil
 }
 
 // pretrain trains the image and text encoders with the loss on the
@@ -187,6 +225,9 @@ func (s *session) finishPretrain(ctx context.Context, res train.Result, parts *p
 	s.trained.result = res
 	s.states = map[string][]byte{}
 	for role, enc := range map[string]train.Encoder{"image": parts.image, "text": parts.text} {
+		if enc == nil {
+			continue // no text encoder: the loss needed none (textEncoderNeeded)
+		}
 		st, err := enc.State(ctx)
 		if err != nil {
 			return &res, fmt.Errorf("%s encoder state: %w", role, err)

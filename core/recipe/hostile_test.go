@@ -257,7 +257,7 @@ evaluate:
 		t.Fatalf("random init in zeroshot: %v", err)
 	}
 	ok := strings.Replace(eval, "[convirt, random]", "[convirt]", 1)
-	if _, err := Parse("z.yaml", []byte(minimal+ok), Options{}); err != nil {
+	if _, err := Parse("z.yaml", []byte(minimal+"text_encoder: {plugin: t}\n"+ok), Options{}); err != nil {
 		t.Errorf("convirt only: %v", err)
 	}
 }

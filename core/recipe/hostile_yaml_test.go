@@ -28,7 +28,7 @@ import (
 // minutes (TestLoadCancelled checks that such work stops on ^C).
 func TestWideMapping(t *testing.T) {
 	var b strings.Builder
-	b.WriteString(minimal + "evaluate:\n- name: e\n  evaluator: {plugin: l}\n  dataset: {plugin: d}\n  protocol: zeroshot\n  prompts:\n")
+	b.WriteString(minimal + "text_encoder: {plugin: t}\nevaluate:\n- name: e\n  evaluator: {plugin: l}\n  dataset: {plugin: d}\n  protocol: zeroshot\n  prompts:\n")
 	for i := range 20000 {
 		fmt.Fprintf(&b, "    c%d: [p]\n", i)
 	}
@@ -42,8 +42,8 @@ func TestWideMapping(t *testing.T) {
 	}
 	r, err := Parse("wide.yaml", []byte(b.String()), Options{Getenv: env(nil)})
 	var ds Diagnostics
-	if !errors.As(err, &ds) || len(ds) != 1 || ds[0].Path != "junk" || ds[0].Line != 9+20000 {
-		t.Fatalf("want one diagnostic for junk at line %d, got %v", 9+20000, err)
+	if !errors.As(err, &ds) || len(ds) != 1 || ds[0].Path != "junk" || ds[0].Line != 10+20000 {
+		t.Fatalf("want one diagnostic for junk at line %d, got %v", 10+20000, err)
 	}
 	if n := len(r.Tree()["junk"].(map[string]any)); n != 50000 {
 		t.Errorf("junk has %d keys", n)

@@ -198,7 +198,7 @@ tracking:
 		f + `:16: key evaluate.0.fractions.1: value 2 is out of range [0.0001, 1]`,
 		f + `:17: key evaluate.0.seeds: a seed count must be an int in [1, 1000], got 0`,
 		f + `:18: key evaluate.1.name: is required but missing`,
-		f + `: key text_encoder: is required when data.pretrain is set`,
+		f + `: key loss: is required when data.pretrain is set`,
 		f + `:24: key sweep.train.lrr: sweeps train.lrr, which is not a known key (did you mean "lr"?)`,
 		f + `:25: key sweep.train.lr: expected a non-empty list of alternatives, got float`,
 		f + `:27: key tracking.mlflow.uri: environment variable NOPE is not set`,

@@ -29,7 +29,7 @@ type Recipe struct {
 	Output       string     `yaml:"output" default:"runs" doc:"Directory under which the run directory (named by run id) is created."`
 	Data         Data       `yaml:"data" doc:"Data the run uses."`
 	ImageEncoder PluginRef  `yaml:"image_encoder" required:"true" doc:"Image encoder plugin (f_v and its projection head g_v)."`
-	TextEncoder  *PluginRef `yaml:"text_encoder" doc:"Text encoder plugin (f_u and g_u); required when data.pretrain is set."` // nil when absent
+	TextEncoder  *PluginRef `yaml:"text_encoder" doc:"Text encoder plugin (f_u, g_u); needed when the loss reads its output."` // nil when absent
 	Loss         *PluginRef `yaml:"loss" doc:"Contrastive loss plugin; required when data.pretrain is set."`                   // nil when absent
 	Train        Train      `yaml:"train" doc:"Pretraining optimisation."`
 	Evaluate     []Eval     `yaml:"evaluate" doc:"Evaluations run after pretraining (or on their own); each entry is run for every fraction x init x seed."`

@@ -109,12 +109,12 @@ func (r *Recipe) diagnostic(is schema.Issue) Diagnostic {
 // crossChecks are the rules no single field can express.
 func crossChecks(tree map[string]any) []schema.Issue {
 	var out []schema.Issue
-	if data, ok := tree["data"].(map[string]any); ok && data["pretrain"] != nil {
-		for _, role := range []string{"text_encoder", "loss"} {
-			if tree[role] == nil {
-				out = append(out, schema.Issue{Path: role, Message: "is required when data.pretrain is set (pretraining needs both encoders and a loss)"})
-			}
-		}
+	// Pretraining needs a loss. Whether it needs a text encoder is the
+	// loss's to say (sdk.Info.Needs, which a plugin's schema does not
+	// carry): the run checks it when it starts the loss, naming
+	// text_encoder when it is missing and needed.
+	if data, ok := tree["data"].(map[string]any); ok && data["pretrain"] != nil && tree["loss"] == nil {
+		out = append(out, schema.Issue{Path: "loss", Message: "is required when data.pretrain is set (pretraining needs a loss)"})
 	}
 	if e, ok := tree["experiment"].(string); ok {
 		if err := runs.ValidName(e); err != nil {
@@ -141,6 +141,9 @@ func crossChecks(tree map[string]any) []schema.Issue {
 			}
 		}
 		out = append(out, zeroshotInits(m, path)...)
+		if m["protocol"] == "zeroshot" && tree["text_encoder"] == nil {
+			out = append(out, schema.Issue{Path: path + ".protocol", Message: "zeroshot compares images with class prompts encoded by the text encoder, and the recipe has no text_encoder (a run pretrained with a captioning loss trains none); use protocol linear, or add a text_encoder"})
+		}
 		out = append(out, repeats(m, path, "fractions", "fraction")...)
 		out = append(out, repeats(m, path, "inits", "init")...)
 		out = append(out, repeats(m, path, "seeds", "seed")...)
