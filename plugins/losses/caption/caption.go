@@ -15,7 +15,6 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/losses/lossparams"
-	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/models/wordpiece"
@@ -149,7 +148,7 @@ func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
 func (l *Loss) forward(s *torchx.Scope, img *ts.Tensor, enc *wordpiece.Batch) (*ts.Tensor, float64, int, error) {
 	size := img.MustSize()
 	b, c, r := size[0], size[1], size[2]*size[3]
-	regions, err := chain(s, img,
+	regions, err := lossparams.Chain(s, img,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Reshape([]int64{b, c, r}, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Permute([]int64{0, 2, 1}, false) }) // [B, R, C]
 	if err != nil {
@@ -189,7 +188,7 @@ func (l *Loss) forward(s *torchx.Scope, img *ts.Tensor, enc *wordpiece.Batch) (*
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	nll, err := chain(s, logits,
+	nll, err := lossparams.Chain(s, logits,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.LogSoftmax(-1, x.DType(), false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Gather(2, targets, false, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Squeeze(false) },
@@ -243,39 +242,4 @@ func coreDType(d gotch.DType) tensor.DType {
 		return tensor.Float64
 	}
 	return tensor.Float32
-}
-
-// chain applies each step to the last result, keeping every intermediate
-// in s.
-func chain(s *torchx.Scope, x *ts.Tensor, steps ...func(*ts.Tensor) (*ts.Tensor, error)) (*ts.Tensor, error) {
-	for i, f := range steps {
-		y, err := s.Keep(f(x))
-		if err != nil {
-			return nil, fmt.Errorf("step %d: %w", i, err)
-		}
-		x = y
-	}
-	return x, nil
-}
-
-// linear applies l to x in x's dtype (the parameters are cast, so that a
-// float64 check runs in float64 while gradients reach the float32
-// parameters).
-func linear(s *torchx.Scope, l *layers.Linear, x *ts.Tensor) (*ts.Tensor, error) {
-	w, err := cast(s, l.Weight, x.DType())
-	if err != nil {
-		return nil, err
-	}
-	var b *ts.Tensor
-	if l.Bias != nil {
-		if b, err = cast(s, l.Bias, x.DType()); err != nil {
-			return nil, err
-		}
-	}
-	return s.Keep(ts.Linear(x, w, b))
-}
-
-// cast is p in dtype dt, differentiably.
-func cast(s *torchx.Scope, p *ts.Tensor, dt gotch.DType) (*ts.Tensor, error) {
-	return s.Keep(p.Totype(dt, false))
 }

@@ -3,6 +3,7 @@ package caption
 import (
 	"fmt"
 
+	"github.com/convirt/convirt/plugins/losses/lossparams"
 	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/sugarme/gotch/nn"
@@ -51,19 +52,19 @@ func (d *lstm) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tensor, err
 	if err != nil {
 		return nil, err
 	}
-	h, err := chain(s, mean, func(x *ts.Tensor) (*ts.Tensor, error) { return linear(s, d.initH, x) }, tanh)
+	h, err := lossparams.Chain(s, mean, func(x *ts.Tensor) (*ts.Tensor, error) { return lossparams.Linear(s, d.initH, x) }, tanh)
 	if err != nil {
 		return nil, err
 	}
-	c, err := chain(s, mean, func(x *ts.Tensor) (*ts.Tensor, error) { return linear(s, d.initC, x) }, tanh)
+	c, err := lossparams.Chain(s, mean, func(x *ts.Tensor) (*ts.Tensor, error) { return lossparams.Linear(s, d.initC, x) }, tanh)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := linear(s, d.attK, regions) // [B, R, A]
+	keys, err := lossparams.Linear(s, d.attK, regions) // [B, R, A]
 	if err != nil {
 		return nil, err
 	}
-	table, err := cast(s, d.embed.Weight, dt)
+	table, err := lossparams.Cast(s, d.embed.Weight, dt)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func (d *lstm) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tensor, err
 		if h, c, err = d.cell(s, x, h, c); err != nil {
 			return nil, fmt.Errorf("step %d: %w", t, err)
 		}
-		out, err := linear(s, d.outProj, h)
+		out, err := lossparams.Linear(s, d.outProj, h)
 		if err != nil {
 			return nil, err
 		}
@@ -100,16 +101,16 @@ func (d *lstm) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tensor, err
 
 // attend is the attention context sum_r softmax_r(w . tanh(K_r + Q h)) c_r.
 func (d *lstm) attend(s *torchx.Scope, regions, keys, h *ts.Tensor) (*ts.Tensor, error) {
-	q, err := chain(s, h,
-		func(x *ts.Tensor) (*ts.Tensor, error) { return linear(s, d.attQ, x) },
+	q, err := lossparams.Chain(s, h,
+		func(x *ts.Tensor) (*ts.Tensor, error) { return lossparams.Linear(s, d.attQ, x) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Unsqueeze(1, false) }) // [B, 1, A]
 	if err != nil {
 		return nil, err
 	}
-	return chain(s, keys,
+	return lossparams.Chain(s, keys,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Add(q, false) },
 		tanh,
-		func(x *ts.Tensor) (*ts.Tensor, error) { return linear(s, d.attV, x) }, // [B, R, 1]
+		func(x *ts.Tensor) (*ts.Tensor, error) { return lossparams.Linear(s, d.attV, x) }, // [B, R, 1]
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Softmax(1, x.DType(), false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Mul(regions, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.SumDimIntlist([]int64{1}, false, x.DType(), false) }) // [B, C]
@@ -117,11 +118,11 @@ func (d *lstm) attend(s *torchx.Scope, regions, keys, h *ts.Tensor) (*ts.Tensor,
 
 // cell is one LSTM step (gates i, f, g, o as PyTorch orders them).
 func (d *lstm) cell(s *torchx.Scope, x, h, c *ts.Tensor) (*ts.Tensor, *ts.Tensor, error) {
-	a, err := linear(s, d.cellIn, x)
+	a, err := lossparams.Linear(s, d.cellIn, x)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := linear(s, d.cellHid, h)
+	b, err := lossparams.Linear(s, d.cellHid, h)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,7 +131,7 @@ func (d *lstm) cell(s *torchx.Scope, x, h, c *ts.Tensor) (*ts.Tensor, *ts.Tensor
 		return nil, nil, err
 	}
 	gate := func(k int64, act func(*ts.Tensor) (*ts.Tensor, error)) (*ts.Tensor, error) {
-		return chain(s, gates, func(x *ts.Tensor) (*ts.Tensor, error) { return x.Narrow(1, k*d.hidden, d.hidden, false) }, act)
+		return lossparams.Chain(s, gates, func(x *ts.Tensor) (*ts.Tensor, error) { return x.Narrow(1, k*d.hidden, d.hidden, false) }, act)
 	}
 	i, err := gate(0, sigmoid)
 	if err != nil {
@@ -160,7 +161,7 @@ func (d *lstm) cell(s *torchx.Scope, x, h, c *ts.Tensor) (*ts.Tensor, *ts.Tensor
 	if err != nil {
 		return nil, nil, err
 	}
-	h2, err := chain(s, c2, tanh, func(x *ts.Tensor) (*ts.Tensor, error) { return x.Mul(o, false) })
+	h2, err := lossparams.Chain(s, c2, tanh, func(x *ts.Tensor) (*ts.Tensor, error) { return x.Mul(o, false) })
 	return h2, c2, err
 }
 

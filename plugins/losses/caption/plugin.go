@@ -36,11 +36,7 @@ func (lstmSpec) Info() sdk.Info {
 }
 func (lstmSpec) Defaults() Config { return DefaultConfig() }
 func (lstmSpec) New(cfg Config) (lossplugin.Loss, error) {
-	l, err := NewLSTM(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
+	return lossplugin.Built(NewLSTM(cfg))
 }
 
 type transformerSpec struct{}
@@ -52,11 +48,7 @@ func (transformerSpec) Info() sdk.Info {
 }
 func (transformerSpec) Defaults() Config { return DefaultConfig() }
 func (transformerSpec) New(cfg Config) (lossplugin.Loss, error) {
-	l, err := NewTransformer(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
+	return lossplugin.Built(NewTransformer(cfg))
 }
 
 var _ lossplugin.LocalLoss = (*Loss)(nil)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/convirt/convirt/plugins/losses/lossparams"
 	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/sugarme/gotch"
@@ -78,19 +79,19 @@ func (d *transformer) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tens
 	if steps > d.maxLen {
 		return nil, fmt.Errorf("transformer: %d tokens exceed max_len %d", steps, d.maxLen)
 	}
-	mem, err := linear(s, d.memory, regions) // [B, R, H]
+	mem, err := lossparams.Linear(s, d.memory, regions) // [B, R, H]
 	if err != nil {
 		return nil, err
 	}
-	tok, err := cast(s, d.tokens.Weight, dt)
+	tok, err := lossparams.Cast(s, d.tokens.Weight, dt)
 	if err != nil {
 		return nil, err
 	}
-	pos, err := cast(s, d.positions.Weight, dt)
+	pos, err := lossparams.Cast(s, d.positions.Weight, dt)
 	if err != nil {
 		return nil, err
 	}
-	x, err := chain(s, tok,
+	x, err := lossparams.Chain(s, tok,
 		func(t *ts.Tensor) (*ts.Tensor, error) { return ts.Embedding(t, ids, -1, false, false) },
 		func(t *ts.Tensor) (*ts.Tensor, error) {
 			p, err := s.Keep(pos.Narrow(0, 0, steps, false))
@@ -103,7 +104,7 @@ func (d *transformer) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tens
 		return nil, err
 	}
 	// Causal mask: true above the diagonal (a later token).
-	future, err := chain(s, nil,
+	future, err := lossparams.Chain(s, nil,
 		func(*ts.Tensor) (*ts.Tensor, error) { return ts.Ones([]int64{steps, steps}, gotch.Float, gotch.CPU) },
 		func(t *ts.Tensor) (*ts.Tensor, error) { return t.Triu(1, false) },
 		func(t *ts.Tensor) (*ts.Tensor, error) { return t.Eq(s.Scalar(1), false) })
@@ -115,12 +116,12 @@ func (d *transformer) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tens
 			return nil, fmt.Errorf("transformer layer %d: %w", i, err)
 		}
 	}
-	return linear(s, d.out, x)
+	return lossparams.Linear(s, d.out, x)
 }
 
 func (d *transformer) layer(s *torchx.Scope, l decoderLayer, x, mem, future *ts.Tensor) (*ts.Tensor, error) {
 	hidden := x.MustSize()[2]
-	qkv, err := linear(s, l.selfQKV, x)
+	qkv, err := lossparams.Linear(s, l.selfQKV, x)
 	if err != nil {
 		return nil, err
 	}
@@ -144,11 +145,11 @@ func (d *transformer) layer(s *torchx.Scope, l decoderLayer, x, mem, future *ts.
 	if x, err = d.residual(s, l.selfOut, l.ln1, x, a); err != nil {
 		return nil, err
 	}
-	cq, err := linear(s, l.crossQ, x)
+	cq, err := lossparams.Linear(s, l.crossQ, x)
 	if err != nil {
 		return nil, err
 	}
-	kv, err := linear(s, l.crossKV, mem)
+	kv, err := lossparams.Linear(s, l.crossKV, mem)
 	if err != nil {
 		return nil, err
 	}
@@ -167,8 +168,8 @@ func (d *transformer) layer(s *torchx.Scope, l decoderLayer, x, mem, future *ts.
 	if x, err = d.residual(s, l.crossOut, l.ln2, x, ca); err != nil {
 		return nil, err
 	}
-	f, err := chain(s, x,
-		func(t *ts.Tensor) (*ts.Tensor, error) { return linear(s, l.ffn1, t) },
+	f, err := lossparams.Chain(s, x,
+		func(t *ts.Tensor) (*ts.Tensor, error) { return lossparams.Linear(s, l.ffn1, t) },
 		func(t *ts.Tensor) (*ts.Tensor, error) { return t.Gelu("none", false) })
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func (d *transformer) layer(s *torchx.Scope, l decoderLayer, x, mem, future *ts.
 
 // residual is LayerNorm(x + proj(y)).
 func (d *transformer) residual(s *torchx.Scope, proj *layers.Linear, ln *layers.LayerNorm, x, y *ts.Tensor) (*ts.Tensor, error) {
-	p, err := linear(s, proj, y)
+	p, err := lossparams.Linear(s, proj, y)
 	if err != nil {
 		return nil, err
 	}
@@ -186,11 +187,11 @@ func (d *transformer) residual(s *torchx.Scope, proj *layers.Linear, ln *layers.
 	if err != nil {
 		return nil, err
 	}
-	w, err := cast(s, ln.Weight, x.DType())
+	w, err := lossparams.Cast(s, ln.Weight, x.DType())
 	if err != nil {
 		return nil, err
 	}
-	b, err := cast(s, ln.Bias, x.DType())
+	b, err := lossparams.Cast(s, ln.Bias, x.DType())
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +205,7 @@ func (d *transformer) attention(s *torchx.Scope, q, k, v, mask *ts.Tensor) (*ts.
 	b, lq, hidden := size[0], size[1], size[2]
 	lk, dh := k.MustSize()[1], hidden/d.heads
 	split := func(t *ts.Tensor, n int64) (*ts.Tensor, error) {
-		return chain(s, t,
+		return lossparams.Chain(s, t,
 			func(x *ts.Tensor) (*ts.Tensor, error) { return x.Reshape([]int64{b, n, d.heads, dh}, false) },
 			func(x *ts.Tensor) (*ts.Tensor, error) { return x.Permute([]int64{0, 2, 1, 3}, false) })
 	}
@@ -220,7 +221,7 @@ func (d *transformer) attention(s *torchx.Scope, q, k, v, mask *ts.Tensor) (*ts.
 	if err != nil {
 		return nil, err
 	}
-	scores, err := chain(s, kh,
+	scores, err := lossparams.Chain(s, kh,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Transpose(2, 3, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return qh.Matmul(x, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.MulScalar(s.Scalar(1/math.Sqrt(float64(dh))), false) })
@@ -232,7 +233,7 @@ func (d *transformer) attention(s *torchx.Scope, q, k, v, mask *ts.Tensor) (*ts.
 			return nil, err
 		}
 	}
-	return chain(s, scores,
+	return lossparams.Chain(s, scores,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Softmax(-1, x.DType(), false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Matmul(vh, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Permute([]int64{0, 2, 1, 3}, false) },

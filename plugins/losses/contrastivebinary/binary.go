@@ -158,21 +158,9 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 
 // logits is cos(v_i, u_j) / tau + bias, N x N.
 func (l *Loss) logits(s *torchx.Scope, v, u *ts.Tensor) (*ts.Tensor, error) {
-	vn, err := infonce.Normalize(s, v)
+	cos, err := infonce.Cosines(s, v, u)
 	if err != nil {
 		return nil, err
-	}
-	un, err := infonce.Normalize(s, u)
-	if err != nil {
-		return nil, err
-	}
-	ut, err := s.Keep(un.T(false))
-	if err != nil {
-		return nil, err
-	}
-	cos, err := s.Keep(vn.Mm(ut, false))
-	if err != nil {
-		return nil, fmt.Errorf("similarities: %w", err)
 	}
 	scaled, err := s.Keep(cos.MulScalar(s.Scalar(1/l.cfg.Tau), false))
 	if err != nil {

@@ -26,9 +26,5 @@ func (spec) Info() sdk.Info {
 func (spec) Defaults() Config { return DefaultConfig() }
 
 func (spec) New(cfg Config) (lossplugin.Loss, error) {
-	l, err := New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
+	return lossplugin.Built(New(cfg))
 }

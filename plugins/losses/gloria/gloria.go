@@ -231,7 +231,7 @@ func (l *Loss) forward(s *torchx.Scope, v, u, img, tok, valid *ts.Tensor) (loss,
 	if logits, err = l.localLogits(s, img, tok, valid); err != nil {
 		return
 	}
-	if loc, err = bothCE(s, logits); err != nil {
+	if loc, err = infonce.SymmetricCE(s, logits); err != nil {
 		return
 	}
 	g, err := s.Keep(glob.MulScalar(s.Scalar(c.GlobalWeight), false))

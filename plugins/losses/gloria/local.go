@@ -4,48 +4,10 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/convirt/convirt/plugins/losses/lossparams"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/sugarme/gotch/ts"
 )
-
-// bothCE is the row-wise plus the column-wise cross-entropy of square
-// logits with the diagonal as target, each a mean over the batch.
-func bothCE(s *torchx.Scope, logits *ts.Tensor) (*ts.Tensor, error) {
-	var total *ts.Tensor
-	for _, dim := range []int64{1, 0} {
-		ls, err := s.Keep(logits.LogSoftmax(dim, logits.DType(), false))
-		if err != nil {
-			return nil, err
-		}
-		d, err := s.Keep(ls.Diagonal(0, 0, 1, false))
-		if err != nil {
-			return nil, err
-		}
-		m, err := s.Keep(d.Mean(d.DType(), false))
-		if err != nil {
-			return nil, err
-		}
-		if total == nil {
-			total = m
-		} else if total, err = s.Keep(total.Add(m, false)); err != nil {
-			return nil, err
-		}
-	}
-	return s.Keep(total.Neg(false))
-}
-
-// chain applies each step to the last result, keeping every intermediate
-// in s.
-func chain(s *torchx.Scope, x *ts.Tensor, steps ...func(*ts.Tensor) (*ts.Tensor, error)) (*ts.Tensor, error) {
-	for i, f := range steps {
-		y, err := s.Keep(f(x))
-		if err != nil {
-			return nil, fmt.Errorf("step %d: %w", i, err)
-		}
-		x = y
-	}
-	return x, nil
-}
 
 // localLogits is temp3 * S, [B images, B reports].
 func (l *Loss) localLogits(s *torchx.Scope, img, tok, valid *ts.Tensor) (*ts.Tensor, error) {
@@ -53,19 +15,11 @@ func (l *Loss) localLogits(s *torchx.Scope, img, tok, valid *ts.Tensor) (*ts.Ten
 	size := img.MustSize()
 	b, ch, regions := size[0], size[1], size[2]*size[3]
 	dt := img.DType()
-	w, err := s.Keep(l.proj.Weight.Totype(dt, false))
-	if err != nil {
-		return nil, err
-	}
-	bias, err := s.Keep(l.proj.Bias.Totype(dt, false))
-	if err != nil {
-		return nil, err
-	}
 	// Regions c_r: [B, R, D].
-	ctx, err := chain(s, img,
+	ctx, err := lossparams.Chain(s, img,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Reshape([]int64{b, ch, regions}, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Permute([]int64{0, 2, 1}, false) },
-		func(x *ts.Tensor) (*ts.Tensor, error) { return ts.Linear(x, w, bias) })
+		func(x *ts.Tensor) (*ts.Tensor, error) { return lossparams.Linear(s, l.proj, x) })
 	if err != nil {
 		return nil, fmt.Errorf("project regions: %w", err)
 	}
@@ -73,7 +27,7 @@ func (l *Loss) localLogits(s *torchx.Scope, img, tok, valid *ts.Tensor) (*ts.Ten
 	if err != nil {
 		return nil, err
 	}
-	pad, err := chain(s, valid, // [Bi, 1, T, 1], true for a word left out
+	pad, err := lossparams.Chain(s, valid, // [Bi, 1, T, 1], true for a word left out
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Eq(s.Scalar(0), false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Unsqueeze(1, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Unsqueeze(-1, false) })
@@ -81,7 +35,7 @@ func (l *Loss) localLogits(s *torchx.Scope, img, tok, valid *ts.Tensor) (*ts.Ten
 		return nil, err
 	}
 	// a_tr: softmax over the words of each report, per image and region.
-	attn, err := chain(s, ctx,
+	attn, err := lossparams.Chain(s, ctx,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Permute([]int64{0, 2, 1}, false) }, // [B, D, R]
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Unsqueeze(0, false) },              // [1, Bb, D, R]
 		func(x *ts.Tensor) (*ts.Tensor, error) { return words.Matmul(x, false) },             // [Bi, Bb, T, R]
@@ -110,7 +64,7 @@ func (l *Loss) localLogits(s *torchx.Scope, img, tok, valid *ts.Tensor) (*ts.Ten
 	if err != nil {
 		return nil, err
 	}
-	sim, err := chain(s, cos,
+	sim, err := lossparams.Chain(s, cos,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.MulScalar(s.Scalar(c.Temp2), false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Exp(false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Mul(vw, false) },
@@ -127,7 +81,7 @@ func (l *Loss) localLogits(s *torchx.Scope, img, tok, valid *ts.Tensor) (*ts.Ten
 			return nil, err
 		}
 	}
-	return chain(s, sim,
+	return lossparams.Chain(s, sim,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Log(false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.MulScalar(s.Scalar(c.Temp3), false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.T(false) }) // images as rows
@@ -153,7 +107,7 @@ func cosine(s *torchx.Scope, a, b *ts.Tensor) (*ts.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	den, err := chain(s, na,
+	den, err := lossparams.Chain(s, na,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Mul(nb, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.ClampMin(s.Scalar(1e-8), false) })
 	if err != nil {

@@ -54,21 +54,9 @@ func CheckPair(v, u *tensor.Tensor) (int64, error) {
 // S = scale * norm(v) norm(u)^T, and the per-example losses of both
 // directions (each of length N).
 func Forward(s *torchx.Scope, v, u, scale *ts.Tensor, lambda float64) (loss, logits, lvu, luv *ts.Tensor, err error) {
-	vn, err := normalize(s, v)
+	cos, err := Cosines(s, v, u)
 	if err != nil {
 		return nil, nil, nil, nil, err
-	}
-	un, err := normalize(s, u)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	ut, err := s.Keep(un.T(false))
-	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("transpose: %w", err)
-	}
-	cos, err := s.Keep(vn.Mm(ut, false))
-	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("similarities: %w", err)
 	}
 	if logits, err = s.Keep(cos.Mul(scale, false)); err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("scale similarities: %w", err)
@@ -95,6 +83,52 @@ func Forward(s *torchx.Scope, v, u, scale *ts.Tensor, lambda float64) (loss, log
 		return nil, nil, nil, nil, fmt.Errorf("mean: %w", err)
 	}
 	return loss, logits, lvu, luv, nil
+}
+
+// Cosines is the N x N matrix of cosine similarities norm(v) norm(u)^T of
+// two N x d batches, rows L2-normalised as F.normalize does.
+func Cosines(s *torchx.Scope, v, u *ts.Tensor) (*ts.Tensor, error) {
+	vn, err := normalize(s, v)
+	if err != nil {
+		return nil, err
+	}
+	un, err := normalize(s, u)
+	if err != nil {
+		return nil, err
+	}
+	ut, err := s.Keep(un.T(false))
+	if err != nil {
+		return nil, fmt.Errorf("transpose: %w", err)
+	}
+	cos, err := s.Keep(vn.Mm(ut, false))
+	if err != nil {
+		return nil, fmt.Errorf("similarities: %w", err)
+	}
+	return cos, nil
+}
+
+// SymmetricCE is the row-wise (image-to-text) plus the column-wise
+// (text-to-image) cross-entropy of square logits with the diagonal as
+// target, each a mean over the batch: GLoRIA's global and local losses
+// (Forward weighs the two directions by lambda instead).
+func SymmetricCE(s *torchx.Scope, logits *ts.Tensor) (*ts.Tensor, error) {
+	var total *ts.Tensor
+	for _, dim := range []int64{1, 0} {
+		nll, err := diagNLL(s, logits, dim)
+		if err != nil {
+			return nil, err
+		}
+		m, err := s.Keep(nll.Mean(nll.DType(), false))
+		if err != nil {
+			return nil, err
+		}
+		if total == nil {
+			total = m
+		} else if total, err = s.Keep(total.Add(m, false)); err != nil {
+			return nil, err
+		}
+	}
+	return total, nil
 }
 
 // normalize divides each row by max(||row||_2, eps), as F.normalize does.
@@ -156,8 +190,3 @@ func Accuracies(logits []float64, n int) (i2t, t2i float64) {
 	}
 	return float64(r) / float64(n), float64(c) / float64(n)
 }
-
-// Normalize divides each row of x by max(||row||_2, eps), as F.normalize
-// does: the normalisation every contrastive loss of the project applies
-// before taking cosine similarities.
-func Normalize(s *torchx.Scope, x *ts.Tensor) (*ts.Tensor, error) { return normalize(s, x) }

@@ -1,5 +1,6 @@
 // Package lossplugin serves a loss as an sdk.Loss plugin. It is the shell
-// every built-in loss (convirt, clip) shares: Info, the config decoded onto
+// every built-in loss (convirt, clip, contrastive-binary, caption-lstm and
+// caption-transformer, gloria) shares: Info, the config decoded onto
 // the loss's defaults, and calls refused before Configure. A loss package
 // writes its config, its Compute and a Spec; with plugins/losses/infonce
 // this is the short route for a new contrastive loss (docs/plugins.md).
@@ -58,6 +59,16 @@ func (Stateless) SetState([]byte) error { return nil }
 func Info(name, version, description string, configSchema schema.Schema) sdk.Info {
 	return sdk.Info{Name: name, Kind: sdk.KindLoss, Version: version, ProtocolVersion: sdk.ProtocolVersion,
 		Description: description, Schema: configSchema}
+}
+
+// Built is a loss constructor's result as a Spec's New returns it: the
+// loss as a Loss, or nil (never a typed nil) with the constructor's error.
+// A Spec's New is then one line: return lossplugin.Built(New(cfg)).
+func Built[L Loss](l L, err error) (Loss, error) {
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // Spec describes one loss plugin with config type C. Its zero value is used
