@@ -34,10 +34,12 @@ func TestLookup(t *testing.T) {
 
 // TestTorchCommands pins which commands run libtorch in their own process
 // and so start on huge pages (core/thp): the benchmarks that time a step in
-// this process and the plugin server. Commands that only start plugins
-// (run, soak) pass huge pages on through the host instead.
+// this process, the plugin server, and weights convert (libtorch's
+// unpickler reads a torch.save file, plugins/models/torchpickle). Commands
+// that only start plugins (run, soak) pass huge pages on through the host
+// instead.
 func TestTorchCommands(t *testing.T) {
-	want := map[string]bool{"bench model": true, "bench convirt": true, "bench boundary": true, "bench distributed": true, "plugin serve": true}
+	want := map[string]bool{"bench model": true, "bench convirt": true, "bench boundary": true, "bench distributed": true, "plugin serve": true, "weights convert": true}
 	for name, c := range commands {
 		if c.Torch != want[name] {
 			t.Errorf("command %q: Torch %v, want %v", name, c.Torch, want[name])
