@@ -5,16 +5,31 @@
 // (i, j) of a batch of N is scored by its scaled cosine similarity, matched
 // pairs (i = j) are positives and the N(N-1) mismatched ones negatives:
 //
-//	s_ij = cos(v_i, u_j) / tau + bias
+//	c_ij = cos(v_i, u_j) - mean_kl cos(v_k, u_l)   (center; else cos(v_i, u_j))
+//	s_ij = c_ij / tau + bias
 //	L    = mean_i BCE(s_ii, 1) + neg_weight * mean_{i != j} BCE(s_ij, 0)
 //
 // where BCE is the binary cross-entropy of a logit. With neg_weight 1 the
 // positives and the (N - 1 times more numerous) negatives weigh alike.
 // Compute returns L with its gradients with respect to v and u.
+//
+// The defaults (center, bias -4 at tau 0.1: a pair is a match when its
+// cosine is more than 0.4 above the batch's mean) are what trains. The
+// plain form (center false, bias 0) sat at chance for the whole of the
+// 120-step demo (docs/objectives.md): a threshold at a fixed cosine makes a
+// shift of every similarity the cheapest move, so the encoders squeezed all
+// similarities onto it and collapsed (loss 2 ln 2, every pair alike), and so
+// did a fixed negative bias and reweighted negatives. Centred, the loss is
+// blind to a common shift, as InfoNCE's softmax is; below the mean's
+// threshold every pair starts as "no match" (the prior: N - 1 of a row's N
+// pairs are), and the loss falls only by lifting matched pairs above the
+// rest. An untrained model's loss (every c_ij alike) is then
+// softplus(-bias) + neg_weight * softplus(bias), 4.04 at the defaults.
 package contrastivebinary
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/losses/lossplugin"
@@ -28,12 +43,23 @@ import (
 // Config holds the loss's hyper-parameters.
 type Config struct {
 	Tau       float64 `json:"tau" yaml:"tau" koanf:"tau" min:"1e-6" doc:"temperature dividing the cosine similarities (as ConVIRT's)"`
-	Bias      float64 `json:"bias" yaml:"bias" koanf:"bias" doc:"added to every pair's logit: the decision threshold in logit units"`
+	Bias      float64 `json:"bias" yaml:"bias" koanf:"bias" doc:"added to every pair's logit: minus the decision threshold in logit units (-4 at tau 0.1: a cosine 0.4 above the batch's mean, with center)"`
 	NegWeight float64 `json:"neg_weight" yaml:"neg_weight" koanf:"neg_weight" min:"0" doc:"weight of the mismatched pairs' mean loss beside the matched pairs' (1: both classes weigh alike)"`
+	Center    bool    `json:"center" yaml:"center" koanf:"center" doc:"subtract the batch's mean cosine from every pair's, so that a shift common to all pairs changes nothing (as in InfoNCE)"`
 }
 
-// DefaultConfig is ConVIRT's temperature, no bias, balanced classes.
-func DefaultConfig() Config { return Config{Tau: 0.1, NegWeight: 1} }
+// DefaultConfig is ConVIRT's temperature, balanced classes, and the
+// similarities centred with the threshold 0.4 above their mean (see the
+// package comment for why).
+func DefaultConfig() Config { return Config{Tau: 0.1, NegWeight: 1, Center: true, Bias: -4} }
+
+// Chance is the loss of an untrained model, every pair's logit the bias:
+// softplus(-bias) + neg_weight * softplus(bias) (without center, when every
+// cosine is 0).
+func (c Config) Chance() float64 {
+	softplus := func(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
+	return softplus(-c.Bias) + c.NegWeight*softplus(c.Bias)
+}
 
 // Schema is the plugin's config schema, derived from Config's tags with
 // DefaultConfig's values.
@@ -156,11 +182,26 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 	return res, nil
 }
 
-// logits is cos(v_i, u_j) / tau + bias, N x N.
+// logits is s_ij of the package comment, N x N.
 func (l *Loss) logits(s *torchx.Scope, v, u *ts.Tensor) (*ts.Tensor, error) {
 	cos, err := infonce.Cosines(s, v, u)
 	if err != nil {
 		return nil, err
+	}
+	return l.scores(s, cos)
+}
+
+// scores is s_ij from the cosines cos_ij: centred when the config says so,
+// divided by tau, plus the bias.
+func (l *Loss) scores(s *torchx.Scope, cos *ts.Tensor) (*ts.Tensor, error) {
+	if l.cfg.Center {
+		mean, err := s.Keep(cos.Mean(cos.DType(), false))
+		if err != nil {
+			return nil, err
+		}
+		if cos, err = s.Keep(cos.Sub(mean, false)); err != nil {
+			return nil, err
+		}
 	}
 	scaled, err := s.Keep(cos.MulScalar(s.Scalar(1/l.cfg.Tau), false))
 	if err != nil {

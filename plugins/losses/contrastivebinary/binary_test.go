@@ -50,14 +50,24 @@ func reference(cfg Config, v, u []float64, n, d int) float64 {
 		return out
 	}
 	softplus := func(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
-	pos, neg := 0.0, 0.0
+	cos := make([]float64, n*n)
+	mean := 0.0
 	for i := range n {
 		vi := unit(v[i*d : (i+1)*d])
 		for j := range n {
 			uj := unit(u[j*d : (j+1)*d])
-			c := 0.0
 			for k := range d {
-				c += vi[k] * uj[k]
+				cos[i*n+j] += vi[k] * uj[k]
+			}
+			mean += cos[i*n+j] / float64(n*n)
+		}
+	}
+	pos, neg := 0.0, 0.0
+	for i := range n {
+		for j := range n {
+			c := cos[i*n+j]
+			if cfg.Center {
+				c -= mean
 			}
 			s := c/cfg.Tau + cfg.Bias
 			if i == j {
@@ -84,7 +94,9 @@ func TestLossMatchesReference(t *testing.T) {
 		n, d int
 	}{
 		{DefaultConfig(), 6, 4},
+		{Config{Tau: 0.1, NegWeight: 1}, 6, 4},
 		{Config{Tau: 0.5, Bias: -1.5, NegWeight: 3}, 5, 3},
+		{Config{Tau: 0.5, Bias: 1, NegWeight: 2, Center: true}, 1, 3},
 		{Config{Tau: 0.2, NegWeight: 1}, 1, 3},
 	} {
 		vv, uv := randMat(r, c.n*c.d), randMat(r, c.n*c.d)
@@ -119,8 +131,17 @@ func TestLossMatchesReference(t *testing.T) {
 func TestGradientFiniteDifferences(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const n, d = 5, 4
+	for _, cfg := range []Config{{Tau: 0.3, Bias: 0.5, NegWeight: 2}, {Tau: 0.3, Bias: -1, NegWeight: 2, Center: true}} {
+		checkGradient(t, r, cfg, n, d)
+	}
+}
+
+// checkGradient compares the gradients of the loss of cfg at random n x d
+// inputs with central differences.
+func checkGradient(t *testing.T, r *rand.Rand, cfg Config, n, d int) {
+	t.Helper()
 	vv, uv := randMat(r, n*d), randMat(r, n*d)
-	l := mustNew(t, Config{Tau: 0.3, Bias: 0.5, NegWeight: 2})
+	l := mustNew(t, cfg)
 	res, err := l.Compute(mat(t, tensor.Float64, n, d, vv), mat(t, tensor.Float64, n, d, uv))
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +169,7 @@ func TestGradientFiniteDifferences(t *testing.T) {
 			x[i] = old
 			fd := (lp - lm) / (2 * h)
 			if math.Abs(fd-g[i]) > 1e-6*math.Max(1, math.Abs(fd)) {
-				t.Errorf("input %d element %d: grad %.9g, finite difference %.9g", which, i, g[i], fd)
+				t.Errorf("%+v: input %d element %d: grad %.9g, finite difference %.9g", cfg, which, i, g[i], fd)
 			}
 		}
 	}
