@@ -209,15 +209,7 @@ func (e *Encoder) BackwardNamed(_ context.Context, grads map[string]*tensor.Tens
 				}
 				continue // a frozen part: nothing to train
 			}
-			gt, err := s.FromCoreOn(g, e.dev, false)
-			if err != nil {
-				return err
-			}
-			prod, err := s.Keep(y.Mul(gt, false))
-			if err != nil {
-				return err
-			}
-			part, err := s.Keep(prod.Sum(gotch.Float, false))
+			part, err := e.applying(&s, y, g)
 			if err != nil {
 				return err
 			}
@@ -230,13 +222,7 @@ func (e *Encoder) BackwardNamed(_ context.Context, grads map[string]*tensor.Tens
 		if total == nil {
 			return nil
 		}
-		if e.scaler != nil {
-			var err error
-			if total, err = s.Keep(total.MulScalar(s.Scalar(e.scaler.Scale), false)); err != nil {
-				return err
-			}
-		}
-		return total.Backward()
+		return e.backward(&s, total)
 	})
 }
 

@@ -102,27 +102,38 @@ func (e *Encoder) Backward(_ context.Context, grad *tensor.Tensor) error {
 		}
 		var s torchx.Scope
 		defer s.Free()
-		g, err := s.FromCoreOn(grad, e.dev, false)
+		total, err := e.applying(&s, y, grad)
 		if err != nil {
 			return err
 		}
-		// d(sum(y * g))/dy = g: back-propagating this scalar applies g.
-		prod, err := s.Keep(y.Mul(g, false))
-		if err != nil {
-			return err
-		}
-		total, err := s.Keep(prod.Sum(gotch.Float, false))
-		if err != nil {
-			return err
-		}
-		if e.scaler != nil {
-			// fp16: scale the loss so small gradients survive float16.
-			if total, err = s.Keep(total.MulScalar(s.Scalar(e.scaler.Scale), false)); err != nil {
-				return err
-			}
-		}
-		return total.Backward()
+		return e.backward(&s, total)
 	})
+}
+
+// applying is sum(y * g) for the gradient g of output y: d/dy of it is g,
+// so back-propagating it applies g.
+func (e *Encoder) applying(s *torchx.Scope, y *ts.Tensor, grad *tensor.Tensor) (*ts.Tensor, error) {
+	g, err := s.FromCoreOn(grad, e.dev, false)
+	if err != nil {
+		return nil, err
+	}
+	prod, err := s.Keep(y.Mul(g, false))
+	if err != nil {
+		return nil, err
+	}
+	return s.Keep(prod.Sum(gotch.Float, false))
+}
+
+// backward back-propagates the scalar total (applying's, or a sum of
+// them), scaled first under fp16 so that small gradients survive float16.
+func (e *Encoder) backward(s *torchx.Scope, total *ts.Tensor) error {
+	if e.scaler != nil {
+		var err error
+		if total, err = s.Keep(total.MulScalar(s.Scalar(e.scaler.Scale), false)); err != nil {
+			return err
+		}
+	}
+	return total.Backward()
 }
 
 // Step implements sdk.Encoder.
