@@ -5,13 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,23 +13,10 @@ import (
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/procs"
-	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 )
-
-// cliEnv re-runs the test binary as convirt itself (`convirt run ...`),
-// for tests that start several convirt processes, each with its own
-// environment; the plugins such a process starts inherit it and serve
-// through the same path.
-const cliEnv = "CONVIRT_TEST_AS_CLI"
-
-func init() {
-	if os.Getenv(cliEnv) == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
-	}
-}
 
 // distBatch is a fixed batch of n grayscale 32x32 images.
 func distBatch(t *testing.T, n int) *sdk.Batch {
@@ -189,27 +170,6 @@ func TestReplicaProcessesMatchOneEncoder(t *testing.T) {
 	}
 }
 
-// freePortPair returns a loopback port p such that p and p+1 were free a
-// moment ago (the two encoders' stores).
-func freePortPair(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
-		l.Close()
-		if err == nil {
-			l2.Close()
-			return p
-		}
-	}
-	t.Fatal("no two free consecutive ports")
-	return 0
-}
-
 func equalFloats(a, b []float32) bool {
 	if len(a) != len(b) {
 		return false
@@ -220,128 +180,4 @@ func equalFloats(a, b []float32) bool {
 		}
 	}
 	return true
-}
-
-// TestRunWithReplicas: `convirt run` with distributed.replicas 2
-// pretrains through two replicas of each encoder plugin and checkpoints as
-// one run; a second run, one of whose text encoder replicas is killed
-// after the first checkpoint, restarts every replica from the newest
-// checkpoint and ends with the same final checkpoint; no process is left.
-func TestRunWithReplicas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts every plugin process and trains twice")
-	}
-	path, runsDir := writeTiny(t, func(y string) string {
-		y = strings.Replace(y[:strings.Index(y, "evaluate:")], "max_steps: 4", "max_steps: 6", 1)
-		return y + "distributed: {replicas: 2, timeout: 60s}\n"
-	})
-	dir, out, _ := runOnly(t, runsDir, "run", path)
-	if !strings.Contains(out, "6 steps") {
-		t.Errorf("no pretraining in the output:\n%s", out)
-	}
-	log, err := os.ReadFile(filepath.Join(dir, runs.LogsDir, "run.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"encoder smallcnn: 2 data-parallel replicas (ranks 0 to 1 of 2)", "encoder bert: 2 data-parallel replicas (ranks 0 to 1 of 2)"} {
-		if !strings.Contains(string(log), want) {
-			t.Errorf("run.log does not say %q", want)
-		}
-	}
-	final := func(d string) []byte {
-		t.Helper()
-		b, err := os.ReadFile(filepath.Join(d, runs.CheckpointsDir, train.StepFile(6)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	want := final(dir)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	killed := make(chan int, 1)
-	go func() {
-		for ctx.Err() == nil {
-			for _, d := range runDirs(t, runsDir, "e2e") {
-				if cks, _ := filepath.Glob(filepath.Join(d, runs.CheckpointsDir, "step-*.ckpt")); d != dir && len(cks) > 0 {
-					killed <- killChild(t, "bert")
-					return
-				}
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	code, _, errs := runCLI(t, "run", path)
-	cancel()
-	if code != 0 {
-		t.Fatalf("run with a killed replica: exit %d\n%s", code, errs)
-	}
-	if pid := <-killed; pid == 0 {
-		t.Fatal("found no bert replica to kill")
-	}
-	if !strings.Contains(errs, `plugin "bert" died`) {
-		t.Errorf("the restart is not reported:\n%s", errs)
-	}
-	var second string
-	for _, d := range runDirs(t, runsDir, "e2e") {
-		if d != dir {
-			second = d
-		}
-	}
-	if got := final(second); !slices.Equal(got, want) {
-		t.Errorf("final checkpoint after the restart differs from the uninterrupted run's")
-	}
-	// Two nodes: two convirt runs with torchrun's variables, RANK 0 and 1
-	// on loopback, one replica each, reach the parameters of one run with
-	// two replicas (rank 0 writes replica 0's state, as that run does).
-	y, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodePath := filepath.Join(filepath.Dir(path), "nodes.yaml")
-	if err := os.WriteFile(nodePath, []byte(strings.Replace(string(y), "replicas: 2", "replicas: 1", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	port := freePortPair(t)
-	before := map[string]bool{}
-	for _, d := range runDirs(t, runsDir, "e2e") {
-		before[d] = true
-	}
-	nodesCtx, nodesCancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer nodesCancel()
-	var cmds []*exec.Cmd
-	var outs []*strings.Builder
-	for rank := range 2 {
-		cmd := exec.CommandContext(nodesCtx, os.Args[0], "run", nodePath)
-		cmd.Env = append(os.Environ(), cliEnv+"=1", "WORLD_SIZE=2", "RANK="+strconv.Itoa(rank), "LOCAL_RANK=0",
-			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
-		var b strings.Builder
-		cmd.Stdout, cmd.Stderr = &b, &b
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds, outs = append(cmds, cmd), append(outs, &b)
-	}
-	for rank, cmd := range cmds {
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("node %d: %v\n%s", rank, err, outs[rank])
-		}
-	}
-	var node0 string
-	for _, d := range runDirs(t, runsDir, "e2e") {
-		log, _ := os.ReadFile(filepath.Join(d, runs.LogsDir, "run.log"))
-		if !before[d] && strings.Contains(string(log), "encoder smallcnn: 1 data-parallel replicas (ranks 0 to 0 of 2)") {
-			node0 = d
-		}
-	}
-	if node0 == "" {
-		t.Fatalf("no run of node 0 says it holds rank 0 of 2 replicas:\n%s", outs[0])
-	}
-	if got := final(node0); !slices.Equal(got, want) {
-		t.Errorf("node 0's final checkpoint differs from the one-host run with two replicas")
-	}
-	if left := procs.Children(os.Getpid()); len(left) > 0 {
-		t.Errorf("plugin processes left behind: %v", left)
-	}
 }
