@@ -75,7 +75,7 @@ func band(pts plotter.XYs, x, y, err []float64, c color.Color) (*plotter.Polygon
 	}
 	r, g, b, _ := c.RGBA()
 	poly.Color = color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 0x40}
-	poly.LineStyle.Width = 0
+	poly.Width = 0
 	return poly, nil
 }
 

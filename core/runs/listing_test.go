@@ -124,11 +124,9 @@ func TestListing(t *testing.T) {
 
 func TestListingLimitsAndErrors(t *testing.T) {
 	all := listingRuns(t)
-	var ps []string
 	params := map[string]string{}
 	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
 		params[k] = k
-		ps = append(ps, k)
 	}
 	more := makeRuns(t, "runs", testRun{exp: "sweep", name: "many", params: params, status: Finished})
 	l, err := NewListing(slices.Concat(all[:1], more), ListOptions{})
