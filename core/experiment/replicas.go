@@ -7,9 +7,15 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/train"
 )
+
+// A replica's death must restart the run even when its peers' failed
+// collectives are reported first: train.Replicas tells them apart through
+// the host's supervision of each replica's process.
+var _ train.Supervised = (*host.Encoder)(nil)
 
 // nodes is where this `convirt run` stands among the runs of one
 // pretraining on several hosts, from torchrun's environment variables

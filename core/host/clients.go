@@ -40,6 +40,15 @@ func (c client[T]) Kill() { c.proc.Kill() }
 // Process is the supervised process.
 func (c client[T]) Process() *Process { return c.proc }
 
+// Exited is closed once the plugin's process has exited (train.Supervised:
+// a replica group waits on it to tell a replica's death from the failed
+// collectives of its peers).
+func (c client[T]) Exited() <-chan struct{} { return c.proc.Done() }
+
+// ExitErr is the *ExitError of a process that died on its own, nil while
+// it runs or after Close or Kill (train.Supervised).
+func (c client[T]) ExitErr() error { return c.proc.Err() }
+
 // Encoder is a supervised encoder plugin.
 type Encoder struct {
 	client[sdk.Encoder]

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
+	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"golang.org/x/sync/errgroup"
@@ -31,6 +33,9 @@ type Replicas struct {
 	// outputs of all world shards (NewHostReplicas).
 	first, world int
 	gathered     bool
+	// Clock times the wait for a dead replica's exit after a failed call
+	// (PeerExitGrace); nil is the system clock. Tests pass a clock.Fake.
+	Clock clock.Clock
 	// pending holds the shard bounds of each Graph forward awaiting its
 	// Backward, oldest first, as every encoder keeps its graphs.
 	pending [][]int
@@ -84,18 +89,27 @@ func (r *Replicas) bounds(n int) ([]int, error) {
 }
 
 // all runs f on every replica at once and returns the first error, naming
-// the replica; the others' calls are cancelled.
+// the replica; the others' calls are cancelled. When a replica's process
+// died, the error is that death's, whichever replica failed first
+// (groupFault): a replica that dies fails its peers' collectives too.
 func (r *Replicas) all(ctx context.Context, what string, f func(ctx context.Context, i int, e Encoder) error) error {
 	g, gctx := errgroup.WithContext(ctx)
+	var once sync.Once
+	first, firstErr := -1, error(nil)
 	for i, e := range r.members {
 		g.Go(func() error {
 			if err := f(gctx, i, e); err != nil {
-				return fmt.Errorf("replica %d of %d: %s: %w", r.first+i, r.world, what, err)
+				err = fmt.Errorf("replica %d of %d: %s: %w", r.first+i, r.world, what, err)
+				once.Do(func() { first, firstErr = i, err })
+				return err
 			}
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err == nil || ctx.Err() != nil {
+		return err
+	}
+	return r.groupFault(ctx, what, first, firstErr)
 }
 
 // Forward implements Encoder: each replica encodes its shard of the batch;
