@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/convirt/convirt/core/experiment"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -50,12 +51,13 @@ func TestRunInterruptedThenResumed(t *testing.T) {
 		y = strings.Replace(y, "max_steps: 4", "max_steps: 20", 1)
 		return y[:strings.Index(y, "evaluate:")]
 	})
-	killed, errs := interruptAfterAStep(t, path, runsDir)
+	plugins := t.TempDir() // the built-in plugins only, from a --plugins the printed command repeats
+	killed, errs := interruptAfterAStep(t, path, runsDir, "--plugins", plugins)
 	if strings.Contains(errs, "context canceled") {
 		t.Errorf("stderr has the error chain:\n%s", errs)
 	}
 	want := "interrupted during pretraining at step "
-	cmd := "continue it with:\n  convirt run --resume " + killed + "\n"
+	cmd := "continue it with:\n  convirt run --plugins " + experiment.ShellQuote(plugins) + " --resume " + killed + "\n"
 	if !strings.Contains(errs, want) || !strings.Contains(errs, cmd) {
 		t.Fatalf("stderr lacks %q and %q:\n%s", want, cmd, errs)
 	}
@@ -123,17 +125,17 @@ func (w *cancelOn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// interruptAfterAStep runs the recipe at path and cancels its
+// interruptAfterAStep runs the recipe at path (with flags) and cancels its
 // context once a progress line shows a step done (--progress-every 1ms
 // prints them), as a signal would; it returns the run's directory and
 // stderr.
-func interruptAfterAStep(t *testing.T, path, runsDir string) (dir, stderr string) {
+func interruptAfterAStep(t *testing.T, path, runsDir string, flags ...string) (dir, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errw := &cancelOn{match: regexp.MustCompile(`pretraining: [1-9]`), cancel: cancel}
 	var out bytes.Buffer
-	if code := run(ctx, []string{"run", path, "--progress-every", "1ms"}, &out, errw); code != 1 {
+	if code := run(ctx, append([]string{"run", path, "--progress-every", "1ms"}, flags...), &out, errw); code != 1 {
 		t.Fatalf("the interrupted run: exit %d\n%s\n%s", code, out.String(), errw.buf.String())
 	}
 	dirs := runDirs(t, runsDir, "e2e")

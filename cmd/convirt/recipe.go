@@ -12,6 +12,7 @@ import (
 
 	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/cmd/convirt/internal/needs"
+	"github.com/convirt/convirt/core/experiment"
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/recipe"
 )
@@ -96,6 +97,20 @@ func (f *recipeFlags) open() (l *launch.Launcher, opt recipe.Options, err error)
 		return nil, opt, err
 	}
 	return l, recipe.Options{Sets: f.sets, Plugins: l.Schema, PluginNames: l.Names, MaxBytes: *f.limit}, nil
+}
+
+// continueCommand is the `convirt run` an interrupted run is continued
+// with (before its --resume RUN_DIR): the flags given that the run needs
+// again to start the same plugins and read its recipe.
+func (f *recipeFlags) continueCommand() string {
+	cmd := "convirt run"
+	if *f.pluginDir != "" {
+		cmd += " --plugins " + experiment.ShellQuote(*f.pluginDir)
+	}
+	if *f.limit > 0 {
+		cmd += fmt.Sprintf(" --max-recipe-bytes %d", *f.limit)
+	}
+	return cmd
 }
 
 // pluginsFlag adds --plugins, the plugin directory, to fs (as `run` has it).

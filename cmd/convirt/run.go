@@ -81,7 +81,8 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return needs.Report(ctx, stderr, l.Registry, children)
 	}
-	opt := experiment.Options{Launcher: l, Out: stdout, Progress: stderr, Resume: *resume + *restart, Restart: *restart != "", Synth: synthCorpus(), ProgressEvery: cmp.Or(*every, -1)}
+	opt := experiment.Options{Launcher: l, Out: stdout, Progress: stderr, Resume: *resume + *restart, Restart: *restart != "", Synth: synthCorpus(), ProgressEvery: cmp.Or(*every, -1),
+		Command: f.continueCommand()}
 	if len(children) == 1 && children[0].Label == "" {
 		_, err := experiment.Run(ctx, children[0].Recipe, opt)
 		return err

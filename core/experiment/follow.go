@@ -61,12 +61,13 @@ func (s *session) interrupted(stage string, res *train.Result, cause error) *Int
 	if cmd == "" {
 		cmd = "convirt run"
 	}
-	e.Command = fmt.Sprintf("%s %s %s", cmd, flag, shellQuote(s.run.Dir()))
+	e.Command = fmt.Sprintf("%s %s %s", cmd, flag, ShellQuote(s.run.Dir()))
 	return e
 }
 
-// shellQuote quotes p for a POSIX shell when it needs it.
-func shellQuote(p string) string {
+// ShellQuote quotes p for a POSIX shell when it needs it, for the commands
+// a run prints for its user to paste (the one that continues it).
+func ShellQuote(p string) string {
 	plain := p != ""
 	for _, r := range p {
 		plain = plain && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=,", r))
@@ -87,7 +88,7 @@ func (s *session) checkResume(run *runs.Run) error {
 		flag = "--restart"
 	}
 	if run.Meta().Status == runs.Finished {
-		return fmt.Errorf("run %s finished; %s continues a run that stopped early. To run its recipe again as a new run:\n  convirt run --repeat %s", dir, flag, shellQuote(dir))
+		return fmt.Errorf("run %s finished; %s continues a run that stopped early. To run its recipe again as a new run:\n  convirt run --repeat %s", dir, flag, ShellQuote(dir))
 	}
 	if s.opt.Restart || s.r.Data.Pretrain == nil {
 		return nil
@@ -97,7 +98,7 @@ func (s *session) checkResume(run *runs.Run) error {
 		return err
 	}
 	if len(steps) == 0 {
-		return fmt.Errorf("run %s has no checkpoint to resume from (it stopped before writing its first one); start it over with:\n  convirt run --restart %s", dir, shellQuote(dir))
+		return fmt.Errorf("run %s has no checkpoint to resume from (it stopped before writing its first one); start it over with:\n  convirt run --restart %s", dir, ShellQuote(dir))
 	}
 	return nil
 }

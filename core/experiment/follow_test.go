@@ -145,8 +145,8 @@ func TestShellQuote(t *testing.T) {
 		"my runs/x":      "'my runs/x'",
 		"it's":           `'it'\''s'`,
 	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
