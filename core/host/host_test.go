@@ -202,7 +202,7 @@ func TestBuiltInStartsAsPluginServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Loss != 11 || !bytes.Equal(r.GradV.Data, u.Data) || !bytes.Equal(r.GradU.Data, v.Data) || r.Metrics["n"] != 2 {
+	if r.Loss != 11 || !bytes.Equal(r.GradV.Data, u.Data) || !bytes.Equal(r.GradU.Data, v.Data) || r.Metrics["n"] != 2 || r.Chance != math.Log(2) {
 		t.Fatalf("result = %+v", r)
 	}
 }

@@ -3,16 +3,23 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
+
+	"github.com/convirt/convirt/plugins/sdk"
 )
 
-// ChanceRule decides when a training loss is "still at chance". A
-// contrastive loss over a batch of N pairs (InfoNCE in either direction, or
-// a weighted sum of both, as ConVIRT and CLIP) is ln N when the embeddings
-// tell the pairs apart no better than guessing; a loss that has not gone
-// below that after a warm-up means the encoders are not learning (a
-// learning rate too small or too large, a pairing bug, a temperature stuck).
-// The rule looks once, when the warm-up ends, at the mean loss of the last
-// Window steps, so that one noisy step neither raises nor hides it.
+// ChanceRule decides when a training loss is "still at chance": at the
+// loss an untrained model has, which the loss plugin reports with each
+// result (sdk.LossResult.Chance). A contrastive loss over a batch of N
+// pairs (InfoNCE in either direction, or a weighted sum of both, as ConVIRT
+// and CLIP) is ln N when the embeddings tell the pairs apart no better than
+// guessing; a binary one is at its constant prediction's loss, a captioning
+// one at ln V. A loss that has not gone below that after a warm-up means the
+// encoders are not learning (a learning rate too small or too large, a
+// pairing bug, a temperature stuck). The rule looks once, when the warm-up
+// ends, at the mean loss of the last Window steps against the mean chance
+// level of the same steps, so that one noisy step neither raises nor hides
+// it. A loss that reports no chance level is not checked.
 type ChanceRule struct {
 	// Warmup is the step at which the loss is checked; 0 means
 	// DefaultChance's, < 0 turns the check off.
@@ -43,46 +50,55 @@ func (r ChanceRule) withDefaults() ChanceRule {
 	return r
 }
 
-// AtChance reports whether a (mean) loss over batches of batch pairs is
-// still at chance: not below ln(batch) by the rule's relative tolerance.
-func (r ChanceRule) AtChance(loss float64, batch int) bool {
+// AtChance reports whether a (mean) loss is still at chance, the loss an
+// untrained model has: not below chance by the rule's relative tolerance.
+// A chance level of 0 or less (not reported) is never at chance.
+func (r ChanceRule) AtChance(loss, chance float64) bool {
 	r = r.withDefaults()
-	if batch < 2 || math.IsNaN(loss) {
+	if chance <= 0 || math.IsNaN(loss) || math.IsNaN(chance) {
 		return false
 	}
-	return loss >= math.Log(float64(batch))*(1-r.Tolerance)
+	return loss >= chance*(1-r.Tolerance)
 }
 
 // chanceWatch applies the rule to the loop's losses and warns once.
 type chanceWatch struct {
-	recent []float64 // the losses of the window up to the warm-up step
-	warned bool
+	loss, chance []float64 // the window's losses and chance levels, up to the warm-up step
+	warned       bool
 }
 
-// observe takes the loss of step l.st.Step.
-func (w *chanceWatch) observe(l *loop, loss float64) {
+// observe takes the loss result of step l.st.Step.
+func (w *chanceWatch) observe(l *loop, res sdk.LossResult) {
 	r := l.cfg.Chance.withDefaults()
 	if r.Warmup < 0 || w.warned || l.st.Step > r.Warmup || l.st.Step <= r.Warmup-r.Window {
 		return
 	}
-	w.recent = append(w.recent, loss)
+	w.loss, w.chance = append(w.loss, res.Loss), append(w.chance, res.Chance)
 	if l.st.Step < r.Warmup {
 		return
 	}
-	mean := 0.0
-	for _, v := range w.recent {
-		mean += v
-	}
-	mean /= float64(len(w.recent))
-	if !r.AtChance(mean, l.cfg.BatchSize) {
+	loss, chance := mean(w.loss), mean(w.chance)
+	if slices.Contains(w.chance, 0) || !r.AtChance(loss, chance) {
 		return
 	}
 	w.warned = true
 	if l.p.Warn != nil {
-		l.p.Warn(fmt.Sprintf("the training loss is still at chance at step %d: %.4f (mean of the last %d steps), ln(batch size %d) = %.4f; "+
-			"the encoders are not telling the pairs apart yet (check the learning rate, the image-text pairing and the loss's temperature)",
-			l.st.Step, mean, len(w.recent), l.cfg.BatchSize, math.Log(float64(l.cfg.BatchSize))))
+		l.p.Warn(fmt.Sprintf("the training loss is still at chance at step %d: %.4f (mean of the last %d steps), where an untrained model is at %.4f (the loss plugin's chance level; ln(batch size %d) = %.4f); "+
+			"the encoders are not learning yet (check the learning rate, the image-text pairing and the loss's temperature)",
+			l.st.Step, loss, len(w.loss), chance, l.cfg.BatchSize, math.Log(float64(l.cfg.BatchSize))))
 	}
+}
+
+// mean is the mean of xs (0 for none).
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
 }
 
 // describe is the progress text: epoch, the step's loss, the latest

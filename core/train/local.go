@@ -105,10 +105,10 @@ func (lc *local) compute(ctx context.Context, l *loop, b *sdk.Batch, graph bool)
 }
 
 // step is the local split step on b.
-func (lc *local) step(ctx context.Context, l *loop, b *sdk.Batch) (float64, error) {
+func (lc *local) step(ctx context.Context, l *loop, b *sdk.Batch) (sdk.LossResult, error) {
 	res, err := lc.compute(ctx, l, b, true)
 	if err != nil {
-		return 0, err
+		return sdk.LossResult{}, err
 	}
 	backward := func(enc sdk.NamedEncoder, grads map[string]*tensor.Tensor) func(context.Context) error {
 		return func(ctx context.Context) error {
@@ -122,7 +122,7 @@ func (lc *local) step(ctx context.Context, l *loop, b *sdk.Batch) (float64, erro
 		named("image encoder backward", backward(lc.image, res.ImageGrads)),
 		named("text encoder backward", backward(lc.text, res.TextGrads)))
 	if err != nil {
-		return 0, err
+		return sdk.LossResult{}, err
 	}
-	return res.Loss, l.stepAll(ctx)
+	return res, l.stepAll(ctx)
 }

@@ -9,8 +9,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// step runs one ConVIRT step on b and returns the loss.
-func (l *loop) step(ctx context.Context, b *sdk.Batch) (float64, error) {
+// step runs one ConVIRT step on b and returns the loss's result (its
+// value and chance level; the gradients are spent).
+func (l *loop) step(ctx context.Context, b *sdk.Batch) (sdk.LossResult, error) {
 	if l.local != nil {
 		return l.local.step(ctx, l, b)
 	}
@@ -19,16 +20,16 @@ func (l *loop) step(ctx context.Context, b *sdk.Batch) (float64, error) {
 	}
 	v, u, err := l.forwardBoth(ctx, b, true)
 	if err != nil {
-		return 0, err
+		return sdk.LossResult{}, err
 	}
 	res, err := l.p.Loss.Compute(ctx, v, u)
 	if err != nil {
-		return 0, fmt.Errorf("loss: %w", err)
+		return sdk.LossResult{}, fmt.Errorf("loss: %w", err)
 	}
 	if err := l.backwardBoth(ctx, res.GradV, res.GradU); err != nil {
-		return 0, err
+		return sdk.LossResult{}, err
 	}
-	return res.Loss, l.stepAll(ctx)
+	return res, l.stepAll(ctx)
 }
 
 // forwardBoth runs the image and text encoders (see both).
@@ -105,14 +106,14 @@ func (l *loop) stepAll(ctx context.Context) error {
 // gradients on the whole batch, then lets each encoder recompute chunks with
 // a graph and back-propagate the matching gradient rows. Gradients equal the
 // plain step's whenever the forward is deterministic per sample.
-func (l *loop) gradCacheStep(ctx context.Context, b *sdk.Batch) (float64, error) {
+func (l *loop) gradCacheStep(ctx context.Context, b *sdk.Batch) (sdk.LossResult, error) {
 	v, u, err := l.forwardBoth(ctx, b, false)
 	if err != nil {
-		return 0, err
+		return sdk.LossResult{}, err
 	}
 	res, err := l.p.Loss.Compute(ctx, v, u)
 	if err != nil {
-		return 0, fmt.Errorf("loss: %w", err)
+		return sdk.LossResult{}, fmt.Errorf("loss: %w", err)
 	}
 	n := len(b.IDs)
 	if b.Images != nil && len(b.Images.Shape) > 0 {
@@ -122,24 +123,24 @@ func (l *loop) gradCacheStep(ctx context.Context, b *sdk.Batch) (float64, error)
 		hi := min(lo+l.cfg.GradCacheChunk, n)
 		cb, err := sliceBatch(b, lo, hi)
 		if err != nil {
-			return 0, err
+			return sdk.LossResult{}, err
 		}
 		gv, err := sliceRows(res.GradV, lo, hi)
 		if err != nil {
-			return 0, err
+			return sdk.LossResult{}, err
 		}
 		gu, err := sliceRows(res.GradU, lo, hi)
 		if err != nil {
-			return 0, err
+			return sdk.LossResult{}, err
 		}
 		if _, _, err := l.forwardBoth(ctx, cb, true); err != nil {
-			return 0, err
+			return sdk.LossResult{}, err
 		}
 		if err := l.backwardBoth(ctx, gv, gu); err != nil {
-			return 0, err
+			return sdk.LossResult{}, err
 		}
 	}
-	return res.Loss, l.stepAll(ctx)
+	return res, l.stepAll(ctx)
 }
 
 // validate computes the mean loss on the validation split (no graph, no

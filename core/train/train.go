@@ -229,15 +229,15 @@ func (l *loop) run(ctx context.Context) (Result, error) {
 			empty = 0
 			// A step begun is finished, so that an interruption leaves a
 			// whole state to checkpoint.
-			loss, err := l.step(context.WithoutCancel(ctx), b)
+			lr, err := l.step(context.WithoutCancel(ctx), b)
 			if err != nil {
 				return l.result(res, start, startStep), fmt.Errorf("step %d: %w", l.st.Step+1, err)
 			}
 			l.st.Step++
-			l.st.LastLoss = loss
-			l.record("train/loss", loss)
+			l.st.LastLoss = lr.Loss
+			l.record("train/loss", lr.Loss)
 			l.recordLR()
-			l.chance.observe(l, loss)
+			l.chance.observe(l, lr)
 			if l.p.Progress != nil {
 				l.p.Progress.Add(1)
 				l.p.Progress.Describe(l.describe())

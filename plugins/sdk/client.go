@@ -190,7 +190,7 @@ func (c *lossClient) Compute(ctx context.Context, v, u *tensor.Tensor) (LossResu
 	if err != nil {
 		return LossResult{}, c.fail("Compute", err)
 	}
-	res := LossResult{Loss: r.Loss, Metrics: r.Metrics}
+	res := LossResult{Loss: r.Loss, Metrics: r.Metrics, Chance: r.Chance}
 	if res.GradV, err = fromTensor(r.GradV); err != nil {
 		return res, fmt.Errorf("plugin %q: Compute: grad v: %w", c.name, err)
 	}

@@ -145,7 +145,7 @@ func (c *lossClient) ComputeLocal(ctx context.Context, in LocalInputs) (LossResu
 	if err != nil {
 		return LossResult{}, c.fail("Compute", err)
 	}
-	res := LossResult{Loss: r.Loss, Metrics: r.Metrics}
+	res := LossResult{Loss: r.Loss, Metrics: r.Metrics, Chance: r.Chance}
 	var errs []error
 	if res.ImageGrads, err = fromNamed(r.ImageGrads); err != nil {
 		errs = append(errs, fmt.Errorf("image gradient %w", err))
@@ -217,5 +217,5 @@ func (s *lossServer) computeLocal(ctx context.Context, req *pb.ComputeRequest) (
 		out.done()
 		return nil, status.Errorf(codes.Internal, "text gradient %v", err)
 	}
-	return &pb.ComputeResponse{Loss: r.Loss, Metrics: r.Metrics, ImageGrads: gi, TextGrads: gt}, nil
+	return &pb.ComputeResponse{Loss: r.Loss, Metrics: r.Metrics, ImageGrads: gi, TextGrads: gt, Chance: r.Chance}, nil
 }

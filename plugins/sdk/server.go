@@ -193,7 +193,7 @@ func (s *lossServer) Compute(ctx context.Context, req *pb.ComputeRequest) (*pb.C
 		out.done()
 		return nil, status.Errorf(codes.Internal, "grad u: %v", err)
 	}
-	return &pb.ComputeResponse{Loss: r.Loss, GradV: gv, GradU: gu, Metrics: r.Metrics}, nil
+	return &pb.ComputeResponse{Loss: r.Loss, GradV: gv, GradU: gu, Metrics: r.Metrics, Chance: r.Chance}, nil
 }
 
 func (s *lossServer) Step(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {

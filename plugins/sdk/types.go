@@ -61,6 +61,12 @@ type LossResult struct {
 	Metrics    map[string]float64
 	ImageGrads map[string]*tensor.Tensor
 	TextGrads  map[string]*tensor.Tensor
+	// Chance is the loss an untrained model has on this batch: ln N for
+	// InfoNCE over N pairs, the constant prediction's loss for a binary
+	// one, ln V for next-token prediction over V words. The host warns when
+	// the training loss is still there after a warm-up (train.ChanceRule);
+	// 0 means the loss does not say, and it is not checked.
+	Chance float64
 }
 
 // LossNeeds is what a loss consumes beyond the two pooled embeddings,

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/convirt/convirt/plugins/sdk"
@@ -172,7 +173,7 @@ func (Dot) Compute(_ context.Context, v, u *tensor.Tensor) (sdk.LossResult, erro
 	for i := range a {
 		l += float64(a[i]) * float64(b[i])
 	}
-	return sdk.LossResult{Loss: l, GradV: u, GradU: v, Metrics: map[string]float64{"n": float64(len(a))}}, nil
+	return sdk.LossResult{Loss: l, GradV: u, GradU: v, Metrics: map[string]float64{"n": float64(len(a))}, Chance: math.Log(float64(len(a)))}, nil
 }
 
 // Step implements sdk.Loss.

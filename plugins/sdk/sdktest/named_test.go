@@ -111,7 +111,7 @@ func (l *localLoss) Compute(context.Context, *tensor.Tensor, *tensor.Tensor) (sd
 }
 
 func (l *localLoss) ComputeLocal(_ context.Context, in sdk.LocalInputs) (sdk.LossResult, error) {
-	res := sdk.LossResult{Metrics: map[string]float64{"texts": float64(len(in.Texts))},
+	res := sdk.LossResult{Metrics: map[string]float64{"texts": float64(len(in.Texts))}, Chance: 0.25,
 		ImageGrads: map[string]*tensor.Tensor{}, TextGrads: map[string]*tensor.Tensor{}}
 	for _, side := range []struct {
 		in, grads map[string]*tensor.Tensor
@@ -207,7 +207,7 @@ func TestNamedOutputsCrossTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2*sum(t, x) + sum(t, tokens); res.Loss != want || res.Metrics["texts"] != 4 {
+	if want := 2*sum(t, x) + sum(t, tokens); res.Loss != want || res.Metrics["texts"] != 4 || res.Chance != 0.25 {
 		t.Fatalf("loss %v metrics %v, want %v and 4 texts", res.Loss, res.Metrics, want)
 	}
 	gs, gt := res.ImageGrads[sdk.OutputSpatial], res.TextGrads[sdk.OutputTokens]

@@ -1014,13 +1014,17 @@ func (x *ComputeRequest) GetTexts() []string {
 // request with named outputs, the gradient of each in image_grads and
 // text_grads (an output without an entry gets none).
 type ComputeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Loss          float64                `protobuf:"fixed64,1,opt,name=loss,proto3" json:"loss,omitempty"`
-	GradV         *Tensor                `protobuf:"bytes,2,opt,name=grad_v,json=gradV,proto3" json:"grad_v,omitempty"`
-	GradU         *Tensor                `protobuf:"bytes,3,opt,name=grad_u,json=gradU,proto3" json:"grad_u,omitempty"`
-	Metrics       map[string]float64     `protobuf:"bytes,4,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
-	ImageGrads    map[string]*Tensor     `protobuf:"bytes,5,rep,name=image_grads,json=imageGrads,proto3" json:"image_grads,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	TextGrads     map[string]*Tensor     `protobuf:"bytes,6,rep,name=text_grads,json=textGrads,proto3" json:"text_grads,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Loss       float64                `protobuf:"fixed64,1,opt,name=loss,proto3" json:"loss,omitempty"`
+	GradV      *Tensor                `protobuf:"bytes,2,opt,name=grad_v,json=gradV,proto3" json:"grad_v,omitempty"`
+	GradU      *Tensor                `protobuf:"bytes,3,opt,name=grad_u,json=gradU,proto3" json:"grad_u,omitempty"`
+	Metrics    map[string]float64     `protobuf:"bytes,4,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	ImageGrads map[string]*Tensor     `protobuf:"bytes,5,rep,name=image_grads,json=imageGrads,proto3" json:"image_grads,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	TextGrads  map[string]*Tensor     `protobuf:"bytes,6,rep,name=text_grads,json=textGrads,proto3" json:"text_grads,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// chance is the loss an untrained model has on this batch (ln N for
+	// InfoNCE over N pairs); the host warns when the training loss is still
+	// there after a warm-up. 0: the loss does not say, and is not checked.
+	Chance        float64 `protobuf:"fixed64,7,opt,name=chance,proto3" json:"chance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1095,6 +1099,13 @@ func (x *ComputeResponse) GetTextGrads() map[string]*Tensor {
 		return x.TextGrads
 	}
 	return nil
+}
+
+func (x *ComputeResponse) GetChance() float64 {
+	if x != nil {
+		return x.Chance
+	}
+	return 0
 }
 
 // SplitsResponse lists a dataset's split names.
@@ -1972,7 +1983,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05value:\x028\x01\x1aR\n" +
 	"\tTextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
-	"\x05value\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05value:\x028\x01\"\xea\x04\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05value:\x028\x01\"\x82\x05\n" +
 	"\x0fComputeResponse\x12\x12\n" +
 	"\x04loss\x18\x01 \x01(\x01R\x04loss\x120\n" +
 	"\x06grad_v\x18\x02 \x01(\v2\x19.convirt.plugin.v1.TensorR\x05gradV\x120\n" +
@@ -1981,7 +1992,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\vimage_grads\x18\x05 \x03(\v22.convirt.plugin.v1.ComputeResponse.ImageGradsEntryR\n" +
 	"imageGrads\x12P\n" +
 	"\n" +
-	"text_grads\x18\x06 \x03(\v21.convirt.plugin.v1.ComputeResponse.TextGradsEntryR\ttextGrads\x1a:\n" +
+	"text_grads\x18\x06 \x03(\v21.convirt.plugin.v1.ComputeResponse.TextGradsEntryR\ttextGrads\x12\x16\n" +
+	"\x06chance\x18\a \x01(\x01R\x06chance\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\x1aX\n" +

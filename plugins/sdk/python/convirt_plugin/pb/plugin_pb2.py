@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63onvirt_plugin/pb/plugin.proto\x12\x11\x63onvirt.plugin.v1\"$\n\x06ShmRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"\x85\x01\n\x06Tensor\x12\'\n\x05\x64type\x18\x01 \x01(\x0e\x32\x18.convirt.plugin.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0e\n\x04\x64\x61ta\x18\x03 \x01(\x0cH\x00\x12(\n\x03shm\x18\x04 \x01(\x0b\x32\x19.convirt.plugin.v1.ShmRefH\x00\x42\t\n\x07payload\"K\n\x04\x42lob\x12\x0e\n\x04\x64\x61ta\x18\x01 \x01(\x0cH\x00\x12(\n\x03shm\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.ShmRefH\x00\x42\t\n\x07payload\"\x9e\x01\n\x05\x42\x61tch\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12)\n\x06images\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12\r\n\x05texts\x18\x03 \x03(\t\x12)\n\x06labels\x18\x04 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12\x13\n\x0blabel_names\x18\x05 \x03(\t\x12\x0e\n\x06groups\x18\x06 \x03(\t\"\x07\n\x05\x45mpty\"\xac\x01\n\x0cInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10protocol_version\x18\x04 \x01(\x05\x12\x13\n\x0bschema_json\x18\x05 \x01(\x0c\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12+\n\x05needs\x18\x07 \x01(\x0b\x32\x1c.convirt.plugin.v1.LossNeeds\"7\n\tLossNeeds\x12\r\n\x05image\x18\x01 \x03(\t\x12\x0c\n\x04text\x18\x02 \x03(\t\x12\r\n\x05texts\x18\x03 \x01(\x08\"\'\n\x10\x43onfigureRequest\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\x0c\"\xbf\x01\n\rTensorMessage\x12)\n\x06tensor\x18\x01 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12:\n\x05named\x18\x02 \x03(\x0b\x32+.convirt.plugin.v1.TensorMessage.NamedEntry\x1aG\n\nNamedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\"x\n\x0e\x46orwardRequest\x12\'\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x18.convirt.plugin.v1.Batch\x12\r\n\x05train\x18\x02 \x01(\x08\x12\r\n\x05graph\x18\x03 \x01(\x08\x12\x0e\n\x06output\x18\x04 \x01(\t\x12\x0f\n\x07outputs\x18\x05 \x03(\t\"1\n\x0bStepRequest\x12\x15\n\x08val_loss\x18\x01 \x01(\x01H\x00\x88\x01\x01\x42\x0b\n\t_val_loss\"&\n\x0cStepResponse\x12\x0f\n\x02lr\x18\x01 \x01(\x01H\x00\x88\x01\x01\x42\x05\n\x03_lr\"\xf4\x02\n\x0e\x43omputeRequest\x12$\n\x01v\x18\x01 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12$\n\x01u\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12;\n\x05image\x18\x03 \x03(\x0b\x32,.convirt.plugin.v1.ComputeRequest.ImageEntry\x12\x39\n\x04text\x18\x04 \x03(\x0b\x32+.convirt.plugin.v1.ComputeRequest.TextEntry\x12\r\n\x05texts\x18\x05 \x03(\t\x1aG\n\nImageEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\x1a\x46\n\tTextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\"\x92\x04\n\x0f\x43omputeResponse\x12\x0c\n\x04loss\x18\x01 \x01(\x01\x12)\n\x06grad_v\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12)\n\x06grad_u\x18\x03 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12@\n\x07metrics\x18\x04 \x03(\x0b\x32/.convirt.plugin.v1.ComputeResponse.MetricsEntry\x12G\n\x0bimage_grads\x18\x05 \x03(\x0b\x32\x32.convirt.plugin.v1.ComputeResponse.ImageGradsEntry\x12\x45\n\ntext_grads\x18\x06 \x03(\x0b\x32\x31.convirt.plugin.v1.ComputeResponse.TextGradsEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1aL\n\x0fImageGradsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\x1aK\n\x0eTextGradsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\" \n\x0eSplitsResponse\x12\x0e\n\x06splits\x18\x01 \x03(\t\" \n\x0f\x44\x65scribeRequest\x12\r\n\x05split\x18\x01 \x01(\t\"I\n\tSplitInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03len\x18\x02 \x01(\x03\x12\x13\n\x0blabel_names\x18\x03 \x03(\t\x12\x0c\n\x04task\x18\x04 \x01(\t\"\\\n\x0c\x42\x61tchRequest\x12\r\n\x05split\x18\x01 \x01(\t\x12\x0f\n\x07indices\x18\x02 \x03(\x03\x12\x0f\n\x07\x61ugment\x18\x03 \x01(\x08\x12\x0c\n\x04seed\x18\x04 \x01(\x03\x12\r\n\x05\x65poch\x18\x05 \x01(\x03\"\x96\x01\n\nFeatureSet\x12+\n\x08\x66\x65\x61tures\x18\x01 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12)\n\x06labels\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12\x0b\n\x03ids\x18\x03 \x03(\t\x12\x13\n\x0blabel_names\x18\x04 \x03(\t\x12\x0e\n\x06groups\x18\x05 \x03(\t\"\xc6\x01\n\x0f\x45valuateRequest\x12\x10\n\x08protocol\x18\x01 \x01(\t\x12>\n\x06splits\x18\x02 \x03(\x0b\x32..convirt.plugin.v1.EvaluateRequest.SplitsEntry\x12\x13\n\x0bparams_json\x18\x03 \x01(\x0c\x1aL\n\x0bSplitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.convirt.plugin.v1.FeatureSet:\x02\x38\x01\"\x8e\x01\n\x0bPredictions\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12)\n\x06scores\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12*\n\x07targets\x18\x03 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12\r\n\x05names\x18\x04 \x03(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\"o\n\x05Score\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0b\n\x03std\x18\x03 \x01(\x01\x12\r\n\x05\x63i_lo\x18\x04 \x01(\x01\x12\r\n\x05\x63i_hi\x18\x05 \x01(\x01\x12\r\n\x05seeds\x18\x06 \x03(\x04\x12\x0e\n\x06values\x18\x07 \x03(\x01\"M\n\x05\x43urve\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07x_label\x18\x02 \x01(\t\x12\x0f\n\x07y_label\x18\x03 \x01(\t\x12\t\n\x01x\x18\x04 \x03(\x01\x12\t\n\x01y\x18\x05 \x03(\x01\"\x8e\x02\n\x10\x45valuateResponse\x12\x41\n\x07metrics\x18\x01 \x03(\x0b\x32\x30.convirt.plugin.v1.EvaluateResponse.MetricsEntry\x12\x33\n\x0bpredictions\x18\x02 \x03(\x0b\x32\x1e.convirt.plugin.v1.Predictions\x12(\n\x06\x63urves\x18\x03 \x03(\x0b\x32\x18.convirt.plugin.v1.Curve\x12(\n\x06scores\x18\x04 \x03(\x0b\x32\x18.convirt.plugin.v1.Score\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"e\n\x0bGradRequest\x12+\n\x08\x66\x65\x61tures\x18\x01 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12)\n\x06labels\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\"E\n\x0cGradResponse\x12\x0c\n\x04loss\x18\x01 \x01(\x01\x12\'\n\x04grad\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor*w\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rDTYPE_FLOAT32\x10\x01\x12\x11\n\rDTYPE_FLOAT64\x10\x02\x12\x0f\n\x0b\x44TYPE_INT64\x10\x03\x12\x0f\n\x0b\x44TYPE_INT32\x10\x04\x12\x0f\n\x0b\x44TYPE_UINT8\x10\x05\x32\xcf\x02\n\x06Plugin\x12\x41\n\x04Info\x12\x18.convirt.plugin.v1.Empty\x1a\x1f.convirt.plugin.v1.InfoResponse\x12J\n\tConfigure\x12#.convirt.plugin.v1.ConfigureRequest\x1a\x18.convirt.plugin.v1.Empty\x12:\n\x05State\x12\x18.convirt.plugin.v1.Empty\x1a\x17.convirt.plugin.v1.Blob\x12=\n\x08SetState\x12\x17.convirt.plugin.v1.Blob\x1a\x18.convirt.plugin.v1.Empty\x12;\n\x05\x43lose\x12\x18.convirt.plugin.v1.Empty\x1a\x18.convirt.plugin.v1.Empty2\xea\x01\n\x07\x45ncoder\x12N\n\x07\x46orward\x12!.convirt.plugin.v1.ForwardRequest\x1a .convirt.plugin.v1.TensorMessage\x12\x46\n\x08\x42\x61\x63kward\x12 .convirt.plugin.v1.TensorMessage\x1a\x18.convirt.plugin.v1.Empty\x12G\n\x04Step\x12\x1e.convirt.plugin.v1.StepRequest\x1a\x1f.convirt.plugin.v1.StepResponse2\x94\x01\n\x04Loss\x12P\n\x07\x43ompute\x12!.convirt.plugin.v1.ComputeRequest\x1a\".convirt.plugin.v1.ComputeResponse\x12:\n\x04Step\x12\x18.convirt.plugin.v1.Empty\x1a\x18.convirt.plugin.v1.Empty2\xe2\x01\n\x07\x44\x61taset\x12\x45\n\x06Splits\x12\x18.convirt.plugin.v1.Empty\x1a!.convirt.plugin.v1.SplitsResponse\x12L\n\x08\x44\x65scribe\x12\".convirt.plugin.v1.DescribeRequest\x1a\x1c.convirt.plugin.v1.SplitInfo\x12\x42\n\x05\x42\x61tch\x12\x1f.convirt.plugin.v1.BatchRequest\x1a\x18.convirt.plugin.v1.Batch2\xa9\x01\n\tEvaluator\x12S\n\x08\x45valuate\x12\".convirt.plugin.v1.EvaluateRequest\x1a#.convirt.plugin.v1.EvaluateResponse\x12G\n\x04Grad\x12\x1e.convirt.plugin.v1.GradRequest\x1a\x1f.convirt.plugin.v1.GradResponseB4Z2github.com/convirt/convirt/plugins/sdk/internal/pbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63onvirt_plugin/pb/plugin.proto\x12\x11\x63onvirt.plugin.v1\"$\n\x06ShmRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"\x85\x01\n\x06Tensor\x12\'\n\x05\x64type\x18\x01 \x01(\x0e\x32\x18.convirt.plugin.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0e\n\x04\x64\x61ta\x18\x03 \x01(\x0cH\x00\x12(\n\x03shm\x18\x04 \x01(\x0b\x32\x19.convirt.plugin.v1.ShmRefH\x00\x42\t\n\x07payload\"K\n\x04\x42lob\x12\x0e\n\x04\x64\x61ta\x18\x01 \x01(\x0cH\x00\x12(\n\x03shm\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.ShmRefH\x00\x42\t\n\x07payload\"\x9e\x01\n\x05\x42\x61tch\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12)\n\x06images\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12\r\n\x05texts\x18\x03 \x03(\t\x12)\n\x06labels\x18\x04 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12\x13\n\x0blabel_names\x18\x05 \x03(\t\x12\x0e\n\x06groups\x18\x06 \x03(\t\"\x07\n\x05\x45mpty\"\xac\x01\n\x0cInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10protocol_version\x18\x04 \x01(\x05\x12\x13\n\x0bschema_json\x18\x05 \x01(\x0c\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12+\n\x05needs\x18\x07 \x01(\x0b\x32\x1c.convirt.plugin.v1.LossNeeds\"7\n\tLossNeeds\x12\r\n\x05image\x18\x01 \x03(\t\x12\x0c\n\x04text\x18\x02 \x03(\t\x12\r\n\x05texts\x18\x03 \x01(\x08\"\'\n\x10\x43onfigureRequest\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\x0c\"\xbf\x01\n\rTensorMessage\x12)\n\x06tensor\x18\x01 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12:\n\x05named\x18\x02 \x03(\x0b\x32+.convirt.plugin.v1.TensorMessage.NamedEntry\x1aG\n\nNamedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\"x\n\x0e\x46orwardRequest\x12\'\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x18.convirt.plugin.v1.Batch\x12\r\n\x05train\x18\x02 \x01(\x08\x12\r\n\x05graph\x18\x03 \x01(\x08\x12\x0e\n\x06output\x18\x04 \x01(\t\x12\x0f\n\x07outputs\x18\x05 \x03(\t\"1\n\x0bStepRequest\x12\x15\n\x08val_loss\x18\x01 \x01(\x01H\x00\x88\x01\x01\x42\x0b\n\t_val_loss\"&\n\x0cStepResponse\x12\x0f\n\x02lr\x18\x01 \x01(\x01H\x00\x88\x01\x01\x42\x05\n\x03_lr\"\xf4\x02\n\x0e\x43omputeRequest\x12$\n\x01v\x18\x01 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12$\n\x01u\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12;\n\x05image\x18\x03 \x03(\x0b\x32,.convirt.plugin.v1.ComputeRequest.ImageEntry\x12\x39\n\x04text\x18\x04 \x03(\x0b\x32+.convirt.plugin.v1.ComputeRequest.TextEntry\x12\r\n\x05texts\x18\x05 \x03(\t\x1aG\n\nImageEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\x1a\x46\n\tTextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\"\xa2\x04\n\x0f\x43omputeResponse\x12\x0c\n\x04loss\x18\x01 \x01(\x01\x12)\n\x06grad_v\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12)\n\x06grad_u\x18\x03 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12@\n\x07metrics\x18\x04 \x03(\x0b\x32/.convirt.plugin.v1.ComputeResponse.MetricsEntry\x12G\n\x0bimage_grads\x18\x05 \x03(\x0b\x32\x32.convirt.plugin.v1.ComputeResponse.ImageGradsEntry\x12\x45\n\ntext_grads\x18\x06 \x03(\x0b\x32\x31.convirt.plugin.v1.ComputeResponse.TextGradsEntry\x12\x0e\n\x06\x63hance\x18\x07 \x01(\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1aL\n\x0fImageGradsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\x1aK\n\x0eTextGradsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor:\x02\x38\x01\" \n\x0eSplitsResponse\x12\x0e\n\x06splits\x18\x01 \x03(\t\" \n\x0f\x44\x65scribeRequest\x12\r\n\x05split\x18\x01 \x01(\t\"I\n\tSplitInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03len\x18\x02 \x01(\x03\x12\x13\n\x0blabel_names\x18\x03 \x03(\t\x12\x0c\n\x04task\x18\x04 \x01(\t\"\\\n\x0c\x42\x61tchRequest\x12\r\n\x05split\x18\x01 \x01(\t\x12\x0f\n\x07indices\x18\x02 \x03(\x03\x12\x0f\n\x07\x61ugment\x18\x03 \x01(\x08\x12\x0c\n\x04seed\x18\x04 \x01(\x03\x12\r\n\x05\x65poch\x18\x05 \x01(\x03\"\x96\x01\n\nFeatureSet\x12+\n\x08\x66\x65\x61tures\x18\x01 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12)\n\x06labels\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12\x0b\n\x03ids\x18\x03 \x03(\t\x12\x13\n\x0blabel_names\x18\x04 \x03(\t\x12\x0e\n\x06groups\x18\x05 \x03(\t\"\xc6\x01\n\x0f\x45valuateRequest\x12\x10\n\x08protocol\x18\x01 \x01(\t\x12>\n\x06splits\x18\x02 \x03(\x0b\x32..convirt.plugin.v1.EvaluateRequest.SplitsEntry\x12\x13\n\x0bparams_json\x18\x03 \x01(\x0c\x1aL\n\x0bSplitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.convirt.plugin.v1.FeatureSet:\x02\x38\x01\"\x8e\x01\n\x0bPredictions\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12)\n\x06scores\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12*\n\x07targets\x18\x03 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12\r\n\x05names\x18\x04 \x03(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\"o\n\x05Score\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0b\n\x03std\x18\x03 \x01(\x01\x12\r\n\x05\x63i_lo\x18\x04 \x01(\x01\x12\r\n\x05\x63i_hi\x18\x05 \x01(\x01\x12\r\n\x05seeds\x18\x06 \x03(\x04\x12\x0e\n\x06values\x18\x07 \x03(\x01\"M\n\x05\x43urve\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07x_label\x18\x02 \x01(\t\x12\x0f\n\x07y_label\x18\x03 \x01(\t\x12\t\n\x01x\x18\x04 \x03(\x01\x12\t\n\x01y\x18\x05 \x03(\x01\"\x8e\x02\n\x10\x45valuateResponse\x12\x41\n\x07metrics\x18\x01 \x03(\x0b\x32\x30.convirt.plugin.v1.EvaluateResponse.MetricsEntry\x12\x33\n\x0bpredictions\x18\x02 \x03(\x0b\x32\x1e.convirt.plugin.v1.Predictions\x12(\n\x06\x63urves\x18\x03 \x03(\x0b\x32\x18.convirt.plugin.v1.Curve\x12(\n\x06scores\x18\x04 \x03(\x0b\x32\x18.convirt.plugin.v1.Score\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"e\n\x0bGradRequest\x12+\n\x08\x66\x65\x61tures\x18\x01 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\x12)\n\x06labels\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor\"E\n\x0cGradResponse\x12\x0c\n\x04loss\x18\x01 \x01(\x01\x12\'\n\x04grad\x18\x02 \x01(\x0b\x32\x19.convirt.plugin.v1.Tensor*w\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rDTYPE_FLOAT32\x10\x01\x12\x11\n\rDTYPE_FLOAT64\x10\x02\x12\x0f\n\x0b\x44TYPE_INT64\x10\x03\x12\x0f\n\x0b\x44TYPE_INT32\x10\x04\x12\x0f\n\x0b\x44TYPE_UINT8\x10\x05\x32\xcf\x02\n\x06Plugin\x12\x41\n\x04Info\x12\x18.convirt.plugin.v1.Empty\x1a\x1f.convirt.plugin.v1.InfoResponse\x12J\n\tConfigure\x12#.convirt.plugin.v1.ConfigureRequest\x1a\x18.convirt.plugin.v1.Empty\x12:\n\x05State\x12\x18.convirt.plugin.v1.Empty\x1a\x17.convirt.plugin.v1.Blob\x12=\n\x08SetState\x12\x17.convirt.plugin.v1.Blob\x1a\x18.convirt.plugin.v1.Empty\x12;\n\x05\x43lose\x12\x18.convirt.plugin.v1.Empty\x1a\x18.convirt.plugin.v1.Empty2\xea\x01\n\x07\x45ncoder\x12N\n\x07\x46orward\x12!.convirt.plugin.v1.ForwardRequest\x1a .convirt.plugin.v1.TensorMessage\x12\x46\n\x08\x42\x61\x63kward\x12 .convirt.plugin.v1.TensorMessage\x1a\x18.convirt.plugin.v1.Empty\x12G\n\x04Step\x12\x1e.convirt.plugin.v1.StepRequest\x1a\x1f.convirt.plugin.v1.StepResponse2\x94\x01\n\x04Loss\x12P\n\x07\x43ompute\x12!.convirt.plugin.v1.ComputeRequest\x1a\".convirt.plugin.v1.ComputeResponse\x12:\n\x04Step\x12\x18.convirt.plugin.v1.Empty\x1a\x18.convirt.plugin.v1.Empty2\xe2\x01\n\x07\x44\x61taset\x12\x45\n\x06Splits\x12\x18.convirt.plugin.v1.Empty\x1a!.convirt.plugin.v1.SplitsResponse\x12L\n\x08\x44\x65scribe\x12\".convirt.plugin.v1.DescribeRequest\x1a\x1c.convirt.plugin.v1.SplitInfo\x12\x42\n\x05\x42\x61tch\x12\x1f.convirt.plugin.v1.BatchRequest\x1a\x18.convirt.plugin.v1.Batch2\xa9\x01\n\tEvaluator\x12S\n\x08\x45valuate\x12\".convirt.plugin.v1.EvaluateRequest\x1a#.convirt.plugin.v1.EvaluateResponse\x12G\n\x04Grad\x12\x1e.convirt.plugin.v1.GradRequest\x1a\x1f.convirt.plugin.v1.GradResponseB4Z2github.com/convirt/convirt/plugins/sdk/internal/pbb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'convirt_plugin.pb.plugin_pb2', globals())
@@ -37,8 +37,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _EVALUATEREQUEST_SPLITSENTRY._serialized_options = b'8\001'
   _EVALUATERESPONSE_METRICSENTRY._options = None
   _EVALUATERESPONSE_METRICSENTRY._serialized_options = b'8\001'
-  _DTYPE._serialized_start=3437
-  _DTYPE._serialized_end=3556
+  _DTYPE._serialized_start=3453
+  _DTYPE._serialized_end=3572
   _SHMREF._serialized_start=53
   _SHMREF._serialized_end=89
   _TENSOR._serialized_start=92
@@ -72,49 +72,49 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _COMPUTEREQUEST_TEXTENTRY._serialized_start=1457
   _COMPUTEREQUEST_TEXTENTRY._serialized_end=1527
   _COMPUTERESPONSE._serialized_start=1530
-  _COMPUTERESPONSE._serialized_end=2060
-  _COMPUTERESPONSE_METRICSENTRY._serialized_start=1859
-  _COMPUTERESPONSE_METRICSENTRY._serialized_end=1905
-  _COMPUTERESPONSE_IMAGEGRADSENTRY._serialized_start=1907
-  _COMPUTERESPONSE_IMAGEGRADSENTRY._serialized_end=1983
-  _COMPUTERESPONSE_TEXTGRADSENTRY._serialized_start=1985
-  _COMPUTERESPONSE_TEXTGRADSENTRY._serialized_end=2060
-  _SPLITSRESPONSE._serialized_start=2062
-  _SPLITSRESPONSE._serialized_end=2094
-  _DESCRIBEREQUEST._serialized_start=2096
-  _DESCRIBEREQUEST._serialized_end=2128
-  _SPLITINFO._serialized_start=2130
-  _SPLITINFO._serialized_end=2203
-  _BATCHREQUEST._serialized_start=2205
-  _BATCHREQUEST._serialized_end=2297
-  _FEATURESET._serialized_start=2300
-  _FEATURESET._serialized_end=2450
-  _EVALUATEREQUEST._serialized_start=2453
-  _EVALUATEREQUEST._serialized_end=2651
-  _EVALUATEREQUEST_SPLITSENTRY._serialized_start=2575
-  _EVALUATEREQUEST_SPLITSENTRY._serialized_end=2651
-  _PREDICTIONS._serialized_start=2654
-  _PREDICTIONS._serialized_end=2796
-  _SCORE._serialized_start=2798
-  _SCORE._serialized_end=2909
-  _CURVE._serialized_start=2911
-  _CURVE._serialized_end=2988
-  _EVALUATERESPONSE._serialized_start=2991
-  _EVALUATERESPONSE._serialized_end=3261
-  _EVALUATERESPONSE_METRICSENTRY._serialized_start=1859
-  _EVALUATERESPONSE_METRICSENTRY._serialized_end=1905
-  _GRADREQUEST._serialized_start=3263
-  _GRADREQUEST._serialized_end=3364
-  _GRADRESPONSE._serialized_start=3366
-  _GRADRESPONSE._serialized_end=3435
-  _PLUGIN._serialized_start=3559
-  _PLUGIN._serialized_end=3894
-  _ENCODER._serialized_start=3897
-  _ENCODER._serialized_end=4131
-  _LOSS._serialized_start=4134
-  _LOSS._serialized_end=4282
-  _DATASET._serialized_start=4285
-  _DATASET._serialized_end=4511
-  _EVALUATOR._serialized_start=4514
-  _EVALUATOR._serialized_end=4683
+  _COMPUTERESPONSE._serialized_end=2076
+  _COMPUTERESPONSE_METRICSENTRY._serialized_start=1875
+  _COMPUTERESPONSE_METRICSENTRY._serialized_end=1921
+  _COMPUTERESPONSE_IMAGEGRADSENTRY._serialized_start=1923
+  _COMPUTERESPONSE_IMAGEGRADSENTRY._serialized_end=1999
+  _COMPUTERESPONSE_TEXTGRADSENTRY._serialized_start=2001
+  _COMPUTERESPONSE_TEXTGRADSENTRY._serialized_end=2076
+  _SPLITSRESPONSE._serialized_start=2078
+  _SPLITSRESPONSE._serialized_end=2110
+  _DESCRIBEREQUEST._serialized_start=2112
+  _DESCRIBEREQUEST._serialized_end=2144
+  _SPLITINFO._serialized_start=2146
+  _SPLITINFO._serialized_end=2219
+  _BATCHREQUEST._serialized_start=2221
+  _BATCHREQUEST._serialized_end=2313
+  _FEATURESET._serialized_start=2316
+  _FEATURESET._serialized_end=2466
+  _EVALUATEREQUEST._serialized_start=2469
+  _EVALUATEREQUEST._serialized_end=2667
+  _EVALUATEREQUEST_SPLITSENTRY._serialized_start=2591
+  _EVALUATEREQUEST_SPLITSENTRY._serialized_end=2667
+  _PREDICTIONS._serialized_start=2670
+  _PREDICTIONS._serialized_end=2812
+  _SCORE._serialized_start=2814
+  _SCORE._serialized_end=2925
+  _CURVE._serialized_start=2927
+  _CURVE._serialized_end=3004
+  _EVALUATERESPONSE._serialized_start=3007
+  _EVALUATERESPONSE._serialized_end=3277
+  _EVALUATERESPONSE_METRICSENTRY._serialized_start=1875
+  _EVALUATERESPONSE_METRICSENTRY._serialized_end=1921
+  _GRADREQUEST._serialized_start=3279
+  _GRADREQUEST._serialized_end=3380
+  _GRADRESPONSE._serialized_start=3382
+  _GRADRESPONSE._serialized_end=3451
+  _PLUGIN._serialized_start=3575
+  _PLUGIN._serialized_end=3910
+  _ENCODER._serialized_start=3913
+  _ENCODER._serialized_end=4147
+  _LOSS._serialized_start=4150
+  _LOSS._serialized_end=4298
+  _DATASET._serialized_start=4301
+  _DATASET._serialized_end=4527
+  _EVALUATOR._serialized_start=4530
+  _EVALUATOR._serialized_end=4699
 # @@protoc_insertion_point(module_scope)
