@@ -101,7 +101,7 @@ func (er *evalRun) encoder(ctx context.Context, role, init string) (encoder, err
 		}
 		ref = *r.TextEncoder
 	}
-	cfg := er.s.encoderConfig(ref.Plugin, ref.Config, 0, init == "random")
+	cfg := er.s.evalEncoderConfig(er.e, ref, 0, init == "random")
 	if init == "imagenet" {
 		if w, _ := cfg["weights"].(string); w == "" {
 			return encoder{}, fmt.Errorf("init imagenet needs %s_encoder.config.weights", role)

@@ -133,6 +133,10 @@ func (s *session) execute(ctx context.Context, out *Outcome) error {
 	if err := s.synth(ctx); err != nil {
 		return fmt.Errorf("synthetic corpus: %w", err)
 	}
+	s.stage = "the evaluation precision check"
+	if err := s.checkEvalPrecision(ctx); err != nil {
+		return err
+	}
 	if s.r.Data.Pretrain != nil {
 		s.stage = "pretraining"
 		res, err := s.pretrain(ctx)

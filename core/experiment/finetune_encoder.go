@@ -39,13 +39,15 @@ func (er *evalRun) finetuneEncoder(ctx context.Context, init string, totalSteps 
 
 // finetuneEncoderConfig is the image encoder's config for one fine-tuning
 // probe: the recipe's finetune optimizer, lr and weight_decay replace
-// pretraining's for every key the encoder declares; totalSteps sizes a
-// cosine schedule. A plateau schedule's patience is capped at
-// plateauPatience, so that its learning-rate cut can fire before early
-// stopping ends the probe.
+// pretraining's for every key the encoder declares, and the evaluation's
+// precision is its eval_precision (evalEncoderConfig: its validation and
+// test forwards; its training steps keep the encoder's precision);
+// totalSteps sizes a cosine schedule. A plateau schedule's patience is
+// capped at plateauPatience, so that its learning-rate cut can fire before
+// early stopping ends the probe.
 func (er *evalRun) finetuneEncoderConfig(init string, totalSteps int) (map[string]any, error) {
 	ref := er.s.r.ImageEncoder
-	cfg := er.s.encoderConfig(ref.Plugin, ref.Config, totalSteps, init == "random")
+	cfg := er.s.evalEncoderConfig(er.e, ref, totalSteps, init == "random")
 	ft := er.e.Finetune
 	// restore_optimizer false: a restored pretraining state brings its
 	// weights only, so the fine-tuning optimiser starts fresh at its lr.

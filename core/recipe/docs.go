@@ -44,7 +44,9 @@ const docsIntro = "# Recipes\n\n" +
 	"--set train.batch_size=1: key train.batch_size: value 1 is out of range [2, 65536]\n```\n\n" +
 	"Besides the reference, validation refuses: an `experiment` that is not a plain directory name (runs\n" +
 	"are stored in `output/experiment/`: no `/`, no leading `.`); a fraction, init or seed given twice in\n" +
-	"one evaluation (the same cells would run twice and count twice in the mean).\n\n" +
+	"one evaluation (the same cells would run twice and count twice in the mean); an evaluation's\n" +
+	"`precision` other than fp32 when an encoder it runs (the image encoder; the text encoder too for\n" +
+	"zeroshot and retrieval) has no `eval_precision` key, the one the precision reaches it through.\n\n" +
 	"## Files and limits\n\n" +
 	"A recipe file holds one YAML document: a second one after `---` is an error naming its line (put it in\n" +
 	"its own file; it can name this one in `base:`), and so is a key given twice in one mapping. Anchors,\n" +

@@ -122,6 +122,10 @@ type Eval struct {
 	// Seeds is a count or a list in YAML (its type and default Schema sets).
 	Seeds Seeds    `yaml:"seeds" doc:"Random subsets per fraction: a count n (seeds 0..n-1) or an explicit list of seeds."`
 	Inits []string `yaml:"inits" default:"[convirt]" enum:"convirt|random|imagenet" doc:"Image-encoder initialisations compared."`
+	// Precision is the encoders' eval_precision for this evaluation
+	// (core/experiment hands it to them): the precision of their forwards
+	// that do not train.
+	Precision string "yaml:\"precision\" default:\"fp32\" enum:\"fp32|bf16|fp16\" doc:\"Precision of the encoders' forwards that do not train in this evaluation: feature extraction for linear, retrieval and zeroshot, and fine-tuning's validation and test forwards (fine-tuning's training steps keep image_encoder.config.precision). fp32, or autocast to bf16 (CPUs with AVX-512 BF16 or AMX, GPUs of compute capability 8.0+) or fp16 (CUDA only). It is handed to each encoder as its eval_precision; an encoder config that sets eval_precision itself keeps it. A precision the device or libtorch build cannot run is refused before pretraining starts (docs/performance.md, Mixed precision).\""
 	// Prompts are the zero-shot protocol's texts, per class.
 	Prompts    map[string][]string `yaml:"prompts" doc:"zeroshot: class name -> list of prompt texts; a class's prompts are embedded by the text encoder and averaged."`
 	Checkpoint string              `yaml:"checkpoint" doc:"Pretraining whose weights init convirt uses: latest:EXPERIMENT, the newest finished run of that experiment in this recipe's run store (output) that kept checkpoints (an error naming the store when there is none; convirt run --dry-run checks it); or a run directory, or an encoder checkpoint file; empty: the encoders this run pretrained."`

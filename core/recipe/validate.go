@@ -66,6 +66,7 @@ func Validate(r *Recipe, plugins PluginLookup) []Diagnostic {
 	issues = append(issues, crossChecks(r.tree)...)
 	issues = append(issues, checkDistributed(r.tree)...)
 	issues = append(issues, checkSweep(r.tree, plugins)...)
+	issues = append(issues, checkEvalPrecision(r.tree, plugins)...)
 	if plugins != nil {
 		for _, u := range r.Plugins() {
 			if u.Name == "" {
