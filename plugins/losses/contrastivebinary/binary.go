@@ -65,6 +65,12 @@ func (c Config) Chance() float64 {
 // DefaultConfig's values.
 var Schema = schema.MustDerive(DefaultConfig())
 
+// Spec is the built-in loss plugin "contrastive-binary" (registered under
+// its name).
+var Spec = lossplugin.Register(lossplugin.Spec[Config]{Name: "contrastive-binary", Version: "0.1.0",
+	Description: "the ConVIRT paper's Contrastive-Binary baseline: binary cross-entropy over the batch's matched and mismatched pairs",
+	Schema:      Schema, Defaults: DefaultConfig, New: lossplugin.Builds(New)})
+
 // Metric names reported in Result.Metrics.
 const (
 	MetricLossPos = "loss_pos" // mean BCE of the matched pairs

@@ -36,6 +36,11 @@ func DefaultConfig() Config { return Config{Tau: 0.1, Lambda: 0.75} }
 // DefaultConfig's values.
 var Schema = schema.MustDerive(DefaultConfig())
 
+// Spec is the built-in loss plugin "convirt" (registered under its name).
+var Spec = lossplugin.Register(lossplugin.Spec[Config]{Name: "convirt", Version: "0.1.0",
+	Description: "ConVIRT's bidirectional InfoNCE loss",
+	Schema:      Schema, Defaults: DefaultConfig, New: lossplugin.Builds(New)})
+
 // Validate checks the ranges of the fields (Config's tags), naming the one
 // at fault.
 func (c Config) Validate() error {

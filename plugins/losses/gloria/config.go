@@ -2,6 +2,7 @@ package gloria
 
 import (
 	"github.com/convirt/convirt/plugins/losses/lossparams"
+	"github.com/convirt/convirt/plugins/losses/lossplugin"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 )
@@ -36,6 +37,11 @@ func DefaultConfig() Config {
 
 // Schema is the plugin's config schema.
 var Schema = schema.MustDerive(DefaultConfig())
+
+// Spec is the built-in loss plugin "gloria" (registered under its name).
+var Spec = lossplugin.Register(lossplugin.Spec[Config]{Name: "gloria", Version: "0.1.0",
+	Description: "GLoRIA's global and local (word-region attention) contrastive losses",
+	Schema:      Schema, Defaults: DefaultConfig, New: lossplugin.Builds(New), Needs: Config.Needs})
 
 // Needs is what the loss asks of the encoders: both pooled projections
 // (the global loss), the image's local map and the report's token states

@@ -27,6 +27,7 @@ import (
 
 	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/losses/lossparams"
+	"github.com/convirt/convirt/plugins/losses/lossplugin"
 	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
@@ -73,6 +74,11 @@ func New(cfg Config) (*Loss, error) {
 func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 	return sdk.LossResult{}, fmt.Errorf("gloria: needs the encoders' local outputs (it declares needs %v): the host calls ComputeLocal", *l.cfg.Needs())
 }
+
+// Needs is what the configured loss consumes (its image_output).
+func (l *Loss) Needs() *sdk.LossNeeds { return l.cfg.Needs() }
+
+var _ lossplugin.LocalLoss = (*Loss)(nil)
 
 // Step applies the optimiser to the projection's gradients.
 func (l *Loss) Step() error { return l.params.Step() }

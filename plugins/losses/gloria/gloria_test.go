@@ -226,7 +226,7 @@ func TestStepStateAndRefusals(t *testing.T) {
 // configured, so the host asks the encoders for the right maps.
 func TestPluginReportsConfiguredNeeds(t *testing.T) {
 	ctx := context.Background()
-	p := &Plugin{}
+	p := Spec.Plugin()
 	info, err := p.Info(ctx)
 	if err != nil || info.Needs == nil || !slices.Equal(info.Needs.Image, []string{sdk.OutputProjection, sdk.OutputConv4}) ||
 		!slices.Equal(info.Needs.Text, []string{sdk.OutputProjection, sdk.OutputTokens, sdk.OutputTokenMask}) {

@@ -2,7 +2,7 @@
 // every built-in loss (convirt, clip, contrastive-binary, caption-lstm and
 // caption-transformer, gloria) shares: Info, the config decoded onto
 // the loss's defaults, and calls refused before Configure. A loss package
-// writes its config, its Compute and a Spec; with plugins/losses/infonce
+// writes its config, its Compute and a Spec value; with plugins/losses/infonce
 // this is the short route for a new contrastive loss (docs/plugins.md).
 package lossplugin
 
@@ -53,52 +53,72 @@ func (Stateless) State() ([]byte, error) { return []byte{}, nil }
 // SetState accepts any state.
 func (Stateless) SetState([]byte) error { return nil }
 
-// Info is the sdk.Info of a loss plugin served by this shell: name,
-// version, description and config schema, of kind loss and this SDK's
-// protocol version.
-func Info(name, version, description string, configSchema schema.Schema) sdk.Info {
-	return sdk.Info{Name: name, Kind: sdk.KindLoss, Version: version, ProtocolVersion: sdk.ProtocolVersion,
-		Description: description, Schema: configSchema}
-}
-
-// Built is a loss constructor's result as a Spec's New returns it: the
-// loss as a Loss, or nil (never a typed nil) with the constructor's error.
-// A Spec's New is then one line: return lossplugin.Built(New(cfg)).
-func Built[L Loss](l L, err error) (Loss, error) {
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
-}
-
-// Spec describes one loss plugin with config type C. Its zero value is used
-// (a Spec is a type, not a value), so that a Plugin's zero value is ready
-// for Configure.
-type Spec[C any] interface {
-	// Info describes the plugin and its config schema.
-	Info() sdk.Info
+// Spec is one loss plugin, stated as a value: what differs between the
+// built-in losses. C is its config type.
+type Spec[C any] struct {
+	// Name is the name the plugin is registered under.
+	Name string
+	// Version is the plugin's version.
+	Version string
+	// Description is the one line the plugin's Info gives.
+	Description string
+	// Schema is the config's schema.
+	Schema schema.Schema
 	// Defaults is the config before the recipe's keys apply.
-	Defaults() C
-	// New builds the loss from a decoded config.
-	New(cfg C) (Loss, error)
+	Defaults func() C
+	// New builds the loss from a decoded config (Builds adapts a
+	// constructor that returns its own loss type).
+	New func(cfg C) (Loss, error)
+	// Needs, for a LocalLoss, is what a config's loss consumes: the
+	// plugin's Info reports the defaults' needs before Configure (and the
+	// configured loss's after). Nil for a loss of the pooled embeddings.
+	Needs func(cfg C) *sdk.LossNeeds
 }
 
-// Register registers the loss S describes as a built-in plugin under its
-// name (builtin.RegisterLoss), served by a Plugin.
-func Register[C any, S Spec[C]]() {
-	var s S
-	builtin.RegisterLoss(s.Info().Name, func() sdk.Loss { return &Plugin[C, S]{} })
+// Info is the sdk.Info of the plugin before Configure: name, version,
+// description, config schema and the defaults' needs, of kind loss and
+// this SDK's protocol version.
+func (s Spec[C]) Info() sdk.Info {
+	info := sdk.Info{Name: s.Name, Kind: sdk.KindLoss, Version: s.Version, ProtocolVersion: sdk.ProtocolVersion,
+		Description: s.Description, Schema: s.Schema}
+	if s.Needs != nil {
+		info.Needs = s.Needs(s.Defaults())
+	}
+	return info
 }
 
-// Plugin serves the loss S describes as an sdk.Loss. The zero value is an
-// unconfigured plugin.
-type Plugin[C any, S Spec[C]] struct{ loss Loss }
+// Plugin returns an unconfigured plugin serving the loss s describes.
+func (s Spec[C]) Plugin() *Plugin[C] { return &Plugin[C]{spec: s} }
+
+// Register registers the loss s describes as a built-in plugin under its
+// name (builtin.RegisterLoss), served by a Plugin, and returns s.
+func Register[C any](s Spec[C]) Spec[C] {
+	builtin.RegisterLoss(s.Name, func() sdk.Loss { return s.Plugin() })
+	return s
+}
+
+// Builds adapts a loss constructor to a Spec's New: its loss as a Loss, or
+// nil (never a typed nil) with the constructor's error.
+func Builds[C any, L Loss](newLoss func(C) (L, error)) func(C) (Loss, error) {
+	return func(cfg C) (Loss, error) {
+		l, err := newLoss(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+}
+
+// Plugin serves the loss its Spec describes as an sdk.Loss (Spec.Plugin).
+type Plugin[C any] struct {
+	spec Spec[C]
+	loss Loss
+}
 
 // Info implements sdk.Plugin. A LocalLoss's needs may depend on its
 // config: once configured, Info reports the configured loss's.
-func (p *Plugin[C, S]) Info(context.Context) (sdk.Info, error) {
-	var s S
-	info := s.Info()
+func (p *Plugin[C]) Info(context.Context) (sdk.Info, error) {
+	info := p.spec.Info()
 	if ll, ok := p.loss.(LocalLoss); ok {
 		info.Needs = ll.Needs()
 	}
@@ -107,13 +127,12 @@ func (p *Plugin[C, S]) Info(context.Context) (sdk.Info, error) {
 
 // Configure implements sdk.Plugin: raw is decoded onto the defaults and
 // the loss built from the result.
-func (p *Plugin[C, S]) Configure(_ context.Context, raw map[string]any) error {
-	var s S
-	cfg := s.Defaults()
+func (p *Plugin[C]) Configure(_ context.Context, raw map[string]any) error {
+	cfg := p.spec.Defaults()
 	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return err
 	}
-	l, err := s.New(cfg)
+	l, err := p.spec.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -122,20 +141,19 @@ func (p *Plugin[C, S]) Configure(_ context.Context, raw map[string]any) error {
 }
 
 // Close implements sdk.Plugin.
-func (p *Plugin[C, S]) Close() error { return nil }
+func (p *Plugin[C]) Close() error { return nil }
 
 // configured returns the loss, or an error naming the plugin before
 // Configure.
-func (p *Plugin[C, S]) configured() (Loss, error) {
+func (p *Plugin[C]) configured() (Loss, error) {
 	if p.loss == nil {
-		var s S
-		return nil, fmt.Errorf("%s loss: not configured", s.Info().Name)
+		return nil, fmt.Errorf("%s loss: not configured", p.spec.Name)
 	}
 	return p.loss, nil
 }
 
 // Compute implements sdk.Loss.
-func (p *Plugin[C, S]) Compute(_ context.Context, v, u *tensor.Tensor) (sdk.LossResult, error) {
+func (p *Plugin[C]) Compute(_ context.Context, v, u *tensor.Tensor) (sdk.LossResult, error) {
 	l, err := p.configured()
 	if err != nil {
 		return sdk.LossResult{}, err
@@ -145,21 +163,20 @@ func (p *Plugin[C, S]) Compute(_ context.Context, v, u *tensor.Tensor) (sdk.Loss
 
 // ComputeLocal implements sdk.LocalLoss for a LocalLoss; any other loss
 // takes v and u only and refuses.
-func (p *Plugin[C, S]) ComputeLocal(_ context.Context, in sdk.LocalInputs) (sdk.LossResult, error) {
+func (p *Plugin[C]) ComputeLocal(_ context.Context, in sdk.LocalInputs) (sdk.LossResult, error) {
 	l, err := p.configured()
 	if err != nil {
 		return sdk.LossResult{}, err
 	}
 	ll, ok := l.(LocalLoss)
 	if !ok {
-		var s S
-		return sdk.LossResult{}, fmt.Errorf("%s loss: takes the pooled embeddings only (it declares no needs)", s.Info().Name)
+		return sdk.LossResult{}, fmt.Errorf("%s loss: takes the pooled embeddings only (it declares no needs)", p.spec.Name)
 	}
 	return ll.ComputeLocal(in)
 }
 
 // Step implements sdk.Loss.
-func (p *Plugin[C, S]) Step(context.Context) error {
+func (p *Plugin[C]) Step(context.Context) error {
 	l, err := p.configured()
 	if err != nil {
 		return err
@@ -168,7 +185,7 @@ func (p *Plugin[C, S]) Step(context.Context) error {
 }
 
 // State implements sdk.Stateful.
-func (p *Plugin[C, S]) State(context.Context) ([]byte, error) {
+func (p *Plugin[C]) State(context.Context) ([]byte, error) {
 	l, err := p.configured()
 	if err != nil {
 		return nil, err
@@ -177,7 +194,7 @@ func (p *Plugin[C, S]) State(context.Context) ([]byte, error) {
 }
 
 // SetState implements sdk.Stateful.
-func (p *Plugin[C, S]) SetState(_ context.Context, b []byte) error {
+func (p *Plugin[C]) SetState(_ context.Context, b []byte) error {
 	l, err := p.configured()
 	if err != nil {
 		return err

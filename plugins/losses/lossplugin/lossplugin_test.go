@@ -37,24 +37,20 @@ func (l scaled) Step() error             { *l.steps++; return nil }
 func (l scaled) State() ([]byte, error)  { return []byte{byte(*l.steps)}, nil }
 func (l scaled) SetState(b []byte) error { *l.steps = int(b[0]); return nil }
 
-type spec struct{}
-
-func (spec) Info() sdk.Info   { return sdk.Info{Name: "scaled", Kind: sdk.KindLoss} }
-func (spec) Defaults() config { return config{Scale: 2, Bias: 1} }
-func (spec) New(cfg config) (lossplugin.Loss, error) {
-	if cfg.Scale == 0 {
-		return nil, errors.New("scale must not be 0")
-	}
-	return scaled{cfg: cfg, steps: new(int)}, nil
-}
-
-type plugin = lossplugin.Plugin[config, spec]
+var spec = lossplugin.Spec[config]{Name: "scaled", Version: "1.0.0", Description: "a scaled sum",
+	Defaults: func() config { return config{Scale: 2, Bias: 1} },
+	New: func(cfg config) (lossplugin.Loss, error) {
+		if cfg.Scale == 0 {
+			return nil, errors.New("scale must not be 0")
+		}
+		return scaled{cfg: cfg, steps: new(int)}, nil
+	}}
 
 // TestRefusedBeforeConfigure: every call of an unconfigured plugin is an
 // error naming it, except Info and Close.
 func TestRefusedBeforeConfigure(t *testing.T) {
 	ctx := context.Background()
-	p := &plugin{}
+	p := spec.Plugin()
 	if info, err := p.Info(ctx); err != nil || info.Name != "scaled" {
 		t.Errorf("Info = %+v, %v", info, err)
 	}
@@ -78,7 +74,7 @@ func TestConfigureOntoDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &plugin{}
+	p := spec.Plugin()
 	if err := p.Configure(ctx, map[string]any{"bias": 0.5}); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +92,7 @@ func TestConfigureOntoDefaults(t *testing.T) {
 		"scale":               {"scale": "big"},
 		"scale must not be 0": {"scale": 0.0},
 	} {
-		if err := (&plugin{}).Configure(ctx, want); err == nil || !strings.Contains(err.Error(), raw) {
+		if err := spec.Plugin().Configure(ctx, want); err == nil || !strings.Contains(err.Error(), raw) {
 			t.Errorf("Configure(%v): got %v, want an error naming %q", want, err, raw)
 		}
 	}
@@ -110,5 +106,32 @@ func TestStateless(t *testing.T) {
 	}
 	if s.Step() != nil || s.SetState([]byte("x")) != nil {
 		t.Error("Step or SetState failed")
+	}
+}
+
+// TestSpecInfo: a Spec's Info is of kind loss at this SDK's protocol, with
+// its name, version and description, and, for a Spec with Needs, the
+// defaults' needs before Configure.
+func TestSpecInfo(t *testing.T) {
+	info, err := spec.Plugin().Info(context.Background())
+	if err != nil || info.Kind != sdk.KindLoss || info.ProtocolVersion != sdk.ProtocolVersion ||
+		info.Version != "1.0.0" || info.Description != "a scaled sum" || info.Needs != nil {
+		t.Errorf("Info = %+v, %v", info, err)
+	}
+	local := spec
+	local.Needs = func(c config) *sdk.LossNeeds {
+		return &sdk.LossNeeds{Image: []string{strings.Repeat("x", int(c.Scale))}}
+	}
+	if info := local.Info(); info.Needs == nil || len(info.Needs.Image) != 1 || info.Needs.Image[0] != "xx" {
+		t.Errorf("Info before Configure: needs %+v, want the defaults' (scale 2: xx)", info.Needs)
+	}
+}
+
+// TestBuildsNeverTypedNil: a constructor's error comes back with a nil
+// Loss, not a nil pointer inside a Loss.
+func TestBuildsNeverTypedNil(t *testing.T) {
+	build := lossplugin.Builds(func(config) (*scaled, error) { return nil, errors.New("refused") })
+	if l, err := build(config{}); l != nil || err == nil || err.Error() != "refused" {
+		t.Errorf("Builds = %v, %v; want nil and the error", l, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
 	convirtloss "github.com/convirt/convirt/plugins/losses/convirt"
 	"github.com/convirt/convirt/plugins/losses/infonce"
+	"github.com/convirt/convirt/plugins/losses/lossplugin"
 )
 
 // inProcessRef runs the same ConVIRT step in this process: either in one
@@ -20,7 +21,7 @@ import (
 type inProcessRef struct {
 	mode     string
 	img, txt *torchenc.Plugin
-	loss     *convirtloss.Plugin
+	loss     *lossplugin.Plugin[convirtloss.Config]
 	data     *bench.RandomPairs
 	cfg      train.Config
 }
@@ -39,7 +40,7 @@ func newInProcessRef(ctx context.Context, o *convirtOpts, data *bench.RandomPair
 		return nil, fmt.Errorf("in-process text encoder: %w", err)
 	}
 	if r.mode == "loop" {
-		r.loss = &convirtloss.Plugin{}
+		r.loss = convirtloss.Spec.Plugin()
 		if err := r.loss.Configure(ctx, map[string]any{"tau": 0.1, "lambda": 0.75}); err != nil {
 			r.Close()
 			return nil, fmt.Errorf("in-process loss: %w", err)
