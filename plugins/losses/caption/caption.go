@@ -40,10 +40,12 @@ type decoder interface {
 
 // Loss is a configured captioning loss: tokeniser, decoder, parameters.
 type Loss struct {
-	cfg    Config
-	tok    *wordpiece.Tokenizer
-	dec    decoder
-	params *lossparams.Params
+	cfg Config
+	tok *wordpiece.Tokenizer
+	dec decoder
+	// Params are the decoder's parameters with their optimiser; they
+	// serve Step, State and SetState.
+	*lossparams.Params
 }
 
 // newLoss validates cfg, loads the vocabulary and builds the decoder with
@@ -60,7 +62,7 @@ func newLoss(name string, cfg Config, build func(p *nn.Path, cfg Config, vocab i
 		return nil, fmt.Errorf("%s: vocab: %w", name, err)
 	}
 	l := &Loss{cfg: cfg, tok: tok}
-	l.params, err = lossparams.New(cfg.Config, func(root *nn.Path) error {
+	l.Params, err = lossparams.New(cfg.Config, func(root *nn.Path) error {
 		l.dec, err = build(root.Sub("decoder"), cfg, int64(tok.VocabSize()))
 		return err
 	})
@@ -77,15 +79,6 @@ func (l *Loss) Needs() *sdk.LossNeeds { return l.cfg.Needs() }
 func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 	return sdk.LossResult{}, fmt.Errorf("captioning loss: needs the image's %q map and the reports (ComputeLocal)", l.cfg.ImageOutput)
 }
-
-// Step applies the optimiser to the decoder's gradients.
-func (l *Loss) Step() error { return l.params.Step() }
-
-// State saves the decoder and its optimiser.
-func (l *Loss) State() ([]byte, error) { return l.params.State() }
-
-// SetState restores a State.
-func (l *Loss) SetState(b []byte) error { return l.params.SetState(b) }
 
 // ComputeLocal is the teacher-forced cross-entropy of the reports' next
 // tokens given the image's map, averaged over the target tokens (every
@@ -109,7 +102,7 @@ func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
 	err = torchrt.Pin(func() error {
 		var s torchx.Scope
 		defer s.Free()
-		l.params.ZeroGrad()
+		l.ZeroGrad()
 		x, err := s.FromCore(img, true)
 		if err != nil {
 			return err

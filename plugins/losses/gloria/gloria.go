@@ -48,9 +48,11 @@ const (
 
 // Loss is a configured GLoRIA loss with its projection parameters.
 type Loss struct {
-	cfg    Config
-	proj   *layers.Linear
-	params *lossparams.Params
+	cfg  Config
+	proj *layers.Linear
+	// Params are the projection's parameters with their optimiser; they
+	// serve Step, State and SetState.
+	*lossparams.Params
 }
 
 // New validates cfg and builds the projection of the image's local map.
@@ -60,7 +62,7 @@ func New(cfg Config) (*Loss, error) {
 	}
 	l := &Loss{cfg: cfg}
 	var err error
-	l.params, err = lossparams.New(cfg.Config, func(root *nn.Path) error {
+	l.Params, err = lossparams.New(cfg.Config, func(root *nn.Path) error {
 		l.proj, err = layers.NewLinear(root.Sub("local_proj"), cfg.ImageDim, cfg.TextDim, nil, false)
 		return err
 	})
@@ -79,15 +81,6 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 func (l *Loss) Needs() *sdk.LossNeeds { return l.cfg.Needs() }
 
 var _ lossplugin.LocalLoss = (*Loss)(nil)
-
-// Step applies the optimiser to the projection's gradients.
-func (l *Loss) Step() error { return l.params.Step() }
-
-// State saves the projection and its optimiser.
-func (l *Loss) State() ([]byte, error) { return l.params.State() }
-
-// SetState restores a State.
-func (l *Loss) SetState(b []byte) error { return l.params.SetState(b) }
 
 // inputs are the checked named inputs.
 type inputs struct {
@@ -149,7 +142,7 @@ func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
 	err = torchrt.Pin(func() error {
 		var s torchx.Scope
 		defer s.Free()
-		l.params.ZeroGrad()
+		l.ZeroGrad()
 		leaves := make([]*ts.Tensor, 4)
 		for i, t := range []*tensor.Tensor{x.v, x.u, x.img, x.tok} {
 			if leaves[i], err = s.FromCore(t, true); err != nil {
