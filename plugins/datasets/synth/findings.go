@@ -94,7 +94,7 @@ func Sample(rng *rand.Rand, uncertainP float64) Findings {
 		f.NoduleX, f.NoduleY = 0.25+0.5*rng.Float64(), 0.2+0.55*rng.Float64()
 	}
 	for _, n := range FindingNames {
-		if f.Has(n) && f.severity(n) < 0.45 && rng.Float64() < uncertainP {
+		if has, severity := f.finding(n); has && severity < 0.45 && rng.Float64() < uncertainP {
 			f.Uncertain[n] = true
 		}
 	}
@@ -103,35 +103,26 @@ func Sample(rng *rand.Rand, uncertainP float64) Findings {
 
 // Has reports whether the named finding is present.
 func (f Findings) Has(name string) bool {
-	switch name {
-	case Cardiomegaly:
-		return f.Cardiomegaly
-	case Effusion:
-		return f.Effusion
-	case Consolidation:
-		return f.Consolidation || f.COVIDPattern
-	case Pneumothorax:
-		return f.Pneumothorax
-	case LungLesion:
-		return f.Nodule
-	}
-	return false
+	present, _ := f.finding(name)
+	return present
 }
 
-func (f Findings) severity(name string) float64 {
+// finding reports whether the named finding is present, and its severity
+// or size in [0, 1].
+func (f Findings) finding(name string) (present bool, severity float64) {
 	switch name {
 	case Cardiomegaly:
-		return f.CardioSeverity
+		return f.Cardiomegaly, f.CardioSeverity
 	case Effusion:
-		return f.EffusionSize
+		return f.Effusion, f.EffusionSize
 	case Consolidation:
-		return f.ConsSize
+		return f.Consolidation || f.COVIDPattern, f.ConsSize
 	case Pneumothorax:
-		return f.PTXSize
+		return f.Pneumothorax, f.PTXSize
 	case LungLesion:
-		return f.NoduleSize
+		return f.Nodule, f.NoduleSize
 	}
-	return 0
+	return false, 0
 }
 
 // Normal reports whether no finding is present.

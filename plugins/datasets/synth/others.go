@@ -221,27 +221,21 @@ func RenderBone(rng *rand.Rand, size int, abnormal bool) *image.Gray {
 	cos, sin := math.Cos(angle), math.Sin(angle)
 	kind, at := rng.IntN(2), 0.3+0.4*rng.Float64()
 	gain := 0.8 + 0.4*rng.Float64()
-	g := image.NewGray(image.Rect(0, 0, size, size))
-	for y := 0; y < size; y++ {
-		for x := 0; x < size; x++ {
-			u, v := (float64(x)+0.5)/float64(size)-0.5, (float64(y)+0.5)/float64(size)
-			a := cos*u - sin*(v-0.5) // across the bone
-			val := 0.08
-			if math.Abs(a) < width*2.2 {
-				val = 0.3 // soft tissue
-			}
-			if d := math.Abs(a) / width; d < 1 {
-				val = 0.55 + 0.3*d*d // cortex brighter than the medulla
-				if abnormal && kind == 0 && math.Abs(v-at-0.4*a) < 0.012 {
-					val = 0.15
-				}
-			}
-			if abnormal && kind == 1 && math.Abs(a) < width*0.3 && math.Abs(v-at) < 0.15 {
-				val = 0.97
-			}
-			val = gain*(val-0.4) + 0.4 + rng.NormFloat64()*0.02
-			g.Pix[y*g.Stride+x] = uint8(math.Round(255 * math.Min(1, math.Max(0, val))))
+	return paint(size, func(u, v float64) float64 {
+		a := cos*(u-0.5) - sin*(v-0.5) // across the bone
+		val := 0.08
+		if math.Abs(a) < width*2.2 {
+			val = 0.3 // soft tissue
 		}
-	}
-	return g
+		if d := math.Abs(a) / width; d < 1 {
+			val = 0.55 + 0.3*d*d // cortex brighter than the medulla
+			if abnormal && kind == 0 && math.Abs(v-at-0.4*a) < 0.012 {
+				val = 0.15
+			}
+		}
+		if abnormal && kind == 1 && math.Abs(a) < width*0.3 && math.Abs(v-at) < 0.15 {
+			val = 0.97
+		}
+		return gain*(val-0.4) + 0.4 + rng.NormFloat64()*0.02
+	})
 }

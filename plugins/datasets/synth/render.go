@@ -78,83 +78,76 @@ func RenderChest(rng *rand.Rand, size int, f Findings) *image.Gray {
 		nodR = 0.022 + 0.022*f.NoduleSize
 	}
 
-	img := image.NewGray(image.Rect(0, 0, size, size))
-	for y := 0; y < size; y++ {
-		v := (float64(y) + 0.5) / float64(size)
-		for x := 0; x < size; x++ {
-			u := (float64(x) + 0.5) / float64(size)
-			val := 0.04
-			tu, tv := (u-0.5)/torsoA, (v-0.62)/torsoB
-			if tu*tu+tv*tv < 1 {
-				val = 0.42 + 0.06*texture.at(u, v)
-				if v > 0.8 {
-					val = 0.52
-				}
+	return paint(size, func(u, v float64) float64 {
+		val := 0.04
+		tu, tv := (u-0.5)/torsoA, (v-0.62)/torsoB
+		if tu*tu+tv*tv < 1 {
+			val = 0.42 + 0.06*texture.at(u, v)
+			if v > 0.8 {
+				val = 0.52
 			}
-			for side, l := range ls {
-				d := l.dist(u, v)
-				if d >= 1 {
-					continue
-				}
-				val = 0.15 + 0.09*markings.at(u, v) + 0.05*(1-d)
-				// Posterior ribs: bands that curve down laterally.
-				lat := (u - l.cx) / l.a
-				if side == 0 {
-					lat = -lat
-				}
-				rv := v - 0.03*lat*lat - ribPhase
-				if math.Mod(rv+1, ribSpace) < ribSpace*0.38 {
-					val += 0.07
-				}
-				if f.Pneumothorax && Side(side) == lungOf2(f.PTXSide) && v < l.cy+0.5*l.b {
-					rim := 1 - (0.3 + 0.4*f.PTXSize)
-					// Lateral and apical rim: distance measured from a point
-					// shifted medially so the collapsed lung hugs the heart.
-					if lat > -0.4 && d > rim*rim {
-						val = 0.05 + 0.02*texture.at(u, v)
-					} else if lat > -0.4 && d > (rim-0.05)*(rim-0.05) {
-						val = 0.33
-					}
-				}
-				if f.Effusion && Side(side) == lungOf2(f.EffusionSide) {
-					thr := l.cy + l.b*(0.85-0.75*f.EffusionSize) - 0.06*lat
-					if v > thr {
-						val = 0.56 + 0.04*texture.at(u, v)
-					}
-				}
-			}
-			if math.Abs(u-0.5) < 0.045 && v > 0.08 && v < 0.95 {
-				val = math.Max(val, 0.6)
-			}
-			hu, hv := (u-heartX)/heartA, (v-heartY)/heartB
-			if hu*hu+hv*hv < 1 {
-				val = math.Max(val, 0.6+0.04*texture.at(u, v))
-			}
-			if v > 0.78 && math.Abs(u-0.5) < torsoA*0.85 {
-				val = math.Max(val, 0.52) // diaphragm and abdomen
-			}
-			if f.Consolidation {
-				d2 := ((u-consX)*(u-consX) + (v-consY)*(v-consY)) / (consR * consR)
-				val += 0.38 * math.Exp(-d2) * (0.7 + 0.6*markings.at(u*2, v*2))
-			}
-			if f.COVIDPattern {
-				for _, l := range ls {
-					if d := l.dist(u, v); d < 1 && d > 0.45 && v > l.cy-0.1 {
-						val += 0.16 * (0.5 + markings.at(u*3, v*3))
-					}
-				}
-			}
-			if f.Nodule {
-				d2 := ((u-nodX)*(u-nodX) + (v-nodY)*(v-nodY)) / (nodR * nodR)
-				if d2 < 1.5 {
-					val = math.Max(val, 0.62*math.Min(1, 1.5-d2)+val*(1-math.Min(1, 1.5-d2)))
-				}
-			}
-			val = gain*(val-0.4) + 0.4 + bias + rng.NormFloat64()*noise
-			img.Pix[y*img.Stride+x] = uint8(math.Round(255 * math.Min(1, math.Max(0, val))))
 		}
-	}
-	return img
+		for side, l := range ls {
+			d := l.dist(u, v)
+			if d >= 1 {
+				continue
+			}
+			val = 0.15 + 0.09*markings.at(u, v) + 0.05*(1-d)
+			// Posterior ribs: bands that curve down laterally.
+			lat := (u - l.cx) / l.a
+			if side == 0 {
+				lat = -lat
+			}
+			rv := v - 0.03*lat*lat - ribPhase
+			if math.Mod(rv+1, ribSpace) < ribSpace*0.38 {
+				val += 0.07
+			}
+			if f.Pneumothorax && Side(side) == lungOf2(f.PTXSide) && v < l.cy+0.5*l.b {
+				rim := 1 - (0.3 + 0.4*f.PTXSize)
+				// Lateral and apical rim: distance measured from a point
+				// shifted medially so the collapsed lung hugs the heart.
+				if lat > -0.4 && d > rim*rim {
+					val = 0.05 + 0.02*texture.at(u, v)
+				} else if lat > -0.4 && d > (rim-0.05)*(rim-0.05) {
+					val = 0.33
+				}
+			}
+			if f.Effusion && Side(side) == lungOf2(f.EffusionSide) {
+				thr := l.cy + l.b*(0.85-0.75*f.EffusionSize) - 0.06*lat
+				if v > thr {
+					val = 0.56 + 0.04*texture.at(u, v)
+				}
+			}
+		}
+		if math.Abs(u-0.5) < 0.045 && v > 0.08 && v < 0.95 {
+			val = math.Max(val, 0.6)
+		}
+		hu, hv := (u-heartX)/heartA, (v-heartY)/heartB
+		if hu*hu+hv*hv < 1 {
+			val = math.Max(val, 0.6+0.04*texture.at(u, v))
+		}
+		if v > 0.78 && math.Abs(u-0.5) < torsoA*0.85 {
+			val = math.Max(val, 0.52) // diaphragm and abdomen
+		}
+		if f.Consolidation {
+			d2 := ((u-consX)*(u-consX) + (v-consY)*(v-consY)) / (consR * consR)
+			val += 0.38 * math.Exp(-d2) * (0.7 + 0.6*markings.at(u*2, v*2))
+		}
+		if f.COVIDPattern {
+			for _, l := range ls {
+				if d := l.dist(u, v); d < 1 && d > 0.45 && v > l.cy-0.1 {
+					val += 0.16 * (0.5 + markings.at(u*3, v*3))
+				}
+			}
+		}
+		if f.Nodule {
+			d2 := ((u-nodX)*(u-nodX) + (v-nodY)*(v-nodY)) / (nodR * nodR)
+			if d2 < 1.5 {
+				val = math.Max(val, 0.62*math.Min(1, 1.5-d2)+val*(1-math.Min(1, 1.5-d2)))
+			}
+		}
+		return gain*(val-0.4) + 0.4 + bias + rng.NormFloat64()*noise
+	})
 }
 
 // lungOf2 maps a patient side to the index of its lung in image order.
@@ -174,29 +167,37 @@ func RenderLateral(rng *rand.Rand, size int, f Findings) *image.Gray {
 		heartA *= 1.2 + 0.4*f.CardioSeverity
 	}
 	gain := 0.8 + 0.4*rng.Float64()
+	return paint(size, func(u, v float64) float64 {
+		val := 0.04
+		if tu, tv := (u-0.5)/0.4, (v-0.6)/0.55; tu*tu+tv*tv < 1 {
+			val = 0.45
+		}
+		if lu, lv := (u-0.5)/0.28, (v-0.47)/0.32; lu*lu+lv*lv < 1 {
+			val = 0.17 + 0.1*markings.at(u, v)
+			if f.Effusion && v > 0.47+0.32*(0.8-0.6*f.EffusionSize) && u > 0.55 {
+				val = 0.55
+			}
+		}
+		if hu, hv := (u-0.38)/heartA, (v-0.62)/0.14; hu*hu+hv*hv < 1 {
+			val = 0.58
+		}
+		if u > 0.78 && u < 0.86 {
+			val = math.Max(val, 0.62)
+		}
+		return gain*(val-0.4) + 0.4 + rng.NormFloat64()*0.025
+	})
+}
+
+// paint renders a size x size image row by row, left to right: the
+// intensity of each pixel is pixel(u, v) at its centre (u, v in [0, 1],
+// u across, v down), clamped to [0, 1].
+func paint(size int, pixel func(u, v float64) float64) *image.Gray {
 	img := image.NewGray(image.Rect(0, 0, size, size))
-	for y := 0; y < size; y++ {
+	for y := range size {
 		v := (float64(y) + 0.5) / float64(size)
-		for x := 0; x < size; x++ {
+		for x := range size {
 			u := (float64(x) + 0.5) / float64(size)
-			val := 0.04
-			if tu, tv := (u-0.5)/0.4, (v-0.6)/0.55; tu*tu+tv*tv < 1 {
-				val = 0.45
-			}
-			if lu, lv := (u-0.5)/0.28, (v-0.47)/0.32; lu*lu+lv*lv < 1 {
-				val = 0.17 + 0.1*markings.at(u, v)
-				if f.Effusion && v > 0.47+0.32*(0.8-0.6*f.EffusionSize) && u > 0.55 {
-					val = 0.55
-				}
-			}
-			if hu, hv := (u-0.38)/heartA, (v-0.62)/0.14; hu*hu+hv*hv < 1 {
-				val = 0.58
-			}
-			if u > 0.78 && u < 0.86 {
-				val = math.Max(val, 0.62)
-			}
-			val = gain*(val-0.4) + 0.4 + rng.NormFloat64()*0.025
-			img.Pix[y*img.Stride+x] = uint8(math.Round(255 * math.Min(1, math.Max(0, val))))
+			img.Pix[y*img.Stride+x] = uint8(math.Round(255 * math.Min(1, math.Max(0, pixel(u, v)))))
 		}
 	}
 	return img
