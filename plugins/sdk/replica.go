@@ -24,6 +24,14 @@ type Replica struct {
 	// only this replica's: replicas spread over several hosts, each host
 	// computing the loss of the whole global batch.
 	Gather bool
+	// BucketBytes caps the gradient buckets all-reduced together (DDP's
+	// bucket_cap_mb); 0 is DDP's default, 25 MiB.
+	BucketBytes int64
+	// NoOverlap sums the gradients after the backward, at the optimiser
+	// step, instead of all-reducing each bucket during the backward as
+	// soon as its gradients are ready (docs/distributed.md); the sums are
+	// the same.
+	NoOverlap bool
 }
 
 // The environment variables that carry a Replica.
@@ -33,6 +41,10 @@ const (
 	EnvReplicaStore   = "CONVIRT_REPLICA_STORE"
 	EnvReplicaTimeout = "CONVIRT_REPLICA_TIMEOUT"
 	EnvReplicaGather  = "CONVIRT_REPLICA_GATHER"
+	// EnvReplicaBucketBytes and EnvReplicaNoOverlap may be unset (0 and
+	// false).
+	EnvReplicaBucketBytes = "CONVIRT_REPLICA_BUCKET_BYTES"
+	EnvReplicaNoOverlap   = "CONVIRT_REPLICA_NO_OVERLAP"
 )
 
 // Env is r as environment entries (NAME=value).
@@ -43,6 +55,8 @@ func (r Replica) Env() []string {
 		EnvReplicaStore + "=" + r.Store,
 		EnvReplicaTimeout + "=" + r.Timeout.String(),
 		EnvReplicaGather + "=" + strconv.FormatBool(r.Gather),
+		EnvReplicaBucketBytes + "=" + strconv.FormatInt(r.BucketBytes, 10),
+		EnvReplicaNoOverlap + "=" + strconv.FormatBool(r.NoOverlap),
 	}
 }
 
@@ -58,6 +72,9 @@ func (r Replica) Validate() error {
 	}
 	if r.Timeout <= 0 {
 		return fmt.Errorf("replica timeout %v: want a positive duration", r.Timeout)
+	}
+	if r.BucketBytes < 0 {
+		return fmt.Errorf("replica bucket size %d bytes: want 0 (the default) or more", r.BucketBytes)
 	}
 	return nil
 }
@@ -82,6 +99,16 @@ func ReplicaFromEnv(getenv func(string) string) (r Replica, ok bool, err error) 
 	if g := getenv(EnvReplicaGather); g != "" {
 		if r.Gather, err = strconv.ParseBool(g); err != nil {
 			return r, false, fmt.Errorf("%s: %w", EnvReplicaGather, err)
+		}
+	}
+	if b := getenv(EnvReplicaBucketBytes); b != "" {
+		if r.BucketBytes, err = strconv.ParseInt(b, 10, 64); err != nil {
+			return r, false, fmt.Errorf("%s: %w", EnvReplicaBucketBytes, err)
+		}
+	}
+	if o := getenv(EnvReplicaNoOverlap); o != "" {
+		if r.NoOverlap, err = strconv.ParseBool(o); err != nil {
+			return r, false, fmt.Errorf("%s: %w", EnvReplicaNoOverlap, err)
 		}
 	}
 	return r, true, r.Validate()

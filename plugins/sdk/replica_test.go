@@ -20,6 +20,7 @@ func TestReplicaEnvRoundTrip(t *testing.T) {
 	for _, r := range []Replica{
 		{Rank: 1, World: 2, Store: "127.0.0.1:29500", Timeout: 90 * time.Second},
 		{Rank: 3, World: 4, Store: "node0:29500", Timeout: time.Minute, Gather: true},
+		{Rank: 0, World: 2, Store: "127.0.0.1:1", Timeout: time.Second, BucketBytes: 4096, NoOverlap: true},
 	} {
 		got, ok, err := ReplicaFromEnv(envOf(r.Env()))
 		if err != nil || !ok || got != r {
@@ -42,6 +43,9 @@ func TestReplicaFromEnvRefuses(t *testing.T) {
 		{EnvReplicaTimeout + "=soon", EnvReplicaTimeout},
 		{EnvReplicaTimeout + "=0s", "timeout 0s"},
 		{EnvReplicaGather + "=maybe", EnvReplicaGather},
+		{EnvReplicaBucketBytes + "=1MiB", EnvReplicaBucketBytes},
+		{EnvReplicaBucketBytes + "=-1", "bucket size -1"},
+		{EnvReplicaNoOverlap + "=perhaps", EnvReplicaNoOverlap},
 	} {
 		_, _, err := ReplicaFromEnv(envOf(append(append([]string{}, good...), c.set)))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

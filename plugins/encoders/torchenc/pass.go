@@ -133,6 +133,9 @@ func (e *Encoder) backward(s *torchx.Scope, total *ts.Tensor) error {
 			return err
 		}
 	}
+	if err := e.prepareReduce(); err != nil { // replicas: overlap the all-reduce (overlap.go)
+		return err
+	}
 	return total.Backward()
 }
 

@@ -24,8 +24,14 @@ import (
 type dataParallel struct {
 	cfg   sdk.Replica
 	group *c10d.Group // joined at the first step
-	// reduce is the time spent joining and all-reducing, for benchmarks.
+	// reducer overlaps the all-reduce with the backward (overlap.go);
+	// nil with cfg.NoOverlap, or before the first backward.
+	reducer *c10d.Reducer
+	// reduce is the time spent joining and all-reducing after the
+	// backwards (waiting for the overlapped buckets included), stats how
+	// the last step's gradients were summed.
 	reduce time.Duration
+	stats  c10d.ReduceStats
 }
 
 // Replicate makes e replica r.Rank of r.World: from its next Step on, its
@@ -60,7 +66,9 @@ func (e *Encoder) AllReduceTime() time.Duration {
 
 // sumGrads sums the parameter gradients over the replicas, on e's thread,
 // before the optimiser step; it does nothing for an encoder that is not
-// replicated.
+// replicated. With the overlap (overlap.go) it waits for the buckets its
+// backward started and sums the rest; without, it all-reduces every
+// gradient now, in buckets in the order of the parameters' names.
 func (e *Encoder) sumGrads() error {
 	if e.dp == nil || e.dp.cfg.World == 1 {
 		return nil
@@ -69,6 +77,14 @@ func (e *Encoder) sumGrads() error {
 	defer func() { e.dp.reduce += time.Since(start) }()
 	if err := e.joinGroup(); err != nil {
 		return err
+	}
+	if e.dp.reducer != nil {
+		st, err := e.dp.reducer.Finish(e.dp.group)
+		e.dp.stats = st
+		if err != nil {
+			return fmt.Errorf("sum gradients over %d replicas: %w", e.dp.cfg.World, err)
+		}
+		return nil
 	}
 	grads, err := e.grads()
 	defer func() {
@@ -79,7 +95,7 @@ func (e *Encoder) sumGrads() error {
 	if err != nil {
 		return err
 	}
-	if err := e.dp.group.AllReduceTensors(grads, c10d.DefaultBucketBytes); err != nil {
+	if err := e.dp.group.AllReduceTensors(grads, e.dp.bucketBytes()); err != nil {
 		return fmt.Errorf("sum gradients over %d replicas: %w", e.dp.cfg.World, err)
 	}
 	return nil
@@ -125,23 +141,14 @@ func (e *Encoder) gatherOutput(out *tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 // grads returns the defined gradients of the trainable variables, in the
-// order of their names, the same on every replica (gotch's VarStore keeps
-// them in a map).
+// order of their names, the same on every replica.
 func (e *Encoder) grads() ([]*ts.Tensor, error) {
-	vars := e.vs.Variables()
-	names := make([]string, 0, len(vars))
-	for n, v := range vars {
-		if v.MustRequiresGrad() {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
+	names, vars := e.trainable()
 	var out []*ts.Tensor
-	for _, n := range names {
-		v := vars[n]
+	for i, v := range vars {
 		g, err := v.Grad(false)
 		if err != nil {
-			return out, fmt.Errorf("gradient of %s: %w", n, err)
+			return out, fmt.Errorf("gradient of %s: %w", names[i], err)
 		}
 		if !g.MustDefined() { // unused in the forward, on every replica alike
 			g.MustDrop()
@@ -150,6 +157,25 @@ func (e *Encoder) grads() ([]*ts.Tensor, error) {
 		out = append(out, g)
 	}
 	return out, nil
+}
+
+// trainable returns the trainable variables and their names, in the order
+// of their names (gotch's VarStore keeps them in a map).
+func (e *Encoder) trainable() ([]string, []*ts.Tensor) {
+	all := e.vs.Variables()
+	names := make([]string, 0, len(all))
+	for n, v := range all {
+		if v.MustRequiresGrad() {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	vars := make([]*ts.Tensor, len(names))
+	for i, n := range names {
+		v := all[n]
+		vars[i] = &v
+	}
+	return names, vars
 }
 
 // joinReplicas joins r's c10d group. On a loopback store gloo binds to the
@@ -172,6 +198,10 @@ func joinReplicas(r sdk.Replica) (*c10d.Group, error) {
 
 // closeReplicas leaves the replicas' group, if joined.
 func (e *Encoder) closeReplicas() {
+	if e.dp != nil && e.dp.reducer != nil {
+		e.dp.reducer.Close() // its hooks hold the group
+		e.dp.reducer = nil
+	}
 	if e.dp != nil && e.dp.group != nil {
 		e.dp.group.Close()
 		e.dp.group = nil

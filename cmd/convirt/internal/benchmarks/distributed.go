@@ -23,26 +23,40 @@ type distStats struct {
 	Replicas   int     `json:"replicas"`
 	SecPerStep float64 `json:"sec_per_step"`
 	SecMedian  float64 `json:"sec_per_step_median"`
-	// AllReduceSecPerStep is replica 0's time in c10d's all-reduce of its
-	// gradients per step, waiting for the other replicas included.
+	// AllReduceSecPerStep is replica 0's time per step in c10d's
+	// all-reduce of its gradients after its backward returned, waiting for
+	// the other replicas included: with the overlap, the wait for the
+	// buckets started during the backward and the rest.
 	AllReduceSecPerStep float64 `json:"allreduce_sec_per_step"`
 	ItemsPerSec         float64 `json:"items_per_sec"`
+	// Buckets and BucketsInBackward are the last step's buckets and how
+	// many of them started during the backward (overlapped runs only).
+	Buckets           int `json:"buckets,omitempty"`
+	BucketsInBackward int `json:"buckets_in_backward,omitempty"`
 }
 
 // distResult is bench distributed's JSON record: the replicated step
 // beside one encoder on the same global batch.
 type distResult struct {
-	Impl    string `json:"impl"`
-	Bench   string `json:"bench"`
-	Image   string `json:"image"`
-	Backend string `json:"backend"`
-	Batch   int    `json:"batch"`
-	Size    int    `json:"size"`
-	Steps   int    `json:"steps"`
-	Warmup  int    `json:"warmup"`
-	Threads int    `json:"threads_per_replica"`
+	Impl     string  `json:"impl"`
+	Bench    string  `json:"bench"`
+	Image    string  `json:"image"`
+	Backend  string  `json:"backend"`
+	Batch    int     `json:"batch"`
+	Size     int     `json:"size"`
+	Steps    int     `json:"steps"`
+	Warmup   int     `json:"warmup"`
+	Threads  int     `json:"threads_per_replica"`
+	BucketMB float64 `json:"bucket_mb"`
+	// distStats is the replicas with the all-reduce overlapped with the
+	// backward, AfterBackward the same replicas summing after it.
 	distStats
-	Single distStats `json:"single"`
+	AfterBackward distStats `json:"after_backward"`
+	Single        distStats `json:"single"`
+	// AllReduceRatio and StepRatio are the overlapped run's all-reduce and
+	// step times over AfterBackward's.
+	AllReduceRatio float64 `json:"allreduce_ratio"`
+	StepRatio      float64 `json:"step_ratio"`
 }
 
 func (bs *Bench) runBenchDistributed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,15 +67,17 @@ func (bs *Bench) runBenchDistributed(ctx context.Context, args []string, stdout,
 	fs.IntVar(&o.Batch, "batch", 16, "global batch: pairs per step over all replicas")
 	fs.IntVar(&o.Size, "size", 64, "image side in pixels")
 	fs.IntVar(&o.Steps, "steps", 5, "timed steps of each")
-	fs.IntVar(&o.Warmup, "warmup", 1, "untimed steps first (the replicas rendezvous in the first)")
+	fs.IntVar(&o.Warmup, "warmup", 1, "untimed steps first (the replicas rendezvous and order their buckets in the first)")
+	bucketMB := fs.Float64("bucket-mb", 25, "gradient bucket cap in MiB (DDP's bucket_cap_mb; its first bucket is at most 1 MiB)")
 	fs.IntVar(&o.Seed, "seed", 1, "initialisation seed")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *replicas < 1 || o.Batch < *replicas || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 1 {
-		return fmt.Errorf("%w: replicas, size and steps must be positive, batch at least replicas, warmup at least 1", cli.ErrUsage)
+	if fs.NArg() > 0 || *replicas < 1 || o.Batch < *replicas || o.Size <= 0 || o.Steps <= 0 || o.Warmup < 1 || *bucketMB <= 0 {
+		return fmt.Errorf("%w: replicas, size, steps and bucket-mb must be positive, batch at least replicas, warmup at least 1", cli.ErrUsage)
 	}
+	bucket := int64(*bucketMB * (1 << 20))
 	if err := o.setImage(); err != nil {
 		return err
 	}
@@ -73,29 +89,43 @@ func (bs *Bench) runBenchDistributed(ctx context.Context, args []string, stdout,
 	}
 	b := data.Next()
 	batch := &sdk.Batch{IDs: b.IDs, Images: b.Images}
-	r := distResult{Impl: "gotch", Bench: "distributed", Image: o.Image, Backend: "gloo", Batch: o.Batch, Size: o.Size, Steps: o.Steps, Warmup: o.Warmup, Threads: 1}
-	if r.Single, err = timeReplicas(ctx, o, cfg, 1, batch); err != nil {
+	r := distResult{Impl: "gotch", Bench: "distributed", Image: o.Image, Backend: "gloo", Batch: o.Batch, Size: o.Size, Steps: o.Steps, Warmup: o.Warmup, Threads: 1, BucketMB: *bucketMB}
+	if r.Single, err = timeReplicas(ctx, o, cfg, sdk.Replica{World: 1}, batch); err != nil {
 		return err
 	}
-	if r.distStats, err = timeReplicas(ctx, o, cfg, *replicas, batch); err != nil {
+	if r.AfterBackward, err = timeReplicas(ctx, o, cfg, sdk.Replica{World: *replicas, BucketBytes: bucket, NoOverlap: true}, batch); err != nil {
 		return err
+	}
+	if r.distStats, err = timeReplicas(ctx, o, cfg, sdk.Replica{World: *replicas, BucketBytes: bucket}, batch); err != nil {
+		return err
+	}
+	r.StepRatio = r.SecPerStep / r.AfterBackward.SecPerStep
+	if r.AfterBackward.AllReduceSecPerStep > 0 {
+		r.AllReduceRatio = r.AllReduceSecPerStep / r.AfterBackward.AllReduceSecPerStep
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
-	fmt.Fprintf(stdout, "%s, global batch %d x %d px, one libtorch thread per replica, c10d %s\n", r.Image, r.Batch, r.Size, r.Backend)
-	for _, s := range []distStats{r.Single, r.distStats} {
-		fmt.Fprintf(stdout, "  %d replica(s): %.4f s/step (median %.4f), all-reduce %.4f s/step, %.1f pairs/s\n",
-			s.Replicas, s.SecPerStep, s.SecMedian, s.AllReduceSecPerStep, s.ItemsPerSec)
+	fmt.Fprintf(stdout, "%s, global batch %d x %d px, one libtorch thread per replica, c10d %s, buckets of %g MiB\n", r.Image, r.Batch, r.Size, r.Backend, r.BucketMB)
+	for _, s := range []struct {
+		what string
+		distStats
+	}{{"", r.Single}, {", after the backward", r.AfterBackward}, {", overlapped", r.distStats}} {
+		fmt.Fprintf(stdout, "  %d replica(s)%s: %.4f s/step (median %.4f), all-reduce %.4f s/step, %.1f pairs/s\n",
+			s.Replicas, s.what, s.SecPerStep, s.SecMedian, s.AllReduceSecPerStep, s.ItemsPerSec)
 	}
+	fmt.Fprintf(stdout, "  overlapped / after the backward: all-reduce %.2f, step %.2f; %d of %d buckets started during the backward\n",
+		r.AllReduceRatio, r.StepRatio, r.BucketsInBackward, r.Buckets)
 	return nil
 }
 
-// timeReplicas times n replicas of the image encoder in this process, each
-// on its own libtorch thread with one intra-op thread, on their shards of
-// batch: forward, backward of a fixed gradient, then the step in which they
-// sum gradients with c10d.
-func timeReplicas(ctx context.Context, o *convirtOpts, cfg map[string]any, n int, batch *sdk.Batch) (distStats, error) {
+// timeReplicas times rep.World replicas of the image encoder in this
+// process (rep gives their bucket cap and overlap), each on its own
+// libtorch thread with one intra-op thread, on their shards of batch:
+// forward, backward of a fixed gradient, then the step in which they sum
+// gradients with c10d.
+func timeReplicas(ctx context.Context, o *convirtOpts, cfg map[string]any, rep sdk.Replica, batch *sdk.Batch) (distStats, error) {
+	n := rep.World
 	store := ""
 	if n > 1 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -114,7 +144,8 @@ func timeReplicas(ctx context.Context, o *convirtOpts, cfg map[string]any, n int
 			return distStats{}, fmt.Errorf("replica %d: %w", i, err)
 		}
 		if n > 1 {
-			if err := encs[i].Encoder().Replicate(sdk.Replica{Rank: i, World: n, Store: store, Timeout: time.Minute}); err != nil {
+			rep.Rank, rep.Store, rep.Timeout = i, store, time.Minute
+			if err := encs[i].Encoder().Replicate(rep); err != nil {
 				return distStats{}, err
 			}
 		}
@@ -156,5 +187,9 @@ func timeReplicas(ctx context.Context, o *convirtOpts, cfg map[string]any, n int
 	st := distStats{Replicas: n, SecPerStep: steps.Mean(), SecMedian: steps.Median(),
 		AllReduceSecPerStep: (encs[0].Encoder().AllReduceTime() - reduce0).Seconds() / float64(o.Steps)}
 	st.ItemsPerSec = bench.PerSec(o.Batch, st.SecPerStep)
+	if !rep.NoOverlap {
+		rs := encs[0].Encoder().ReduceStats()
+		st.Buckets, st.BucketsInBackward = rs.Buckets, rs.InBackward
+	}
 	return st, nil
 }

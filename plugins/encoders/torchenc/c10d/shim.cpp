@@ -5,6 +5,7 @@
 // Nothing here reduces, gathers or rendezvouses by itself: every byte goes
 // through c10d.
 #include "shim.h"
+#include "group.hpp"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -21,28 +22,10 @@ struct cvd_store {
   c10::intrusive_ptr<c10d::TCPStore> store;
 };
 
-struct cvd_group {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-  int world;
-  std::chrono::milliseconds timeout;
-};
-
 namespace {
 
-char* dup(const std::string& s) {
-  char* p = static_cast<char*>(std::malloc(s.size() + 1));
-  std::memcpy(p, s.c_str(), s.size() + 1);
-  return p;
-}
-
-void fail(char** err, const std::exception& e) {
-  if (auto* c = dynamic_cast<const c10::Error*>(&e)) {
-    *err = dup(c->what_without_backtrace());
-  } else {
-    *err = dup(e.what());
-  }
-}
+using cvd::dup;
+using cvd::fail;
 
 at::ScalarType scalar(int dtype) {
   return dtype == CVD_F64 ? at::kDouble : at::kFloat;

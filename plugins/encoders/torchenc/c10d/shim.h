@@ -49,6 +49,37 @@ int cvd_allgather(cvd_group* g, const void* in, int64_t n, void* out, int dtype,
 int cvd_allreduce_tensors(cvd_group* g, void** ts, int n, int64_t bucket_bytes, char** err);
 void cvd_group_free(cvd_group* g);
 
+// A cvd_reducer sums the gradients of a fixed list of parameters over a
+// group while backward runs, as DDP's c10d::Reducer does (reducer.cpp): a
+// post-hook on each parameter's gradient accumulator marks it ready, and a
+// bucket's all-reduce is started (ProcessGroup::allreduce, asynchronous)
+// as soon as all its parameters are ready and the buckets before it have
+// started. The first step's backward records the order in which the
+// gradients become ready; at its finish rank 0's order is broadcast and
+// the buckets are cut from it (the first at most first_bucket_bytes, the
+// others bucket_bytes). From then on a step's backward is armed (its
+// buckets launched during backward) when it is the step's k-th, k being
+// the number of backwards the previous step had (one, or a gradient
+// cache's chunks): a further backward in the same step makes the armed
+// one's sums stale (waited for, discarded), and finish sums afresh.
+typedef struct cvd_reducer cvd_reducer;
+
+// cvd_reducer_new hooks the n parameters ps (at::Tensor*, leaves that
+// require grad), in an order every rank shares.
+cvd_reducer* cvd_reducer_new(void** ps, int n, int64_t first_bucket_bytes, int64_t bucket_bytes, char** err);
+// cvd_reducer_prepare is called before each backward of a step; g is the
+// group, or NULL before it is joined (such a backward is never armed).
+void cvd_reducer_prepare(cvd_reducer* r, cvd_group* g);
+// cvd_reducer_finish is called once a step's backwards are done, on every
+// rank at once: it starts the all-reduce of every bucket the armed
+// backward did not launch (all of them when none was armed), waits for
+// all, and copies the sums into the gradients (an undefined gradient
+// counts as zeros and stays undefined). *launched is the number of
+// buckets launched during backward, *buckets the number of buckets.
+int cvd_reducer_finish(cvd_reducer* r, cvd_group* g, int* launched, int* buckets, char** err);
+// cvd_reducer_free removes the hooks.
+void cvd_reducer_free(cvd_reducer* r);
+
 #ifdef __cplusplus
 }
 #endif
