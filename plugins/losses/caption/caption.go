@@ -13,6 +13,7 @@ package caption
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/convirt/convirt/plugins/losses/lossparams"
 	"github.com/convirt/convirt/plugins/models/torchrt"
@@ -127,7 +128,8 @@ func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
 			return err
 		}
 		res = sdk.LossResult{Loss: v, ImageGrads: map[string]*tensor.Tensor{l.cfg.ImageOutput: gt},
-			Metrics: map[string]float64{MetricTokens: float64(n), MetricAccuracy: acc}}
+			Metrics: map[string]float64{MetricTokens: float64(n), MetricAccuracy: acc},
+			Chance:  math.Log(float64(l.tok.VocabSize()))} // a uniform next-token guess
 		return nil
 	})
 	if err != nil {

@@ -114,7 +114,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 			return err
 		}
 		metrics[MetricLogitScale] = math.Exp(logScale)
-		res = &Result{LossResult: sdk.LossResult{Loss: value, GradV: grads[0], GradU: grads[1], Metrics: metrics}, GradLogScale: gs[0]}
+		res = &Result{LossResult: sdk.LossResult{Loss: value, GradV: grads[0], GradU: grads[1], Metrics: metrics, Chance: math.Log(float64(n))}, GradLogScale: gs[0]}
 		return nil
 	})
 	if err != nil {

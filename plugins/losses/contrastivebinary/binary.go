@@ -180,6 +180,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 			}
 		}
 		res.Metrics, err = metrics(s, logits, terms, n)
+		res.Chance = l.cfg.Chance()
 		return err
 	})
 	if err != nil {

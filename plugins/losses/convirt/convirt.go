@@ -10,6 +10,7 @@ package convirt
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/convirt/convirt/plugins/losses/infonce"
 	"github.com/convirt/convirt/plugins/losses/lossplugin"
@@ -101,7 +102,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 		if err != nil {
 			return err
 		}
-		res = sdk.LossResult{Loss: value, GradV: grads[0], GradU: grads[1], Metrics: metrics}
+		res = sdk.LossResult{Loss: value, GradV: grads[0], GradU: grads[1], Metrics: metrics, Chance: math.Log(float64(n))}
 		return nil
 	})
 	if err != nil {

@@ -1,6 +1,8 @@
 package gloria
 
 import (
+	"math"
+
 	"github.com/convirt/convirt/plugins/losses/lossparams"
 	"github.com/convirt/convirt/plugins/losses/lossplugin"
 	"github.com/convirt/convirt/plugins/sdk"
@@ -26,6 +28,13 @@ type Config struct {
 	// SkipCLS leaves the first token ([CLS]) out of the words.
 	SkipCLS bool `json:"skip_cls" doc:"leave the first token ([CLS]) out of the words that attend"`
 	lossparams.Config
+}
+
+// chance is the loss of an untrained model on a batch of b pairs: each of
+// the global and local losses is two cross-entropies over b candidates,
+// ln b each when every similarity is alike.
+func (c Config) chance(b int64) float64 {
+	return (c.GlobalWeight + c.LocalWeight) * 2 * math.Log(float64(b))
 }
 
 // DefaultConfig is GLoRIA's published setting on ResNet-50's conv4 and

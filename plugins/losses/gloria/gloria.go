@@ -174,7 +174,7 @@ func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
 				return err
 			}
 		}
-		res = sdk.LossResult{Metrics: map[string]float64{},
+		res = sdk.LossResult{Metrics: map[string]float64{}, Chance: l.cfg.chance(x.b),
 			ImageGrads: map[string]*tensor.Tensor{sdk.OutputProjection: grads[0], l.cfg.ImageOutput: grads[2]},
 			TextGrads:  map[string]*tensor.Tensor{sdk.OutputProjection: grads[1], sdk.OutputTokens: grads[3]}}
 		for _, m := range []struct {
