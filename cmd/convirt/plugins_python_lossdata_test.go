@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -39,8 +40,8 @@ func TestPythonSDKLossAndDataset(t *testing.T) {
 	gv, _ := r.GradV.Float32s()
 	gu, _ := r.GradU.Float32s()
 	if r.Loss != 140 || !equal32(gv, []float32{10, 12, 14, 16}) || !equal32(gu, []float32{2, 4, 6, 8}) ||
-		r.Metrics["rows"] != 2 || r.Metrics["v_view"] != 1 {
-		t.Errorf("compute: loss %v, grads %v %v, metrics %v", r.Loss, gv, gu, r.Metrics)
+		r.Metrics["rows"] != 2 || r.Metrics["v_view"] != 1 || math.Abs(r.Chance-math.Log(2)) > 1e-12 {
+		t.Errorf("compute: loss %v, grads %v %v, metrics %v, chance %v", r.Loss, gv, gu, r.Metrics, r.Chance)
 	}
 	if err := loss.Step(ctx); err != nil {
 		t.Fatal(err)

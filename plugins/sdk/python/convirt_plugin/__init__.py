@@ -91,7 +91,10 @@ class Loss:
     def compute(self, v, u):
         """Returns (loss, dL/dv, dL/du, metrics) for the image and text
         embeddings v and u, (N,D) numpy arrays; the gradients as arrays or
-        torch tensors of the same shapes, metrics a dict of floats."""
+        torch tensors of the same shapes, metrics a dict of floats. A fifth
+        value, when given, is the loss's chance level on this batch (ln N
+        for InfoNCE over N pairs): the host warns when training stays there
+        after a warm-up; without it the loss is not checked."""
         raise NotImplementedError
 
     def step(self):

@@ -170,12 +170,15 @@ class LossServicer(pb_grpc.LossServicer):
     def Compute(self, request, context):
         v = self.call.decode(context, "v", tensors.from_wire, request.v if request.HasField("v") else None)
         u = self.call.decode(context, "u", tensors.from_wire, request.u if request.HasField("u") else None)
-        loss, gv, gu, metrics = self.call.run(context, self.impl.compute, v, u)
+        out = self.call.run(context, self.impl.compute, v, u)
+        loss, gv, gu, metrics = out[:4]
+        chance = out[4] if len(out) > 4 else 0.0
         segs = []
         try:
             return pb.ComputeResponse(loss=float(loss), grad_v=tensors.to_wire(gv, self.call.opts, segs),
                                       grad_u=tensors.to_wire(gu, self.call.opts, segs),
-                                      metrics={k: float(x) for k, x in (metrics or {}).items()})
+                                      metrics={k: float(x) for k, x in (metrics or {}).items()},
+                                      chance=float(chance))
         except Exception as e:
             for name in segs:
                 tensors.remove_segment(name)

@@ -83,7 +83,7 @@ class Dot(convirt_plugin.Loss):
 
     def compute(self, v, u):
         return (self.scale * float((v.astype(np.float64) * u).sum()), self.scale * u, self.scale * v,
-                {"rows": v.shape[0], "v_view": 1.0 if mapped(v) else 0.0})
+                {"rows": v.shape[0], "v_view": 1.0 if mapped(v) else 0.0}, np.log(v.shape[0]))
 
     def step(self):
         self.steps += 1
