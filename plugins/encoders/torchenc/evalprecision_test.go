@@ -5,6 +5,7 @@ package torchenc_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 
@@ -39,10 +40,7 @@ func TestEvalPrecisionFeatures(t *testing.T) {
 	b := images(t, 16, 64, false)
 	base := map[string]any{"seed": 3, "proj_dim": 8, "threads": 1}
 	with := func(kv ...string) map[string]any {
-		cfg := map[string]any{}
-		for k, v := range base {
-			cfg[k] = v
-		}
+		cfg := maps.Clone(base)
 		for i := 0; i < len(kv); i += 2 {
 			cfg[kv[i]] = kv[i+1]
 		}
