@@ -25,8 +25,12 @@ type baseClient struct {
 }
 
 // fail turns an RPC error into one that names the plugin and the method and
-// keeps what the plugin said, without gRPC's framing.
+// keeps what the plugin said, without gRPC's framing; nil stays nil, so a
+// call whose answer is empty ends in return b.fail(method, err).
 func (b *baseClient) fail(method string, err error) error {
+	if err == nil {
+		return nil
+	}
 	st, ok := status.FromError(err)
 	if !ok {
 		return fmt.Errorf("plugin %q: %s: %w", b.name, method, err)
@@ -69,10 +73,8 @@ func (b *baseClient) Configure(ctx context.Context, cfg map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("plugin %q: Configure: encoding config: %w", b.name, err)
 	}
-	if _, err := b.c.Configure(ctx, &pb.ConfigureRequest{ConfigJson: j}); err != nil {
-		return b.fail("Configure", err)
-	}
-	return nil
+	_, err = b.c.Configure(ctx, &pb.ConfigureRequest{ConfigJson: j})
+	return b.fail("Configure", err)
 }
 
 // State implements Stateful.
@@ -96,10 +98,8 @@ func (b *baseClient) SetState(ctx context.Context, state []byte) error {
 	if err != nil {
 		return fmt.Errorf("plugin %q: SetState: %w", b.name, err)
 	}
-	if _, err := b.c.SetState(ctx, m); err != nil {
-		return b.fail("SetState", err)
-	}
-	return nil
+	_, err = b.c.SetState(ctx, m)
+	return b.fail("SetState", err)
 }
 
 // Close asks the plugin to release its resources; it does not stop the
@@ -107,10 +107,8 @@ func (b *baseClient) SetState(ctx context.Context, state []byte) error {
 func (b *baseClient) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
-	if _, err := b.c.Close(ctx, &pb.Empty{}); err != nil {
-		return b.fail("Close", err)
-	}
-	return nil
+	_, err := b.c.Close(ctx, &pb.Empty{})
+	return b.fail("Close", err)
 }
 
 // encoderClient is an Encoder across the process boundary.
@@ -145,10 +143,8 @@ func (c *encoderClient) Backward(ctx context.Context, grad *tensor.Tensor) error
 	if err != nil {
 		return fmt.Errorf("plugin %q: Backward: gradient: %w", c.name, err)
 	}
-	if _, err := c.e.Backward(ctx, &pb.TensorMessage{Tensor: g}); err != nil {
-		return c.fail("Backward", err)
-	}
-	return nil
+	_, err = c.e.Backward(ctx, &pb.TensorMessage{Tensor: g})
+	return c.fail("Backward", err)
 }
 
 func (c *encoderClient) Step(ctx context.Context, req StepRequest) error {
@@ -178,33 +174,26 @@ type lossClient struct {
 func (c *lossClient) Compute(ctx context.Context, v, u *tensor.Tensor) (LossResult, error) {
 	out := &outbox{opts: c.wire}
 	defer out.done()
-	vm, err := out.tensor(v)
+	var err error
+	vm, um := convert(&err, "v", v, out.tensor), convert(&err, "u", u, out.tensor)
 	if err != nil {
-		return LossResult{}, fmt.Errorf("plugin %q: Compute: v: %w", c.name, err)
-	}
-	um, err := out.tensor(u)
-	if err != nil {
-		return LossResult{}, fmt.Errorf("plugin %q: Compute: u: %w", c.name, err)
+		return LossResult{}, fmt.Errorf("plugin %q: Compute: %w", c.name, err)
 	}
 	r, err := c.l.Compute(ctx, &pb.ComputeRequest{V: vm, U: um})
 	if err != nil {
 		return LossResult{}, c.fail("Compute", err)
 	}
 	res := LossResult{Loss: r.Loss, Metrics: r.Metrics, Chance: r.Chance}
-	if res.GradV, err = fromTensor(r.GradV); err != nil {
-		return res, fmt.Errorf("plugin %q: Compute: grad v: %w", c.name, err)
-	}
-	if res.GradU, err = fromTensor(r.GradU); err != nil {
-		return res, fmt.Errorf("plugin %q: Compute: grad u: %w", c.name, err)
+	res.GradV, res.GradU = convert(&err, "grad v", r.GradV, fromTensor), convert(&err, "grad u", r.GradU, fromTensor)
+	if err != nil {
+		return res, fmt.Errorf("plugin %q: Compute: %w", c.name, err)
 	}
 	return res, nil
 }
 
 func (c *lossClient) Step(ctx context.Context) error {
-	if _, err := c.l.Step(ctx, &pb.Empty{}); err != nil {
-		return c.fail("Step", err)
-	}
-	return nil
+	_, err := c.l.Step(ctx, &pb.Empty{})
+	return c.fail("Step", err)
 }
 
 // datasetClient is a Dataset across the process boundary.
@@ -272,13 +261,10 @@ func (c *evaluatorClient) Evaluate(ctx context.Context, req EvalRequest) (EvalRe
 func (c *evaluatorClient) Grad(ctx context.Context, features, labels *tensor.Tensor) (float64, *tensor.Tensor, error) {
 	out := &outbox{opts: c.wire}
 	defer out.done()
-	f, err := out.tensor(features)
+	var err error
+	f, l := convert(&err, "features", features, out.tensor), convert(&err, "labels", labels, out.tensor)
 	if err != nil {
-		return 0, nil, fmt.Errorf("plugin %q: Grad: features: %w", c.name, err)
-	}
-	l, err := out.tensor(labels)
-	if err != nil {
-		return 0, nil, fmt.Errorf("plugin %q: Grad: labels: %w", c.name, err)
+		return 0, nil, fmt.Errorf("plugin %q: Grad: %w", c.name, err)
 	}
 	r, err := c.v.Grad(ctx, &pb.GradRequest{Features: f, Labels: l})
 	if err != nil {

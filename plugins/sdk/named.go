@@ -120,23 +120,18 @@ func (c *encoderClient) BackwardNamed(ctx context.Context, grads map[string]*ten
 	if len(named) == 0 {
 		return fmt.Errorf("plugin %q: Backward: no named gradient", c.name)
 	}
-	if _, err := c.e.Backward(ctx, &pb.TensorMessage{Named: named}); err != nil {
-		return c.fail("Backward", err)
-	}
-	return nil
+	_, err = c.e.Backward(ctx, &pb.TensorMessage{Named: named})
+	return c.fail("Backward", err)
 }
 
 // ComputeLocal implements LocalLoss across the process boundary.
 func (c *lossClient) ComputeLocal(ctx context.Context, in LocalInputs) (LossResult, error) {
 	out := &outbox{opts: c.wire}
 	defer out.done()
-	img, err := out.named(in.Image)
+	var err error
+	img, txt := convert(&err, "image output", in.Image, out.named), convert(&err, "text output", in.Text, out.named)
 	if err != nil {
-		return LossResult{}, fmt.Errorf("plugin %q: Compute: image output %w", c.name, err)
-	}
-	txt, err := out.named(in.Text)
-	if err != nil {
-		return LossResult{}, fmt.Errorf("plugin %q: Compute: text output %w", c.name, err)
+		return LossResult{}, fmt.Errorf("plugin %q: Compute: %w", c.name, err)
 	}
 	if len(img) == 0 && len(txt) == 0 && len(in.Texts) == 0 {
 		return LossResult{}, fmt.Errorf("plugin %q: Compute: no named output and no texts to send", c.name)
@@ -190,13 +185,10 @@ func (s *encoderServer) backwardNamed(ctx context.Context, req *pb.TensorMessage
 }
 
 func (s *lossServer) computeLocal(ctx context.Context, req *pb.ComputeRequest) (*pb.ComputeResponse, error) {
-	img, err := fromNamed(req.Image)
+	var err error
+	img, txt := convert(&err, "image output", req.Image, fromNamed), convert(&err, "text output", req.Text, fromNamed)
 	if err != nil {
-		return nil, badRequest("image output", err)
-	}
-	txt, err := fromNamed(req.Text)
-	if err != nil {
-		return nil, badRequest("text output", err)
+		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	ll, ok := s.impl.(LocalLoss)
 	if !ok {
@@ -207,15 +199,10 @@ func (s *lossServer) computeLocal(ctx context.Context, req *pb.ComputeRequest) (
 		return nil, rpcError(err)
 	}
 	out := &outbox{opts: s.wire}
-	gi, err := out.named(r.ImageGrads)
+	gi, gt := convert(&err, "image gradient", r.ImageGrads, out.named), convert(&err, "text gradient", r.TextGrads, out.named)
 	if err != nil {
 		out.done()
-		return nil, status.Errorf(codes.Internal, "image gradient %v", err)
-	}
-	gt, err := out.named(r.TextGrads)
-	if err != nil {
-		out.done()
-		return nil, status.Errorf(codes.Internal, "text gradient %v", err)
+		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &pb.ComputeResponse{Loss: r.Loss, Metrics: r.Metrics, ImageGrads: gi, TextGrads: gt, Chance: r.Chance}, nil
 }

@@ -171,27 +171,20 @@ func (s *lossServer) Compute(ctx context.Context, req *pb.ComputeRequest) (*pb.C
 	if len(req.Image) > 0 || len(req.Text) > 0 || len(req.Texts) > 0 {
 		return s.computeLocal(ctx, req)
 	}
-	v, err := fromTensor(req.V)
+	var err error
+	v, u := convert(&err, "v", req.V, fromTensor), convert(&err, "u", req.U, fromTensor)
 	if err != nil {
-		return nil, badRequest("v", err)
-	}
-	u, err := fromTensor(req.U)
-	if err != nil {
-		return nil, badRequest("u", err)
+		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	r, err := s.impl.Compute(ctx, v, u)
 	if err != nil {
 		return nil, rpcError(err)
 	}
 	out := &outbox{opts: s.wire}
-	gv, err := out.tensor(r.GradV)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "grad v: %v", err)
-	}
-	gu, err := out.tensor(r.GradU)
+	gv, gu := convert(&err, "grad v", r.GradV, out.tensor), convert(&err, "grad u", r.GradU, out.tensor)
 	if err != nil {
 		out.done()
-		return nil, status.Errorf(codes.Internal, "grad u: %v", err)
+		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &pb.ComputeResponse{Loss: r.Loss, GradV: gv, GradU: gu, Metrics: r.Metrics, Chance: r.Chance}, nil
 }
@@ -267,13 +260,10 @@ func (s *evaluatorServer) Evaluate(ctx context.Context, req *pb.EvaluateRequest)
 }
 
 func (s *evaluatorServer) Grad(ctx context.Context, req *pb.GradRequest) (*pb.GradResponse, error) {
-	f, err := fromTensor(req.Features)
+	var err error
+	f, l := convert(&err, "features", req.Features, fromTensor), convert(&err, "labels", req.Labels, fromTensor)
 	if err != nil {
-		return nil, badRequest("features", err)
-	}
-	l, err := fromTensor(req.Labels)
-	if err != nil {
-		return nil, badRequest("labels", err)
+		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	loss, g, err := s.impl.Grad(ctx, f, l)
 	if err != nil {

@@ -86,6 +86,22 @@ type outbox struct {
 	segs []string
 }
 
+// convert converts x, the field of a message named what, with conv unless
+// an earlier field failed (*err set): the fields of a message convert one
+// after another, and the first that fails sets *err, naming it. The caller
+// checks *err once and gives it its status or context.
+func convert[X, Y any](err *error, what string, x X, conv func(X) (Y, error)) Y {
+	var y Y
+	if *err != nil {
+		return y
+	}
+	y, e := conv(x)
+	if e != nil {
+		*err = fmt.Errorf("%s: %w", what, e)
+	}
+	return y
+}
+
 // useShm reports whether a payload of n bytes goes through shared memory.
 func (o *outbox) useShm(n int) bool {
 	return o.opts.ShmThreshold > 0 && n > 0 && n >= o.opts.ShmThreshold

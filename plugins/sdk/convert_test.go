@@ -1,0 +1,36 @@
+package sdk
+
+import (
+	"errors"
+	"strconv"
+	"testing"
+)
+
+// TestConvertFirstErrorWins: the fields of a message convert in turn; the
+// first that fails names itself in the error and the later ones are not
+// converted.
+func TestConvertFirstErrorWins(t *testing.T) {
+	var err error
+	calls := 0
+	atoi := func(s string) (int, error) { calls++; return strconv.Atoi(s) }
+	a, b, c := convert(&err, "a", "1", atoi), convert(&err, "b", "x", atoi), convert(&err, "c", "3", atoi)
+	if a != 1 || b != 0 || c != 0 || calls != 2 {
+		t.Errorf("got %d %d %d after %d calls; want 1 0 0 after 2", a, b, c, calls)
+	}
+	var ne *strconv.NumError
+	if err == nil || err.Error() != `b: strconv.Atoi: parsing "x": invalid syntax` || !errors.As(err, &ne) {
+		t.Errorf("err = %v, want b's, wrapped", err)
+	}
+}
+
+// TestFailKeepsNil: a call that succeeded stays a success, so a client
+// method can end in return c.fail(method, err).
+func TestFailKeepsNil(t *testing.T) {
+	b := &baseClient{name: "p"}
+	if err := b.fail("Step", nil); err != nil {
+		t.Errorf("fail(nil) = %v", err)
+	}
+	if err := b.fail("Step", errors.New("boom")); err == nil || err.Error() != `plugin "p": Step: boom` {
+		t.Errorf("fail = %v", err)
+	}
+}
