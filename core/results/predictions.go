@@ -126,9 +126,20 @@ func ReadPredictions(r io.Reader) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results: predictions header: %w", err)
 	}
+	read := readLabel
 	if len(header) >= 2 && header[0] == "id" && header[1] == "true" {
-		return readClass(cr, header)
+		read = readClass
 	}
+	p, err := read(cr, header)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readLabel reads the per-label layout's rows after its header (with an
+// error, what it read so far: ReadPredictions drops it).
+func readLabel(cr *csv.Reader, header []string) (any, error) {
 	if len(header) < 3 || header[0] != "id" || len(header)%2 != 1 {
 		return nil, fmt.Errorf("results: predictions header %q: want columns id,<label>:true,<label>:score (per label) or id,true,score:<class> (per class)", header)
 	}
@@ -141,7 +152,7 @@ func ReadPredictions(r io.Reader) (any, error) {
 		}
 		p.Labels = append(p.Labels, l)
 	}
-	err = eachRow(cr, func(line int, rec []string) error {
+	return p, readRows(cr, &p.IDs, &p.Truth, &p.Scores, func(line int, rec []string) ([]float64, []float32, error) {
 		truth, scores := make([]float64, len(p.Labels)), make([]float32, len(p.Labels))
 		for k := range p.Labels {
 			var err error
@@ -149,20 +160,15 @@ func ReadPredictions(r io.Reader) (any, error) {
 			truth[k] = math.NaN()
 			if t != "" {
 				if truth[k], err = strconv.ParseFloat(t, 64); err != nil {
-					return fmt.Errorf("results: predictions line %d, %s: %w", line, header[1+2*k], err)
+					return nil, nil, fmt.Errorf("results: predictions line %d, %s: %w", line, header[1+2*k], err)
 				}
 			}
 			if scores[k], err = score(rec, header, line, 2+2*k); err != nil {
-				return err
+				return nil, nil, err
 			}
 		}
-		p.IDs, p.Truth, p.Scores = append(p.IDs, rec[0]), append(p.Truth, truth), append(p.Scores, scores)
-		return nil
+		return truth, scores, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // score parses the score in column col of a record on the given line.
@@ -174,9 +180,11 @@ func score(rec, header []string, line, col int) (float32, error) {
 	return float32(v), nil
 }
 
-// eachRow calls f with every record left in cr and its line number, the
-// header being line 1, until the input ends or f or the reader fails.
-func eachRow(cr *csv.Reader, f func(line int, rec []string) error) error {
+// readRows reads every record left in cr, the header being line 1, until
+// the input ends or row or the reader fails: row parses a record on the
+// given line into its truth and scores, appended with its id (the first
+// column) to ids, truth and scores.
+func readRows[T any](cr *csv.Reader, ids *[]string, truth *[]T, scores *[][]float32, row func(line int, rec []string) (T, []float32, error)) error {
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -185,13 +193,16 @@ func eachRow(cr *csv.Reader, f func(line int, rec []string) error) error {
 		if err != nil {
 			return fmt.Errorf("results: predictions: %w", err)
 		}
-		if err := f(line, rec); err != nil {
+		t, sc, err := row(line, rec)
+		if err != nil {
 			return err
 		}
+		*ids, *truth, *scores = append(*ids, rec[0]), append(*truth, t), append(*scores, sc)
 	}
 }
 
-func readClass(cr *csv.Reader, header []string) (*ClassPredictions, error) {
+// readClass reads the per-class layout's rows after its header.
+func readClass(cr *csv.Reader, header []string) (any, error) {
 	p := &ClassPredictions{}
 	index := map[string]int{}
 	for j, h := range header[2:] {
@@ -202,23 +213,18 @@ func readClass(cr *csv.Reader, header []string) (*ClassPredictions, error) {
 		index[c] = len(p.Classes)
 		p.Classes = append(p.Classes, c)
 	}
-	err := eachRow(cr, func(line int, rec []string) error {
+	return p, readRows(cr, &p.IDs, &p.Truth, &p.Scores, func(line int, rec []string) (int, []float32, error) {
 		c, ok := index[rec[1]]
 		if !ok {
-			return fmt.Errorf("results: predictions line %d: class %q is not in the header", line, rec[1])
+			return 0, nil, fmt.Errorf("results: predictions line %d: class %q is not in the header", line, rec[1])
 		}
 		scores := make([]float32, len(p.Classes))
 		for k := range scores {
 			var err error
 			if scores[k], err = score(rec, header, line, 2+k); err != nil {
-				return err
+				return 0, nil, err
 			}
 		}
-		p.IDs, p.Truth, p.Scores = append(p.IDs, rec[0]), append(p.Truth, c), append(p.Scores, scores)
-		return nil
+		return c, scores, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
