@@ -45,6 +45,7 @@ func (e *Encoder) Replicate(r sdk.Replica) error {
 		if e.dp != nil && e.dp.group != nil {
 			return fmt.Errorf("replica %d of %d: already joined its replicas", e.dp.cfg.Rank, e.dp.cfg.World)
 		}
+		e.closeReplicas() // a reducer hooked by an earlier backward
 		e.dp = &dataParallel{cfg: r}
 		return nil
 	})

@@ -130,25 +130,16 @@ func (d *lstm) cell(s *torchx.Scope, x, h, c *ts.Tensor) (*ts.Tensor, *ts.Tensor
 	if err != nil {
 		return nil, nil, err
 	}
-	gate := func(k int64, act func(*ts.Tensor) (*ts.Tensor, error)) (*ts.Tensor, error) {
-		return lossparams.Chain(s, gates, func(x *ts.Tensor) (*ts.Tensor, error) { return x.Narrow(1, k*d.hidden, d.hidden, false) }, act)
-	}
-	i, err := gate(0, sigmoid)
+	gate, err := lossparams.Split(s, gates, 1, 4)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := gate(1, sigmoid)
-	if err != nil {
-		return nil, nil, err
+	for k, act := range []func(*ts.Tensor) (*ts.Tensor, error){sigmoid, sigmoid, tanh, sigmoid} {
+		if gate[k], err = s.Keep(act(gate[k])); err != nil {
+			return nil, nil, fmt.Errorf("gate %d: %w", k, err)
+		}
 	}
-	g, err := gate(2, tanh)
-	if err != nil {
-		return nil, nil, err
-	}
-	o, err := gate(3, sigmoid)
-	if err != nil {
-		return nil, nil, err
-	}
+	i, f, g, o := gate[0], gate[1], gate[2], gate[3]
 	fc, err := s.Keep(f.Mul(c, false))
 	if err != nil {
 		return nil, nil, err

@@ -120,25 +120,15 @@ func (d *transformer) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tens
 }
 
 func (d *transformer) layer(s *torchx.Scope, l decoderLayer, x, mem, future *ts.Tensor) (*ts.Tensor, error) {
-	hidden := x.MustSize()[2]
 	qkv, err := lossparams.Linear(s, l.selfQKV, x)
 	if err != nil {
 		return nil, err
 	}
-	part := func(t *ts.Tensor, k int64) (*ts.Tensor, error) { return s.Keep(t.Narrow(2, k*hidden, hidden, false)) }
-	q, err := part(qkv, 0)
+	self, err := lossparams.Split(s, qkv, 2, 3)
 	if err != nil {
 		return nil, err
 	}
-	k, err := part(qkv, 1)
-	if err != nil {
-		return nil, err
-	}
-	v, err := part(qkv, 2)
-	if err != nil {
-		return nil, err
-	}
-	a, err := d.attention(s, q, k, v, future)
+	a, err := d.attention(s, self[0], self[1], self[2], future)
 	if err != nil {
 		return nil, err
 	}
@@ -153,15 +143,11 @@ func (d *transformer) layer(s *torchx.Scope, l decoderLayer, x, mem, future *ts.
 	if err != nil {
 		return nil, err
 	}
-	ck, err := part(kv, 0)
+	cross, err := lossparams.Split(s, kv, 2, 2)
 	if err != nil {
 		return nil, err
 	}
-	cv, err := part(kv, 1)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := d.attention(s, cq, ck, cv, nil)
+	ca, err := d.attention(s, cq, cross[0], cross[1], nil)
 	if err != nil {
 		return nil, err
 	}
@@ -203,24 +189,19 @@ func (d *transformer) residual(s *torchx.Scope, proj *layers.Linear, ln *layers.
 func (d *transformer) attention(s *torchx.Scope, q, k, v, mask *ts.Tensor) (*ts.Tensor, error) {
 	size := q.MustSize()
 	b, lq, hidden := size[0], size[1], size[2]
-	lk, dh := k.MustSize()[1], hidden/d.heads
-	split := func(t *ts.Tensor, n int64) (*ts.Tensor, error) {
-		return lossparams.Chain(s, t,
+	dh := hidden / d.heads
+	var heads [3]*ts.Tensor // q, k and v as [B, heads, L, dh]
+	for i, t := range []*ts.Tensor{q, k, v} {
+		n := t.MustSize()[1]
+		var err error
+		heads[i], err = lossparams.Chain(s, t,
 			func(x *ts.Tensor) (*ts.Tensor, error) { return x.Reshape([]int64{b, n, d.heads, dh}, false) },
 			func(x *ts.Tensor) (*ts.Tensor, error) { return x.Permute([]int64{0, 2, 1, 3}, false) })
+		if err != nil {
+			return nil, err
+		}
 	}
-	qh, err := split(q, lq)
-	if err != nil {
-		return nil, err
-	}
-	kh, err := split(k, lk)
-	if err != nil {
-		return nil, err
-	}
-	vh, err := split(v, lk)
-	if err != nil {
-		return nil, err
-	}
+	qh, kh, vh := heads[0], heads[1], heads[2]
 	scores, err := lossparams.Chain(s, kh,
 		func(x *ts.Tensor) (*ts.Tensor, error) { return x.Transpose(2, 3, false) },
 		func(x *ts.Tensor) (*ts.Tensor, error) { return qh.Matmul(x, false) },

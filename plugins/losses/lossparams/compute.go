@@ -27,6 +27,20 @@ func Chain(s *torchx.Scope, x *ts.Tensor, steps ...func(*ts.Tensor) (*ts.Tensor,
 	return x, nil
 }
 
+// Split narrows x into n equal parts along dim, each kept in s: the query,
+// key and value of a fused projection, or an LSTM's four gates.
+func Split(s *torchx.Scope, x *ts.Tensor, dim int64, n int) ([]*ts.Tensor, error) {
+	size := x.MustSize()[dim] / int64(n)
+	parts := make([]*ts.Tensor, n)
+	for k := range parts {
+		var err error
+		if parts[k], err = s.Keep(x.Narrow(dim, int64(k)*size, size, false)); err != nil {
+			return nil, fmt.Errorf("part %d of %d: %w", k, n, err)
+		}
+	}
+	return parts, nil
+}
+
 // Cast is parameter p in dtype dt, differentiably: gradients reach p in
 // its own dtype.
 func Cast(s *torchx.Scope, p *ts.Tensor, dt gotch.DType) (*ts.Tensor, error) {

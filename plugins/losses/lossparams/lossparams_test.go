@@ -2,11 +2,13 @@ package lossparams
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/torchrt"
+	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
@@ -95,5 +97,39 @@ func TestStateResumesExactly(t *testing.T) {
 	}
 	if err := other.SetState(mid); err == nil || !strings.Contains(err.Error(), "loss parameters state") {
 		t.Errorf("a state of other parameters: %v", err)
+	}
+}
+
+// TestSplitEqualParts: Split cuts a [2, 6] tensor into three [2, 2]
+// column blocks in order.
+func TestSplitEqualParts(t *testing.T) {
+	err := torchrt.Pin(func() error {
+		var s torchx.Scope
+		defer s.Free()
+		x, err := s.Keep(ts.Arange(ts.IntScalar(12), gotch.Float, gotch.CPU))
+		if err != nil {
+			return err
+		}
+		if x, err = s.Keep(x.Reshape([]int64{2, 6}, false)); err != nil {
+			return err
+		}
+		parts, err := Split(&s, x, 1, 3)
+		if err != nil {
+			return err
+		}
+		want := [][]float32{{0, 1, 6, 7}, {2, 3, 8, 9}, {4, 5, 10, 11}}
+		for k, p := range parts {
+			c, err := s.Keep(p.Contiguous(false))
+			if err != nil {
+				return err
+			}
+			if got := c.Vals().([]float32); !slices.Equal(got, want[k]) {
+				t.Errorf("part %d = %v, want %v", k, got, want[k])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

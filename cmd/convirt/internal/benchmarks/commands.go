@@ -62,7 +62,7 @@ func (bs *Bench) Commands() []*cli.Command {
 		Run:     bs.runBenchData,
 	}, {
 		Name:    "bench distributed",
-		Usage:   "[--replicas 2] [--image resnet50|resnet18|smallcnn] [--batch 16] [--size 64] [--steps 5] [--warmup 1] [--json]",
+		Usage:   "[--replicas 2] [--image resnet50|resnet18|smallcnn] [--batch 16] [--size 64] [--steps 5] [--warmup 1] [--bucket-mb 25] [--json]",
 		Short:   "time data-parallel replicas of the image encoder (gradients summed by c10d's all-reduce) beside one, on the same global batch",
 		Example: "bench distributed --replicas 2 --image smallcnn --batch 16 --json",
 		Run:     bs.runBenchDistributed,
