@@ -49,8 +49,8 @@ func Default() Config {
 // Validate checks the bounds in Config's tags (schema.Validate), that each
 // range is [lo, hi] with lo <= hi, and that a blur kernel is odd.
 func (c Config) Validate() error {
-	if err := schema.Validate(c); err != nil {
-		return fmt.Errorf("augment: %w", err)
+	if err := schema.ValidateAs("augment", c); err != nil {
+		return err
 	}
 	for name, r := range map[string][2]float64{"crop_scale": c.CropScale, "crop_ratio": c.CropRatio,
 		"scale": c.Scale, "brightness": c.Brightness, "contrast": c.Contrast, "blur_sigma": c.BlurSigma} {

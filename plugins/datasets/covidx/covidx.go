@@ -48,10 +48,7 @@ func (c Config) Validate() error {
 	if c.Variant == "" {
 		c.Variant = ThreeClass
 	}
-	if err := schema.Validate(c); err != nil {
-		return fmt.Errorf("covidx: %w", err)
-	}
-	return nil
+	return schema.ValidateAs("covidx", c)
 }
 
 // Open reads root/{split}.txt with images under root/{split}/.

@@ -58,12 +58,7 @@ var configSchema = schema.MustDerive(DefaultConfig())
 func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // Validate checks the split fractions.
-func (c Config) Validate() error {
-	if err := schema.Validate(c); err != nil {
-		return fmt.Errorf("rsna: %w", err)
-	}
-	return nil
-}
+func (c Config) Validate() error { return schema.ValidateAs("rsna", c) }
 
 // Open indexes root.
 func Open(root string, c Config) (*source.Slice, error) {

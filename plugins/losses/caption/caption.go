@@ -52,8 +52,8 @@ type Loss struct {
 // newLoss validates cfg, loads the vocabulary and builds the decoder with
 // build under the parameters' root.
 func newLoss(name string, cfg Config, build func(p *nn.Path, cfg Config, vocab int64) (decoder, error)) (*Loss, error) {
-	if err := schema.Validate(cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := schema.ValidateAs(name, cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Vocab == "" {
 		return nil, fmt.Errorf("%s: config key vocab is required (the WordPiece vocabulary of the reports)", name)

@@ -57,8 +57,8 @@ var Schema = schema.MustDerive(DefaultConfig())
 // Validate checks the fields' ranges and allowed values (Config's tags) and
 // Adam's constants when the optimiser is Adam, naming the one at fault.
 func (c Config) Validate() error {
-	if err := schema.Validate(c); err != nil {
-		return fmt.Errorf("clip: %w", err)
+	if err := schema.ValidateAs("clip", c); err != nil {
+		return err
 	}
 	switch {
 	case c.Optimizer == OptimizerAdam && !(c.Beta1 >= 0 && c.Beta1 < 1):

@@ -88,8 +88,8 @@ type Loss struct {
 
 // New validates cfg and returns the loss.
 func New(cfg Config) (*Loss, error) {
-	if err := schema.Validate(cfg); err != nil {
-		return nil, fmt.Errorf("contrastive-binary: %w", err)
+	if err := schema.ValidateAs("contrastive-binary", cfg); err != nil {
+		return nil, err
 	}
 	return &Loss{cfg: cfg}, nil
 }

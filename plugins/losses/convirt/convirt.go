@@ -44,12 +44,7 @@ var Spec = lossplugin.Register(lossplugin.Spec[Config]{Name: "convirt", Version:
 
 // Validate checks the ranges of the fields (Config's tags), naming the one
 // at fault.
-func (c Config) Validate() error {
-	if err := schema.Validate(c); err != nil {
-		return fmt.Errorf("convirt: %w", err)
-	}
-	return nil
-}
+func (c Config) Validate() error { return schema.ValidateAs("convirt", c) }
 
 // Metric names reported in Result.Metrics.
 const (

@@ -57,8 +57,8 @@ type Loss struct {
 
 // New validates cfg and builds the projection of the image's local map.
 func New(cfg Config) (*Loss, error) {
-	if err := schema.Validate(cfg); err != nil {
-		return nil, fmt.Errorf("gloria: %w", err)
+	if err := schema.ValidateAs("gloria", cfg); err != nil {
+		return nil, err
 	}
 	l := &Loss{cfg: cfg}
 	var err error

@@ -183,6 +183,20 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateAs: the owner prefixes Validate's error; a valid config
+// stays nil.
+func TestValidateAs(t *testing.T) {
+	ok := full{Tau: 0.1, Size: 224, Mode: "a", Sub: inner{P: 0.5}, Items: []elem{{Name: "e", N: 1}}}
+	if err := ValidateAs("p", ok); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+	bad := ok
+	bad.Tau = 0
+	if err := ValidateAs("p", bad); err == nil || err.Error() != "p: tau: value 0 is out of range >= 1e-06" {
+		t.Errorf("ValidateAs = %v", err)
+	}
+}
+
 // TestDeriveYAMLNames: a struct read from YAML (the recipe) names its keys
 // with yaml tags alone; a json tag, when present, wins, and an inline
 // embedded struct contributes its keys in place.

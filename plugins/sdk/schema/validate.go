@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 )
@@ -31,6 +32,15 @@ func Validate(v any) error {
 	}
 	if len(msgs) > 0 {
 		return errors.New(strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// ValidateAs is Validate with its error naming the config's owner (the
+// plugin, "convirt: lambda: ..."), as a plugin reports it; nil stays nil.
+func ValidateAs(owner string, v any) error {
+	if err := Validate(v); err != nil {
+		return fmt.Errorf("%s: %w", owner, err)
 	}
 	return nil
 }
