@@ -174,17 +174,24 @@ func (g *Group) AllReduceTensors(tensors []*ts.Tensor, bucketBytes int64) error 
 	if len(tensors) == 0 {
 		return nil
 	}
-	ptrs := C.malloc(C.size_t(len(tensors)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	ptrs := cTensors(tensors)
 	defer C.free(ptrs)
-	arr := unsafe.Slice((*unsafe.Pointer)(ptrs), len(tensors))
-	for i, t := range tensors {
-		arr[i] = t.Ctensor()
-	}
 	err := g.call("all-reduce", func(e **C.char) C.int {
 		return C.cvd_allreduce_tensors(g.g, (*unsafe.Pointer)(ptrs), C.int(len(tensors)), C.int64_t(bucketBytes), e)
 	})
 	runtime.KeepAlive(tensors)
 	return err
+}
+
+// cTensors is a malloc'd C array (the caller frees it) of tensors'
+// at::Tensor pointers, as the shim takes them.
+func cTensors(tensors []*ts.Tensor) unsafe.Pointer {
+	ptrs := C.malloc(C.size_t(len(tensors)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	arr := unsafe.Slice((*unsafe.Pointer)(ptrs), len(tensors))
+	for i, t := range tensors {
+		arr[i] = t.Ctensor()
+	}
+	return ptrs
 }
 
 func (g *Group) call(what string, f func(**C.char) C.int) error {

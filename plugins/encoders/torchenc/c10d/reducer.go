@@ -57,12 +57,8 @@ func NewReducer(params []*ts.Tensor, firstBucketBytes, bucketBytes int64) (*Redu
 	if len(params) == 0 {
 		return nil, fmt.Errorf("c10d reducer: no parameters")
 	}
-	ptrs := C.malloc(C.size_t(len(params)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	ptrs := cTensors(params)
 	defer C.free(ptrs)
-	arr := unsafe.Slice((*unsafe.Pointer)(ptrs), len(params))
-	for i, p := range params {
-		arr[i] = p.Ctensor()
-	}
 	var cerr *C.char
 	r := C.cvd_reducer_new((*unsafe.Pointer)(ptrs), C.int(len(params)), C.int64_t(firstBucketBytes), C.int64_t(bucketBytes), &cerr)
 	runtime.KeepAlive(params)
