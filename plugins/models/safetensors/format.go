@@ -134,14 +134,19 @@ func Parse(b []byte) (*File, error) {
 }
 
 // ReadFile reads and parses path; errors name the file.
-func ReadFile(path string) (*File, error) {
+func ReadFile(path string) (*File, error) { return ReadWith(path, "safetensors", Parse) }
+
+// ReadWith reads the file at path and parses it with parse, for a weights
+// format (format names it in errors, with the file's path) that converts to
+// a File.
+func ReadWith(path, format string, parse func([]byte) (*File, error)) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
+		return nil, fmt.Errorf("%s: %w", format, err)
 	}
-	f, err := Parse(b)
+	f, err := parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("safetensors %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", format, path, err)
 	}
 	return f, nil
 }

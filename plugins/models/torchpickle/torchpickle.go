@@ -26,7 +26,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"unsafe"
 
 	"github.com/convirt/convirt/plugins/models/safetensors"
@@ -116,13 +115,5 @@ func Parse(b []byte) (*safetensors.File, error) {
 
 // ReadFile reads and parses the torch.save file at path; errors name it.
 func ReadFile(path string) (*safetensors.File, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("torch.save file: %w", err)
-	}
-	f, err := Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("torch.save file %s: %w", path, err)
-	}
-	return f, nil
+	return safetensors.ReadWith(path, "torch.save file", Parse)
 }
