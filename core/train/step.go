@@ -18,7 +18,20 @@ func (l *loop) step(ctx context.Context, b *sdk.Batch) (sdk.LossResult, error) {
 	if l.cfg.GradCacheChunk > 0 {
 		return l.gradCacheStep(ctx, b)
 	}
-	v, u, err := l.forwardBoth(ctx, b, true)
+	res, err := l.compute(ctx, b, true)
+	if err != nil {
+		return sdk.LossResult{}, err
+	}
+	if err := l.backwardBoth(ctx, res.GradV, res.GradU); err != nil {
+		return sdk.LossResult{}, err
+	}
+	return res, l.stepAll(ctx)
+}
+
+// compute embeds b with both encoders, in training mode, with a graph or
+// without, and returns the loss of the embeddings with their gradients.
+func (l *loop) compute(ctx context.Context, b *sdk.Batch, graph bool) (sdk.LossResult, error) {
+	v, u, err := l.forwardBoth(ctx, b, graph)
 	if err != nil {
 		return sdk.LossResult{}, err
 	}
@@ -26,10 +39,7 @@ func (l *loop) step(ctx context.Context, b *sdk.Batch) (sdk.LossResult, error) {
 	if err != nil {
 		return sdk.LossResult{}, fmt.Errorf("loss: %w", err)
 	}
-	if err := l.backwardBoth(ctx, res.GradV, res.GradU); err != nil {
-		return sdk.LossResult{}, err
-	}
-	return res, l.stepAll(ctx)
+	return res, nil
 }
 
 // forwardBoth runs the image and text encoders (see both).
@@ -107,13 +117,9 @@ func (l *loop) stepAll(ctx context.Context) error {
 // a graph and back-propagate the matching gradient rows. Gradients equal the
 // plain step's whenever the forward is deterministic per sample.
 func (l *loop) gradCacheStep(ctx context.Context, b *sdk.Batch) (sdk.LossResult, error) {
-	v, u, err := l.forwardBoth(ctx, b, false)
+	res, err := l.compute(ctx, b, false)
 	if err != nil {
 		return sdk.LossResult{}, err
-	}
-	res, err := l.p.Loss.Compute(ctx, v, u)
-	if err != nil {
-		return sdk.LossResult{}, fmt.Errorf("loss: %w", err)
 	}
 	n := len(b.IDs)
 	if b.Images != nil && len(b.Images.Shape) > 0 {
