@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/convirt/convirt/core/experiment"
 	"github.com/convirt/convirt/core/mlflow"
+	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/report"
 	"github.com/convirt/convirt/core/runs"
 )
@@ -239,7 +241,15 @@ func runsReport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	for _, m := range ms {
-		p, err := report.Build(m.Dir, report.Options{})
+		// The run's own recipe says what its report shows (its inits, the
+		// paper's figures); a run without one gets the plain report.
+		opt := report.Options{}
+		if r, err := recipe.LoadRunContext(ctx, m.Dir, recipe.Options{}); err == nil {
+			opt = experiment.ReportOptions(r)
+		} else {
+			fmt.Fprintf(stderr, "warning: %s: %v; the report shows the run's results only\n", m.Dir, err)
+		}
+		p, err := report.Build(m.Dir, opt)
 		if err != nil {
 			return err
 		}

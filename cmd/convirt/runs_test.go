@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/convirt/convirt/core/recipe"
+	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
 )
 
@@ -192,5 +195,53 @@ func TestRunsReportAndPush(t *testing.T) {
 	t.Setenv("MLFLOW_TRACKING_URI", "")
 	if code, _, _ := runCLI(t, "runs", "push", r.ID()); code != 2 {
 		t.Errorf("push without MLFLOW_TRACKING_URI: exit %d", code)
+	}
+}
+
+// TestRunsReportShowsThePaperWhenTheRecipeSays: `runs report` rebuilds a
+// report with the options of the run's own saved recipe, so a paper
+// recipe's run (report.paper) shows the paper's figures when rebuilt as
+// when it ran, and another run does not.
+func TestRunsReportShowsThePaperWhenTheRecipeSays(t *testing.T) {
+	t.Chdir(t.TempDir())
+	const intro = "the numbers the ConVIRT paper reports"
+	for _, paper := range []bool{true, false} {
+		r, err := runs.Create("runs", "table1", runs.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := results.Cell(results.Entry{Task: "chexpert", Protocol: "linear", Init: "convirt", Fraction: 0.01},
+			[]results.Score{{Metric: "auc", Seeds: []uint64{0, 1}, Values: []float64{0.85, 0.87}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := results.Write(r.Path(runs.ResultsFile), &results.File{Entries: es}); err != nil {
+			t.Fatal(err)
+		}
+		src := filepath.Join(t.TempDir(), "table1.yaml")
+		y := fmt.Sprintf("name: table1\nimage_encoder: {plugin: smallcnn}\nreport: {paper: %v}\n", paper)
+		if err := os.WriteFile(src, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := recipe.Load(src, recipe.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Save(r.Dir()); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Finish(runs.Finished); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errs := runCLI(t, "runs", "report", r.ID()); code != 0 {
+			t.Fatalf("report: exit %d: %s", code, errs)
+		}
+		page, err := os.ReadFile(filepath.Join(r.Dir(), "report.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(page), intro); got != paper {
+			t.Errorf("report.paper %v: the rebuilt report shows the paper's figures: %v", paper, got)
+		}
 	}
 }

@@ -4,9 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/report"
 	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
@@ -49,7 +50,7 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 	}
 	var md []mdTable
 	if out.Results != nil {
-		md = resultTables(out.Results.Entries, s.inits())
+		md = resultTables(out.Results.Entries, ReportOptions(s.r).Inits)
 	}
 	var b strings.Builder
 	for _, t := range md {
@@ -64,7 +65,8 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 			return "", "", err
 		}
 	}
-	opt := report.Options{Ending: runs.Finished, Inits: s.inits(), Paper: isPaperRecipe(s.r.Source)}
+	opt := ReportOptions(s.r)
+	opt.Ending = runs.Finished
 	for _, t := range md {
 		tb, err := report.ParseMarkdownTable(t.title, t.body)
 		if err != nil {
@@ -89,13 +91,6 @@ func (s *session) report(out *Outcome) (tables, page string, err error) {
 	return tables, page, nil
 }
 
-// isPaperRecipe reports whether a recipe file is one of the paper's
-// (recipes/paper/*), whose report shows the paper's figures beside its own.
-func isPaperRecipe(source string) bool {
-	dir := filepath.ToSlash(filepath.Dir(filepath.Clean(source)))
-	return dir == "recipes/paper" || strings.HasSuffix(dir, "/recipes/paper")
-}
-
 // uploadArtifacts sends the run's files to the remote trackers (MLflow):
 // runs.Uploads, the list `runs push` sends too (report, results, tables,
 // resolved recipe, plots, artifacts); the local run already holds them.
@@ -114,19 +109,20 @@ func (s *session) uploadArtifacts() {
 	}
 }
 
-// inits lists the recipe's inits in first-use order.
-func (s *session) inits() []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, e := range s.r.Evaluate {
+// ReportOptions are the settings of r's report.html that come from the
+// recipe: its inits in first-use order, and the paper's figures when it
+// asks for them (report.paper). A run's report is built with them, and
+// `convirt runs report` rebuilds it with the same from the saved recipe.
+func ReportOptions(r *recipe.Recipe) report.Options {
+	var inits []string
+	for _, e := range r.Evaluate {
 		for _, i := range e.Inits {
-			if !seen[i] {
-				seen[i] = true
-				out = append(out, i)
+			if !slices.Contains(inits, i) {
+				inits = append(inits, i)
 			}
 		}
 	}
-	return out
+	return report.Options{Inits: inits, Paper: r.Report.Paper}
 }
 
 // mdTable is one titled Markdown table with its footnote.

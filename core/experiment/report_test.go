@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/convirt/convirt/core/recipe"
@@ -42,16 +44,39 @@ func TestReportOfFinishedRunSaysFinished(t *testing.T) {
 	}
 }
 
-// TestIsPaperRecipe: the paper's figures go beside the results of the
-// recipes under recipes/paper only, however the path is spelt.
-func TestIsPaperRecipe(t *testing.T) {
-	for src, want := range map[string]bool{
-		"recipes/paper/table1.yaml": true, "./recipes/paper/retrieval.yaml": true,
-		"/home/u/convirt/recipes/paper/table1.yaml": true, "recipes/demo.yaml": false,
-		"recipes/paperish/x.yaml": false, "paper/table1.yaml": false, "": false,
-	} {
-		if got := isPaperRecipe(src); got != want {
-			t.Errorf("isPaperRecipe(%q) = %v, want %v", src, got, want)
+// TestReportOptions: the paper's figures go beside the results of the
+// recipes in recipes/paper, which say so (report.paper), and of no other
+// shipped recipe; the inits are the evaluations' in first-use order. The
+// options come from the recipe, so a rebuilt or repeated run's report
+// shows the same.
+func TestReportOptions(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "recipes", "*", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob(filepath.Join("..", "..", "recipes", "*.yaml"))
+	paper := 0
+	for _, f := range append(files, more...) {
+		if filepath.Base(filepath.Dir(f)) == "base" {
+			continue // fragments that other recipes extend
 		}
+		r, err := recipe.Load(f, recipe.Options{Getenv: func(k string) (string, bool) { return "/data", strings.HasPrefix(k, "CONVIRT_DATA") }})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		want := filepath.Base(filepath.Dir(f)) == "paper"
+		if got := ReportOptions(r).Paper; got != want {
+			t.Errorf("%s: report.paper %v, want %v", f, got, want)
+		}
+		if want {
+			paper++
+		}
+	}
+	if paper < 2 {
+		t.Fatalf("%d paper recipes found: the test reads the wrong folder", paper)
+	}
+	r := &recipe.Recipe{Evaluate: []recipe.Eval{{Inits: []string{"convirt", "random"}}, {Inits: []string{"imagenet", "convirt"}}}}
+	if got := ReportOptions(r).Inits; !slices.Equal(got, []string{"convirt", "random", "imagenet"}) {
+		t.Errorf("inits %v", got)
 	}
 }

@@ -37,6 +37,7 @@ type Recipe struct {
 	Sweep       map[string][]any "yaml:\"sweep\" doc:\"Key path -> list of alternatives (`train.lr: [1e-4, 1e-3]`, `evaluate.0.fractions: [[0.01], [1.0]]`). The run expands into one child run per combination (cartesian product).\""
 	Tracking    Tracking         `yaml:"tracking" doc:"Where run records go besides the run directory."`
 	Distributed Distributed      `yaml:"distributed" doc:"Data-parallel pretraining: replicas of each encoder plugin (docs/distributed.md)."`
+	Report      Report           `yaml:"report" doc:"What the run's report.html shows besides its own results."`
 
 	// Source is the file the recipe was loaded from.
 	Source string `yaml:"-"`
@@ -151,6 +152,13 @@ type Eval struct {
 type Tracking struct {
 	MLflow  MLflow `yaml:"mlflow" doc:"MLflow tracking through its REST API."`
 	LogText bool   `yaml:"log_text" doc:"Record report texts in predictions and artefacts (off: they may hold patient information)."`
+}
+
+// Report is what report.html shows besides the run's own results. It is
+// part of the recipe, so a run's report is the same when rebuilt later
+// (`convirt runs report`) or when the run is repeated (`run --repeat`).
+type Report struct {
+	Paper bool `yaml:"paper" doc:"Show the ConVIRT paper's published figures (its Tables 1 and 3) beside this run's results: the headline curves and the retrieval table. The recipes in recipes/paper set it."`
 }
 
 // MLflow is the MLflow REST tracking target; an empty URI is off.
