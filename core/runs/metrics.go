@@ -134,13 +134,24 @@ func Final(ms []Metric) map[string]Metric {
 	return last
 }
 
-// History returns the values of one metric ordered by step.
+// History returns the values of one metric ordered by step, one per step:
+// the one logged last. A run continued from a checkpoint (`run --resume`,
+// or a restart after a plugin died) logs the steps after that checkpoint
+// again, and `run --restart` logs every step again: the later attempt's
+// values are the run's.
 func History(ms []Metric, key string) []Metric {
 	var out []Metric
+	at := map[int64]int{} // step -> index in out
 	for _, m := range ms {
-		if m.Key == key {
-			out = append(out, m)
+		if m.Key != key {
+			continue
 		}
+		if i, ok := at[m.Step]; ok {
+			out[i] = m
+			continue
+		}
+		at[m.Step] = len(out)
+		out = append(out, m)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Step < out[j].Step })
 	return out

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"slices"
 	"testing"
 )
 
@@ -226,5 +227,25 @@ func TestMulti(t *testing.T) {
 	}
 	if err := m.Finish(Finished); err != nil || ft.calls != 2 {
 		t.Errorf("finish %v calls %d", err, ft.calls)
+	}
+}
+
+// TestHistoryOfAContinuedRun: a run continued from its checkpoint at step 2
+// logs steps 3 and 4 again; its history has one value per step, the later
+// attempt's, in step order, so its loss plot does not go back and forth.
+func TestHistoryOfAContinuedRun(t *testing.T) {
+	var ms []Metric
+	for _, s := range []struct {
+		step int64
+		v    float64
+	}{{1, 5}, {2, 4}, {3, 3.5}, {4, 3.4}, {3, 3.3}, {4, 3.1}, {5, 2.9}} {
+		ms = append(ms, Metric{Key: "train/loss", Value: s.v, Step: s.step}, Metric{Key: "other", Value: -1, Step: s.step})
+	}
+	var got []float64
+	for _, m := range History(ms, "train/loss") {
+		got = append(got, float64(m.Step), m.Value)
+	}
+	if want := []float64{1, 5, 2, 4, 3, 3.3, 4, 3.1, 5, 2.9}; !slices.Equal(got, want) {
+		t.Fatalf("history (step, value...) %v, want %v", got, want)
 	}
 }
