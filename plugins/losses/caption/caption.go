@@ -16,7 +16,6 @@ import (
 	"math"
 
 	"github.com/convirt/convirt/plugins/losses/lossparams"
-	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/models/wordpiece"
 	"github.com/convirt/convirt/plugins/sdk"
@@ -99,43 +98,18 @@ func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
 	if err != nil {
 		return sdk.LossResult{}, fmt.Errorf("captioning loss: %w", err)
 	}
-	var res sdk.LossResult
-	err = torchrt.Pin(func() error {
-		var s torchx.Scope
-		defer s.Free()
-		l.ZeroGrad()
-		x, err := s.FromCore(img, true)
-		if err != nil {
-			return err
-		}
-		loss, acc, n, err := l.forward(&s, x, enc)
-		if err != nil {
-			return err
-		}
-		if err := loss.Backward(); err != nil {
-			return fmt.Errorf("backward: %w", err)
-		}
-		g, err := s.Keep(x.Grad(false))
-		if err != nil {
-			return err
-		}
-		gt, err := s.ToCore(g, img.DType)
-		if err != nil {
-			return err
-		}
-		v, err := torchx.Float64(loss)
-		if err != nil {
-			return err
-		}
-		res = sdk.LossResult{Loss: v, ImageGrads: map[string]*tensor.Tensor{l.cfg.ImageOutput: gt},
-			Metrics: map[string]float64{MetricTokens: float64(n), MetricAccuracy: acc},
-			Chance:  math.Log(float64(l.tok.VocabSize()))} // a uniform next-token guess
-		return nil
+	var acc float64
+	var n int
+	loss, grads, err := l.Backprop([]*tensor.Tensor{img}, func(s *torchx.Scope, x []*ts.Tensor) (loss *ts.Tensor, err error) {
+		loss, acc, n, err = l.forward(s, x[0], enc)
+		return loss, err
 	})
 	if err != nil {
 		return sdk.LossResult{}, fmt.Errorf("captioning loss: %w", err)
 	}
-	return res, nil
+	return sdk.LossResult{Loss: loss, ImageGrads: map[string]*tensor.Tensor{l.cfg.ImageOutput: grads[0]},
+		Metrics: map[string]float64{MetricTokens: float64(n), MetricAccuracy: acc},
+		Chance:  math.Log(float64(l.tok.VocabSize()))}, nil // a uniform next-token guess
 }
 
 // forward builds the mean cross-entropy over the target tokens, and

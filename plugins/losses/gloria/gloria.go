@@ -29,7 +29,6 @@ import (
 	"github.com/convirt/convirt/plugins/losses/lossparams"
 	"github.com/convirt/convirt/plugins/losses/lossplugin"
 	"github.com/convirt/convirt/plugins/models/layers"
-	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/schema"
@@ -138,73 +137,40 @@ func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
 	if err != nil {
 		return sdk.LossResult{}, fmt.Errorf("gloria: %w", err)
 	}
-	var res sdk.LossResult
-	err = torchrt.Pin(func() error {
-		var s torchx.Scope
-		defer s.Free()
-		l.ZeroGrad()
-		leaves := make([]*ts.Tensor, 4)
-		for i, t := range []*tensor.Tensor{x.v, x.u, x.img, x.tok} {
-			if leaves[i], err = s.FromCore(t, true); err != nil {
-				return err
-			}
-		}
+	res := sdk.LossResult{Metrics: map[string]float64{}, Chance: l.cfg.chance(x.b)}
+	loss, grads, err := l.Backprop([]*tensor.Tensor{x.v, x.u, x.img, x.tok}, func(s *torchx.Scope, leaves []*ts.Tensor) (*ts.Tensor, error) {
 		valid, err := tensor.FromFloat64s(x.v.DType, []int64{x.b, x.t}, x.valid)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		vt, err := s.FromCore(valid, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		loss, glob, loc, logits, err := l.forward(&s, leaves[0], leaves[1], leaves[2], leaves[3], vt)
+		loss, glob, loc, logits, err := l.forward(s, leaves[0], leaves[1], leaves[2], leaves[3], vt)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := loss.Backward(); err != nil {
-			return fmt.Errorf("backward: %w", err)
+		if res.Metrics[MetricGlobal], err = torchx.Float64(glob); err != nil {
+			return nil, err
 		}
-		grads := make([]*tensor.Tensor, 4)
-		for i, leaf := range leaves {
-			g, err := s.Keep(leaf.Grad(false))
-			if err != nil {
-				return err
-			}
-			if grads[i], err = s.ToCore(g, x.v.DType); err != nil {
-				return err
-			}
-		}
-		res = sdk.LossResult{Metrics: map[string]float64{}, Chance: l.cfg.chance(x.b),
-			ImageGrads: map[string]*tensor.Tensor{sdk.OutputProjection: grads[0], l.cfg.ImageOutput: grads[2]},
-			TextGrads:  map[string]*tensor.Tensor{sdk.OutputProjection: grads[1], sdk.OutputTokens: grads[3]}}
-		for _, m := range []struct {
-			dst *float64
-			t   *ts.Tensor
-		}{{&res.Loss, loss}, {nil, glob}, {nil, loc}} {
-			f, err := torchx.Float64(m.t)
-			if err != nil {
-				return err
-			}
-			switch {
-			case m.dst != nil:
-				*m.dst = f
-			case m.t == glob:
-				res.Metrics[MetricGlobal] = f
-			default:
-				res.Metrics[MetricLocal] = f
-			}
+		if res.Metrics[MetricLocal], err = torchx.Float64(loc); err != nil {
+			return nil, err
 		}
 		lg, err := s.ToCore(logits, tensor.Float64)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		lv, _ := lg.Float64s()
 		res.Metrics[MetricLocalAcc], _ = infonce.Accuracies(lv, int(x.b))
-		return nil
+		return loss, nil
 	})
 	if err != nil {
 		return sdk.LossResult{}, fmt.Errorf("gloria: %w", err)
 	}
+	res.Loss = loss
+	res.ImageGrads = map[string]*tensor.Tensor{sdk.OutputProjection: grads[0], l.cfg.ImageOutput: grads[2]}
+	res.TextGrads = map[string]*tensor.Tensor{sdk.OutputProjection: grads[1], sdk.OutputTokens: grads[3]}
 	return res, nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/models/layers"
+	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 )
@@ -13,6 +15,50 @@ import (
 // GLoRIA's projection build their graphs with these, in the dtype of the
 // encoders' outputs (float64 in the gradient checks, float32 in training),
 // while the parameters stay float32 and still get their gradients.
+
+// Backprop is one Compute of a loss with parameters p, on the pinned torch
+// thread in a fresh scope: it zeroes p's gradients, copies inputs into
+// leaves that require gradients, builds the scalar loss with forward (which
+// may keep more tensors in s and read metrics off them), back-propagates it
+// into the leaves and p, and returns the loss's value and each input's
+// gradient in that input's dtype.
+func (p *Params) Backprop(inputs []*tensor.Tensor, forward func(s *torchx.Scope, leaves []*ts.Tensor) (*ts.Tensor, error)) (loss float64, grads []*tensor.Tensor, err error) {
+	err = torchrt.Pin(func() error {
+		var s torchx.Scope
+		defer s.Free()
+		p.ZeroGrad()
+		leaves := make([]*ts.Tensor, len(inputs))
+		for i, t := range inputs {
+			var err error
+			if leaves[i], err = s.FromCore(t, true); err != nil {
+				return err
+			}
+		}
+		l, err := forward(&s, leaves)
+		if err != nil {
+			return err
+		}
+		if err := l.Backward(); err != nil {
+			return fmt.Errorf("backward: %w", err)
+		}
+		grads = make([]*tensor.Tensor, len(leaves))
+		for i, leaf := range leaves {
+			g, err := s.Keep(leaf.Grad(false))
+			if err != nil {
+				return err
+			}
+			if grads[i], err = s.ToCore(g, inputs[i].DType); err != nil {
+				return err
+			}
+		}
+		loss, err = torchx.Float64(l)
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return loss, grads, nil
+}
 
 // Chain applies each step to the last result, keeping every intermediate
 // in s (freed with it), and names the step that failed.

@@ -9,6 +9,7 @@ import (
 	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
+	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
@@ -131,5 +132,27 @@ func TestSplitEqualParts(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBackprop: the loss sum(x * x) of a float64 input comes back with its
+// value and the gradient 2x in float64.
+func TestBackprop(t *testing.T) {
+	q := newQuad(t, 1)
+	x, err := tensor.FromFloat64s(tensor.Float64, []int64{3}, []float64{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, grads, err := q.p.Backprop([]*tensor.Tensor{x}, func(s *torchx.Scope, leaves []*ts.Tensor) (*ts.Tensor, error) {
+		return Chain(s, leaves[0],
+			func(v *ts.Tensor) (*ts.Tensor, error) { return v.Mul(v, false) },
+			func(v *ts.Tensor) (*ts.Tensor, error) { return v.Sum(gotch.Double, false) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := grads[0].Float64s()
+	if loss != 14 || err != nil || grads[0].DType != tensor.Float64 || !slices.Equal(g, []float64{2, 4, 6}) {
+		t.Errorf("Backprop = %v, %v (%v, %v); want 14, [2 4 6] float64", loss, g, grads[0].DType, err)
 	}
 }
