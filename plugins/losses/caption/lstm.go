@@ -64,11 +64,7 @@ func (d *lstm) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tensor, err
 	if err != nil {
 		return nil, err
 	}
-	table, err := lossparams.Cast(s, d.embed.Weight, dt)
-	if err != nil {
-		return nil, err
-	}
-	emb, err := s.Keep(ts.Embedding(table, ids, -1, false, false)) // [B, L, E]
+	emb, err := lossparams.Embedding(s, d.embed, ids, dt) // [B, L, E]
 	if err != nil {
 		return nil, err
 	}

@@ -83,23 +83,14 @@ func (d *transformer) logits(s *torchx.Scope, regions, ids *ts.Tensor) (*ts.Tens
 	if err != nil {
 		return nil, err
 	}
-	tok, err := lossparams.Cast(s, d.tokens.Weight, dt)
+	emb, err := lossparams.Embedding(s, d.tokens, ids, dt) // [B, L, H]
 	if err != nil {
 		return nil, err
 	}
-	pos, err := lossparams.Cast(s, d.positions.Weight, dt)
-	if err != nil {
-		return nil, err
-	}
-	x, err := lossparams.Chain(s, tok,
-		func(t *ts.Tensor) (*ts.Tensor, error) { return ts.Embedding(t, ids, -1, false, false) },
-		func(t *ts.Tensor) (*ts.Tensor, error) {
-			p, err := s.Keep(pos.Narrow(0, 0, steps, false))
-			if err != nil {
-				return nil, err
-			}
-			return t.Add(p, false)
-		})
+	x, err := lossparams.Chain(s, d.positions.Weight, // plus the first L positions' embeddings
+		func(t *ts.Tensor) (*ts.Tensor, error) { return t.Totype(dt, false) },
+		func(t *ts.Tensor) (*ts.Tensor, error) { return t.Narrow(0, 0, steps, false) },
+		func(t *ts.Tensor) (*ts.Tensor, error) { return emb.Add(t, false) })
 	if err != nil {
 		return nil, err
 	}

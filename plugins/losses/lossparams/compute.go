@@ -93,6 +93,15 @@ func Cast(s *torchx.Scope, p *ts.Tensor, dt gotch.DType) (*ts.Tensor, error) {
 	return s.Keep(p.Totype(dt, false))
 }
 
+// Embedding looks ids up in e's table Cast to dtype dt.
+func Embedding(s *torchx.Scope, e *layers.Embedding, ids *ts.Tensor, dt gotch.DType) (*ts.Tensor, error) {
+	table, err := Cast(s, e.Weight, dt)
+	if err != nil {
+		return nil, err
+	}
+	return s.Keep(ts.Embedding(table, ids, -1, false, false))
+}
+
 // Linear applies l to x in x's dtype, its weight and bias Cast.
 func Linear(s *torchx.Scope, l *layers.Linear, x *ts.Tensor) (*ts.Tensor, error) {
 	w, err := Cast(s, l.Weight, x.DType())
