@@ -71,7 +71,8 @@ func TestRunWithReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"encoder smallcnn: 2 data-parallel replicas (ranks 0 to 1 of 2)", "encoder bert: 2 data-parallel replicas (ranks 0 to 1 of 2)"} {
+	for _, want := range []string{"encoder smallcnn: 2 data-parallel replicas (ranks 0 to 1 of 2), gradients summed by c10d gloo during the backward, in buckets of up to 25 MiB",
+		"encoder bert: 2 data-parallel replicas (ranks 0 to 1 of 2)"} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("run.log does not say %q", want)
 		}

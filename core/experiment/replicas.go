@@ -81,7 +81,8 @@ func (s *session) startEncoder(ctx context.Context, p *pretrainParts, role int, 
 	if err != nil {
 		return nil, err
 	}
-	plan := launch.ReplicaPlan{First: nd.rank * local, Local: local, World: nd.world * local, Timeout: timeout}
+	plan := launch.ReplicaPlan{First: nd.rank * local, Local: local, World: nd.world * local, Timeout: timeout,
+		BucketBytes: d.BucketBytes(), NoOverlap: !d.Overlap}
 	if nd.world > 1 {
 		plan.Store, plan.Gather = net.JoinHostPort(nd.addr, strconv.Itoa(nd.port+role)), true
 	}
@@ -103,6 +104,10 @@ func (s *session) startEncoder(ctx context.Context, p *pretrainParts, role int, 
 	if err != nil {
 		return nil, fmt.Errorf("%d replicas: %w", plan.World, err)
 	}
-	fmt.Fprintf(s.log, "encoder %s: %d data-parallel replicas (ranks %d to %d of %d), gradients summed by c10d %s\n", name, local, plan.First, plan.First+local-1, plan.World, d.Backend)
+	when := fmt.Sprintf("during the backward, in buckets of up to %g MiB", d.BucketMB)
+	if !d.Overlap {
+		when = "after the backward"
+	}
+	fmt.Fprintf(s.log, "encoder %s: %d data-parallel replicas (ranks %d to %d of %d), gradients summed by c10d %s %s\n", name, local, plan.First, plan.First+local-1, plan.World, d.Backend, when)
 	return r, nil
 }

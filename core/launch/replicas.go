@@ -25,6 +25,11 @@ type ReplicaPlan struct {
 	Gather bool
 	// Timeout bounds the rendezvous and every collective.
 	Timeout time.Duration
+	// BucketBytes and NoOverlap are the replicas' gradient buckets and
+	// whether they all-reduce after the backward instead of during it
+	// (sdk.Replica).
+	BucketBytes int64
+	NoOverlap   bool
 }
 
 // EncoderReplicas starts this host's replicas of the encoder plugin name as
@@ -45,7 +50,8 @@ func (l *Launcher) EncoderReplicas(ctx context.Context, name string, cfg map[str
 	}
 	var out []*host.Encoder
 	for i := range plan.Local {
-		rep := sdk.Replica{Rank: plan.First + i, World: plan.World, Store: plan.Store, Timeout: plan.Timeout, Gather: plan.Gather}
+		rep := sdk.Replica{Rank: plan.First + i, World: plan.World, Store: plan.Store, Timeout: plan.Timeout, Gather: plan.Gather,
+			BucketBytes: plan.BucketBytes, NoOverlap: plan.NoOverlap}
 		e, err := start(ctx, l, name, sdk.KindEncoder, cfg, func(ctx context.Context, spec host.Spec) (*host.Encoder, error) {
 			spec.Env = append(slices.Clone(spec.Env), rep.Env()...)
 			return host.StartEncoder(ctx, spec)

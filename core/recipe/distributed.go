@@ -14,7 +14,14 @@ type Distributed struct {
 	Replicas int    `yaml:"replicas" default:"1" min:"1" max:"64" doc:"Data-parallel replicas of each encoder plugin, each embedding its shard of every global batch (train.batch_size pairs in all); the loss sees the whole batch, so each pair's negatives are all the batch's other pairs whatever the number, and the replicas sum their gradients with c10d's all-reduce before every replica takes the same optimiser step. Batch-norm statistics stay per replica. With torchrun's WORLD_SIZE, RANK, MASTER_ADDR and MASTER_PORT set, one convirt run per node, each starting this many (docs/distributed.md). 1 on one machine: one process per encoder, as without this section."`
 	Backend  string `yaml:"backend" default:"gloo" enum:"gloo|nccl" doc:"c10d backend of the replicas' all-reduce: gloo (CPU tensors). nccl is refused: this build's c10d shim has Gloo only (docs/distributed.md)."`
 	Timeout  string `yaml:"timeout" default:"5m" pattern:"[0-9]+(ms|s|m|h)" doc:"How long the replicas wait for each other: at the rendezvous (a replica that never joins fails the run, naming the address and rank) and at every all-reduce."`
+	// BucketMB and Overlap are DDP's bucket_cap_mb and its overlap of the
+	// all-reduce with backward (sdk.Replica.BucketBytes, NoOverlap).
+	BucketMB float64 `yaml:"bucket_mb" default:"25" min:"0.001" max:"4096" doc:"Cap, in MiB, of the gradient buckets all-reduced together (DDP's bucket_cap_mb; the first bucket is at most 1 MiB, as DDP's). Smaller buckets start their all-reduce earlier in the backward, larger ones make fewer calls."`
+	Overlap  bool    `yaml:"overlap" default:"true" doc:"All-reduce each bucket during the backward as soon as its gradients are ready (as DDP does); false: sum all gradients after the backward, at the optimiser step. The sums are the same either way (docs/distributed.md)."`
 }
+
+// BucketBytes is d.BucketMB in bytes (0, the replicas' default, when unset).
+func (d Distributed) BucketBytes() int64 { return int64(d.BucketMB * (1 << 20)) }
 
 // TimeoutDuration is d.Timeout as a duration (5 minutes when unset).
 func (d Distributed) TimeoutDuration() (time.Duration, error) {
