@@ -30,22 +30,31 @@ from .log import logger
 from .server import OUTPUT_FEATURES, OUTPUT_PROJECTION, Batch, Info, add_plugin, new_call, one_line  # noqa: F401
 from .tensors import WireOptions, from_wire, to_wire  # noqa: F401
 
-__all__ = ["Encoder", "Loss", "Dataset", "Info", "Batch", "main", "serve", "OUTPUT_PROJECTION", "OUTPUT_FEATURES",
+__all__ = ["Plugin", "Encoder", "Loss", "Dataset", "Info", "Batch", "main", "serve", "OUTPUT_PROJECTION", "OUTPUT_FEATURES",
            "from_wire", "to_wire", "WireOptions"]
 
 
-class Encoder:
-    """The methods an encoder plugin implements (override all but close)."""
-
-    kind = "encoder"
+class Plugin:
+    """The methods every plugin implements, whatever its kind (override
+    info and configure)."""
 
     def info(self):
         """Returns an Info: name, version, description and config schema."""
         raise NotImplementedError
 
     def configure(self, config):
-        """Builds the model from config (a dict the host checked against the schema)."""
+        """Builds the plugin (an encoder's model, a loss, a dataset's index)
+        from config, a dict the host checked against the schema."""
         raise NotImplementedError
+
+    def close(self):
+        """Releases resources; the process exits afterwards."""
+
+
+class Encoder(Plugin):
+    """The methods an encoder plugin implements (override all but close)."""
+
+    kind = "encoder"
 
     def forward(self, batch, train, graph, output):
         """Encodes batch.images (N,C,H,W float32) or batch.texts into the
@@ -71,22 +80,13 @@ class Encoder:
         """Restores a state that state() returned."""
         raise NotImplementedError
 
-    def close(self):
-        """Releases resources; the process exits afterwards."""
 
-
-class Loss:
+class Loss(Plugin):
     """The methods a loss plugin implements: compute, and for a loss with
     parameters of its own (a learnable temperature) step, state and
     set_state, which otherwise keep nothing."""
 
     kind = "loss"
-
-    def info(self):
-        raise NotImplementedError
-
-    def configure(self, config):
-        raise NotImplementedError
 
     def compute(self, v, u):
         """Returns (loss, dL/dv, dL/du, metrics) for the image and text
@@ -108,20 +108,11 @@ class Loss:
         if len(state):
             raise NotImplementedError("a loss with state must override set_state")
 
-    def close(self):
-        pass
 
-
-class Dataset:
+class Dataset(Plugin):
     """The methods a dataset plugin implements; the host owns the order."""
 
     kind = "dataset"
-
-    def info(self):
-        raise NotImplementedError
-
-    def configure(self, config):
-        raise NotImplementedError
 
     def splits(self):
         """The split names."""
@@ -137,9 +128,6 @@ class Dataset:
         texts, labels (N,K) float32, label_names, groups (see plugin.proto);
         augment with seed, epoch and the index fixing the result."""
         raise NotImplementedError
-
-    def close(self):
-        pass
 
 
 def _health_servicer():
