@@ -49,6 +49,25 @@ func (b *baseClient) fail(method string, err error) error {
 	return fmt.Errorf("plugin %q: %s: %s: %s", b.name, method, st.Code(), st.Message())
 }
 
+// decoded is a call's answer m (a field of the reply, nil when the call
+// failed) decoded with dec; errors name the plugin and the method: the
+// call's as fail has it, the decoding's with what was decoded ("" for the
+// whole reply).
+func decoded[M, T any](b *baseClient, method string, err error, what string, m M, dec func(M) (T, error)) (T, error) {
+	var t T
+	if err != nil {
+		return t, b.fail(method, err)
+	}
+	if what != "" {
+		method += ": " + what
+	}
+	v, err := dec(m)
+	if err != nil {
+		return t, fmt.Errorf("plugin %q: %s: %w", b.name, method, err)
+	}
+	return v, nil
+}
+
 // Info implements Plugin.
 func (b *baseClient) Info(ctx context.Context) (Info, error) {
 	r, err := b.c.Info(ctx, &pb.Empty{})
@@ -80,14 +99,7 @@ func (b *baseClient) Configure(ctx context.Context, cfg map[string]any) error {
 // State implements Stateful.
 func (b *baseClient) State(ctx context.Context) ([]byte, error) {
 	r, err := b.c.State(ctx, &pb.Empty{})
-	if err != nil {
-		return nil, b.fail("State", err)
-	}
-	s, err := fromBlob(r)
-	if err != nil {
-		return nil, fmt.Errorf("plugin %q: State: %w", b.name, err)
-	}
-	return s, nil
+	return decoded(b, "State", err, "", r, fromBlob)
 }
 
 // SetState implements Stateful.
@@ -126,14 +138,7 @@ func (c *encoderClient) Forward(ctx context.Context, req ForwardRequest) (*tenso
 		return nil, fmt.Errorf("plugin %q: Forward: %w", c.name, err)
 	}
 	r, err := c.e.Forward(ctx, &pb.ForwardRequest{Batch: b, Train: req.Train, Graph: req.Graph, Output: req.Output})
-	if err != nil {
-		return nil, c.fail("Forward", err)
-	}
-	t, err := fromTensor(r.Tensor)
-	if err != nil {
-		return nil, fmt.Errorf("plugin %q: Forward: output: %w", c.name, err)
-	}
-	return t, nil
+	return decoded(&c.baseClient, "Forward", err, "output", r.GetTensor(), fromTensor)
 }
 
 func (c *encoderClient) Backward(ctx context.Context, grad *tensor.Tensor) error {
@@ -224,14 +229,7 @@ func (c *datasetClient) Batch(ctx context.Context, req BatchRequest) (*Batch, er
 		idx[i] = int64(v)
 	}
 	r, err := c.d.Batch(ctx, &pb.BatchRequest{Split: req.Split, Indices: idx, Augment: req.Augment, Seed: req.Seed, Epoch: int64(req.Epoch)})
-	if err != nil {
-		return nil, c.fail("Batch", err)
-	}
-	b, err := fromBatch(r)
-	if err != nil {
-		return nil, fmt.Errorf("plugin %q: Batch: %w", c.name, err)
-	}
-	return b, nil
+	return decoded(&c.baseClient, "Batch", err, "", r, fromBatch)
 }
 
 // evaluatorClient is an Evaluator across the process boundary.
@@ -267,12 +265,9 @@ func (c *evaluatorClient) Grad(ctx context.Context, features, labels *tensor.Ten
 		return 0, nil, fmt.Errorf("plugin %q: Grad: %w", c.name, err)
 	}
 	r, err := c.v.Grad(ctx, &pb.GradRequest{Features: f, Labels: l})
+	g, err := decoded(&c.baseClient, "Grad", err, "gradient", r.GetGrad(), fromTensor)
 	if err != nil {
-		return 0, nil, c.fail("Grad", err)
-	}
-	g, err := fromTensor(r.Grad)
-	if err != nil {
-		return 0, nil, fmt.Errorf("plugin %q: Grad: gradient: %w", c.name, err)
+		return 0, nil, err
 	}
 	return r.Loss, g, nil
 }

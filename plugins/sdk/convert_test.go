@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +33,20 @@ func TestFailKeepsNil(t *testing.T) {
 	}
 	if err := b.fail("Step", errors.New("boom")); err == nil || err.Error() != `plugin "p": Step: boom` {
 		t.Errorf("fail = %v", err)
+	}
+}
+
+// TestDecodedNamesCallAndField: a failed call is fail's error; a reply
+// that does not decode names the plugin, the method and the field.
+func TestDecodedNamesCallAndField(t *testing.T) {
+	b := &baseClient{name: "p"}
+	if _, err := decoded(b, "Grad", errors.New("down"), "gradient", "1", strconv.Atoi); err == nil || err.Error() != `plugin "p": Grad: down` {
+		t.Errorf("failed call: %v", err)
+	}
+	if n, err := decoded(b, "Grad", nil, "gradient", "x", strconv.Atoi); n != 0 || err == nil || !strings.HasPrefix(err.Error(), `plugin "p": Grad: gradient: strconv.Atoi`) {
+		t.Errorf("bad field: %v, %v", n, err)
+	}
+	if n, err := decoded(b, "State", nil, "", "7", strconv.Atoi); n != 7 || err != nil {
+		t.Errorf("good reply: %v, %v", n, err)
 	}
 }
