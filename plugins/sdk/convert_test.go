@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/convirt/convirt/plugins/sdk/internal/pb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // TestConvertFirstErrorWins: the fields of a message convert in turn; the
@@ -48,5 +52,23 @@ func TestDecodedNamesCallAndField(t *testing.T) {
 	}
 	if n, err := decoded(b, "State", nil, "", "7", strconv.Atoi); n != 7 || err != nil {
 		t.Errorf("good reply: %v, %v", n, err)
+	}
+}
+
+// TestReplyRemovesSegmentsOnFailure: an encoding that fails is an Internal
+// status naming what was encoded, and the segments made before it are
+// removed.
+func TestReplyRemovesSegmentsOnFailure(t *testing.T) {
+	var made *outbox
+	_, err := reply(WireOptions{}, "grad", func(out *outbox) (*pb.Empty, error) {
+		made = out
+		out.segs = append(out.segs, "seg")
+		return &pb.Empty{}, errors.New("too big")
+	})
+	if status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "grad: too big") {
+		t.Errorf("reply = %v, want an Internal status naming grad", err)
+	}
+	if len(made.segs) != 0 {
+		t.Errorf("segments left after a failed reply: %v", made.segs)
 	}
 }

@@ -163,13 +163,10 @@ func (s *encoderServer) forwardNamed(ctx context.Context, req *pb.ForwardRequest
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	out := &outbox{opts: s.wire}
-	m, err := out.named(got)
-	if err != nil {
-		out.done()
-		return nil, status.Errorf(codes.Internal, "forward output %v", err)
-	}
-	return &pb.TensorMessage{Named: m}, nil
+	return reply(s.wire, "forward output", func(out *outbox) (*pb.TensorMessage, error) {
+		m, err := out.named(got)
+		return &pb.TensorMessage{Named: m}, err
+	})
 }
 
 func (s *encoderServer) backwardNamed(ctx context.Context, req *pb.TensorMessage) (*pb.Empty, error) {
@@ -198,11 +195,9 @@ func (s *lossServer) computeLocal(ctx context.Context, req *pb.ComputeRequest) (
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	out := &outbox{opts: s.wire}
-	gi, gt := convert(&err, "image gradient", r.ImageGrads, out.named), convert(&err, "text gradient", r.TextGrads, out.named)
-	if err != nil {
-		out.done()
-		return nil, status.Error(codes.Internal, err.Error())
-	}
-	return &pb.ComputeResponse{Loss: r.Loss, Metrics: r.Metrics, ImageGrads: gi, TextGrads: gt, Chance: r.Chance}, nil
+	return reply(s.wire, "", func(out *outbox) (*pb.ComputeResponse, error) {
+		var err error
+		gi, gt := convert(&err, "image gradient", r.ImageGrads, out.named), convert(&err, "text gradient", r.TextGrads, out.named)
+		return &pb.ComputeResponse{Loss: r.Loss, Metrics: r.Metrics, ImageGrads: gi, TextGrads: gt, Chance: r.Chance}, err
+	})
 }

@@ -33,6 +33,24 @@ func badRequest(what string, err error) error {
 	return status.Errorf(codes.InvalidArgument, "%s: %v", what, err)
 }
 
+// reply encodes an implementation's result as its reply through a fresh
+// outbox: encode converts it; when that fails, the segments it made are
+// removed and the error, after what was encoded ("" when encode names the
+// field itself), is an Internal status.
+func reply[M any](wire WireOptions, what string, encode func(out *outbox) (M, error)) (M, error) {
+	out := &outbox{opts: wire}
+	m, err := encode(out)
+	if err != nil {
+		out.done()
+		if what != "" {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
+		var zero M
+		return zero, status.Error(codes.Internal, err.Error())
+	}
+	return m, nil
+}
+
 // baseServer serves the Plugin service for any kind.
 type baseServer struct {
 	pb.UnimplementedPluginServer
@@ -79,12 +97,7 @@ func (s *baseServer) State(ctx context.Context, _ *pb.Empty) (*pb.Blob, error) {
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	out := &outbox{opts: s.wire}
-	m, err := out.blob(b)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "state: %v", err)
-	}
-	return m, nil
+	return reply(s.wire, "state", func(out *outbox) (*pb.Blob, error) { return out.blob(b) })
 }
 
 func (s *baseServer) SetState(ctx context.Context, req *pb.Blob) (*pb.Empty, error) {
@@ -128,12 +141,10 @@ func (s *encoderServer) Forward(ctx context.Context, req *pb.ForwardRequest) (*p
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	out := &outbox{opts: s.wire}
-	m, err := out.tensor(t)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "forward output: %v", err)
-	}
-	return &pb.TensorMessage{Tensor: m}, nil
+	return reply(s.wire, "forward output", func(out *outbox) (*pb.TensorMessage, error) {
+		m, err := out.tensor(t)
+		return &pb.TensorMessage{Tensor: m}, err
+	})
 }
 
 func (s *encoderServer) Backward(ctx context.Context, req *pb.TensorMessage) (*pb.Empty, error) {
@@ -180,13 +191,11 @@ func (s *lossServer) Compute(ctx context.Context, req *pb.ComputeRequest) (*pb.C
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	out := &outbox{opts: s.wire}
-	gv, gu := convert(&err, "grad v", r.GradV, out.tensor), convert(&err, "grad u", r.GradU, out.tensor)
-	if err != nil {
-		out.done()
-		return nil, status.Error(codes.Internal, err.Error())
-	}
-	return &pb.ComputeResponse{Loss: r.Loss, GradV: gv, GradU: gu, Metrics: r.Metrics, Chance: r.Chance}, nil
+	return reply(s.wire, "", func(out *outbox) (*pb.ComputeResponse, error) {
+		var err error
+		gv, gu := convert(&err, "grad v", r.GradV, out.tensor), convert(&err, "grad u", r.GradU, out.tensor)
+		return &pb.ComputeResponse{Loss: r.Loss, GradV: gv, GradU: gu, Metrics: r.Metrics, Chance: r.Chance}, err
+	})
 }
 
 func (s *lossServer) Step(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {
@@ -225,13 +234,7 @@ func (s *datasetServer) Batch(ctx context.Context, req *pb.BatchRequest) (*pb.Ba
 	if b == nil {
 		return nil, status.Error(codes.Internal, "dataset returned a nil batch")
 	}
-	out := &outbox{opts: s.wire}
-	m, err := out.batch(b)
-	if err != nil {
-		out.done()
-		return nil, status.Errorf(codes.Internal, "%v", err)
-	}
-	return m, nil
+	return reply(s.wire, "", func(out *outbox) (*pb.Batch, error) { return out.batch(b) })
 }
 
 // evaluatorServer serves the Evaluator service.
@@ -250,13 +253,7 @@ func (s *evaluatorServer) Evaluate(ctx context.Context, req *pb.EvaluateRequest)
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	out := &outbox{opts: s.wire}
-	m, err := evalResultToWire(out, res)
-	if err != nil {
-		out.done()
-		return nil, status.Errorf(codes.Internal, "evaluate result: %v", err)
-	}
-	return m, nil
+	return reply(s.wire, "evaluate result", func(out *outbox) (*pb.EvaluateResponse, error) { return evalResultToWire(out, res) })
 }
 
 func (s *evaluatorServer) Grad(ctx context.Context, req *pb.GradRequest) (*pb.GradResponse, error) {
@@ -269,12 +266,10 @@ func (s *evaluatorServer) Grad(ctx context.Context, req *pb.GradRequest) (*pb.Gr
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	out := &outbox{opts: s.wire}
-	gm, err := out.tensor(g)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "grad: %v", err)
-	}
-	return &pb.GradResponse{Loss: loss, Grad: gm}, nil
+	return reply(s.wire, "grad", func(out *outbox) (*pb.GradResponse, error) {
+		gm, err := out.tensor(g)
+		return &pb.GradResponse{Loss: loss, Grad: gm}, err
+	})
 }
 
 // errNoImpl is returned by Serve when ServeConfig names no implementation.
