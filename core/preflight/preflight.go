@@ -1,8 +1,8 @@
 // Package preflight checks, before a run starts, everything the run will
 // need: the datasets' files, the pretrained weights and vocabularies the
-// encoders read, the device, the plugin binaries, the checkpoints of the
-// pretraining runs that evaluations name, and free disk space for the run
-// folder. It lists every problem at once, each with what to do about it, so
+// encoders read, the device and the precisions asked of it (bf16, fp16),
+// the plugin binaries, the checkpoints of the pretraining runs that
+// evaluations name, and free disk space for the run folder. It lists every problem at once, each with what to do about it, so
 // that a run does not fail hours in on the first missing file and then again
 // on the next (`convirt run --dry-run`, `convirt recipe validate --deep`).
 //
@@ -35,6 +35,9 @@ type Checks struct {
 	// Device reports whether the recipe's device (cpu, cuda, cuda:N) can
 	// be used by the model plugins.
 	Device func(device string) error
+	// Precision reports whether the model plugins can run precision
+	// (bf16, fp16) on device: the hardware and the libtorch build decide.
+	Precision func(device, precision string) error
 	// Registry finds the plugins the recipe names: built in, or installed
 	// with a binary that must exist and be executable. Nil: not checked.
 	Registry *registry.Registry
@@ -106,7 +109,9 @@ func (k *checker) roles() []role {
 }
 
 func (k *checker) run(ctx context.Context) {
-	k.device()
+	if k.device() {
+		k.precisions()
+	}
 	for _, ro := range k.roles() {
 		if !k.plugin(ro) {
 			continue

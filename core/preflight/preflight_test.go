@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,6 +62,12 @@ func fakeChecks(t *testing.T) Checks {
 		Device: func(d string) error {
 			if d != "cpu" {
 				return errors.New("no CUDA")
+			}
+			return nil
+		},
+		Precision: func(d, p string) error {
+			if p == "fp16" {
+				return errors.New("precision fp16 needs a CUDA device")
 			}
 			return nil
 		},
@@ -143,6 +150,36 @@ func TestCheckReady(t *testing.T) {
 	}
 	if ps := Check(context.Background(), []*recipe.Recipe{r, synth}, fakeChecks(t)); len(ps) != 0 {
 		t.Errorf("ready recipes: %v", ps)
+	}
+}
+
+// TestCheckPrecisions: every precision the recipe asks of the encoders, in
+// their configs and in each evaluation, is checked against the device, and
+// each one the device cannot run is a problem at its key; fp32 and a
+// precision the device runs are not. A device that cannot be used at all
+// is one problem, not one more per precision.
+func TestCheckPrecisions(t *testing.T) {
+	t.Chdir(t.TempDir())
+	r := &recipe.Recipe{Device: "cpu", Output: "runs",
+		ImageEncoder: recipe.PluginRef{Plugin: "smallcnn", Config: map[string]any{"precision": "bf16", "eval_precision": "fp16"}},
+		TextEncoder:  &recipe.PluginRef{Plugin: "bert", Config: map[string]any{"precision": "fp16"}},
+		Evaluate: []recipe.Eval{{Name: "a", Evaluator: recipe.PluginRef{Plugin: "linear"}, Precision: "fp16"},
+			{Name: "b", Evaluator: recipe.PluginRef{Plugin: "linear"}, Precision: "fp32"}},
+	}
+	var where []string
+	for _, p := range Check(context.Background(), []*recipe.Recipe{r}, fakeChecks(t)) {
+		if strings.Contains(p.What, "fp16 needs a CUDA device") && strings.Contains(p.Fix, "set it to fp32") {
+			where = append(where, p.Where...)
+		}
+	}
+	if want := []string{"image_encoder.config.eval_precision", "text_encoder.config.precision", "evaluate[a].precision"}; !slices.Equal(where, want) {
+		t.Errorf("precision problems at %v, want %v", where, want)
+	}
+	r.Device = "cuda"
+	for _, p := range Check(context.Background(), []*recipe.Recipe{r}, fakeChecks(t)) {
+		if strings.Contains(p.What, "precision") {
+			t.Errorf("a device that cannot be used also gets %v", p)
+		}
 	}
 }
 

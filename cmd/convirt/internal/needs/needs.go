@@ -25,6 +25,7 @@ import (
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/encoders/text"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
+	"github.com/convirt/convirt/plugins/models/autocast"
 	"github.com/convirt/convirt/plugins/models/weights"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/registry"
@@ -38,6 +39,7 @@ func Checks(reg *registry.Registry) preflight.Checks {
 		Dataset:           Dataset,
 		DatasetFix:        DatasetFix,
 		Device:            Device,
+		Precision:         Precision,
 		Registry:          reg,
 		ResolveCheckpoint: experiment.ResolveCheckpoint,
 	}
@@ -180,6 +182,17 @@ func DatasetFix(plugin string) string {
 		return "point root at the dataset's folder (docs/datasets.md)"
 	}
 	return "get " + from + ", laid out as downloaded (README, \"Run it on your data\"; docs/datasets.md); set CONVIRT_DATA to the folder that holds the datasets, or set this root"
+}
+
+// Precision reports whether the torch encoders can run precision on device
+// (autocast.Check: fp16 needs CUDA, bf16 a CPU with AVX-512 BF16 or AMX or
+// a GPU of compute capability 8.0 or later).
+func Precision(device, precision string) error {
+	dev, err := torchenc.ParseDevice(device)
+	if err != nil {
+		return err
+	}
+	return autocast.Check(precision, dev)
 }
 
 // Device reports whether the model plugins can use device, as they parse

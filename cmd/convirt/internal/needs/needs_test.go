@@ -69,3 +69,18 @@ func TestDataset(t *testing.T) {
 		t.Errorf("ready: %v %v", known, err)
 	}
 }
+
+// TestPrecision: the dry run asks the encoders' own rule (autocast.Check):
+// fp16 is refused on a CPU with the reason, fp32 runs anywhere, and a
+// device that does not parse is an error too.
+func TestPrecision(t *testing.T) {
+	if err := Precision("cpu", "fp16"); err == nil || !strings.Contains(err.Error(), "needs a CUDA device") {
+		t.Errorf("fp16 on cpu: %v", err)
+	}
+	if err := Precision("cpu", "fp32"); err != nil {
+		t.Errorf("fp32 on cpu: %v", err)
+	}
+	if err := Precision("tpu", "bf16"); err == nil {
+		t.Error("device tpu accepted")
+	}
+}
