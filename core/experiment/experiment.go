@@ -81,6 +81,9 @@ type session struct {
 	states  map[string][]byte // pretrained encoder states: "image", "text"
 	trained *pretrainOutcome  // this run's pretraining, for the evaluations' checkpoint
 	stage   string            // the stage running, for an interruption's message
+	// mark is where this run began in the launcher's starts: the plugins
+	// started after it are this run's (a sweep's runs share a launcher).
+	mark int
 }
 
 // Run executes the recipe r. On failure the run is marked failed and the
@@ -95,7 +98,7 @@ func Run(ctx context.Context, r *recipe.Recipe, opt Options) (*Outcome, error) {
 	if opt.Progress == nil {
 		opt.Progress = io.Discard
 	}
-	s := &session{r: r, opt: opt}
+	s := &session{r: r, opt: opt, mark: opt.Launcher.Mark()}
 	if err := s.open(); err != nil {
 		return nil, s.abandon(err)
 	}
@@ -223,7 +226,7 @@ func (s *session) open() error {
 // spooled in the run directory, and the run says how to send them later.
 func (s *session) close(status runs.Status) error {
 	// The plugins that ran, with versions and checksums, also for a failed run.
-	if env := s.opt.Launcher.EnvEntries(); len(env) > 0 {
+	if env := s.opt.Launcher.EnvEntries(s.mark); len(env) > 0 {
 		if terr := s.tracker.SetTags(env); terr != nil {
 			fmt.Fprintf(s.log, "warning: record plugin versions: %v\n", terr)
 		}

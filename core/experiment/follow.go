@@ -158,7 +158,7 @@ func (s *session) pretrainHeader(ctx context.Context, d *host.Dataset, trainSpli
 	fmt.Fprintf(s.opt.Out, "  pretraining data %s: %s; %d steps per epoch of %d pairs, %s\n",
 		s.r.Data.Pretrain.Plugin, sizes, perEpoch, s.r.Train.BatchSize, steps)
 	var ps []string
-	for _, p := range s.opt.Launcher.Started() {
+	for _, p := range s.opt.Launcher.StartedSince(s.mark) {
 		ps = append(ps, fmt.Sprintf("%s %s (%s)", p.Name, p.Version, p.Kind))
 	}
 	fmt.Fprintf(s.opt.Out, "  plugins: %s\n", strings.Join(ps, ", "))

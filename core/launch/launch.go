@@ -37,6 +37,7 @@ type Launcher struct {
 
 	mu      sync.Mutex
 	started map[string]Started
+	starts  int // plugins started so far: Mark
 	schemas map[string]schema.Schema
 }
 
@@ -46,6 +47,7 @@ type Started struct {
 	Name, Kind, Version string
 	SHA256              string // empty for built-ins
 	BuiltIn             bool
+	seq                 int // the launcher's count of starts when this one began
 }
 
 // spec returns how to start name.
@@ -138,7 +140,8 @@ func start[T host.Client](ctx context.Context, l *Launcher, name string, kind sd
 	if l.started == nil {
 		l.started = map[string]Started{}
 	}
-	l.started[name] = Started{Name: name, Kind: string(kind), Version: info.Version, SHA256: spec.SHA256, BuiltIn: spec.BuiltIn}
+	l.starts++
+	l.started[name] = Started{Name: name, Kind: string(kind), Version: info.Version, SHA256: spec.SHA256, BuiltIn: spec.BuiltIn, seq: l.starts}
 	l.mu.Unlock()
 	return c, nil
 }
@@ -164,12 +167,28 @@ func (l *Launcher) Evaluator(ctx context.Context, name string, cfg map[string]an
 }
 
 // Started lists the plugins started so far, sorted by name.
-func (l *Launcher) Started() []Started {
+func (l *Launcher) Started() []Started { return l.StartedSince(0) }
+
+// Mark is a point in the launcher's history of starts: StartedSince(mark)
+// lists the plugins started after it. One launcher serves every child run
+// of a sweep; each run marks its beginning, so that it reports (and
+// records as its provenance) the plugins it started, not its siblings'.
+func (l *Launcher) Mark() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.starts
+}
+
+// StartedSince lists the plugins started after mark (Mark), sorted by
+// name; a plugin started again since counts.
+func (l *Launcher) StartedSince(mark int) []Started {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]Started, 0, len(l.started))
 	for _, s := range l.started {
-		out = append(out, s)
+		if s.seq > mark {
+			out = append(out, s)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -201,11 +220,11 @@ func issuesError(issues []schema.Issue) error {
 	return errors.New(strings.Join(parts, "; "))
 }
 
-// EnvEntries returns the started plugins as run environment entries
-// ("plugin.NAME" -> "kind version [sha256]").
-func (l *Launcher) EnvEntries() map[string]string {
+// EnvEntries returns the plugins started after mark (Mark; 0: all) as run
+// environment entries ("plugin.NAME" -> "kind version [sha256]").
+func (l *Launcher) EnvEntries(mark int) map[string]string {
 	out := map[string]string{}
-	for _, s := range l.Started() {
+	for _, s := range l.StartedSince(mark) {
 		v := s.Kind + " " + s.Version
 		if s.BuiltIn {
 			v += " built-in"

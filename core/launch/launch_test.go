@@ -43,6 +43,7 @@ func TestStartsBuiltinsAndRecordsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer enc.Close()
+	mark := l.Mark() // a second run of a sweep begins here
 	loss, err := l.Loss(ctx, "launch-dot", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -53,12 +54,37 @@ func TestStartsBuiltinsAndRecordsThem(t *testing.T) {
 		{Name: "launch-dot", Kind: "loss", Version: "0.1.0", BuiltIn: true},
 		{Name: "launch-scale", Kind: "encoder", Version: "1.2.3", BuiltIn: true},
 	}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	names := func(ss []Started) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	if len(got) != len(want) || got[0].Name != want[0].Name || got[0].Kind != want[0].Kind || got[0].Version != want[0].Version ||
+		got[1].Name != want[1].Name || got[1].Kind != want[1].Kind || got[1].Version != want[1].Version || !got[0].BuiltIn || !got[1].BuiltIn {
 		t.Errorf("Started = %+v, want %+v", got, want)
 	}
-	env := l.EnvEntries()
+	env := l.EnvEntries(0)
 	if env["plugin.launch-scale"] != "encoder 1.2.3 built-in" || env["plugin.launch-dot"] != "loss 0.1.0 built-in" || len(env) != 2 {
 		t.Errorf("EnvEntries = %v", env)
+	}
+	// The run that began at mark started the loss only.
+	if since := names(l.StartedSince(mark)); len(since) != 1 || since[0] != "launch-dot" {
+		t.Errorf("StartedSince(mark) = %v, want [launch-dot]", since)
+	}
+	if env := l.EnvEntries(mark); len(env) != 1 || env["plugin.launch-dot"] == "" {
+		t.Errorf("EnvEntries(mark) = %v", env)
+	}
+	// A plugin started again after a mark is that run's too.
+	mark = l.Mark()
+	enc2, err := l.Encoder(ctx, "launch-scale", map[string]any{"scale": 3.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc2.Close()
+	if since := names(l.StartedSince(mark)); len(since) != 1 || since[0] != "launch-scale" {
+		t.Errorf("StartedSince(second mark) = %v, want [launch-scale]", since)
 	}
 }
 
