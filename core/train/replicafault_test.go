@@ -37,8 +37,8 @@ func (f *supervisedFake) ExitErr() error {
 	}
 }
 
-// resetErr is the survivor's collective failing on its dead peer.
-var resetErr = errors.New("c10d all-reduce: rank 0 of 2: [gloo/transport/tcp/pair.cc:589] Read error [127.0.0.1]: Connection reset by peer")
+// errReset is the survivor's collective failing on its dead peer.
+var errReset = errors.New("c10d all-reduce: rank 0 of 2: [gloo/transport/tcp/pair.cc:589] Read error [127.0.0.1]: Connection reset by peer")
 
 // replicaPair returns replicas 0 (the survivor) and 1 (the one that dies)
 // on a fake clock.
@@ -73,7 +73,7 @@ func TestReplicaDeathAfterPeerError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	r, d, fc := replicaPair(t,
-		func(context.Context) error { return resetErr },
+		func(context.Context) error { return errReset },
 		func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }) // its call cancelled before the host saw it die
 	res := make(chan error, 1)
 	go func() { res <- r.Step(ctx, sdk.StepRequest{}) }()
@@ -99,7 +99,7 @@ func TestReplicaDeathBeforePeerError(t *testing.T) {
 	defer cancel()
 	var d *supervisedFake
 	r, d, _ := replicaPair(t,
-		func(ctx context.Context) error { <-ctx.Done(); return resetErr },
+		func(ctx context.Context) error { <-ctx.Done(); return errReset },
 		func(context.Context) error { close(d.exited); return d.exit })
 	wantDeath(t, r.Step(ctx, sdk.StepRequest{}))
 }
@@ -111,7 +111,7 @@ func TestReplicaPeerErrorWithoutDeath(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	r, _, fc := replicaPair(t,
-		func(context.Context) error { return resetErr },
+		func(context.Context) error { return errReset },
 		func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
 	res := make(chan error, 1)
 	go func() { res <- r.Step(ctx, sdk.StepRequest{}) }()
@@ -119,7 +119,7 @@ func TestReplicaPeerErrorWithoutDeath(t *testing.T) {
 	fc.Advance(PeerExitGrace)
 	err := <-res
 	var dead *exitFake
-	if !errors.Is(err, resetErr) || errors.As(err, &dead) || !strings.Contains(err.Error(), "replica 0 of 2: step:") {
+	if !errors.Is(err, errReset) || errors.As(err, &dead) || !strings.Contains(err.Error(), "replica 0 of 2: step:") {
 		t.Fatalf("step error %v, want replica 0's all-reduce error", err)
 	}
 }
