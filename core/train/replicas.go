@@ -26,6 +26,8 @@ import (
 // (plugins/encoders/torchenc) and then all take the same optimiser step.
 // The state is replica 0's (checkpoints are written once); a restored
 // state goes to every replica, so a run resumes onto any number of them.
+// On one host the replicas serve named outputs the same way
+// (ForwardNamed, BackwardNamed: replicas_named.go).
 type Replicas struct {
 	members []Encoder
 	// first is the global rank of members[0], world the number of
@@ -37,8 +39,12 @@ type Replicas struct {
 	// (PeerExitGrace); nil is the system clock. Tests pass a clock.Fake.
 	Clock clock.Clock
 	// pending holds the shard bounds of each Graph forward awaiting its
-	// Backward, oldest first, as every encoder keeps its graphs.
-	pending [][]int
+	// Backward, oldest first, as every encoder keeps its graphs;
+	// pendingNamed those of each Graph ForwardNamed awaiting its
+	// BackwardNamed, a queue of its own as the members keep
+	// (replicas_named.go).
+	pending      [][]int
+	pendingNamed []namedShards
 }
 
 // NewReplicas returns the encoder that members, in rank order, serve
@@ -169,7 +175,7 @@ func (r *Replicas) Backward(ctx context.Context, grad *tensor.Tensor) error {
 // Step implements Encoder: every replica steps at once, as their
 // all-reduce needs.
 func (r *Replicas) Step(ctx context.Context, req sdk.StepRequest) error {
-	r.pending = nil
+	r.pending, r.pendingNamed = nil, nil
 	return r.all(ctx, "step", func(ctx context.Context, _ int, e Encoder) error { return e.Step(ctx, req) })
 }
 
