@@ -9,6 +9,7 @@ import (
 
 	"github.com/convirt/convirt/core/host"
 	"github.com/convirt/convirt/core/progress"
+	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
 )
@@ -120,11 +121,11 @@ func (s *session) header() {
 // (fp32 unless a config's "precision" key says otherwise).
 func (s *session) precision() string {
 	p := map[string]bool{}
-	for _, cfg := range []map[string]any{s.r.ImageEncoder.Config, s.textConfig()} {
-		if v, ok := cfg["precision"].(string); ok && v != "" {
+	for _, cfg := range []map[string]any{s.r.ImageEncoder.Config, s.r.TextConfig()} {
+		if v, ok := cfg[recipe.PrecisionKey].(string); ok && v != "" {
 			p[v] = true
 		} else {
-			p["fp32"] = true
+			p[recipe.PrecisionFP32] = true
 		}
 	}
 	keys := make([]string, 0, len(p))
@@ -133,13 +134,6 @@ func (s *session) precision() string {
 	}
 	sort.Strings(keys)
 	return strings.Join(keys, "+")
-}
-
-func (s *session) textConfig() map[string]any {
-	if s.r.TextEncoder == nil {
-		return nil
-	}
-	return s.r.TextEncoder.Config
 }
 
 // pretrainHeader prints pretraining's data and schedule, and the plugins

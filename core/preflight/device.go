@@ -3,6 +3,8 @@ package preflight
 import (
 	"fmt"
 	"strings"
+
+	"github.com/convirt/convirt/core/recipe"
 )
 
 // device checks the recipe's device; false when it cannot be used.
@@ -33,8 +35,8 @@ func (k *checker) precisions() {
 	for _, enc := range []struct {
 		key string
 		cfg map[string]any
-	}{{"image_encoder", k.r.ImageEncoder.Config}, {"text_encoder", k.textConfig()}} {
-		for _, name := range []string{"precision", "eval_precision"} {
+	}{{recipe.ImageEncoderKey, k.r.ImageEncoder.Config}, {recipe.TextEncoderKey, k.r.TextConfig()}} {
+		for _, name := range []string{recipe.PrecisionKey, recipe.EvalPrecisionKey} {
 			if p, ok := enc.cfg[name].(string); ok {
 				asks = append(asks, ask{enc.key + ".config." + name, p})
 			}
@@ -44,19 +46,11 @@ func (k *checker) precisions() {
 		asks = append(asks, ask{"evaluate[" + e.Name + "].precision", e.Precision})
 	}
 	for _, a := range asks {
-		if a.precision == "" || a.precision == "fp32" {
+		if a.precision == "" || a.precision == recipe.PrecisionFP32 {
 			continue
 		}
 		if err := k.c.Precision(k.r.Device, a.precision); err != nil {
 			k.add(a.key, err.Error(), fmt.Sprintf("set it to fp32, or run on hardware that has %s (docs/performance.md, Mixed precision)", a.precision))
 		}
 	}
-}
-
-// textConfig is the text encoder's config (nil without one).
-func (k *checker) textConfig() map[string]any {
-	if k.r.TextEncoder == nil {
-		return nil
-	}
-	return k.r.TextEncoder.Config
 }

@@ -8,6 +8,9 @@ import (
 	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
+// PrecisionKey is the encoder config key of its training precision.
+const PrecisionKey = "precision"
+
 // EvalPrecisionKey is the encoder config key an evaluation's precision
 // (Eval.Precision, evaluate.N.precision) is handed to the encoders as.
 const EvalPrecisionKey = "eval_precision"
@@ -32,6 +35,14 @@ func EvalEncoders(protocol string, hasText bool) []string {
 	return []string{ImageEncoderKey}
 }
 
+// TextConfig is the text encoder's config; nil when the recipe has none.
+func (r *Recipe) TextConfig() map[string]any {
+	if r.TextEncoder == nil {
+		return nil
+	}
+	return r.TextEncoder.Config
+}
+
 // checkEvalPrecision reports each evaluation whose precision is not fp32
 // while an encoder it runs declares no eval_precision key: the precision
 // reaches the encoders only through that key, and such an encoder would
@@ -44,7 +55,7 @@ func checkEvalPrecision(tree map[string]any, plugins PluginLookup) []schema.Issu
 	var out []schema.Issue
 	for i, e := range evals {
 		m, _ := e.(map[string]any)
-		p, _ := m["precision"].(string)
+		p, _ := m[PrecisionKey].(string)
 		if p == "" || p == PrecisionFP32 {
 			continue
 		}
