@@ -175,22 +175,10 @@ func padAxis1(ts []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	}
 	out := make([]*tensor.Tensor, len(ts))
 	for i, t := range ts {
-		if t.Shape[1] == longest {
-			out[i] = t
-			continue
-		}
-		inner := int(tensor.Numel(t.Shape[2:])) * t.DType.Size()
-		have, want := int(t.Shape[1])*inner, int(longest)*inner
-		if len(t.Data) != int(t.Shape[0])*have {
+		if len(t.Data) != int(t.Numel())*t.DType.Size() {
 			return nil, fmt.Errorf("replica %d's output holds %d bytes, not those of %s %v", i, len(t.Data), t.DType, t.Shape)
 		}
-		shape := slices.Clone(t.Shape)
-		shape[1] = longest
-		data := make([]byte, int(t.Shape[0])*want)
-		for row := range int(t.Shape[0]) {
-			copy(data[row*want:], t.Data[row*have:(row+1)*have])
-		}
-		out[i] = &tensor.Tensor{DType: t.DType, Shape: shape, Data: data}
+		out[i] = resizeAxis1(t, longest)
 	}
 	return out, nil
 }
@@ -204,13 +192,24 @@ func cropAxis1(g *tensor.Tensor, shape []int64) (*tensor.Tensor, error) {
 	if len(shape) < 2 || len(g.Shape) != len(shape) || g.Shape[0] != shape[0] || g.Shape[1] < shape[1] || !slices.Equal(g.Shape[2:], shape[2:]) {
 		return nil, fmt.Errorf("shape %v does not cut to the replica's output shape %v", g.Shape, shape)
 	}
-	inner := int(tensor.Numel(g.Shape[2:])) * g.DType.Size()
-	have, want := int(g.Shape[1])*inner, int(shape[1])*inner
-	data := make([]byte, 0, int(shape[0])*want)
-	for row := range int(shape[0]) {
-		data = append(data, g.Data[row*have:row*have+want]...)
+	return resizeAxis1(g, shape[1]), nil
+}
+
+// resizeAxis1 is t with its second axis n long: cut, or padded with zeros;
+// t itself when it already is. t has at least two axes and whole data.
+func resizeAxis1(t *tensor.Tensor, n int64) *tensor.Tensor {
+	if t.Shape[1] == n {
+		return t
 	}
-	return &tensor.Tensor{DType: g.DType, Shape: slices.Clone(shape), Data: data}, nil
+	inner := int(tensor.Numel(t.Shape[2:])) * t.DType.Size()
+	have, want := int(t.Shape[1])*inner, int(n)*inner
+	shape := slices.Clone(t.Shape)
+	shape[1] = n
+	data := make([]byte, int(t.Shape[0])*want)
+	for row := range int(t.Shape[0]) {
+		copy(data[row*want:(row+1)*want], t.Data[row*have:(row+1)*have])
+	}
+	return &tensor.Tensor{DType: t.DType, Shape: shape, Data: data}
 }
 
 // errNamedAcrossHosts is why replicas on several hosts serve no named
