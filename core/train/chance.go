@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/convirt/convirt/plugins/sdk"
+	"github.com/convirt/convirt/plugins/sdk/stats"
 )
 
 // ChanceRule decides when a training loss is "still at chance": at the
@@ -77,8 +78,12 @@ func (w *chanceWatch) observe(l *loop, res sdk.LossResult) {
 	if l.st.Step < r.Warmup {
 		return
 	}
-	loss, chance := mean(w.loss), mean(w.chance)
-	if slices.Contains(w.chance, 0) || !r.AtChance(loss, chance) {
+	loss, _, err := stats.MeanStd(w.loss)
+	if err != nil || slices.Contains(w.chance, 0) {
+		return // a loss that reports no chance level is not checked
+	}
+	chance, _, _ := stats.MeanStd(w.chance)
+	if !r.AtChance(loss, chance) {
 		return
 	}
 	w.warned = true
@@ -87,18 +92,6 @@ func (w *chanceWatch) observe(l *loop, res sdk.LossResult) {
 			"the encoders are not learning yet (check the learning rate, the image-text pairing and the loss's temperature)",
 			l.st.Step, loss, len(w.loss), chance, l.cfg.BatchSize, math.Log(float64(l.cfg.BatchSize))))
 	}
-}
-
-// mean is the mean of xs (0 for none).
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
 }
 
 // describe is the progress text: epoch, the step's loss, the latest
