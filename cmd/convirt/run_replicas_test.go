@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,7 +56,9 @@ func freePortPair(t *testing.T) int {
 // pretrains through two replicas of each encoder plugin and checkpoints as
 // one run; a second run, one of whose text encoder replicas is killed
 // after the first checkpoint, restarts every replica from the newest
-// checkpoint and ends with the same final checkpoint; no process is left.
+// checkpoint and ends with the same final checkpoint; two nodes (two
+// convirt runs with RANK 0 and 1) reach that checkpoint too, with and
+// without node 1's text encoder replica killed midway; no process is left.
 func TestRunWithReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts every plugin process and trains twice")
@@ -132,17 +136,40 @@ func TestRunWithReplicas(t *testing.T) {
 	if err := os.WriteFile(nodePath, []byte(strings.Replace(string(y), "replicas: 2", "replicas: 1", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	node0 := runNodes(t, runsDir, nodePath, "")
+	if got := final(node0); !slices.Equal(got, want) {
+		t.Errorf("node 0's final checkpoint differs from the one-host run with two replicas")
+	}
+	// The same two nodes, node 1's text encoder replica killed after its
+	// first checkpoint: node 1 restarts on the death, node 0 on its lost
+	// peer, both from the same checkpoint, and they meet again.
+	node0 = runNodes(t, runsDir, nodePath, "bert")
+	if got := final(node0); !slices.Equal(got, want) {
+		t.Errorf("node 0's final checkpoint after node 1's restart differs from the one-host run with two replicas")
+	}
+	if left := procs.Children(os.Getpid()); len(left) > 0 {
+		t.Errorf("plugin processes left behind: %v", left)
+	}
+}
+
+// runNodes runs the recipe at path as two nodes, two `convirt run`
+// processes with torchrun's variables (RANK 0 and 1 on loopback), and
+// returns node 0's run directory. With kill set, node 1's plugin of that
+// name is killed once node 1 has written a checkpoint, and both nodes must
+// say that they restarted.
+func runNodes(t *testing.T, runsDir, path, kill string) string {
+	t.Helper()
 	port := freePortPair(t)
 	before := map[string]bool{}
 	for _, d := range runDirs(t, runsDir, "e2e") {
 		before[d] = true
 	}
-	nodesCtx, nodesCancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer nodesCancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
 	var cmds []*exec.Cmd
 	var outs []*strings.Builder
 	for rank := range 2 {
-		cmd := exec.CommandContext(nodesCtx, os.Args[0], "run", nodePath)
+		cmd := exec.CommandContext(ctx, os.Args[0], "run", path)
 		cmd.Env = append(os.Environ(), cliEnv+"=1", "WORLD_SIZE=2", "RANK="+strconv.Itoa(rank), "LOCAL_RANK=0",
 			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
 		var b strings.Builder
@@ -152,25 +179,54 @@ func TestRunWithReplicas(t *testing.T) {
 		}
 		cmds, outs = append(cmds, cmd), append(outs, &b)
 	}
+	nodeDir := func(rank int) string {
+		mark := fmt.Sprintf("encoder smallcnn: 1 data-parallel replicas (ranks %d to %d of 2)", rank, rank)
+		for _, d := range runDirs(t, runsDir, "e2e") {
+			log, _ := os.ReadFile(filepath.Join(d, runs.LogsDir, "run.log"))
+			if !before[d] && strings.Contains(string(log), mark) {
+				return d
+			}
+		}
+		return ""
+	}
+	killed := make(chan int, 1)
+	if kill != "" {
+		go func() {
+			defer close(killed)
+			for ctx.Err() == nil {
+				if d := nodeDir(1); d != "" {
+					if cks, _ := filepath.Glob(filepath.Join(d, runs.CheckpointsDir, "step-*.ckpt")); len(cks) > 0 {
+						for _, p := range procs.Children(cmds[1].Process.Pid) {
+							if p.Plugin() == kill && syscall.Kill(p.PID, syscall.SIGKILL) == nil {
+								killed <- p.PID
+								return
+							}
+						}
+					}
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
 	for rank, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("node %d: %v\n%s", rank, err, outs[rank])
 		}
 	}
-	var node0 string
-	for _, d := range runDirs(t, runsDir, "e2e") {
-		log, _ := os.ReadFile(filepath.Join(d, runs.LogsDir, "run.log"))
-		if !before[d] && strings.Contains(string(log), "encoder smallcnn: 1 data-parallel replicas (ranks 0 to 0 of 2)") {
-			node0 = d
+	cancel()
+	if kill != "" {
+		if <-killed == 0 {
+			t.Fatalf("found no %s plugin of node 1 to kill", kill)
+		}
+		for rank, want := range []string{"a replica on another host was lost", fmt.Sprintf("plugin %q died", kill)} {
+			if !strings.Contains(outs[rank].String(), want) {
+				t.Errorf("node %d does not say %q:\n%s", rank, want, outs[rank])
+			}
 		}
 	}
-	if node0 == "" {
+	d := nodeDir(0)
+	if d == "" {
 		t.Fatalf("no run of node 0 says it holds rank 0 of 2 replicas:\n%s", outs[0])
 	}
-	if got := final(node0); !slices.Equal(got, want) {
-		t.Errorf("node 0's final checkpoint differs from the one-host run with two replicas")
-	}
-	if left := procs.Children(os.Getpid()); len(left) > 0 {
-		t.Errorf("plugin processes left behind: %v", left)
-	}
+	return d
 }

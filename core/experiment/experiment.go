@@ -84,6 +84,10 @@ type session struct {
 	// mark is where this run began in the launcher's starts: the plugins
 	// started after it are this run's (a sweep's runs share a launcher).
 	mark int
+	// generation counts pretraining's restarts after a failure in
+	// training, for the encoder replicas' rendezvous
+	// (sdk.Replica.Generation): every host of a run counts the same.
+	generation int
 }
 
 // Run executes the recipe r. On failure the run is marked failed and the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -159,48 +160,24 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 			return s.finishPretrain(ctx, res, parts)
 		}
 		parts.close()
-		var dead *host.ExitError
-		if !errors.As(err, &dead) || ctx.Err() != nil {
+		nd, _ := nodesFromEnv(os.Getenv) // an error there stopped the start
+		cause, ok := restartCause(err, nd.world > 1)
+		if !ok || ctx.Err() != nil {
 			return &res, err
 		}
 		if restarts >= r.Train.MaxRestarts {
 			return &res, fmt.Errorf("%w (gave up after %d restarts: train.max_restarts)", err, restarts)
 		}
 		restarts++
-		fmt.Fprintf(s.log, "plugin %q died at step %d (%s); restarting the plugins and resuming from the newest checkpoint (restart %d of at most %d)\n",
-			dead.Plugin, res.Steps, dead.Status, restarts, r.Train.MaxRestarts)
-		fmt.Fprintf(s.opt.Progress, "plugin %q died (%s): restarting from the newest checkpoint\n", dead.Plugin, dead.Status)
+		s.generation++
+		fmt.Fprintf(s.log, "%s at step %d (%s); restarting the plugins and resuming from the newest checkpoint (restart %d of at most %d)\n",
+			cause.what, res.Steps, cause.detail, restarts, r.Train.MaxRestarts)
+		fmt.Fprintf(s.opt.Progress, "%s (%s): restarting from the newest checkpoint\n", cause.what, cause.detail)
 		_ = s.LogMetric("train/restarts", float64(restarts), int64(res.Steps))
 		cfg.Resume, cfg.MustResume = true, false // no checkpoint yet: step 0 again
 		if parts, err = s.startPretrainRestarting(ctx, total, &restarts, res.Steps); err != nil {
-			return &res, fmt.Errorf("restart after plugin %q died: %w", dead.Plugin, err)
+			return &res, fmt.Errorf("restart after %s: %w", cause.what, err)
 		}
-	}
-}
-
-// startPretrainRestarting is startPretrain, starting the plugins again
-// when one dies before its handshake (an *host.ExitError). Each try counts
-// against train.max_restarts in restarts, as a death during training does;
-// step is the training step it happens at, for the train/restarts metric.
-func (s *session) startPretrainRestarting(ctx context.Context, totalSteps int, restarts *int, step int) (*pretrainParts, error) {
-	for {
-		p, err := s.startPretrain(ctx, totalSteps)
-		if err == nil {
-			return p, nil
-		}
-		p.close()
-		var dead *host.ExitError
-		if !errors.As(err, &dead) || ctx.Err() != nil {
-			return nil, err
-		}
-		if *restarts >= s.r.Train.MaxRestarts {
-			return nil, fmt.Errorf("%w (gave up after %d restarts: train.max_restarts)", err, *restarts)
-		}
-		*restarts++
-		fmt.Fprintf(s.log, "plugin %q died while starting (%s); starting the plugins again (restart %d of at most %d)\n",
-			dead.Plugin, dead.Status, *restarts, s.r.Train.MaxRestarts)
-		fmt.Fprintf(s.opt.Progress, "plugin %q died while starting (%s): starting it again\n", dead.Plugin, dead.Status)
-		_ = s.LogMetric("train/restarts", float64(*restarts), int64(step))
 	}
 }
 

@@ -82,7 +82,7 @@ func (s *session) startEncoder(ctx context.Context, p *pretrainParts, role int, 
 		return nil, err
 	}
 	plan := launch.ReplicaPlan{First: nd.rank * local, Local: local, World: nd.world * local, Timeout: timeout,
-		BucketBytes: d.BucketBytes(), NoOverlap: !d.Overlap}
+		BucketBytes: d.BucketBytes(), NoOverlap: !d.Overlap, Generation: s.generation}
 	if nd.world > 1 {
 		plan.Store, plan.Gather = net.JoinHostPort(nd.addr, strconv.Itoa(nd.port+role)), true
 	}

@@ -30,6 +30,9 @@ type ReplicaPlan struct {
 	// (sdk.Replica).
 	BucketBytes int64
 	NoOverlap   bool
+	// Generation is the replicas' start within the run
+	// (sdk.Replica.Generation).
+	Generation int
 }
 
 // EncoderReplicas starts this host's replicas of the encoder plugin name as
@@ -51,7 +54,7 @@ func (l *Launcher) EncoderReplicas(ctx context.Context, name string, cfg map[str
 	var out []*host.Encoder
 	for i := range plan.Local {
 		rep := sdk.Replica{Rank: plan.First + i, World: plan.World, Store: plan.Store, Timeout: plan.Timeout, Gather: plan.Gather,
-			BucketBytes: plan.BucketBytes, NoOverlap: plan.NoOverlap}
+			BucketBytes: plan.BucketBytes, NoOverlap: plan.NoOverlap, Generation: plan.Generation}
 		e, err := start(ctx, l, name, sdk.KindEncoder, cfg, func(ctx context.Context, spec host.Spec) (*host.Encoder, error) {
 			spec.Env = append(slices.Clone(spec.Env), rep.Env()...)
 			return host.StartEncoder(ctx, spec)

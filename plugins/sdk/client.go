@@ -45,6 +45,8 @@ func (b *baseClient) fail(method string, err error) error {
 		return fmt.Errorf("plugin %q: %s: %w", b.name, method, context.Canceled)
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("plugin %q: %s: %w", b.name, method, context.DeadlineExceeded)
+	case codes.Aborted:
+		return fmt.Errorf("plugin %q: %s: %w", b.name, method, remoteError{st.Message(), ErrCollective})
 	}
 	return fmt.Errorf("plugin %q: %s: %s: %s", b.name, method, st.Code(), st.Message())
 }
@@ -271,3 +273,13 @@ func (c *evaluatorClient) Grad(ctx context.Context, features, labels *tensor.Ten
 	}
 	return r.Loss, g, nil
 }
+
+// remoteError is a plugin's message that stands for one of the SDK's
+// errors, which it wraps (errors.Is) without repeating its text.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e remoteError) Error() string { return e.msg }
+func (e remoteError) Unwrap() error { return e.kind }

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,6 +38,21 @@ func TestFailKeepsNil(t *testing.T) {
 	}
 	if err := b.fail("Step", errors.New("boom")); err == nil || err.Error() != `plugin "p": Step: boom` {
 		t.Errorf("fail = %v", err)
+	}
+}
+
+// TestCollectiveErrorCrossesTheWire: a replica's failed collective
+// (ErrCollective) reaches the host as one, with the plugin's message once;
+// other failures do not.
+func TestCollectiveErrorCrossesTheWire(t *testing.T) {
+	b := &baseClient{name: "p"}
+	lost := fmt.Errorf("sum gradients over 2 replicas: %w: c10d all-reduce: Connection reset by peer", ErrCollective)
+	err := b.fail("Step", rpcError(lost))
+	if !errors.Is(err, ErrCollective) || err.Error() != `plugin "p": Step: `+lost.Error() {
+		t.Errorf("collective failure: %v (is ErrCollective: %v)", err, errors.Is(err, ErrCollective))
+	}
+	if err := b.fail("Step", rpcError(errors.New("NaN in the loss"))); errors.Is(err, ErrCollective) {
+		t.Errorf("an encoder's own failure is a collective one: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -32,7 +33,21 @@ type Replica struct {
 	// soon as its gradients are ready (docs/distributed.md); the sums are
 	// the same.
 	NoOverlap bool
+	// Generation numbers the starts of the replicas within one run: 0 at
+	// first, one more at each restart after a fault. The replicas of one
+	// start rendezvous only with each other, never with a replica of an
+	// earlier start still waiting at the same store.
+	Generation int
 }
+
+// ErrCollective is wrapped by the error of a call that failed because a
+// collective among an encoder's replicas did (an all-reduce or an
+// all-gather): a peer replica is gone, on this host or another. It
+// travels between plugin and host as gRPC's Aborted code, so the host can
+// tell it from the encoder's own failures: on several hosts it restarts
+// every replica of its own, as the host whose replica died does
+// (docs/distributed.md).
+var ErrCollective = errors.New("a collective of the replicas failed")
 
 // The environment variables that carry a Replica.
 const (
@@ -45,6 +60,8 @@ const (
 	// false).
 	EnvReplicaBucketBytes = "CONVIRT_REPLICA_BUCKET_BYTES"
 	EnvReplicaNoOverlap   = "CONVIRT_REPLICA_NO_OVERLAP"
+	// EnvReplicaGeneration may be unset (0).
+	EnvReplicaGeneration = "CONVIRT_REPLICA_GENERATION"
 )
 
 // Env is r as environment entries (NAME=value).
@@ -57,6 +74,7 @@ func (r Replica) Env() []string {
 		EnvReplicaGather + "=" + strconv.FormatBool(r.Gather),
 		EnvReplicaBucketBytes + "=" + strconv.FormatInt(r.BucketBytes, 10),
 		EnvReplicaNoOverlap + "=" + strconv.FormatBool(r.NoOverlap),
+		EnvReplicaGeneration + "=" + strconv.Itoa(r.Generation),
 	}
 }
 
@@ -72,6 +90,9 @@ func (r Replica) Validate() error {
 	}
 	if r.Timeout <= 0 {
 		return fmt.Errorf("replica timeout %v: want a positive duration", r.Timeout)
+	}
+	if r.Generation < 0 {
+		return fmt.Errorf("replica generation %d: want 0 or more", r.Generation)
 	}
 	if r.BucketBytes < 0 {
 		return fmt.Errorf("replica bucket size %d bytes: want 0 (the default) or more", r.BucketBytes)
@@ -109,6 +130,11 @@ func ReplicaFromEnv(getenv func(string) string) (r Replica, ok bool, err error) 
 	if o := getenv(EnvReplicaNoOverlap); o != "" {
 		if r.NoOverlap, err = strconv.ParseBool(o); err != nil {
 			return r, false, fmt.Errorf("%s: %w", EnvReplicaNoOverlap, err)
+		}
+	}
+	if g := getenv(EnvReplicaGeneration); g != "" {
+		if r.Generation, err = strconv.Atoi(g); err != nil {
+			return r, false, fmt.Errorf("%s: %w", EnvReplicaGeneration, err)
 		}
 	}
 	return r, true, r.Validate()

@@ -21,6 +21,7 @@ func TestReplicaEnvRoundTrip(t *testing.T) {
 		{Rank: 1, World: 2, Store: "127.0.0.1:29500", Timeout: 90 * time.Second},
 		{Rank: 3, World: 4, Store: "node0:29500", Timeout: time.Minute, Gather: true},
 		{Rank: 0, World: 2, Store: "127.0.0.1:1", Timeout: time.Second, BucketBytes: 4096, NoOverlap: true},
+		{Rank: 1, World: 2, Store: "node0:29500", Timeout: time.Minute, Gather: true, Generation: 3},
 	} {
 		got, ok, err := ReplicaFromEnv(envOf(r.Env()))
 		if err != nil || !ok || got != r {
@@ -46,6 +47,8 @@ func TestReplicaFromEnvRefuses(t *testing.T) {
 		{EnvReplicaBucketBytes + "=1MiB", EnvReplicaBucketBytes},
 		{EnvReplicaBucketBytes + "=-1", "bucket size -1"},
 		{EnvReplicaNoOverlap + "=perhaps", EnvReplicaNoOverlap},
+		{EnvReplicaGeneration + "=first", EnvReplicaGeneration},
+		{EnvReplicaGeneration + "=-1", "generation -1"},
 	} {
 		_, _, err := ReplicaFromEnv(envOf(append(append([]string{}, good...), c.set)))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -21,6 +21,8 @@ func rpcError(err error) error {
 		return status.Error(codes.Canceled, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, ErrCollective):
+		return status.Error(codes.Aborted, err.Error())
 	}
 	if _, ok := status.FromError(err); ok {
 		return err

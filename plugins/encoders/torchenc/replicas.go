@@ -1,6 +1,7 @@
 package torchenc
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -83,7 +84,7 @@ func (e *Encoder) sumGrads() error {
 		st, err := e.dp.reducer.Finish(e.dp.group)
 		e.dp.stats = st
 		if err != nil {
-			return fmt.Errorf("sum gradients over %d replicas: %w", e.dp.cfg.World, err)
+			return fmt.Errorf("sum gradients over %d replicas: %w: %w", e.dp.cfg.World, sdk.ErrCollective, err)
 		}
 		return nil
 	}
@@ -97,17 +98,23 @@ func (e *Encoder) sumGrads() error {
 		return err
 	}
 	if err := e.dp.group.AllReduceTensors(grads, e.dp.bucketBytes()); err != nil {
-		return fmt.Errorf("sum gradients over %d replicas: %w", e.dp.cfg.World, err)
+		return fmt.Errorf("sum gradients over %d replicas: %w: %w", e.dp.cfg.World, sdk.ErrCollective, err)
 	}
 	return nil
 }
 
-// joinGroup joins the replicas' group, once.
+// joinGroup joins the replicas' group, once. The replicas must start at
+// the same step: replicas on several hosts restored from different
+// checkpoints (each host keeps its own) are refused rather than left to
+// drift apart.
 func (e *Encoder) joinGroup() error {
 	if e.dp.group != nil {
 		return nil
 	}
-	g, err := joinReplicas(e.dp.cfg)
+	g, err := joinReplicas(e.dp.cfg, fmt.Sprintf("at step %d", e.steps))
+	if errors.Is(err, c10d.ErrApart) {
+		return fmt.Errorf("%w; each host resumed from its newest checkpoint and these differ: resume every host from the same step (move aside the newer checkpoints of a host that is ahead)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -134,7 +141,7 @@ func (e *Encoder) gatherOutput(out *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	all, err := e.dp.group.AllGather(v)
 	if err != nil {
-		return nil, fmt.Errorf("gather the outputs of %d replicas: %w", e.dp.cfg.World, err)
+		return nil, fmt.Errorf("gather the outputs of %d replicas: %w: %w", e.dp.cfg.World, sdk.ErrCollective, err)
 	}
 	shape := slices.Clone(out.Shape)
 	shape[0] *= int64(e.dp.cfg.World)
@@ -179,9 +186,10 @@ func (e *Encoder) trainable() ([]string, []*ts.Tensor) {
 	return names, vars
 }
 
-// joinReplicas joins r's c10d group. On a loopback store gloo binds to the
-// store's address; otherwise to this host's name, as torch.distributed does.
-func joinReplicas(r sdk.Replica) (*c10d.Group, error) {
+// joinReplicas joins r's c10d group, where every replica's check must be
+// the same. On a loopback store gloo binds to the store's address;
+// otherwise to this host's name, as torch.distributed does.
+func joinReplicas(r sdk.Replica, check string) (*c10d.Group, error) {
 	host, portText, err := net.SplitHostPort(r.Store)
 	if err != nil {
 		return nil, err
@@ -194,7 +202,8 @@ func joinReplicas(r sdk.Replica) (*c10d.Group, error) {
 	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
 		bind = host
 	}
-	return c10d.Join(c10d.Config{Addr: host, Port: port, Rank: r.Rank, World: r.World, Bind: bind, Timeout: r.Timeout})
+	return c10d.Join(c10d.Config{Addr: host, Port: port, Rank: r.Rank, World: r.World, Bind: bind, Timeout: r.Timeout,
+		Generation: r.Generation, Check: check})
 }
 
 // closeReplicas leaves the replicas' group, if joined.

@@ -28,37 +28,14 @@ import "C"
 
 import (
 	"fmt"
-	"net"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unsafe"
 
 	_ "github.com/sugarme/gotch/libtch" // the fitted libtorch's link flags
 	"github.com/sugarme/gotch/ts"
 )
-
-// Config says where the rendezvous is and which rank of how many this
-// process is.
-type Config struct {
-	// Addr and Port are rank 0's TCPStore (MASTER_ADDR, MASTER_PORT).
-	// Port 0 on rank 0 picks a free port, reported to Listening.
-	Addr string
-	Port int
-	// Rank is this process's rank in [0, World).
-	Rank, World int
-	// Bind is the host name or address gloo's TCP device binds to ("" for
-	// this host's name, as torch.distributed does without
-	// GLOO_SOCKET_IFNAME).
-	Bind string
-	// Timeout bounds the rendezvous and every collective.
-	Timeout time.Duration
-	// Listening, when set, is called on rank 0 once its store listens, with
-	// the port, before Join waits for the other ranks.
-	Listening func(port int)
-}
 
 // Group is one rank's membership of a c10d process group. Its methods may
 // be called from one goroutine at a time.
@@ -68,57 +45,6 @@ type Group struct {
 	st    *C.cvd_store
 	rank  int
 	world int
-}
-
-// Join rendezvouses with the other ranks at cfg's address and returns this
-// rank's Group, or an error naming the address and the ranks that never
-// joined within cfg.Timeout.
-func Join(cfg Config) (*Group, error) {
-	if cfg.World < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.World {
-		return nil, fmt.Errorf("c10d: rank %d of world size %d: want 0 <= rank < world", cfg.Rank, cfg.World)
-	}
-	if cfg.Timeout <= 0 {
-		return nil, fmt.Errorf("c10d: timeout %v: want a positive duration", cfg.Timeout)
-	}
-	addr := net.JoinHostPort(cfg.Addr, strconv.Itoa(cfg.Port))
-	where := fmt.Sprintf("rendezvous at %s, rank %d of %d", addr, cfg.Rank, cfg.World)
-	host := C.CString(cfg.Addr)
-	defer C.free(unsafe.Pointer(host))
-	bind := C.CString(cfg.Bind)
-	defer C.free(unsafe.Pointer(bind))
-	ms := C.int64_t(cfg.Timeout.Milliseconds())
-	server := C.int(0)
-	if cfg.Rank == 0 {
-		server = 1
-	}
-	var cerr *C.char
-	st := C.cvd_store_new(host, C.int(cfg.Port), server, ms, &cerr)
-	if st == nil {
-		if cfg.Rank == 0 {
-			return nil, fmt.Errorf("%s: listen: %s", where, takeString(cerr))
-		}
-		return nil, fmt.Errorf("%s: rank 0's store did not answer within %v: %s", where, cfg.Timeout, takeString(cerr))
-	}
-	if cfg.Rank == 0 {
-		port := int(C.cvd_store_port(st))
-		where = fmt.Sprintf("rendezvous at %s, rank %d of %d", net.JoinHostPort(cfg.Addr, strconv.Itoa(port)), cfg.Rank, cfg.World)
-		if cfg.Listening != nil {
-			cfg.Listening(port)
-		}
-	}
-	var missing *C.char
-	g := C.cvd_group_new(st, C.int(cfg.Rank), C.int(cfg.World), bind, ms, &missing, &cerr)
-	if g == nil {
-		C.cvd_store_free(st)
-		msg := takeString(cerr)
-		if m := takeString(missing); m != "" {
-			return nil, fmt.Errorf("%s: rank(s) %s never joined within %v: %s", where, m, cfg.Timeout, msg)
-		}
-		return nil, fmt.Errorf("%s: %s", where, msg)
-	}
-	grp := &Group{g: g, st: st, rank: cfg.Rank, world: cfg.World}
-	runtime.SetFinalizer(grp, (*Group).Close)
-	return grp, nil
 }
 
 // Rank is this process's rank.

@@ -16,8 +16,14 @@ import (
 	"github.com/sugarme/gotch/ts"
 )
 
-// The test binary re-runs itself as rank 1 when childRankEnv names a port.
-const childRankEnv = "CONVIRT_C10D_TEST_PORT"
+// The test binary re-runs itself as rank 1 when childRankEnv names a port,
+// of the generation in childGenEnv (0 when unset), with childCheckEnv's
+// value as its Config.Check.
+const (
+	childRankEnv  = "CONVIRT_C10D_TEST_PORT"
+	childGenEnv   = "CONVIRT_C10D_TEST_GENERATION"
+	childCheckEnv = "CONVIRT_C10D_TEST_CHECK"
+)
 
 // childResult is what the re-run rank 1 prints: its buffers after the
 // collectives.
@@ -84,7 +90,9 @@ func rankTensors(r int) []*ts.Tensor {
 func TestMain(m *testing.M) {
 	if p := os.Getenv(childRankEnv); p != "" {
 		port, _ := strconv.Atoi(p)
-		g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: port, Rank: 1, World: 2, Timeout: 30 * time.Second})
+		gen, _ := strconv.Atoi(os.Getenv(childGenEnv))
+		g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: port, Rank: 1, World: 2, Timeout: 30 * time.Second,
+			Generation: gen, Check: os.Getenv(childCheckEnv)})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
@@ -108,36 +116,67 @@ func TestMain(m *testing.M) {
 func TestTwoProcessesAllReduce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var child *exec.Cmd
-	var stdout, stderr strings.Builder
+	c := &rank1{}
 	g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: 0, Rank: 0, World: 2, Timeout: 30 * time.Second,
-		Listening: func(port int) {
-			child = exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			child.Env = append(os.Environ(), childRankEnv+"="+strconv.Itoa(port))
-			child.Stdout, child.Stderr = &stdout, &stderr
-			if err := child.Start(); err != nil {
-				t.Errorf("start rank 1: %v", err)
-			}
-		}})
-	if child != nil && child.Process != nil {
-		defer child.Wait() // reaped whatever happens: no process left behind
-	}
+		Listening: func(port int) { c.start(ctx, t, port) }})
+	defer c.wait() // reaped whatever happens: no process left behind
 	if err != nil {
 		cancel()
-		t.Fatalf("join: %v (rank 1: %s)", err, stderr.String())
+		t.Fatalf("join: %v (rank 1: %s)", err, c.stderr.String())
 	}
 	got, err := collectives(g)
 	g.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := child.Wait(); err != nil {
-		t.Fatalf("rank 1: %v: %s", err, stderr.String())
+	theirs := c.result(t)
+	checkCollectives(t, got, theirs)
+}
+
+// rank1 is the re-run test binary as rank 1.
+type rank1 struct {
+	cmd            *exec.Cmd
+	stdout, stderr strings.Builder
+}
+
+// start runs rank 1 against rank 0's store at port, with env added.
+func (c *rank1) start(ctx context.Context, t *testing.T, port int, env ...string) {
+	c.cmd = exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	c.cmd.Env = append(append(os.Environ(), childRankEnv+"="+strconv.Itoa(port)), env...)
+	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Errorf("start rank 1: %v", err)
+		c.cmd = nil
+	}
+}
+
+// wait reaps rank 1, if started, once.
+func (c *rank1) wait() error {
+	if c.cmd == nil {
+		return nil
+	}
+	cmd := c.cmd
+	c.cmd = nil
+	return cmd.Wait()
+}
+
+// result waits for rank 1 and returns what it printed.
+func (c *rank1) result(t *testing.T) childResult {
+	t.Helper()
+	if err := c.wait(); err != nil {
+		t.Fatalf("rank 1: %v: %s", err, c.stderr.String())
 	}
 	var theirs childResult
-	if err := json.Unmarshal([]byte(stdout.String()), &theirs); err != nil {
-		t.Fatalf("rank 1's output %q: %v", stdout.String(), err)
+	if err := json.Unmarshal([]byte(c.stdout.String()), &theirs); err != nil {
+		t.Fatalf("rank 1's output %q: %v", c.stdout.String(), err)
 	}
+	return theirs
+}
+
+// checkCollectives compares both ranks' results of collectives with the
+// sums and the gather computed here.
+func checkCollectives(t *testing.T, got, theirs childResult) {
+	t.Helper()
 	a0, b0, c0 := rankBuffers(0)
 	a1, b1, c1 := rankBuffers(1)
 	want := childResult{Gathered: slices.Concat(c0, c1)}

@@ -31,8 +31,8 @@ at::ScalarType scalar(int dtype) {
   return dtype == CVD_F64 ? at::kDouble : at::kFloat;
 }
 
-std::string joinedKey(int rank) {
-  return "convirt/joined/" + std::to_string(rank);
+std::string joinedKey(const std::string& prefix, int rank) {
+  return prefix + "joined/" + std::to_string(rank);
 }
 
 }  // namespace
@@ -58,16 +58,39 @@ int cvd_store_port(const cvd_store* s) { return s->store->getPort(); }
 
 void cvd_store_free(cvd_store* s) { delete s; }
 
-cvd_group* cvd_group_new(cvd_store* s, int rank, int world, const char* bind_host, int64_t timeout_ms, char** missing, char** err) {
-  auto timeout = std::chrono::milliseconds(timeout_ms);
+int cvd_store_set(cvd_store* s, const char* key, const char* value, char** err) {
   try {
-    s->store->set(joinedKey(rank), std::vector<uint8_t>{1});
+    std::string v(value);
+    s->store->set(key, std::vector<uint8_t>(v.begin(), v.end()));
+    return 0;
+  } catch (const std::exception& e) {
+    fail(err, e);
+  }
+  return -1;
+}
+
+char* cvd_store_get(cvd_store* s, const char* key, char** err) {
+  try {
+    auto v = s->store->get(key);
+    return dup(std::string(v.begin(), v.end()));
+  } catch (const std::exception& e) {
+    fail(err, e);
+  }
+  return nullptr;
+}
+
+cvd_group* cvd_group_new(cvd_store* s, const char* key_prefix, int rank, int world, const char* bind_host, int64_t timeout_ms, char** missing,
+                         char** err) {
+  auto timeout = std::chrono::milliseconds(timeout_ms);
+  std::string prefix(key_prefix);
+  try {
+    s->store->set(joinedKey(prefix, rank), std::vector<uint8_t>{1});
     auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
     opts->threads = 1;
     std::string bind(bind_host);
     opts->devices.push_back(bind.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
                                          : c10d::ProcessGroupGloo::createDeviceForHostname(bind));
-    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("convirt/pg", s->store);
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix + "pg", s->store);
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world, opts);
     return new cvd_group{s->store, pg, world, timeout};
   } catch (const std::exception& e) {
@@ -76,7 +99,7 @@ cvd_group* cvd_group_new(cvd_store* s, int rank, int world, const char* bind_hos
   try {
     std::string m;
     for (int r = 0; r < world; r++) {
-      if (!s->store->check({joinedKey(r)})) {
+      if (!s->store->check({joinedKey(prefix, r)})) {
         m += (m.empty() ? "" : ",") + std::to_string(r);
       }
     }

@@ -24,15 +24,22 @@ cvd_store* cvd_store_new(const char* host, int port, int server, int64_t timeout
 int cvd_store_port(const cvd_store* s);
 // cvd_store_free closes the store unless a group still holds it.
 void cvd_store_free(cvd_store* s);
+// cvd_store_set sets key to the string value; cvd_store_get waits for key
+// (at most the store's timeout) and returns its value, malloc'd.
+int cvd_store_set(cvd_store* s, const char* key, const char* value, char** err);
+char* cvd_store_get(cvd_store* s, const char* key, char** err);
 
-// cvd_group_new marks rank as joined in the store, then builds
+// cvd_group_new marks rank as joined in the store, under key_prefix (each
+// start of a group its own, so that a rank never joins an earlier start's
+// group through keys left in its store), then builds
 // c10d::ProcessGroupGloo over it (its own rendezvous: every rank publishes
 // its address in the store and connects to all the others), with a gloo
 // TCP device on bind_host ("" for the host's own name) and timeout_ms for
 // the rendezvous and every collective. When ranks are missing at the
 // timeout, *missing lists them (comma-separated, malloc'd, the caller
 // frees), as the store saw them.
-cvd_group* cvd_group_new(cvd_store* s, int rank, int world, const char* bind_host, int64_t timeout_ms, char** missing, char** err);
+cvd_group* cvd_group_new(cvd_store* s, const char* key_prefix, int rank, int world, const char* bind_host, int64_t timeout_ms,
+                         char** missing, char** err);
 // cvd_allreduce sums buf[0:n] of type dtype over the group's ranks, in
 // place; it returns 0, or -1 and sets *err.
 int cvd_allreduce(cvd_group* g, void* buf, int64_t n, int dtype, char** err);

@@ -1,0 +1,59 @@
+package c10d
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestJoinAfterEarlierStoreCloses: a rank of generation 1 that reaches
+// the store of generation 0 (its rank 0 not yet gone, as after a fault on
+// another host) does not join that group; when that store closes it
+// connects again, joins generation 1's rank 0 at the same port, and the
+// two sum and gather exactly.
+func TestJoinAfterEarlierStoreCloses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := &rank1{}
+	defer c.wait()
+	port := 0
+	_, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Rank: 0, World: 2, Timeout: 3 * time.Second,
+		Listening: func(p int) {
+			port = p
+			c.start(ctx, t, p, childGenEnv+"=1")
+		}})
+	if err == nil || !strings.Contains(err.Error(), "rank(s) 1 never joined") {
+		cancel()
+		t.Fatalf("generation 0's rank 0 joined generation 1's rank 1: %v (rank 1: %s)", err, c.stderr.String())
+	}
+	g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: port, Rank: 0, World: 2, Timeout: 30 * time.Second, Generation: 1})
+	if err != nil {
+		cancel()
+		t.Fatalf("generation 1: %v (rank 1: %s)", err, c.stderr.String())
+	}
+	got, err := collectives(g)
+	g.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCollectives(t, got, c.result(t))
+}
+
+// TestRanksThatStartApart: ranks whose Check differs (replicas resuming
+// from different steps) both fail to join, each listing every rank's.
+func TestRanksThatStartApart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := &rank1{}
+	_, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Rank: 0, World: 2, Timeout: 30 * time.Second, Check: "step 5",
+		Listening: func(p int) { c.start(ctx, t, p, childCheckEnv+"=step 7") }})
+	werr := c.wait()
+	const want = "the ranks do not start alike: rank 0 step 5, rank 1 step 7"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("rank 0: got %v, want an error saying %q", err, want)
+	}
+	if werr == nil || !strings.Contains(c.stderr.String(), want) {
+		t.Errorf("rank 1 (%v): said %q, want %q", werr, c.stderr.String(), want)
+	}
+}
