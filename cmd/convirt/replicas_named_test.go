@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"maps"
 	"math"
+	"net"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/train"
 	"github.com/convirt/convirt/plugins/sdk"
+	"golang.org/x/sync/errgroup"
 )
 
 // namedEncoder is an encoder with named outputs (a *host.Encoder or a
@@ -62,7 +66,9 @@ func gloriaStep(ctx context.Context, img, txt namedEncoder, loss sdk.Loss, b *sd
 // near zero differ by float32 rounding far beyond 1e-5 of themselves. The
 // replicas' shards pad their texts to different lengths, so the token
 // outputs are padded over the replicas and their gradients cut back; the
-// mask, which has no gradient, is sent none.
+// mask, which has no gradient, is sent none. Two hosts (one replica of
+// each encoder and a loss each, global ranks 0 and 1 gathering their
+// outputs, driven at once) match the one host's two replicas bit for bit.
 func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts plugin processes")
@@ -128,6 +134,38 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 		s.loss = loss
 	}
 
+	// Two hosts, each one replica of each encoder (global ranks 0 and 1 of
+	// 2, gathering their outputs) and a loss of its own, as two convirt
+	// runs with WORLD_SIZE 2 hold them.
+	var hosts [2]side
+	port := freePortPair(t)
+	for h := range hosts {
+		for k, enc := range []struct {
+			name string
+			cfg  map[string]any
+			dst  *namedEncoder
+		}{{"smallcnn", imgCfg, &hosts[h].img}, {"bert", txtCfg, &hosts[h].txt}} {
+			plan := launch.ReplicaPlan{First: h, Local: 1, World: 2, Gather: true, Timeout: 60 * time.Second,
+				Store: net.JoinHostPort("127.0.0.1", strconv.Itoa(port+k))}
+			members, err := l.EncoderReplicas(ctx, enc.name, enc.cfg, plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closers = append(closers, members[0])
+			r, err := train.NewHostReplicas([]train.Encoder{members[0]}, h, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			*enc.dst = r
+		}
+		loss, err := l.Loss(ctx, "gloria", lossCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, loss)
+		hosts[h].loss = loss
+	}
+
 	b, err := pairs{n: 6}.Batch(ctx, sdk.BatchRequest{Indices: []int{0, 1, 2, 3, 4, 5}})
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +202,43 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 		}
 		if math.Abs(lr-lo) > 1e-5*math.Abs(lo) {
 			t.Errorf("step %d: loss %v through replicas, %v through one encoder", step, lr, lo)
+		}
+		var lh [2]float64
+		var inh [2]sdk.LocalInputs
+		var g errgroup.Group
+		for h := range hosts {
+			g.Go(func() (err error) {
+				lh[h], inh[h], err = gloriaStep(ctx, hosts[h].img, hosts[h].txt, hosts[h].loss, b)
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatalf("step %d on two hosts: %v", step, err)
+		}
+		for h := range hosts {
+			if lh[h] != lr || !slices.Equal(inh[h].Text[sdk.OutputTokens].Shape, inr.Text[sdk.OutputTokens].Shape) {
+				t.Errorf("step %d: host %d's loss %v, tokens %v; one host's replicas %v, %v", step, h, lh[h], inh[h].Text[sdk.OutputTokens].Shape, lr, inr.Text[sdk.OutputTokens].Shape)
+			}
+		}
+	}
+	// The hosts' encoders hold the parameters of one host's two replicas,
+	// bit for bit: the same shards, padding and sums.
+	for h := range hosts {
+		for _, pair := range []struct {
+			name      string
+			host, rep train.Encoder
+		}{{"image", hosts[h].img, rep.img}, {"text", hosts[h].txt, rep.txt}} {
+			hb, err := pair.host.State(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb, err := pair.rep.State(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.EqualFunc(modelTensors(t, hb), modelTensors(t, rb), slices.Equal) {
+				t.Errorf("host %d's %s encoder differs from one host's two replicas after 3 GLoRIA steps", h, pair.name)
+			}
 		}
 	}
 	for _, pair := range []struct {

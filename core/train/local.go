@@ -70,9 +70,6 @@ func newLocal(ctx context.Context, cfg Config, p Parts) (*local, error) {
 		if !ok || side.enc == nil {
 			return nil, fmt.Errorf("loss %q needs the %s encoder's outputs %v, which it does not serve (no named outputs)", info.Name, side.role, side.names)
 		}
-		if err := namedRefusal(info.Name, side.role, side.names, side.enc); err != nil {
-			return nil, err
-		}
 		*side.dst = ne
 	}
 	return lc, nil

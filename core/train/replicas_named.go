@@ -13,31 +13,22 @@ import (
 
 // namedShards is one Graph ForwardNamed of the replicas awaiting its
 // BackwardNamed: the shard bounds and, per output name, each member's
-// output shape and the concatenated (padded) shape the loss saw.
+// output shape (nil when the members gathered their outputs: each cuts its
+// gradients back itself) and the concatenated (padded) shape the loss saw.
 type namedShards struct {
 	bounds []int
 	member []map[string][]int64
 	global map[string][]int64
 }
 
-// padded reports whether the named output may differ in length along its
-// second axis from one replica to the next (a text encoder pads each shard
-// to its own longest text); such outputs are padded with zeros to the
-// longest, which for sdk.OutputTokenMask marks the padding as no token.
-func padded(name string) bool {
-	return name == sdk.OutputTokens || name == sdk.OutputTokenMask
-}
-
-// ForwardNamed implements sdk.NamedEncoder on one host: each replica
-// returns the named outputs of its shard (the shards of Forward), and each
-// output is concatenated along its first (batch) axis in rank order. Token
-// outputs (sdk.OutputTokens, sdk.OutputTokenMask) of replicas that padded
-// their shards to different lengths are padded with zeros to the longest.
-// Replicas on several hosts refuse named outputs (NamedRefusal).
+// ForwardNamed implements sdk.NamedEncoder: each replica returns the
+// named outputs of its shard (the shards of Forward). On one host each
+// output is concatenated along its first (batch) axis in rank order, ragged
+// ones (sdk.RaggedOutput: text tokens) of replicas that padded their shards
+// to different lengths padded with zeros to the longest. On several hosts
+// every replica returns the outputs of all shards, all-gathered and padded
+// alike by the replicas (sdk.Replica.Gather), and any one's are the batch's.
 func (r *Replicas) ForwardNamed(ctx context.Context, req sdk.ForwardRequest) (map[string]*tensor.Tensor, error) {
-	if r.gathered {
-		return nil, fmt.Errorf("replicas: forward %v: %w", req.Outputs, errNamedAcrossHosts)
-	}
 	if req.Batch == nil {
 		return nil, errors.New("replicas: forward: no batch")
 	}
@@ -51,7 +42,7 @@ func (r *Replicas) ForwardNamed(ctx context.Context, req sdk.ForwardRequest) (ma
 		if !ok {
 			return errors.New("it serves no named outputs")
 		}
-		shard, err := sliceBatch(req.Batch, bounds[i], bounds[i+1])
+		shard, err := sliceBatch(req.Batch, bounds[r.first+i], bounds[r.first+i+1])
 		if err != nil {
 			return err
 		}
@@ -62,6 +53,16 @@ func (r *Replicas) ForwardNamed(ctx context.Context, req sdk.ForwardRequest) (ma
 	})
 	if err != nil {
 		return nil, err
+	}
+	if r.gathered {
+		ys, sh, err := r.gatheredNamed(outs, bounds)
+		if err != nil {
+			return nil, fmt.Errorf("replicas: forward %v: %w", req.Outputs, err)
+		}
+		if req.Graph {
+			r.pendingNamed = append(r.pendingNamed, sh)
+		}
+		return ys, nil
 	}
 	ys, sh, err := concatNamed(outs, bounds)
 	if err != nil {
@@ -76,8 +77,9 @@ func (r *Replicas) ForwardNamed(ctx context.Context, req sdk.ForwardRequest) (ma
 // BackwardNamed implements sdk.NamedEncoder: each replica back-propagates,
 // through its oldest pending Graph ForwardNamed, the rows of each named
 // gradient that belong to its shard, cut back to its own output's length
-// where ForwardNamed padded it. An output without a gradient (no entry, or
-// a nil one) sends none.
+// where ForwardNamed padded it (on several hosts the replica, which padded
+// its output, cuts it). An output without a gradient (no entry, or a nil
+// one) sends none.
 func (r *Replicas) BackwardNamed(ctx context.Context, grads map[string]*tensor.Tensor) error {
 	if len(r.pendingNamed) == 0 {
 		return errors.New("replicas: backward: no named forward with graph is pending")
@@ -106,9 +108,13 @@ func (r *Replicas) BackwardNamed(ctx context.Context, grads map[string]*tensor.T
 		}
 		part := make(map[string]*tensor.Tensor, len(names))
 		for _, name := range names {
-			g, err := sliceRows(grads[name], sh.bounds[i], sh.bounds[i+1])
+			g, err := sliceRows(grads[name], sh.bounds[r.first+i], sh.bounds[r.first+i+1])
 			if err != nil {
 				return fmt.Errorf("gradient of %q: %w", name, err)
+			}
+			if sh.member == nil { // gathered: the replica cuts it back
+				part[name] = g
+				continue
 			}
 			if part[name], err = cropAxis1(g, sh.member[i][name]); err != nil {
 				return fmt.Errorf("gradient of %q: %w", name, err)
@@ -148,7 +154,7 @@ func concatNamed(outs []map[string]*tensor.Tensor, bounds []int) (map[string]*te
 				return nil, sh, fmt.Errorf("replica %d did not return output %q", i, name)
 			}
 		}
-		if padded(name) {
+		if sdk.RaggedOutput(name) {
 			var err error
 			if parts, err = padAxis1(parts); err != nil {
 				return nil, sh, fmt.Errorf("output %q: %w", name, err)
@@ -175,10 +181,10 @@ func padAxis1(ts []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	}
 	out := make([]*tensor.Tensor, len(ts))
 	for i, t := range ts {
-		if len(t.Data) != int(t.Numel())*t.DType.Size() {
-			return nil, fmt.Errorf("replica %d's output holds %d bytes, not those of %s %v", i, len(t.Data), t.DType, t.Shape)
+		var err error
+		if out[i], err = tensor.ResizeAxis1(t, longest); err != nil {
+			return nil, fmt.Errorf("replica %d's output: %w", i, err)
 		}
-		out[i] = resizeAxis1(t, longest)
 	}
 	return out, nil
 }
@@ -192,38 +198,32 @@ func cropAxis1(g *tensor.Tensor, shape []int64) (*tensor.Tensor, error) {
 	if len(shape) < 2 || len(g.Shape) != len(shape) || g.Shape[0] != shape[0] || g.Shape[1] < shape[1] || !slices.Equal(g.Shape[2:], shape[2:]) {
 		return nil, fmt.Errorf("shape %v does not cut to the replica's output shape %v", g.Shape, shape)
 	}
-	return resizeAxis1(g, shape[1]), nil
+	return tensor.ResizeAxis1(g, shape[1])
 }
 
-// resizeAxis1 is t with its second axis n long: cut, or padded with zeros;
-// t itself when it already is. t has at least two axes and whole data.
-func resizeAxis1(t *tensor.Tensor, n int64) *tensor.Tensor {
-	if t.Shape[1] == n {
-		return t
+// gatheredNamed is the named outputs of the whole batch of replicas on
+// several hosts, whose members each returned every shard's (bounds' last
+// is the batch's rows): any member's, all members' alike in names and
+// shapes, batch-first.
+func (r *Replicas) gatheredNamed(outs []map[string]*tensor.Tensor, bounds []int) (map[string]*tensor.Tensor, namedShards, error) {
+	n := int64(bounds[len(bounds)-1])
+	sh := namedShards{bounds: bounds, global: map[string][]int64{}}
+	for name, y := range outs[0] {
+		if y == nil || len(y.Shape) == 0 || y.Shape[0] != n {
+			var shape []int64
+			if y != nil {
+				shape = y.Shape
+			}
+			return nil, sh, fmt.Errorf("replica %d's output %q has shape %v, not the gathered outputs of %d rows", r.first, name, shape, n)
+		}
+		for i, out := range outs[1:] {
+			if o := out[name]; o == nil || !slices.Equal(o.Shape, y.Shape) || len(out) != len(outs[0]) {
+				return nil, sh, fmt.Errorf("replica %d's outputs differ from replica %d's gathered ones (output %q)", r.first+i+1, r.first, name)
+			}
+		}
+		sh.global[name] = y.Shape
 	}
-	inner := int(tensor.Numel(t.Shape[2:])) * t.DType.Size()
-	have, want := int(t.Shape[1])*inner, int(n)*inner
-	shape := slices.Clone(t.Shape)
-	shape[1] = n
-	data := make([]byte, int(t.Shape[0])*want)
-	for row := range int(t.Shape[0]) {
-		copy(data[row*want:(row+1)*want], t.Data[row*have:(row+1)*have])
-	}
-	return &tensor.Tensor{DType: t.DType, Shape: shape, Data: data}
-}
-
-// errNamedAcrossHosts is why replicas on several hosts serve no named
-// outputs.
-var errNamedAcrossHosts = errors.New("data-parallel replicas on several hosts (recipe key distributed, with WORLD_SIZE above 1) serve only the pooled embedding: their plugins all-gather that across hosts, not named outputs (docs/distributed.md)")
-
-// namedRefusal is why enc cannot serve a loss the named outputs names of
-// its role ("image", "text"), checked before the first step: nil unless
-// enc is replicas spread over several hosts.
-func namedRefusal(loss, role string, names []string, enc Encoder) error {
-	if r, ok := enc.(*Replicas); !ok || !r.gathered {
-		return nil
-	}
-	return fmt.Errorf("loss %q (recipe key loss) needs the %s encoder's outputs %v: %w; train such a loss on one host, or use a loss of the pooled embeddings (convirt, clip) across hosts", loss, role, names, errNamedAcrossHosts)
+	return outs[0], sh, nil
 }
 
 var _ sdk.NamedEncoder = (*Replicas)(nil)

@@ -215,27 +215,68 @@ func TestReplicasNamedBookkeeping(t *testing.T) {
 	}
 }
 
-// TestReplicasNamedRefusedAcrossHosts: replicas on several hosts refuse a
-// loss that needs named outputs before the first step, naming the recipe
-// keys, and refuse a named forward.
-func TestReplicasNamedRefusedAcrossHosts(t *testing.T) {
+// namedGatherFake is a replica on a host of several that serves named
+// outputs: it returns "tokens" of every rank's shard, as replicas gather
+// them (padded to 5 tokens), each row its rank's value, and records the
+// shard it was given and the gradients it is sent.
+type namedGatherFake struct {
+	gatherFake
+	got []map[string]*tensor.Tensor
+}
+
+func (f *namedGatherFake) ForwardNamed(_ context.Context, req sdk.ForwardRequest) (map[string]*tensor.Tensor, error) {
+	f.ids = append(f.ids, req.Batch.IDs...)
+	n := len(req.Batch.IDs) * f.world
+	y, err := tensor.FromFloat32([]int64{int64(n), 5, 2}, slices.Repeat([]float32{float32(f.rank)}, n*10))
+	return map[string]*tensor.Tensor{sdk.OutputTokens: y}, err
+}
+
+func (f *namedGatherFake) BackwardNamed(_ context.Context, grads map[string]*tensor.Tensor) error {
+	f.got = append(f.got, grads)
+	return nil
+}
+
+// TestReplicasNamedAcrossHosts: this host's replicas, global ranks 2 and 3
+// of 4, each get their global shard; the named outputs are the gathered
+// ones they return (any one's), and each is sent its own shard's rows of
+// the gradient at the gathered length, which it cuts back itself.
+func TestReplicasNamedAcrossHosts(t *testing.T) {
 	ctx := context.Background()
-	p, img, txt := newParts()
-	rimg, err := NewHostReplicas([]Encoder{namedLin{img}}, 0, 2)
+	fakes := []*namedGatherFake{{gatherFake: gatherFake{replicaFake{rank: 2}, 4}}, {gatherFake: gatherFake{replicaFake{rank: 3}, 4}}}
+	r, err := NewHostReplicas([]Encoder{fakes[0], fakes[1]}, 2, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Image, p.Text, p.Loss = rimg, namedLin{txt}, &localSq{needs: projectionNeeds()}
-	_, err = Run(ctx, Config{BatchSize: 8, Epochs: 1}, p)
-	for _, want := range []string{`loss "local-sq" (recipe key loss) needs the image encoder's outputs [projection]`, "recipe key distributed", "several hosts"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("a local loss with replicas on several hosts: %v, want it to say %q", err, want)
+	ys, err := r.ForwardNamed(ctx, sdk.ForwardRequest{Batch: idBatch(8), Graph: true, Outputs: []string{sdk.OutputTokens}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y := ys[sdk.OutputTokens]; !slices.Equal(y.Shape, []int64{8, 5, 2}) || floats(t, y)[0] != 2 {
+		t.Fatalf("tokens %v, want replica 2's gathered [8 5 2]", y.Shape)
+	}
+	if !slices.Equal(fakes[0].ids, []string{"p4", "p5"}) || !slices.Equal(fakes[1].ids, []string{"p6", "p7"}) {
+		t.Fatalf("shards %v and %v", fakes[0].ids, fakes[1].ids)
+	}
+	g := make([]float32, 80)
+	for i := range g {
+		g[i] = float32(i / 10) // row i's gradient is i
+	}
+	grad, _ := tensor.FromFloat32([]int64{8, 5, 2}, g)
+	if err := r.BackwardNamed(ctx, map[string]*tensor.Tensor{sdk.OutputTokens: grad}); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fakes {
+		if len(f.got) != 1 {
+			t.Fatalf("replica %d got %d backwards", 2+i, len(f.got))
+		}
+		got := f.got[0][sdk.OutputTokens]
+		v := floats(t, got)
+		if !slices.Equal(got.Shape, []int64{2, 5, 2}) || v[0] != float32(4+2*i) || v[10] != float32(5+2*i) {
+			t.Errorf("replica %d: gradient %v %v, want rows %d and %d at the gathered length", 2+i, got.Shape, v, 4+2*i, 5+2*i)
 		}
 	}
-	if img.steps != 0 || txt.steps != 0 {
-		t.Errorf("refused run stepped: %d, %d", img.steps, txt.steps)
-	}
-	if _, err := rimg.ForwardNamed(ctx, sdk.ForwardRequest{Batch: idBatch(2), Outputs: []string{sdk.OutputProjection}}); err == nil || !strings.Contains(err.Error(), "several hosts") {
-		t.Errorf("named forward of replicas on several hosts: %v", err)
+	fakes[1].world = 2 // returns 4 rows, not the batch's 8
+	if _, err := r.ForwardNamed(ctx, sdk.ForwardRequest{Batch: idBatch(8), Outputs: []string{sdk.OutputTokens}}); err == nil || !strings.Contains(err.Error(), "replica 3's outputs differ from replica 2's") {
+		t.Errorf("a replica that gathered other shapes: %v", err)
 	}
 }

@@ -35,6 +35,16 @@ const (
 	OutputTokenMask = "token_mask"
 )
 
+// RaggedOutput reports whether the named output's second axis may differ in
+// length from one batch to the next (a text encoder pads each batch to its
+// own longest text): data-parallel replicas pad such outputs with zeros to
+// the longest among them before they are put together, which for
+// OutputTokenMask marks the padding as no token, and cut the gradients
+// back to each replica's own length.
+func RaggedOutput(name string) bool {
+	return name == OutputTokens || name == OutputTokenMask
+}
+
 // ForwardRequest asks an encoder for the embeddings of a batch.
 type ForwardRequest struct {
 	Batch  *Batch

@@ -80,6 +80,10 @@ func (e *Encoder) ForwardNamed(_ context.Context, req sdk.ForwardRequest) (map[s
 				return fmt.Errorf("output %q: %w", name, err)
 			}
 		}
+		if err := e.gatherNamed(out); err != nil { // replicas over several hosts (replicas.go)
+			ys.drop()
+			return err
+		}
 		if req.Graph {
 			e.named = append(e.named, ys)
 		} else {
@@ -199,6 +203,10 @@ func (e *Encoder) BackwardNamed(_ context.Context, grads map[string]*tensor.Tens
 			y, g := ys[name], grads[name]
 			if y == nil {
 				return fmt.Errorf("backward: gradient for %q, which the forward did not output", name)
+			}
+			g, err := e.ownGradient(name, g, y.MustSize())
+			if err != nil {
+				return err
 			}
 			if got, want := fmt.Sprint(g.Shape), fmt.Sprint(y.MustSize()); got != want {
 				return fmt.Errorf("backward: gradient of %q has shape %s, output shape %s", name, got, want)

@@ -198,3 +198,27 @@ func (t *Tensor) Float64s() ([]float64, error) {
 	}
 	return out, nil
 }
+
+// ResizeAxis1 returns t with its second axis n long: cut, or padded with
+// zeros (token outputs of replicas padded to the longest among them,
+// sdk.RaggedOutput); t itself when it already is.
+func ResizeAxis1(t *Tensor, n int64) (*Tensor, error) {
+	if len(t.Shape) < 2 || n < 0 {
+		return nil, fmt.Errorf("tensor: resize axis 1 of %v to %d: want at least two axes and a length of 0 or more", t.Shape, n)
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if t.Shape[1] == n {
+		return t, nil
+	}
+	inner := int(Numel(t.Shape[2:])) * t.DType.Size()
+	have, want := int(t.Shape[1])*inner, int(n)*inner
+	shape := append([]int64(nil), t.Shape...)
+	shape[1] = n
+	data := make([]byte, int(t.Shape[0])*want)
+	for row := range int(t.Shape[0]) {
+		copy(data[row*want:(row+1)*want], t.Data[row*have:row*have+min(have, want)])
+	}
+	return &Tensor{DType: t.DType, Shape: shape, Data: data}, nil
+}

@@ -53,3 +53,42 @@ func TestErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestResizeAxis1: padding adds zeros after each row's values, cutting
+// drops the last ones, the same length returns the tensor itself, and a
+// tensor of one axis or a negative length is refused.
+func TestResizeAxis1(t *testing.T) {
+	x, err := FromFloat32([]int64{2, 2, 1}, []float32{1, 2, 3, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		n    int64
+		want []float32
+	}{{3, []float32{1, 2, 0, 3, 4, 0}}, {1, []float32{1, 3}}, {0, nil}} {
+		y, err := ResizeAxis1(x, c.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := y.Float32s()
+		if err != nil || y.Shape[1] != c.n || len(v) != len(c.want) {
+			t.Fatalf("to %d: %v %v, %v", c.n, y.Shape, v, err)
+		}
+		for i := range v {
+			if v[i] != c.want[i] {
+				t.Errorf("to %d: %v, want %v", c.n, v, c.want)
+				break
+			}
+		}
+	}
+	if y, err := ResizeAxis1(x, 2); y != x || err != nil {
+		t.Errorf("same length: a copy (%v)", err)
+	}
+	one, _ := FromFloat32([]int64{2}, []float32{1, 2})
+	if _, err := ResizeAxis1(one, 3); err == nil {
+		t.Error("a tensor of one axis resized")
+	}
+	if _, err := ResizeAxis1(x, -1); err == nil {
+		t.Error("a negative length accepted")
+	}
+}
