@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -160,8 +159,7 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 			return s.finishPretrain(ctx, res, parts)
 		}
 		parts.close()
-		nd, _ := nodesFromEnv(os.Getenv) // an error there stopped the start
-		cause, ok := restartCause(err, nd.world > 1)
+		cause, ok := restartCause(err, severalHosts())
 		if !ok || ctx.Err() != nil {
 			return &res, err
 		}

@@ -56,6 +56,13 @@ func nodesFromEnv(getenv func(string) string) (nodes, error) {
 	return n, nil
 }
 
+// severalHosts reports whether this run is one of several hosts' (WORLD_SIZE
+// above 1); malformed variables, which stop the run's start, read as one.
+func severalHosts() bool {
+	nd, err := nodesFromEnv(os.Getenv)
+	return err == nil && nd.world > 1
+}
+
 // startEncoder starts the encoder plugin name for pretraining: one
 // process, or with distributed.replicas above 1 or several nodes
 // (WORLD_SIZE) this host's data-parallel replicas, served together as one

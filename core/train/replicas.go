@@ -118,6 +118,21 @@ func (r *Replicas) all(ctx context.Context, what string, f func(ctx context.Cont
 	return r.groupFault(ctx, what, first, firstErr)
 }
 
+// eachShard runs f on every replica at once, as all does, with req for
+// its shard of req's batch: the rows bounds[g] to bounds[g+1] of its
+// global rank g.
+func (r *Replicas) eachShard(ctx context.Context, what string, req sdk.ForwardRequest, bounds []int, f func(ctx context.Context, i int, e Encoder, sreq sdk.ForwardRequest) error) error {
+	return r.all(ctx, what, func(ctx context.Context, i int, e Encoder) error {
+		shard, err := sliceBatch(req.Batch, bounds[r.first+i], bounds[r.first+i+1])
+		if err != nil {
+			return err
+		}
+		sreq := req
+		sreq.Batch = shard
+		return f(ctx, i, e, sreq)
+	})
+}
+
 // Forward implements Encoder: each replica encodes its shard of the batch;
 // the outputs are concatenated in rank order.
 func (r *Replicas) Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor.Tensor, error) {
@@ -129,13 +144,7 @@ func (r *Replicas) Forward(ctx context.Context, req sdk.ForwardRequest) (*tensor
 		return nil, err
 	}
 	outs := make([]*tensor.Tensor, len(r.members))
-	err = r.all(ctx, "forward", func(ctx context.Context, i int, e Encoder) error {
-		shard, err := sliceBatch(req.Batch, bounds[r.first+i], bounds[r.first+i+1])
-		if err != nil {
-			return err
-		}
-		sreq := req
-		sreq.Batch = shard
+	err = r.eachShard(ctx, "forward", req, bounds, func(ctx context.Context, i int, e Encoder, sreq sdk.ForwardRequest) (err error) {
 		outs[i], err = e.Forward(ctx, sreq)
 		return err
 	})

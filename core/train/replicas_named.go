@@ -37,17 +37,11 @@ func (r *Replicas) ForwardNamed(ctx context.Context, req sdk.ForwardRequest) (ma
 		return nil, err
 	}
 	outs := make([]map[string]*tensor.Tensor, len(r.members))
-	err = r.all(ctx, fmt.Sprintf("forward %v", req.Outputs), func(ctx context.Context, i int, e Encoder) error {
+	err = r.eachShard(ctx, fmt.Sprintf("forward %v", req.Outputs), req, bounds, func(ctx context.Context, i int, e Encoder, sreq sdk.ForwardRequest) (err error) {
 		ne, ok := e.(sdk.NamedEncoder)
 		if !ok {
 			return errors.New("it serves no named outputs")
 		}
-		shard, err := sliceBatch(req.Batch, bounds[r.first+i], bounds[r.first+i+1])
-		if err != nil {
-			return err
-		}
-		sreq := req
-		sreq.Batch = shard
 		outs[i], err = ne.ForwardNamed(ctx, sreq)
 		return err
 	})

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/convirt/convirt/plugins/models/autocast"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk"
@@ -114,21 +113,13 @@ func (e *Encoder) checkNames(local []string) error {
 }
 
 // forwardNamed is ForwardNamed's pass on the encoder's thread, seeded and
-// under autocast as forward is.
+// under autocast as forward is (autocastPass).
 func (e *Encoder) forwardNamed(b *sdk.Batch, train bool, outputs, local []string) (namedOut, error) {
-	if train {
-		torchrt.ManualSeed(e.cfg.Seed*1_000_003 + e.steps)
-	}
-	precision := e.cfg.EvalPrecision
-	if train {
-		precision = e.cfg.Precision
-	}
-	exit, err := autocast.Enter(e.dev, precision)
-	if err != nil {
-		return nil, err
-	}
-	ys, err := e.projectNamed(b, train, outputs, local)
-	exit()
+	var ys namedOut
+	err := e.autocastPass(train, func() (err error) {
+		ys, err = e.projectNamed(b, train, outputs, local)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

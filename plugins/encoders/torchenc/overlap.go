@@ -47,12 +47,5 @@ func (e *Encoder) prepareReduce() error {
 // backward (zero values for an encoder that is not replicated, or that
 // sums after the backward).
 func (e *Encoder) ReduceStats() c10d.ReduceStats {
-	var st c10d.ReduceStats
-	_ = e.do(func() error {
-		if e.dp != nil {
-			st = e.dp.stats
-		}
-		return nil
-	})
-	return st
+	return dataParallelRead(e, func(dp *dataParallel) c10d.ReduceStats { return dp.stats })
 }

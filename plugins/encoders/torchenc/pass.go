@@ -51,13 +51,26 @@ func (e *Encoder) Forward(_ context.Context, req sdk.ForwardRequest) (*tensor.Te
 }
 
 // forward maps a batch to projections (or features) in fp32. It runs on
-// the encoder's thread under the caller's grad mode, and under autocast
-// when the precision (Precision for training, EvalPrecision otherwise) is
-// not fp32.
+// the encoder's thread under the caller's grad mode (autocastPass).
 func (e *Encoder) forward(b *sdk.Batch, train bool, output string) (*ts.Tensor, error) {
+	var y *ts.Tensor
+	err := e.autocastPass(train, func() (err error) {
+		y, err = e.project(b, train, output)
+		return err
+	})
+	if err != nil || y.DType() == gotch.Float {
+		return y, err
+	}
+	return y.Totype(gotch.Float, true)
+}
+
+// autocastPass runs f, a forward pass on the encoder's thread, under
+// autocast when the precision (Precision for training, EvalPrecision
+// otherwise) is not fp32; a training pass is seeded first, so that its
+// dropout draws depend only on (seed, step) and a resumed run draws
+// exactly what an uninterrupted one would.
+func (e *Encoder) autocastPass(train bool, f func() error) error {
 	if train {
-		// Dropout draws depend only on (seed, step), so a resumed run
-		// draws exactly what an uninterrupted one would.
 		torchrt.ManualSeed(e.cfg.Seed*1_000_003 + e.steps)
 	}
 	precision := e.cfg.EvalPrecision
@@ -66,14 +79,10 @@ func (e *Encoder) forward(b *sdk.Batch, train bool, output string) (*ts.Tensor, 
 	}
 	exit, err := autocast.Enter(e.dev, precision)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	y, err := e.project(b, train, output)
-	exit()
-	if err != nil || y.DType() == gotch.Float {
-		return y, err
-	}
-	return y.Totype(gotch.Float, true)
+	defer exit()
+	return f()
 }
 
 // project is forward's network and head, in the thread's autocast state.

@@ -57,14 +57,20 @@ func (e *Encoder) Replicate(r sdk.Replica) error {
 // summing gradients over them and, with Gather, gathering their outputs (0
 // for an encoder that is not replicated).
 func (e *Encoder) AllReduceTime() time.Duration {
-	var d time.Duration
+	return dataParallelRead(e, func(dp *dataParallel) time.Duration { return dp.reduce })
+}
+
+// dataParallelRead is read of e's place among its replicas, read on e's
+// thread; the zero value for an encoder that is not replicated.
+func dataParallelRead[T any](e *Encoder, read func(*dataParallel) T) T {
+	var v T
 	_ = e.do(func() error {
 		if e.dp != nil {
-			d = e.dp.reduce
+			v = read(e.dp)
 		}
 		return nil
 	})
-	return d
+	return v
 }
 
 // sumGrads sums the parameter gradients over the replicas, on e's thread,
