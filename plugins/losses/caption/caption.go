@@ -181,11 +181,7 @@ func accuracy(s *torchx.Scope, logits *ts.Tensor, tgt []int64, mask []float64) (
 	if err != nil {
 		return 0, err
 	}
-	pred, err := s.ToCore(amf, tensor.Float64)
-	if err != nil {
-		return 0, err
-	}
-	p, err := pred.Float64s()
+	p, err := s.Float64s(amf)
 	if err != nil {
 		return 0, err
 	}

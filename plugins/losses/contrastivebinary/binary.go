@@ -219,16 +219,14 @@ func (l *Loss) scores(s *torchx.Scope, cos *ts.Tensor) (*ts.Tensor, error) {
 
 // metrics are the mean BCE and the accuracy of each class.
 func metrics(s *torchx.Scope, logits, terms *ts.Tensor, n int) (map[string]float64, error) {
-	lg, err := s.ToCore(logits, tensor.Float64)
+	lv, err := s.Float64s(logits)
 	if err != nil {
 		return nil, err
 	}
-	tm, err := s.ToCore(terms, tensor.Float64)
+	tv, err := s.Float64s(terms)
 	if err != nil {
 		return nil, err
 	}
-	lv, _ := lg.Float64s()
-	tv, _ := tm.Float64s()
 	var lossPos, lossNeg, accPos, accNeg float64
 	for i := range n {
 		for j := range n {

@@ -157,11 +157,10 @@ func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
 		if res.Metrics[MetricLocal], err = torchx.Float64(loc); err != nil {
 			return nil, err
 		}
-		lg, err := s.ToCore(logits, tensor.Float64)
+		lv, err := s.Float64s(logits)
 		if err != nil {
 			return nil, err
 		}
-		lv, _ := lg.Float64s()
 		res.Metrics[MetricLocalAcc], _ = infonce.Accuracies(lv, int(x.b))
 		return loss, nil
 	})

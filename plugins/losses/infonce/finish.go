@@ -37,11 +37,7 @@ func Finish(s *torchx.Scope, loss, logits, lvu, luv *ts.Tensor, leaves []*ts.Ten
 			return 0, nil, nil, err
 		}
 	}
-	lg, err := s.ToCore(logits, tensor.Float64)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	lv, err := lg.Float64s()
+	lv, err := s.Float64s(logits)
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -15,3 +15,14 @@ func (s *Scope) Scalar1(dt tensor.DType, x float64, requiresGrad bool) (*ts.Tens
 	}
 	return s.FromCore(t, requiresGrad)
 }
+
+// Float64s copies the values of a float libtorch tensor, on any device,
+// out as float64s in row-major order: the logits or predictions a loss
+// reads its metrics off.
+func (s *Scope) Float64s(x *ts.Tensor) ([]float64, error) {
+	t, err := s.ToCore(x, tensor.Float64)
+	if err != nil {
+		return nil, err
+	}
+	return t.Float64s()
+}
