@@ -127,25 +127,27 @@ func findRuns(fs *flag.FlagSet, dir *string, args []string, min int) ([]runs.Met
 	return out, nil
 }
 
-// metricFlags adds --filter and --all, the metric rows of show and compare.
-func metricFlags(fs *flag.FlagSet) func() (runs.CompareOptions, error) {
+// metricFlags adds --filter and --all, the metric rows of show and compare,
+// to fs, and returns what parses args: the runs under dir (findRuns, at
+// least min of them) and the metric options.
+func metricFlags(fs *flag.FlagSet, dir *string) func(args []string, min int) ([]runs.Meta, runs.CompareOptions, error) {
 	filter := fs.String("filter", "", "metrics to show: comma-separated `names, globs or substrings` (default: headline metrics)")
 	all := fs.Bool("all", false, "show every metric")
-	return func() (runs.CompareOptions, error) {
+	return func(args []string, min int) ([]runs.Meta, runs.CompareOptions, error) {
+		ms, err := findRuns(fs, dir, args, min)
+		if err != nil {
+			return nil, runs.CompareOptions{}, err
+		}
 		ps, err := patternsFlag("filter", *filter)
-		return runs.CompareOptions{Filter: ps, All: *all}, err
+		return ms, runs.CompareOptions{Filter: ps, All: *all}, err
 	}
 }
 
 func runsShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, dir := runStoreFlags("runs show", stderr)
-	opts := metricFlags(fs)
+	find := metricFlags(fs, dir)
 	asJSON := fs.Bool("json", false, "print each run as one line of JSON: meta, params, tags, every final metric, files")
-	ms, err := findRuns(fs, dir, args, 1)
-	if err != nil {
-		return err
-	}
-	o, err := opts()
+	ms, o, err := find(args, 1)
 	if err != nil {
 		return err
 	}
@@ -171,12 +173,7 @@ func runsShow(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func runsCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, dir := runStoreFlags("runs compare", stderr)
-	opts := metricFlags(fs)
-	ms, err := findRuns(fs, dir, args, 2)
-	if err != nil {
-		return err
-	}
-	o, err := opts()
+	ms, o, err := metricFlags(fs, dir)(args, 2)
 	if err != nil {
 		return err
 	}
