@@ -108,10 +108,7 @@ func section(b *strings.Builder, title, prefix string, fields []schema.Field) {
 	var rows func(prefix string, fields []schema.Field)
 	rows = func(prefix string, fields []schema.Field) {
 		for _, f := range fields {
-			key := f.Name
-			if prefix != "" {
-				key = prefix + "." + f.Name
-			}
+			key := schema.JoinPath(prefix, f.Name)
 			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", key, typeName(f), defaultText(f), allowed(f), escape(f.Doc))
 			if f.Type == schema.Object {
 				rows(key, f.Fields)

@@ -56,7 +56,7 @@ func toNode(path string, v any, fields []schema.Field, origins map[string]Origin
 					sub = f.Fields
 				}
 			}
-			p := join(path, k)
+			p := schema.JoinPath(path, k)
 			key := &yaml.Node{Kind: yaml.ScalarNode, Value: k, Tag: "!!str"}
 			val := toNode(p, x[k], sub, origins)
 			if origins != nil && val.Kind != yaml.ScalarNode && val.Style != yaml.FlowStyle {
@@ -74,7 +74,7 @@ func toNode(path string, v any, fields []schema.Field, origins map[string]Origin
 		n = &yaml.Node{Kind: yaml.SequenceNode}
 		flow := true
 		for i, e := range x {
-			c := toNode(join(path, strconv.Itoa(i)), e, fields, origins)
+			c := toNode(schema.JoinPath(path, strconv.Itoa(i)), e, fields, origins)
 			if c.Kind != yaml.ScalarNode {
 				flow = false
 			}

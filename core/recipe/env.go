@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // envRef matches ${VAR} and ${VAR:-default}.
@@ -16,7 +18,7 @@ const escapedEnv = "$${"
 // place, reporting unset variables without a default against file and line.
 func (l *loader) expandAll(m map[string]any, prefix, file string, lines map[string]int) {
 	for k, v := range m {
-		m[k] = l.expandValue(v, join(prefix, k), file, lines)
+		m[k] = l.expandValue(v, schema.JoinPath(prefix, k), file, lines)
 	}
 }
 
@@ -35,7 +37,7 @@ func (l *loader) expandValue(v any, path, file string, lines map[string]int) any
 		l.expandAll(x, path, file, lines)
 	case []any:
 		for i, e := range x {
-			x[i] = l.expandValue(e, join(path, strconv.Itoa(i)), file, lines)
+			x[i] = l.expandValue(e, schema.JoinPath(path, strconv.Itoa(i)), file, lines)
 		}
 	}
 	return v

@@ -2,6 +2,8 @@ package recipe
 
 import (
 	"strconv"
+
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // merge is the koanf merge function: src (the file being loaded) onto dest
@@ -14,7 +16,7 @@ func (l *loader) merge(src, dest map[string]any) error {
 
 func (l *loader) mergeInto(src, dest map[string]any, prefix string) {
 	for k, v := range src {
-		p := join(prefix, k)
+		p := schema.JoinPath(prefix, k)
 		if isDelete(v) {
 			if old, ok := dest[k]; ok {
 				dropTree(l.origins, p, old)
@@ -48,11 +50,11 @@ func dropTree(origins map[string]Origin, path string, v any) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			dropTree(origins, join(path, k), e)
+			dropTree(origins, schema.JoinPath(path, k), e)
 		}
 	case []any:
 		for i, e := range x {
-			dropTree(origins, join(path, strconv.Itoa(i)), e)
+			dropTree(origins, schema.JoinPath(path, strconv.Itoa(i)), e)
 		}
 	}
 }

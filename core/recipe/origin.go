@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -61,13 +62,13 @@ func lineIndex(data []byte) map[string]int {
 		switch n.Kind {
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				p := join(prefix, n.Content[i].Value)
+				p := schema.JoinPath(prefix, n.Content[i].Value)
 				idx[p] = n.Content[i].Line
 				walk(p, n.Content[i+1], depth+1)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
-				p := join(prefix, strconv.Itoa(i))
+				p := schema.JoinPath(prefix, strconv.Itoa(i))
 				idx[p] = c.Line
 				walk(p, c, depth+1)
 			}
@@ -89,13 +90,6 @@ func errorLine(err error) int {
 	return n
 }
 
-func join(prefix, name string) string {
-	if prefix == "" {
-		return name
-	}
-	return prefix + "." + name
-}
-
 // dropOrigins forgets the origins of path and everything below it.
 func dropOrigins(origins map[string]Origin, path string) {
 	for k := range origins {
@@ -114,11 +108,11 @@ func markOrigins(origins map[string]Origin, path string, v any, o Origin, lines 
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			markOrigins(origins, join(path, k), e, o, lines)
+			markOrigins(origins, schema.JoinPath(path, k), e, o, lines)
 		}
 	case []any:
 		for i, e := range x {
-			markOrigins(origins, join(path, strconv.Itoa(i)), e, o, lines)
+			markOrigins(origins, schema.JoinPath(path, strconv.Itoa(i)), e, o, lines)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/convirt/convirt/plugins/sdk/schema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -162,7 +163,7 @@ func (c *converter) value(n *yaml.Node, path string, depth int) any {
 	case yaml.SequenceNode:
 		l := make([]any, len(n.Content))
 		for i, e := range n.Content {
-			p := join(path, strconv.Itoa(i))
+			p := schema.JoinPath(path, strconv.Itoa(i))
 			c.line(p, e.Line)
 			l[i] = c.value(e, p, depth+1)
 		}
@@ -211,7 +212,7 @@ func (c *converter) mapping(n *yaml.Node, path string, depth int) any {
 			merge = v
 			continue
 		}
-		p := join(path, k.Value)
+		p := schema.JoinPath(path, k.Value)
 		if first, dup := keyLine[k.Value]; dup {
 			c.diags = append(c.diags, Diagnostic{File: c.file, Line: n.Content[i].Line, Path: p,
 				Message: fmt.Sprintf("is already defined at line %d", first)})

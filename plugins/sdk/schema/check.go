@@ -60,7 +60,7 @@ func (f Field) Check(path string, v any) []Issue {
 		elem.Required = false
 		var out []Issue
 		for i, e := range l {
-			out = append(out, elem.Check(join(path, strconv.Itoa(i)), e)...)
+			out = append(out, elem.Check(JoinPath(path, strconv.Itoa(i)), e)...)
 		}
 		return out
 	}
@@ -117,17 +117,17 @@ func checkObject(prefix string, fields []Field, m map[string]any) []Issue {
 		v, ok := m[f.Name]
 		if !ok || (v == nil && f.Type == Object) {
 			if f.Required {
-				out = append(out, Issue{Path: join(prefix, f.Name), Message: "is required but missing"})
+				out = append(out, Issue{Path: JoinPath(prefix, f.Name), Message: "is required but missing"})
 			}
 			if !ok {
 				continue
 			}
 		}
-		out = append(out, f.Check(join(prefix, f.Name), v)...)
+		out = append(out, f.Check(JoinPath(prefix, f.Name), v)...)
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !slices.Contains(names, k) {
-			out = append(out, Issue{Path: join(prefix, k), Message: "is not a known key", Suggestion: Suggest(k, names)})
+			out = append(out, Issue{Path: JoinPath(prefix, k), Message: "is not a known key", Suggestion: Suggest(k, names)})
 		}
 	}
 	return out
@@ -227,7 +227,9 @@ func short(v any) string {
 	return s
 }
 
-func join(prefix, name string) string {
+// JoinPath is the dotted key path of key name under prefix ("" at the
+// top), as an Issue names it: a list element's name is its index.
+func JoinPath(prefix, name string) string {
 	if prefix == "" {
 		return name
 	}

@@ -71,7 +71,7 @@ func (s Schema) ApplyDefaults(prefix string, cfg map[string]any) []string {
 func applyDefaults(prefix string, fields []Field, m map[string]any) []string {
 	var set []string
 	for _, f := range fields {
-		path := join(prefix, f.Name)
+		path := JoinPath(prefix, f.Name)
 		v, ok := m[f.Name]
 		switch f.Type {
 		case Object:
@@ -89,7 +89,7 @@ func applyDefaults(prefix string, fields []Field, m map[string]any) []string {
 			if l, isList := v.([]any); isList && f.Elem == Object {
 				for i, e := range l {
 					if em, isMap := e.(map[string]any); isMap {
-						set = append(set, applyDefaults(join(path, strconv.Itoa(i)), f.Fields, em)...)
+						set = append(set, applyDefaults(JoinPath(path, strconv.Itoa(i)), f.Fields, em)...)
 					}
 				}
 			}
