@@ -3,6 +3,8 @@ package linear
 import (
 	"context"
 	"math"
+
+	"github.com/convirt/convirt/plugins/evaluators/internal/vec"
 )
 
 // lbfgs minimises f with limited-memory BFGS and a backtracking (Armijo)
@@ -16,14 +18,6 @@ type lbfgs struct {
 	maxIter int     // iteration cap
 	gtol    float64 // stop when max |g_i| < gtol
 	ftol    float64 // stop when the relative decrease of f < ftol
-}
-
-func dot(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
 }
 
 // minimize improves x in place from its value on entry (a warm start) and
@@ -49,32 +43,32 @@ func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x [
 		// Two-loop recursion: d = -H g.
 		copy(d, g)
 		for i := len(ss) - 1; i >= 0; i-- {
-			alpha[i] = rhos[i] * dot(ss[i], d)
+			alpha[i] = rhos[i] * vec.Dot(ss[i], d)
 			axpy(-alpha[i], ys[i], d)
 		}
 		// The initial Hessian scale: s'y/y'y, or a first step of length
 		// at most one.
-		gamma := 1 / math.Max(1, math.Sqrt(dot(g, g)))
+		gamma := 1 / math.Max(1, math.Sqrt(vec.Dot(g, g)))
 		if k := len(ss); k > 0 {
-			gamma = dot(ss[k-1], ys[k-1]) / dot(ys[k-1], ys[k-1])
+			gamma = vec.Dot(ss[k-1], ys[k-1]) / vec.Dot(ys[k-1], ys[k-1])
 		}
 		for i := range d {
 			d[i] *= gamma
 		}
 		for i := range ss {
-			beta := rhos[i] * dot(ys[i], d)
+			beta := rhos[i] * vec.Dot(ys[i], d)
 			axpy(alpha[i]-beta, ss[i], d)
 		}
 		for i := range d {
 			d[i] = -d[i]
 		}
-		slope := dot(g, d)
+		slope := vec.Dot(g, d)
 		if !(slope < 0) { // not a descent direction: restart from steepest descent
 			ss, ys, rhos = nil, nil, nil
 			for i := range d {
-				d[i] = -g[i] / math.Max(1, math.Sqrt(dot(g, g)))
+				d[i] = -g[i] / math.Max(1, math.Sqrt(vec.Dot(g, g)))
 			}
-			slope = dot(g, d)
+			slope = vec.Dot(g, d)
 		}
 		t, fNew, ok := 1.0, 0.0, false
 		for ls := 0; ls < 40; ls++ {
@@ -97,7 +91,7 @@ func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x [
 			s[i] = xNew[i] - x[i]
 			y[i] = gNew[i] - g[i]
 		}
-		if sy := dot(s, y); sy > 1e-10*dot(y, y) {
+		if sy := vec.Dot(s, y); sy > 1e-10*vec.Dot(y, y) {
 			if len(ss) == l.history {
 				ss, ys, rhos = ss[1:], ys[1:], rhos[1:]
 			}

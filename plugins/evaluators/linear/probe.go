@@ -248,7 +248,7 @@ func (p *Probe) Predict(x Matrix) ([][]float32, error) {
 			buf[j] = float64((v - p.mean[j]) * p.scale[j])
 		}
 		for c := range z {
-			z[c] = p.b[c] + dot(p.w[c*d:(c+1)*d], buf)
+			z[c] = p.b[c] + vec.Dot(p.w[c*d:(c+1)*d], buf)
 		}
 		out[i] = probabilities(p.Task, z)
 	}
