@@ -27,16 +27,10 @@ func (p *Finetune) predict(req sdk.EvalRequest) (sdk.EvalResult, error) {
 	if head == nil {
 		return sdk.EvalResult{}, errNoHead
 	}
-	var names []string
-	for name, fs := range req.Splits {
-		if fs != nil {
-			names = append(names, name)
-		}
-	}
+	names := presentSplits(req)
 	if len(names) == 0 {
 		return sdk.EvalResult{}, fmt.Errorf("protocol %q needs at least one split of features", sdk.ProtocolPredict)
 	}
-	sort.Strings(names)
 	res := sdk.EvalResult{Metrics: map[string]float64{}}
 	hc := head.Config()
 	for _, name := range names {

@@ -112,18 +112,25 @@ func floats(t *tensor.Tensor) ([]float32, []int64, error) {
 	return out, t.Shape, nil
 }
 
-// splitNames lists the splits of req for messages.
-func splitNames(req sdk.EvalRequest) string {
+// presentSplits are the names of the splits of req that hold features,
+// sorted.
+func presentSplits(req sdk.EvalRequest) []string {
 	var n []string
 	for k, v := range req.Splits {
 		if v != nil {
 			n = append(n, k)
 		}
 	}
+	sort.Strings(n)
+	return n
+}
+
+// splitNames lists the splits of req for messages.
+func splitNames(req sdk.EvalRequest) string {
+	n := presentSplits(req)
 	if len(n) == 0 {
 		return "no splits"
 	}
-	sort.Strings(n)
 	return "splits " + quoteAll(n)
 }
 
