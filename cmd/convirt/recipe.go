@@ -205,11 +205,7 @@ func recipeExpand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	for i, c := range children {
-		label := c.Label
-		if label == "" {
-			label = "(no sweep)"
-		}
-		fmt.Fprintf(stdout, "run %d: %s\n", i+1, label)
+		printChild(stdout, i, c)
 		for _, e := range c.Recipe.Evaluate {
 			cells := e.Grid()
 			fmt.Fprintf(stdout, "  evaluate %s (%s): %d cell(s)\n", e.Name, e.Protocol, len(cells))
@@ -219,6 +215,16 @@ func recipeExpand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	return nil
+}
+
+// printChild writes the line of child i of a sweep that recipe expand and
+// run --dry-run list: its number from 1 and its label.
+func printChild(w io.Writer, i int, c recipe.Child) {
+	label := c.Label
+	if label == "" {
+		label = "(no sweep)"
+	}
+	fmt.Fprintf(w, "run %d: %s\n", i+1, label)
 }
 
 func recipeDocs(ctx context.Context, args []string, stdout, stderr io.Writer) error {

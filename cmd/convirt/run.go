@@ -73,11 +73,7 @@ func runRecipe(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *dry {
 		for i, c := range children {
-			label := c.Label
-			if label == "" {
-				label = "(no sweep)"
-			}
-			fmt.Fprintf(stdout, "run %d: %s\n", i+1, label)
+			printChild(stdout, i, c)
 		}
 		return needs.Report(ctx, stderr, l.Registry, children)
 	}
