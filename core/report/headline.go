@@ -45,17 +45,25 @@ func metricWords(m string) string {
 // groupHeadline gathers the headline entries of the trained protocols by
 // task, protocol and metric, in the order of first appearance.
 func groupHeadline(entries []results.Entry) ([]cellGroup, map[cellGroup][]results.Entry) {
-	var order []cellGroup
-	by := map[cellGroup][]results.Entry{}
+	return groupBy(entries, func(e results.Entry) (cellGroup, bool) {
+		return cellGroup{e.Task, e.Protocol, e.Metric}, headlineMetrics[e.Metric] && slices.Contains(trainedProtocols, e.Protocol)
+	})
+}
+
+// groupBy gathers the entries that key keeps (its second result) under the
+// key it gives them, the keys in the order of their first entry.
+func groupBy[K comparable](entries []results.Entry, key func(results.Entry) (K, bool)) ([]K, map[K][]results.Entry) {
+	var order []K
+	by := map[K][]results.Entry{}
 	for _, e := range entries {
-		if !headlineMetrics[e.Metric] || !slices.Contains(trainedProtocols, e.Protocol) {
+		k, ok := key(e)
+		if !ok {
 			continue
 		}
-		g := cellGroup{e.Task, e.Protocol, e.Metric}
-		if _, ok := by[g]; !ok {
-			order = append(order, g)
+		if _, seen := by[k]; !seen {
+			order = append(order, k)
 		}
-		by[g] = append(by[g], e)
+		by[k] = append(by[k], e)
 	}
 	return order, by
 }
@@ -209,18 +217,9 @@ func paperText(c PaperCell) string {
 func perLabel(entries []results.Entry, inits []string) Section {
 	sec := Section{Title: "Per-label results", Intro: "AUC of each label, mean ± one standard deviation over seeds, in percent."}
 	type key struct{ task, protocol, init string }
-	var order []key
-	by := map[key][]results.Entry{}
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Metric, "auc:") {
-			continue
-		}
-		k := key{e.Task, e.Protocol, e.Init}
-		if _, ok := by[k]; !ok {
-			order = append(order, k)
-		}
-		by[k] = append(by[k], e)
-	}
+	order, by := groupBy(entries, func(e results.Entry) (key, bool) {
+		return key{e.Task, e.Protocol, e.Init}, strings.HasPrefix(e.Metric, "auc:")
+	})
 	first := map[[2]string]int{}
 	for _, k := range order {
 		if _, ok := first[[2]string{k.task, k.protocol}]; !ok {
