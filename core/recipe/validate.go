@@ -2,8 +2,9 @@ package recipe
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -227,13 +228,8 @@ func checkSeeds(v any) string {
 // itself) and that every alternative is a valid value for it.
 func checkSweep(tree map[string]any, plugins PluginLookup) []schema.Issue {
 	sw, _ := tree["sweep"].(map[string]any)
-	keys := make([]string, 0, len(sw))
-	for k := range sw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []schema.Issue
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(sw)) {
 		path := "sweep." + k
 		segs := strings.Split(k, ".")
 		if segs[0] == "sweep" || segs[0] == "base" || segs[0] == "name" {

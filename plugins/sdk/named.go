@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/convirt/convirt/plugins/sdk/internal/pb"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
@@ -37,13 +38,8 @@ func (o *outbox) named(ts map[string]*tensor.Tensor) (map[string]*pb.Tensor, err
 	if len(ts) == 0 {
 		return nil, nil
 	}
-	names := make([]string, 0, len(ts))
-	for k := range ts {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	out := make(map[string]*pb.Tensor, len(ts))
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(ts)) {
 		if ts[k] == nil {
 			continue
 		}

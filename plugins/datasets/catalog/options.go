@@ -2,8 +2,8 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/convirt/convirt/plugins/datasets/source"
@@ -76,12 +76,7 @@ func mapEnums(fields []schema.Field, opts map[string]any) []schema.Issue {
 		if f.Type != schema.Map || len(f.Enum) == 0 || !ok {
 			continue
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			v, isStr := m[k].(string)
 			if !isStr || !slices.Contains(f.Enum, v) {
 				out = append(out, schema.Issue{Path: f.Name + "." + k,

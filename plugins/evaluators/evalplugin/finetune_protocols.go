@@ -3,8 +3,9 @@ package evalplugin
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 
 	"github.com/convirt/convirt/plugins/sdk"
@@ -16,12 +17,7 @@ import (
 // split). It changes nothing.
 func (p *Finetune) predict(req sdk.EvalRequest) (sdk.EvalResult, error) {
 	if len(req.Params) > 0 {
-		var keys []string
-		for k := range req.Params {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return sdk.EvalResult{}, fmt.Errorf("params: protocol %q takes none, got %s", sdk.ProtocolPredict, quoteAll(keys))
+		return sdk.EvalResult{}, fmt.Errorf("params: protocol %q takes none, got %s", sdk.ProtocolPredict, quoteAll(slices.Sorted(maps.Keys(req.Params))))
 	}
 	_, head := p.current()
 	if head == nil {
