@@ -79,7 +79,7 @@ func mapEnums(fields []schema.Field, opts map[string]any) []schema.Issue {
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			v, isStr := m[k].(string)
 			if !isStr || !slices.Contains(f.Enum, v) {
-				out = append(out, schema.Issue{Path: f.Name + "." + k,
+				out = append(out, schema.Issue{Path: schema.JoinPath(f.Name, k),
 					Message:    fmt.Sprintf("value %v is not one of %s", m[k], strings.Join(f.Enum, ", ")),
 					Suggestion: schema.Suggest(fmt.Sprint(m[k]), f.Enum)})
 			}
