@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,11 +156,7 @@ func (e IndexEntry) Artifact(platform string) (Artifact, error) {
 	if e.URL != "" {
 		return Artifact{URL: e.URL, SHA256: e.SHA256}, nil
 	}
-	have := make([]string, 0, len(e.Platforms))
-	for p := range e.Platforms {
-		have = append(have, p)
-	}
-	sort.Strings(have)
+	have := slices.Sorted(maps.Keys(e.Platforms))
 	return Artifact{}, fmt.Errorf("%s has no binary for %s (only for %s)", e.Ref(), platform, strings.Join(have, ", "))
 }
 

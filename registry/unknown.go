@@ -2,7 +2,8 @@ package registry
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/convirt/convirt/plugins/sdk"
@@ -79,12 +80,7 @@ func (r *Registry) Names(kind sdk.Kind) ([]string, error) {
 			seen[m.Name] = true
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out, err
+	return slices.Sorted(maps.Keys(seen)), err
 }
 
 // Unknown returns the UnknownPluginError for name as a plugin of kind

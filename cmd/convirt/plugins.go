@@ -6,8 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -247,11 +248,7 @@ func indexList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tPROTOCOL\tPLATFORMS\tDESCRIPTION")
 	for _, e := range ix.Plugins {
-		plats := make([]string, 0, len(e.Platforms)+1)
-		for p := range e.Platforms {
-			plats = append(plats, p)
-		}
-		sort.Strings(plats)
+		plats := slices.Sorted(maps.Keys(e.Platforms))
 		if e.URL != "" {
 			plats = append(plats, "any")
 		}

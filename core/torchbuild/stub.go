@@ -3,7 +3,9 @@ package torchbuild
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,12 +70,7 @@ func FailingFuncs(diagnostics string, funcs []Func) []string {
 			seen[f.Name] = true
 		}
 	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func funcAt(funcs []Func, line int) *Func {

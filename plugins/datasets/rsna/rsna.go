@@ -9,9 +9,10 @@ package rsna
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
 	"github.com/convirt/convirt/plugins/datasets/source"
@@ -90,11 +91,7 @@ func Open(root string, c Config) (*source.Slice, error) {
 		}
 		target[id] = max(target[id], t)
 	}
-	ids := make([]string, 0, len(target))
-	for id := range target {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(target))
 	split, err := c.assign(ids, target)
 	if err != nil {
 		return nil, err
