@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/convirt/convirt/cmd/convirt/internal/cli"
 	"github.com/convirt/convirt/core/bench"
@@ -97,22 +96,14 @@ func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, st
 		return e.Step(ctx, sdk.StepRequest{})
 	}
 	remote, inproc := bench.Steps{Warmup: o.Warmup}, bench.Steps{Warmup: o.Warmup}
-	for i := range o.Warmup + o.Steps {
-		// Alternate which goes first, so drift on a shared machine hits both.
-		order := []struct {
-			e sdk.Encoder
-			s *bench.Steps
-		}{{plug, &remote}, {local, &inproc}}
-		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
+	err = alternate(o.Warmup+o.Steps, []side[sdk.Encoder]{{plug, &remote}, {local, &inproc}}, func(i int, e sdk.Encoder) error {
+		if err := call(e); err != nil {
+			return fmt.Errorf("bench boundary: call %d: %w", i+1, err)
 		}
-		for _, c := range order {
-			t := time.Now()
-			if err := call(c.e); err != nil {
-				return fmt.Errorf("bench boundary: call %d: %w", i+1, err)
-			}
-			c.s.Add(time.Since(t))
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	threads := o.Threads
 	if threads == 0 {
@@ -122,8 +113,7 @@ func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, st
 		Warmup: o.Warmup, Threads: threads, Device: o.Device, Backward: *backward, InputMB: float64(len(b.Images.Data)) / (1 << 20),
 		SecPerStep: remote.Mean(), SecMedian: remote.Median()}
 	r.ItemsPerSec = bench.PerSec(o.Batch, r.SecPerStep)
-	r.InProcess = &stepStats{Mode: "inprocess", SecPerStep: inproc.Mean(), SecPerStepMedian: inproc.Median()}
-	r.InProcess.ItemsPerSec = bench.PerSec(o.Batch, r.InProcess.SecPerStep)
+	r.InProcess = newStepStats("inprocess", &inproc, o.Batch)
 	r.Overhead = bench.Finite(bench.Overhead(r.SecPerStep, r.InProcess.SecPerStep))
 	r.OverheadMedian = bench.Finite(bench.Overhead(r.SecMedian, r.InProcess.SecPerStepMedian))
 	r.OverheadSec = r.SecPerStep - r.InProcess.SecPerStep

@@ -178,9 +178,8 @@ func (m *stepMonitor) result() (convirtResult, error) {
 		r.RSSGrowth, r.RSSGrowthFromStep = &g, at
 	}
 	if m.ref != nil {
-		in := &stepStats{Mode: m.ref.mode, SecPerStep: m.inproc.Mean(), SecPerStepMedian: m.inproc.Median(), LastLoss: m.refLoss,
-			UsagePerStep: bench.Total(bench.PerStep(m.inUse, m.inproc.Timed()))}
-		in.ItemsPerSec = bench.PerSec(o.Batch, in.SecPerStep)
+		in := newStepStats(m.ref.mode, &m.inproc, o.Batch)
+		in.LastLoss, in.UsagePerStep = m.refLoss, bench.Total(bench.PerStep(m.inUse, m.inproc.Timed()))
 		r.InProcess = in
 		mean := bench.Finite(bench.Overhead(r.SecPerStep, in.SecPerStep))
 		med := bench.Finite(bench.Overhead(r.SecMedian, in.SecPerStepMedian))

@@ -140,37 +140,32 @@ func (bs *Bench) runBenchData(ctx context.Context, args []string, stdout, stderr
 		}
 	}
 	order := train.EpochOrder(info.Len, 1, 0)
-	remote, local2 := bench.Steps{Warmup: *warmup}, bench.Steps{Warmup: *warmup}
-	for i := range *warmup + *batches {
+	reqs := make([]sdk.BatchRequest, *warmup+*batches)
+	for i := range reqs {
 		idx := make([]int, *batch)
 		for j := range idx {
 			idx[j] = order[(i**batch+j)%len(order)]
 		}
-		req := sdk.BatchRequest{Split: *split, Indices: idx, Augment: *aug, Seed: 1}
-		type side struct {
-			ds sdk.Dataset
-			s  *bench.Steps
+		reqs[i] = sdk.BatchRequest{Split: *split, Indices: idx, Augment: *aug, Seed: 1}
+	}
+	remote, local2 := bench.Steps{Warmup: *warmup}, bench.Steps{Warmup: *warmup}
+	sides := []side[sdk.Dataset]{{plug, &remote}}
+	if *inproc {
+		sides = append(sides, side[sdk.Dataset]{local, &local2})
+	}
+	err = alternate(len(reqs), sides, func(i int, ds sdk.Dataset) error {
+		if _, err := ds.Batch(ctx, reqs[i]); err != nil {
+			return fmt.Errorf("bench data: batch %d: %w", i+1, err)
 		}
-		sides := []side{{plug, &remote}}
-		if *inproc {
-			sides = append(sides, side{local, &local2})
-			if i%2 == 1 {
-				sides[0], sides[1] = sides[1], sides[0]
-			}
-		}
-		for _, sd := range sides {
-			t := time.Now()
-			if _, err := sd.ds.Batch(ctx, req); err != nil {
-				return fmt.Errorf("bench data: batch %d: %w", i+1, err)
-			}
-			sd.s.Add(time.Since(t))
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	res.SecPerStep, res.SecMedian = remote.Mean(), remote.Median()
 	res.ItemsPerSec = bench.PerSec(*batch, res.SecPerStep)
 	if *inproc {
-		res.InProcess = &stepStats{Mode: "inprocess", SecPerStep: local2.Mean(), SecPerStepMedian: local2.Median()}
-		res.InProcess.ItemsPerSec = bench.PerSec(*batch, res.InProcess.SecPerStep)
+		res.InProcess = newStepStats("inprocess", &local2, *batch)
 		o := bench.Finite(bench.Overhead(res.SecPerStep, res.InProcess.SecPerStep))
 		res.Overhead = &o
 	}
