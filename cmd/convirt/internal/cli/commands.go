@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -50,12 +51,7 @@ func (t Table) Lookup(args []string) (*Command, int) {
 
 // Names returns every command name, sorted.
 func (t Table) Names() []string {
-	names := make([]string, 0, len(t))
-	for n := range t {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(t))
 }
 
 // Group returns the commands under the group prefix ("runs", "plugins
