@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
@@ -176,17 +176,12 @@ func (e *Encoder) projectNamed(b *sdk.Batch, train bool, outputs, local []string
 // one backward pass.
 func (e *Encoder) BackwardNamed(_ context.Context, grads map[string]*tensor.Tensor) error {
 	return e.do(func() error {
-		if len(e.named) == 0 {
+		ys, ok := oldest(&e.named)
+		if !ok {
 			return errors.New("backward: no named forward with graph is pending")
 		}
-		ys := e.named[0]
-		e.named = e.named[1:]
 		defer ys.drop()
-		names := make([]string, 0, len(grads))
-		for name := range grads {
-			names = append(names, name)
-		}
-		sort.Strings(names) // a fixed summation order
+		names := slices.Sorted(maps.Keys(grads)) // a fixed summation order
 		var s torchx.Scope
 		defer s.Free()
 		var total *ts.Tensor

@@ -100,11 +100,10 @@ func (e *Encoder) project(b *sdk.Batch, train bool, output string) (*ts.Tensor, 
 // oldest pending Graph forward.
 func (e *Encoder) Backward(_ context.Context, grad *tensor.Tensor) error {
 	return e.do(func() error {
-		if len(e.out) == 0 {
+		y, ok := oldest(&e.out)
+		if !ok {
 			return errors.New("backward: no forward with graph is pending")
 		}
-		y := e.out[0]
-		e.out = e.out[1:]
 		defer y.MustDrop()
 		if got, want := fmt.Sprint(grad.Shape), fmt.Sprint(y.MustSize()); got != want {
 			return fmt.Errorf("backward: gradient shape %s, output shape %s", got, want)
@@ -117,6 +116,17 @@ func (e *Encoder) Backward(_ context.Context, grad *tensor.Tensor) error {
 		}
 		return e.backward(&s, total)
 	})
+}
+
+// oldest takes the oldest of the pending graphs q (Graph forwards' outputs
+// awaiting their backward, which takes them in order); false when none is.
+func oldest[T any](q *[]T) (T, bool) {
+	var t T
+	if len(*q) == 0 {
+		return t, false
+	}
+	t, *q = (*q)[0], (*q)[1:]
+	return t, true
 }
 
 // applying is sum(y * g) for the gradient g of output y: d/dy of it is g,
