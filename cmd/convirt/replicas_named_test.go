@@ -92,13 +92,27 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 			c.Close()
 		}
 	}()
+	// encoders lists a side's two encoders and where each goes; startLoss
+	// starts a side's own GLoRIA loss.
+	type encoderSpec struct {
+		name string
+		cfg  map[string]any
+		dst  *namedEncoder
+	}
+	encoders := func(s *side) []encoderSpec {
+		return []encoderSpec{{"smallcnn", imgCfg, &s.img}, {"bert", txtCfg, &s.txt}}
+	}
+	startLoss := func() sdk.Loss {
+		loss, err := l.Loss(ctx, "gloria", lossCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, loss)
+		return loss
+	}
 	var txtMembers []namedEncoder
 	for _, s := range []*side{&one, &rep} {
-		for _, enc := range []struct {
-			name string
-			cfg  map[string]any
-			dst  *namedEncoder
-		}{{"smallcnn", imgCfg, &s.img}, {"bert", txtCfg, &s.txt}} {
+		for _, enc := range encoders(s) {
 			if s == &one {
 				e, err := l.Encoder(ctx, enc.name, enc.cfg)
 				if err != nil {
@@ -126,12 +140,7 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 			}
 			*enc.dst = r
 		}
-		loss, err := l.Loss(ctx, "gloria", lossCfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		closers = append(closers, loss)
-		s.loss = loss
+		s.loss = startLoss()
 	}
 
 	// Two hosts, each one replica of each encoder (global ranks 0 and 1 of
@@ -140,11 +149,7 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 	var hosts [2]side
 	port := freePortPair(t)
 	for h := range hosts {
-		for k, enc := range []struct {
-			name string
-			cfg  map[string]any
-			dst  *namedEncoder
-		}{{"smallcnn", imgCfg, &hosts[h].img}, {"bert", txtCfg, &hosts[h].txt}} {
+		for k, enc := range encoders(&hosts[h]) {
 			plan := launch.ReplicaPlan{First: h, Local: 1, World: 2, Gather: true, Timeout: 60 * time.Second,
 				Store: net.JoinHostPort("127.0.0.1", strconv.Itoa(port+k))}
 			members, err := l.EncoderReplicas(ctx, enc.name, enc.cfg, plan)
@@ -158,12 +163,7 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 			}
 			*enc.dst = r
 		}
-		loss, err := l.Loss(ctx, "gloria", lossCfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		closers = append(closers, loss)
-		hosts[h].loss = loss
+		hosts[h].loss = startLoss()
 	}
 
 	b, err := pairs{n: 6}.Batch(ctx, sdk.BatchRequest{Indices: []int{0, 1, 2, 3, 4, 5}})
@@ -177,14 +177,16 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := map[string]map[string][]float32{}
-	for name, e := range map[string]train.Encoder{"image": one.img, "text": one.txt} {
+	// tensorsOf is an encoder's model tensors, by name, from its state.
+	tensorsOf := func(e train.Encoder) map[string][]float32 {
+		t.Helper()
 		st, err := e.State(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		before[name] = modelTensors(t, st)
+		return modelTensors(t, st)
 	}
+	before := map[string]map[string][]float32{"image": tensorsOf(one.img), "text": tensorsOf(one.txt)}
 	for step := range 3 {
 		lo, ino, err := gloriaStep(ctx, one.img, one.txt, one.loss, b)
 		if err != nil {
@@ -228,15 +230,7 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 			name      string
 			host, rep train.Encoder
 		}{{"image", hosts[h].img, rep.img}, {"text", hosts[h].txt, rep.txt}} {
-			hb, err := pair.host.State(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rb, err := pair.rep.State(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !maps.EqualFunc(modelTensors(t, hb), modelTensors(t, rb), slices.Equal) {
+			if !maps.EqualFunc(tensorsOf(pair.host), tensorsOf(pair.rep), slices.Equal) {
 				t.Errorf("host %d's %s encoder differs from one host's two replicas after 3 GLoRIA steps", h, pair.name)
 			}
 		}
@@ -245,15 +239,7 @@ func TestReplicasNamedGLoRIAMatchOneEncoder(t *testing.T) {
 		name     string
 		one, rep train.Encoder
 	}{{"image", one.img, rep.img}, {"text", one.txt, rep.txt}} {
-		ob, err := pair.one.State(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rb, err := pair.rep.State(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, got := modelTensors(t, ob), modelTensors(t, rb)
+		want, got := tensorsOf(pair.one), tensorsOf(pair.rep)
 		if len(want) == 0 || len(got) != len(want) {
 			t.Fatalf("%s: %d tensors through replicas, %d through one encoder", pair.name, len(got), len(want))
 		}
