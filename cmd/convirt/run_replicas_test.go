@@ -58,7 +58,9 @@ func freePortPair(t *testing.T) int {
 // after the first checkpoint, restarts every replica from the newest
 // checkpoint and ends with the same final checkpoint; two nodes (two
 // convirt runs with RANK 0 and 1) reach that checkpoint too, with and
-// without node 1's text encoder replica killed midway; no process is left.
+// without a node's text encoder replica killed midway (node 1's, node 0's),
+// and when resumed by
+// hand from different newest checkpoints; no process is left.
 func TestRunWithReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts every plugin process and trains twice")
@@ -152,6 +154,21 @@ func TestRunWithReplicas(t *testing.T) {
 			t.Errorf("node 0's final checkpoint after node %d's restart differs from the one-host run with two replicas", rank)
 		}
 	}
+	// Nodes that would resume apart: node 0 dies (killed, with its
+	// plugins) once it has written step 4's checkpoint; node 1 loses its
+	// peer, restarts and fails its rendezvous, having written step 4 too.
+	// With node 1's step-4 checkpoint gone, each node resumed by hand
+	// starts at its newest, 4 and 2: their replicas refuse to train apart,
+	// both restart at step 2, and they end with the uninterrupted runs'
+	// final checkpoint.
+	apartPath := filepath.Join(filepath.Dir(path), "apart.yaml")
+	if err := os.WriteFile(apartPath, []byte(strings.Replace(string(y), "replicas: 2, timeout: 60s", "replicas: 1, timeout: 8s", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dirs := resumeApart(t, runsDir, apartPath)
+	if got := final(dirs[0]); !slices.Equal(got, want) {
+		t.Errorf("node 0's final checkpoint after resuming apart differs from the one-host run with two replicas")
+	}
 	if left := procs.Children(os.Getpid()); len(left) > 0 {
 		t.Errorf("plugin processes left behind: %v", left)
 	}
@@ -171,19 +188,7 @@ func runNodes(t *testing.T, runsDir, path string, killRank int, kill string) str
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	var cmds []*exec.Cmd
-	var outs []*strings.Builder
-	for rank := range 2 {
-		cmd := exec.CommandContext(ctx, os.Args[0], "run", path)
-		cmd.Env = append(os.Environ(), cliEnv+"=1", "WORLD_SIZE=2", "RANK="+strconv.Itoa(rank), "LOCAL_RANK=0",
-			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
-		var b strings.Builder
-		cmd.Stdout, cmd.Stderr = &b, &b
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds, outs = append(cmds, cmd), append(outs, &b)
-	}
+	cmds, outs := startNodes(ctx, t, port, func(int) []string { return []string{"run", path} })
 	nodeDir := func(rank int) string {
 		mark := fmt.Sprintf("encoder smallcnn: 1 data-parallel replicas (ranks %d to %d of 2)", rank, rank)
 		for _, d := range runDirs(t, runsDir, "e2e") {
@@ -238,4 +243,88 @@ func runNodes(t *testing.T, runsDir, path string, killRank int, kill string) str
 		t.Fatalf("no run of node 0 says it holds rank 0 of 2 replicas:\n%s", outs[0])
 	}
 	return d
+}
+
+// startNodes starts two convirt processes with torchrun's variables (RANK
+// 0 and 1 on loopback, MASTER_PORT port), each with args(rank); their
+// combined outputs are outs.
+func startNodes(ctx context.Context, t *testing.T, port int, args func(rank int) []string) ([]*exec.Cmd, []*strings.Builder) {
+	t.Helper()
+	var cmds []*exec.Cmd
+	var outs []*strings.Builder
+	for rank := range 2 {
+		cmd := exec.CommandContext(ctx, os.Args[0], args(rank)...)
+		cmd.Env = append(os.Environ(), cliEnv+"=1", "WORLD_SIZE=2", "RANK="+strconv.Itoa(rank), "LOCAL_RANK=0",
+			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
+		var b strings.Builder
+		cmd.Stdout, cmd.Stderr = &b, &b
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, &b)
+	}
+	return cmds, outs
+}
+
+// resumeApart runs the two-node recipe at path until node 0 has written
+// step 4's checkpoint, kills node 0, lets node 1 fail without it, removes
+// node 1's step-4 checkpoint and resumes both nodes by hand, which must
+// restart together at step 2; it returns the nodes' run directories, node
+// 0's first.
+func resumeApart(t *testing.T, runsDir, path string) [2]string {
+	t.Helper()
+	before := map[string]bool{}
+	for _, d := range runDirs(t, runsDir, "e2e") {
+		before[d] = true
+	}
+	var dirs [2]string
+	nodeDirs := func() bool {
+		for _, d := range runDirs(t, runsDir, "e2e") {
+			log, _ := os.ReadFile(filepath.Join(d, runs.LogsDir, "run.log"))
+			for rank := range 2 {
+				if !before[d] && strings.Contains(string(log), fmt.Sprintf("encoder smallcnn: 1 data-parallel replicas (ranks %d to %d of 2)", rank, rank)) {
+					dirs[rank] = d
+				}
+			}
+		}
+		return dirs[0] != "" && dirs[1] != ""
+	}
+	ckpt := func(rank, step int) string {
+		return filepath.Join(dirs[rank], runs.CheckpointsDir, train.StepFile(step))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	port := freePortPair(t)
+	cmds, outs := startNodes(ctx, t, port, func(int) []string { return []string{"run", path} })
+	for {
+		if nodeDirs() {
+			if _, err := os.Stat(ckpt(0, 4)); err == nil {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("node 0 wrote no checkpoint of step 4:\n%s", outs[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmds[0].Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmds[0].Wait()
+	if err := cmds[1].Wait(); err == nil || !strings.Contains(outs[1].String(), "a replica on another host was lost") {
+		t.Fatalf("node 1 without node 0: %v\n%s", err, outs[1])
+	}
+	if err := os.Remove(ckpt(1, 4)); err != nil {
+		t.Fatalf("node 1 kept no checkpoint of step 4: %v", err)
+	}
+	cmds, outs = startNodes(ctx, t, port, func(rank int) []string { return []string{"run", "--resume", dirs[rank]} })
+	for rank, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("node %d resumed: %v\n%s", rank, err, outs[rank])
+		}
+		if want := "the hosts resumed from different checkpoints"; !strings.Contains(outs[rank].String(), want) || !strings.Contains(outs[rank].String(), "restarting from the checkpoint of step 2") {
+			t.Errorf("node %d does not say %q and that it restarts at step 2:\n%s", rank, want, outs[rank])
+		}
+	}
+	return dirs
 }

@@ -168,11 +168,14 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 		}
 		restarts++
 		s.generation++
-		fmt.Fprintf(s.log, "%s at step %d (%s); restarting the plugins and resuming from the newest checkpoint (restart %d of at most %d)\n",
-			cause.what, res.Steps, cause.detail, restarts, r.Train.MaxRestarts)
-		fmt.Fprintf(s.opt.Progress, "%s (%s): restarting from the newest checkpoint\n", cause.what, cause.detail)
+		fmt.Fprintf(s.log, "%s at step %d (%s); restarting the plugins and resuming from %s (restart %d of at most %d)\n",
+			cause.what, res.Steps, cause.detail, cause.from(), restarts, r.Train.MaxRestarts)
+		fmt.Fprintf(s.opt.Progress, "%s (%s): restarting from %s\n", cause.what, cause.detail, cause.from())
 		_ = s.LogMetric("train/restarts", float64(restarts), int64(res.Steps))
-		cfg.Resume, cfg.MustResume = true, false // no checkpoint yet: step 0 again
+		cfg.Resume, cfg.MustResume, cfg.ResumeAt = true, false, 0 // no checkpoint yet: step 0 again
+		if cause.at != nil {
+			cfg.Resume, cfg.ResumeAt = *cause.at > 0, *cause.at
+		}
 		if parts, err = s.startPretrainRestarting(ctx, total, &restarts, res.Steps); err != nil {
 			return &res, fmt.Errorf("restart after %s: %w", cause.what, err)
 		}

@@ -10,9 +10,24 @@ import (
 )
 
 // cause is why pretraining failed, when the run survives it by restarting
-// every plugin from the newest checkpoint: what (for the log, the
-// terminal and a failed restart's error) and its detail.
-type cause struct{ what, detail string }
+// every plugin: what (for the log, the terminal and a failed restart's
+// error), its detail, and where training resumes: the newest checkpoint,
+// or with at set the checkpoint of step at (0: the start).
+type cause struct {
+	what, detail string
+	at           *int
+}
+
+// from says where a restart for c resumes, for the log.
+func (c cause) from() string {
+	switch {
+	case c.at == nil:
+		return "the newest checkpoint"
+	case *c.at == 0:
+		return "the start"
+	}
+	return fmt.Sprintf("the checkpoint of step %d", *c.at)
+}
 
 // restartCause says whether err, pretraining's failure, is one the run
 // survives by restarting: a plugin's death, or, when the run is one of
@@ -20,14 +35,21 @@ type cause struct{ what, detail string }
 // that failed with no replica of this host dead (sdk.ErrCollective: a
 // replica on another host died, and that host restarts its own; all meet
 // again at a new rendezvous, docs/distributed.md). On one host such a
-// failure without a death is the run's error.
+// failure without a death is the run's error. Replicas that refused to
+// start apart (sdk.ApartError: the hosts resumed from different
+// checkpoints) restart at the earliest of their steps, where every host
+// resumes.
 func restartCause(err error, severalHosts bool) (cause, bool) {
 	var dead *host.ExitError
+	var apart *sdk.ApartError
 	switch {
 	case errors.As(err, &dead):
-		return cause{fmt.Sprintf("plugin %q died", dead.Plugin), dead.Status}, true
+		return cause{what: fmt.Sprintf("plugin %q died", dead.Plugin), detail: dead.Status}, true
+	case errors.As(err, &apart):
+		at := int(apart.Step)
+		return cause{what: "the hosts resumed from different checkpoints", detail: err.Error(), at: &at}, true
 	case severalHosts && errors.Is(err, sdk.ErrCollective):
-		return cause{"a replica on another host was lost", err.Error()}, true
+		return cause{what: "a replica on another host was lost", detail: err.Error()}, true
 	}
 	return cause{}, false
 }

@@ -47,6 +47,11 @@ type Config struct {
 	// (ErrNoCheckpoint) rather than a start at step 0: what a user's
 	// `--resume` means, unlike the loop's own restart after a plugin died.
 	MustResume bool
+	// ResumeAt, when above 0, makes Resume continue from the checkpoint of
+	// exactly this step instead of the newest: the step the hosts of a run
+	// on several machines agreed on (sdk.ApartError). Without it that
+	// checkpoint is an error, not a start elsewhere.
+	ResumeAt int
 	// Chance is the rule that flags a training loss still at chance after
 	// a warm-up (chance.go); its zero value is DefaultChance.
 	Chance ChanceRule

@@ -114,6 +114,9 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 	var skipped []string
 	if cfg.Resume && cfg.CheckpointDir != "" {
 		ck, err := LoadLatest(cfg.CheckpointDir)
+		if cfg.ResumeAt > 0 {
+			ck, err = LoadStep(cfg.CheckpointDir, cfg.ResumeAt)
+		}
 		switch {
 		case errors.Is(err, ErrNoCheckpoint) && cfg.MustResume:
 			return Result{}, fmt.Errorf("resume from %s: %w", cfg.CheckpointDir, err)

@@ -47,6 +47,10 @@ func (b *baseClient) fail(method string, err error) error {
 		return fmt.Errorf("plugin %q: %s: %w", b.name, method, context.DeadlineExceeded)
 	case codes.Aborted:
 		return fmt.Errorf("plugin %q: %s: %w", b.name, method, remoteError{st.Message(), ErrCollective})
+	case codes.FailedPrecondition:
+		if step, ok := apartStep(st); ok {
+			return fmt.Errorf("plugin %q: %s: %w", b.name, method, &ApartError{Step: step, Msg: st.Message()})
+		}
 	}
 	return fmt.Errorf("plugin %q: %s: %s: %s", b.name, method, st.Code(), st.Message())
 }

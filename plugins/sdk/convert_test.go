@@ -56,6 +56,21 @@ func TestCollectiveErrorCrossesTheWire(t *testing.T) {
 	}
 }
 
+// TestApartErrorCrossesTheWire: replicas that start apart reach the host
+// as an *ApartError with the step to resume at and the plugin's message.
+func TestApartErrorCrossesTheWire(t *testing.T) {
+	b := &baseClient{name: "p"}
+	apart := fmt.Errorf("forward: %w", &ApartError{Step: 4, Msg: "replicas start at different steps: rank 0 at step 6, rank 1 at step 4"})
+	err := b.fail("Forward", rpcError(apart))
+	var got *ApartError
+	if !errors.As(err, &got) || got.Step != 4 || err.Error() != `plugin "p": Forward: `+apart.Error() {
+		t.Errorf("apart: %v (%+v)", err, got)
+	}
+	if err := b.fail("Forward", status.Error(codes.FailedPrecondition, "not configured")); errors.As(err, &got) {
+		t.Errorf("a plain FailedPrecondition is an ApartError: %v", err)
+	}
+}
+
 // TestDecodedNamesCallAndField: a failed call is fail's error; a reply
 // that does not decode names the plugin, the method and the field.
 func TestDecodedNamesCallAndField(t *testing.T) {

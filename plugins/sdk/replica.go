@@ -49,6 +49,21 @@ type Replica struct {
 // (docs/distributed.md).
 var ErrCollective = errors.New("a collective of the replicas failed")
 
+// ApartError is a replica's refusal to train when the replicas start at
+// different steps: hosts that each resumed from their own newest
+// checkpoint, one of which missed the last (it lost a replica between the
+// step's all-reduce and its checkpoint). Step is the earliest of them,
+// from which every host can resume together (each keeps its last
+// checkpoints, core/train), and the host restarts its plugins there. It
+// crosses the wire as gRPC's FailedPrecondition with the step in the
+// status's details.
+type ApartError struct {
+	Step int64
+	Msg  string
+}
+
+func (e *ApartError) Error() string { return e.Msg }
+
 // The environment variables that carry a Replica.
 const (
 	EnvReplicaRank    = "CONVIRT_REPLICA_RANK"

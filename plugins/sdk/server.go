@@ -24,6 +24,10 @@ func rpcError(err error) error {
 	case errors.Is(err, ErrCollective):
 		return status.Error(codes.Aborted, err.Error())
 	}
+	var apart *ApartError
+	if errors.As(err, &apart) {
+		return apartStatus(apart.Step, err.Error())
+	}
 	if _, ok := status.FromError(err); ok {
 		return err
 	}

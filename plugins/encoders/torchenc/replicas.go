@@ -3,16 +3,14 @@ package torchenc
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net"
-	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/convirt/convirt/plugins/encoders/torchenc/c10d"
 	"github.com/convirt/convirt/plugins/sdk"
-	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -112,100 +110,23 @@ func (e *Encoder) sumGrads() error {
 
 // joinGroup joins the replicas' group, once. The replicas must start at
 // the same step: replicas on several hosts restored from different
-// checkpoints (each host keeps its own) are refused rather than left to
-// drift apart.
+// checkpoints (each host keeps its own) fail with an *sdk.ApartError
+// rather than drift apart, and their hosts resume together at the
+// earliest.
 func (e *Encoder) joinGroup() error {
 	if e.dp.group != nil {
 		return nil
 	}
-	g, err := joinReplicas(e.dp.cfg, fmt.Sprintf("at step %d", e.steps))
-	if errors.Is(err, c10d.ErrApart) {
-		return fmt.Errorf("%w; each host resumed from its newest checkpoint and these differ: resume every host from the same step (move aside the newer checkpoints of a host that is ahead)", err)
+	g, err := joinReplicas(e.dp.cfg, stepCheck+strconv.FormatInt(e.steps, 10))
+	var apart *c10d.ApartError
+	if errors.As(err, &apart) {
+		return apartSteps(err, apart.Checks)
 	}
 	if err != nil {
 		return err
 	}
 	e.dp.group = g
 	return nil
-}
-
-// gatherOutput returns out, a forward's output of this replica's shard, or
-// for a replica with Gather set the outputs of every replica's shard,
-// all-gathered by c10d in rank order, so that each host computes the loss
-// of the whole global batch. It runs on e's thread.
-func (e *Encoder) gatherOutput(out *tensor.Tensor) (*tensor.Tensor, error) {
-	if !e.gathers() {
-		return out, nil
-	}
-	start := time.Now()
-	defer func() { e.dp.reduce += time.Since(start) }()
-	if err := e.joinGroup(); err != nil {
-		return nil, err
-	}
-	v, err := out.Float32s()
-	if err != nil {
-		return nil, err
-	}
-	all, err := e.dp.group.AllGather(v)
-	if err != nil {
-		return nil, fmt.Errorf("gather the outputs of %d replicas: %w: %w", e.dp.cfg.World, sdk.ErrCollective, err)
-	}
-	shape := slices.Clone(out.Shape)
-	shape[0] *= int64(e.dp.cfg.World)
-	return tensor.FromFloat32(shape, all)
-}
-
-// gatherNamed replaces each of out, a ForwardNamed's outputs of this
-// replica's shard, with the outputs of every replica's shard, for a
-// replica with Gather set (as gatherOutput), in the order of their names.
-// A ragged output (sdk.RaggedOutput: text tokens) is first padded with
-// zeros along its second axis to the longest among the replicas, whose
-// lengths are all-gathered; its gradient comes back at that length
-// (ownGradient).
-func (e *Encoder) gatherNamed(out map[string]*tensor.Tensor) error {
-	if !e.gathers() {
-		return nil
-	}
-	names := slices.Sorted(maps.Keys(out))
-	for _, name := range names {
-		y := out[name]
-		if sdk.RaggedOutput(name) {
-			if len(y.Shape) < 2 {
-				return fmt.Errorf("output %q has shape %v, not [N,T,...]", name, y.Shape)
-			}
-			if err := e.joinGroup(); err != nil {
-				return err
-			}
-			lens, err := e.dp.group.AllGather([]float32{float32(y.Shape[1])})
-			if err != nil {
-				return fmt.Errorf("gather the lengths of %q over %d replicas: %w: %w", name, e.dp.cfg.World, sdk.ErrCollective, err)
-			}
-			if y, err = tensor.ResizeAxis1(y, int64(slices.Max(lens))); err != nil {
-				return fmt.Errorf("output %q: %w", name, err)
-			}
-		}
-		g, err := e.gatherOutput(y)
-		if err != nil {
-			return fmt.Errorf("output %q: %w", name, err)
-		}
-		out[name] = g
-	}
-	return nil
-}
-
-// ownGradient is g, the gradient of the named output of this replica's
-// shape, cut back along its second axis to that shape where gatherNamed
-// padded the output for the other replicas.
-func (e *Encoder) ownGradient(name string, g *tensor.Tensor, shape []int64) (*tensor.Tensor, error) {
-	if !e.gathers() || !sdk.RaggedOutput(name) || len(shape) < 2 || len(g.Shape) != len(shape) || g.Shape[1] <= shape[1] {
-		return g, nil
-	}
-	return tensor.ResizeAxis1(g, shape[1])
-}
-
-// gathers reports whether e's forwards return every replica's outputs.
-func (e *Encoder) gathers() bool {
-	return e.dp != nil && e.dp.cfg.Gather && e.dp.cfg.World > 1
 }
 
 // grads returns the defined gradients of the trainable variables, in the
@@ -244,6 +165,26 @@ func (e *Encoder) trainable() ([]string, []*ts.Tensor) {
 		vars[i] = &v
 	}
 	return names, vars
+}
+
+// stepCheck prefixes the step a replica starts at, its c10d.Config.Check.
+const stepCheck = "step "
+
+// apartSteps is the error of replicas that start at the steps checks
+// (err, c10d's refusal): an *sdk.ApartError at the earliest step, where
+// the host restarts every replica of its own, as the other hosts do.
+func apartSteps(err error, checks []string) error {
+	earliest := int64(-1)
+	for _, c := range checks {
+		n, perr := strconv.ParseInt(strings.TrimPrefix(c, stepCheck), 10, 64)
+		if perr != nil || !strings.HasPrefix(c, stepCheck) {
+			return fmt.Errorf("%w (a rank's step %q does not read as one)", err, c)
+		}
+		if earliest < 0 || n < earliest {
+			earliest = n
+		}
+	}
+	return &sdk.ApartError{Step: earliest, Msg: fmt.Sprintf("%v; the hosts resumed from different checkpoints: every host resumes at step %d, the earliest", err, earliest)}
 }
 
 // joinReplicas joins r's c10d group, where every replica's check must be

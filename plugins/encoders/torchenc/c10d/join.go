@@ -47,8 +47,23 @@ type Config struct {
 }
 
 // ErrApart is wrapped by Join's error when the ranks' Config.Check
-// differ.
+// differ (an *ApartError).
 var ErrApart = errors.New("the ranks do not start alike")
+
+// ApartError is Join's error when the ranks' Config.Check differ: every
+// rank's, in rank order.
+type ApartError struct{ Checks []string }
+
+func (e *ApartError) Error() string {
+	parts := make([]string, len(e.Checks))
+	for r, c := range e.Checks {
+		parts[r] = fmt.Sprintf("rank %d %s", r, c)
+	}
+	return fmt.Sprintf("%v: %s", ErrApart, strings.Join(parts, ", "))
+}
+
+// Is makes an ApartError ErrApart.
+func (e *ApartError) Is(target error) bool { return target == ErrApart }
 
 // retryPause is the pause before Join tries again after its store went
 // away (or, on rank 0 of a later generation, could not listen yet): the
@@ -167,11 +182,7 @@ func (g *Group) agree(prefix, mine string) error {
 	if !differ {
 		return nil
 	}
-	parts := make([]string, len(checks))
-	for r, c := range checks {
-		parts[r] = fmt.Sprintf("rank %d %s", r, c)
-	}
-	return fmt.Errorf("%w: %s", ErrApart, strings.Join(parts, ", "))
+	return &ApartError{Checks: checks}
 }
 
 func storeSet(st *C.cvd_store, key, value string) error {

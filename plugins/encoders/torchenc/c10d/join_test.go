@@ -2,6 +2,8 @@ package c10d
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,8 +52,9 @@ func TestRanksThatStartApart(t *testing.T) {
 		Listening: func(p int) { c.start(ctx, t, p, childCheckEnv+"=step 7") }})
 	werr := c.wait()
 	const want = "the ranks do not start alike: rank 0 step 5, rank 1 step 7"
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("rank 0: got %v, want an error saying %q", err, want)
+	var apart *ApartError
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.As(err, &apart) || !slices.Equal(apart.Checks, []string{"step 5", "step 7"}) || !errors.Is(err, ErrApart) {
+		t.Errorf("rank 0: got %v, want an *ApartError saying %q", err, want)
 	}
 	if werr == nil || !strings.Contains(c.stderr.String(), want) {
 		t.Errorf("rank 1 (%v): said %q, want %q", werr, c.stderr.String(), want)

@@ -1,0 +1,24 @@
+package torchenc
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/convirt/convirt/plugins/sdk"
+)
+
+// TestApartSteps: replicas refused for starting at different steps tell
+// their host the earliest, where all hosts resume together; a check that
+// is not a step leaves c10d's refusal as it was.
+func TestApartSteps(t *testing.T) {
+	refusal := errors.New("rendezvous at h:1, rank 0 of 3: the ranks do not start alike: rank 0 step 6, rank 1 step 4, rank 2 step 6")
+	err := apartSteps(refusal, []string{"step 6", "step 4", "step 6"})
+	var apart *sdk.ApartError
+	if !errors.As(err, &apart) || apart.Step != 4 || !strings.Contains(err.Error(), refusal.Error()) || !strings.Contains(err.Error(), "every host resumes at step 4") {
+		t.Errorf("got %v (%+v)", err, apart)
+	}
+	if err := apartSteps(refusal, []string{"step 6", "at 4"}); errors.As(err, &apart) || !errors.Is(err, refusal) {
+		t.Errorf("a check that is not a step: %v", err)
+	}
+}
