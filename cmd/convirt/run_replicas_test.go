@@ -59,8 +59,8 @@ func freePortPair(t *testing.T) int {
 // checkpoint and ends with the same final checkpoint; two nodes (two
 // convirt runs with RANK 0 and 1) reach that checkpoint too, with and
 // without a node's text encoder replica killed midway (node 1's, node 0's),
-// and when resumed by
-// hand from different newest checkpoints; no process is left.
+// and when resumed by hand from different newest checkpoints; no process
+// is left.
 func TestRunWithReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts every plugin process and trains twice")
