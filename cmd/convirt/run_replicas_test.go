@@ -169,6 +169,13 @@ func TestRunWithReplicas(t *testing.T) {
 	if got := final(dirs[0]); !slices.Equal(got, want) {
 		t.Errorf("node 0's final checkpoint after resuming apart differs from the one-host run with two replicas")
 	}
+	// GLOO_SOCKET_IFNAME reaches the replicas, as torch.distributed's: an
+	// interface the host has not fails the first step, naming it.
+	bad := exec.Command(os.Args[0], "run", path)
+	bad.Env = append(os.Environ(), cliEnv+"=1", "GLOO_SOCKET_IFNAME=nosuchif0")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), `network interface "nosuchif0" (GLOO_SOCKET_IFNAME)`) {
+		t.Errorf("a run with GLOO_SOCKET_IFNAME=nosuchif0: %v\n%s", err, out)
+	}
 	if left := procs.Children(os.Getpid()); len(left) > 0 {
 		t.Errorf("plugin processes left behind: %v", left)
 	}

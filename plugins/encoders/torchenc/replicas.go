@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -188,8 +189,9 @@ func apartSteps(err error, checks []string) error {
 }
 
 // joinReplicas joins r's c10d group, where every replica's check must be
-// the same. On a loopback store gloo binds to the store's address;
-// otherwise to this host's name, as torch.distributed does.
+// the same. gloo binds to GLOO_SOCKET_IFNAME's interfaces when it is set;
+// otherwise on a loopback store to the store's address, and elsewhere to
+// this host's name, as torch.distributed does.
 func joinReplicas(r sdk.Replica, check string) (*c10d.Group, error) {
 	host, portText, err := net.SplitHostPort(r.Store)
 	if err != nil {
@@ -204,7 +206,20 @@ func joinReplicas(r sdk.Replica, check string) (*c10d.Group, error) {
 		bind = host
 	}
 	return c10d.Join(c10d.Config{Addr: host, Port: port, Rank: r.Rank, World: r.World, Bind: bind, Timeout: r.Timeout,
-		Generation: r.Generation, Check: check})
+		Interfaces: glooInterfaces(os.Getenv), Generation: r.Generation, Check: check})
+}
+
+// glooInterfaces is GLOO_SOCKET_IFNAME's comma-separated list of network
+// interfaces, read through getenv: torch.distributed's way to say which
+// network gloo uses on a host with several (docs/distributed.md).
+func glooInterfaces(getenv func(string) string) []string {
+	var out []string
+	for _, name := range strings.Split(getenv("GLOO_SOCKET_IFNAME"), ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // closeReplicas leaves the replicas' group, if joined.

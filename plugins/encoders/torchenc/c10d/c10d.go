@@ -47,6 +47,17 @@ type Group struct {
 	world int
 }
 
+// Devices describes the addresses gloo's TCP devices bound to, for logs
+// and for telling which network the collectives use.
+func (g *Group) Devices() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.g == nil {
+		return ""
+	}
+	return takeString(C.cvd_group_devices(g.g))
+}
+
 // Rank is this process's rank.
 func (g *Group) Rank() int { return g.rank }
 

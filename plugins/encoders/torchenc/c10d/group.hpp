@@ -15,6 +15,8 @@ struct cvd_group {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
   int world;
   std::chrono::milliseconds timeout;
+  // devices describes gloo's TCP devices (their addresses), comma-separated.
+  std::string devices;
 };
 
 namespace cvd {

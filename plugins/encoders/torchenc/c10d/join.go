@@ -39,6 +39,10 @@ type Config struct {
 	// this host's name, as torch.distributed does without
 	// GLOO_SOCKET_IFNAME).
 	Bind string
+	// Interfaces, when set, are the network interfaces gloo binds a TCP
+	// device to each, instead of Bind (torch.distributed's
+	// GLOO_SOCKET_IFNAME, e.g. "eth0" or "ib0,ib1").
+	Interfaces []string
 	// Timeout bounds the rendezvous and every collective.
 	Timeout time.Duration
 	// Listening, when set, is called on rank 0 once its store first
@@ -83,6 +87,11 @@ func Join(cfg Config) (*Group, error) {
 	}
 	if cfg.Generation < 0 {
 		return nil, fmt.Errorf("c10d: generation %d: want 0 or more", cfg.Generation)
+	}
+	for _, name := range cfg.Interfaces {
+		if _, err := net.InterfaceByName(name); err != nil {
+			return nil, fmt.Errorf("c10d: network interface %q (GLOO_SOCKET_IFNAME): %w", name, err)
+		}
 	}
 	deadline := time.Now().Add(cfg.Timeout)
 	left := cfg.Timeout
@@ -142,13 +151,18 @@ func joinOnce(cfg *Config, left time.Duration) (*Group, bool, error) {
 	}
 	cprefix := C.CString(prefix)
 	defer C.free(unsafe.Pointer(cprefix))
+	ifaces := C.CString(strings.Join(cfg.Interfaces, ","))
+	defer C.free(unsafe.Pointer(ifaces))
 	var missing *C.char
-	g := C.cvd_group_new(st, cprefix, C.int(cfg.Rank), C.int(cfg.World), bind, C.int64_t(cfg.Timeout.Milliseconds()), &missing, &cerr)
+	g := C.cvd_group_new(st, cprefix, C.int(cfg.Rank), C.int(cfg.World), bind, ifaces, C.int64_t(cfg.Timeout.Milliseconds()), &missing, &cerr)
 	if g == nil {
 		C.cvd_store_free(st)
 		msg := takeString(cerr)
 		if m := takeString(missing); m != "" {
 			return nil, true, fmt.Errorf("%s: rank(s) %s never joined within %v: %s", where, m, cfg.Timeout, msg)
+		}
+		if len(cfg.Interfaces) > 0 {
+			msg = fmt.Sprintf("%s (gloo's devices on the interfaces %s: GLOO_SOCKET_IFNAME)", msg, strings.Join(cfg.Interfaces, ","))
 		}
 		return nil, true, fmt.Errorf("%s: %s", where, msg)
 	}

@@ -60,3 +60,33 @@ func TestRanksThatStartApart(t *testing.T) {
 		t.Errorf("rank 1 (%v): said %q, want %q", werr, c.stderr.String(), want)
 	}
 }
+
+// TestJoinOnInterfaces: gloo's devices on named interfaces (loopback here),
+// as GLOO_SOCKET_IFNAME names them, connect the ranks; an interface the
+// host has not is refused before any connection, naming it.
+func TestJoinOnInterfaces(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := &rank1{}
+	// Bind names another loopback address: the interfaces must win.
+	g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.2", Interfaces: []string{"lo"}, Rank: 0, World: 2, Timeout: 30 * time.Second,
+		Listening: func(p int) { c.start(ctx, t, p) }})
+	defer c.wait()
+	if err != nil {
+		cancel()
+		t.Fatalf("join on lo: %v (rank 1: %s)", err, c.stderr.String())
+	}
+	if d := g.Devices(); !strings.Contains(d, "127.0.0.1") || strings.Contains(d, "127.0.0.2") {
+		t.Errorf("gloo's device on lo is %q, not on 127.0.0.1", d)
+	}
+	got, err := collectives(g)
+	g.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCollectives(t, got, c.result(t))
+	_, err = Join(Config{Addr: "127.0.0.1", Interfaces: []string{"lo", "nosuchif0"}, Rank: 0, World: 2, Timeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), `network interface "nosuchif0" (GLOO_SOCKET_IFNAME)`) {
+		t.Errorf("an interface the host has not: %v", err)
+	}
+}

@@ -79,20 +79,36 @@ char* cvd_store_get(cvd_store* s, const char* key, char** err) {
   return nullptr;
 }
 
-cvd_group* cvd_group_new(cvd_store* s, const char* key_prefix, int rank, int world, const char* bind_host, int64_t timeout_ms, char** missing,
-                         char** err) {
+cvd_group* cvd_group_new(cvd_store* s, const char* key_prefix, int rank, int world, const char* bind_host, const char* interfaces,
+                         int64_t timeout_ms, char** missing, char** err) {
   auto timeout = std::chrono::milliseconds(timeout_ms);
   std::string prefix(key_prefix);
   try {
     s->store->set(joinedKey(prefix, rank), std::vector<uint8_t>{1});
     auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
     opts->threads = 1;
-    std::string bind(bind_host);
-    opts->devices.push_back(bind.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
-                                         : c10d::ProcessGroupGloo::createDeviceForHostname(bind));
+    std::string bind(bind_host), ifs(interfaces);
+    for (size_t at = 0; at < ifs.size();) {
+      size_t end = ifs.find(',', at);
+      if (end == std::string::npos) {
+        end = ifs.size();
+      }
+      if (end > at) {
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifs.substr(at, end - at)));
+      }
+      at = end + 1;
+    }
+    if (opts->devices.empty()) {
+      opts->devices.push_back(bind.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
+                                           : c10d::ProcessGroupGloo::createDeviceForHostname(bind));
+    }
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix + "pg", s->store);
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world, opts);
-    return new cvd_group{s->store, pg, world, timeout};
+    std::string devices;
+    for (const auto& d : opts->devices) {
+      devices += (devices.empty() ? "" : ",") + d->str();
+    }
+    return new cvd_group{s->store, pg, world, timeout, devices};
   } catch (const std::exception& e) {
     fail(err, e);
   }
@@ -185,6 +201,8 @@ int cvd_allreduce_tensors(cvd_group* g, void** ts, int n, int64_t bucket_bytes, 
   }
   return -1;
 }
+
+char* cvd_group_devices(const cvd_group* g) { return dup(g->devices); }
 
 void cvd_group_free(cvd_group* g) { delete g; }
 

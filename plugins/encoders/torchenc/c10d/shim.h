@@ -34,12 +34,14 @@ char* cvd_store_get(cvd_store* s, const char* key, char** err);
 // group through keys left in its store), then builds
 // c10d::ProcessGroupGloo over it (its own rendezvous: every rank publishes
 // its address in the store and connects to all the others), with a gloo
-// TCP device on bind_host ("" for the host's own name) and timeout_ms for
+// TCP device on each of interfaces (comma-separated network interface
+// names, as GLOO_SOCKET_IFNAME lists them) or, with none, one on bind_host
+// ("" for the host's own name), and timeout_ms for
 // the rendezvous and every collective. When ranks are missing at the
 // timeout, *missing lists them (comma-separated, malloc'd, the caller
 // frees), as the store saw them.
-cvd_group* cvd_group_new(cvd_store* s, const char* key_prefix, int rank, int world, const char* bind_host, int64_t timeout_ms,
-                         char** missing, char** err);
+cvd_group* cvd_group_new(cvd_store* s, const char* key_prefix, int rank, int world, const char* bind_host, const char* interfaces,
+                         int64_t timeout_ms, char** missing, char** err);
 // cvd_allreduce sums buf[0:n] of type dtype over the group's ranks, in
 // place; it returns 0, or -1 and sets *err.
 int cvd_allreduce(cvd_group* g, void* buf, int64_t n, int dtype, char** err);
@@ -54,6 +56,9 @@ int cvd_allgather(cvd_group* g, const void* in, int64_t n, void* out, int dtype,
 // on, and the sums are copied back. Every rank must pass tensors of the
 // same shapes in the same order.
 int cvd_allreduce_tensors(cvd_group* g, void** ts, int n, int64_t bucket_bytes, char** err);
+// cvd_group_devices describes the group's gloo devices (their addresses,
+// comma-separated), malloc'd.
+char* cvd_group_devices(const cvd_group* g);
 void cvd_group_free(cvd_group* g);
 
 // A cvd_reducer sums the gradients of a fixed list of parameters over a

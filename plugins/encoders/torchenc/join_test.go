@@ -2,6 +2,7 @@ package torchenc
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,5 +21,21 @@ func TestApartSteps(t *testing.T) {
 	}
 	if err := apartSteps(refusal, []string{"step 6", "at 4"}); errors.As(err, &apart) || !errors.Is(err, refusal) {
 		t.Errorf("a check that is not a step: %v", err)
+	}
+}
+
+// TestGlooInterfaces: GLOO_SOCKET_IFNAME lists interfaces by commas, as
+// torch.distributed reads it; unset, none.
+func TestGlooInterfaces(t *testing.T) {
+	for v, want := range map[string][]string{"": nil, "eth0": {"eth0"}, "ib0, ib1,": {"ib0", "ib1"}} {
+		got := glooInterfaces(func(k string) string {
+			if k == "GLOO_SOCKET_IFNAME" {
+				return v
+			}
+			return ""
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("GLOO_SOCKET_IFNAME=%q: %q, want %q", v, got, want)
+		}
 	}
 }
