@@ -169,6 +169,25 @@ func TestRunWithReplicas(t *testing.T) {
 	if got := final(dirs[0]); !slices.Equal(got, want) {
 		t.Errorf("node 0's final checkpoint after resuming apart differs from the one-host run with two replicas")
 	}
+	// With evaluations in the recipe, rank 0's run evaluates and reports;
+	// node 1's pretrains only and says so.
+	evalPath, evalRuns := writeTiny(t, func(y string) string {
+		return y + "distributed: {replicas: 1, timeout: 60s}\n"
+	})
+	if err := os.MkdirAll(filepath.Join(evalRuns, "e2e"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	evalNode0 := runNodes(t, evalRuns, evalPath, 0, "")
+	for _, d := range runDirs(t, evalRuns, "e2e") {
+		_, err := os.Stat(filepath.Join(d, "results.json"))
+		log, _ := os.ReadFile(filepath.Join(d, runs.LogsDir, "run.log"))
+		switch {
+		case d == evalNode0 && err != nil:
+			t.Errorf("node 0 wrote no results: %v", err)
+		case d != evalNode0 && (err == nil || !strings.Contains(string(log), "this run, node 1 of 2, pretrained only")):
+			t.Errorf("node 1 evaluated (results: %v) or does not say it left that to rank 0:\n%s", err, log)
+		}
+	}
 	// GLOO_SOCKET_IFNAME reaches the replicas, as torch.distributed's: an
 	// interface the host has not fails the first step, naming it.
 	bad := exec.Command(os.Args[0], "run", path)

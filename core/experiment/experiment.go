@@ -153,7 +153,10 @@ func (s *session) execute(ctx context.Context, out *Outcome) error {
 		}
 	}
 	s.stage = "evaluation"
-	if len(s.r.Evaluate) > 0 {
+	if len(s.r.Evaluate) > 0 && s.evaluationsElsewhere() {
+		fmt.Fprintf(s.log, "evaluations: rank 0's run evaluates the pretrained encoders; this run, %s, pretrained only\n", s.hostPlace())
+		fmt.Fprintf(s.opt.Out, "evaluations: run on rank 0's host; this run (%s) pretrained only\n", s.hostPlace())
+	} else if len(s.r.Evaluate) > 0 {
 		f, err := s.evaluate(ctx)
 		if err != nil {
 			return fmt.Errorf("evaluation: %w", err)

@@ -63,6 +63,23 @@ func severalHosts() bool {
 	return err == nil && nd.world > 1
 }
 
+// evaluationsElsewhere reports whether this run pretrained as a node other
+// than rank 0 of several (WORLD_SIZE above 1): the recipe's evaluations
+// are then rank 0's run's alone, as torchrun's jobs evaluate and report on
+// rank 0, on global replica 0's state (the state its checkpoints hold),
+// instead of every node repeating them on its own replicas' batch-norm
+// statistics.
+func (s *session) evaluationsElsewhere() bool {
+	nd, err := nodesFromEnv(os.Getenv)
+	return s.r.Data.Pretrain != nil && err == nil && nd.world > 1 && nd.rank > 0
+}
+
+// hostPlace says which node of how many this run is.
+func (s *session) hostPlace() string {
+	nd, _ := nodesFromEnv(os.Getenv)
+	return fmt.Sprintf("node %d of %d", nd.rank, nd.world)
+}
+
 // startEncoder starts the encoder plugin name for pretraining: one
 // process, or with distributed.replicas above 1 or several nodes
 // (WORLD_SIZE) this host's data-parallel replicas, served together as one

@@ -56,20 +56,10 @@ func (s *session) synth(ctx context.Context) error {
 	}
 	want := synthStamp{Version: w.Version, Pairs: c.Pairs, Size: c.Size, Seed: int64(c.Seed)}
 	root := filepath.Clean(c.Root)
-	b, err := os.ReadFile(filepath.Join(root, synthMarker))
-	switch {
-	case err == nil:
-		var have synthStamp
-		if err := json.Unmarshal(b, &have); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(root, synthMarker), err)
+	if done, err := writtenCorpus(root, want); err != nil || done {
+		if done {
+			fmt.Fprintf(s.log, "synthetic corpus %s already written\n", root)
 		}
-		if have != want {
-			return fmt.Errorf("data.synth.root %s holds a corpus written with version=%d pairs=%d size=%d seed=%d, the recipe asks for version=%d pairs=%d size=%d seed=%d: delete it or choose another root",
-				root, have.Version, have.Pairs, have.Size, have.Seed, want.Version, want.Pairs, want.Size, want.Seed)
-		}
-		fmt.Fprintf(s.log, "synthetic corpus %s already written\n", root)
-		return nil
-	case !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
 	if ents, err := os.ReadDir(root); err == nil && len(ents) > 0 {
@@ -107,8 +97,37 @@ func (s *session) synth(ctx context.Context) error {
 	}
 	_ = os.Remove(root) // an empty directory may stand in the way
 	if err := os.Rename(tmp, root); err != nil {
+		// Another run writing the same corpus (the other nodes of a run
+		// on several hosts, sharing a file system) may have moved its
+		// copy into place first.
+		if done, _ := writtenCorpus(root, want); done {
+			fmt.Fprintf(s.log, "synthetic corpus %s written meanwhile by another run\n", root)
+			return nil
+		}
 		return fmt.Errorf("move the corpus into place: %w", err)
 	}
 	fmt.Fprintf(s.log, "wrote synthetic corpus %s in %s\n", root, time.Since(start).Round(time.Millisecond))
 	return atomicfile.SyncDir(filepath.Dir(root))
+}
+
+// writtenCorpus reports whether root holds a whole synthetic corpus (its
+// marker, written last), and errs when that corpus is not the one want
+// describes.
+func writtenCorpus(root string, want synthStamp) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(root, synthMarker))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	var have synthStamp
+	if err := json.Unmarshal(b, &have); err != nil {
+		return false, fmt.Errorf("%s: %w", filepath.Join(root, synthMarker), err)
+	}
+	if have != want {
+		return false, fmt.Errorf("data.synth.root %s holds a corpus written with version=%d pairs=%d size=%d seed=%d, the recipe asks for version=%d pairs=%d size=%d seed=%d: delete it or choose another root",
+			root, have.Version, have.Pairs, have.Size, have.Seed, want.Version, want.Pairs, want.Size, want.Seed)
+	}
+	return true, nil
 }

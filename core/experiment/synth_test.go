@@ -59,3 +59,38 @@ func TestSynthUsesTheGivenWriter(t *testing.T) {
 		t.Fatalf("no writer: err %v, want one naming data.synth", err)
 	}
 }
+
+// TestSynthTwoWritersAtOnce: two runs writing the same corpus at once (the
+// nodes of a run on several hosts sharing a file system): the one that
+// moves its copy into place second finds the whole corpus there and goes
+// on with it; a root that holds another corpus is still refused.
+func TestSynthTwoWritersAtOnce(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "corpus")
+	secondWriting, firstDone := make(chan struct{}), make(chan struct{})
+	write := func(before func()) *SynthCorpus {
+		return &SynthCorpus{Version: 3, Write: func(_ context.Context, dir string, _, _ int, _ int64, _ func()) error {
+			before()
+			return os.WriteFile(filepath.Join(dir, "pair.txt"), []byte("x"), 0o644)
+		}}
+	}
+	second := make(chan error, 1)
+	go func() {
+		// It found no corpus and writes its own while the first run
+		// writes and moves its copy into place.
+		second <- synthSession(t, root, write(func() { close(secondWriting); <-firstDone })).synth(ctx)
+	}()
+	if err := synthSession(t, root, write(func() { <-secondWriting })).synth(ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(firstDone)
+	if err := <-second; err != nil {
+		t.Fatalf("the run that came second: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "pair.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(root), ".corpus.partial-*")); len(left) > 0 {
+		t.Errorf("partial copies left: %v", left)
+	}
+}
