@@ -208,23 +208,10 @@ func TestRunWithReplicas(t *testing.T) {
 func runNodes(t *testing.T, runsDir, path string, killRank int, kill string) string {
 	t.Helper()
 	port := freePortPair(t)
-	before := map[string]bool{}
-	for _, d := range runDirs(t, runsDir, "e2e") {
-		before[d] = true
-	}
+	nodeDir := newNodeRuns(t, runsDir)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmds, outs := startNodes(ctx, t, port, func(int) []string { return []string{"run", path} })
-	nodeDir := func(rank int) string {
-		mark := fmt.Sprintf("encoder smallcnn: 1 data-parallel replicas (ranks %d to %d of 2)", rank, rank)
-		for _, d := range runDirs(t, runsDir, "e2e") {
-			log, _ := os.ReadFile(filepath.Join(d, runs.LogsDir, "run.log"))
-			if !before[d] && strings.Contains(string(log), mark) {
-				return d
-			}
-		}
-		return ""
-	}
 	killed := make(chan int, 1)
 	if kill != "" {
 		go func() {
@@ -271,6 +258,27 @@ func runNodes(t *testing.T, runsDir, path string, killRank int, kill string) str
 	return d
 }
 
+// newNodeRuns notes the runs already in runsDir and returns where the
+// run of node rank started after that is ("" until its run.log says it
+// holds that rank).
+func newNodeRuns(t *testing.T, runsDir string) func(rank int) string {
+	t.Helper()
+	before := map[string]bool{}
+	for _, d := range runDirs(t, runsDir, "e2e") {
+		before[d] = true
+	}
+	return func(rank int) string {
+		mark := fmt.Sprintf("encoder smallcnn: 1 data-parallel replicas (ranks %d to %d of 2)", rank, rank)
+		for _, d := range runDirs(t, runsDir, "e2e") {
+			log, _ := os.ReadFile(filepath.Join(d, runs.LogsDir, "run.log"))
+			if !before[d] && strings.Contains(string(log), mark) {
+				return d
+			}
+		}
+		return ""
+	}
+}
+
 // startNodes starts two convirt processes with torchrun's variables (RANK
 // 0 and 1 on loopback, MASTER_PORT port), each with args(rank); their
 // combined outputs are outs.
@@ -299,20 +307,10 @@ func startNodes(ctx context.Context, t *testing.T, port int, args func(rank int)
 // 0's first.
 func resumeApart(t *testing.T, runsDir, path string) [2]string {
 	t.Helper()
-	before := map[string]bool{}
-	for _, d := range runDirs(t, runsDir, "e2e") {
-		before[d] = true
-	}
+	nodeDir := newNodeRuns(t, runsDir)
 	var dirs [2]string
 	nodeDirs := func() bool {
-		for _, d := range runDirs(t, runsDir, "e2e") {
-			log, _ := os.ReadFile(filepath.Join(d, runs.LogsDir, "run.log"))
-			for rank := range 2 {
-				if !before[d] && strings.Contains(string(log), fmt.Sprintf("encoder smallcnn: 1 data-parallel replicas (ranks %d to %d of 2)", rank, rank)) {
-					dirs[rank] = d
-				}
-			}
-		}
+		dirs = [2]string{nodeDir(0), nodeDir(1)}
 		return dirs[0] != "" && dirs[1] != ""
 	}
 	ckpt := func(rank, step int) string {

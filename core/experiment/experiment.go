@@ -88,6 +88,12 @@ type session struct {
 	// training, for the encoder replicas' rendezvous
 	// (sdk.Replica.Generation): every host of a run counts the same.
 	generation int
+	// nodes is where this run stands among the runs of a pretraining on
+	// several hosts, read once from torchrun's variables; nodesErr is what
+	// is wrong with them, the error of starting encoders (nodes is then
+	// the one host's, as is its zero value).
+	nodes    nodes
+	nodesErr error
 }
 
 // Run executes the recipe r. On failure the run is marked failed and the
@@ -103,6 +109,9 @@ func Run(ctx context.Context, r *recipe.Recipe, opt Options) (*Outcome, error) {
 		opt.Progress = io.Discard
 	}
 	s := &session{r: r, opt: opt, mark: opt.Launcher.Mark()}
+	if s.nodes, s.nodesErr = nodesFromEnv(os.Getenv); s.nodesErr != nil {
+		s.nodes = nodes{world: 1}
+	}
 	if err := s.open(); err != nil {
 		return nil, s.abandon(err)
 	}
@@ -153,10 +162,13 @@ func (s *session) execute(ctx context.Context, out *Outcome) error {
 		}
 	}
 	s.stage = "evaluation"
-	if len(s.r.Evaluate) > 0 && s.evaluationsElsewhere() {
-		fmt.Fprintf(s.log, "evaluations: rank 0's run evaluates the pretrained encoders; this run, %s, pretrained only\n", s.hostPlace())
-		fmt.Fprintf(s.opt.Out, "evaluations: run on rank 0's host; this run (%s) pretrained only\n", s.hostPlace())
-	} else if len(s.r.Evaluate) > 0 {
+	switch {
+	case len(s.r.Evaluate) == 0:
+	case s.evaluationsElsewhere():
+		place := fmt.Sprintf("node %d of %d", s.nodes.rank, s.nodes.world)
+		fmt.Fprintf(s.log, "evaluations: rank 0's run evaluates the pretrained encoders; this run, %s, pretrained only\n", place)
+		fmt.Fprintf(s.opt.Out, "evaluations: run on rank 0's host; this run (%s) pretrained only\n", place)
+	default:
 		f, err := s.evaluate(ctx)
 		if err != nil {
 			return fmt.Errorf("evaluation: %w", err)

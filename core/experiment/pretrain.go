@@ -159,7 +159,7 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 			return s.finishPretrain(ctx, res, parts)
 		}
 		parts.close()
-		cause, ok := restartCause(err, severalHosts())
+		cause, ok := restartCause(err, s.nodes.world > 1)
 		if !ok || ctx.Err() != nil {
 			return &res, err
 		}

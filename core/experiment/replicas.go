@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 
 	"github.com/convirt/convirt/core/host"
@@ -56,13 +55,6 @@ func nodesFromEnv(getenv func(string) string) (nodes, error) {
 	return n, nil
 }
 
-// severalHosts reports whether this run is one of several hosts' (WORLD_SIZE
-// above 1); malformed variables, which stop the run's start, read as one.
-func severalHosts() bool {
-	nd, err := nodesFromEnv(os.Getenv)
-	return err == nil && nd.world > 1
-}
-
 // evaluationsElsewhere reports whether this run pretrained as a node other
 // than rank 0 of several (WORLD_SIZE above 1): the recipe's evaluations
 // are then rank 0's run's alone, as torchrun's jobs evaluate and report on
@@ -70,14 +62,7 @@ func severalHosts() bool {
 // instead of every node repeating them on its own replicas' batch-norm
 // statistics.
 func (s *session) evaluationsElsewhere() bool {
-	nd, err := nodesFromEnv(os.Getenv)
-	return s.r.Data.Pretrain != nil && err == nil && nd.world > 1 && nd.rank > 0
-}
-
-// hostPlace says which node of how many this run is.
-func (s *session) hostPlace() string {
-	nd, _ := nodesFromEnv(os.Getenv)
-	return fmt.Sprintf("node %d of %d", nd.rank, nd.world)
+	return s.r.Data.Pretrain != nil && s.nodes.world > 1 && s.nodes.rank > 0
 }
 
 // startEncoder starts the encoder plugin name for pretraining: one
@@ -88,10 +73,11 @@ func (s *session) hostPlace() string {
 // starts goes on p.open.
 func (s *session) startEncoder(ctx context.Context, p *pretrainParts, role int, name string, cfg map[string]any) (train.Encoder, error) {
 	d := s.r.Distributed
-	nd, err := nodesFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
+	if s.nodesErr != nil {
+		return nil, s.nodesErr
 	}
+	nd := s.nodes
+	nd.world = max(nd.world, 1) // a session's zero nodes is one host
 	local := max(d.Replicas, 1)
 	if local == 1 && nd.world == 1 {
 		e, err := s.opt.Launcher.Encoder(ctx, name, cfg)
