@@ -16,8 +16,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/convirt/convirt/core/clock"
@@ -26,7 +24,6 @@ import (
 	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
 	"github.com/convirt/convirt/core/train"
-	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // Options controls Run.
@@ -265,34 +262,6 @@ func (s *session) close(status runs.Status) error {
 // LogMetric implements train.Recorder over every tracker.
 func (s *session) LogMetric(key string, value float64, step int64) error {
 	return s.tracker.LogMetrics([]runs.Metric{{Key: key, Value: value, Step: step, Time: time.Now()}})
-}
-
-// flatten turns a recipe tree into params: "train.lr" -> "0.0001". Lists
-// are written as their YAML-ish text.
-func flatten(prefix string, v any) map[string]string {
-	out := map[string]string{}
-	switch t := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			p := k
-			if prefix != "" {
-				p = prefix + "." + k
-			}
-			for kk, vv := range flatten(p, t[k]) {
-				out[kk] = vv
-			}
-		}
-	default:
-		if prefix != "" {
-			out[prefix] = strings.TrimSpace(fmt.Sprint(schema.Normalize(v)))
-		}
-	}
-	return out
 }
 
 // runPath is where a run-relative file lives.

@@ -2,13 +2,17 @@ package experiment
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/convirt/convirt/core/mlflow"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
+	"github.com/convirt/convirt/plugins/sdk/schema"
 )
 
 // mlflow starts the MLflow tracker when the recipe or the environment names
@@ -66,4 +70,21 @@ func TrackSweep(ctx context.Context, r *recipe.Recipe, parent *runs.Run, logw io
 	}
 	t.WaitRunID(ctx, 15*time.Second)
 	return t, nil
+}
+
+// flatten turns a recipe tree into params: "train.lr" -> "0.0001". Lists
+// are written as their YAML-ish text.
+func flatten(prefix string, v any) map[string]string {
+	out := map[string]string{}
+	switch t := v.(type) {
+	case map[string]any:
+		for k, sub := range t {
+			maps.Copy(out, flatten(schema.JoinPath(prefix, k), sub))
+		}
+	default:
+		if prefix != "" {
+			out[prefix] = strings.TrimSpace(fmt.Sprint(schema.Normalize(v)))
+		}
+	}
+	return out
 }
