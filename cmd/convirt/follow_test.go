@@ -67,6 +67,15 @@ func TestRunInterruptedThenResumed(t *testing.T) {
 	if cks, _ := filepath.Glob(filepath.Join(killed, "checkpoints", "step-*.ckpt")); len(cks) == 0 {
 		t.Fatal("no checkpoint")
 	}
+	// An attempt abandoned after a step the resumed one does not reach
+	// (as one cut short by early stopping would leave): its value must not
+	// stay the run's final one.
+	abandoned := `{"key":"train/loss","value":999,"step":25,"time":"2026-01-01T00:00:00Z"}` + "\n"
+	if f, err := os.OpenFile(filepath.Join(killed, runs.MetricsFile), os.O_APPEND|os.O_WRONLY, 0); err != nil {
+		t.Fatal(err)
+	} else if _, err := f.WriteString(abandoned); err != nil || f.Close() != nil {
+		t.Fatal(err)
+	}
 	code, out, errs := runCLI(t, "run", "--resume", killed)
 	if code != 0 || !strings.HasPrefix(out, "resuming run "+filepath.Base(killed)+" in "+killed+"\n  device cpu, precision fp32\n") {
 		t.Fatalf("--resume: exit %d\n%s\n%s", code, out, errs)
@@ -85,6 +94,9 @@ func TestRunInterruptedThenResumed(t *testing.T) {
 	ms, err := runs.ReadMetrics(killed)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f := runs.Final(ms)["train/loss"]; f.Step != 20 || f.Value == 999 {
+		t.Errorf("final train/loss %+v, want step 20's: the abandoned step 25 was not voided by the resume", f)
 	}
 	lr := map[string]int{}
 	for _, m := range ms {

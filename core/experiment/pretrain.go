@@ -150,9 +150,10 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 	s.trained = &pretrainOutcome{valSplit: valSplit, checkpoints: cfg.CheckpointDir}
 	fmt.Fprintf(s.log, "pretraining on %s/%s (%d pairs, %d steps per epoch), validation on %q\n", r.Data.Pretrain.Plugin, trainSplit, info.Len, perEpoch, valSplit)
 	s.pretrainHeader(ctx, parts.data, trainSplit, info.Len, valSplit, perEpoch, total)
+	rec := &attemptRecorder{session: s, restarts: &restarts}
 	for {
 		bar := s.bar(int64(total), "pretraining", "steps")
-		res, err := train.Run(ctx, cfg, train.Parts{Image: parts.image, Text: parts.text, Loss: parts.loss, Data: parts.data, Recorder: s, Progress: barAdapter{bar}, Warn: s.warn})
+		res, err := train.Run(ctx, cfg, train.Parts{Image: parts.image, Text: parts.text, Loss: parts.loss, Data: parts.data, Recorder: rec, Progress: barAdapter{bar}, Warn: s.warn})
 		bar.Finish()
 		if err == nil {
 			defer parts.close()
@@ -180,6 +181,39 @@ func (s *session) pretrain(ctx context.Context) (*train.Result, error) {
 			return &res, fmt.Errorf("restart after %s: %w", cause.what, err)
 		}
 	}
+}
+
+// attemptRecorder is pretraining's train.Recorder: the session's metrics,
+// and at the start of every attempt but a new run's first, a rewind of the
+// run's metrics to the step the attempt resumes from (runs.Run.Rewind), so
+// that what an abandoned attempt logged past it is not kept as the run's.
+// An attempt from scratch (--restart, or a restart before the first
+// checkpoint) voids every earlier value, evaluations' included.
+type attemptRecorder struct {
+	*session
+	started  bool // an attempt has begun in this process
+	restarts *int // pretraining's restarts so far, logged again after a rewind
+}
+
+// Rewind implements train.Rewinder.
+func (a *attemptRecorder) Rewind(step int64) error {
+	if !a.started {
+		a.started = true
+		if a.opt.Resume == "" {
+			return nil // a new run: nothing was logged before
+		}
+	}
+	from := step
+	if step == 0 {
+		from = -1
+	}
+	if err := a.run.Rewind(from); err != nil {
+		return err
+	}
+	if *a.restarts == 0 {
+		return nil
+	}
+	return a.LogMetric("train/restarts", float64(*a.restarts), step)
 }
 
 // finishPretrain records the outcome and keeps the final encoder states.

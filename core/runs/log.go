@@ -83,16 +83,8 @@ func (r *Run) LogMetric(key string, value float64, step int64) error {
 
 // LogMetrics appends metrics to metrics.jsonl; a zero Time is set to now.
 func (r *Run) LogMetrics(ms []Metric) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.mbuf == nil {
-		f, err := openAppend(filepath.Join(r.dir, MetricsFile))
-		if err != nil {
-			return fmt.Errorf("run %s: log metric: %w", r.meta.ID, err)
-		}
-		r.mfile, r.mbuf = f, bufio.NewWriter(f)
-	}
 	now := time.Now().UTC()
+	lines := make([][]byte, 0, len(ms))
 	for _, m := range ms {
 		if m.Key == "" {
 			return fmt.Errorf("run %s: log metric: empty key", r.meta.ID)
@@ -104,10 +96,29 @@ func (r *Run) LogMetrics(ms []Metric) error {
 		if err != nil {
 			return fmt.Errorf("run %s: log metric %q: %w", r.meta.ID, m.Key, err)
 		}
+		lines = append(lines, b)
+	}
+	return r.appendMetricLines("log metric", lines)
+}
+
+// appendMetricLines appends lines (JSON, without newlines) to metrics.jsonl
+// through the run's buffer, flushing it every flushEvery lines; op names
+// the caller in errors.
+func (r *Run) appendMetricLines(op string, lines [][]byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mbuf == nil {
+		f, err := openAppend(filepath.Join(r.dir, MetricsFile))
+		if err != nil {
+			return fmt.Errorf("run %s: %s: %w", r.meta.ID, op, err)
+		}
+		r.mfile, r.mbuf = f, bufio.NewWriter(f)
+	}
+	for _, b := range lines {
 		// A flush may cut a line; readers skip an unterminated final
 		// line and openAppend trims it before appending again.
 		if _, err := r.mbuf.Write(append(b, '\n')); err != nil {
-			return fmt.Errorf("run %s: log metric %q: %w", r.meta.ID, m.Key, err)
+			return fmt.Errorf("run %s: %s: %w", r.meta.ID, op, err)
 		}
 		r.pending++
 	}
@@ -118,6 +129,26 @@ func (r *Run) LogMetrics(ms []Metric) error {
 		r.pending = 0
 	}
 	return nil
+}
+
+// Rewind records that the run continues from its state after step: a
+// resumed or restarted attempt (from a checkpoint, or from scratch with
+// step -1) that logs the later steps again. The values logged before it at
+// steps after step belong to the abandoned attempt; ReadMetrics leaves them
+// out, so that an attempt that stops earlier than the abandoned one (early
+// stopping, a time limit, a failure) does not keep that attempt's values as
+// its own. The values up to step are kept: the attempt that wrote that
+// step's checkpoint logged them. The marker is a line of metrics.jsonl,
+// {"rewind":step,"time":...}; nothing is deleted.
+func (r *Run) Rewind(step int64) error {
+	if step < -1 {
+		return fmt.Errorf("run %s: rewind to step %d: the lowest is -1", r.meta.ID, step)
+	}
+	b, err := json.Marshal(rewindJSON{Rewind: &step, Time: time.Now().UTC()})
+	if err != nil {
+		return fmt.Errorf("run %s: rewind: %w", r.meta.ID, err)
+	}
+	return r.appendMetricLines("rewind", [][]byte{b})
 }
 
 // Sync flushes buffered metrics and fsyncs metrics.jsonl. Call it when a

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -86,9 +87,11 @@ func ParseFloat(raw json.RawMessage) (float64, error) {
 	return v, nil
 }
 
-// ReadMetrics reads dir/metrics.jsonl in logged order. A final line cut
-// short by a crash is skipped; a malformed line elsewhere is an error naming
-// its line number.
+// ReadMetrics reads dir/metrics.jsonl in logged order, without the values
+// a rewind marker voids (Run.Rewind): those logged before it at a later
+// step than the marker's, which an abandoned attempt of the run logged. A
+// final line cut short by a crash is skipped; a malformed line elsewhere is
+// an error naming its line number.
 func ReadMetrics(dir string) ([]Metric, error) {
 	path := filepath.Join(dir, MetricsFile)
 	f, err := os.Open(path)
@@ -114,12 +117,47 @@ func ReadMetrics(dir string) ([]Metric, error) {
 		if len(b) == 0 {
 			continue
 		}
+		if step, ok, err := readRewind(b); err != nil {
+			return out, fmt.Errorf("read metrics %s:%d: %w", path, line, err)
+		} else if ok {
+			out = slices.DeleteFunc(out, func(m Metric) bool { return m.Step > step })
+			continue
+		}
 		var m Metric
 		if err := json.Unmarshal(b, &m); err != nil {
 			return out, fmt.Errorf("read metrics %s:%d: %w", path, line, err)
 		}
 		out = append(out, m)
 	}
+}
+
+// rewindJSON is the line Run.Rewind writes: {"rewind":S,"time":T}.
+type rewindJSON struct {
+	Rewind *int64    `json:"rewind"`
+	Key    *string   `json:"key"`
+	Time   time.Time `json:"time"`
+}
+
+// readRewind reports whether line b of metrics.jsonl is a rewind marker,
+// and the step it rewinds to. A line with both a rewind and a key is
+// neither a marker nor a value: an error.
+func readRewind(b []byte) (int64, bool, error) {
+	if !bytes.Contains(b, []byte(`"rewind"`)) {
+		return 0, false, nil // the common case: no second decode
+	}
+	var r rewindJSON
+	if err := json.Unmarshal(b, &r); err != nil {
+		return 0, false, err
+	}
+	switch {
+	case r.Rewind == nil:
+		return 0, false, nil // a value whose key or text mentions "rewind"
+	case r.Key != nil:
+		return 0, false, errors.New(`a line with both "rewind" and "key"`)
+	case *r.Rewind < -1:
+		return 0, false, fmt.Errorf("rewind to step %d: the lowest is -1 (every value before it)", *r.Rewind)
+	}
+	return *r.Rewind, true, nil
 }
 
 // Final returns the last value of each metric: the one with the highest
@@ -138,7 +176,8 @@ func Final(ms []Metric) map[string]Metric {
 // the one logged last. A run continued from a checkpoint (`run --resume`,
 // or a restart after a plugin died) logs the steps after that checkpoint
 // again, and `run --restart` logs every step again: the later attempt's
-// values are the run's.
+// values are the run's (and ReadMetrics has already left out the steps the
+// later attempt has not reached: Run.Rewind).
 func History(ms []Metric, key string) []Metric {
 	var out []Metric
 	at := map[int64]int{} // step -> index in out

@@ -41,23 +41,6 @@ type Dataset interface {
 	Batch(ctx context.Context, req sdk.BatchRequest) (*sdk.Batch, error)
 }
 
-// Recorder receives per-step metrics (the run store, MLflow).
-type Recorder interface {
-	LogMetric(key string, value float64, step int64) error
-}
-
-// Progress shows the loop's progress on a terminal.
-type Progress interface {
-	Add(n int)
-	Describe(text string)
-}
-
-// ProgressFrom is a Progress that can start at a resumed run's step.
-type ProgressFrom interface {
-	Progress
-	From(step int)
-}
-
 // Parts are the plugins one run trains. Text may be nil when the loss
 // declares needs without text outputs (a captioning loss, local.go).
 type Parts struct {
@@ -136,6 +119,11 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 	}
 	if bad != "" {
 		skipped = append(skipped, bad)
+	}
+	if rw, ok := p.Recorder.(Rewinder); ok {
+		if err := rw.Rewind(int64(st.Step)); err != nil && p.Warn != nil {
+			p.Warn(fmt.Sprintf("recording the resumed step %d: %v", st.Step, err))
+		}
 	}
 	if pf, ok := p.Progress.(ProgressFrom); ok && st.Step > 0 {
 		pf.From(st.Step)
