@@ -105,7 +105,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		value, grads, metrics, err := infonce.Finish(s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut, st}, v.DType, int(n))
+		value, grads, metrics, err := infonce.Finish(s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut, st}, int(n))
 		if err != nil {
 			return err
 		}

@@ -164,21 +164,11 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 		if err != nil {
 			return err
 		}
-		if err := loss.Backward(); err != nil {
-			return fmt.Errorf("backward: %w", err)
-		}
-		if res.Loss, err = torchx.Float64(loss); err != nil {
+		var grads []*tensor.Tensor
+		if res.Loss, grads, err = s.Backward(loss, []*ts.Tensor{vt, ut}); err != nil {
 			return err
 		}
-		for i, dst := range []**tensor.Tensor{&res.GradV, &res.GradU} {
-			g, err := s.Keep([]*ts.Tensor{vt, ut}[i].Grad(false))
-			if err != nil {
-				return fmt.Errorf("read gradient: %w", err)
-			}
-			if *dst, err = s.ToCore(g, v.DType); err != nil {
-				return err
-			}
-		}
+		res.GradV, res.GradU = grads[0], grads[1]
 		res.Metrics, err = metrics(s, logits, terms, n)
 		res.Chance = l.cfg.Chance()
 		return err

@@ -93,7 +93,7 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 		if err != nil {
 			return err
 		}
-		value, grads, metrics, err := infonce.Finish(s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut}, v.DType, int(n))
+		value, grads, metrics, err := infonce.Finish(s, loss, logits, lvu, luv, []*ts.Tensor{vt, ut}, int(n))
 		if err != nil {
 			return err
 		}

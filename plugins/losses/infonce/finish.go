@@ -1,8 +1,6 @@
 package infonce
 
 import (
-	"fmt"
-
 	"github.com/convirt/convirt/plugins/models/torchx"
 	"github.com/convirt/convirt/plugins/sdk/tensor"
 	"github.com/sugarme/gotch/ts"
@@ -17,25 +15,13 @@ const (
 )
 
 // Finish back-propagates loss (as returned by Forward) and reads the loss
-// value, the gradients of the given leaves as core tensors of dtype dt, and
-// the per-direction losses and accuracies.
-func Finish(s *torchx.Scope, loss, logits, lvu, luv *ts.Tensor, leaves []*ts.Tensor, dt tensor.DType, n int) (float64, []*tensor.Tensor, map[string]float64, error) {
-	if err := loss.Backward(); err != nil {
-		return 0, nil, nil, fmt.Errorf("backward: %w", err)
-	}
-	value, err := torchx.Float64(loss)
+// value, the gradients of the given leaves as core tensors of their own
+// dtypes (torchx.Scope.Backward), and the per-direction losses and
+// accuracies.
+func Finish(s *torchx.Scope, loss, logits, lvu, luv *ts.Tensor, leaves []*ts.Tensor, n int) (float64, []*tensor.Tensor, map[string]float64, error) {
+	value, grads, err := s.Backward(loss, leaves)
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("read loss: %w", err)
-	}
-	grads := make([]*tensor.Tensor, len(leaves))
-	for i, leaf := range leaves {
-		g, err := s.Keep(leaf.Grad(false))
-		if err != nil {
-			return 0, nil, nil, fmt.Errorf("read gradient %d: %w", i, err)
-		}
-		if grads[i], err = s.ToCore(g, dt); err != nil {
-			return 0, nil, nil, err
-		}
+		return 0, nil, nil, err
 	}
 	lv, err := s.Float64s(logits)
 	if err != nil {

@@ -38,20 +38,7 @@ func (p *Params) Backprop(inputs []*tensor.Tensor, forward func(s *torchx.Scope,
 		if err != nil {
 			return err
 		}
-		if err := l.Backward(); err != nil {
-			return fmt.Errorf("backward: %w", err)
-		}
-		grads = make([]*tensor.Tensor, len(leaves))
-		for i, leaf := range leaves {
-			g, err := s.Keep(leaf.Grad(false))
-			if err != nil {
-				return err
-			}
-			if grads[i], err = s.ToCore(g, inputs[i].DType); err != nil {
-				return err
-			}
-		}
-		loss, err = torchx.Float64(l)
+		loss, grads, err = s.Backward(l, leaves)
 		return err
 	})
 	if err != nil {

@@ -1,7 +1,10 @@
 package torchx
 
 import (
+	"fmt"
+
 	"github.com/convirt/convirt/plugins/sdk/tensor"
+	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -25,4 +28,44 @@ func (s *Scope) Float64s(x *ts.Tensor) ([]float64, error) {
 		return nil, err
 	}
 	return t.Float64s()
+}
+
+// Backward back-propagates the scalar loss into leaves (tensors made with
+// requiresGrad by FromCore or Scalar1) and returns the loss's value and each
+// leaf's gradient as a core tensor of the leaf's own dtype: the end of
+// every loss's Compute.
+func (s *Scope) Backward(loss *ts.Tensor, leaves []*ts.Tensor) (float64, []*tensor.Tensor, error) {
+	if err := loss.Backward(); err != nil {
+		return 0, nil, fmt.Errorf("backward: %w", err)
+	}
+	value, err := Float64(loss)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read loss: %w", err)
+	}
+	grads := make([]*tensor.Tensor, len(leaves))
+	for i, leaf := range leaves {
+		dt, err := coreDType(leaf.DType())
+		if err != nil {
+			return 0, nil, fmt.Errorf("gradient %d: %w", i, err)
+		}
+		g, err := s.Keep(leaf.Grad(false))
+		if err != nil {
+			return 0, nil, fmt.Errorf("read gradient %d: %w", i, err)
+		}
+		if grads[i], err = s.ToCore(g, dt); err != nil {
+			return 0, nil, fmt.Errorf("gradient %d: %w", i, err)
+		}
+	}
+	return value, grads, nil
+}
+
+// coreDType is GoDType's inverse.
+func coreDType(d gotch.DType) (tensor.DType, error) {
+	switch d {
+	case gotch.Float:
+		return tensor.Float32, nil
+	case gotch.Double:
+		return tensor.Float64, nil
+	}
+	return 0, fmt.Errorf("torchx: dtype %v is not a floating type (want float32 or float64)", d)
 }
