@@ -41,9 +41,7 @@ type boundaryResult struct {
 }
 
 func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o := &convirtOpts{WeightDecay: 1e-6}
-	fs := cli.NewFlags("bench boundary", stderr)
-	o.imageFlags(fs)
+	o, fs := imageOpts("bench boundary", stderr)
 	fs.IntVar(&o.Batch, "batch", 32, "images per forward")
 	fs.IntVar(&o.Size, "size", 224, "image side in pixels")
 	fs.IntVar(&o.Steps, "steps", 5, "timed calls of each kind")
@@ -72,12 +70,10 @@ func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, st
 	if err := local.Configure(ctx, cfg); err != nil {
 		return fmt.Errorf("in-process encoder: %w", err)
 	}
-	data, err := bench.NewRandomPairs(bench.PairsConfig{Batch: o.Batch, Channels: o.imageChannels, Size: o.Size, Words: []string{"x"}, Tokens: 1, Seed: uint64(o.Seed)})
+	batch, err := imageBatch(o)
 	if err != nil {
 		return err
 	}
-	b := data.Next()
-	batch := &sdk.Batch{IDs: b.IDs, Images: b.Images}
 	grad, err := tensor.FromFloat32([]int64{int64(o.Batch), 512}, onesOver(o.Batch*512, float32(o.Batch)))
 	if err != nil {
 		return err
@@ -110,7 +106,7 @@ func (bs *Bench) runBenchBoundary(ctx context.Context, args []string, stdout, st
 		threads = torchrt.NumThreads()
 	}
 	r := boundaryResult{Impl: "gotch", Bench: "boundary", Image: o.Image, Batch: o.Batch, Size: o.Size, Steps: o.Steps,
-		Warmup: o.Warmup, Threads: threads, Device: o.Device, Backward: *backward, InputMB: float64(len(b.Images.Data)) / (1 << 20),
+		Warmup: o.Warmup, Threads: threads, Device: o.Device, Backward: *backward, InputMB: float64(len(batch.Images.Data)) / (1 << 20),
 		SecPerStep: remote.Mean(), SecMedian: remote.Median()}
 	r.ItemsPerSec = bench.PerSec(o.Batch, r.SecPerStep)
 	r.InProcess = newStepStats("inprocess", &inproc, o.Batch)

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/convirt/convirt/cmd/convirt/internal/cli"
+	"github.com/convirt/convirt/core/bench"
+	"github.com/convirt/convirt/plugins/sdk"
 )
 
 // convirtOpts are the flags of bench convirt.
@@ -90,6 +92,27 @@ func parseConvirtOpts(args []string, stderr io.Writer) (*convirtOpts, error) {
 		return nil, fmt.Errorf("%w: --ref %q: want graph or loop", cli.ErrUsage, o.Ref)
 	}
 	return o, nil
+}
+
+// imageOpts starts the options and flags of a benchmark of the image
+// encoder alone (bench boundary, bench distributed): the image flags, and
+// the paper's weight decay.
+func imageOpts(name string, stderr io.Writer) (*convirtOpts, *flag.FlagSet) {
+	o := &convirtOpts{WeightDecay: 1e-6}
+	fs := cli.NewFlags(name, stderr)
+	o.imageFlags(fs)
+	return o, fs
+}
+
+// imageBatch is a batch of o.Batch random images of the --image encoder's
+// channels and o.Size pixels, from o.Seed, without texts.
+func imageBatch(o *convirtOpts) (*sdk.Batch, error) {
+	data, err := bench.NewRandomPairs(bench.PairsConfig{Batch: o.Batch, Channels: o.imageChannels, Size: o.Size, Words: []string{"x"}, Tokens: 1, Seed: uint64(o.Seed)})
+	if err != nil {
+		return nil, err
+	}
+	b := data.Next()
+	return &sdk.Batch{IDs: b.IDs, Images: b.Images}, nil
 }
 
 // imageFlags adds the flags that choose the image encoder and its device,

@@ -60,9 +60,7 @@ type distResult struct {
 }
 
 func (bs *Bench) runBenchDistributed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o := &convirtOpts{WeightDecay: 1e-6}
-	fs := cli.NewFlags("bench distributed", stderr)
-	o.imageFlags(fs)
+	o, fs := imageOpts("bench distributed", stderr)
 	replicas := fs.Int("replicas", 2, "data-parallel replicas of the image encoder, timed beside one")
 	fs.IntVar(&o.Batch, "batch", 16, "global batch: pairs per step over all replicas")
 	fs.IntVar(&o.Size, "size", 64, "image side in pixels")
@@ -83,12 +81,10 @@ func (bs *Bench) runBenchDistributed(ctx context.Context, args []string, stdout,
 	}
 	o.Threads = 1 // one libtorch thread per replica, as a replica process has
 	cfg, _ := encoderConfigs(o)
-	data, err := bench.NewRandomPairs(bench.PairsConfig{Batch: o.Batch, Channels: o.imageChannels, Size: o.Size, Words: []string{"x"}, Tokens: 1, Seed: uint64(o.Seed)})
+	batch, err := imageBatch(o)
 	if err != nil {
 		return err
 	}
-	b := data.Next()
-	batch := &sdk.Batch{IDs: b.IDs, Images: b.Images}
 	r := distResult{Impl: "gotch", Bench: "distributed", Image: o.Image, Backend: "gloo", Batch: o.Batch, Size: o.Size, Steps: o.Steps, Warmup: o.Warmup, Threads: 1, BucketMB: *bucketMB}
 	if r.Single, err = timeReplicas(ctx, o, cfg, sdk.Replica{World: 1}, batch); err != nil {
 		return err
