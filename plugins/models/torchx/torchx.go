@@ -53,16 +53,31 @@ func (s *Scope) Free() {
 	s.tensors, s.scalars = nil, nil
 }
 
-// GoDType maps a core tensor dtype to gotch's; only floating types are
-// accepted, since everything here is differentiated.
+// floatTypes pairs each core dtype with gotch's: the floating types only,
+// since everything here is differentiated.
+var floatTypes = [...]struct {
+	core  tensor.DType
+	torch gotch.DType
+}{{tensor.Float32, gotch.Float}, {tensor.Float64, gotch.Double}}
+
+// GoDType maps a core tensor dtype to gotch's (floatTypes).
 func GoDType(d tensor.DType) (gotch.DType, error) {
-	switch d {
-	case tensor.Float32:
-		return gotch.Float, nil
-	case tensor.Float64:
-		return gotch.Double, nil
+	for _, f := range floatTypes {
+		if f.core == d {
+			return f.torch, nil
+		}
 	}
 	return gotch.Invalid, fmt.Errorf("torchx: dtype %s is not a floating type (want float32 or float64)", d)
+}
+
+// coreDType is GoDType's inverse.
+func coreDType(d gotch.DType) (tensor.DType, error) {
+	for _, f := range floatTypes {
+		if f.torch == d {
+			return f.core, nil
+		}
+	}
+	return 0, fmt.Errorf("torchx: dtype %v is not a floating type (want float32 or float64)", d)
 }
 
 // FromCore copies t into a new CPU libtorch tensor owned by s. With

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/convirt/convirt/plugins/sdk/tensor"
-	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -57,15 +56,4 @@ func (s *Scope) Backward(loss *ts.Tensor, leaves []*ts.Tensor) (float64, []*tens
 		}
 	}
 	return value, grads, nil
-}
-
-// coreDType is GoDType's inverse.
-func coreDType(d gotch.DType) (tensor.DType, error) {
-	switch d {
-	case gotch.Float:
-		return tensor.Float32, nil
-	case gotch.Double:
-		return tensor.Float64, nil
-	}
-	return 0, fmt.Errorf("torchx: dtype %v is not a floating type (want float32 or float64)", d)
 }
