@@ -134,7 +134,7 @@ func ReadMetrics(dir string) ([]Metric, error) {
 // rewindJSON is the line Run.Rewind writes: {"rewind":S,"time":T}.
 type rewindJSON struct {
 	Rewind *int64    `json:"rewind"`
-	Key    *string   `json:"key"`
+	Key    *string   `json:"key,omitempty"`
 	Time   time.Time `json:"time"`
 }
 

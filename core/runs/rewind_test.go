@@ -77,6 +77,9 @@ func TestRewindVoidsTheAbandonedAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(b), "\n"+`{"rewind":3,"time":"`) || !strings.Contains(string(b), "\n"+`{"rewind":-1,"time":"`) {
+		t.Errorf("metrics.jsonl lacks the markers as docs/tracking.md gives them:\n%s", b)
+	}
 	if n := strings.Count(string(b), "\n"); n != 10 {
 		t.Errorf("metrics.jsonl has %d lines, want all 10 (8 values, 2 markers): nothing is deleted", n)
 	}
