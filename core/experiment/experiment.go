@@ -20,6 +20,7 @@ import (
 
 	"github.com/convirt/convirt/core/clock"
 	"github.com/convirt/convirt/core/launch"
+	"github.com/convirt/convirt/core/progress"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/results"
 	"github.com/convirt/convirt/core/runs"
@@ -105,6 +106,7 @@ func Run(ctx context.Context, r *recipe.Recipe, opt Options) (*Outcome, error) {
 	if opt.Progress == nil {
 		opt.Progress = io.Discard
 	}
+	opt.Progress = progress.Shared(opt.Progress) // bars, warnings and the interruption's notice write at once
 	s := &session{r: r, opt: opt, mark: opt.Launcher.Mark()}
 	if s.nodes, s.nodesErr = nodesFromEnv(os.Getenv); s.nodesErr != nil {
 		s.nodes = nodes{world: 1}

@@ -171,9 +171,18 @@ func (s *session) bar(total int64, desc, unit string) *progress.Bar {
 }
 
 // noticeInterrupt tells the user, the moment ctx ends, what the run does
-// about it; the returned func stops the notice.
-func (s *session) noticeInterrupt(ctx context.Context) func() bool {
-	return context.AfterFunc(ctx, func() {
+// about it. The returned func stops the notice, or, when it has begun,
+// waits for it to be written: the run's last words come after it, and
+// nothing writes to the progress writer once Run has returned.
+func (s *session) noticeInterrupt(ctx context.Context) (stop func()) {
+	written := make(chan struct{})
+	stopNotice := context.AfterFunc(ctx, func() {
+		defer close(written)
 		fmt.Fprintln(s.opt.Progress, "\ninterrupted: stopping cleanly (pretraining finishes its step and writes a checkpoint); interrupt again to stop at once, without one")
 	})
+	return func() {
+		if !stopNotice() {
+			<-written
+		}
+	}
 }
