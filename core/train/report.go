@@ -14,6 +14,16 @@ type Rewinder interface {
 	Rewind(step int64) error
 }
 
+// Syncer is a Recorder that can make what it has recorded durable. The
+// loop syncs it before writing each checkpoint, so that after a crash the
+// record has every value up to the step a resume starts after: the values
+// of the steps between would otherwise be lost, since the resumed attempt
+// does not log them again.
+type Syncer interface {
+	Recorder
+	Sync() error
+}
+
 // Progress shows the loop's progress on a terminal.
 type Progress interface {
 	Add(n int)

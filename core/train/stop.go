@@ -23,14 +23,26 @@ func (l *loop) stop(ctx context.Context, res Result, start time.Time, startStep 
 	return l.result(res, start, startStep), err
 }
 
-// checkpoint saves the loop's state and every plugin's. A checkpoint begun
+// checkpoint saves the loop's state and every plugin's, after the
+// recorder's metrics (Syncer), unless the last checkpoint is of this step:
+// the loop changes no state between a periodic checkpoint and the end of
+// the run, so the final one would write the same again. A checkpoint begun
 // is finished even when ctx is cancelled: the final save of an interrupted
 // run is one.
 func (l *loop) checkpoint(ctx context.Context) error {
 	if l.cfg.CheckpointDir == "" {
 		return nil
 	}
+	path := filepath.Join(l.cfg.CheckpointDir, StepFile(l.st.Step))
+	if path == l.lastCk {
+		return nil // this state is saved: the run ended right after a periodic checkpoint
+	}
 	ctx = context.WithoutCancel(ctx)
+	if sy, ok := l.p.Recorder.(Syncer); ok {
+		if err := sy.Sync(); err != nil && l.p.Warn != nil {
+			l.p.Warn(fmt.Sprintf("the metrics up to step %d are not on disk before its checkpoint: %v", l.st.Step, err))
+		}
+	}
 	ck, err := capture(ctx, l.p, l.st)
 	if err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
@@ -38,6 +50,6 @@ func (l *loop) checkpoint(ctx context.Context) error {
 	if err := Save(l.cfg.CheckpointDir, ck); err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", l.st.Step, err)
 	}
-	l.lastCk = filepath.Join(l.cfg.CheckpointDir, StepFile(l.st.Step))
+	l.lastCk = path
 	return nil
 }
