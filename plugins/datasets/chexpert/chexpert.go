@@ -107,14 +107,15 @@ func Open(root string, c Config) (*source.Slice, error) {
 	if c.Split == "" {
 		c.Split = "train"
 	}
+	d := DefaultConfig()
 	if len(c.Labels) == 0 {
-		c.Labels = Competition
+		c.Labels = d.Labels
 	}
 	if c.Policy == nil {
-		c.Policy = DefaultPolicy()
+		c.Policy = d.Policy
 	}
 	if c.Default == "" {
-		c.Default = Zeros
+		c.Default = d.Default
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

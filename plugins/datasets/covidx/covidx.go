@@ -37,18 +37,27 @@ type Config struct {
 
 // configSchema is Config's schema (Split excepted), derived from its tags,
 // the variant defaulting to three-class.
-var configSchema = schema.MustDerive(Config{Variant: ThreeClass})
+var configSchema = schema.MustDerive(DefaultConfig())
+
+// DefaultConfig is the config Open gives zero fields: the paper's three
+// classes.
+func DefaultConfig() Config { return Config{Variant: ThreeClass} }
 
 // Fields describes Config as plugin config keys (configSchema).
 func Fields() []schema.Field { return append([]schema.Field(nil), configSchema.Fields...) }
 
 // Validate checks the variant against Config's enum tag ("" stands for
-// ThreeClass).
+// DefaultConfig's).
 func (c Config) Validate() error {
+	return schema.ValidateAs("covidx", c.withDefaults())
+}
+
+// withDefaults is c with DefaultConfig's values in its zero fields.
+func (c Config) withDefaults() Config {
 	if c.Variant == "" {
-		c.Variant = ThreeClass
+		c.Variant = DefaultConfig().Variant
 	}
-	return schema.ValidateAs("covidx", c)
+	return c
 }
 
 // Open reads root/{split}.txt with images under root/{split}/.
@@ -56,9 +65,7 @@ func Open(root string, c Config) (*source.Slice, error) {
 	if c.Split == "" {
 		c.Split = "train"
 	}
-	if c.Variant == "" {
-		c.Variant = ThreeClass
-	}
+	c = c.withDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
