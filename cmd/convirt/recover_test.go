@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -114,6 +115,26 @@ func TestRunRecoversToTheUninterruptedResult(t *testing.T) {
 		log, _ := os.ReadFile(filepath.Join(k.dir, "logs", "run.log"))
 		if !strings.Contains(string(log), "restarting the plugins and resuming from the newest checkpoint") {
 			t.Errorf("run.log does not record the restart")
+		}
+		// The restarted attempt rewound the record to its checkpoint: one
+		// value of each step, the restart counted.
+		raw, _ := os.ReadFile(filepath.Join(k.dir, runs.MetricsFile))
+		if !bytes.Contains(raw, []byte(`{"rewind":`)) {
+			t.Errorf("metrics.jsonl has no rewind marker where the restarted attempt began")
+		}
+		ms, err := runs.ReadMetrics(k.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var steps []int64
+		for _, m := range runs.History(ms, "train/loss") {
+			steps = append(steps, m.Step)
+		}
+		if want := []int64{1, 2, 3, 4, 5, 6}; !slices.Equal(steps, want) {
+			t.Errorf("train/loss logged at steps %v, want %v", steps, want)
+		}
+		if r := runs.Final(ms)["train/restarts"]; r.Value != 1 {
+			t.Errorf("train/restarts %+v, want 1", r)
 		}
 		same(k.dir)
 	})
