@@ -96,9 +96,12 @@ func Run(ctx context.Context, cfg Config, p Parts) (Result, error) {
 	st := state{}
 	var skipped []string
 	if cfg.Resume && cfg.CheckpointDir != "" {
-		ck, err := LoadLatest(cfg.CheckpointDir)
+		var ck *Checkpoint
+		var err error
 		if cfg.ResumeAt > 0 {
 			ck, err = LoadStep(cfg.CheckpointDir, cfg.ResumeAt)
+		} else {
+			ck, err = LoadLatest(cfg.CheckpointDir)
 		}
 		switch {
 		case errors.Is(err, ErrNoCheckpoint) && cfg.MustResume:
