@@ -43,37 +43,60 @@ func (e *Encoder) gatherOutput(out *tensor.Tensor) (*tensor.Tensor, error) {
 // gatherNamed replaces each of out, a ForwardNamed's outputs of this
 // replica's shard, with the outputs of every replica's shard, for a
 // replica with Gather set (as gatherOutput), in the order of their names.
-// A ragged output (sdk.RaggedOutput: text tokens) is first padded with
-// zeros along its second axis to the longest among the replicas, whose
-// lengths are all-gathered; its gradient comes back at that length
-// (ownGradient).
+// Ragged outputs (sdk.RaggedOutput: text tokens) are first padded with
+// zeros along their second axis to the longest among the replicas, whose
+// lengths are all-gathered, all of them in one collective; their gradients
+// come back at that length (ownGradient).
 func (e *Encoder) gatherNamed(out map[string]*tensor.Tensor) error {
 	if !e.gathers() {
 		return nil
 	}
 	names := slices.Sorted(maps.Keys(out))
+	if err := e.padRagged(out, names); err != nil {
+		return err
+	}
 	for _, name := range names {
-		y := out[name]
-		if sdk.RaggedOutput(name) {
-			if len(y.Shape) < 2 {
-				return fmt.Errorf("output %q has shape %v, not [N,T,...]", name, y.Shape)
-			}
-			if err := e.joinGroup(); err != nil {
-				return err
-			}
-			lens, err := e.dp.group.AllGather([]float32{float32(y.Shape[1])})
-			if err != nil {
-				return fmt.Errorf("gather the lengths of %q over %d replicas: %w: %w", name, e.dp.cfg.World, sdk.ErrCollective, err)
-			}
-			if y, err = tensor.ResizeAxis1(y, int64(slices.Max(lens))); err != nil {
-				return fmt.Errorf("output %q: %w", name, err)
-			}
-		}
-		g, err := e.gatherOutput(y)
+		g, err := e.gatherOutput(out[name])
 		if err != nil {
 			return fmt.Errorf("output %q: %w", name, err)
 		}
 		out[name] = g
+	}
+	return nil
+}
+
+// padRagged pads each ragged output among names in out to the longest
+// length any replica has for it: one all-gather of every replica's
+// lengths, in the order of names.
+func (e *Encoder) padRagged(out map[string]*tensor.Tensor, names []string) error {
+	var ragged []string
+	var lens []float32
+	for _, name := range names {
+		if y := out[name]; sdk.RaggedOutput(name) {
+			if len(y.Shape) < 2 {
+				return fmt.Errorf("output %q has shape %v, not [N,T,...]", name, y.Shape)
+			}
+			ragged, lens = append(ragged, name), append(lens, float32(y.Shape[1]))
+		}
+	}
+	if len(ragged) == 0 {
+		return nil
+	}
+	if err := e.joinGroup(); err != nil {
+		return err
+	}
+	all, err := e.dp.group.AllGather(lens) // replica r's lengths at r*len(ragged)
+	if err != nil {
+		return fmt.Errorf("gather the lengths of %v over %d replicas: %w: %w", ragged, e.dp.cfg.World, sdk.ErrCollective, err)
+	}
+	for i, name := range ragged {
+		longest := lens[i]
+		for r := range e.dp.cfg.World {
+			longest = max(longest, all[r*len(ragged)+i])
+		}
+		if out[name], err = tensor.ResizeAxis1(out[name], int64(longest)); err != nil {
+			return fmt.Errorf("output %q: %w", name, err)
+		}
 	}
 	return nil
 }
