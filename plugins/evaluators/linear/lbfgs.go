@@ -48,7 +48,8 @@ func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x [
 		}
 		// The initial Hessian scale: s'y/y'y, or a first step of length
 		// at most one.
-		gamma := 1 / math.Max(1, math.Sqrt(vec.Dot(g, g)))
+		gScale := math.Max(1, math.Sqrt(vec.Dot(g, g))) // a steepest-descent step of length at most one
+		gamma := 1 / gScale
 		if k := len(ss); k > 0 {
 			gamma = vec.Dot(ss[k-1], ys[k-1]) / vec.Dot(ys[k-1], ys[k-1])
 		}
@@ -66,7 +67,7 @@ func (l lbfgs) minimize(ctx context.Context, f func(x, g []float64) float64, x [
 		if !(slope < 0) { // not a descent direction: restart from steepest descent
 			ss, ys, rhos = nil, nil, nil
 			for i := range d {
-				d[i] = -g[i] / math.Max(1, math.Sqrt(vec.Dot(g, g)))
+				d[i] = -g[i] / gScale
 			}
 			slope = vec.Dot(g, d)
 		}
