@@ -6,7 +6,6 @@
 package text
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -33,14 +32,13 @@ const Version = "0.1.0"
 
 // Config is the plugin's configuration.
 type Config struct {
-	Pretrained       string `json:"pretrained" doc:"a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors or pytorch_model.bin; e.g. ClinicalBERT): sizes from config.json, and vocab and weights default to its files"`
-	Vocab            string `json:"vocab" doc:"WordPiece vocab.txt (ClinicalBERT's, or the synthetic corpus's); required without pretrained"`
-	Lowercase        bool   `json:"lowercase" doc:"lower-case and strip accents before WordPiece (uncased models)"`
+	Pretrained string `json:"pretrained" doc:"a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors or pytorch_model.bin; e.g. ClinicalBERT): sizes from config.json, and vocab and weights default to its files"`
+	// Settings are the tokeniser's; vocab is required without pretrained.
+	wordpiece.Settings
 	Size             string `json:"size" enum:"base|tiny" doc:"BERT-base (768/12/12) or tiny (128/2/2)"`
 	Layers           int64  `json:"layers" min:"0" doc:"override the number of layers; 0 keeps the size's"`
 	Hidden           int64  `json:"hidden" min:"0" doc:"override the hidden size; 0 keeps the size's"`
 	Heads            int64  `json:"heads" min:"0" doc:"override the attention heads; 0 keeps the size's"`
-	MaxLen           int    `json:"max_len" min:"2" max:"512" doc:"maximum tokens per text, [CLS] and [SEP] included"`
 	Pooling          string `json:"pooling" enum:"max|cls" doc:"max over tokens (ConVIRT) or the [CLS] output"`
 	FreezeEmbeddings bool   `json:"freeze_embeddings" doc:"freeze the embeddings (the paper does)"`
 	FreezeLayers     int    `json:"freeze_layers" min:"0" doc:"freeze the first N transformer layers (the paper: 6)"`
@@ -52,7 +50,7 @@ type Config struct {
 // DefaultConfig is the config before the recipe's keys apply: BERT-base,
 // max pooling, embeddings and the first 6 layers frozen (the paper).
 func DefaultConfig() Config {
-	return Config{Common: torchenc.Defaults(), Lowercase: true, Size: "base", MaxLen: 128, Pooling: "max", FreezeEmbeddings: true, FreezeLayers: 6, WeightsPrefix: "bert."}
+	return Config{Common: torchenc.Defaults(), Settings: wordpiece.Settings{Lowercase: true, MaxLen: 128}, Size: "base", Pooling: "max", FreezeEmbeddings: true, FreezeLayers: 6, WeightsPrefix: "bert."}
 }
 
 // Schema is the plugin's config schema, derived from Config's tags with
@@ -103,12 +101,9 @@ func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
 			cfg.Weights = weights.InDir(cfg.Pretrained)
 		}
 	}
-	if cfg.Vocab == "" {
-		return cfg.Common, nil, errors.New("text encoder: config key vocab (or pretrained) is required")
-	}
-	tok, err := wordpiece.Load(cfg.Vocab, wordpiece.Options{Lowercase: cfg.Lowercase})
+	tok, err := cfg.Settings.Load()
 	if err != nil {
-		return cfg.Common, nil, err
+		return cfg.Common, nil, fmt.Errorf("text encoder: %w (or pretrained names a directory with one)", err)
 	}
 	var bc bert.Config
 	switch {

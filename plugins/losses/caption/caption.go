@@ -54,12 +54,9 @@ func newLoss(name string, cfg Config, build func(p *nn.Path, cfg Config, vocab i
 	if err := schema.ValidateAs(name, cfg); err != nil {
 		return nil, err
 	}
-	if cfg.Vocab == "" {
-		return nil, fmt.Errorf("%s: config key vocab is required (the WordPiece vocabulary of the reports)", name)
-	}
-	tok, err := wordpiece.Load(cfg.Vocab, wordpiece.Options{Lowercase: cfg.Lowercase})
+	tok, err := cfg.Settings.Load()
 	if err != nil {
-		return nil, fmt.Errorf("%s: vocab: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	l := &Loss{cfg: cfg, tok: tok}
 	l.Params, err = lossparams.New(cfg.Config, func(root *nn.Path) error {
@@ -84,12 +81,9 @@ func (l *Loss) Compute(v, u *tensor.Tensor) (sdk.LossResult, error) {
 // tokens given the image's map, averaged over the target tokens (every
 // token after [CLS], [SEP] included), with its gradient for the map.
 func (l *Loss) ComputeLocal(in sdk.LocalInputs) (sdk.LossResult, error) {
-	img := in.Image[l.cfg.ImageOutput]
-	if img == nil {
-		return sdk.LossResult{}, fmt.Errorf("captioning loss: no image %q output given", l.cfg.ImageOutput)
-	}
-	if len(img.Shape) != 4 || img.Shape[1] != l.cfg.ImageDim {
-		return sdk.LossResult{}, fmt.Errorf("captioning loss: image %s of shape %v, want [N %d H W] (config image_dim)", l.cfg.ImageOutput, img.Shape, l.cfg.ImageDim)
+	img, err := l.cfg.Take(in)
+	if err != nil {
+		return sdk.LossResult{}, fmt.Errorf("captioning loss: %w", err)
 	}
 	if int64(len(in.Texts)) != img.Shape[0] {
 		return sdk.LossResult{}, fmt.Errorf("captioning loss: %d reports for %d images", len(in.Texts), img.Shape[0])

@@ -2,6 +2,8 @@ package caption
 
 import (
 	"github.com/convirt/convirt/plugins/losses/lossparams"
+	"github.com/convirt/convirt/plugins/losses/lossplugin"
+	"github.com/convirt/convirt/plugins/models/wordpiece"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 )
@@ -10,23 +12,22 @@ import (
 // optimiser of its parameters. Both decoders share it; Heads and FFN are
 // the Transformer's, AttnDim the LSTM's.
 type Config struct {
-	Vocab       string `json:"vocab" doc:"WordPiece vocabulary (vocab.txt) the reports are tokenised with; required"`
-	Lowercase   bool   `json:"lowercase" doc:"lowercase reports before tokenising"`
-	MaxLen      int    `json:"max_len" min:"2" doc:"tokens per report, [CLS] and [SEP] included (longer reports are cut)"`
-	ImageOutput string `json:"image_output" enum:"spatial|conv4" doc:"the image encoder's map the decoder attends over: spatial (the last map before pooling, as Show, Attend and Tell) or conv4 (ResNet's third stage)"`
-	ImageDim    int64  `json:"image_dim" min:"1" doc:"channels of that map (ResNet-50's spatial: 2048; smallcnn's: 256)"`
-	EmbedDim    int64  `json:"embed_dim" min:"1" doc:"word embedding size"`
-	Hidden      int64  `json:"hidden" min:"1" doc:"LSTM hidden size, or the Transformer's model size"`
-	AttnDim     int64  `json:"attn_dim" min:"1" doc:"LSTM: size of the additive attention over regions"`
-	Layers      int64  `json:"layers" min:"1" doc:"Transformer: decoder layers"`
-	Heads       int64  `json:"heads" min:"1" doc:"Transformer: attention heads (must divide hidden)"`
-	FFN         int64  `json:"ffn" min:"1" doc:"Transformer: feed-forward size"`
+	// Settings are the reports' tokeniser's; vocab is required.
+	wordpiece.Settings
+	// ImageMap is the image encoder's map the decoder attends over.
+	lossplugin.ImageMap
+	EmbedDim int64 `json:"embed_dim" min:"1" doc:"word embedding size"`
+	Hidden   int64 `json:"hidden" min:"1" doc:"LSTM hidden size, or the Transformer's model size"`
+	AttnDim  int64 `json:"attn_dim" min:"1" doc:"LSTM: size of the additive attention over regions"`
+	Layers   int64 `json:"layers" min:"1" doc:"Transformer: decoder layers"`
+	Heads    int64 `json:"heads" min:"1" doc:"Transformer: attention heads (must divide hidden)"`
+	FFN      int64 `json:"ffn" min:"1" doc:"Transformer: feed-forward size"`
 	lossparams.Config
 }
 
 // DefaultConfig decodes over ResNet-50's last map.
 func DefaultConfig() Config {
-	return Config{Lowercase: true, MaxLen: 128, ImageOutput: sdk.OutputSpatial, ImageDim: 2048, EmbedDim: 256,
+	return Config{Settings: wordpiece.Settings{Lowercase: true, MaxLen: 128}, ImageMap: lossplugin.ImageMap{ImageOutput: sdk.OutputSpatial, ImageDim: 2048}, EmbedDim: 256,
 		Hidden: 512, AttnDim: 256, Layers: 2, Heads: 8, FFN: 2048, Config: lossparams.DefaultConfig()}
 }
 

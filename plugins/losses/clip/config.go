@@ -17,21 +17,21 @@ const (
 type Config struct {
 	// Lambda weighs the image-to-text direction, 1 - Lambda the other; CLIP
 	// uses 0.5. In [0, 1].
-	Lambda float64 `json:"lambda" yaml:"lambda" koanf:"lambda" min:"0" max:"1" doc:"weight of the image-to-text direction"`
+	Lambda float64 `json:"lambda" min:"0" max:"1" doc:"weight of the image-to-text direction"`
 	// InitLogScale is the initial s; CLIP's is log(1/0.07).
-	InitLogScale float64 `json:"init_logit_scale" yaml:"init_logit_scale" koanf:"init_logit_scale" doc:"initial log of 1/temperature"`
+	InitLogScale float64 `json:"init_logit_scale" doc:"initial log of 1/temperature"`
 	// MaxLogScale caps s (log(100) in CLIP); s is also kept >= 0.
-	MaxLogScale float64 `json:"max_logit_scale" yaml:"max_logit_scale" koanf:"max_logit_scale" min:"0" doc:"cap on the log scale"`
+	MaxLogScale float64 `json:"max_logit_scale" min:"0" doc:"cap on the log scale"`
 	// Learnable turns the updates of s on; when false s stays fixed.
-	Learnable bool `json:"learnable" yaml:"learnable" koanf:"learnable" doc:"learn the temperature"`
+	Learnable bool `json:"learnable" doc:"learn the temperature"`
 	// Optimizer is "adam" or "sgd".
-	Optimizer string `json:"optimizer" yaml:"optimizer" koanf:"optimizer" enum:"adam|sgd" doc:"optimiser of the temperature"`
+	Optimizer string `json:"optimizer" enum:"adam|sgd" doc:"optimiser of the temperature"`
 	// LR is the learning rate of s; >= 0.
-	LR float64 `json:"lr" yaml:"lr" koanf:"lr" min:"0" doc:"learning rate of the temperature"`
+	LR float64 `json:"lr" min:"0" doc:"learning rate of the temperature"`
 	// Beta1, Beta2 and Eps are Adam's constants.
-	Beta1 float64 `json:"beta1" yaml:"beta1" koanf:"beta1" doc:"Adam beta1"`
-	Beta2 float64 `json:"beta2" yaml:"beta2" koanf:"beta2" doc:"Adam beta2"`
-	Eps   float64 `json:"eps" yaml:"eps" koanf:"eps" doc:"Adam epsilon"`
+	Beta1 float64 `json:"beta1" doc:"Adam beta1"`
+	Beta2 float64 `json:"beta2" doc:"Adam beta2"`
+	Eps   float64 `json:"eps" doc:"Adam epsilon"`
 }
 
 // DefaultConfig returns CLIP's settings: symmetric loss, learnable scale

@@ -42,10 +42,10 @@ import (
 
 // Config holds the loss's hyper-parameters.
 type Config struct {
-	Tau       float64 `json:"tau" yaml:"tau" koanf:"tau" min:"1e-6" doc:"temperature dividing the cosine similarities (as ConVIRT's)"`
-	Bias      float64 `json:"bias" yaml:"bias" koanf:"bias" doc:"added to every pair's logit: minus the decision threshold in logit units (-4 at tau 0.1: a cosine 0.4 above the batch's mean, with center)"`
-	NegWeight float64 `json:"neg_weight" yaml:"neg_weight" koanf:"neg_weight" min:"0" doc:"weight of the mismatched pairs' mean loss beside the matched pairs' (1: both classes weigh alike)"`
-	Center    bool    `json:"center" yaml:"center" koanf:"center" doc:"subtract the batch's mean cosine from every pair's, so that a shift common to all pairs changes nothing (as in InfoNCE)"`
+	Tau       float64 `json:"tau" min:"1e-6" doc:"temperature dividing the cosine similarities (as ConVIRT's)"`
+	Bias      float64 `json:"bias" doc:"added to every pair's logit: minus the decision threshold in logit units (-4 at tau 0.1: a cosine 0.4 above the batch's mean, with center)"`
+	NegWeight float64 `json:"neg_weight" min:"0" doc:"weight of the mismatched pairs' mean loss beside the matched pairs' (1: both classes weigh alike)"`
+	Center    bool    `json:"center" doc:"subtract the batch's mean cosine from every pair's, so that a shift common to all pairs changes nothing (as in InfoNCE)"`
 }
 
 // DefaultConfig is ConVIRT's temperature, balanced classes, and the

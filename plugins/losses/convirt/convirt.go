@@ -24,10 +24,10 @@ import (
 // Config holds the loss's hyper-parameters.
 type Config struct {
 	// Tau is the temperature dividing the cosine similarities; > 0.
-	Tau float64 `json:"tau" yaml:"tau" koanf:"tau" min:"1e-6" doc:"temperature (the paper: 0.1)"`
+	Tau float64 `json:"tau" min:"1e-6" doc:"temperature (the paper: 0.1)"`
 	// Lambda weighs the image-to-text direction; 1 - Lambda the
 	// text-to-image one. In [0, 1].
-	Lambda float64 `json:"lambda" yaml:"lambda" koanf:"lambda" min:"0" max:"1" doc:"weight of the image-to-text direction"`
+	Lambda float64 `json:"lambda" min:"0" max:"1" doc:"weight of the image-to-text direction"`
 }
 
 // DefaultConfig returns the paper's settings: tau 0.1, lambda 0.75.

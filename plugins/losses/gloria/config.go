@@ -21,10 +21,9 @@ type Config struct {
 	GlobalWeight float64 `json:"global_weight" min:"0" doc:"weight of the global loss (pooled embeddings)"`
 	LocalWeight  float64 `json:"local_weight" min:"0" doc:"weight of the local loss (words attending over image regions)"`
 	Agg          string  `json:"agg" enum:"sum|mean" doc:"how word similarities aggregate into a report's: sum (GLoRIA) or mean of exp(temp2 * cos)"`
-	// ImageOutput is the image encoder's local map the words attend over.
-	ImageOutput string `json:"image_output" enum:"conv4|spatial" doc:"the image encoder's map the words attend over: conv4 (ResNet's third stage, as GLoRIA) or spatial (the last map before pooling)"`
-	ImageDim    int64  `json:"image_dim" min:"1" doc:"channels of that map (ResNet-50's conv4: 1024; smallcnn's spatial: 256)"`
-	TextDim     int64  `json:"text_dim" min:"1" doc:"size of the text encoder's token states (BERT-base: 768)"`
+	// ImageMap is the image encoder's local map the words attend over.
+	lossplugin.ImageMap
+	TextDim int64 `json:"text_dim" min:"1" doc:"size of the text encoder's token states (BERT-base: 768)"`
 	// SkipCLS leaves the first token ([CLS]) out of the words.
 	SkipCLS bool `json:"skip_cls" doc:"leave the first token ([CLS]) out of the words that attend"`
 	lossparams.Config
@@ -41,7 +40,7 @@ func (c Config) chance(b int64) float64 {
 // BERT-base.
 func DefaultConfig() Config {
 	return Config{Temp1: 4, Temp2: 5, Temp3: 10, GlobalWeight: 1, LocalWeight: 1, Agg: "sum",
-		ImageOutput: sdk.OutputConv4, ImageDim: 1024, TextDim: 768, SkipCLS: true, Config: lossparams.DefaultConfig()}
+		ImageMap: lossplugin.ImageMap{ImageOutput: sdk.OutputConv4, ImageDim: 1024}, TextDim: 768, SkipCLS: true, Config: lossparams.DefaultConfig()}
 }
 
 // Schema is the plugin's config schema.

@@ -89,10 +89,9 @@ type inputs struct {
 }
 
 func (l *Loss) check(in sdk.LocalInputs) (inputs, error) {
-	x := inputs{v: in.Image[sdk.OutputProjection], img: in.Image[l.cfg.ImageOutput],
-		u: in.Text[sdk.OutputProjection], tok: in.Text[sdk.OutputTokens]}
+	x := inputs{v: in.Image[sdk.OutputProjection], u: in.Text[sdk.OutputProjection], tok: in.Text[sdk.OutputTokens]}
 	mask := in.Text[sdk.OutputTokenMask]
-	for name, t := range map[string]*tensor.Tensor{"image " + sdk.OutputProjection: x.v, "image " + l.cfg.ImageOutput: x.img,
+	for name, t := range map[string]*tensor.Tensor{"image " + sdk.OutputProjection: x.v,
 		"text " + sdk.OutputProjection: x.u, "text " + sdk.OutputTokens: x.tok, "text " + sdk.OutputTokenMask: mask} {
 		if t == nil {
 			return x, fmt.Errorf("no %s output given", name)
@@ -102,8 +101,11 @@ func (l *Loss) check(in sdk.LocalInputs) (inputs, error) {
 	if err != nil {
 		return x, err
 	}
-	if len(x.img.Shape) != 4 || x.img.Shape[0] != n || x.img.Shape[1] != l.cfg.ImageDim || x.img.DType != x.v.DType {
-		return x, fmt.Errorf("image %s: shape %v %s, want [%d %d H W] %s (config image_dim)", l.cfg.ImageOutput, x.img.Shape, x.img.DType, n, l.cfg.ImageDim, x.v.DType)
+	if x.img, err = l.cfg.Take(in); err != nil {
+		return x, err
+	}
+	if x.img.Shape[0] != n || x.img.DType != x.v.DType {
+		return x, fmt.Errorf("image %s: %d maps of %s for %d projections of %s", l.cfg.ImageOutput, x.img.Shape[0], x.img.DType, n, x.v.DType)
 	}
 	if len(x.tok.Shape) != 3 || x.tok.Shape[0] != n || x.tok.Shape[2] != l.cfg.TextDim || x.tok.DType != x.v.DType {
 		return x, fmt.Errorf("text tokens: shape %v %s, want [%d T %d] %s (config text_dim)", x.tok.Shape, x.tok.DType, n, l.cfg.TextDim, x.v.DType)

@@ -207,6 +207,14 @@ func TestStepStateAndRefusals(t *testing.T) {
 	if _, err := l.ComputeLocal(in); err == nil || !strings.Contains(err.Error(), "tokens") {
 		t.Errorf("missing tokens: %v", err)
 	}
+	in = b.inputs(t)
+	img := in.Image[sdk.OutputSpatial]
+	if in.Image[sdk.OutputSpatial], err = tensor.FromFloat64s(tensor.Float32, img.Shape, b.img); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ComputeLocal(in); err == nil || !strings.Contains(err.Error(), "maps of float32 for 3 projections of float64") {
+		t.Errorf("image map of another dtype: %v", err)
+	}
 	c := smallConfig()
 	c.ImageDim = 7
 	if _, err := mustNew(t, c).ComputeLocal(b.inputs(t)); err == nil || !strings.Contains(err.Error(), "image_dim") {
