@@ -12,28 +12,28 @@ import (
 // step; Default gives the paper's values.
 type Config struct {
 	// CropScale is the area fraction range of the random resized crop.
-	CropScale [2]float64 `json:"crop_scale" yaml:"crop_scale" min:"0" max:"1" doc:"area fraction range [lo, hi] of the random resized crop"`
+	CropScale [2]float64 `json:"crop_scale" min:"0" max:"1" doc:"area fraction range [lo, hi] of the random resized crop"`
 	// CropRatio is the aspect-ratio range of the crop (log-uniform).
-	CropRatio [2]float64 `json:"crop_ratio" yaml:"crop_ratio" min:"0" doc:"aspect-ratio range [lo, hi] of the crop (log-uniform)"`
+	CropRatio [2]float64 `json:"crop_ratio" min:"0" doc:"aspect-ratio range [lo, hi] of the crop (log-uniform)"`
 	// Flip switches the horizontal flip on; FlipP is its probability. Off
 	// where reports name sides, as in the demo.
-	Flip  bool    `json:"flip" yaml:"flip" doc:"horizontal flip (off by default: reports name sides)"`
-	FlipP float64 `json:"flip_p" yaml:"flip_p" min:"0" max:"1" doc:"probability of the flip"`
+	Flip  bool    `json:"flip" doc:"horizontal flip (off by default: reports name sides)"`
+	FlipP float64 `json:"flip_p" min:"0" max:"1" doc:"probability of the flip"`
 	// Rotation is the maximum absolute rotation in degrees.
-	Rotation float64 `json:"rotation" yaml:"rotation" min:"0" doc:"maximum absolute rotation in degrees"`
+	Rotation float64 `json:"rotation" min:"0" doc:"maximum absolute rotation in degrees"`
 	// Translate is the maximum shift as a fraction of the image side.
-	Translate float64 `json:"translate" yaml:"translate" min:"0" max:"1" doc:"maximum shift as a fraction of the image side"`
+	Translate float64 `json:"translate" min:"0" max:"1" doc:"maximum shift as a fraction of the image side"`
 	// Scale is the affine zoom range.
-	Scale [2]float64 `json:"scale" yaml:"scale" min:"0" doc:"affine zoom range [lo, hi]"`
+	Scale [2]float64 `json:"scale" min:"0" doc:"affine zoom range [lo, hi]"`
 	// Brightness and Contrast are factor ranges (1 = unchanged).
-	Brightness [2]float64 `json:"brightness" yaml:"brightness" min:"0" doc:"brightness factor range [lo, hi] (1 = unchanged)"`
-	Contrast   [2]float64 `json:"contrast" yaml:"contrast" min:"0" doc:"contrast factor range [lo, hi] (1 = unchanged)"`
+	Brightness [2]float64 `json:"brightness" min:"0" doc:"brightness factor range [lo, hi] (1 = unchanged)"`
+	Contrast   [2]float64 `json:"contrast" min:"0" doc:"contrast factor range [lo, hi] (1 = unchanged)"`
 	// BlurSigma is the Gaussian blur sigma range in pixels of the output;
 	// BlurP its probability; BlurKernel its odd kernel size (0: the odd size
 	// nearest 10% of the output side, at least 3).
-	BlurSigma  [2]float64 `json:"blur_sigma" yaml:"blur_sigma" min:"0" doc:"Gaussian blur sigma range [lo, hi] in output pixels"`
-	BlurP      float64    `json:"blur_p" yaml:"blur_p" min:"0" max:"1" doc:"probability of the blur"`
-	BlurKernel int        `json:"blur_kernel" yaml:"blur_kernel" min:"0" doc:"odd blur kernel size; 0: the odd size nearest 10% of the output side, at least 3"`
+	BlurSigma  [2]float64 `json:"blur_sigma" min:"0" doc:"Gaussian blur sigma range [lo, hi] in output pixels"`
+	BlurP      float64    `json:"blur_p" min:"0" max:"1" doc:"probability of the blur"`
+	BlurKernel int        `json:"blur_kernel" min:"0" doc:"odd blur kernel size; 0: the odd size nearest 10% of the output side, at least 3"`
 }
 
 // Default returns the paper's augmentation (flip off; see Config.Flip).

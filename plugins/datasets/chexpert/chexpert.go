@@ -39,24 +39,24 @@ func DefaultPolicy() map[string]string {
 
 // Config selects the split and label handling.
 type Config struct {
-	Split string `json:"split" yaml:"split" schema:"-"` // "train" or "valid"
+	Split string `json:"split" schema:"-"` // "train" or "valid"
 	// Labels to return, in order (default Competition).
-	Labels []string `json:"labels" yaml:"labels" doc:"label columns returned, in order (default: the five competition labels)"`
+	Labels []string `json:"labels" doc:"label columns returned, in order (default: the five competition labels)"`
 	// Policy maps a label to ones|zeros|ignore for -1 values; labels not
 	// listed use Default (default DefaultPolicy, then zeros).
-	Policy  map[string]string `json:"policy" yaml:"policy"` // documented by PolicyDoc
-	Default string            `json:"default_policy" yaml:"default_policy" doc:"uncertainty policy of the labels that policy does not list"`
+	Policy  map[string]string `json:"policy"` // documented by PolicyDoc
+	Default string            `json:"default_policy" doc:"uncertainty policy of the labels that policy does not list"`
 	// FrontalOnly drops lateral views (rows whose Frontal/Lateral column
 	// says Lateral), as the paper does; recipes/paper/table1.yaml sets it.
 	// Off by default, so that the demo and existing recipes keep every image.
-	FrontalOnly bool `json:"frontal_only" yaml:"frontal_only" doc:"drop lateral views (Frontal/Lateral column = Lateral), the paper's setting (recipes/paper/table1.yaml sets it); needs the Frontal/Lateral column"`
+	FrontalOnly bool `json:"frontal_only" doc:"drop lateral views (Frontal/Lateral column = Lateral), the paper's setting (recipes/paper/table1.yaml sets it); needs the Frontal/Lateral column"`
 	// CSV overrides the index file (e.g. a retrieval candidate list);
 	// relative to root.
-	CSV string `json:"csv" yaml:"csv" default:"-" doc:"index file relative to root, instead of {split}.csv (e.g. a candidate list)"`
+	CSV string `json:"csv" default:"-" doc:"index file relative to root, instead of {split}.csv (e.g. a candidate list)"`
 	// ParentRoot, when set, resolves each path as written against this
 	// directory (the one above the dataset folder) instead of replacing
 	// the path's first element by root.
-	ParentRoot string `json:"parent_root" yaml:"parent_root" default:"-" doc:"resolve the index's image paths as written against this directory (the one above the dataset folder) instead of replacing their first element by root"`
+	ParentRoot string `json:"parent_root" default:"-" doc:"resolve the index's image paths as written against this directory (the one above the dataset folder) instead of replacing their first element by root"`
 }
 
 // Policies lists the uncertainty policies.

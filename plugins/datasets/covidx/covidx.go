@@ -28,11 +28,11 @@ var Classes = []string{"normal", "pneumonia", "COVID-19"}
 
 // Config selects the split and variant.
 type Config struct {
-	Split string `json:"split" yaml:"split" schema:"-"` // train or test
+	Split string `json:"split" schema:"-"` // train or test
 	// Variant is three-class (the default, also for ""), binary or auto.
-	Variant string `json:"variant" yaml:"variant" enum:"three-class|binary|auto" doc:"task: three-class (normal/pneumonia/COVID-19, multiclass accuracy; a positive/negative file is an error), binary (COVID-19 or positive vs the rest, binary AUC: the positive/negative files), or auto (three-class if the file has those labels, else binary)"`
+	Variant string `json:"variant" enum:"three-class|binary|auto" doc:"task: three-class (normal/pneumonia/COVID-19, multiclass accuracy; a positive/negative file is an error), binary (COVID-19 or positive vs the rest, binary AUC: the positive/negative files), or auto (three-class if the file has those labels, else binary)"`
 	// File overrides {split}.txt (e.g. train_COVIDx9A.txt), relative to root.
-	File string `json:"file" yaml:"file" default:"-" doc:"index file relative to root, instead of {split}.txt (e.g. train_COVIDx9A.txt); images stay under {split}/"`
+	File string `json:"file" default:"-" doc:"index file relative to root, instead of {split}.txt (e.g. train_COVIDx9A.txt); images stay under {split}/"`
 }
 
 // configSchema is Config's schema (Split excepted), derived from its tags,

@@ -25,31 +25,31 @@ const (
 
 // Options say how to turn an image file into a model input.
 type Options struct {
-	Size     int    `json:"size" yaml:"size"`         // output side in pixels
-	Channels int    `json:"channels" yaml:"channels"` // 1, or 3 (gray replicated); 0 means 1
-	Resize   string `json:"resize" yaml:"resize"`     // CenterCrop (default) or Stretch
+	Size     int    `json:"size"`     // output side in pixels
+	Channels int    `json:"channels"` // 1, or 3 (gray replicated); 0 means 1
+	Resize   string `json:"resize"`   // CenterCrop (default) or Stretch
 	// Mean and Std normalise each channel: (x - mean) / std, with x in
 	// [0,1]. Empty means 0.5 and 0.25; one value applies to all channels.
-	Mean []float32 `json:"mean" yaml:"mean"`
-	Std  []float32 `json:"std" yaml:"std"`
+	Mean []float32 `json:"mean"`
+	Std  []float32 `json:"std"`
 	// Augment switches the random augmentation on (training); otherwise the
 	// image is only resized.
-	Augment bool           `json:"augment" yaml:"augment"`
-	Aug     augment.Config `json:"aug" yaml:"aug"`
+	Augment bool           `json:"augment"`
+	Aug     augment.Config `json:"aug"`
 	// Seed and Epoch, with the example's ID, fix the augmentation draw.
-	Seed  int64 `json:"seed" yaml:"seed"`
-	Epoch int   `json:"epoch" yaml:"epoch"`
+	Seed  int64 `json:"seed"`
+	Epoch int   `json:"epoch"`
 	// Cache, when set, supplies prepared (pre-resized) copies of the
 	// images; an image without a usable copy is read from its original.
-	Cache ImageCache `json:"-" yaml:"-"`
+	Cache ImageCache `json:"-"`
 	// MaxPixels refuses, from the header, images of more pixels than this
 	// (a bad sample naming the file); 0 means DefaultMaxPixels.
-	MaxPixels int `json:"max_pixels" yaml:"max_pixels"`
+	MaxPixels int `json:"max_pixels"`
 	// Roots, when set, confine images: one whose path, symlinks resolved,
 	// lies inside none of these real directories (source.RealDirs) is
 	// refused (a bad sample naming the file and where it leads). The
 	// dataset option allow_outside_root leaves Roots empty.
-	Roots []string `json:"-" yaml:"-"`
+	Roots []string `json:"-"`
 }
 
 // ImageCache maps an original image path to a prepared copy of it

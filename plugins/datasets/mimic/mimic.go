@@ -20,19 +20,19 @@ import (
 
 // Config selects what to read.
 type Config struct {
-	Split string `json:"split" yaml:"split" schema:"-"` // train, validate or test
+	Split string `json:"split" schema:"-"` // train, validate or test
 	// Views kept by ViewPosition (default AP, PA); empty strings match
 	// images without a view.
-	Views []string `json:"views" yaml:"views" doc:"ViewPosition values kept (AP, PA, LATERAL, LL, ...); \"\" keeps images without a view"`
+	Views []string `json:"views" doc:"ViewPosition values kept (AP, PA, LATERAL, LL, ...); \"\" keeps images without a view"`
 	// SplitFile and MetadataFile override the gzipped CSVs (relative to root).
-	SplitFile    string `json:"split_file" yaml:"split_file" doc:"split CSV relative to root (gunzipped when its name ends in .gz)"`
-	MetadataFile string `json:"metadata_file" yaml:"metadata_file" doc:"metadata CSV with ViewPosition, relative to root (gunzipped when its name ends in .gz)"`
+	SplitFile    string `json:"split_file" doc:"split CSV relative to root (gunzipped when its name ends in .gz)"`
+	MetadataFile string `json:"metadata_file" doc:"metadata CSV with ViewPosition, relative to root (gunzipped when its name ends in .gz)"`
 	// ReportRoot holds files/pXX/pN/sN.txt (default root).
-	ReportRoot string `json:"report_root" yaml:"report_root" default:"-" doc:"directory holding the reports files/pXX/pN/sN.txt (default: root)"`
+	ReportRoot string `json:"report_root" default:"-" doc:"directory holding the reports files/pXX/pN/sN.txt (default: root)"`
 	// Labels from LabelFile, if set (uncertain values per Policy, as in
 	// chexpert.Config; labels it does not list use zeros).
-	Labels []string          `json:"labels" yaml:"labels" doc:"CheXpert-labeller labels attached from mimic-cxr-2.0.0-chexpert.csv.gz (default: none)"`
-	Policy map[string]string `json:"policy" yaml:"policy"` // documented by chexpert.PolicyDoc
+	Labels []string          `json:"labels" doc:"CheXpert-labeller labels attached from mimic-cxr-2.0.0-chexpert.csv.gz (default: none)"`
+	Policy map[string]string `json:"policy"` // documented by chexpert.PolicyDoc
 }
 
 // Defaults of Config.

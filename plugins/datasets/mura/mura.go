@@ -15,9 +15,9 @@ import (
 
 // Config selects the split and body parts.
 type Config struct {
-	Split string `json:"split" yaml:"split" schema:"-"` // train or valid
+	Split string `json:"split" schema:"-"` // train or valid
 	// BodyParts keeps only these study types (e.g. XR_WRIST); empty keeps all.
-	BodyParts []string `json:"body_parts" yaml:"body_parts" doc:"study types kept (default: all)"`
+	BodyParts []string `json:"body_parts" doc:"study types kept (default: all)"`
 }
 
 // BodyParts are MURA's study types.

@@ -18,17 +18,17 @@ import (
 
 // Config names the CSV and its columns.
 type Config struct {
-	CSV         string `json:"csv" yaml:"csv" doc:"the index CSV, relative to root"`                                                            // default pairs.csv
-	ImageColumn string `json:"image_column" yaml:"image_column" doc:"column of image paths relative to root; several per row separated by ';'"` // default "image"
+	CSV         string `json:"csv" doc:"the index CSV, relative to root"`                                                   // default pairs.csv
+	ImageColumn string `json:"image_column" doc:"column of image paths relative to root; several per row separated by ';'"` // default "image"
 	// ReportColumn holds report text; ReportFileColumn a path to a text
 	// file relative to root. One of them must exist (text wins).
-	ReportColumn     string `json:"report_column" yaml:"report_column" doc:"column of report text (wins over report_file_column when non-empty)"`  // default "report"
-	ReportFileColumn string `json:"report_file_column" yaml:"report_file_column" doc:"column of report file paths relative to root"`               // default "report_file"
-	SplitColumn      string `json:"split_column" yaml:"split_column" doc:"column naming each row's split; without it every row is in every split"` // default "split"
-	Split            string `json:"split" yaml:"split" schema:"-"`                                                                                 // kept split; empty keeps all
+	ReportColumn     string `json:"report_column" doc:"column of report text (wins over report_file_column when non-empty)"`   // default "report"
+	ReportFileColumn string `json:"report_file_column" doc:"column of report file paths relative to root"`                     // default "report_file"
+	SplitColumn      string `json:"split_column" doc:"column naming each row's split; without it every row is in every split"` // default "split"
+	Split            string `json:"split" schema:"-"`                                                                          // kept split; empty keeps all
 	// WholeReport uses the whole text when it has no Findings/Impression
 	// sections (default: the report parser's fallback, its last paragraph).
-	WholeReport bool `json:"whole_report" yaml:"whole_report" doc:"use the whole text of reports without Findings/Impression sections (default: their last paragraph)"`
+	WholeReport bool `json:"whole_report" doc:"use the whole text of reports without Findings/Impression sections (default: their last paragraph)"`
 }
 
 // Defaults returns the Config that Open's defaults make of the zero Config.

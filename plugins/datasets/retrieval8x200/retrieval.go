@@ -37,11 +37,11 @@ type Config struct {
 	// Dir holds image-retrieval/ and text-retrieval/ (default
 	// root/convirt-retrieval); "authors" selects the authors' files
 	// shipped with convirt.
-	Dir string `json:"dir" yaml:"dir" default:"-" doc:"folder holding image-retrieval/ and text-retrieval/ (default: root/convirt-retrieval); \"authors\": the ConVIRT authors' 8x200 files shipped with convirt"`
+	Dir string `json:"dir" default:"-" doc:"folder holding image-retrieval/ and text-retrieval/ (default: root/convirt-retrieval); \"authors\": the ConVIRT authors' 8x200 files shipped with convirt"`
 	// Protocol is "image" (image queries) or "text" (text queries).
-	Protocol string `json:"protocol" yaml:"protocol" schema:"-"`
+	Protocol string `json:"protocol" schema:"-"`
 	// Set is "candidate" or "query".
-	Set string `json:"set" yaml:"set" schema:"-"`
+	Set string `json:"set" schema:"-"`
 }
 
 // configSchema is Config's schema (Protocol and Set excepted: the catalogue

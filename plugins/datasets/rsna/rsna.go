@@ -23,17 +23,17 @@ import (
 // Config selects the split.
 type Config struct {
 	// Split is train, valid, test or all.
-	Split string `json:"split" yaml:"split" schema:"-"`
+	Split string `json:"split" schema:"-"`
 	// TestFrac is the share of patients in test, chosen by a stable hash of
 	// the patient id (so a patient's split does not depend on the others).
-	TestFrac float64 `json:"test_frac" yaml:"test_frac" min:"0" max:"1" doc:"share of patients in test, by a stable hash of the patient id; the others are the training patients"`
+	TestFrac float64 `json:"test_frac" min:"0" max:"1" doc:"share of patients in test, by a stable hash of the patient id; the others are the training patients"`
 	// HoldoutFrac is the share of the remaining (training) patients held
 	// out of train as valid, for early stopping: a stratified draw by
 	// subset.Holdout (patients whole, seed HoldoutSeed). The paper's
 	// "held-out 10% of train".
-	HoldoutFrac float64 `json:"holdout_frac" yaml:"holdout_frac" min:"0" max:"0.5" doc:"share of the training patients held out of train as valid (stratified by label, seed 0): the held-out 10% of train that early stopping uses; 0: no valid split"`
+	HoldoutFrac float64 `json:"holdout_frac" min:"0" max:"0.5" doc:"share of the training patients held out of train as valid (stratified by label, seed 0): the held-out 10% of train that early stopping uses; 0: no valid split"`
 	// ImageDir holds {patientId}.dcm (default stage_2_train_images).
-	ImageDir string `json:"image_dir" yaml:"image_dir" doc:"folder of {patientId}.dcm, relative to root"`
+	ImageDir string `json:"image_dir" doc:"folder of {patientId}.dcm, relative to root"`
 }
 
 // Defaults of Config.

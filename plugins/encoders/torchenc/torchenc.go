@@ -30,19 +30,17 @@ type Builder func(vs *nn.VarStore, p *nn.Path) (Net, error)
 
 // Common is the configuration every torch encoder shares.
 type Common struct {
-	Device      string  `json:"device" doc:"cpu, cuda or cuda:N"`
-	Seed        int64   `json:"seed" doc:"initialisation and dropout seed"`
-	ProjDim     int64   `json:"proj_dim" min:"1" doc:"projection head output size (the paper: 512)"`
-	ProjHidden  int64   `json:"proj_hidden" min:"0" doc:"projection hidden size; 0 uses the feature size"`
-	Optimizer   string  `json:"optimizer" enum:"adam|adamw|sgd" doc:"optimiser"`
-	LR          float64 `json:"lr" min:"0" doc:"learning rate"`
-	WeightDecay float64 `json:"weight_decay" min:"0" doc:"weight decay"` // L2 (adam) or decoupled (adamw)
-	Schedule    string  `json:"schedule" enum:"none|plateau|cosine" doc:"learning-rate schedule"`
-	Factor      float64 `json:"factor" min:"0" max:"1" doc:"plateau: lr factor"`
-	Patience    int     `json:"patience" min:"0" doc:"plateau: validations without improvement"`
-	Warmup      int     `json:"warmup_steps" min:"0" doc:"cosine: warm-up steps"`
-	TotalSteps  int     `json:"total_steps" min:"0" doc:"cosine: decay length"`
-	Threads     int     `json:"threads" min:"0" doc:"libtorch intra-op threads; 0 keeps the default"`
+	Device     string `json:"device" doc:"cpu, cuda or cuda:N"`
+	Seed       int64  `json:"seed" doc:"initialisation and dropout seed"`
+	ProjDim    int64  `json:"proj_dim" min:"1" doc:"projection head output size (the paper: 512)"`
+	ProjHidden int64  `json:"proj_hidden" min:"0" doc:"projection hidden size; 0 uses the feature size"`
+	optim.Settings
+	Schedule   string  `json:"schedule" enum:"none|plateau|cosine" doc:"learning-rate schedule"`
+	Factor     float64 `json:"factor" min:"0" max:"1" doc:"plateau: lr factor"`
+	Patience   int     `json:"patience" min:"0" doc:"plateau: validations without improvement"`
+	Warmup     int     `json:"warmup_steps" min:"0" doc:"cosine: warm-up steps"`
+	TotalSteps int     `json:"total_steps" min:"0" doc:"cosine: decay length"`
+	Threads    int     `json:"threads" min:"0" doc:"libtorch intra-op threads; 0 keeps the default"`
 	// Precision is the autocast dtype of training forwards (and, through
 	// the graph they leave, their backwards); parameters, gradients and
 	// optimiser state stay fp32, and the output is cast to fp32 before it
@@ -57,7 +55,7 @@ type Common struct {
 
 // Defaults are the paper's values (docs/paper.md, "Method").
 func Defaults() Common {
-	return Common{Device: "cpu", Precision: autocast.FP32, EvalPrecision: autocast.FP32, ProjDim: 512, Optimizer: "adam", LR: 1e-4, WeightDecay: 1e-6, Schedule: "plateau", Factor: 0.5, Patience: 5, RestoreOptimizer: true}
+	return Common{Device: "cpu", Precision: autocast.FP32, EvalPrecision: autocast.FP32, ProjDim: 512, Settings: optim.Settings{Optimizer: "adam", LR: 1e-4, WeightDecay: 1e-6}, Schedule: "plateau", Factor: 0.5, Patience: 5, RestoreOptimizer: true}
 }
 
 // Encoder is a configured torch encoder. Its methods are safe for
@@ -121,7 +119,7 @@ func New(cfg Common, build Builder) (*Encoder, error) {
 		if e.head, err = heads.New(root.Sub("head"), heads.Config{In: e.net.FeatureDim(), Hidden: cfg.ProjHidden, Out: cfg.ProjDim}); err != nil {
 			return fmt.Errorf("projection head: %w", err)
 		}
-		if e.opt, err = optim.New(e.vs, optim.Config{Name: cfg.Optimizer, LR: cfg.LR, WeightDecay: cfg.WeightDecay}); err != nil {
+		if e.opt, err = optim.New(e.vs, cfg.Settings.Config()); err != nil {
 			return err
 		}
 		e.sched, err = optim.NewSchedule(optim.ScheduleConfig{Kind: cfg.Schedule, Factor: cfg.Factor, Patience: cfg.Patience, WarmupSteps: cfg.Warmup, TotalSteps: cfg.TotalSteps}, cfg.LR)

@@ -18,14 +18,12 @@ import (
 // Config is the optimiser of a loss's parameters and the seed of their
 // initialisation; a loss's config embeds it.
 type Config struct {
-	Optimizer   string  `json:"optimizer" enum:"adam|adamw|sgd" doc:"optimiser of the loss's own parameters"`
-	LR          float64 `json:"lr" min:"1e-12" doc:"learning rate of the loss's own parameters"`
-	WeightDecay float64 `json:"weight_decay" min:"0" doc:"weight decay of the loss's own parameters"`
-	Seed        int64   `json:"seed" doc:"initialisation seed of the loss's own parameters"`
+	optim.Settings
+	Seed int64 `json:"seed" doc:"initialisation seed of the loss's own parameters"`
 }
 
 // DefaultConfig is Adam at the encoders' default rate.
-func DefaultConfig() Config { return Config{Optimizer: "adam", LR: 1e-4} }
+func DefaultConfig() Config { return Config{Settings: optim.Settings{Optimizer: "adam", LR: 1e-4}} }
 
 // Params are a loss's parameters on the CPU with their optimiser.
 type Params struct {
@@ -44,7 +42,7 @@ func New(cfg Config, build func(root *nn.Path) error) (*Params, error) {
 			return err
 		}
 		var err error
-		p.opt, err = optim.New(p.VS, optim.Config{Name: cfg.Optimizer, LR: cfg.LR, WeightDecay: cfg.WeightDecay})
+		p.opt, err = optim.New(p.VS, cfg.Settings.Config())
 		return err
 	})
 	if err != nil {

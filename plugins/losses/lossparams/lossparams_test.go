@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convirt/convirt/plugins/encoders/optim"
 	"github.com/convirt/convirt/plugins/models/layers"
 	"github.com/convirt/convirt/plugins/models/torchrt"
 	"github.com/convirt/convirt/plugins/models/torchx"
@@ -25,7 +26,7 @@ func newQuad(t *testing.T, seed int64) *quad {
 	t.Helper()
 	q := &quad{}
 	var err error
-	q.p, err = New(Config{Optimizer: "adam", LR: 0.1, Seed: seed}, func(root *nn.Path) error {
+	q.p, err = New(Config{Settings: optim.Settings{Optimizer: "adam", LR: 0.1}, Seed: seed}, func(root *nn.Path) error {
 		q.w, err = layers.NewLinear(root.Sub("w"), 3, 1, nil, false)
 		return err
 	})
