@@ -101,7 +101,7 @@ func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
 			cfg.Weights = weights.InDir(cfg.Pretrained)
 		}
 	}
-	tok, err := cfg.Settings.Load()
+	tok, err := cfg.Load()
 	if err != nil {
 		return cfg.Common, nil, fmt.Errorf("text encoder: %w (or pretrained names a directory with one)", err)
 	}

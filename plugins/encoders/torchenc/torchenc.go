@@ -119,7 +119,7 @@ func New(cfg Common, build Builder) (*Encoder, error) {
 		if e.head, err = heads.New(root.Sub("head"), heads.Config{In: e.net.FeatureDim(), Hidden: cfg.ProjHidden, Out: cfg.ProjDim}); err != nil {
 			return fmt.Errorf("projection head: %w", err)
 		}
-		if e.opt, err = optim.New(e.vs, cfg.Settings.Config()); err != nil {
+		if e.opt, err = optim.New(e.vs, cfg.Config()); err != nil {
 			return err
 		}
 		e.sched, err = optim.NewSchedule(optim.ScheduleConfig{Kind: cfg.Schedule, Factor: cfg.Factor, Patience: cfg.Patience, WarmupSteps: cfg.Warmup, TotalSteps: cfg.TotalSteps}, cfg.LR)

@@ -54,7 +54,7 @@ func newLoss(name string, cfg Config, build func(p *nn.Path, cfg Config, vocab i
 	if err := schema.ValidateAs(name, cfg); err != nil {
 		return nil, err
 	}
-	tok, err := cfg.Settings.Load()
+	tok, err := cfg.Load()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
