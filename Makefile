@@ -50,7 +50,7 @@ test: build
 
 ## fuzz: every parser's fuzz target for FUZZTIME each
 FUZZTIME ?= 10s
-FUZZ_TARGETS := core/recipe:FuzzParse plugins/datasets/report:FuzzReport plugins/datasets/dicom:FuzzDecode \
+FUZZ_TARGETS := core/recipe:FuzzParse plugins/datasets/radreport:FuzzReport plugins/datasets/dicom:FuzzDecode \
 	plugins/datasets/csvfile:FuzzParse plugins/datasets/covidx:FuzzOpen
 fuzz: fit
 	@for t in $(FUZZ_TARGETS); do \

@@ -3,7 +3,7 @@ package main
 // The built-in plugins, compiled into convirt and each served in its own
 // process as `convirt plugin serve NAME`.
 import (
-	_ "github.com/convirt/convirt/plugins/datasets/dataset"
+	_ "github.com/convirt/convirt/plugins/datasets/datasetplugin"
 	_ "github.com/convirt/convirt/plugins/encoders/image"
 	_ "github.com/convirt/convirt/plugins/encoders/text"
 	_ "github.com/convirt/convirt/plugins/losses/caption"

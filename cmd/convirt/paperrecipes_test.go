@@ -20,7 +20,7 @@ import (
 	"github.com/convirt/convirt/core/mlflow/mlflowtest"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/core/runs"
-	"github.com/convirt/convirt/plugins/datasets/dataset"
+	"github.com/convirt/convirt/plugins/datasets/datasetplugin"
 	"github.com/convirt/convirt/plugins/datasets/synth"
 	"github.com/convirt/convirt/plugins/sdk"
 	"github.com/hashicorp/go-hclog"
@@ -81,11 +81,11 @@ func TestPaperRecipesUseImageNetNormalisation(t *testing.T) {
 			}
 			n++
 			c := u.Config
-			if c["channels"] != 3 || !reflect.DeepEqual(floats(t, c["mean"]), dataset.ImageNetMean) || !reflect.DeepEqual(floats(t, c["std"]), dataset.ImageNetStd) {
+			if c["channels"] != 3 || !reflect.DeepEqual(floats(t, c["mean"]), datasetplugin.ImageNetMean) || !reflect.DeepEqual(floats(t, c["std"]), datasetplugin.ImageNetStd) {
 				t.Errorf("%s %s: channels %v, mean %v, std %v: want 3 channels with ImageNet's mean %v and std %v",
-					name, u.Path, c["channels"], c["mean"], c["std"], dataset.ImageNetMean, dataset.ImageNetStd)
+					name, u.Path, c["channels"], c["mean"], c["std"], datasetplugin.ImageNetMean, datasetplugin.ImageNetStd)
 			}
-			p := dataset.New(u.Name, "")
+			p := datasetplugin.New(u.Name, "")
 			p.SetLogger(hclog.NewNullLogger())
 			if err := p.Configure(context.Background(), c); err != nil {
 				t.Errorf("%s %s: %v", name, u.Path, err)
@@ -124,7 +124,7 @@ func TestNormalisationInRunParams(t *testing.T) {
 				continue
 			}
 			found = true
-			for key, want := range map[string][]float64{"data.pretrain.config.mean": dataset.ImageNetMean, "data.pretrain.config.std": dataset.ImageNetStd} {
+			for key, want := range map[string][]float64{"data.pretrain.config.mean": datasetplugin.ImageNetMean, "data.pretrain.config.std": datasetplugin.ImageNetStd} {
 				if got := run.Params[key]; got != fmt.Sprint(want) {
 					t.Errorf("%s: param %s = %q, want %q", name, key, got, fmt.Sprint(want))
 				}
@@ -157,7 +157,7 @@ func TestPaperRecipeSplits(t *testing.T) {
 			c[k] = v
 		}
 		c["root"], c["image_size"] = filepath.Join(dir, roots[u.Name]), 16
-		p := dataset.New(u.Name, "")
+		p := datasetplugin.New(u.Name, "")
 		p.SetLogger(hclog.NewNullLogger())
 		if err := p.Configure(ctx, c); err != nil {
 			t.Fatalf("%s: %v", u.Path, err)
@@ -190,7 +190,7 @@ func TestPaperRecipeSplits(t *testing.T) {
 			if len(laterals) > 0 {
 				t.Errorf("%s: %d lateral views in train, e.g. %s", u.Path, len(laterals), laterals[0])
 			}
-			all := dataset.New("chexpert", "")
+			all := datasetplugin.New("chexpert", "")
 			all.SetLogger(hclog.NewNullLogger())
 			if err := all.Configure(ctx, map[string]any{"root": c["root"], "image_size": 16}); err != nil {
 				t.Fatal(err)

@@ -73,14 +73,14 @@ func TestReadMemSelfAndResetPeak(t *testing.T) {
 	if after.PeakMB > high.PeakMB-32 {
 		t.Errorf("peak %.0f MB after freeing 64 MiB and a reset, was %.0f MB", after.PeakMB, high.PeakMB)
 	}
-	snap, err := Sample(7, []Proc{{Name: "host"}, {Name: "me again", PID: os.Getpid()}})
+	snap, err := Sample(7, []Watched{{Name: "host"}, {Name: "me again", PID: os.Getpid()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(snap.Procs) != 2 || snap.Step != 7 || snap.TotalMB < 2*after.RSSMB*0.5 || snap.Procs[0].PID != os.Getpid() {
 		t.Errorf("snapshot %+v", snap)
 	}
-	if _, err := Sample(0, []Proc{{Name: "gone", PID: 1 << 30}}); err == nil || !strings.Contains(err.Error(), "gone") {
+	if _, err := Sample(0, []Watched{{Name: "gone", PID: 1 << 30}}); err == nil || !strings.Contains(err.Error(), "gone") {
 		t.Errorf("missing process: got %v, want an error naming it", err)
 	}
 }
@@ -233,7 +233,7 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestReadUsage(t *testing.T) {
-	procs := []Proc{{Name: "self"}}
+	procs := []Watched{{Name: "self"}}
 	before, err := Usages(procs)
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ func TestReadUsage(t *testing.T) {
 	if d.UserSec+d.SysSec <= 0 || d.MinFlt < 1000 || sum[0].Name != "self" {
 		t.Errorf("usage did not move: %+v (x %d, %d)", sum, x, buf[4096])
 	}
-	if _, err := Usages([]Proc{{Name: "gone", PID: 1 << 30}}); err == nil || !strings.Contains(err.Error(), "gone") {
+	if _, err := Usages([]Watched{{Name: "gone", PID: 1 << 30}}); err == nil || !strings.Contains(err.Error(), "gone") {
 		t.Errorf("missing process: %v", err)
 	}
 }

@@ -104,8 +104,8 @@ func ResetPeak(pid int) error {
 	return nil
 }
 
-// Proc names a process whose memory a benchmark follows.
-type Proc struct {
+// Watched names a process whose memory and CPU time a benchmark follows.
+type Watched struct {
 	Name string // "host", "image encoder", ...
 	PID  int    // 0: this process
 }
@@ -127,7 +127,7 @@ type Snapshot struct {
 
 // Sample reads the memory of procs. A process that cannot be read (it
 // exited) is an error naming it.
-func Sample(step int, procs []Proc) (Snapshot, error) {
+func Sample(step int, procs []Watched) (Snapshot, error) {
 	s := Snapshot{Step: step}
 	for _, p := range procs {
 		m, err := ReadMem(p.PID)

@@ -80,7 +80,7 @@ func ParseStat(s string) (Usage, error) {
 	return Usage{MinFlt: v[0], MajFlt: v[1], UserSec: v[2] / clockTicks, SysSec: v[3] / clockTicks}, nil
 }
 
-// ProcUsage is one process's usage, named as in Proc.
+// ProcUsage is one process's usage, named as in Watched.
 type ProcUsage struct {
 	Name string `json:"name"`
 	Usage
@@ -88,7 +88,7 @@ type ProcUsage struct {
 
 // Usages reads the usage of each of procs, in order. A process that cannot
 // be read (it exited) is an error naming it.
-func Usages(procs []Proc) ([]ProcUsage, error) {
+func Usages(procs []Watched) ([]ProcUsage, error) {
 	out := make([]ProcUsage, len(procs))
 	for i, p := range procs {
 		u, err := ReadUsage(p.PID)

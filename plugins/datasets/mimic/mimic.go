@@ -13,7 +13,7 @@ import (
 
 	"github.com/convirt/convirt/plugins/datasets/chexpert"
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
-	"github.com/convirt/convirt/plugins/datasets/report"
+	"github.com/convirt/convirt/plugins/datasets/radreport"
 	"github.com/convirt/convirt/plugins/datasets/source"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 )
@@ -70,7 +70,7 @@ func (c Config) Validate() error {
 }
 
 // Open indexes root. Every report is read as Findings + Impression (see
-// report.FindingsImpression).
+// radreport.FindingsImpression).
 func Open(root string, c Config) (*source.Slice, error) {
 	if c.Split == "" {
 		c.Split = "train"
@@ -155,15 +155,15 @@ func checkReport(ex source.Example) (source.Example, error) {
 		return ex, fmt.Errorf("report of %s: %w", ex.ID, err)
 	}
 	if !utf8.Valid(b) {
-		return ex, fmt.Errorf("%s: %w", ex.Report, report.ErrNotUTF8)
+		return ex, fmt.Errorf("%s: %w", ex.Report, radreport.ErrNotUTF8)
 	}
-	text, err := report.FindingsImpression(string(b))
+	text, err := radreport.FindingsImpression(string(b))
 	if err != nil {
 		return ex, fmt.Errorf("%s: %w", ex.Report, err)
 	}
-	ex.Texts = report.Sentences(text)
+	ex.Texts = radreport.Sentences(text)
 	if len(ex.Texts) == 0 {
-		return ex, fmt.Errorf("%s: %w", ex.Report, report.ErrEmpty)
+		return ex, fmt.Errorf("%s: %w", ex.Report, radreport.ErrEmpty)
 	}
 	ex.Report = text
 	return ex, nil

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/convirt/convirt/plugins/datasets/csvfile"
-	"github.com/convirt/convirt/plugins/datasets/report"
+	"github.com/convirt/convirt/plugins/datasets/radreport"
 	"github.com/convirt/convirt/plugins/datasets/source"
 	"github.com/convirt/convirt/plugins/sdk/schema"
 )
@@ -112,18 +112,18 @@ func Open(root string, c Config) (*source.Slice, error) {
 
 func sentences(body string, whole bool) ([]string, string, error) {
 	if !utf8.ValidString(body) {
-		return nil, "", report.ErrNotUTF8
+		return nil, "", radreport.ErrNotUTF8
 	}
-	text, err := report.FindingsImpression(body)
-	if whole && len(report.Parse(body).Sections) == 0 {
+	text, err := radreport.FindingsImpression(body)
+	if whole && len(radreport.Parse(body).Sections) == 0 {
 		text, err = strings.Join(strings.Fields(body), " "), nil
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	ss := report.Sentences(text)
+	ss := radreport.Sentences(text)
 	if len(ss) == 0 {
-		return nil, "", report.ErrEmpty
+		return nil, "", radreport.ErrEmpty
 	}
 	return ss, text, nil
 }

@@ -186,7 +186,7 @@ func benchPairs(o *convirtOpts, words []string) (*bench.RandomPairs, error) {
 
 // startSplit starts the image encoder, text encoder and loss plugins; the
 // returned close stops every one that started.
-func startSplit(ctx context.Context, l *launch.Launcher, o *convirtOpts) (train.Parts, []bench.Proc, func(), error) {
+func startSplit(ctx context.Context, l *launch.Launcher, o *convirtOpts) (train.Parts, []bench.Watched, func(), error) {
 	var clients []host.Client
 	closeAll := func() {
 		for _, c := range clients {
@@ -209,7 +209,7 @@ func startSplit(ctx context.Context, l *launch.Launcher, o *convirtOpts) (train.
 		return train.Parts{}, nil, closeAll, err
 	}
 	clients = append(clients, loss)
-	procs := []bench.Proc{{Name: "host"}, {Name: "image", PID: img.Process().PID()},
+	procs := []bench.Watched{{Name: "host"}, {Name: "image", PID: img.Process().PID()},
 		{Name: "text", PID: txt.Process().PID()}, {Name: "loss", PID: loss.Process().PID()}}
 	return train.Parts{Image: img, Text: txt, Loss: loss}, procs, closeAll, nil
 }

@@ -47,7 +47,7 @@ func writeBenchVocab(dir string, o *convirtOpts) ([]string, error) {
 // cancel.
 type stepMonitor struct {
 	o      *convirtOpts
-	procs  []bench.Proc
+	procs  []bench.Watched
 	log    io.Writer
 	ref    *inProcessRef
 	cancel context.CancelFunc

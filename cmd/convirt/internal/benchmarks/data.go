@@ -13,7 +13,7 @@ import (
 	"github.com/convirt/convirt/core/launch"
 	"github.com/convirt/convirt/core/train"
 	"github.com/convirt/convirt/plugins/datasets/catalog"
-	"github.com/convirt/convirt/plugins/datasets/dataset"
+	"github.com/convirt/convirt/plugins/datasets/datasetplugin"
 	"github.com/convirt/convirt/plugins/datasets/loader"
 	"github.com/convirt/convirt/plugins/datasets/prepare"
 	"github.com/convirt/convirt/plugins/sdk"
@@ -70,7 +70,7 @@ func (bs *Bench) runBenchData(ctx context.Context, args []string, stdout, stderr
 	synthDir := fs.String("synth-dir", "", "where --synth writes (kept; reuse with --root DIR/MIMIC-CXR); default a temporary directory, removed")
 	fs.IntVar(&fsz.Width, "synth-width", 2500, "width of the --synth JPEGs")
 	fs.IntVar(&fsz.Height, "synth-height", 3000, "height of the --synth JPEGs")
-	prepared := fs.String("prepared", dataset.PreparedAuto, "the dataset plugins' prepared key: auto, off or required")
+	prepared := fs.String("prepared", datasetplugin.PreparedAuto, "the dataset plugins' prepared key: auto, off or required")
 	doPrepare := fs.Bool("prepare", false, "prepare the split's images first (convirt data prepare), timed apart")
 	prepSize := fs.Int("prepare-size", prepare.DefaultSize, "short side of the images --prepare writes")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -118,7 +118,7 @@ func (bs *Bench) runBenchData(ctx context.Context, args []string, stdout, stderr
 		return err
 	}
 	defer plug.Close()
-	local := dataset.New(*name, d.Doc)
+	local := datasetplugin.New(*name, d.Doc)
 	if err := local.Configure(ctx, cfg); err != nil {
 		return fmt.Errorf("in-process dataset: %w", err)
 	}
@@ -133,7 +133,7 @@ func (bs *Bench) runBenchData(ctx context.Context, args []string, stdout, stderr
 	if res.DecodeSec, res.SourceSize, err = decodeTime(*name, *root, *split, nil); err != nil {
 		return err
 	}
-	if *prepared != dataset.PreparedOff {
+	if *prepared != datasetplugin.PreparedOff {
 		if c, err := prepare.Open("", *root, *size); err == nil {
 			res.PreparedSize = c.Size()
 			res.PreparedDecodeSec, _, _ = decodeTime(*name, *root, *split, c) // 0 when the split was not prepared

@@ -21,7 +21,7 @@ import (
 	"github.com/convirt/convirt/core/preflight"
 	"github.com/convirt/convirt/core/recipe"
 	"github.com/convirt/convirt/plugins/datasets/catalog"
-	"github.com/convirt/convirt/plugins/datasets/dataset"
+	"github.com/convirt/convirt/plugins/datasets/datasetplugin"
 	"github.com/convirt/convirt/plugins/encoders/image"
 	"github.com/convirt/convirt/plugins/encoders/text"
 	"github.com/convirt/convirt/plugins/encoders/torchenc"
@@ -129,7 +129,7 @@ func Dataset(ctx context.Context, plugin string, config map[string]any) (known b
 	for k, v := range config {
 		opts[k] = v
 	}
-	for _, f := range dataset.CommonFields() {
+	for _, f := range datasetplugin.CommonFields() {
 		delete(opts, f.Name)
 	}
 	var errs []string

@@ -1,4 +1,4 @@
-// Package dataset serves every dataset reader of plugins/datasets as an
+// Package datasetplugin serves every dataset reader of plugins/datasets as an
 // sdk.Dataset plugin: "mimic-cxr", "chexpert", "rsna", "covidx", "mura",
 // "paired" and "chexpert-8x200". Batches carry decoded, resized and (on
 // request) augmented images, raw texts (one sampled sentence, in validation
@@ -11,7 +11,7 @@
 // problems. Images are read from a prepared cache of pre-resized copies
 // (plugins/datasets/prepare) when one exists for the root, as the prepared
 // key says.
-package dataset
+package datasetplugin
 
 import (
 	"context"

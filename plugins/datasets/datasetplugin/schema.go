@@ -1,4 +1,4 @@
-package dataset
+package datasetplugin
 
 import (
 	"github.com/convirt/convirt/plugins/datasets/augment"

@@ -1,8 +1,8 @@
-// Package report parses free-text radiology reports in the MIMIC-CXR style:
+// Package radreport parses free-text radiology reports in the MIMIC-CXR style:
 // a "FINAL REPORT" line, then sections whose header lines are upper-case
 // words ending in a colon (" FINDINGS:", " IMPRESSION:"), and splits section
 // text into sentences.
-package report
+package radreport
 
 import (
 	"errors"
