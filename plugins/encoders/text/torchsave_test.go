@@ -31,7 +31,8 @@ torch.save(load_safetensors(sys.argv[2]), sys.argv[3])`
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("/usr/bin/python3", "-c", script, lib, filepath.Join(dir, "model.safetensors"), filepath.Join(bin, "pytorch_model.bin"))
+	cmd := exec.Command("/usr/bin/python3", "-B", "-c", script, lib, // -B: no __pycache__ in the source tree
+		filepath.Join(dir, "model.safetensors"), filepath.Join(bin, "pytorch_model.bin"))
 	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("torch.save with Debian's python3-torch (make setup): %v\n%s", err, out)
