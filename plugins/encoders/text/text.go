@@ -6,6 +6,7 @@
 package text
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -101,9 +102,12 @@ func setup(raw map[string]any) (torchenc.Common, torchenc.Builder, error) {
 			cfg.Weights = weights.InDir(cfg.Pretrained)
 		}
 	}
+	if cfg.Vocab == "" {
+		return cfg.Common, nil, errors.New("text encoder: config key vocab (or pretrained) is required")
+	}
 	tok, err := cfg.Load()
 	if err != nil {
-		return cfg.Common, nil, fmt.Errorf("text encoder: %w (or pretrained names a directory with one)", err)
+		return cfg.Common, nil, fmt.Errorf("text encoder: %w", err)
 	}
 	var bc bert.Config
 	switch {

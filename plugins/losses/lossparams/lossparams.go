@@ -42,7 +42,7 @@ func New(cfg Config, build func(root *nn.Path) error) (*Params, error) {
 			return err
 		}
 		var err error
-		p.opt, err = optim.New(p.VS, cfg.Config()) // the optim.Settings' optimiser
+		p.opt, err = optim.New(p.VS, cfg.Config()) // optim.Settings.Config
 		return err
 	})
 	if err != nil {
