@@ -48,8 +48,8 @@ test: build
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz
 
-## fuzz: each parser's fuzz target for its number of executions (about 10 s
-## each on 2 cores; FUZZTIME=60s fuzzes each for that long instead).
+## fuzz: each parser's fuzz target for its number of executions (about 30 s
+## for all five on 2 cores; FUZZTIME=60s fuzzes each for that long instead).
 ## Executions, not a duration, by default: when a -fuzztime deadline falls
 ## while the workers hold every core, Go 1.26's fuzz coordinator can report
 ## the deadline itself ("context deadline exceeded", no input written) as a
