@@ -23,6 +23,13 @@ const (
 	childRankEnv  = "CONVIRT_C10D_TEST_PORT"
 	childGenEnv   = "CONVIRT_C10D_TEST_GENERATION"
 	childCheckEnv = "CONVIRT_C10D_TEST_CHECK"
+	// childAsEnv is the rank the child joins as (1 when unset).
+	childAsEnv = "CONVIRT_C10D_TEST_RANK"
+	// childDieEnv, a duration, makes the child exit that long after it
+	// has joined, in the middle of a collective: a peer that dies.
+	childDieEnv = "CONVIRT_C10D_TEST_DIE"
+	// childSurviveEnv makes the child sum until a sum fails.
+	childSurviveEnv = "CONVIRT_C10D_TEST_SURVIVE"
 )
 
 // childResult is what the re-run rank 1 prints: its buffers after the
@@ -89,24 +96,50 @@ func rankTensors(r int) []*ts.Tensor {
 
 func TestMain(m *testing.M) {
 	if p := os.Getenv(childRankEnv); p != "" {
-		port, _ := strconv.Atoi(p)
-		gen, _ := strconv.Atoi(os.Getenv(childGenEnv))
-		g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: port, Rank: 1, World: 2, Timeout: 30 * time.Second,
-			Generation: gen, Check: os.Getenv(childCheckEnv)})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
-		}
-		res, err := collectives(g)
-		g.Close()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(4)
-		}
-		json.NewEncoder(os.Stdout).Encode(res)
-		os.Exit(0)
+		os.Exit(child(p))
 	}
 	os.Exit(m.Run())
+}
+
+// child runs the re-run test binary as a rank of a group whose store is
+// at port and returns its exit code: rank 1 (childAsEnv sets another) of
+// generation childGenEnv with childCheckEnv's Check runs collectives and
+// prints their results; with childDieEnv it sums a large buffer until it
+// exits, that long after joining, in the middle of a sum; with
+// childSurviveEnv it sums until a sum fails, and exits with 4.
+func child(port string) int {
+	p, _ := strconv.Atoi(port)
+	gen, _ := strconv.Atoi(os.Getenv(childGenEnv))
+	rank := 1
+	if r, err := strconv.Atoi(os.Getenv(childAsEnv)); err == nil {
+		rank = r
+	}
+	g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: p, Rank: rank, World: 2, Timeout: 30 * time.Second,
+		Generation: gen, Check: os.Getenv(childCheckEnv)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	if d, err := time.ParseDuration(os.Getenv(childDieEnv)); err == nil {
+		time.AfterFunc(d, func() { os.Exit(5) })
+	}
+	if os.Getenv(childDieEnv) != "" || os.Getenv(childSurviveEnv) != "" {
+		buf := make([]float32, 16<<20) // 64 MiB: more than the sockets' buffers
+		for {
+			if err := g.AllReduceSum(buf); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 4
+			}
+		}
+	}
+	res, err := collectives(g)
+	g.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 4
+	}
+	json.NewEncoder(os.Stdout).Encode(res)
+	return 0
 }
 
 // TestTwoProcessesAllReduce: this process (rank 0) and the re-run test

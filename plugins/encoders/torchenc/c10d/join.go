@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 )
@@ -78,7 +80,14 @@ const retryPause = 200 * time.Millisecond
 // rank's Group, or an error naming the address and the ranks that never
 // joined within cfg.Timeout. A rendezvous cut short before the timeout
 // (the store it reached closed: an earlier generation's) is tried again.
+//
+// Join makes the process ignore SIGPIPE, as Python does for PyTorch: the
+// store's client and gloo write to their peers' sockets from C++, on
+// threads of their own, and a write to a peer that died would otherwise
+// kill this process with SIGPIPE instead of failing the collective with
+// EPIPE, so that a replica that only lost its peer would look dead itself.
 func Join(cfg Config) (*Group, error) {
+	signal.Ignore(syscall.SIGPIPE)
 	if cfg.World < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.World {
 		return nil, fmt.Errorf("c10d: rank %d of world size %d: want 0 <= rank < world", cfg.Rank, cfg.World)
 	}

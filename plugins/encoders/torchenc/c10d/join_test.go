@@ -3,8 +3,13 @@ package c10d
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -89,4 +94,79 @@ func TestJoinOnInterfaces(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `network interface "nosuchif0" (GLOO_SOCKET_IFNAME)`) {
 		t.Errorf("an interface the host has not: %v", err)
 	}
+}
+
+// TestLostPeerFailsTheCollective: rank 0, the store's host, exits in the
+// middle of a sum, as a killed plugin does; rank 1's sum fails with an
+// error naming it, and rank 1 lives on to report it. gloo writes to its
+// peers' sockets from threads of its own: with SIGPIPE's default action a
+// write to the dead peer's socket would kill the process (a replica on
+// the other host then looks dead itself), so Join ignores SIGPIPE, as
+// Python does under PyTorch.
+func TestLostPeerFailsTheCollective(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dying, survivor := &rank1{}, &rank1{}
+	dying.start(ctx, t, port, childAsEnv+"=0", childDieEnv+"=500ms")
+	survivor.start(ctx, t, port, childSurviveEnv+"=1")
+	derr, serr := dying.wait(), survivor.wait()
+	var exit *exec.ExitError
+	if !errors.As(derr, &exit) || exit.ExitCode() != 5 {
+		t.Fatalf("rank 0 did not die as planned: %v\n%s", derr, dying.stderr.String())
+	}
+	if !errors.As(serr, &exit) || exit.ExitCode() != 4 {
+		t.Fatalf("rank 1 did not report a failed sum: %v\n%s", serr, survivor.stderr.String())
+	}
+	if want := "c10d all-reduce: rank 1 of 2: "; !strings.Contains(survivor.stderr.String(), want) {
+		t.Errorf("rank 1 said %q, want %q", survivor.stderr.String(), want)
+	}
+}
+
+// TestJoinIgnoresSIGPIPE: after Join, this process ignores SIGPIPE (see
+// TestLostPeerFailsTheCollective).
+func TestJoinIgnoresSIGPIPE(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := &rank1{}
+	g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Rank: 0, World: 2, Timeout: 30 * time.Second,
+		Listening: func(p int) { c.start(ctx, t, p) }})
+	defer c.wait()
+	if err != nil {
+		cancel()
+		t.Fatalf("join: %v (rank 1: %s)", err, c.stderr.String())
+	}
+	if _, err := collectives(g); err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	if !ignored(t, syscall.SIGPIPE) {
+		t.Error("SIGPIPE is not ignored after Join")
+	}
+}
+
+// ignored reports whether this process ignores sig (/proc/self/status's
+// SigIgn mask).
+func ignored(t *testing.T, sig syscall.Signal) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	t.Fatal("/proc/self/status has no SigIgn")
+	return false
 }
