@@ -2,10 +2,12 @@ package torchenc
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/convirt/convirt/plugins/encoders/torchenc/c10d"
 	"github.com/convirt/convirt/plugins/sdk"
 )
 
@@ -21,6 +23,26 @@ func TestApartSteps(t *testing.T) {
 	}
 	if err := apartSteps(refusal, []string{"step 6", "at 4"}); errors.As(err, &apart) || !errors.Is(err, refusal) {
 		t.Errorf("a check that is not a step: %v", err)
+	}
+}
+
+// TestJoinError: c10d's refusal of replicas that start apart is an
+// *sdk.ApartError, a peer lost once the group formed a failed collective
+// (the host restarts on it, on several hosts), and other rendezvous
+// failures (a rank that never joined) neither.
+func TestJoinError(t *testing.T) {
+	apart := fmt.Errorf("rendezvous at h:1, rank 0 of 2: %w", &c10d.ApartError{Checks: []string{"step 4", "step 2"}})
+	var ae *sdk.ApartError
+	if err := joinError(apart); !errors.As(err, &ae) || ae.Step != 2 || errors.Is(err, sdk.ErrCollective) {
+		t.Errorf("apart: got %v", err)
+	}
+	lost := fmt.Errorf("rendezvous at h:1, rank 1 of 2: %w: c10d all-reduce: closed", c10d.ErrPeerLost)
+	if err := joinError(lost); !errors.Is(err, sdk.ErrCollective) || !errors.Is(err, c10d.ErrPeerLost) || errors.As(err, &ae) {
+		t.Errorf("lost: got %v", err)
+	}
+	never := errors.New("rendezvous at h:1, rank 0 of 2: rank(s) 1 never joined within 1s")
+	if err := joinError(never); err != never {
+		t.Errorf("never joined: got %v", err)
 	}
 }
 

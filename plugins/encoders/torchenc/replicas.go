@@ -119,15 +119,26 @@ func (e *Encoder) joinGroup() error {
 		return nil
 	}
 	g, err := joinReplicas(e.dp.cfg, stepCheck+strconv.FormatInt(e.steps, 10))
-	var apart *c10d.ApartError
-	if errors.As(err, &apart) {
-		return apartSteps(err, apart.Checks)
-	}
 	if err != nil {
-		return err
+		return joinError(err)
 	}
 	e.dp.group = g
 	return nil
+}
+
+// joinError is the replica's error for c10d.Join's err: replicas that
+// start apart are an *sdk.ApartError, a peer lost once the group formed
+// is a failed collective (sdk.ErrCollective: on several hosts the host
+// restarts, as the lost peer's does), anything else a plain error.
+func joinError(err error) error {
+	var apart *c10d.ApartError
+	switch {
+	case errors.As(err, &apart):
+		return apartSteps(err, apart.Checks)
+	case errors.Is(err, c10d.ErrPeerLost):
+		return fmt.Errorf("%w: %w", sdk.ErrCollective, err)
+	}
+	return err
 }
 
 // grads returns the defined gradients of the trainable variables, in the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -28,6 +29,9 @@ const (
 	// childDieEnv, a duration, makes the child exit that long after it
 	// has joined, in the middle of a collective: a peer that dies.
 	childDieEnv = "CONVIRT_C10D_TEST_DIE"
+	// childFormEnv makes the child form its group without comparing
+	// checks, then exit once its standard input closes.
+	childFormEnv = "CONVIRT_C10D_TEST_FORM"
 	// childSurviveEnv makes the child sum until a sum fails.
 	childSurviveEnv = "CONVIRT_C10D_TEST_SURVIVE"
 )
@@ -104,7 +108,8 @@ func TestMain(m *testing.M) {
 // child runs the re-run test binary as a rank of a group whose store is
 // at port and returns its exit code: rank 1 (childAsEnv sets another) of
 // generation childGenEnv with childCheckEnv's Check runs collectives and
-// prints their results; with childDieEnv it sums a large buffer until it
+// prints their results; with childFormEnv it forms the group and exits
+// once its standard input closes; with childDieEnv it sums a large buffer until it
 // exits, that long after joining, in the middle of a sum; with
 // childSurviveEnv it sums until a sum fails, and exits with 4.
 func child(port string) int {
@@ -114,8 +119,17 @@ func child(port string) int {
 	if r, err := strconv.Atoi(os.Getenv(childAsEnv)); err == nil {
 		rank = r
 	}
-	g, err := Join(Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: p, Rank: rank, World: 2, Timeout: 30 * time.Second,
-		Generation: gen, Check: os.Getenv(childCheckEnv)})
+	cfg := Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Port: p, Rank: rank, World: 2, Timeout: 30 * time.Second,
+		Generation: gen, Check: os.Getenv(childCheckEnv)}
+	if os.Getenv(childFormEnv) != "" {
+		if _, _, _, err := form(&cfg, cfg.Timeout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		io.Copy(io.Discard, os.Stdin)
+		return 6
+	}
+	g, err := Join(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
@@ -168,6 +182,8 @@ func TestTwoProcessesAllReduce(t *testing.T) {
 
 // rank1 is the re-run test binary as rank 1.
 type rank1 struct {
+	// stdin, when set, is the child's standard input.
+	stdin          io.Reader
 	cmd            *exec.Cmd
 	stdout, stderr strings.Builder
 }
@@ -176,7 +192,7 @@ type rank1 struct {
 func (c *rank1) start(ctx context.Context, t *testing.T, port int, env ...string) {
 	c.cmd = exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	c.cmd.Env = append(append(os.Environ(), childRankEnv+"="+strconv.Itoa(port)), env...)
-	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	c.cmd.Stdin, c.cmd.Stdout, c.cmd.Stderr = c.stdin, &c.stdout, &c.stderr
 	if err := c.cmd.Start(); err != nil {
 		t.Errorf("start rank 1: %v", err)
 		c.cmd = nil

@@ -124,9 +124,30 @@ func keyPrefix(generation int) string {
 	return "convirt/g" + strconv.Itoa(generation) + "/"
 }
 
+// ErrPeerLost is wrapped by Join's error when the ranks had formed their
+// group but one was lost before all had compared their Config.Check: the
+// fault of a failed collective, which restarting every rank recovers
+// from, not a rendezvous that cannot happen.
+var ErrPeerLost = errors.New("a rank was lost once the group had formed")
+
 // joinOnce is one try of Join with left of its timeout; retry says whether
 // its error may pass with another try.
 func joinOnce(cfg *Config, left time.Duration) (*Group, bool, error) {
+	g, where, retry, err := form(cfg, left)
+	if err != nil {
+		return nil, retry, err
+	}
+	if err := g.agree(keyPrefix(cfg.Generation)+"check/", cfg.Check); err != nil {
+		g.Close()
+		return nil, false, fmt.Errorf("%s: %w", where, err)
+	}
+	return g, false, nil
+}
+
+// form is joinOnce up to the group's forming, before the ranks compare
+// their checks: it returns the group and the rendezvous's description for
+// errors, or whether its error may pass with another try.
+func form(cfg *Config, left time.Duration) (*Group, string, bool, error) {
 	addr := net.JoinHostPort(cfg.Addr, strconv.Itoa(cfg.Port))
 	where := fmt.Sprintf("rendezvous at %s, rank %d of %d", addr, cfg.Rank, cfg.World)
 	host := C.CString(cfg.Addr)
@@ -141,9 +162,9 @@ func joinOnce(cfg *Config, left time.Duration) (*Group, bool, error) {
 	st := C.cvd_store_new(host, C.int(cfg.Port), server, C.int64_t(left.Milliseconds()), &cerr)
 	if st == nil {
 		if cfg.Rank == 0 {
-			return nil, cfg.Generation > 0, fmt.Errorf("%s: listen: %s", where, takeString(cerr))
+			return nil, where, cfg.Generation > 0, fmt.Errorf("%s: listen: %s", where, takeString(cerr))
 		}
-		return nil, false, fmt.Errorf("%s: rank 0's store did not answer within %v: %s", where, cfg.Timeout, takeString(cerr))
+		return nil, where, false, fmt.Errorf("%s: rank 0's store did not answer within %v: %s", where, cfg.Timeout, takeString(cerr))
 	}
 	if cfg.Rank == 0 {
 		port := int(C.cvd_store_port(st))
@@ -156,7 +177,7 @@ func joinOnce(cfg *Config, left time.Duration) (*Group, bool, error) {
 	prefix := keyPrefix(cfg.Generation)
 	if err := storeSet(st, prefix+"check/"+strconv.Itoa(cfg.Rank), cfg.Check); err != nil {
 		C.cvd_store_free(st)
-		return nil, true, fmt.Errorf("%s: %w", where, err)
+		return nil, where, true, fmt.Errorf("%s: %w", where, err)
 	}
 	cprefix := C.CString(prefix)
 	defer C.free(unsafe.Pointer(cprefix))
@@ -168,39 +189,36 @@ func joinOnce(cfg *Config, left time.Duration) (*Group, bool, error) {
 		C.cvd_store_free(st)
 		msg := takeString(cerr)
 		if m := takeString(missing); m != "" {
-			return nil, true, fmt.Errorf("%s: rank(s) %s never joined within %v: %s", where, m, cfg.Timeout, msg)
+			return nil, where, true, fmt.Errorf("%s: rank(s) %s never joined within %v: %s", where, m, cfg.Timeout, msg)
 		}
 		if len(cfg.Interfaces) > 0 {
 			msg = fmt.Sprintf("%s (gloo's devices on the interfaces %s: GLOO_SOCKET_IFNAME)", msg, strings.Join(cfg.Interfaces, ","))
 		}
-		return nil, true, fmt.Errorf("%s: %s", where, msg)
+		return nil, where, true, fmt.Errorf("%s: %s", where, msg)
 	}
 	grp := &Group{g: g, st: st, rank: cfg.Rank, world: cfg.World}
 	runtime.SetFinalizer(grp, (*Group).Close)
-	if err := grp.agree(prefix+"check/", cfg.Check); err != nil {
-		grp.Close()
-		return nil, false, fmt.Errorf("%s: %w", where, err)
-	}
-	return grp, false, nil
+	return grp, where, false, nil
 }
 
 // agree reads every rank's check under prefix and fails, listing them,
 // unless all equal mine. Every rank has read them all before any returns
 // (an all-reduce), so that rank 0 closing its store on a disagreement
-// cannot cut another rank's reading short.
+// cannot cut another rank's reading short. A failure to read or sum is a
+// lost rank's (ErrPeerLost).
 func (g *Group) agree(prefix, mine string) error {
 	checks := make([]string, g.world)
 	differ := false
 	for r := range g.world {
 		v, err := storeGet(g.st, prefix+strconv.Itoa(r))
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrPeerLost, err)
 		}
 		checks[r] = v
 		differ = differ || v != mine
 	}
 	if err := g.AllReduceSum([]float32{0}); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrPeerLost, err)
 	}
 	if !differ {
 		return nil

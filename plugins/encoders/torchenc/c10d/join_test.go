@@ -3,6 +3,7 @@ package c10d
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -125,6 +126,35 @@ func TestLostPeerFailsTheCollective(t *testing.T) {
 	}
 	if want := "c10d all-reduce: rank 1 of 2: "; !strings.Contains(survivor.stderr.String(), want) {
 		t.Errorf("rank 1 said %q, want %q", survivor.stderr.String(), want)
+	}
+}
+
+// TestPeerLostBeforeTheChecks: a rank lost once the group has formed,
+// before the ranks have compared their checks, fails the comparison with
+// ErrPeerLost (a collective's fault, which a restart recovers from), not
+// as a rendezvous that cannot happen.
+func TestPeerLostBeforeTheChecks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hold, release := io.Pipe()
+	c := &rank1{stdin: hold}
+	defer c.wait()
+	defer release.Close()
+	cfg := Config{Addr: "127.0.0.1", Bind: "127.0.0.1", Rank: 0, World: 2, Timeout: 10 * time.Second,
+		Listening: func(p int) { c.start(ctx, t, p, childFormEnv+"=1") }}
+	g, _, _, err := form(&cfg, cfg.Timeout)
+	if err != nil {
+		t.Fatalf("form: %v (rank 1: %s)", err, c.stderr.String())
+	}
+	defer g.Close()
+	release.Close() // rank 1 exits once it has formed the group too
+	var exit *exec.ExitError
+	if err := c.wait(); !errors.As(err, &exit) || exit.ExitCode() != 6 {
+		t.Fatalf("rank 1: %v: %s", err, c.stderr.String())
+	}
+	err = g.agree(keyPrefix(0)+"check/", "")
+	if !errors.Is(err, ErrPeerLost) || !strings.Contains(err.Error(), "c10d all-reduce: rank 0 of 2") {
+		t.Errorf("got %v, want ErrPeerLost and the failed all-reduce", err)
 	}
 }
 
