@@ -23,20 +23,20 @@ import (
 // Config sets the head and its optimiser.
 type Config struct {
 	// Task is linear.Binary, linear.MultiLabel or linear.MultiClass.
-	Task linear.Task `json:"task" koanf:"task"`
+	Task linear.Task `json:"task"`
 	// In is the feature dimension, Out the number of labels or classes.
-	In  int `json:"in" koanf:"in"`
-	Out int `json:"out" koanf:"out"`
+	In  int `json:"in"`
+	Out int `json:"out"`
 	// LR, Beta1, Beta2, Eps and WeightDecay configure Adam (weight decay
 	// added to the gradient, as torch.optim.Adam does).
-	LR          float64 `json:"lr" koanf:"lr"`
-	Beta1       float64 `json:"beta1" koanf:"beta1"`
-	Beta2       float64 `json:"beta2" koanf:"beta2"`
-	Eps         float64 `json:"eps" koanf:"eps"`
-	WeightDecay float64 `json:"weight_decay" koanf:"weight_decay"`
+	LR          float64 `json:"lr"`
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	Eps         float64 `json:"eps"`
+	WeightDecay float64 `json:"weight_decay"`
 	// Seed initialises the weights as torch.nn.Linear does, uniform in
 	// +-1/sqrt(In).
-	Seed uint64 `json:"seed" koanf:"seed"`
+	Seed uint64 `json:"seed"`
 }
 
 // DefaultConfig returns Adam with lr 1e-4 and PyTorch's constants for a

@@ -18,27 +18,27 @@ var DefaultL2Grid = []float64{1e2, 1e1, 1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6}
 // Config sets the probe's training.
 type Config struct {
 	// Task is Binary, MultiLabel or MultiClass.
-	Task Task `json:"task" koanf:"task"`
+	Task Task `json:"task"`
 	// NumClasses is the number of classes of a MultiClass task.
-	NumClasses int `json:"num_classes" koanf:"num_classes"`
+	NumClasses int `json:"num_classes"`
 	// L2Grid lists the candidate L2 strengths, each finite and > 0 (default
 	// DefaultL2Grid). With a validation split the probe is fitted for each,
 	// strongest first, every fit to convergence and warm-started from the
 	// previous one, and the fit with the lowest validation loss is kept
 	// (ties: the stronger). The objective is documented on objective: per
 	// label, mean loss + (l2/2)·||w||².
-	L2Grid []float64 `json:"l2_grid" koanf:"l2_grid"`
+	L2Grid []float64 `json:"l2_grid"`
 	// L2 is the strength used when there is no validation split to choose
 	// one; 0 means 1/n for n training examples, scikit-learn's
 	// LogisticRegression default (C = 1).
-	L2 float64 `json:"l2" koanf:"l2"`
+	L2 float64 `json:"l2"`
 	// MaxIter caps the L-BFGS iterations of each fit (default 1000); a fit
 	// that reaches it is reported as not converged (Fit.Converged).
-	MaxIter int `json:"max_iter" koanf:"max_iter"`
+	MaxIter int `json:"max_iter"`
 	// History is the number of L-BFGS correction pairs (default 10).
-	History int `json:"history" koanf:"history"`
+	History int `json:"history"`
 	// NoStandardize turns off the per-feature standardisation.
-	NoStandardize bool `json:"no_standardize" koanf:"no_standardize"`
+	NoStandardize bool `json:"no_standardize"`
 }
 
 // L-BFGS tolerances of every fit (lbfgs documents them).
